@@ -1,0 +1,118 @@
+"""modelops: a model's life after the notebook, in one embeddable library.
+
+    import modelops
+
+    ops = modelops.connect()                      # $MODELOPS_URI, else ./.modelops
+    with ops.tracking.start_run(experiment="training", name="rf-200") as run:
+        run.log_params({"n_estimators": 200})
+        run.log_metric("loss", 0.31, step=1)
+
+Importing modelops is light: numpy, fsspec backends and scientific packages load only when a
+feature needs them.
+"""
+
+from modelops import errors
+from modelops.client import Client, connect
+from modelops.entities import (
+    Experiment,
+    FileInfo,
+    LifecycleStage,
+    Metric,
+    MetricSeries,
+    Param,
+    Run,
+    RunData,
+    RunInfo,
+    RunStatus,
+    RunTag,
+    ViewType,
+)
+from modelops.errors import (
+    AlreadyExists,
+    Conflict,
+    FilterSyntaxError,
+    InvalidInput,
+    MissingDependency,
+    ModelOpsError,
+    NotFound,
+    ParamConflict,
+    StoreError,
+    UnknownScheme,
+)
+from modelops.fluent import (
+    active_run,
+    end_run,
+    get_client,
+    get_run,
+    log_artifact,
+    log_artifacts,
+    log_dict,
+    log_figure,
+    log_metric,
+    log_metrics,
+    log_param,
+    log_params,
+    log_text,
+    search_runs,
+    set_experiment,
+    set_tag,
+    set_tags,
+    set_uri,
+    start_run,
+)
+from modelops.hookspecs import hookimpl
+from modelops.tracking import ActiveRun, RunComparison, RunList
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ActiveRun",
+    "AlreadyExists",
+    "Client",
+    "Conflict",
+    "Experiment",
+    "FileInfo",
+    "FilterSyntaxError",
+    "InvalidInput",
+    "LifecycleStage",
+    "Metric",
+    "MetricSeries",
+    "MissingDependency",
+    "ModelOpsError",
+    "NotFound",
+    "Param",
+    "ParamConflict",
+    "Run",
+    "RunComparison",
+    "RunData",
+    "RunInfo",
+    "RunList",
+    "RunStatus",
+    "RunTag",
+    "StoreError",
+    "UnknownScheme",
+    "ViewType",
+    "__version__",
+    "active_run",
+    "connect",
+    "end_run",
+    "errors",
+    "get_client",
+    "get_run",
+    "hookimpl",
+    "log_artifact",
+    "log_artifacts",
+    "log_dict",
+    "log_figure",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "log_text",
+    "search_runs",
+    "set_experiment",
+    "set_tag",
+    "set_tags",
+    "set_uri",
+    "start_run",
+]

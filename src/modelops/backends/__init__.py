@@ -1,0 +1,1 @@
+"""Built-in backends; each is a plugin registered like third-party ones."""

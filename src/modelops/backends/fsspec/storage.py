@@ -1,0 +1,372 @@
+"""The few storage primitives the layout store is built on, for local disk and any fsspec
+filesystem.
+
+Every write is whole or absent: a reader never sees half a file. ``create`` claims a path
+exclusively (of two racing writers exactly one wins); ``replace`` swaps a file's content
+atomically. Paths given to a Storage are relative to its root and were validated by the layout.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from modelops._ids import new_id
+from modelops.errors import StoreError
+
+#: A file's identity and version, cheap to get without reading it; None when unknown.
+Signature = tuple[Any, ...] | None
+
+
+def dumps(obj: Any) -> bytes:
+    # allow_nan: NaN and ±inf round-trip as NaN/Infinity, which json.loads reads back exactly.
+    return json.dumps(obj, separators=(",", ":"), allow_nan=True).encode()
+
+
+def loads(data: bytes) -> Any:
+    return json.loads(data)
+
+
+class Storage:
+    """Primitives over one root directory; subclasses implement them for a kind of storage."""
+
+    root: str
+    uri: str
+
+    def read_bytes(self, rel: str) -> bytes:
+        """The file's bytes; ``FileNotFoundError`` if it does not exist."""
+        raise NotImplementedError
+
+    def create(self, rel: str, data: bytes) -> None:
+        """Write a new file; ``FileExistsError`` if it exists, also under races."""
+        raise NotImplementedError
+
+    def replace(self, rel: str, data: bytes) -> None:
+        """Write a file, replacing any previous content atomically."""
+        raise NotImplementedError
+
+    def listdir(self, rel: str) -> list[str]:
+        """Sorted names of the entries of a directory; empty if it does not exist."""
+        raise NotImplementedError
+
+    def list_detail(self, rel: str) -> list[tuple[str, bool, int | None]]:
+        """``(name, is_dir, size)`` for each entry of a directory, sorted by name."""
+        raise NotImplementedError
+
+    def exists(self, rel: str) -> bool:
+        raise NotImplementedError
+
+    def is_dir(self, rel: str) -> bool:
+        raise NotImplementedError
+
+    def signatures(self, rel: str, child_file: str) -> dict[str, Signature]:
+        """For each subdirectory ``d`` of ``rel``: a signature of ``d/child_file``.
+
+        Equal signatures mean the file was not replaced in between; ``None`` means unknown
+        (the caller must read the file).
+        """
+        raise NotImplementedError
+
+    def signature(self, rel: str) -> Signature:
+        raise NotImplementedError
+
+    def put_file(self, local_path: str, rel: str) -> None:
+        """Copy a local file in, whole or absent."""
+        raise NotImplementedError
+
+    def get(self, rel: str, local_path: str) -> None:
+        """Copy a file or a directory tree out to a local path."""
+        raise NotImplementedError
+
+    def remove_tree(self, rel: str) -> None:
+        """Remove a file or directory tree; missing is fine."""
+        raise NotImplementedError
+
+    def uri_of(self, rel: str) -> str:
+        raise NotImplementedError
+
+    # -- derived ---------------------------------------------------------------------------
+
+    def read_json(self, rel: str) -> Any:
+        """Parsed JSON, or None when the file is missing or unreadable.
+
+        A file cut short by a machine crash (possible without fsync) reads as absent, so the
+        store stays readable; everything written by a process that was merely killed is whole.
+        """
+        try:
+            return loads(self.read_bytes(rel))
+        except FileNotFoundError:
+            return None
+        except (ValueError, UnicodeDecodeError):
+            return None
+
+    def walk_files(self, rel: str) -> Iterator[tuple[str, int | None]]:
+        """Every file below ``rel`` as ``(path relative to rel, size)``, depth first."""
+        for name, is_dir, size in self.list_detail(rel):
+            if is_dir:
+                for sub, sub_size in self.walk_files(f"{rel}/{name}"):
+                    yield f"{name}/{sub}", sub_size
+            else:
+                yield name, size
+
+
+def _store_error(exc: OSError, what: str, where: str) -> StoreError:
+    return StoreError(f"{what} {where} failed: {exc.strerror or exc}")
+
+
+class LocalStorage(Storage):
+    """Local disk, with the primitives the OS gives for free.
+
+    ``replace`` writes a temporary file and renames it over the target (atomic on POSIX and
+    Windows). ``create`` writes a temporary file and hard-links it into place: ``link`` fails
+    if the target exists, so the claim is exclusive and the content is whole. Temporary files
+    live in ``<root>/.tmp`` so no listing ever shows them.
+    """
+
+    def __init__(self, root: str) -> None:
+        self.root = os.path.abspath(root)
+        self.uri = "file://" + self.root
+        self._tmp = os.path.join(self.root, ".tmp")
+        self._made: set[str] = set()
+
+    def _abs(self, rel: str) -> str:
+        return os.path.join(self.root, rel)
+
+    def _ensure_dir(self, path: str) -> None:
+        if path not in self._made:
+            os.makedirs(path, exist_ok=True)
+            self._made.add(path)
+
+    def _write_temp(self, data: bytes) -> str:
+        self._ensure_dir(self._tmp)
+        tmp = os.path.join(self._tmp, new_id())
+        with open(tmp, "wb") as f:
+            f.write(data)
+        return tmp
+
+    def read_bytes(self, rel: str) -> bytes:
+        path = self._abs(rel)
+        try:
+            with open(path, "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            raise
+        except NotADirectoryError:
+            raise FileNotFoundError(path) from None
+        except OSError as exc:
+            raise _store_error(exc, "reading", path) from exc
+
+    def create(self, rel: str, data: bytes) -> None:
+        path = self._abs(rel)
+        try:
+            self._ensure_dir(os.path.dirname(path))
+            tmp = self._write_temp(data)
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                raise
+            except OSError as exc:
+                if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
+                    raise
+                # A filesystem without hard links: exclusive open still claims the name.
+                with open(path, "xb") as f:
+                    f.write(data)
+            finally:
+                os.unlink(tmp)
+        except FileExistsError:
+            raise
+        except OSError as exc:
+            raise _store_error(exc, "creating", path) from exc
+
+    def replace(self, rel: str, data: bytes) -> None:
+        path = self._abs(rel)
+        try:
+            self._ensure_dir(os.path.dirname(path))
+            os.replace(self._write_temp(data), path)
+        except OSError as exc:
+            raise _store_error(exc, "writing", path) from exc
+
+    def listdir(self, rel: str) -> list[str]:
+        try:
+            return sorted(n for n in os.listdir(self._abs(rel)) if not n.startswith("."))
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        except OSError as exc:
+            raise _store_error(exc, "listing", self._abs(rel)) from exc
+
+    def list_detail(self, rel: str) -> list[tuple[str, bool, int | None]]:
+        out = []
+        try:
+            with os.scandir(self._abs(rel)) as entries:
+                for e in entries:
+                    if e.name.startswith("."):
+                        continue
+                    is_dir = e.is_dir()
+                    out.append((e.name, is_dir, None if is_dir else e.stat().st_size))
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        except OSError as exc:
+            raise _store_error(exc, "listing", self._abs(rel)) from exc
+        return sorted(out)
+
+    def exists(self, rel: str) -> bool:
+        return os.path.exists(self._abs(rel))
+
+    def is_dir(self, rel: str) -> bool:
+        return os.path.isdir(self._abs(rel))
+
+    def signature(self, rel: str) -> Signature:
+        try:
+            st = os.stat(self._abs(rel))
+        except OSError:
+            return None
+        # A replace is a rename of a new file, so the inode changes even within one tick.
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    def signatures(self, rel: str, child_file: str) -> dict[str, Signature]:
+        out: dict[str, Signature] = {}
+        stat = os.stat
+        try:
+            with os.scandir(self._abs(rel)) as entries:
+                for e in entries:
+                    if e.name.startswith("."):
+                        continue
+                    try:
+                        st = stat(f"{e.path}/{child_file}")
+                        out[e.name] = (st.st_ino, st.st_mtime_ns, st.st_size)
+                    except OSError:
+                        out[e.name] = None
+        except (FileNotFoundError, NotADirectoryError):
+            return {}
+        return out
+
+    def put_file(self, local_path: str, rel: str) -> None:
+        path = self._abs(rel)
+        try:
+            self._ensure_dir(self._tmp)
+            self._ensure_dir(os.path.dirname(path))
+            tmp = os.path.join(self._tmp, new_id())
+            shutil.copyfile(local_path, tmp)
+            os.replace(tmp, path)
+        except FileNotFoundError:
+            raise
+        except OSError as exc:
+            raise _store_error(exc, "copying to", path) from exc
+
+    def get(self, rel: str, local_path: str) -> None:
+        src = self._abs(rel)
+        if os.path.isdir(src):
+            shutil.copytree(src, local_path, dirs_exist_ok=True)
+        else:
+            os.makedirs(os.path.dirname(os.path.abspath(local_path)), exist_ok=True)
+            shutil.copyfile(src, local_path)
+
+    def remove_tree(self, rel: str) -> None:
+        path = self._abs(rel)
+        # Drop cached "directory exists" facts below the removed path.
+        self._made = {d for d in self._made if not (d == path or d.startswith(path + os.sep))}
+        if os.path.isdir(path):
+            shutil.rmtree(path, ignore_errors=True)
+        elif os.path.exists(path):
+            os.unlink(path)
+
+    def uri_of(self, rel: str) -> str:
+        return "file://" + self._abs(rel)
+
+
+class FsspecStorage(Storage):
+    """Any fsspec filesystem: memory here, S3 and others through plugins.
+
+    Object stores replace objects atomically by nature. ``create`` uses the filesystem's
+    ``pipe_file(mode="create")`` (a conditional PUT on S3); filesystems that check and write
+    in two steps are guarded by a lock here, which is exact for in-process filesystems such
+    as ``memory://``.
+    """
+
+    def __init__(self, fs: Any, root: str, *, protocol: str) -> None:
+        self.fs = fs
+        self.root = root.rstrip("/")
+        self.protocol = protocol
+        self.uri = f"{protocol}://{self.root.lstrip('/')}" if protocol != "memory" \
+            else f"memory://{self.root}"
+        self._create_lock = threading.Lock()
+
+    def _abs(self, rel: str) -> str:
+        return f"{self.root}/{rel}" if rel else self.root
+
+    def _call(self, what: str, rel: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (FileNotFoundError, FileExistsError):
+            raise
+        except OSError as exc:
+            raise _store_error(exc, what, self.uri_of(rel)) from exc
+
+    def read_bytes(self, rel: str) -> bytes:
+        return self._call("reading", rel, self.fs.cat_file, self._abs(rel))
+
+    def create(self, rel: str, data: bytes) -> None:
+        with self._create_lock:
+            self._call("creating", rel, self.fs.pipe_file, self._abs(rel), data, mode="create")
+
+    def replace(self, rel: str, data: bytes) -> None:
+        self._call("writing", rel, self.fs.pipe_file, self._abs(rel), data)
+
+    def list_detail(self, rel: str) -> list[tuple[str, bool, int | None]]:
+        try:
+            entries = self._call("listing", rel, self.fs.ls, self._abs(rel), detail=True)
+        except FileNotFoundError:
+            return []
+        out = []
+        for e in entries:
+            name = e["name"].rstrip("/").rsplit("/", 1)[-1]
+            if name.startswith(".") or e["name"].rstrip("/") == self._abs(rel):
+                continue
+            is_dir = e.get("type") == "directory"
+            out.append((name, is_dir, None if is_dir else e.get("size")))
+        return sorted(out)
+
+    def listdir(self, rel: str) -> list[str]:
+        return [name for name, _, _ in self.list_detail(rel)]
+
+    def exists(self, rel: str) -> bool:
+        return bool(self._call("checking", rel, self.fs.exists, self._abs(rel)))
+
+    def is_dir(self, rel: str) -> bool:
+        return bool(self._call("checking", rel, self.fs.isdir, self._abs(rel)))
+
+    def signature(self, rel: str) -> Signature:
+        # Memory files carry no version; object stores' ETags come with the S3 plugin.
+        return None
+
+    def signatures(self, rel: str, child_file: str) -> dict[str, Signature]:
+        return {name: None for name, is_dir, _ in self.list_detail(rel) if is_dir}
+
+    def put_file(self, local_path: str, rel: str) -> None:
+        with open(local_path, "rb") as f:
+            data = f.read()
+        self.replace(rel, data)
+
+    def get(self, rel: str, local_path: str) -> None:
+        if self.is_dir(rel):
+            for sub, _ in self.walk_files(rel):
+                self.get(f"{rel}/{sub}", os.path.join(local_path, *sub.split("/")))
+            return
+        os.makedirs(os.path.dirname(os.path.abspath(local_path)), exist_ok=True)
+        data = self.read_bytes(rel)
+        with open(local_path, "wb") as f:
+            f.write(data)
+
+    def remove_tree(self, rel: str) -> None:
+        try:
+            self.fs.rm(self._abs(rel), recursive=True)
+        except FileNotFoundError:
+            pass
+
+    def uri_of(self, rel: str) -> str:
+        return f"{self.uri}/{rel}" if rel else self.uri

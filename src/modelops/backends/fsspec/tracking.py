@@ -1,0 +1,515 @@
+"""TrackingStore over the log-structured layout, on any Storage.
+
+Layout under the root::
+
+    experiment-names/<name>.json                     claim of a name, made with an exclusive create
+    experiments/<exp>/experiment.json                written once
+    experiments/<exp>/lifecycle/<id>.json            deleted/restored events; the newest wins
+    experiments/<exp>/run-lifecycle/<id>.json        the same for the experiment's runs
+    experiments/<exp>/runs/<run>/run.json            written once: identity, start, initial tags
+    experiments/<exp>/runs/<run>/log/<id>.json       segments: metrics (columnar), params, tags,
+                                                     status changes; each written once
+    experiments/<exp>/runs/<run>/summary.json        the run's state folded from its segments,
+                                                     replaced atomically after each segment
+    experiments/<exp>/runs/<run>/artifacts/...
+    experiments/<exp>/index.json                     a cache of summaries for search; derived
+
+Ids are time-ordered, so a directory listing is time order. Nothing is edited in place; the
+summary is derived (it names the last segment it folded, and a reader folds any newer ones),
+so a crash between a segment and its summary loses nothing. One process writes a run at a
+time; many processes write different runs of one experiment freely.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from modelops import query
+from modelops._ids import new_id, now_ms
+from modelops.backends.fsspec.storage import Signature, Storage, dumps
+from modelops.entities import (
+    Experiment,
+    FileInfo,
+    LifecycleStage,
+    Metric,
+    MetricSeries,
+    Page,
+    Run,
+    RunData,
+    RunInfo,
+    RunStatus,
+    ViewType,
+)
+from modelops.entities._validate import (
+    MAX_TAG_VALUE_LENGTH,
+    check_key,
+    check_name,
+    check_str_mapping,
+)
+from modelops.errors import AlreadyExists, Conflict, InvalidInput, NotFound, ParamConflict
+from modelops.stores import TrackingStore
+
+if TYPE_CHECKING:
+    from modelops.query import Filter, OrderBy
+
+#: Rewrite the persisted search index once a search had to read this many changed summaries.
+_INDEX_REWRITE_THRESHOLD = 16
+
+
+def _exp_dir(experiment_id: str) -> str:
+    return f"experiments/{experiment_id}"
+
+
+def _run_dir(experiment_id: str, run_id: str) -> str:
+    return f"experiments/{experiment_id}/runs/{run_id}"
+
+
+def _artifact_rel(path: str | None) -> str:
+    if path in (None, "", "."):
+        return ""
+    return check_key(path.strip("/") if path != "/" else "", "artifact path")
+
+
+def _fold(summary: dict[str, Any], segment: dict[str, Any], segment_id: str) -> None:
+    """Apply one log segment to a summary, in place."""
+    summary["params"].update(segment.get("params") or {})
+    summary["tags"].update(segment.get("tags") or {})
+    for field in ("status", "end_time", "run_name"):
+        if field in segment:
+            summary[field] = segment[field]
+    latest = summary["metrics"]
+    for key, (steps, values, stamps) in (segment.get("metrics") or {}).items():
+        i = _latest_index(steps, stamps)
+        current = latest.get(key)
+        if current is None or (steps[i], stamps[i]) >= (current[1], current[2]):
+            latest[key] = [values[i], steps[i], stamps[i]]
+    summary["last_segment"] = segment_id
+
+
+def _latest_index(steps: list[int], stamps: list[int]) -> int:
+    """The index of the latest point: highest step, then timestamp, then last logged."""
+    if len(steps) > 64:
+        import numpy as np
+
+        s = np.asarray(steps)
+        at_max = np.flatnonzero(s == s.max())
+        t = np.asarray(stamps)[at_max]
+        return int(at_max[np.flatnonzero(t == t.max())[-1]])
+    best = 0
+    for i in range(1, len(steps)):
+        if (steps[i], stamps[i]) >= (steps[best], stamps[best]):
+            best = i
+    return best
+
+
+def _run_from_summary(s: dict[str, Any], deleted: bool) -> Run:
+    info = RunInfo(
+        run_id=s["run_id"],
+        experiment_id=s["experiment_id"],
+        run_name=s["run_name"],
+        status=s["status"],
+        start_time=s["start_time"],
+        end_time=s["end_time"],
+        lifecycle_stage=LifecycleStage.DELETED if deleted else LifecycleStage.ACTIVE,
+        artifact_uri=s["artifact_uri"],
+        user=s["user"],
+        parent_run_id=s["parent_run_id"],
+    )
+    latest = {k: Metric(k, v[0], v[2], v[1]) for k, v in s["metrics"].items()}
+    return Run(info, RunData(latest=latest, params=s["params"], tags=s["tags"]))
+
+
+class _RunState:
+    """What this process knows of a run it writes: its summary, guarded by a lock."""
+
+    __slots__ = ("lock", "summary")
+
+    def __init__(self, summary: dict[str, Any]) -> None:
+        self.summary = summary
+        self.lock = threading.Lock()
+
+
+class LayoutTrackingStore(TrackingStore):
+    """Experiments and runs in the log-structured layout on a Storage."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+        self.uri = storage.uri
+        self._lock = threading.RLock()
+        self._run_experiment: dict[str, str] = {}
+        self._writers: dict[str, _RunState] = {}
+        # Search index per experiment: run_id -> [signature, summary, Run or None].
+        self._index: dict[str, dict[str, list[Any]]] = {}
+        # Lifecycle events are immutable: cache their content by path.
+        self._events: dict[str, bool] = {}
+
+    # -- experiments ------------------------------------------------------------------------
+
+    def create_experiment(self, name: str, tags: Mapping[str, str] | None = None,
+                          artifact_location: str | None = None) -> Experiment:
+        check_name(name, "experiment name")
+        tags = check_str_mapping(tags, "experiment tags", MAX_TAG_VALUE_LENGTH)
+        experiment_id = new_id()
+        exp = Experiment(
+            experiment_id=experiment_id, name=name, creation_time=now_ms(), tags=tags,
+            artifact_location=artifact_location
+            or self.storage.uri_of(f"{_exp_dir(experiment_id)}/runs"),
+        )
+        record = {"experiment_id": experiment_id, "name": name, "tags": tags,
+                  "creation_time": exp.creation_time,
+                  "artifact_location": exp.artifact_location}
+        self.storage.create(f"{_exp_dir(experiment_id)}/experiment.json", dumps(record))
+        try:
+            self.storage.create(f"experiment-names/{name}.json",
+                                dumps({"experiment_id": experiment_id}))
+        except FileExistsError:
+            self.storage.remove_tree(_exp_dir(experiment_id))
+            raise AlreadyExists(f"experiment {name!r} already exists") from None
+        return exp
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        check_name(experiment_id, "experiment id")
+        record = self.storage.read_json(f"{_exp_dir(experiment_id)}/experiment.json")
+        if record is None:
+            raise NotFound(f"no experiment with id {experiment_id!r} in {self.uri}")
+        stage = self._lifecycle(f"{_exp_dir(experiment_id)}/lifecycle")
+        return Experiment(
+            experiment_id=experiment_id, name=record["name"], tags=record.get("tags") or {},
+            creation_time=record["creation_time"],
+            artifact_location=record.get("artifact_location", ""),
+            lifecycle_stage=LifecycleStage.DELETED if stage else LifecycleStage.ACTIVE,
+        )
+
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        check_name(name, "experiment name")
+        claim = self.storage.read_json(f"experiment-names/{name}.json")
+        return None if claim is None else self.get_experiment(claim["experiment_id"])
+
+    def list_experiments(self, view: ViewType = ViewType.ACTIVE_ONLY) -> list[Experiment]:
+        out = []
+        for entry in self.storage.listdir("experiment-names"):
+            claim = self.storage.read_json(f"experiment-names/{entry}")
+            if claim is None:
+                continue
+            exp = self.get_experiment(claim["experiment_id"])
+            if ViewType(view).admits(exp.lifecycle_stage):
+                out.append(exp)
+        return sorted(out, key=lambda e: (e.creation_time, e.experiment_id))
+
+    def set_experiment_lifecycle(self, experiment_id: str, deleted: bool) -> None:
+        self.get_experiment(experiment_id)
+        self.storage.create(f"{_exp_dir(experiment_id)}/lifecycle/{new_id()}.json",
+                            dumps({"deleted": bool(deleted)}))
+
+    def _lifecycle(self, rel: str, run_id: str | None = None) -> bool:
+        """Whether the newest lifecycle event in ``rel`` (for ``run_id``) says deleted."""
+        return self._deleted_runs(rel).get(run_id or "", False)
+
+    def _deleted_runs(self, rel: str) -> dict[str, bool]:
+        """Fold lifecycle events: run_id (or "" for the experiment) -> deleted."""
+        state: dict[str, bool] = {}
+        for name in self.storage.listdir(rel):
+            path = f"{rel}/{name}"
+            if path not in self._events:
+                event = self.storage.read_json(path)
+                if event is None:
+                    continue
+                self._events[path] = event
+            event = self._events[path]
+            state[event.get("run_id", "")] = event["deleted"]
+        return state
+
+    # -- runs -------------------------------------------------------------------------------
+
+    def create_run(self, experiment_id: str, *, run_name: str, start_time: int,
+                   tags: Mapping[str, str] | None = None, parent_run_id: str | None = None,
+                   user: str = "") -> Run:
+        check_name(run_name, "run name")
+        tags = check_str_mapping(tags, "run tags", MAX_TAG_VALUE_LENGTH)
+        if parent_run_id is not None:
+            check_name(parent_run_id, "parent run id")
+        exp = self.get_experiment(experiment_id)
+        if exp.lifecycle_stage is LifecycleStage.DELETED:
+            raise Conflict(f"experiment {exp.name!r} is deleted; restore it to add runs")
+        run_id = new_id()
+        rdir = _run_dir(experiment_id, run_id)
+        record = {
+            "run_id": run_id, "experiment_id": experiment_id, "run_name": run_name,
+            "start_time": int(start_time), "user": user, "parent_run_id": parent_run_id,
+            "artifact_uri": self.storage.uri_of(f"{rdir}/artifacts"), "tags": tags,
+        }
+        self.storage.create(f"{rdir}/run.json", dumps(record))
+        summary = self._initial_summary(record)
+        state = _RunState(summary)
+        with self._lock:
+            self._run_experiment[run_id] = experiment_id
+            self._writers[run_id] = state
+        self._write_summary(state)
+        return _run_from_summary(summary, deleted=False)
+
+    @staticmethod
+    def _initial_summary(record: dict[str, Any]) -> dict[str, Any]:
+        summary = {k: v for k, v in record.items() if k != "tags"}
+        summary.update(status=RunStatus.RUNNING.value, end_time=None, params={}, metrics={},
+                       tags=dict(record["tags"]), last_segment=None)
+        return summary
+
+    def _experiment_of(self, run_id: str) -> str:
+        check_name(run_id, "run id")
+        exp = self._run_experiment.get(run_id)
+        if exp is not None:
+            return exp
+        for exp in self.storage.listdir("experiments"):
+            if self.storage.exists(f"{_run_dir(exp, run_id)}/run.json"):
+                self._run_experiment[run_id] = exp
+                return exp
+        raise NotFound(f"no run with id {run_id!r} in {self.uri}")
+
+    def _read_state(self, run_id: str) -> dict[str, Any]:
+        """The run's current state from storage: its summary plus any newer segments."""
+        exp = self._experiment_of(run_id)
+        rdir = _run_dir(exp, run_id)
+        summary = self.storage.read_json(f"{rdir}/summary.json")
+        if summary is None:
+            record = self.storage.read_json(f"{rdir}/run.json")
+            if record is None:
+                raise NotFound(f"no run with id {run_id!r} in {self.uri}")
+            summary = self._initial_summary(record)
+        last = summary["last_segment"]
+        for name in self.storage.listdir(f"{rdir}/log"):
+            segment_id = name.removesuffix(".json")
+            if last is None or segment_id > last:
+                segment = self.storage.read_json(f"{rdir}/log/{name}")
+                if segment is not None:
+                    _fold(summary, segment, segment_id)
+        return summary
+
+    def _writer(self, run_id: str) -> _RunState:
+        state = self._writers.get(run_id)
+        if state is None:
+            summary = self._read_state(run_id)
+            with self._lock:
+                state = self._writers.setdefault(run_id, _RunState(summary))
+        return state
+
+    def _is_deleted(self, experiment_id: str, run_id: str) -> bool:
+        return self._lifecycle(f"{_exp_dir(experiment_id)}/run-lifecycle", run_id)
+
+    def get_run(self, run_id: str) -> Run:
+        state = self._writers.get(run_id)
+        if state is None:
+            summary = self._read_state(run_id)
+            return _run_from_summary(summary, self._is_deleted(summary["experiment_id"], run_id))
+        deleted = self._is_deleted(state.summary["experiment_id"], run_id)
+        with state.lock:
+            return _run_from_summary(state.summary, deleted)
+
+    def _append(self, run_id: str, segment: dict[str, Any],
+                check: Any = None) -> dict[str, Any]:
+        """Write one segment and the summary folded from it; returns the new summary."""
+        state = self._writer(run_id)
+        with state.lock:
+            if check is not None:
+                check(state.summary)
+            segment_id = new_id()
+            rdir = _run_dir(state.summary["experiment_id"], run_id)
+            self.storage.create(f"{rdir}/log/{segment_id}.json", dumps(segment))
+            _fold(state.summary, segment, segment_id)
+            self._write_summary(state)
+            return state.summary
+
+    def _write_summary(self, state: _RunState) -> None:
+        s = state.summary
+        rel = f"{_run_dir(s['experiment_id'], s['run_id'])}/summary.json"
+        self.storage.replace(rel, dumps(s))
+        index = self._index.get(s["experiment_id"])
+        if index is not None:
+            # Keep this process's search index fresh without re-reading what it just wrote.
+            index[s["run_id"]] = [self.storage.signature(rel), _copy_summary(s), None]
+
+    def update_run(self, run_id: str, *, status: RunStatus | str | None = None,
+                   end_time: int | None = None, run_name: str | None = None) -> Run:
+        segment: dict[str, Any] = {}
+        if status is not None:
+            segment["status"] = RunStatus.parse(status).value
+        if end_time is not None:
+            segment["end_time"] = int(end_time)
+        if run_name is not None:
+            segment["run_name"] = check_name(run_name, "run name")
+        summary = self._append(run_id, segment) if segment else self._read_state(run_id)
+        return _run_from_summary(summary, self._is_deleted(summary["experiment_id"], run_id))
+
+    def set_run_lifecycle(self, run_id: str, deleted: bool) -> None:
+        exp = self._experiment_of(run_id)
+        self.storage.create(f"{_exp_dir(exp)}/run-lifecycle/{new_id()}.json",
+                            dumps({"run_id": run_id, "deleted": bool(deleted)}))
+
+    def purge_run(self, run_id: str) -> None:
+        exp = self._experiment_of(run_id)
+        self.storage.remove_tree(_run_dir(exp, run_id))
+        with self._lock:
+            self._writers.pop(run_id, None)
+            self._run_experiment.pop(run_id, None)
+            self._index.get(exp, {}).pop(run_id, None)
+
+    def log_batch(self, run_id: str, metrics: Sequence[MetricSeries] = (),
+                  params: Mapping[str, str] | None = None,
+                  tags: Mapping[str, str] | None = None) -> None:
+        params = check_str_mapping(params, "params", 6000)
+        tags = check_str_mapping(tags, "tags", MAX_TAG_VALUE_LENGTH)
+        segment: dict[str, Any] = {}
+        if metrics:
+            columns: dict[str, list[list[Any]]] = {}
+            for i, series in enumerate(metrics):
+                if not isinstance(series, MetricSeries):
+                    raise InvalidInput(f"expected MetricSeries, got {type(series).__name__}",
+                                       field=f"metrics[{i}]")
+                if not len(series):
+                    continue
+                cols = columns.setdefault(series.key, [[], [], []])
+                cols[0] += series.steps.tolist()
+                cols[1] += series.values.tolist()
+                cols[2] += series.timestamps.tolist()
+            if columns:
+                segment["metrics"] = columns
+        if params:
+            segment["params"] = params
+        if tags:
+            segment["tags"] = tags
+        if not segment:
+            self._experiment_of(run_id)
+            return
+
+        def no_param_conflict(summary: dict[str, Any]) -> None:
+            if self._is_deleted(summary["experiment_id"], run_id):
+                raise Conflict(f"run {run_id} is deleted; restore it to log to it")
+            known = summary["params"]
+            for key, value in params.items():
+                if key in known and known[key] != value:
+                    raise ParamConflict(
+                        f"param {key!r} of run {run_id} is {known[key]!r}; params are "
+                        f"immutable, so logging {value!r} is refused")
+
+        self._append(run_id, segment, check=no_param_conflict)
+
+    def get_metric_history(self, run_id: str, key: str) -> MetricSeries:
+        check_key(key, "metric key")
+        exp = self._experiment_of(run_id)
+        rdir = _run_dir(exp, run_id)
+        steps: list[int] = []
+        values: list[float] = []
+        stamps: list[int] = []
+        for name in self.storage.listdir(f"{rdir}/log"):
+            segment = self.storage.read_json(f"{rdir}/log/{name}")
+            cols = ((segment or {}).get("metrics") or {}).get(key)
+            if cols:
+                steps += cols[0]
+                values += cols[1]
+                stamps += cols[2]
+        return MetricSeries(key, steps, values, stamps)
+
+    # -- search -----------------------------------------------------------------------------
+
+    def search_runs(self, experiment_ids: Sequence[str], filter: Filter | None = None,
+                    order_by: Sequence[OrderBy] = (), max_results: int = 1000,
+                    page_token: str | None = None,
+                    view: ViewType = ViewType.ACTIVE_ONLY) -> Page:
+        view = ViewType(view)
+        runs: list[Run] = []
+        for experiment_id in experiment_ids:
+            self.get_experiment(experiment_id)
+            runs.extend(self._runs_of(experiment_id, view))
+        return query.search(runs, filter, order_by, max_results, page_token)
+
+    def _runs_of(self, experiment_id: str, view: ViewType) -> list[Run]:
+        """Every run of an experiment, read through the search index."""
+        runs_rel = f"{_exp_dir(experiment_id)}/runs"
+        index_rel = f"{_exp_dir(experiment_id)}/index.json"
+        signatures = self.storage.signatures(runs_rel, "summary.json")
+        deleted = self._deleted_runs(f"{_exp_dir(experiment_id)}/run-lifecycle")
+        with self._lock:
+            index = self._index.get(experiment_id)
+            if index is None:
+                persisted = self.storage.read_json(index_rel) or {}
+                index = {k: [tuple(v[0]) if v[0] else None, v[1], None]
+                         for k, v in persisted.items()}
+                self._index[experiment_id] = index
+        stale = 0
+        out = []
+        for run_id, sig in signatures.items():
+            entry = index.get(run_id)
+            if entry is None or sig is None or entry[0] != sig:
+                summary = self._read_summary(experiment_id, run_id)
+                if summary is None:
+                    continue  # a run being created: no run.json yet
+                entry = index[run_id] = [sig, summary, None]
+                stale += 1
+            is_deleted = deleted.get(run_id, False)
+            if not view.admits(LifecycleStage.DELETED if is_deleted else LifecycleStage.ACTIVE):
+                continue
+            run = entry[2]
+            if run is None or (run.info.lifecycle_stage is LifecycleStage.DELETED) != is_deleted:
+                run = entry[2] = _run_from_summary(entry[1], is_deleted)
+            out.append(run)
+        for run_id in set(index) - set(signatures):
+            index.pop(run_id, None)  # purged
+        if stale >= _INDEX_REWRITE_THRESHOLD and any(s is not None for s in signatures.values()):
+            # A derived cache: last writer wins, and every reader checks it against the
+            # signatures above, so a stale or lost index only costs re-reading summaries.
+            self.storage.replace(index_rel, dumps({k: [v[0], v[1]] for k, v in index.items()}))
+        return out
+
+    def _read_summary(self, experiment_id: str, run_id: str) -> dict[str, Any] | None:
+        rdir = _run_dir(experiment_id, run_id)
+        summary = self.storage.read_json(f"{rdir}/summary.json")
+        if summary is not None:
+            return summary
+        try:
+            self._run_experiment.setdefault(run_id, experiment_id)
+            return self._read_state(run_id)
+        except NotFound:
+            return None
+
+    # -- artifacts --------------------------------------------------------------------------
+
+    def _artifacts(self, run_id: str, path: str | None) -> str:
+        rel = _artifact_rel(path)
+        base = f"{_run_dir(self._experiment_of(run_id), run_id)}/artifacts"
+        return f"{base}/{rel}" if rel else base
+
+    def log_artifact(self, run_id: str, local_path: str, artifact_path: str) -> None:
+        target = self._artifacts(run_id, artifact_path)
+        try:
+            self.storage.put_file(local_path, target)
+        except FileNotFoundError:
+            raise NotFound(f"no local file {local_path!r} to log as an artifact") from None
+
+    def write_artifact(self, run_id: str, data: bytes, artifact_path: str) -> None:
+        self.storage.replace(self._artifacts(run_id, artifact_path), data)
+
+    def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
+        rel = _artifact_rel(path)
+        prefix = f"{rel}/" if rel else ""
+        return [FileInfo(prefix + name, is_dir, size)
+                for name, is_dir, size in self.storage.list_detail(self._artifacts(run_id, rel))]
+
+    def download_artifact(self, run_id: str, path: str, dst_dir: str) -> str:
+        import os
+
+        rel = _artifact_rel(path)
+        src = self._artifacts(run_id, rel)
+        if not self.storage.exists(src):
+            raise NotFound(f"run {run_id} has no artifact {path!r}")
+        local = os.path.join(dst_dir, *rel.split("/")) if rel else dst_dir
+        self.storage.get(src, local)
+        return local
+
+
+def _copy_summary(s: dict[str, Any]) -> dict[str, Any]:
+    return {**s, "metrics": dict(s["metrics"]), "params": dict(s["params"]),
+            "tags": dict(s["tags"])}
+
+
+__all__ = ["LayoutTrackingStore", "Signature"]

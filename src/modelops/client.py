@@ -1,0 +1,108 @@
+"""Client: wires the domain services to the stores that ``connect`` chose."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from modelops.errors import NotFound
+from modelops.stores import STORE_KINDS
+from modelops.uri import StoreURI, default_uri, parse_uri
+
+_FACTORY_HOOKS = {
+    "tracking": "modelops_tracking_store",
+    "registry": "modelops_registry_store",
+    "drift": "modelops_drift_store",
+    "predictions": "modelops_prediction_store",
+}
+
+
+def open_store(kind: str, uri: StoreURI) -> Any | None:
+    """Ask the plugins for a store of ``kind`` at ``uri``; None if the scheme is served but
+    not for this kind. ``UnknownScheme`` if no plugin serves the scheme at all."""
+    from modelops import plugins
+
+    store = getattr(plugins.plugin_manager().hook, _FACTORY_HOOKS[kind])(uri=uri)
+    if store is None and uri.scheme not in plugins.available_schemes():
+        raise plugins.unknown_scheme(uri.scheme)
+    return store
+
+
+class Client:
+    """A connection to modelops stores; made by ``modelops.connect``.
+
+    ``tracking`` is experiment tracking; the other capabilities appear as their stores do.
+    A client is thread-safe and cheap to keep for the life of a process.
+    """
+
+    def __init__(self, stores: dict[str, Any], uri: str) -> None:
+        self.uri = uri
+        self._stores = stores
+        self._tracking: Any = None
+
+    def store(self, kind: str) -> Any:
+        """The store of one kind (``"tracking"``, ``"registry"``, ``"drift"``,
+        ``"predictions"``); ``NotFound`` if the chosen backend has none."""
+        store = self._stores.get(kind)
+        if store is None:
+            raise NotFound(f"the store at {self.uri} offers no {kind} store; pass "
+                           f"connect(..., {kind}='<uri>') to use another backend for it")
+        return store
+
+    @property
+    def tracking(self):  # type: ignore[no-untyped-def]
+        """Experiment tracking (``modelops.tracking.Tracking``)."""
+        if self._tracking is None:
+            from modelops.tracking import Tracking
+
+            self._tracking = Tracking(self.store("tracking"))
+        return self._tracking
+
+    def close(self) -> None:
+        """Flush live runs of this client and release the stores."""
+        from modelops.tracking import flusher
+
+        tracking_store = self._stores.get("tracking")
+        for run in flusher.live_runs():
+            if run._store is tracking_store:
+                run.flush()
+        for store in {id(s): s for s in self._stores.values() if s is not None}.values():
+            store.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<modelops.Client {self.uri}>"
+
+
+def connect(uri: str | os.PathLike[str] | None = None, *,
+            storage_options: dict[str, Any] | None = None,
+            **overrides: str | os.PathLike[str]) -> Client:
+    """Connect to a store and return a Client.
+
+    ``uri`` defaults to ``$MODELOPS_URI``, else ``./.modelops`` on local disk. Plain paths and
+    ``file://`` are local; ``memory://`` is in memory (a fresh store when it has no name).
+    Keyword arguments named after a store kind (``tracking``, ``registry``, ``drift``,
+    ``predictions``) take that kind from another URI; ``storage_options`` go to the backend
+    (for fsspec ones, to the filesystem).
+    """
+    unknown = set(overrides) - set(STORE_KINDS)
+    if unknown:
+        from modelops.errors import InvalidInput
+
+        raise InvalidInput(f"unknown keyword {sorted(unknown)[0]!r}; store kinds are "
+                           f"{', '.join(STORE_KINDS)}", field="connect")
+    main = parse_uri(uri if uri is not None else default_uri(), storage_options)
+    opened: dict[str, Any] = {}
+    stores = {}
+    for kind in STORE_KINDS:
+        target = parse_uri(overrides[kind], storage_options) if kind in overrides else main
+        key = (kind, target.uri)
+        if key not in opened:
+            opened[key] = open_store(kind, target)
+        stores[kind] = opened[key]
+    return Client(stores, main.uri)

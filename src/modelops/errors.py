@@ -1,0 +1,95 @@
+"""Every exception modelops raises.
+
+The tree::
+
+    ModelOpsError
+    ├── InvalidInput (ValueError)          bad names, values, filters; nothing was written
+    │   ├── FilterSyntaxError              a search filter or order_by that does not parse
+    │   └── UnknownScheme                  a store URI whose scheme no plugin serves
+    ├── NotFound (LookupError)             no such experiment, run, artifact …
+    ├── AlreadyExists                      a name or version someone already claimed
+    ├── Conflict                           the request contradicts what is stored
+    │   └── ParamConflict                  a param logged again with another value
+    ├── StoreError (OSError)               the backend failed; the message names the store
+    └── MissingDependency (ImportError)    an optional package is needed; names what to install
+
+Each error subclasses the matching built-in too, so ``except LookupError`` and
+``except ValueError`` keep working in code that does not know modelops.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AlreadyExists",
+    "Conflict",
+    "FilterSyntaxError",
+    "InvalidInput",
+    "MissingDependency",
+    "ModelOpsError",
+    "NotFound",
+    "ParamConflict",
+    "StoreError",
+    "UnknownScheme",
+]
+
+
+class ModelOpsError(Exception):
+    """The root of every error modelops raises."""
+
+
+class InvalidInput(ModelOpsError, ValueError):
+    """Input was refused before anything was written.
+
+    ``field`` names what was wrong (``metrics[3].value``, ``experiment name``) when known.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(f"{field}: {message}" if field else message)
+        self.field = field
+
+
+class FilterSyntaxError(InvalidInput):
+    """A search filter or ``order_by`` clause that does not parse.
+
+    ``position`` is the 0-based offset of the offending token in ``text``; the message shows
+    the text with a caret under that token.
+    """
+
+    def __init__(self, message: str, *, text: str, position: int) -> None:
+        caret = " " * position + "^"
+        super().__init__(f"{message} at position {position}:\n  {text}\n  {caret}")
+        self.text = text
+        self.position = position
+
+
+class UnknownScheme(InvalidInput):
+    """No installed plugin serves the scheme of a store URI."""
+
+
+class NotFound(ModelOpsError, LookupError):
+    """The experiment, run, artifact or other object asked for does not exist."""
+
+
+class AlreadyExists(ModelOpsError):
+    """A name or version was already claimed, possibly by another process or machine."""
+
+
+class Conflict(ModelOpsError):
+    """The request contradicts what is already stored."""
+
+
+class ParamConflict(Conflict):
+    """A param was logged again with a different value; params are immutable once logged."""
+
+
+class StoreError(ModelOpsError, OSError):
+    """A backend failed to read or write; the message names the store and the object."""
+
+
+class MissingDependency(ModelOpsError, ImportError):
+    """A feature needs an optional package that is not installed."""
+
+    def __init__(self, feature: str, package: str) -> None:
+        super().__init__(f"{feature} needs {package!r}: pip install {package}")
+        self.feature = feature
+        self.package = package

@@ -1,0 +1,168 @@
+"""Module-level tracking for notebooks and MLflow users: ``modelops.start_run`` and friends.
+
+They act on a default client (``modelops.connect()`` on first use, or ``set_uri``). Each
+thread has its own stack of active runs, so threads never log into each other's runs; the
+experiment chosen by ``set_experiment`` is process-wide, as in MLflow.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from modelops.client import Client, connect
+from modelops.entities import Run, RunStatus
+from modelops.errors import Conflict
+from modelops.tracking import ActiveRun, RunList
+
+_lock = threading.Lock()
+_client: Client | None = None
+_experiment: str | None = None
+_local = threading.local()
+
+
+def _stack() -> list[ActiveRun]:
+    stack = getattr(_local, "stack", None)
+    if stack is None:
+        stack = _local.stack = []
+    return stack
+
+
+def set_uri(uri: str | os.PathLike[str] | None) -> Client:
+    """Point the module-level API at another store (None: back to the default)."""
+    global _client
+    with _lock:
+        _client = connect(uri)
+        return _client
+
+
+def get_client() -> Client:
+    """The client the module-level API uses, connecting on first use."""
+    global _client
+    with _lock:
+        if _client is None:
+            _client = connect()
+        return _client
+
+
+def set_experiment(name: str) -> None:
+    """Make ``name`` the experiment of later ``start_run`` calls (created on first use)."""
+    global _experiment
+    get_client().tracking.get_or_create_experiment(name)
+    _experiment = name
+
+
+def start_run(name: str | None = None, *, experiment: str | None = None,
+              tags: Mapping[str, Any] | None = None, nested: bool = False,
+              run_id: str | None = None) -> ActiveRun:
+    """Start (or resume, with ``run_id``) the active run of this thread.
+
+    While a run is active, another ``start_run`` needs ``nested=True`` and makes a child run.
+    """
+    stack = _stack()
+    if stack and not nested:
+        raise Conflict(f"run {stack[-1].run_id} is already active in this thread; end it "
+                       "first or pass nested=True")
+    run = get_client().tracking.start_run(
+        experiment=experiment or _experiment, name=name, tags=tags,
+        parent=stack[-1] if stack and nested else None, run_id=run_id,
+    )
+    stack.append(run)
+    run._on_end.append(_pop)
+    return run
+
+
+def _pop(run: ActiveRun) -> None:
+    stack = _stack()
+    if run in stack:
+        stack.remove(run)
+
+
+def active_run() -> ActiveRun | None:
+    """This thread's innermost active run, or None."""
+    stack = _stack()
+    return stack[-1] if stack else None
+
+
+def _require() -> ActiveRun:
+    run = active_run()
+    return run if run is not None else start_run()
+
+
+def end_run(status: RunStatus | str = RunStatus.FINISHED) -> None:
+    """End this thread's innermost active run (nothing happens if there is none)."""
+    run = active_run()
+    if run is not None:
+        run.end(status)
+
+
+def log_param(key: str, value: Any) -> None:
+    """Log a param to the active run (one is started if none is active, as in MLflow)."""
+    _require().log_param(key, value)
+
+
+def log_params(params: Mapping[str, Any]) -> None:
+    _require().log_params(params)
+
+
+def log_metric(key: str, value: float, step: int | None = None,
+               timestamp: int | None = None) -> None:
+    _require().log_metric(key, value, step, timestamp)
+
+
+def log_metrics(metrics: Mapping[str, float], step: int | None = None,
+                timestamp: int | None = None) -> None:
+    _require().log_metrics(metrics, step, timestamp)
+
+
+def set_tag(key: str, value: Any) -> None:
+    _require().set_tag(key, value)
+
+
+def set_tags(tags: Mapping[str, Any]) -> None:
+    _require().set_tags(tags)
+
+
+def log_artifact(local_path: str | os.PathLike[str], artifact_path: str | None = None) -> None:
+    _require().log_artifact(local_path, artifact_path)
+
+
+def log_artifacts(local_dir: str | os.PathLike[str], artifact_path: str | None = None) -> None:
+    _require().log_artifacts(local_dir, artifact_path)
+
+
+def log_dict(dictionary: Mapping[str, Any], artifact_file: str) -> None:
+    _require().log_dict(dictionary, artifact_file)
+
+
+def log_text(text: str, artifact_file: str) -> None:
+    _require().log_text(text, artifact_file)
+
+
+def log_figure(figure: Any, artifact_file: str) -> None:
+    _require().log_figure(figure, artifact_file)
+
+
+def get_run(run_id: str) -> Run:
+    return get_client().tracking.get_run(run_id)
+
+
+def search_runs(experiments: Any = None, filter: str | None = None,
+                order_by: list[str] | None = None, max_results: int = 1000,
+                page_token: str | None = None) -> RunList:
+    """Search runs (of the current experiment when ``experiments`` is None and one is set)."""
+    if experiments is None and _experiment is not None:
+        experiments = _experiment
+    return get_client().tracking.search_runs(experiments, filter, order_by, max_results,
+                                             page_token)
+
+
+def _reset_for_tests() -> None:
+    """Forget the default client, the experiment and this thread's runs."""
+    global _client, _experiment
+    with _lock:
+        _client = None
+        _experiment = None
+    _local.stack = []

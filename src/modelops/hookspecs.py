@@ -1,0 +1,87 @@
+"""Every hook a modelops plugin can implement.
+
+A plugin is a module or object with functions named like these hooks and marked with
+``modelops.hookimpl``; it is registered through the ``modelops`` entry-point group::
+
+    [project.entry-points.modelops]
+    myplugin = "my_package.modelops_plugin"
+
+modelops's own backends are plugins registered the same way (see ``modelops.plugins``).
+Hooks are called with keyword arguments; an implementation may accept fewer arguments than
+the spec names. ``docs/plugins.md`` has a runnable example of each hook.
+
+Store factories (``firstresult``: the first implementation that returns a store wins; plugins
+registered later are asked first, so an installed plugin can take over a built-in scheme):
+``modelops_tracking_store``, ``modelops_registry_store``, ``modelops_drift_store``,
+``modelops_prediction_store``.
+
+Discovery: ``modelops_schemes``.
+
+Events (every implementation is called; an exception in one is reported as a warning and
+does not stop the caller): ``modelops_run_finished``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from modelops.entities import Run
+    from modelops.stores import DriftStore, PredictionStore, RegistryStore, TrackingStore
+    from modelops.uri import StoreURI
+
+PROJECT = "modelops"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec(firstresult=True)
+def modelops_tracking_store(uri: StoreURI) -> TrackingStore | None:
+    """Open a TrackingStore for ``uri``, or return None if this plugin does not serve it.
+
+    :param uri: the parsed URI (``uri.scheme``, ``uri.path``, ``uri.options`` holding the
+        ``storage_options`` given to ``connect``).
+    :return: a store, or None to let other plugins answer. Raise ``InvalidInput`` for a URI
+        of your scheme that is malformed, ``MissingDependency`` when a package is missing.
+    """
+
+
+@hookspec(firstresult=True)
+def modelops_registry_store(uri: StoreURI) -> RegistryStore | None:
+    """Open a RegistryStore for ``uri``, or return None. Same contract as
+    ``modelops_tracking_store``."""
+
+
+@hookspec(firstresult=True)
+def modelops_drift_store(uri: StoreURI) -> DriftStore | None:
+    """Open a DriftStore for ``uri``, or return None. Same contract as
+    ``modelops_tracking_store``."""
+
+
+@hookspec(firstresult=True)
+def modelops_prediction_store(uri: StoreURI) -> PredictionStore | None:
+    """Open a PredictionStore for ``uri``, or return None. Same contract as
+    ``modelops_tracking_store``."""
+
+
+@hookspec
+def modelops_schemes() -> list[str]:
+    """The URI schemes this plugin serves (``["s3", "s3a"]``).
+
+    Used to list what is available when a URI's scheme is unknown, and by
+    ``modelops plugins``. Every implementation is called; the lists are joined.
+    """
+
+
+@hookspec
+def modelops_run_finished(run: Run, store_uri: str) -> None:
+    """A run ended (FINISHED, FAILED or KILLED) and everything it logged was flushed.
+
+    :param run: the run as stored, with its final status, metrics, params and tags.
+    :param store_uri: the URI of the tracking store that holds it.
+
+    Called in the thread that ended the run; keep it quick (queue slow work).
+    """

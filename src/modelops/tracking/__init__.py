@@ -1,0 +1,7 @@
+"""Experiment tracking: runs, buffered logging, search, comparison, clean-up."""
+
+from modelops.tracking.results import RunComparison, RunList
+from modelops.tracking.run import ActiveRun
+from modelops.tracking.service import Tracking
+
+__all__ = ["ActiveRun", "RunComparison", "RunList", "Tracking"]

@@ -1,0 +1,241 @@
+"""The tracking service (``ops.tracking``): experiments, runs, search, compare, clean-up."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from modelops import query
+from modelops._ids import now_ms
+from modelops.entities import Experiment, FileInfo, MetricSeries, Run, RunStatus, ViewType
+from modelops.entities._validate import check_name
+from modelops.errors import AlreadyExists, Conflict, InvalidInput, NotFound
+from modelops.stores import TrackingStore
+from modelops.tracking.names import random_run_name
+from modelops.tracking.results import RunComparison, RunList
+from modelops.tracking.run import DEFAULT_MAX_BUFFERED, ActiveRun
+
+DEFAULT_EXPERIMENT = "Default"
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:
+        return ""
+
+
+def _view(view: ViewType | str) -> ViewType:
+    try:
+        return ViewType(view)
+    except ValueError:
+        choices = ", ".join(v.value for v in ViewType)
+        raise InvalidInput(f"expected one of {choices}, got {view!r}", field="view") from None
+
+
+def _parse_age(value: str | float | int) -> float:
+    """Seconds from ``30`` (days), ``"12h"``, ``"7d"``, ``"2w"``, ``"90m"``."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = float(value) * 86400
+    elif isinstance(value, str) and value[-1:] in units and value[:-1].replace(".", "", 1).isdigit():
+        seconds = float(value[:-1]) * units[value[-1]]
+    else:
+        raise InvalidInput(f"expected days or a duration like '12h', '7d', got {value!r}",
+                           field="older_than")
+    if seconds < 0:
+        raise InvalidInput(f"must not be negative, got {value!r}", field="older_than")
+    return seconds
+
+
+class Tracking:
+    """Experiment tracking on one TrackingStore: ``ops.tracking``."""
+
+    def __init__(self, store: TrackingStore) -> None:
+        self.store = store
+        self._experiment_ids: dict[str, str] = {}
+
+    # -- experiments ------------------------------------------------------------------------
+
+    def create_experiment(self, name: str, tags: Mapping[str, Any] | None = None) -> Experiment:
+        """Create an experiment; ``AlreadyExists`` if the name is taken."""
+        exp = self.store.create_experiment(name, tags=tags)
+        self._experiment_ids[name] = exp.experiment_id
+        return exp
+
+    def get_experiment(self, name_or_id: str) -> Experiment:
+        """An experiment by name, else by id; ``NotFound`` if neither matches."""
+        check_name(name_or_id, "experiment")
+        exp = self.store.get_experiment_by_name(name_or_id)
+        if exp is not None:
+            return exp
+        try:
+            return self.store.get_experiment(name_or_id)
+        except NotFound:
+            raise NotFound(f"no experiment named or with id {name_or_id!r}") from None
+
+    def get_or_create_experiment(self, name: str) -> Experiment:
+        """The experiment with this name, created if absent (safe under races)."""
+        exp = self.store.get_experiment_by_name(name)
+        if exp is None:
+            try:
+                exp = self.store.create_experiment(name)
+            except AlreadyExists:  # another process created it in between
+                exp = self.store.get_experiment_by_name(name)
+                assert exp is not None
+        self._experiment_ids[name] = exp.experiment_id
+        return exp
+
+    def list_experiments(self, view: ViewType | str = ViewType.ACTIVE_ONLY) -> list[Experiment]:
+        return self.store.list_experiments(_view(view))
+
+    def delete_experiment(self, name_or_id: str) -> None:
+        """Soft-delete an experiment (its runs stay; ``restore_experiment`` undoes it)."""
+        exp = self.get_experiment(name_or_id)
+        self.store.set_experiment_lifecycle(exp.experiment_id, deleted=True)
+        self._experiment_ids.pop(exp.name, None)
+
+    def restore_experiment(self, name_or_id: str) -> None:
+        exp = self.get_experiment(name_or_id)
+        self.store.set_experiment_lifecycle(exp.experiment_id, deleted=False)
+
+    def _experiment_id(self, experiment: str | Experiment) -> str:
+        if isinstance(experiment, Experiment):
+            return experiment.experiment_id
+        cached = self._experiment_ids.get(experiment)
+        return cached if cached is not None else self.get_experiment(experiment).experiment_id
+
+    # -- runs -------------------------------------------------------------------------------
+
+    def start_run(self, experiment: str | Experiment | None = None, name: str | None = None,
+                  tags: Mapping[str, Any] | None = None,
+                  parent: ActiveRun | Run | str | None = None, run_id: str | None = None,
+                  max_buffered: int = DEFAULT_MAX_BUFFERED) -> ActiveRun:
+        """Start a run (or resume one by ``run_id``); use it as a context manager.
+
+        The experiment (default ``"Default"``) is created on first use. On leaving the
+        ``with`` block the run ends FINISHED, FAILED on an exception (which is re-raised), or
+        KILLED on KeyboardInterrupt.
+        """
+        parent_active = parent if isinstance(parent, ActiveRun) else None
+        if run_id is not None:
+            return self._resume(run_id, parent_active, max_buffered)
+        if isinstance(experiment, Experiment):
+            experiment_id = experiment.experiment_id
+        else:
+            exp_name = experiment or DEFAULT_EXPERIMENT
+            experiment_id = self._experiment_ids.get(exp_name) \
+                or self.get_or_create_experiment(exp_name).experiment_id
+        parent_id = parent.run_id if isinstance(parent, (ActiveRun, Run)) else parent
+        if parent_id is not None and parent_active is None:
+            self.store.get_run(parent_id)  # NotFound for an unknown parent, before writing
+        run = self.store.create_run(
+            experiment_id, run_name=name or random_run_name(), start_time=now_ms(),
+            tags=tags, parent_run_id=parent_id, user=_user(),
+        )
+        return ActiveRun(self, run, parent=parent_active, max_buffered=max_buffered)
+
+    def _resume(self, run_id: str, parent: ActiveRun | None, max_buffered: int) -> ActiveRun:
+        run = self.store.get_run(run_id)
+        if run.info.lifecycle_stage.value == "deleted":
+            raise Conflict(f"run {run_id} is deleted; restore it before resuming")
+        run = self.store.update_run(run_id, status=RunStatus.RUNNING)
+        return ActiveRun(self, run, parent=parent, max_buffered=max_buffered)
+
+    def get_run(self, run_id: str) -> Run:
+        """A run with its latest metrics, params, tags and status."""
+        return self.store.get_run(run_id)
+
+    def set_terminated(self, run_id: str, status: RunStatus | str = RunStatus.FINISHED) -> Run:
+        """Mark a run (started elsewhere, perhaps crashed) as ended."""
+        return self.store.update_run(run_id, status=RunStatus.parse(status), end_time=now_ms())
+
+    def delete_run(self, run_id: str) -> None:
+        """Soft-delete a run: hidden from searches until ``restore_run``."""
+        self.store.set_run_lifecycle(run_id, deleted=True)
+
+    def restore_run(self, run_id: str) -> None:
+        self.store.set_run_lifecycle(run_id, deleted=False)
+
+    def get_metric_history(self, run_id: str, key: str) -> MetricSeries:
+        """Every point of a metric as numpy arrays: ``.steps``, ``.values``, ``.timestamps``."""
+        return self.store.get_metric_history(run_id, key)
+
+    # -- search, compare, clean up ----------------------------------------------------------
+
+    def search_runs(self, experiments: str | Experiment | Sequence[str | Experiment] | None = None,
+                    filter: str | None = None, order_by: Sequence[str] | None = None,
+                    max_results: int = 1000, page_token: str | None = None,
+                    view: ViewType | str = ViewType.ACTIVE_ONLY) -> RunList:
+        """Runs matching an MLflow-style filter, e.g.
+        ``"metrics.f1 > 0.9 and params.model = 'rf'"``, ordered by ``order_by``
+        (``["metrics.f1 DESC"]``). ``experiments`` are names or ids (default: all active).
+        ``RunList.token`` fetches the next page."""
+        if experiments is None:
+            ids = [e.experiment_id for e in self.store.list_experiments()]
+        else:
+            if isinstance(experiments, (str, Experiment)):
+                experiments = [experiments]
+            ids = [self._experiment_id(e) for e in experiments]
+        page = self.store.search_runs(
+            ids, query.parse_filter(filter), query.parse_order_by(order_by),
+            max_results=max_results, page_token=page_token, view=_view(view),
+        )
+        return RunList(page.items, page.token)
+
+    def compare(self, runs: Sequence[Run | ActiveRun | str]) -> RunComparison:
+        """Runs side by side: params that differ, and every metric."""
+        loaded = [r if isinstance(r, Run) else self.get_run(r.run_id if isinstance(r, ActiveRun)
+                                                           else r) for r in runs]
+        return RunComparison.of(loaded)
+
+    def cleanup(self, experiment: str | Experiment, older_than: str | float = 30,
+                statuses: Sequence[RunStatus | str] = (RunStatus.FINISHED, RunStatus.FAILED,
+                                                       RunStatus.KILLED),
+                permanently: bool = False, dry_run: bool = False) -> list[str]:
+        """Delete runs that ended more than ``older_than`` ago (days, or ``"12h"``/``"7d"``).
+
+        Only runs in ``statuses`` are touched (running runs never are). Soft-deletes unless
+        ``permanently``, which removes the runs' data for good. Returns the run ids.
+        """
+        cutoff = now_ms() - int(_parse_age(older_than) * 1000)
+        wanted = {RunStatus.parse(s) for s in statuses} - {RunStatus.RUNNING}
+        view = ViewType.ALL if permanently else ViewType.ACTIVE_ONLY
+        ids = [self._experiment_id(experiment)]
+        chosen, token = [], None
+        while True:
+            page = self.store.search_runs(ids, max_results=50_000, page_token=token, view=view)
+            chosen += [r.info.run_id for r in page.items
+                       if r.info.status in wanted and (r.info.end_time or r.info.start_time) < cutoff]
+            token = page.token
+            if token is None:
+                break
+        if not dry_run:
+            for run_id in chosen:
+                if permanently:
+                    self.store.purge_run(run_id)
+                else:
+                    self.store.set_run_lifecycle(run_id, deleted=True)
+        return chosen
+
+    # -- artifacts --------------------------------------------------------------------------
+
+    def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
+        """The artifacts directly under ``path`` (the run's artifact root by default)."""
+        return self.store.list_artifacts(run_id, path)
+
+    def download_artifacts(self, run_id: str, path: str = "", dst_path: str | None = None) -> str:
+        """Copy an artifact file or directory to a local directory; returns its local path."""
+        dst = dst_path or tempfile.mkdtemp(prefix="modelops-artifacts-")
+        os.makedirs(dst, exist_ok=True)
+        return self.store.download_artifact(run_id, path, dst)
+
+    def read_text(self, run_id: str, path: str) -> str:
+        """An artifact's content as text."""
+        with tempfile.TemporaryDirectory() as tmp:
+            local = self.download_artifacts(run_id, path, tmp)
+            with open(local, encoding="utf-8") as f:
+                return f.read()
