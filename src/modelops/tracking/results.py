@@ -120,7 +120,7 @@ class RunComparison:
         return to_pandas(self.to_table())
 
     def __str__(self) -> str:
-        rows = self.to_table()
+        rows = [{k: v for k, v in row.items() if k != "run_id"} for row in self.to_table()]
         columns = list(rows[0])
         cells = [[_fmt(row.get(c)) for c in columns] for row in rows]
         widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]

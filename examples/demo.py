@@ -1,0 +1,120 @@
+"""The modelops demo: train models on a dataset bundled with scikit-learn, track every run on
+the embedded local store, then search and compare them.
+
+    python examples/demo.py                   # store in ./.modelops (or $MODELOPS_URI)
+    python examples/demo.py --store /tmp/ops  # any store URI or path
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import uuid
+
+from sklearn.datasets import load_breast_cancer
+from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import (
+    accuracy_score,
+    classification_report,
+    confusion_matrix,
+    f1_score,
+    log_loss,
+    roc_auc_score,
+)
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+import modelops
+
+EXPERIMENT = "demo-breast-cancer"
+
+CANDIDATES = [
+    ("logreg-C0.01", LogisticRegression, {"C": 0.01, "max_iter": 5000}),
+    ("logreg-C1", LogisticRegression, {"C": 1.0, "max_iter": 5000}),
+    ("forest-50", RandomForestClassifier, {"n_estimators": 50, "max_depth": 4, "random_state": 0}),
+    ("forest-200", RandomForestClassifier, {"n_estimators": 200, "random_state": 0}),
+    ("boosting-100", GradientBoostingClassifier, {"n_estimators": 100, "learning_rate": 0.1,
+                                                  "random_state": 0}),
+]
+
+
+def track_training(ops: modelops.Client, session: str) -> list[str]:
+    """Train each candidate in a tracked run; returns the run ids."""
+    data = load_breast_cancer()
+    x_train, x_test, y_train, y_test = train_test_split(
+        data.data, data.target, test_size=0.3, stratify=data.target, random_state=0)
+    run_ids = []
+    for name, estimator_class, params in CANDIDATES:
+        tags = {"dataset": "breast_cancer", "family": estimator_class.__name__,
+                "demo_session": session}
+        with ops.tracking.start_run(experiment=EXPERIMENT, name=name, tags=tags) as run:
+            run.log_params({"model": estimator_class.__name__, **params})
+            model = make_pipeline(StandardScaler(), estimator_class(**params))
+            started = time.perf_counter()
+            model.fit(x_train, y_train)
+            run.log_metric("fit_seconds", time.perf_counter() - started)
+            proba = model.predict_proba(x_test)[:, 1]
+            predicted = (proba >= 0.5).astype(int)
+            run.log_metrics({
+                "accuracy": accuracy_score(y_test, predicted),
+                "f1": f1_score(y_test, predicted),
+                "roc_auc": roc_auc_score(y_test, proba),
+                "log_loss": log_loss(y_test, proba),
+            })
+            booster = model[-1]
+            if hasattr(booster, "staged_predict_proba"):
+                # A learning curve: one point per boosting stage.
+                scaled = model[0].transform(x_test)
+                for step, staged in enumerate(booster.staged_predict_proba(scaled)):
+                    run.log_metric("test_log_loss", log_loss(y_test, staged[:, 1]), step=step)
+            run.log_dict({"labels": data.target_names.tolist(),
+                          "matrix": confusion_matrix(y_test, predicted).tolist()},
+                         "confusion_matrix.json")
+            run.log_text(classification_report(y_test, predicted,
+                                               target_names=data.target_names),
+                         "classification_report.txt")
+            run_ids.append(run.run_id)
+        print(f"  tracked {name:<14} f1={run.run.metrics['f1']:.4f}  run {run.run_id}")
+    return run_ids
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--store", help="store URI or path (default: $MODELOPS_URI or ./.modelops)")
+    args = parser.parse_args(argv)
+
+    ops = modelops.connect(args.store)
+    session = uuid.uuid4().hex[:8]
+    print(f"modelops demo: store {ops.uri}, experiment {EXPERIMENT!r}, session {session}\n")
+
+    print("1. Training and tracking candidates")
+    run_ids = track_training(ops, session)
+
+    print("\n2. Searching: runs of this session with f1 > 0.95, best ROC AUC first")
+    found = ops.tracking.search_runs(
+        EXPERIMENT,
+        filter=f"metrics.f1 > 0.95 and tags.demo_session = '{session}'",
+        order_by=["metrics.roc_auc DESC"],
+    )
+    for run in found:
+        print(f"  {run.name:<14} roc_auc={run.metrics['roc_auc']:.4f}  f1={run.metrics['f1']:.4f}")
+
+    print("\n3. Comparing every run of this session side by side")
+    comparison = ops.tracking.compare(run_ids)
+    print(comparison)
+    best = comparison.best("roc_auc")
+    print(f"\nBest by ROC AUC: {best.name} ({best.metrics['roc_auc']:.4f}), run {best.run_id}")
+
+    history = ops.tracking.get_metric_history(
+        next(r for r in run_ids if ops.tracking.get_run(r).name.startswith("boosting")),
+        "test_log_loss")
+    print(f"Boosting learning curve: {len(history)} points, log loss "
+          f"{history.values[0]:.3f} -> {history.values[-1]:.3f}")
+    print(f"Artifacts of the best run: "
+          f"{[a.path for a in ops.tracking.list_artifacts(best.run_id)]}")
+
+
+if __name__ == "__main__":
+    main()
