@@ -104,48 +104,59 @@ def log_param(key: str, value: Any) -> None:
 
 
 def log_params(params: Mapping[str, Any]) -> None:
+    """Log params to the active run, all or none."""
     _require().log_params(params)
 
 
 def log_metric(key: str, value: float, step: int | None = None,
                timestamp: int | None = None) -> None:
+    """Log one metric point to the active run."""
     _require().log_metric(key, value, step, timestamp)
 
 
 def log_metrics(metrics: Mapping[str, float], step: int | None = None,
                 timestamp: int | None = None) -> None:
+    """Log several metrics at one step to the active run."""
     _require().log_metrics(metrics, step, timestamp)
 
 
 def set_tag(key: str, value: Any) -> None:
+    """Set a tag on the active run."""
     _require().set_tag(key, value)
 
 
 def set_tags(tags: Mapping[str, Any]) -> None:
+    """Set tags on the active run."""
     _require().set_tags(tags)
 
 
 def log_artifact(local_path: str | os.PathLike[str], artifact_path: str | None = None) -> None:
+    """Copy a local file into the active run, under the directory ``artifact_path``."""
     _require().log_artifact(local_path, artifact_path)
 
 
 def log_artifacts(local_dir: str | os.PathLike[str], artifact_path: str | None = None) -> None:
+    """Copy a local directory tree into the active run."""
     _require().log_artifacts(local_dir, artifact_path)
 
 
 def log_dict(dictionary: Mapping[str, Any], artifact_file: str) -> None:
+    """Write a mapping as a JSON (or YAML) artifact of the active run."""
     _require().log_dict(dictionary, artifact_file)
 
 
 def log_text(text: str, artifact_file: str) -> None:
+    """Write text as an artifact of the active run."""
     _require().log_text(text, artifact_file)
 
 
 def log_figure(figure: Any, artifact_file: str) -> None:
+    """Save a matplotlib figure as an image artifact of the active run."""
     _require().log_figure(figure, artifact_file)
 
 
 def get_run(run_id: str) -> Run:
+    """A run by id, from the default client's store."""
     return get_client().tracking.get_run(run_id)
 
 

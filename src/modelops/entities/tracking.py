@@ -161,8 +161,10 @@ class Metric:
         # NaN == NaN here: a metric read back must equal the one logged.
         if not isinstance(other, Metric):
             return NotImplemented
-        return (self.key, self.timestamp, self.step) == (other.key, other.timestamp, other.step) \
-            and (self.value == other.value or (self.value != self.value and other.value != other.value))
+        same_value = self.value == other.value or (self.value != self.value
+                                                   and other.value != other.value)
+        return same_value and (self.key, self.timestamp, self.step) == (
+            other.key, other.timestamp, other.step)
 
     def __hash__(self) -> int:
         return hash((self.key, self.timestamp, self.step))

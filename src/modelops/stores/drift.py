@@ -8,7 +8,7 @@ from __future__ import annotations
 import abc
 
 
-class DriftStore(abc.ABC):
+class DriftStore(abc.ABC):  # noqa: B024 - completed by its issue
     """Persists reference profiles and drift reports."""
 
     uri: str = ""

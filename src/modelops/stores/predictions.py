@@ -8,7 +8,7 @@ from __future__ import annotations
 import abc
 
 
-class PredictionStore(abc.ABC):
+class PredictionStore(abc.ABC):  # noqa: B024 - completed by its issue
     """Persists logged predictions and feedback."""
 
     uri: str = ""

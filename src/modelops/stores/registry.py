@@ -10,7 +10,7 @@ from __future__ import annotations
 import abc
 
 
-class RegistryStore(abc.ABC):
+class RegistryStore(abc.ABC):  # noqa: B024 - completed by its issue
     """Persists registered models, their versions and artifacts, and stage events."""
 
     uri: str = ""

@@ -41,7 +41,8 @@ def _parse_age(value: str | float | int) -> float:
     units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         seconds = float(value) * 86400
-    elif isinstance(value, str) and value[-1:] in units and value[:-1].replace(".", "", 1).isdigit():
+    elif (isinstance(value, str) and value[-1:] in units
+          and value[:-1].replace(".", "", 1).isdigit()):
         seconds = float(value[:-1]) * units[value[-1]]
     else:
         raise InvalidInput(f"expected days or a duration like '12h', '7d', got {value!r}",
@@ -126,7 +127,7 @@ class Tracking:
         if isinstance(experiment, Experiment):
             experiment_id = experiment.experiment_id
         else:
-            exp_name = experiment or DEFAULT_EXPERIMENT
+            exp_name = DEFAULT_EXPERIMENT if experiment is None else experiment
             experiment_id = self._experiment_ids.get(exp_name) \
                 or self.get_or_create_experiment(exp_name).experiment_id
         parent_id = parent.run_id if isinstance(parent, (ActiveRun, Run)) else parent
@@ -208,8 +209,8 @@ class Tracking:
         chosen, token = [], None
         while True:
             page = self.store.search_runs(ids, max_results=50_000, page_token=token, view=view)
-            chosen += [r.info.run_id for r in page.items
-                       if r.info.status in wanted and (r.info.end_time or r.info.start_time) < cutoff]
+            chosen += [r.info.run_id for r in page.items if r.info.status in wanted
+                       and (r.info.end_time or r.info.start_time) < cutoff]
             token = page.token
             if token is None:
                 break

@@ -8,6 +8,7 @@ atomically. Paths given to a Storage are relative to its root and were validated
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -363,10 +364,8 @@ class FsspecStorage(Storage):
             f.write(data)
 
     def remove_tree(self, rel: str) -> None:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             self.fs.rm(self._abs(rel), recursive=True)
-        except FileNotFoundError:
-            pass
 
     def uri_of(self, rel: str) -> str:
         return f"{self.uri}/{rel}" if rel else self.uri

@@ -1,0 +1,140 @@
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from conftest import python_env
+
+import modelops
+from modelops import InvalidInput, UnknownScheme
+from modelops.uri import parse_uri
+
+
+def test_plain_paths_and_file_uris_are_local(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert parse_uri("store").uri == "file://" + str(tmp_path / "store")
+    assert parse_uri(tmp_path / "x").scheme == "file"
+    assert parse_uri("file:///var/data").path == "/var/data"
+    assert parse_uri("~/ops").path == os.path.expanduser("~/ops")
+    u = parse_uri("s3://bucket/prefix", {"anon": True})
+    assert (u.scheme, u.path, dict(u.options)) == ("s3", "bucket/prefix", {"anon": True})
+    assert parse_uri("mlflow+sqlite:///m.db").scheme == "mlflow+sqlite"
+    for bad in ("", "  ", None, "a\x00b"):
+        with pytest.raises(InvalidInput, match="uri"):
+            parse_uri(bad)
+
+
+def test_connect_defaults_to_env_then_dot_modelops(tmp_path, monkeypatch):
+    monkeypatch.setenv("MODELOPS_URI", str(tmp_path / "from-env"))
+    assert modelops.connect().uri == "file://" + str(tmp_path / "from-env")
+    monkeypatch.delenv("MODELOPS_URI")
+    monkeypatch.chdir(tmp_path)
+    ops = modelops.connect()
+    assert ops.uri == "file://" + str(tmp_path / ".modelops")
+    ops.tracking.create_experiment("x")
+    assert (tmp_path / ".modelops" / "experiment-names" / "x.json").exists()
+
+
+def test_memory_stores_are_private_unless_named():
+    a, b = modelops.connect("memory://"), modelops.connect("memory://")
+    a.tracking.create_experiment("only-in-a")
+    assert b.tracking.list_experiments() == []
+    named1, named2 = modelops.connect("memory://shared-x"), modelops.connect("memory://shared-x")
+    named1.tracking.create_experiment("seen")
+    assert [e.name for e in named2.tracking.list_experiments()] == ["seen"]
+
+
+def test_unknown_scheme_lists_available_and_names_the_plugin():
+    with pytest.raises(UnknownScheme) as err:
+        modelops.connect("s3://bucket/prefix")
+    text = str(err.value)
+    assert "file://" in text and "memory://" in text and "pip install modelops-s3" in text
+    with pytest.raises(UnknownScheme, match="pip install modelops-mlflow"):
+        modelops.connect("mlflow+http://localhost:5000")
+    with pytest.raises(UnknownScheme, match="available: file://, memory://"):
+        modelops.connect("nosuch://x")
+
+
+def test_per_store_overrides(tmp_path):
+    ops = modelops.connect("memory://", tracking=tmp_path / "t")
+    ops.tracking.create_experiment("x")
+    assert (tmp_path / "t" / "experiment-names" / "x.json").exists()
+    with pytest.raises(InvalidInput, match="unknown keyword 'trackin'"):
+        modelops.connect("memory://", trackin="x")
+
+
+def test_a_missing_store_kind_is_a_clear_error():
+    ops = modelops.connect("memory://")
+    with pytest.raises(modelops.NotFound, match="no registry store"):
+        ops.store("registry")
+
+
+def test_a_registered_plugin_can_serve_a_new_scheme():
+    from modelops import plugins
+    from modelops.backends.fsspec.plugin import modelops_tracking_store as builtin
+    from modelops.uri import StoreURI
+
+    class Echo:
+        @modelops.hookimpl
+        def modelops_schemes(self):
+            return ["echo"]
+
+        @modelops.hookimpl
+        def modelops_tracking_store(self, uri):
+            if uri.scheme == "echo":
+                return builtin(StoreURI("memory://" + uri.path, "memory", uri.path))
+            return None
+
+    pm = plugins.plugin_manager()
+    pm.register(Echo(), name="echo")
+    try:
+        ops = modelops.connect("echo://plugin-test")
+        ops.tracking.create_experiment("via-plugin")
+        assert "echo" in plugins.available_schemes()
+    finally:
+        pm.unregister(name="echo")
+
+
+@pytest.fixture
+def installed_plugin(tmp_path):
+    """A real distribution on sys.path whose entry point registers a plugin."""
+    (tmp_path / "fakeplugin.py").write_text(textwrap.dedent("""
+        import modelops
+        from modelops.backends.fsspec.plugin import modelops_tracking_store as builtin
+        from modelops.uri import StoreURI
+
+        @modelops.hookimpl
+        def modelops_schemes():
+            return ["fake"]
+
+        @modelops.hookimpl
+        def modelops_tracking_store(uri):
+            if uri.scheme == "fake":
+                return builtin(StoreURI("memory://", "memory", ""))
+    """))
+    dist = tmp_path / "fakeplugin-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: fakeplugin\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[modelops]\nfake = fakeplugin\n")
+    return tmp_path
+
+
+@pytest.mark.parametrize(("setting", "loads"), [(None, True), ("fake", True), ("", False),
+                                               ("none", False), ("other", False)])
+def test_entry_point_plugins_load_as_modelops_plugins_says(installed_plugin, setting, loads):
+    env = python_env()
+    env["PYTHONPATH"] = f"{installed_plugin}{os.pathsep}{env['PYTHONPATH']}"
+    env.pop("MODELOPS_PLUGINS", None)
+    if setting is not None:
+        env["MODELOPS_PLUGINS"] = setting
+    code = ("import sys, modelops\n"
+            "assert 'fakeplugin' not in sys.modules  # not at import\n"
+            "try:\n"
+            "    modelops.connect('fake://x').tracking.create_experiment('e')\n"
+            "    print('served')\n"
+            "except modelops.UnknownScheme as e:\n"
+            "    print('unknown')\n")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, check=True).stdout.strip()
+    assert out == ("served" if loads else "unknown")
