@@ -1,0 +1,68 @@
+import json
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+import modelops
+from modelops.cli import main
+from conftest import python_env
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.slow
+def test_the_demo_runs_and_prints_a_comparison(tmp_path):
+    pytest.importorskip("sklearn")
+    out = subprocess.run([sys.executable, str(ROOT / "examples" / "demo.py"), "--store",
+                          str(tmp_path)], capture_output=True, text=True, env=python_env(),
+                         check=True, timeout=300).stdout
+    assert "Comparing every run" in out and "Best by ROC AUC" in out
+    ops = modelops.connect(tmp_path)
+    runs = ops.tracking.search_runs("demo-breast-cancer")
+    assert len(runs) == 5 and all(r.metrics["f1"] > 0.9 for r in runs)
+
+
+@pytest.fixture
+def store(tmp_path):
+    ops = modelops.connect(tmp_path)
+    ids = []
+    for i in range(3):
+        with ops.tracking.start_run(experiment="cli", name=f"r{i}") as run:
+            run.log_params({"i": i})
+            run.log_metric("f1", i / 10)
+        ids.append(run.run_id)
+    return str(tmp_path), ids
+
+
+def test_cli_search_show_compare(store, capsys):
+    uri, ids = store
+    assert main(["--uri", uri, "runs", "search", "cli", "--filter", "metrics.f1 > 0.05",
+                 "--order-by", "metrics.f1 DESC"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("run_id") and [ln.split()[1] for ln in lines[1:]] == ["r2", "r1"]
+    assert main(["--uri", uri, "runs", "show", ids[0]]) == 0
+    assert json.loads(capsys.readouterr().out)["params.i"] == "0"
+    assert main(["--uri", uri, "runs", "compare", *ids]) == 0
+    assert "params.i" in capsys.readouterr().out
+
+
+def test_cli_experiments_and_cleanup(store, capsys):
+    uri, ids = store
+    assert main(["--uri", uri, "experiments", "list"]) == 0
+    assert "cli" in capsys.readouterr().out
+    assert main(["--uri", uri, "runs", "cleanup", "cli", "--older-than", "0s",
+                 "--dry-run"]) == 0
+    assert "would delete 3 run(s)" in capsys.readouterr().out
+    assert main(["--uri", uri, "plugins"]) == 0
+    assert "file://" in capsys.readouterr().out
+
+
+def test_cli_reports_errors_without_a_traceback(store, capsys):
+    uri, _ = store
+    assert main(["--uri", uri, "runs", "search", "--filter", "metrics.f1 >> 1"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("modelops: ") and "^" in err
+    assert main(["--uri", "s3://b/p", "experiments", "list"]) == 1
+    assert "pip install modelops-s3" in capsys.readouterr().err
