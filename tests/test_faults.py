@@ -168,3 +168,34 @@ def test_racing_experiment_creation_has_exactly_one_winner(tmp_path):
     ops = modelops.connect(tmp_path)
     assert ops.tracking.get_experiment("contested").experiment_id == winners[0]
     assert len(os.listdir(tmp_path / "experiments")) == 1  # losers left nothing behind
+
+
+EXITER = """
+import sys, modelops
+ops = modelops.connect(sys.argv[1])
+run = ops.tracking.start_run(experiment="exit", name="unended")
+for i in range(1000):
+    run.log_metric("m", float(i), step=i)
+modelops.set_uri(sys.argv[1])
+with modelops.start_run(name="outer"):
+    modelops.log_param("p", 1)
+modelops.start_run(name="fluent")
+modelops.log_metric("f", 1.0)
+print(run.run_id, flush=True)
+if sys.argv[2] == "raise":
+    raise RuntimeError("boom")
+"""
+
+
+@pytest.mark.parametrize(("how", "status"), [("exit", RunStatus.FINISHED),
+                                             ("raise", RunStatus.FAILED)])
+def test_interpreter_exit_flushes_and_ends_live_runs(tmp_path, how, status):
+    proc = subprocess.run([sys.executable, "-c", EXITER, str(tmp_path), how],
+                          capture_output=True, text=True, env=python_env())
+    assert (proc.returncode == 0) == (how == "exit"), proc.stderr
+    ops = modelops.connect(tmp_path)
+    run = ops.tracking.get_run(proc.stdout.strip())
+    assert run.status is status
+    assert len(ops.tracking.get_metric_history(run.run_id, "m")) == 1000
+    (fluent,) = ops.tracking.search_runs("Default", filter="attributes.run_name = 'fluent'")
+    assert fluent.status is status and fluent.metrics == {"f": 1.0}
