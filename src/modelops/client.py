@@ -39,6 +39,7 @@ class Client:
         self.uri = uri
         self._stores = stores
         self._tracking: Any = None
+        self._registry: Any = None
 
     def store(self, kind: str) -> Any:
         """The store of one kind (``"tracking"``, ``"registry"``, ``"drift"``,
@@ -55,8 +56,17 @@ class Client:
         if self._tracking is None:
             from modelops.tracking import Tracking
 
-            self._tracking = Tracking(self.store("tracking"))
+            self._tracking = Tracking(self.store("tracking"), client=self)
         return self._tracking
+
+    @property
+    def registry(self):  # type: ignore[no-untyped-def]
+        """The model registry (``modelops.registry.Registry``)."""
+        if self._registry is None:
+            from modelops.registry import Registry
+
+            self._registry = Registry(self.store("registry"), client=self)
+        return self._registry
 
     def close(self) -> None:
         """Flush live runs of this client and release the stores."""

@@ -9,8 +9,11 @@ The tree::
     ├── NotFound (LookupError)             no such experiment, run, artifact …
     ├── AlreadyExists                      a name or version someone already claimed
     ├── Conflict                           the request contradicts what is stored
-    │   └── ParamConflict                  a param logged again with another value
+    │   ├── ParamConflict                  a param logged again with another value
+    │   └── PromotionRefused               a promotion rule said no; ``.decision`` says why
     ├── StoreError (OSError)               the backend failed; the message names the store
+    │   └── IntegrityError                 stored bytes no longer match their digest
+    ├── UntrustedModel                     loading would run code the caller did not trust
     └── MissingDependency (ImportError)    an optional package is needed; names what to install
 
 Each error subclasses the matching built-in too, so ``except LookupError`` and
@@ -23,13 +26,16 @@ __all__ = [
     "AlreadyExists",
     "Conflict",
     "FilterSyntaxError",
+    "IntegrityError",
     "InvalidInput",
     "MissingDependency",
     "ModelOpsError",
     "NotFound",
     "ParamConflict",
+    "PromotionRefused",
     "StoreError",
     "UnknownScheme",
+    "UntrustedModel",
 ]
 
 
@@ -82,8 +88,29 @@ class ParamConflict(Conflict):
     """A param was logged again with a different value; params are immutable once logged."""
 
 
+class PromotionRefused(Conflict):
+    """A promotion rule refused a promotion; ``decision`` holds the rule's reason and deltas.
+
+    The refusal is recorded in the model's history before this is raised.
+    """
+
+    def __init__(self, message: str, decision: object) -> None:
+        super().__init__(message)
+        self.decision = decision
+
+
 class StoreError(ModelOpsError, OSError):
     """A backend failed to read or write; the message names the store and the object."""
+
+
+class IntegrityError(StoreError):
+    """Stored bytes do not match the digest recorded when they were written (tampering or
+    corruption); nothing was loaded."""
+
+
+class UntrustedModel(ModelOpsError):
+    """Loading this artifact would run arbitrary code (a pickle), or uses types the caller
+    did not trust; load with ``trusted=True`` only if you trust where it came from."""
 
 
 class MissingDependency(ModelOpsError, ImportError):

@@ -155,6 +155,12 @@ def log_figure(figure: Any, artifact_file: str) -> None:
     _require().log_figure(figure, artifact_file)
 
 
+def load_model(uri: str, trusted: bool = True) -> Any:
+    """Load a model by URI (``models:/fraud@production``, ``models:/fraud/1.2.0``) from the
+    default client's registry. Loading a pickle runs code: see ``Registry.load``."""
+    return get_client().registry.load_uri(uri, trusted=trusted)
+
+
 def get_run(run_id: str) -> Run:
     """A run by id, from the default client's store."""
     return get_client().tracking.get_run(run_id)

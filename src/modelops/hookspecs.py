@@ -15,10 +15,12 @@ registered later are asked first, so an installed plugin can take over a built-i
 ``modelops_tracking_store``, ``modelops_registry_store``, ``modelops_drift_store``,
 ``modelops_prediction_store``.
 
-Discovery: ``modelops_schemes``.
+Discovery and extension points (every implementation is called, results joined):
+``modelops_schemes``, ``modelops_model_flavors``.
 
 Events (every implementation is called; an exception in one is reported as a warning and
-does not stop the caller): ``modelops_run_finished``.
+does not stop the caller): ``modelops_run_finished``, ``modelops_version_registered``,
+``modelops_stage_changed``.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ import pluggy
 
 if TYPE_CHECKING:
     from modelops.entities import Run
+    from modelops.entities.registry import ModelVersion, RegistryEvent
+    from modelops.registry.flavors import Flavor
     from modelops.stores import DriftStore, PredictionStore, RegistryStore, TrackingStore
     from modelops.uri import StoreURI
 
@@ -84,4 +88,35 @@ def modelops_run_finished(run: Run, store_uri: str) -> None:
     :param store_uri: the URI of the tracking store that holds it.
 
     Called in the thread that ended the run; keep it quick (queue slow work).
+    """
+
+
+@hookspec
+def modelops_model_flavors() -> list[Flavor]:
+    """Model flavors (serializers) this plugin adds to the registry.
+
+    A flavor has a ``name``, ``detect(obj) -> str | None`` (the framework name if it can save
+    ``obj``, else None), ``save(obj, directory) -> dict`` (writes files, returns metadata kept
+    with the version) and ``load(directory, meta, trusted) -> object``. See
+    ``modelops.registry.flavors.Flavor``. Flavors of later plugins are tried first when a
+    model's flavor is not named.
+    """
+
+
+@hookspec
+def modelops_version_registered(version: ModelVersion, store_uri: str) -> None:
+    """A model version was registered: its files are stored and its digests recorded.
+
+    :param version: the version as registered (stage ``development``).
+    :param store_uri: the URI of the registry store that holds it.
+    """
+
+
+@hookspec
+def modelops_stage_changed(event: RegistryEvent, store_uri: str) -> None:
+    """A model's stages or aliases changed (promotion, rollback, archive, alias set/removed).
+
+    :param event: the event as appended to the model's history; ``event.changes`` lists
+        each version whose stage or alias changed, from what to what.
+    :param store_uri: the URI of the registry store.
     """

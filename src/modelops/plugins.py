@@ -24,7 +24,7 @@ ENV_PLUGINS = "MODELOPS_PLUGINS"
 ENTRY_POINT_GROUP = "modelops"
 
 #: Built-in plugins, registered exactly like third-party ones.
-BUILTIN_PLUGINS = ("modelops.backends.fsspec.plugin",)
+BUILTIN_PLUGINS = ("modelops.backends.fsspec.plugin", "modelops.registry.flavors")
 
 #: Schemes served by plugins that are installed separately: scheme prefix -> package.
 KNOWN_PLUGIN_SCHEMES = {
@@ -98,12 +98,12 @@ def unknown_scheme(scheme: str) -> UnknownScheme:
                          f"{available}; plain paths are local){hint}")
 
 
-def emit(event: str, **kwargs: Any) -> None:
+def emit(hook_name: str, /, **kwargs: Any) -> None:
     """Call an event hook on every plugin; a failing plugin is reported, not raised."""
-    hook = getattr(plugin_manager().hook, event)
+    hook = getattr(plugin_manager().hook, hook_name)
     for impl in reversed(hook.get_hookimpls()):
         try:
             impl.function(**{k: v for k, v in kwargs.items() if k in impl.argnames})
         except Exception as exc:
-            warnings.warn(f"modelops plugin {impl.plugin_name!r} failed in {event}: {exc!r}",
+            warnings.warn(f"modelops plugin {impl.plugin_name!r} failed in {hook_name}: {exc!r}",
                           stacklevel=2)

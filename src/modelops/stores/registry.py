@@ -1,19 +1,74 @@
-"""The RegistryStore interface (sketch; completed with the model registry).
-
-Models and versions; a version is created with an exclusive claim, so a second create of the
-same version fails with ``AlreadyExists`` across processes and machines; stage and alias
-changes are an append-only trail of events.
-"""
+"""The RegistryStore interface: what a backend implements for the model registry."""
 
 from __future__ import annotations
 
 import abc
+from collections.abc import Mapping
+
+from modelops.entities.registry import ModelVersion, RegisteredModel, RegistryEvent
 
 
-class RegistryStore(abc.ABC):  # noqa: B024 - completed by its issue
-    """Persists registered models, their versions and artifacts, and stage events."""
+class RegistryStore(abc.ABC):
+    """Persists registered models, their versions with artifacts, and their events.
+
+    The store is narrow: semantic versions, stages, aliases, promotion rules, flavors and
+    digest checks live in ``modelops.registry``; state is folded there from the events.
+
+    Contract (``modelops.testing.RegistryStoreSuite`` checks it):
+
+    - ``create_version`` claims ``(name, version)`` exclusively, across processes and
+      machines: of two racing creators exactly one succeeds, the other gets ``AlreadyExists``.
+      A version becomes visible only once all its files are stored; a failed or interrupted
+      create leaves nothing visible.
+    - ``append_event`` claims ``(model, seq)`` exclusively: a second event with the same
+      sequence number raises ``Conflict`` and writes nothing, so the trail has no fork.
+    - Unknown models and versions raise ``NotFound``.
+    """
 
     uri: str = ""
 
-    def close(self) -> None:  # noqa: B027 - optional hook
+    @abc.abstractmethod
+    def create_model(self, model: RegisteredModel) -> RegisteredModel:
+        """Record a new model name; ``AlreadyExists`` if it is taken."""
+
+    @abc.abstractmethod
+    def get_model(self, name: str) -> RegisteredModel:
+        """The model's creation record; ``NotFound`` if there is none."""
+
+    @abc.abstractmethod
+    def list_models(self) -> list[RegisteredModel]:
+        """Every model's creation record, sorted by name."""
+
+    @abc.abstractmethod
+    def create_version(self, version: ModelVersion, files: Mapping[str, str]) -> ModelVersion:
+        """Store a version's files (relative path -> local path) and claim the version.
+
+        ``version.version`` is the semantic version without build metadata. Returns the record
+        as stored (with ``artifact_location`` filled in).
+        """
+
+    @abc.abstractmethod
+    def get_version(self, name: str, version: str) -> ModelVersion:
+        """A version's record as registered; ``NotFound`` if absent."""
+
+    @abc.abstractmethod
+    def list_versions(self, name: str) -> list[ModelVersion]:
+        """Every version's record (any order; the registry sorts by precedence)."""
+
+    @abc.abstractmethod
+    def download_version(self, name: str, version: str, dst_dir: str) -> str:
+        """Copy a version's files into ``dst_dir`` (created if needed); returns ``dst_dir``.
+
+        Copies what is stored, byte for byte; the registry verifies the digests.
+        """
+
+    @abc.abstractmethod
+    def append_event(self, event: RegistryEvent) -> RegistryEvent:
+        """Append an event with ``event.seq``; ``Conflict`` if that number is taken."""
+
+    @abc.abstractmethod
+    def list_events(self, name: str, after_seq: int = 0) -> list[RegistryEvent]:
+        """The model's events with ``seq > after_seq``, in sequence order."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
         """Release connections or caches."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import tempfile
 import threading
 from collections.abc import Mapping
 from types import TracebackType
@@ -255,6 +256,21 @@ class ActiveRun:
         fmt = os.path.splitext(artifact_file)[1].lstrip(".") or "png"
         figure.savefig(buffer, format=fmt, **savefig_kwargs)
         self._store.write_artifact(self.run_id, buffer.getvalue(), artifact_file)
+
+    def log_model(self, model: Any, name: str, artifact_path: str = "model",
+                  flavor: str | None = None, framework: str | None = None,
+                  **register_kwargs: Any) -> Any:
+        """Store a model with this run (under ``artifact_path``) and register it as a version
+        of ``name`` in one call; ``register_kwargs`` go to ``Registry.register``. The
+        version's metrics and params default to this run's."""
+        client = self._tracking.client
+        if client is None:
+            raise Conflict("log_model needs a run started from a Client with a registry")
+        registry = client.registry
+        with tempfile.TemporaryDirectory(prefix="modelops-model-") as tmp:
+            saved = registry.save(model, tmp, flavor, framework)
+            self.log_artifacts(tmp, artifact_path)
+            return registry.register(name, saved, run=self, **register_kwargs)
 
     # -- flushing and ending ----------------------------------------------------------------
 

@@ -55,8 +55,9 @@ def _parse_age(value: str | float | int) -> float:
 class Tracking:
     """Experiment tracking on one TrackingStore: ``ops.tracking``."""
 
-    def __init__(self, store: TrackingStore) -> None:
+    def __init__(self, store: TrackingStore, client: Any = None) -> None:
         self.store = store
+        self.client = client
         self._experiment_ids: dict[str, str] = {}
 
     # -- experiments ------------------------------------------------------------------------

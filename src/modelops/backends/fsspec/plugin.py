@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from modelops._ids import new_id
 from modelops.hookspecs import hookimpl
-from modelops.stores import TrackingStore
+from modelops.stores import RegistryStore, TrackingStore
 from modelops.uri import StoreURI
 
 
@@ -39,3 +39,13 @@ def modelops_tracking_store(uri: StoreURI) -> TrackingStore | None:
     from modelops.backends.fsspec.tracking import LayoutTrackingStore
 
     return LayoutTrackingStore(storage)
+
+
+@hookimpl
+def modelops_registry_store(uri: StoreURI) -> RegistryStore | None:
+    storage = open_storage(uri)
+    if storage is None:
+        return None
+    from modelops.backends.fsspec.registry import LayoutRegistryStore
+
+    return LayoutRegistryStore(storage)

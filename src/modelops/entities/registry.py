@@ -1,0 +1,299 @@
+"""Value objects of the model registry: semantic versions, models, versions, events, decisions.
+
+A version's record is immutable once registered. Everything that changes — stages, aliases,
+tags, descriptions — is an event in the model's append-only trail, and the current state is
+folded from those events.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import math
+import re
+from typing import Any
+
+import attrs
+
+from modelops.entities._frozen import FrozenDict, freeze
+from modelops.entities._validate import (
+    MAX_TAG_VALUE_LENGTH,
+    check_key,
+    check_name,
+    check_str_mapping,
+)
+from modelops.errors import InvalidInput
+
+__all__ = [
+    "ArtifactFile",
+    "Change",
+    "Decision",
+    "Lineage",
+    "ModelVersion",
+    "RegisteredModel",
+    "RegistryEvent",
+    "SemVer",
+    "Stage",
+]
+
+_SEMVER = re.compile(
+    r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
+    r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
+    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$"
+)
+
+
+@functools.total_ordering
+@attrs.frozen(eq=False)
+class SemVer:
+    """A semantic version (semver 2.0): ``MAJOR.MINOR.PATCH[-PRERELEASE][+BUILD]``.
+
+    Ordering is semver precedence: pre-releases sort before their release
+    (``1.0.0-rc.1 < 1.0.0``), numeric identifiers compare as numbers, and build metadata is
+    ignored — ``1.0.0+a`` and ``1.0.0+b`` are the same version to the registry.
+    """
+
+    major: int
+    minor: int
+    patch: int
+    prerelease: tuple[str, ...] = ()
+    build: str = ""
+
+    @classmethod
+    def parse(cls, text: Any) -> SemVer:
+        """Parse a version string; ``InvalidInput`` naming the rule it breaks."""
+        if isinstance(text, SemVer):
+            return text
+        if not isinstance(text, str):
+            raise InvalidInput(f"expected a string like '1.2.0', got {text!r}", field="version")
+        match = _SEMVER.match(text.strip())
+        if match is None:
+            raise InvalidInput(
+                f"{text!r} is not a semantic version (MAJOR.MINOR.PATCH, optional "
+                "-prerelease and +build, no leading zeros)", field="version")
+        major, minor, patch, pre, build = match.groups()
+        return cls(int(major), int(minor), int(patch), tuple(pre.split(".")) if pre else (),
+                   build or "")
+
+    @property
+    def core(self) -> str:
+        """The version without build metadata: the registry's identity of a version."""
+        pre = "-" + ".".join(self.prerelease) if self.prerelease else ""
+        return f"{self.major}.{self.minor}.{self.patch}{pre}"
+
+    def __str__(self) -> str:
+        return self.core + (f"+{self.build}" if self.build else "")
+
+    def bump(self, part: str) -> SemVer:
+        """The next version: ``"major"``, ``"minor"`` or ``"patch"``. A pre-release bumped at
+        patch becomes its release (``1.2.0-rc.1`` → ``1.2.0``), as npm does."""
+        if part == "major":
+            return SemVer(self.major + 1, 0, 0)
+        if part == "minor":
+            return SemVer(self.major, self.minor + 1, 0)
+        if part == "patch":
+            if self.prerelease:
+                return SemVer(self.major, self.minor, self.patch)
+            return SemVer(self.major, self.minor, self.patch + 1)
+        raise InvalidInput(f"expected 'major', 'minor' or 'patch', got {part!r}", field="bump")
+
+    def _key(self) -> tuple[Any, ...]:
+        # Identifiers: numbers sort before words and among themselves numerically; a release
+        # (no pre-release) sorts after every pre-release of it.
+        pre = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in self.prerelease)
+        return (self.major, self.minor, self.patch, 1 if not pre else 0, pre)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SemVer):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __lt__(self, other: SemVer) -> bool:
+        if not isinstance(other, SemVer):
+            return NotImplemented
+        return self._key() < other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+
+class Stage(str, enum.Enum):
+    """Where a version is in its life. ``production`` is held by one version at a time."""
+
+    DEVELOPMENT = "development"
+    STAGING = "staging"
+    PRODUCTION = "production"
+    ARCHIVED = "archived"
+    FAILED = "failed"
+
+    @classmethod
+    def parse(cls, value: Any) -> Stage:
+        try:
+            return cls(value.lower() if isinstance(value, str) else value)
+        except ValueError:
+            choices = ", ".join(s.value for s in cls)
+            raise InvalidInput(f"expected one of {choices}, got {value!r}",
+                               field="stage") from None
+
+    @classmethod
+    def is_stage(cls, value: str) -> bool:
+        return value in cls._value2member_map_
+
+
+def check_alias(value: Any, field: str = "alias") -> str:
+    """An alias (``champion``) is a name that is not a stage and has no ``@`` or ``/``."""
+    check_name(value, field)
+    if "@" in value or Stage.is_stage(value) or value == "latest":
+        raise InvalidInput(f"{value!r} is a stage, 'latest', or holds '@'; choose another alias",
+                           field=field)
+    return value
+
+
+def _field(inst: Any, attribute: attrs.Attribute[Any]) -> str:
+    return f"{type(inst).__name__}.{attribute.name}"
+
+
+def _valid_name(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    check_name(value, _field(inst, attribute))
+    if "@" in value:
+        raise InvalidInput(f"must not contain '@' (it separates aliases in model URIs), "
+                           f"got {value!r}", field=_field(inst, attribute))
+
+
+def _valid_tags(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    check_str_mapping(value, _field(inst, attribute), MAX_TAG_VALUE_LENGTH)
+
+
+def check_metrics(metrics: Any, *, allow_nonfinite: bool = False,
+                  field: str = "metrics") -> dict[str, float]:
+    """Validate model metrics: keys as metric keys, values finite numbers unless allowed."""
+    if metrics is None:
+        return {}
+    if not hasattr(metrics, "items"):
+        raise InvalidInput(f"expected a mapping, got {type(metrics).__name__}", field=field)
+    out = {}
+    for key, value in metrics.items():
+        check_key(key, f"{field} key")
+        if isinstance(value, bool) or (not isinstance(value, (int, float)) and \
+                not hasattr(value, "__float__")):
+            raise InvalidInput(f"expected a number, got {value!r}", field=f"{field}[{key!r}]")
+        number = float(value)
+        if not allow_nonfinite and not math.isfinite(number):
+            raise InvalidInput(f"expected a finite number, got {number!r} (pass "
+                               "allow_nonfinite=True to keep it)", field=f"{field}[{key!r}]")
+        out[key] = number
+    return out
+
+
+@attrs.frozen(kw_only=True)
+class RegisteredModel:
+    """A named model: the versions registered under it share its name."""
+
+    name: str = attrs.field(validator=_valid_name)
+    created_time: int = 0
+    creator: str = ""
+    description: str = ""
+    tags: FrozenDict[str, str] = attrs.field(factory=FrozenDict, converter=freeze,
+                                             validator=_valid_tags)
+    deleted: bool = False
+
+
+@attrs.frozen
+class ArtifactFile:
+    """One file of a version's artifact: its path (relative), sha256 digest and size."""
+
+    path: str
+    sha256: str
+    size: int
+
+
+@attrs.frozen(kw_only=True)
+class Lineage:
+    """Where a version came from."""
+
+    parent_version: str | None = None
+    training_data: str | None = None   # a digest or a URI of the training data
+    notes: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class ModelVersion:
+    """A registered version. Its record never changes; ``stage``, ``aliases``, ``tags`` and
+    ``description`` are the current state folded from the model's events."""
+
+    name: str = attrs.field(validator=_valid_name)
+    version: str
+    run_id: str | None = None
+    metrics: FrozenDict[str, float] = attrs.field(factory=FrozenDict, converter=freeze)
+    params: FrozenDict[str, str] = attrs.field(factory=FrozenDict, converter=freeze)
+    framework: str = ""
+    flavor: str = ""
+    files: tuple[ArtifactFile, ...] = attrs.field(default=(), converter=tuple)
+    size: int = 0
+    created_time: int = 0
+    creator: str = ""
+    lineage: Lineage = attrs.field(factory=Lineage)
+    flavor_meta: FrozenDict[str, Any] = attrs.field(factory=FrozenDict, converter=freeze)
+    artifact_location: str = ""
+    description: str = ""
+    tags: FrozenDict[str, str] = attrs.field(factory=FrozenDict, converter=freeze)
+    stage: Stage = Stage.DEVELOPMENT
+    aliases: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+
+    @property
+    def semver(self) -> SemVer:
+        return SemVer.parse(self.version)
+
+    @property
+    def uri(self) -> str:
+        return f"models:/{self.name}/{self.version}"
+
+
+@attrs.frozen
+class Change:
+    """One effect of an event: ``version``'s ``field`` (``"stage"`` or ``"alias:<name>"``)
+    went from ``before`` to ``after`` (None: absent)."""
+
+    version: str
+    field: str
+    before: str | None
+    after: str | None
+
+
+@attrs.frozen(kw_only=True)
+class Decision:
+    """What a promotion rule decided, and why."""
+
+    promote: bool
+    reason: str
+    candidate: str | None = None
+    incumbent: str | None = None
+    deltas: FrozenDict[str, float] = attrs.field(factory=FrozenDict, converter=freeze)
+
+    def __bool__(self) -> bool:
+        return self.promote
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"promote": self.promote, "reason": self.reason, "candidate": self.candidate,
+                "incumbent": self.incumbent, "deltas": dict(self.deltas)}
+
+
+@attrs.frozen(kw_only=True)
+class RegistryEvent:
+    """An entry of a model's audit trail: who did what, when, why.
+
+    ``seq`` numbers a model's events 1, 2, 3 … with no gap: each is claimed with an exclusive
+    create, so two concurrent promotions are ordered and the second sees the first.
+    ``action`` is ``promote``, ``rollback``, ``archive``, ``set_alias``, ``remove_alias``,
+    ``refused``, ``tag``, ``describe``, ``delete_model`` or ``restore_model``.
+    """
+
+    model: str
+    seq: int
+    action: str
+    changes: tuple[Change, ...] = attrs.field(default=(), converter=tuple)
+    actor: str = ""
+    timestamp: int = 0
+    reason: str | None = None
+    decision: Decision | None = None
+    payload: FrozenDict[str, Any] = attrs.field(factory=FrozenDict, converter=freeze)

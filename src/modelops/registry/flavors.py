@@ -1,0 +1,181 @@
+"""Model flavors: how a model object becomes files and back.
+
+Built in (this module is a plugin, registered like third-party ones):
+
+- ``joblib``: scikit-learn estimators and any picklable object. Loading a pickle runs code
+  from the file, so it needs ``trusted=True`` (the default of ``Registry.load``).
+- ``path``: a file or directory in your own format, stored as it is; loading returns the
+  local path of the verified copy.
+- ``skops``: scikit-learn in skops' format (``pip install skops``), which can be loaded with
+  ``trusted=False``: only types skops knows to be safe are built.
+
+Other flavors come from plugins through the ``modelops_model_flavors`` hook.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from typing import Any, Protocol, runtime_checkable
+
+from modelops.errors import InvalidInput, MissingDependency, UntrustedModel
+from modelops.hookspecs import hookimpl
+
+
+@runtime_checkable
+class Flavor(Protocol):
+    """A serializer for one kind of model."""
+
+    name: str
+
+    def detect(self, obj: Any) -> str | None:
+        """The framework name if this flavor can save ``obj``, else None."""
+
+    def save(self, obj: Any, directory: str) -> dict[str, Any]:
+        """Write ``obj`` as files into ``directory``; return metadata kept with the version."""
+
+    def load(self, directory: str, meta: dict[str, Any], trusted: bool) -> Any:
+        """Rebuild the model from the (already verified) files in ``directory``."""
+
+
+def framework_of(obj: Any) -> str:
+    """``sklearn`` for scikit-learn objects, else the top-level package of the object's type."""
+    module = type(obj).__module__ or ""
+    top = module.split(".", 1)[0]
+    return "sklearn" if top == "sklearn" else top
+
+
+class JoblibFlavor:
+    """Pickles with joblib; scikit-learn models and any picklable object."""
+
+    name = "joblib"
+    filename = "model.joblib"
+
+    def detect(self, obj: Any) -> str | None:
+        if isinstance(obj, (str, bytes, os.PathLike)) or obj is None:
+            return None
+        return framework_of(obj)
+
+    def save(self, obj: Any, directory: str) -> dict[str, Any]:
+        joblib = _import("joblib", "the joblib flavor")
+        joblib.dump(obj, os.path.join(directory, self.filename))
+        meta: dict[str, Any] = {"file": self.filename, "class": _qualname(obj)}
+        try:
+            import sklearn
+
+            if framework_of(obj) == "sklearn":
+                meta["sklearn_version"] = sklearn.__version__
+        except ImportError:
+            pass
+        return meta
+
+    def load(self, directory: str, meta: dict[str, Any], trusted: bool) -> Any:
+        if not trusted:
+            raise UntrustedModel(
+                "this version is a joblib pickle, and loading a pickle runs code from the "
+                "file; pass trusted=True if you trust its source, or register the model with "
+                "flavor='skops' to load it untrusted")
+        joblib = _import("joblib", "loading a joblib model")
+        return joblib.load(os.path.join(directory, meta.get("file", self.filename)))
+
+
+class PathFlavor:
+    """A file or directory stored as it is, for models in the user's own format."""
+
+    name = "path"
+
+    def detect(self, obj: Any) -> str | None:
+        if isinstance(obj, (str, os.PathLike)) and os.path.exists(obj):
+            return "files"
+        return None
+
+    def save(self, obj: Any, directory: str) -> dict[str, Any]:
+        src = os.fspath(obj)
+        if os.path.isdir(src):
+            shutil.copytree(src, os.path.join(directory, "data"))
+            return {"kind": "directory", "root": "data"}
+        if os.path.isfile(src):
+            name = os.path.basename(src)
+            os.makedirs(os.path.join(directory, "data"))
+            shutil.copyfile(src, os.path.join(directory, "data", name))
+            return {"kind": "file", "root": f"data/{name}"}
+        raise InvalidInput(f"no file or directory at {src!r}", field="model")
+
+    def load(self, directory: str, meta: dict[str, Any], trusted: bool) -> Any:
+        return os.path.join(directory, *meta["root"].split("/"))
+
+
+class SkopsFlavor:
+    """scikit-learn in skops' format, loadable without trusting the file."""
+
+    name = "skops"
+    filename = "model.skops"
+
+    def detect(self, obj: Any) -> str | None:
+        return None  # only when asked for by name: flavor="skops"
+
+    def save(self, obj: Any, directory: str) -> dict[str, Any]:
+        sio = _import("skops.io", "the skops flavor", package="skops")
+        sio.dump(obj, os.path.join(directory, self.filename))
+        return {"file": self.filename, "class": _qualname(obj)}
+
+    def load(self, directory: str, meta: dict[str, Any], trusted: bool) -> Any:
+        sio = _import("skops.io", "loading a skops model", package="skops")
+        path = os.path.join(directory, meta.get("file", self.filename))
+        untrusted = sio.get_untrusted_types(file=path)
+        if untrusted and not trusted:
+            raise UntrustedModel(f"the skops file holds types skops does not trust by default: "
+                                 f"{', '.join(untrusted)}; pass trusted=True to allow them")
+        return sio.load(path, trusted=untrusted or None)
+
+
+def _qualname(obj: Any) -> str:
+    return f"{type(obj).__module__}.{type(obj).__qualname__}"
+
+
+def _import(module: str, feature: str, package: str | None = None) -> Any:
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise MissingDependency(feature, package or module) from None
+
+
+BUILTIN_FLAVORS = (JoblibFlavor(), PathFlavor(), SkopsFlavor())
+
+
+@hookimpl
+def modelops_model_flavors() -> list[Flavor]:
+    return list(BUILTIN_FLAVORS)
+
+
+def available_flavors() -> dict[str, Flavor]:
+    """Every flavor the loaded plugins offer, by name; later plugins first."""
+    from modelops.plugins import plugin_manager
+
+    out: dict[str, Flavor] = {}
+    for found in plugin_manager().hook.modelops_model_flavors():
+        for flavor in found or ():
+            out.setdefault(flavor.name, flavor)
+    return out
+
+
+def choose_flavor(obj: Any, name: str | None) -> tuple[Flavor, str]:
+    """The flavor to save ``obj`` with, and the framework it detected."""
+    flavors = available_flavors()
+    if name is not None:
+        if name not in flavors:
+            raise InvalidInput(f"unknown flavor {name!r}; available: "
+                               f"{', '.join(sorted(flavors))}", field="flavor")
+        flavor = flavors[name]
+        return flavor, flavor.detect(obj) or framework_of(obj)
+    # The path flavor first (a string naming a file is a path, not an object); joblib, which
+    # takes anything, last.
+    ordered = sorted(flavors.values(), key=lambda f: (f.name != "path", f.name == "joblib"))
+    for flavor in ordered:
+        framework = flavor.detect(obj)
+        if framework is not None:
+            return flavor, framework
+    raise InvalidInput(f"no flavor can save a {type(obj).__name__}; name a path to register "
+                       "files, or install a plugin with a flavor for it", field="model")

@@ -1,0 +1,623 @@
+"""The model registry (``ops.registry``): versions, stages, promotion rules, rollback, history."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from modelops._ids import now_ms
+from modelops.entities import Run
+from modelops.entities._validate import (
+    MAX_PARAM_VALUE_LENGTH,
+    MAX_TAG_VALUE_LENGTH,
+    check_name,
+    check_str_mapping,
+)
+from modelops.entities.registry import (
+    ArtifactFile,
+    Change,
+    Decision,
+    Lineage,
+    ModelVersion,
+    RegisteredModel,
+    RegistryEvent,
+    SemVer,
+    Stage,
+    check_alias,
+    check_metrics,
+)
+from modelops.errors import (
+    AlreadyExists,
+    Conflict,
+    IntegrityError,
+    InvalidInput,
+    NotFound,
+    PromotionRefused,
+)
+from modelops.registry.compare import VersionComparison
+from modelops.registry.flavors import Flavor, available_flavors, choose_flavor
+from modelops.registry.policies import MetricImprovement, Rule, apply_rule
+from modelops.registry.state import ModelState
+from modelops.registry.uri import parse_model_uri
+from modelops.stores import RegistryStore
+
+if TYPE_CHECKING:
+    from modelops.tracking import ActiveRun
+
+#: The version an unversioned first register gets.
+FIRST_VERSION = SemVer(1, 0, 0)
+_MAX_CLAIM_ATTEMPTS = 1000
+
+
+def _user() -> str:
+    from modelops.tracking.service import _user as user
+
+    return user()
+
+
+@attrs.frozen
+class SavedModel:
+    """A model written to a local directory by its flavor, with digests, before registering."""
+
+    directory: str
+    flavor: str
+    framework: str
+    meta: dict[str, Any]
+    files: tuple[ArtifactFile, ...]
+
+
+def _sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _digest_files(directory: str) -> tuple[ArtifactFile, ...]:
+    files = []
+    for dirpath, _, names in os.walk(directory):
+        for name in names:
+            path = os.path.join(dirpath, name)
+            rel = os.path.relpath(path, directory).replace(os.sep, "/")
+            files.append(ArtifactFile(rel, _sha256(path), os.path.getsize(path)))
+    return tuple(sorted(files, key=lambda f: f.path))
+
+
+def _lineage(value: Lineage | Mapping[str, Any] | None) -> Lineage:
+    if value is None:
+        return Lineage()
+    if isinstance(value, Lineage):
+        return value
+    if isinstance(value, Mapping):
+        unknown = set(value) - {"parent_version", "training_data", "notes"}
+        if unknown:
+            raise InvalidInput(f"unknown key {sorted(unknown)[0]!r}; expected parent_version, "
+                               "training_data, notes", field="lineage")
+        return Lineage(**value)
+    raise InvalidInput(f"expected a mapping or Lineage, got {type(value).__name__}",
+                       field="lineage")
+
+
+class Registry:
+    """The model registry on one RegistryStore: ``ops.registry``."""
+
+    def __init__(self, store: RegistryStore, client: Any = None) -> None:
+        self.store = store
+        self._client = client
+        self._states: dict[str, ModelState] = {}
+        self._lock = threading.Lock()
+
+    # -- state ------------------------------------------------------------------------------
+
+    def _state(self, name: str) -> ModelState:
+        """The model's state, brought up to date with any new events."""
+        with self._lock:
+            state = self._states.get(name)
+            if state is None:
+                state = self._states[name] = ModelState()
+            for event in self.store.list_events(name, after_seq=state.seq):
+                state.apply(event)
+            return state
+
+    def _append(self, name: str, build: Any) -> RegistryEvent:
+        """Append the event ``build(state)`` makes, retrying on a lost race for the seq.
+
+        ``build`` sees the freshest state each time, so a decision (who is archived, who is
+        rolled back to) is always made against what is really current.
+        """
+        for _ in range(_MAX_CLAIM_ATTEMPTS):
+            state = self._state(name)
+            event = build(state)
+            if event is None:
+                raise Conflict("nothing to change")
+            event = attrs.evolve(event, seq=state.seq + 1)
+            try:
+                self.store.append_event(event)
+            except Conflict:
+                continue
+            with self._lock:
+                if state.seq == event.seq - 1:
+                    state.apply(event)
+            if event.changes:
+                from modelops.plugins import emit
+
+                emit("modelops_stage_changed", event=event, store_uri=self.store.uri)
+            return event
+        raise Conflict(f"could not append to the history of {name!r}: too much contention")
+
+    def _event(self, name: str, action: str, *, changes: Sequence[Change] = (),
+               reason: str | None = None, decision: Decision | None = None,
+               payload: Mapping[str, Any] | None = None) -> RegistryEvent:
+        return RegistryEvent(model=name, seq=0, action=action, changes=tuple(changes),
+                             actor=_user(), timestamp=now_ms(), reason=reason,
+                             decision=decision, payload=dict(payload or {}))
+
+    def _with_state(self, record: ModelVersion, state: ModelState) -> ModelVersion:
+        v = record.version
+        return attrs.evolve(record, stage=state.stage_of(v), aliases=state.aliases_of(v),
+                            tags={**record.tags, **state.version_tags.get(v, {})},
+                            description=state.version_descriptions.get(v, record.description))
+
+    # -- models -----------------------------------------------------------------------------
+
+    def _check_model_name(self, name: str) -> str:
+        RegisteredModel(name=name)  # validates: a path-safe name without '@'
+        return name
+
+    def get_model(self, name: str) -> RegisteredModel:
+        """A model with its current tags and description; ``NotFound`` if absent or deleted."""
+        self._check_model_name(name)
+        record = self.store.get_model(name)
+        state = self._state(name)
+        if state.deleted:
+            raise NotFound(f"model {name!r} is deleted (restore_model brings it back)")
+        return attrs.evolve(record, tags={**record.tags, **state.tags},
+                            description=state.description or record.description)
+
+    def list_models(self, include_deleted: bool = False) -> list[RegisteredModel]:
+        """Every model, sorted by name."""
+        out = []
+        for record in sorted(self.store.list_models(), key=lambda m: m.name):
+            state = self._state(record.name)
+            if state.deleted and not include_deleted:
+                continue
+            out.append(attrs.evolve(record, tags={**record.tags, **state.tags},
+                                    description=state.description or record.description,
+                                    deleted=state.deleted))
+        return out
+
+    def describe(self, name: str, description: str, version: str | None = None) -> None:
+        """Set the description of a model, or of one of its versions."""
+        if not isinstance(description, str):
+            raise InvalidInput("expected a string", field="description")
+        v = self.get_version(name, version).version if version is not None else None
+        self.get_model(name)
+        self._append(name, lambda s: self._event(
+            name, "describe", payload={"version": v, "description": description}))
+
+    def tag(self, name: str, tags: Mapping[str, Any], version: str | None = None,
+            unset: Sequence[str] = ()) -> None:
+        """Set (and ``unset``) tags on a model, or on one of its versions."""
+        checked = check_str_mapping(tags, "tags", MAX_TAG_VALUE_LENGTH)
+        v = self.get_version(name, version).version if version is not None else None
+        self.get_model(name)
+        self._append(name, lambda s: self._event(
+            name, "tag", payload={"version": v, "set": checked, "unset": list(unset)}))
+
+    def delete_model(self, name: str, force: bool = False) -> None:
+        """Soft-delete a model: hidden and not loadable until ``restore_model``. Refused while
+        a version is in production or holds an alias, unless ``force``."""
+        self.get_model(name)
+        state = self._state(name)
+        busy = [v for v, s in state.stages.items() if s == Stage.PRODUCTION.value]
+        busy += list(state.aliases.values())
+        if busy and not force:
+            raise Conflict(f"model {name!r} still serves version(s) {sorted(set(busy))}; "
+                           "archive them first or pass force=True")
+        self._append(name, lambda s: self._event(name, "delete_model"))
+
+    def restore_model(self, name: str) -> None:
+        self._check_model_name(name)
+        self.store.get_model(name)
+        if not self._state(name).deleted:
+            return
+        self._append(name, lambda s: self._event(name, "restore_model"))
+
+    # -- registering ------------------------------------------------------------------------
+
+    def save(self, model: Any, directory: str, flavor: str | None = None,
+             framework: str | None = None) -> SavedModel:
+        """Write a model with its flavor into an empty local directory and digest the files."""
+        chosen, detected = choose_flavor(model, flavor)
+        meta = chosen.save(model, directory)
+        return SavedModel(directory, chosen.name, framework or detected, meta,
+                          _digest_files(directory))
+
+    def register(self, name: str, model: Any, version: str | None = None, *,
+                 bump: str = "patch", run: Run | ActiveRun | str | None = None,
+                 metrics: Mapping[str, float] | None = None,
+                 params: Mapping[str, Any] | None = None, framework: str | None = None,
+                 description: str | None = None, tags: Mapping[str, Any] | None = None,
+                 lineage: Lineage | Mapping[str, Any] | None = None,
+                 flavor: str | None = None, allow_nonfinite: bool = False) -> ModelVersion:
+        """Register a model object (or a file/directory path, or a ``SavedModel``) as a new
+        version of ``name``.
+
+        ``version`` is a semantic version; when omitted, the highest registered version is
+        bumped (``bump="patch"|"minor"|"major"``; the first is 1.0.0). A version that exists
+        raises ``AlreadyExists`` — also when another process registered it a moment ago; an
+        auto-chosen version then moves on to the next one. ``metrics`` and ``params`` default
+        to those of ``run``. Everything is validated before anything is written.
+        """
+        self._check_model_name(name)
+        wanted = SemVer.parse(version) if version is not None else None
+        SemVer(0, 0, 0).bump(bump)  # validates bump early
+        run_id, run_metrics, run_params = self._run_facts(run)
+        checked_metrics = check_metrics(run_metrics if metrics is None else metrics,
+                                        allow_nonfinite=allow_nonfinite)
+        checked_params = check_str_mapping(run_params if params is None else params, "params",
+                                           MAX_PARAM_VALUE_LENGTH)
+        checked_tags = check_str_mapping(tags, "tags", MAX_TAG_VALUE_LENGTH)
+        if description is not None and not isinstance(description, str):
+            raise InvalidInput("expected a string", field="description")
+        fields = {"run_id": run_id, "metrics": checked_metrics, "params": checked_params,
+                  "description": description or "", "tags": checked_tags,
+                  "lineage": _lineage(lineage)}
+        if isinstance(model, SavedModel):
+            return self._register_saved(name, model, wanted, bump, **fields)
+        with tempfile.TemporaryDirectory(prefix="modelops-register-") as tmp:
+            saved = self.save(model, tmp, flavor, framework)
+            return self._register_saved(name, saved, wanted, bump, **fields)
+
+    def _run_facts(self, run: Any) -> tuple[str | None, dict[str, float], dict[str, str]]:
+        if run is None:
+            return None, {}, {}
+        from modelops.tracking import ActiveRun
+
+        if isinstance(run, ActiveRun):
+            run = run.run  # flushes its buffer first
+        elif isinstance(run, str):
+            if self._client is None:
+                return check_name(run, "run"), {}, {}
+            run = self._client.tracking.get_run(run)
+        if not isinstance(run, Run):
+            raise InvalidInput(f"expected a run, a run id or an ActiveRun, got "
+                               f"{type(run).__name__}", field="run")
+        return run.run_id, dict(run.data.metrics), dict(run.data.params)
+
+    def _register_saved(self, name: str, saved: SavedModel, wanted: SemVer | None, bump: str,
+                        **fields: Any) -> ModelVersion:
+        try:
+            self.store.create_model(RegisteredModel(name=name, created_time=now_ms(),
+                                                    creator=_user()))
+        except AlreadyExists:
+            if self._state(name).deleted:
+                raise Conflict(f"model {name!r} is deleted; restore_model it before "
+                               "registering new versions") from None
+        files = {f.path: os.path.join(saved.directory, *f.path.split("/"))
+                 for f in saved.files}
+        tags = dict(fields.pop("tags"))
+        for attempt in range(_MAX_CLAIM_ATTEMPTS):
+            semver = wanted if wanted is not None else self._next_version(name, bump, attempt)
+            if semver.build:
+                tags["modelops.build"] = semver.build
+            record = ModelVersion(
+                name=name, version=semver.core, framework=saved.framework, flavor=saved.flavor,
+                flavor_meta=saved.meta, files=saved.files, size=sum(f.size for f in saved.files),
+                created_time=now_ms(), creator=_user(), tags=tags, **fields)
+            try:
+                stored = self.store.create_version(record, files)
+                break
+            except AlreadyExists:
+                if wanted is not None:
+                    raise
+        else:
+            raise Conflict(f"could not claim a version of {name!r}: too much contention")
+        from modelops.plugins import emit
+
+        result = self._with_state(stored, self._state(name))
+        emit("modelops_version_registered", version=result, store_uri=self.store.uri)
+        return result
+
+    def _next_version(self, name: str, bump: str, attempt: int) -> SemVer:
+        versions = [SemVer.parse(v.version) for v in self.store.list_versions(name)]
+        if not versions:
+            return FIRST_VERSION if attempt == 0 else FIRST_VERSION.bump(bump)
+        return max(versions).bump(bump)
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def list_versions(self, name: str, stage: Stage | str | None = None) -> list[ModelVersion]:
+        """Every version of a model in semver order, optionally only those in ``stage``."""
+        self.get_model(name)
+        state = self._state(name)
+        versions = sorted((self._with_state(r, state) for r in self.store.list_versions(name)),
+                          key=lambda v: v.semver)
+        if stage is not None:
+            wanted = Stage.parse(stage)
+            versions = [v for v in versions if v.stage is wanted]
+        return versions
+
+    def get_version(self, name: str, version: str | None = None, *,
+                    stage: Stage | str | None = None, alias: str | None = None) -> ModelVersion:
+        """One version, by number, by the stage it is in (production: the one holder; other
+        stages: the highest version there), or by alias. With nothing, the latest version."""
+        given = sum(x is not None for x in (version, stage, alias))
+        if given > 1:
+            raise InvalidInput("give at most one of version, stage and alias", field="version")
+        self.get_model(name)
+        state = self._state(name)
+        if version is not None:
+            record = self.store.get_version(name, SemVer.parse(version).core)
+            return self._with_state(record, state)
+        if alias is not None:
+            if Stage.is_stage(alias):
+                return self.get_version(name, stage=alias)
+            holder = state.aliases.get(check_alias(alias))
+            if holder is None:
+                raise NotFound(f"no version of {name!r} holds the alias {alias!r}")
+            return self._with_state(self.store.get_version(name, holder), state)
+        if stage is not None:
+            wanted = Stage.parse(stage)
+            candidates = [v for v, s in state.stages.items() if s == wanted.value]
+            if not candidates:
+                raise NotFound(f"no version of {name!r} is in {wanted.value}")
+            best = max(candidates, key=SemVer.parse)
+            return self._with_state(self.store.get_version(name, best), state)
+        return self.latest(name)
+
+    def latest(self, name: str) -> ModelVersion:
+        """The highest version that is not archived or failed (else the highest of all)."""
+        versions = self.list_versions(name)
+        if not versions:
+            raise NotFound(f"model {name!r} has no versions")
+        live = [v for v in versions if v.stage not in (Stage.ARCHIVED, Stage.FAILED)]
+        return (live or versions)[-1]
+
+    def history(self, name: str) -> list[RegistryEvent]:
+        """Every event of the model's audit trail, oldest first."""
+        self._check_model_name(name)
+        self.store.get_model(name)
+        return self.store.list_events(name)
+
+    def compare(self, name: str, v1: str, v2: str) -> VersionComparison:
+        """Two versions side by side: metric deltas, params that differ, lineage."""
+        return VersionComparison.of(self.get_version(name, v1), self.get_version(name, v2))
+
+    # -- loading ----------------------------------------------------------------------------
+
+    def resolve(self, uri: str) -> ModelVersion:
+        """The version a ``models:/`` URI names."""
+        ref = parse_model_uri(uri)
+        if ref.latest:
+            return self.latest(ref.name)
+        return self.get_version(ref.name, ref.version, stage=ref.stage, alias=ref.alias)
+
+    def download(self, name: str, version: str, dst_dir: str) -> ModelVersion:
+        """Copy a version's files into ``dst_dir`` and verify every digest; returns the
+        version. A file that is missing, extra, or whose bytes changed raises
+        ``IntegrityError`` (the copied files are removed)."""
+        record = self.get_version(name, version)
+        self.store.download_version(name, record.version, dst_dir)
+        try:
+            found = {f.path: f for f in _digest_files(dst_dir)}
+            expected = {f.path: f for f in record.files}
+            for path, f in expected.items():
+                got = found.get(path)
+                if got is None:
+                    raise IntegrityError(f"{name} {record.version}: file {path!r} is missing "
+                                         "from the store")
+                if got.sha256 != f.sha256 or got.size != f.size:
+                    raise IntegrityError(
+                        f"{name} {record.version}: file {path!r} does not match its recorded "
+                        f"sha256 {f.sha256[:16]}… (found {got.sha256[:16]}…); refusing to load "
+                        "a tampered or corrupted artifact")
+            extra = sorted(set(found) - set(expected))
+            if extra:
+                raise IntegrityError(f"{name} {record.version}: unexpected file(s) {extra} in "
+                                     "the stored artifact")
+        except IntegrityError:
+            shutil.rmtree(dst_dir, ignore_errors=True)
+            raise
+        return record
+
+    def load(self, name: str, version: str | None = None, *, stage: Stage | str | None = None,
+             alias: str | None = None, trusted: bool = True, dst_dir: str | None = None) -> Any:
+        """Load a version's model: verify every digest, then rebuild it with its flavor.
+
+        Loading a ``joblib`` (pickle) version runs code from the file: only load what you
+        trust. ``trusted=False`` refuses pickles and loads ``skops`` versions with skops'
+        safe types only. ``path`` versions return the local path of the verified copy
+        (kept in ``dst_dir``, or a new temporary directory).
+        """
+        record = self.get_version(name, version, stage=stage, alias=alias)
+        return self._load(record, trusted, dst_dir)
+
+    def load_uri(self, uri: str, trusted: bool = True, dst_dir: str | None = None) -> Any:
+        """Load the model a ``models:/`` URI names (see ``load``)."""
+        return self._load(self.resolve(uri), trusted, dst_dir)
+
+    def _load(self, record: ModelVersion, trusted: bool, dst_dir: str | None) -> Any:
+        if self._state(record.name).deleted:
+            raise NotFound(f"model {record.name!r} is deleted")
+        flavor: Flavor | None = available_flavors().get(record.flavor)
+        if flavor is None:
+            raise InvalidInput(f"{record.name} {record.version} needs the {record.flavor!r} "
+                               "flavor, which no installed plugin offers", field="flavor")
+        keep = dst_dir is not None or record.flavor == "path"
+        target = dst_dir or tempfile.mkdtemp(prefix="modelops-model-")
+        try:
+            self.download(record.name, record.version, target)
+            return flavor.load(target, dict(record.flavor_meta), trusted)
+        finally:
+            if not keep:
+                shutil.rmtree(target, ignore_errors=True)
+
+    # -- stages, aliases, promotion ---------------------------------------------------------
+
+    def promote(self, name: str, version: str, stage: str = "production", *,
+                archive_previous: bool = True, reason: str | None = None,
+                policy: Rule | None = None) -> RegistryEvent:
+        """Move a version to a stage, or give it an alias (``champion``; anything valid).
+
+        ``production`` and every alias are held by one version at a time: the previous holder
+        of production is archived (or put back in staging with ``archive_previous=False``);
+        the previous holder of an alias loses it. With ``policy``, the rule decides against the
+        current holder first; a refusal is recorded in the history and raises
+        ``PromotionRefused``. Returns the event appended to the history.
+        """
+        target = stage.lower() if isinstance(stage, str) and Stage.is_stage(stage.lower()) \
+            else check_alias(stage, "stage")
+        candidate = self.get_version(name, version)
+        v = candidate.version
+
+        def build(state: ModelState) -> RegistryEvent:
+            incumbent_version = state.holder(target)
+            decision = None
+            if policy is not None:
+                incumbent = None
+                if incumbent_version is not None and incumbent_version != v:
+                    incumbent = self._with_state(self.store.get_version(name, incumbent_version),
+                                                 state)
+                decision = apply_rule(policy, self._with_state(candidate, state), incumbent)
+                if not decision.promote:
+                    return self._event(name, "refused", reason=reason, decision=decision,
+                                       payload={"version": v, "wanted": target})
+            changes = self._changes(state, v, target, archive_previous)
+            action = "promote" if Stage.is_stage(target) else "set_alias"
+            if target == Stage.ARCHIVED.value:
+                action = "archive"
+            return self._event(name, action, changes=changes, reason=reason, decision=decision,
+                               payload={"target": target, "version": v})
+
+        event = self._append(name, build)
+        if event.action == "refused":
+            raise PromotionRefused(f"promotion of {name} {v} to {target} refused: "
+                                   f"{event.decision.reason}", event.decision)
+        return event
+
+    @staticmethod
+    def _changes(state: ModelState, v: str, target: str, archive_previous: bool) -> list[Change]:
+        if Stage.is_stage(target):
+            changes = [Change(v, "stage", state.stage_of(v).value, target)]
+            if target == Stage.PRODUCTION.value:
+                previous = state.holder(target)
+                if previous is not None and previous != v:
+                    demoted = Stage.ARCHIVED if archive_previous else Stage.STAGING
+                    changes.append(Change(previous, "stage", target, demoted.value))
+            return changes
+        field = f"alias:{target}"
+        changes = [Change(v, field, None, target)]
+        previous = state.aliases.get(target)
+        if previous is not None and previous != v:
+            changes.append(Change(previous, field, target, None))
+        return changes
+
+    def set_alias(self, name: str, alias: str, version: str) -> RegistryEvent:
+        """Give ``alias`` to a version (taking it from whichever version held it)."""
+        return self.promote(name, version, check_alias(alias))
+
+    def remove_alias(self, name: str, alias: str) -> RegistryEvent:
+        check_alias(alias)
+
+        def build(state: ModelState) -> RegistryEvent:
+            holder = state.aliases.get(alias)
+            if holder is None:
+                raise NotFound(f"no version of {name!r} holds the alias {alias!r}")
+            return self._event(name, "remove_alias",
+                               changes=[Change(holder, f"alias:{alias}", alias, None)],
+                               payload={"target": alias, "version": holder})
+
+        self.get_model(name)
+        return self._append(name, build)
+
+    def rollback(self, name: str, stage: str = "production", *,
+                 reason: str | None = None) -> RegistryEvent:
+        """Give ``stage`` (production, or an alias) back to the version that held it before.
+
+        Repeated rollbacks keep going back (C → B → A). The version rolled back from is
+        archived (for production) or loses the alias.
+        """
+        target = stage.lower() if Stage.is_stage(str(stage).lower()) else check_alias(stage)
+        if Stage.is_stage(target) and target != Stage.PRODUCTION.value:
+            raise InvalidInput(f"only production and aliases are held by one version; "
+                               f"{target!r} cannot be rolled back", field="stage")
+        self.get_model(name)
+
+        def build(state: ModelState) -> RegistryEvent:
+            stack = state.held.get(target, [])
+            current = state.holder(target)
+            if len(stack) < 2 or current is None:
+                raise Conflict(f"{name!r} has no earlier holder of {target} to roll back to")
+            previous = stack[-2]
+            if Stage.is_stage(target):
+                changes = [Change(current, "stage", target, Stage.ARCHIVED.value),
+                           Change(previous, "stage", state.stage_of(previous).value, target)]
+            else:
+                field = f"alias:{target}"
+                changes = [Change(current, field, target, None), Change(previous, field, None,
+                                                                        target)]
+            return self._event(name, "rollback", changes=changes,
+                               reason=reason or f"rollback from {current} to {previous}",
+                               payload={"target": target, "version": previous,
+                                        "from": current})
+
+        return self._append(name, build)
+
+    def archive_old_versions(self, name: str, keep_latest: int = 5) -> list[str]:
+        """Archive all but the ``keep_latest`` highest versions; versions in production or
+        staging, or holding an alias, are never archived. Returns the archived versions."""
+        if isinstance(keep_latest, bool) or not isinstance(keep_latest, int) or keep_latest < 0:
+            raise InvalidInput(f"expected an integer >= 0, got {keep_latest!r}",
+                               field="keep_latest")
+        versions = self.list_versions(name)
+        old = versions[:-keep_latest] if keep_latest else versions
+        protected = {Stage.PRODUCTION, Stage.STAGING, Stage.ARCHIVED}
+
+        def build(state: ModelState) -> RegistryEvent | None:
+            chosen = [v.version for v in old if state.stage_of(v.version) not in protected
+                      and not state.aliases_of(v.version)]
+            if not chosen:
+                return None
+            return self._event(name, "archive", changes=[
+                Change(v, "stage", state.stage_of(v).value, Stage.ARCHIVED.value)
+                for v in chosen], reason=f"keep the latest {keep_latest}")
+
+        try:
+            event = self._append(name, build)
+        except Conflict as exc:
+            if str(exc) == "nothing to change":
+                return []
+            raise
+        return [c.version for c in event.changes]
+
+    def should_promote(self, name: str, candidate: str, metric: str = "f1",
+                       min_improvement: float = 0.01, higher_is_better: bool = True,
+                       against: str = "production") -> Decision:
+        """Would ``candidate`` beat the version holding ``against`` on ``metric``?
+
+        A dry run of ``MetricImprovement``: nothing is recorded. With no incumbent, the answer
+        is yes.
+        """
+        rule = MetricImprovement(metric, min_improvement, higher_is_better)
+        return self.evaluate(name, candidate, rule, against)
+
+    def evaluate(self, name: str, candidate: str, policy: Rule,
+                 against: str = "production") -> Decision:
+        """What ``policy`` decides for ``candidate`` against the holder of ``against``."""
+        version = self.get_version(name, candidate)
+        state = self._state(name)
+        target = against.lower() if Stage.is_stage(against.lower()) else check_alias(against)
+        holder = state.holder(target)
+        incumbent = None
+        if holder is not None and holder != version.version:
+            incumbent = self._with_state(self.store.get_version(name, holder), state)
+        return apply_rule(policy, version, incumbent)
