@@ -1,0 +1,306 @@
+import os
+
+import pytest
+
+import modelops
+from modelops import (
+    AlreadyExists,
+    Conflict,
+    IntegrityError,
+    InvalidInput,
+    NotFound,
+    PromotionRefused,
+    SemVer,
+    Stage,
+    UntrustedModel,
+)
+from modelops.registry import AllOf, Ceilings, Floors, MetricImprovement
+
+sklearn = pytest.importorskip("sklearn")
+from sklearn.datasets import load_iris  # noqa: E402
+from sklearn.linear_model import LogisticRegression  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def model():
+    x, y = load_iris(return_X_y=True)
+    return LogisticRegression(max_iter=1000).fit(x, y)
+
+
+@pytest.fixture
+def reg(any_ops):
+    return any_ops.registry
+
+
+def stages(reg, name):
+    return {v.version: v.stage.value for v in reg.list_versions(name)}
+
+
+def test_semver_parsing_and_precedence():
+    order = ["1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-alpha.beta", "1.0.0-beta",
+             "1.0.0-beta.2", "1.0.0-beta.11", "1.0.0-rc.1", "1.0.0", "1.0.1", "1.1.0", "2.0.0"]
+    parsed = [SemVer.parse(v) for v in order]
+    assert sorted(reversed(parsed)) == parsed  # the semver 2.0 spec's own example
+    assert SemVer.parse("1.0.0+build.7") == SemVer.parse("1.0.0")
+    assert str(SemVer.parse("1.2.3-rc.1+sha.5")) == "1.2.3-rc.1+sha.5"
+    assert SemVer.parse("1.2.3").bump("minor") == SemVer(1, 3, 0)
+    assert SemVer.parse("1.2.3-rc.1").bump("patch") == SemVer(1, 2, 3)
+    for bad in ("1.2", "01.2.3", "1.2.3-", "v1.2.3", "1.2.3-01", "", "1.2.3+", None, 1.2):
+        with pytest.raises(InvalidInput, match="version"):
+            SemVer.parse(bad)
+
+
+def test_register_detects_framework_digests_and_auto_versions(reg, model):
+    v1 = reg.register("iris", model, metrics={"f1": 0.9}, params={"C": 1.0},
+                      description="first", tags={"team": "ml"},
+                      lineage={"training_data": "s3://data/iris.csv", "notes": "baseline"})
+    assert (v1.version, v1.framework, v1.flavor, v1.stage) == ("1.0.0", "sklearn", "joblib",
+                                                               Stage.DEVELOPMENT)
+    assert [f.path for f in v1.files] == ["model.joblib"] and len(v1.files[0].sha256) == 64
+    assert v1.size == v1.files[0].size > 0 and v1.creator and v1.created_time > 0
+    assert v1.params == {"C": "1.0"} and v1.lineage.training_data == "s3://data/iris.csv"
+    assert reg.register("iris", model).version == "1.0.1"
+    assert reg.register("iris", model, bump="minor").version == "1.1.0"
+    assert reg.register("iris", model, bump="major").version == "2.0.0"
+    assert reg.register("iris", model, version="2.1.0-rc.1").version == "2.1.0-rc.1"
+    assert reg.register("iris", model).version == "2.1.0"  # a pre-release bumps to its release
+    with pytest.raises(AlreadyExists):
+        reg.register("iris", model, version="1.0.0")
+    with pytest.raises(AlreadyExists):
+        reg.register("iris", model, version="1.0.0+other-build")
+    assert [v.version for v in reg.list_versions("iris")] == [
+        "1.0.0", "1.0.1", "1.1.0", "2.0.0", "2.1.0-rc.1", "2.1.0"]
+    loaded = reg.load("iris", "1.0.0")
+    assert type(loaded).__name__ == "LogisticRegression"
+    assert (loaded.coef_ == model.coef_).all()
+
+
+@pytest.mark.parametrize(("kwargs", "field"), [
+    ({"version": "1.0"}, "version"),
+    ({"metrics": {"f1": float("nan")}}, "metrics"),
+    ({"metrics": {"f1": "high"}}, "metrics"),
+    ({"metrics": {"../x": 1.0}}, "metrics"),
+    ({"params": {"a\x00": 1}}, "params"),
+    ({"tags": {"t": "x" * 9000}}, "tags"),
+    ({"bump": "huge"}, "bump"),
+    ({"lineage": {"parent": "1.0.0"}}, "lineage"),
+    ({"flavor": "nope"}, "flavor"),
+])
+def test_bad_input_writes_nothing(reg, model, kwargs, field):
+    with pytest.raises(InvalidInput, match=field):
+        reg.register("iris", model, **kwargs)
+    assert reg.list_models() == []
+
+
+@pytest.mark.parametrize("name", ["../up", "a/b", "with@at", "", "nul\x00"])
+def test_bad_model_names_are_refused(reg, model, name):
+    with pytest.raises(InvalidInput):
+        reg.register(name, model)
+    assert reg.list_models() == []
+
+
+def test_nonfinite_metrics_when_allowed(reg, model):
+    v = reg.register("iris", model, metrics={"loss": float("inf")}, allow_nonfinite=True)
+    assert v.metrics["loss"] == float("inf")
+
+
+def test_path_flavor_for_files_and_directories(reg, tmp_path):
+    (tmp_path / "weights").mkdir()
+    (tmp_path / "weights" / "a.bin").write_bytes(b"\x00" * 10)
+    (tmp_path / "weights" / "sub").mkdir()
+    (tmp_path / "weights" / "sub" / "b.txt").write_text("B")
+    (tmp_path / "one.onnx").write_bytes(b"onnx!")
+    d = reg.register("dir-model", str(tmp_path / "weights"), framework="custom")
+    f = reg.register("file-model", tmp_path / "one.onnx")
+    assert (d.flavor, d.framework, sorted(x.path for x in d.files)) == (
+        "path", "custom", ["data/a.bin", "data/sub/b.txt"])
+    local = reg.load("dir-model", trusted=False)  # plain files: no code runs
+    assert open(os.path.join(local, "sub", "b.txt")).read() == "B"
+    with open(reg.load("file-model"), "rb") as fh:
+        assert fh.read() == b"onnx!"
+
+
+def test_untrusted_loading_refuses_pickles(reg, model):
+    reg.register("iris", model)
+    with pytest.raises(UntrustedModel, match="pickle"):
+        reg.load("iris", trusted=False)
+
+
+def test_skops_flavor_loads_untrusted(reg, model):
+    pytest.importorskip("skops")
+    reg.register("iris", model, flavor="skops")
+    loaded = reg.load("iris", trusted=False)
+    assert (loaded.coef_ == model.coef_).all()
+
+
+def test_a_flipped_byte_is_refused_at_load(tmp_path, model):
+    ops = modelops.connect(tmp_path)
+    v = ops.registry.register("iris", model)
+    (path,) = [os.path.join(d, f) for d, _, fs in os.walk(tmp_path / "models") for f in fs
+               if f == "model.joblib"]
+    data = bytearray(open(path, "rb").read())
+    data[len(data) // 2] ^= 0x01
+    with open(path, "wb") as fh:
+        fh.write(data)
+    with pytest.raises(IntegrityError, match="does not match its recorded sha256"):
+        ops.registry.load("iris", v.version)
+    os.remove(path)
+    with pytest.raises(IntegrityError, match="missing"):
+        ops.registry.load("iris", v.version)
+
+
+def test_production_is_held_by_one_version_and_rollback_walks_back(reg, model):
+    for _ in range(3):
+        reg.register("m", model)
+    reg.promote("m", "1.0.0")
+    reg.promote("m", "1.0.1", stage="staging")
+    assert stages(reg, "m") == {"1.0.0": "production", "1.0.1": "staging",
+                                "1.0.2": "development"}
+    reg.promote("m", "1.0.1")
+    reg.promote("m", "1.0.2", archive_previous=False)
+    assert stages(reg, "m") == {"1.0.0": "archived", "1.0.1": "staging", "1.0.2": "production"}
+    assert reg.get_version("m", stage="production").version == "1.0.2"
+
+    reg.rollback("m")
+    assert reg.get_version("m", stage="production").version == "1.0.1"
+    reg.rollback("m", reason="bad latency")
+    assert reg.get_version("m", stage="production").version == "1.0.0"
+    assert [v for v, s in stages(reg, "m").items() if s == "production"] == ["1.0.0"]
+    with pytest.raises(Conflict, match="roll back"):
+        reg.rollback("m")
+    history = reg.history("m")
+    assert [e.action for e in history] == ["promote"] * 4 + ["rollback"] * 2
+    assert [e.seq for e in history] == list(range(1, 7))
+    assert history[-1].reason == "bad latency" and history[-1].actor
+
+
+def test_aliases_are_exclusive_and_resolvable(reg, model):
+    reg.register("m", model)
+    reg.register("m", model)
+    reg.set_alias("m", "champion", "1.0.0")
+    reg.promote("m", "1.0.1", stage="challenger")
+    assert reg.get_version("m", alias="champion").aliases == ("champion",)
+    reg.set_alias("m", "champion", "1.0.1")
+    assert reg.get_version("m", "1.0.0").aliases == ()
+    assert reg.get_version("m", "1.0.1").aliases == ("challenger", "champion")
+    reg.rollback("m", "champion")
+    assert reg.get_version("m", alias="champion").version == "1.0.0"
+    reg.remove_alias("m", "champion")
+    with pytest.raises(NotFound, match="champion"):
+        reg.get_version("m", alias="champion")
+    for bad in ("latest", "a@b", "production2/x"):
+        with pytest.raises(InvalidInput):
+            reg.set_alias("m", bad, "1.0.0")
+    with pytest.raises(InvalidInput, match="stage"):
+        reg.rollback("m", "staging")
+
+
+def test_archive_old_versions_spares_served_ones(reg, model):
+    for _ in range(8):
+        reg.register("m", model)
+    reg.promote("m", "1.0.0")
+    reg.promote("m", "1.0.1", stage="staging")
+    reg.set_alias("m", "shadow", "1.0.2")
+    archived = reg.archive_old_versions("m", keep_latest=3)
+    assert archived == ["1.0.3", "1.0.4"]
+    assert reg.archive_old_versions("m", keep_latest=3) == []
+    assert stages(reg, "m")["1.0.0"] == "production"
+    assert reg.latest("m").version == "1.0.7"
+
+
+def test_promotion_rules(reg, model):
+    reg.register("m", model, metrics={"accuracy": 0.8, "f1": 0.70, "roc_auc": 0.80})
+    reg.register("m", model, metrics={"accuracy": 0.9, "f1": 0.705, "roc_auc": 0.90})
+    reg.register("m", model, metrics={"accuracy": 0.6, "f1": 0.90, "roc_auc": 0.95})
+    gate = AllOf(Floors({"accuracy": 0.70, "f1": 0.65, "roc_auc": 0.75}),
+                 MetricImprovement("f1", min_improvement=0.01))
+    first = reg.promote("m", "1.0.0", policy=gate)  # the first passes its floors
+    assert first.decision.promote and "no incumbent" in first.decision.reason
+
+    decision = reg.should_promote("m", "1.0.1", metric="f1", min_improvement=0.01)
+    assert not decision and decision.incumbent == "1.0.0"
+    assert decision.deltas["f1"] == pytest.approx(0.005)
+    with pytest.raises(PromotionRefused) as refused:
+        reg.promote("m", "1.0.1", policy=gate)
+    assert "not enough" in refused.value.decision.reason
+    with pytest.raises(PromotionRefused, match="accuracy=0.6 is not above 0.7"):
+        reg.promote("m", "1.0.2", policy=gate)
+    assert reg.get_version("m", stage="production").version == "1.0.0"
+    assert [e.action for e in reg.history("m")] == ["promote", "refused", "refused"]
+
+    def low_latency(candidate, incumbent):
+        return candidate.version != "1.0.2"
+
+    with pytest.raises(PromotionRefused, match="low_latency returned False"):
+        reg.promote("m", "1.0.2", policy=low_latency)
+    event = reg.promote("m", "1.0.1", policy=Ceilings({"f1": 0.8}), reason="manual check")
+    assert event.decision.promote and event.reason == "manual check"
+    with pytest.raises(InvalidInput, match="no metric 'auc'"):
+        reg.should_promote("m", "1.0.2", metric="auc")
+
+
+def test_models_describe_tag_delete_restore(reg, model):
+    reg.register("m", model)
+    reg.describe("m", "fraud scorer")
+    reg.tag("m", {"owner": "risk"})
+    reg.tag("m", {"reviewed": "yes"}, version="1.0.0")
+    reg.describe("m", "the baseline", version="1.0.0")
+    got = reg.get_model("m")
+    assert (got.description, dict(got.tags)) == ("fraud scorer", {"owner": "risk"})
+    v = reg.get_version("m", "1.0.0")
+    assert (v.description, v.tags["reviewed"]) == ("the baseline", "yes")
+    reg.promote("m", "1.0.0")
+    with pytest.raises(Conflict, match="still serves"):
+        reg.delete_model("m")
+    reg.delete_model("m", force=True)
+    assert reg.list_models() == []
+    with pytest.raises(NotFound):
+        reg.load("m")
+    with pytest.raises(Conflict, match="restore"):
+        reg.register("m", model)
+    reg.restore_model("m")
+    assert [m.name for m in reg.list_models()] == ["m"]
+
+
+def test_compare_versions(reg, model):
+    reg.register("m", model, metrics={"f1": 0.8, "auc": 0.9}, params={"C": 1})
+    reg.register("m", model, metrics={"f1": 0.85}, params={"C": 2},
+                 lineage={"parent_version": "1.0.0"})
+    cmp = reg.compare("m", "1.0.0", "1.0.1")
+    assert cmp.metrics["f1"] == (0.8, 0.85, pytest.approx(0.05))
+    assert cmp.metrics["auc"] == (0.9, None, None)
+    assert cmp.params_differing == {"C": ("1", "2")}
+    assert "lineage.parent_version" in str(cmp)
+
+
+def test_model_uris_and_load_model(tmp_path, model):
+    modelops.set_uri(tmp_path)
+    reg = modelops.get_client().registry
+    reg.register("fraud", model, version="1.2.0")
+    reg.register("fraud", model, version="1.3.0")
+    reg.promote("fraud", "1.2.0")
+    reg.set_alias("fraud", "champion", "1.3.0")
+    assert reg.resolve("models:/fraud@production").version == "1.2.0"
+    assert reg.resolve("models:/fraud/Production").version == "1.2.0"
+    assert reg.resolve("models:/fraud@champion").version == "1.3.0"
+    assert reg.resolve("models:/fraud/1.3.0").version == "1.3.0"
+    assert reg.resolve("models:/fraud/latest").version == "1.3.0"
+    assert type(modelops.load_model("models:/fraud@production")).__name__ == \
+        "LogisticRegression"
+    for bad in ("fraud@production", "models:/", "models:/fraud", "models:/fraud/1.x"):
+        with pytest.raises(InvalidInput):
+            reg.resolve(bad)
+    with pytest.raises(NotFound):
+        reg.resolve("models:/fraud@nobody")
+
+
+def test_log_model_stores_with_the_run_and_registers(any_ops, model):
+    with any_ops.tracking.start_run(experiment="train") as run:
+        run.log_params({"C": 1.0})
+        run.log_metrics({"f1": 0.93})
+        version = run.log_model(model, "iris", description="from a run")
+    assert version.run_id == run.run_id
+    assert version.metrics == {"f1": 0.93} and version.params == {"C": "1.0"}
+    assert [a.path for a in any_ops.tracking.list_artifacts(run.run_id, "model")] == [
+        "model/model.joblib"]
+    assert any_ops.registry.load("iris").coef_.shape == model.coef_.shape
