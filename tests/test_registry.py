@@ -112,10 +112,12 @@ def test_path_flavor_for_files_and_directories(reg, tmp_path):
     (tmp_path / "one.onnx").write_bytes(b"onnx!")
     d = reg.register("dir-model", str(tmp_path / "weights"), framework="custom")
     f = reg.register("file-model", tmp_path / "one.onnx")
+    assert f.flavor == "path" and [x.path for x in f.files] == ["data/one.onnx"]
     assert (d.flavor, d.framework, sorted(x.path for x in d.files)) == (
         "path", "custom", ["data/a.bin", "data/sub/b.txt"])
     local = reg.load("dir-model", trusted=False)  # plain files: no code runs
-    assert open(os.path.join(local, "sub", "b.txt")).read() == "B"
+    with open(os.path.join(local, "sub", "b.txt")) as fh:
+        assert fh.read() == "B"
     with open(reg.load("file-model"), "rb") as fh:
         assert fh.read() == b"onnx!"
 
@@ -138,7 +140,8 @@ def test_a_flipped_byte_is_refused_at_load(tmp_path, model):
     v = ops.registry.register("iris", model)
     (path,) = [os.path.join(d, f) for d, _, fs in os.walk(tmp_path / "models") for f in fs
                if f == "model.joblib"]
-    data = bytearray(open(path, "rb").read())
+    with open(path, "rb") as fh:
+        data = bytearray(fh.read())
     data[len(data) // 2] ^= 0x01
     with open(path, "wb") as fh:
         fh.write(data)
@@ -223,7 +226,7 @@ def test_promotion_rules(reg, model):
     with pytest.raises(PromotionRefused) as refused:
         reg.promote("m", "1.0.1", policy=gate)
     assert "not enough" in refused.value.decision.reason
-    with pytest.raises(PromotionRefused, match="accuracy=0.6 is not above 0.7"):
+    with pytest.raises(PromotionRefused, match=r"accuracy=0\.6 is not above 0\.7"):
         reg.promote("m", "1.0.2", policy=gate)
     assert reg.get_version("m", stage="production").version == "1.0.0"
     assert [e.action for e in reg.history("m")] == ["promote", "refused", "refused"]
