@@ -66,3 +66,25 @@ def test_cli_reports_errors_without_a_traceback(store, capsys):
     assert err.startswith("modelops: ") and "^" in err
     assert main(["--uri", "s3://b/p", "experiments", "list"]) == 1
     assert "pip install modelops-s3" in capsys.readouterr().err
+
+
+def test_cli_models(tmp_path, capsys):
+    pytest.importorskip("joblib")
+    ops = modelops.connect(tmp_path)
+    for f1 in (0.8, 0.9):
+        ops.registry.register("fraud", {"f1": f1}, flavor="joblib", metrics={"f1": f1})
+    uri = str(tmp_path)
+    assert main(["--uri", uri, "models", "promote", "fraud", "1.0.0"]) == 0
+    assert "1.0.0: stage development -> production" in capsys.readouterr().out
+    assert main(["--uri", uri, "models", "promote", "fraud", "1.0.1", "--reason", "f1"]) == 0
+    assert main(["--uri", uri, "models", "rollback", "fraud"]) == 0
+    assert "rollback from 1.0.1 to 1.0.0" in capsys.readouterr().out
+    assert main(["--uri", uri, "models", "list"]) == 0
+    assert "fraud" in capsys.readouterr().out
+    assert main(["--uri", uri, "models", "show", "fraud"]) == 0
+    assert "production" in capsys.readouterr().out
+    assert main(["--uri", uri, "models", "history", "fraud"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("promote") == 2 and "rollback" in out
+    assert main(["--uri", uri, "models", "promote", "fraud", "9.9.9"]) == 1
+    assert "no version 9.9.9" in capsys.readouterr().err
