@@ -1,5 +1,6 @@
 """The modelops demo: train models on a dataset bundled with scikit-learn, track every run on
-the embedded local store, then search and compare them.
+the embedded local store, search and compare them, then register the best model, promote it
+through a promotion rule, and serve it from the registry.
 
     python examples/demo.py                   # store in ./.modelops (or $MODELOPS_URI)
     python examples/demo.py --store /tmp/ops  # any store URI or path
@@ -27,8 +28,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import modelops
+from modelops.registry import AllOf, Floors, MetricImprovement
 
 EXPERIMENT = "demo-breast-cancer"
+MODEL = "breast-cancer"
 
 CANDIDATES = [
     ("logreg-C0.01", LogisticRegression, {"C": 0.01, "max_iter": 5000}),
@@ -40,12 +43,12 @@ CANDIDATES = [
 ]
 
 
-def track_training(ops: modelops.Client, session: str) -> list[str]:
-    """Train each candidate in a tracked run; returns the run ids."""
+def track_training(ops: modelops.Client, session: str) -> dict[str, object]:
+    """Train each candidate in a tracked run; returns the fitted models by run id."""
     data = load_breast_cancer()
     x_train, x_test, y_train, y_test = train_test_split(
         data.data, data.target, test_size=0.3, stratify=data.target, random_state=0)
-    run_ids = []
+    models = {}
     for name, estimator_class, params in CANDIDATES:
         tags = {"dataset": "breast_cancer", "family": estimator_class.__name__,
                 "demo_session": session}
@@ -75,9 +78,9 @@ def track_training(ops: modelops.Client, session: str) -> list[str]:
             run.log_text(classification_report(y_test, predicted,
                                                target_names=data.target_names),
                          "classification_report.txt")
-            run_ids.append(run.run_id)
+            models[run.run_id] = model
         print(f"  tracked {name:<14} f1={run.run.metrics['f1']:.4f}  run {run.run_id}")
-    return run_ids
+    return models
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -90,7 +93,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"modelops demo: store {ops.uri}, experiment {EXPERIMENT!r}, session {session}\n")
 
     print("1. Training and tracking candidates")
-    run_ids = track_training(ops, session)
+    models = track_training(ops, session)
+    run_ids = list(models)
 
     print("\n2. Searching: runs of this session with f1 > 0.95, best ROC AUC first")
     found = ops.tracking.search_runs(
@@ -114,6 +118,28 @@ def main(argv: list[str] | None = None) -> None:
           f"{history.values[0]:.3f} -> {history.values[-1]:.3f}")
     print(f"Artifacts of the best run: "
           f"{[a.path for a in ops.tracking.list_artifacts(best.run_id)]}")
+
+    print("\n4. Registering the best model and promoting it through a rule")
+    version = ops.registry.register(MODEL, models[best.run_id], run=best,
+                                    description=f"{best.name} from demo session {session}",
+                                    lineage={"training_data": "sklearn:breast_cancer"})
+    print(f"  registered {MODEL} {version.version} ({version.framework}, {version.flavor}, "
+          f"sha256 {version.files[0].sha256[:12]}…)")
+    gate = AllOf(Floors({"accuracy": 0.90, "f1": 0.90, "roc_auc": 0.95}),
+                 MetricImprovement("roc_auc", min_improvement=0.0))
+    try:
+        ops.registry.promote(MODEL, version.version, policy=gate, reason="demo candidate")
+        print(f"  promoted {version.version} to production")
+    except modelops.PromotionRefused as refused:
+        print(f"  not promoted: {refused.decision.reason}")
+    serving = ops.registry.resolve(f"models:/{MODEL}@production")
+    model = ops.registry.load_uri(f"models:/{MODEL}@production")
+    x = load_breast_cancer().data[:5]
+    print(f"  serving {MODEL} {serving.version}: predictions for 5 rows {model.predict(x).tolist()}")
+    print("  history:")
+    for event in ops.registry.history(MODEL)[-3:]:
+        moves = ", ".join(f"{c.version} {c.before}->{c.after}" for c in event.changes)
+        print(f"    #{event.seq} {event.action}: {moves or event.decision.reason}")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ def test_the_demo_runs_and_prints_a_comparison(tmp_path):
                           str(tmp_path)], capture_output=True, text=True, env=python_env(),
                          check=True, timeout=300).stdout
     assert "Comparing every run" in out and "Best by ROC AUC" in out
+    assert "serving breast-cancer 1.0.0" in out
     ops = modelops.connect(tmp_path)
     runs = ops.tracking.search_runs("demo-breast-cancer")
     assert len(runs) == 5 and all(r.metrics["f1"] > 0.9 for r in runs)
