@@ -4,10 +4,10 @@ import subprocess
 import sys
 
 import pytest
+from conftest import python_env
 
 import modelops
 from modelops.cli import main
-from conftest import python_env
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -50,7 +50,7 @@ def test_cli_search_show_compare(store, capsys):
 
 
 def test_cli_experiments_and_cleanup(store, capsys):
-    uri, ids = store
+    uri, _ids = store
     assert main(["--uri", uri, "experiments", "list"]) == 0
     assert "cli" in capsys.readouterr().out
     assert main(["--uri", uri, "runs", "cleanup", "cli", "--older-than", "0s",
