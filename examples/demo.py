@@ -135,7 +135,8 @@ def main(argv: list[str] | None = None) -> None:
     serving = ops.registry.resolve(f"models:/{MODEL}@production")
     model = ops.registry.load_uri(f"models:/{MODEL}@production")
     x = load_breast_cancer().data[:5]
-    print(f"  serving {MODEL} {serving.version}: predictions for 5 rows {model.predict(x).tolist()}")
+    predictions = model.predict(x).tolist()
+    print(f"  serving {MODEL} {serving.version}: predictions for 5 rows {predictions}")
     print("  history:")
     for event in ops.registry.history(MODEL)[-3:]:
         moves = ", ".join(f"{c.version} {c.before}->{c.after}" for c in event.changes)
