@@ -31,7 +31,7 @@ def test_doc_examples_run(page, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     namespace: dict = {"__name__": f"docs_{page.stem}"}
     for block in CODE.findall(page.read_text()):
-        exec(compile(block, str(page), "exec"), namespace)  # noqa: S102
+        exec(compile(block, str(page), "exec"), namespace)
 
 
 def _hooks():
