@@ -121,6 +121,98 @@ def _run_from_summary(s: dict[str, Any], deleted: bool) -> Run:
     return Run(info, RunData(latest=latest, params=s["params"], tags=s["tags"]))
 
 
+class _Point:
+    __slots__ = ("value",)
+
+    def __init__(self, value: float) -> None:
+        self.value = value
+
+
+class _Latest:
+    __slots__ = ("_metrics",)
+
+    def __init__(self, metrics: dict[str, list[Any]]) -> None:
+        self._metrics = metrics
+
+    def get(self, key: str) -> _Point | None:
+        point = self._metrics.get(key)
+        return None if point is None else _Point(point[0])
+
+
+def _summary_field(key: str) -> property:
+    return property(lambda self: self.summary[key])
+
+
+class _RunView:
+    """A run as search sees it: the attributes ``modelops.query`` reads, straight from a
+    summary dict. Building a validated Run for each of thousands of candidates would cost
+    more than the search; only the returned page becomes Runs."""
+
+    __slots__ = ("deleted", "summary")
+
+    def __init__(self, summary: dict[str, Any], deleted: bool) -> None:
+        self.summary = summary
+        self.deleted = deleted
+
+    info = property(lambda self: self)
+    data = property(lambda self: self)
+    run_id = _summary_field("run_id")
+    experiment_id = _summary_field("experiment_id")
+    run_name = _summary_field("run_name")
+    start_time = _summary_field("start_time")
+    end_time = _summary_field("end_time")
+    user = _summary_field("user")
+    parent_run_id = _summary_field("parent_run_id")
+    artifact_uri = _summary_field("artifact_uri")
+    params = _summary_field("params")
+    tags = _summary_field("tags")
+    status = property(lambda self: RunStatus(self.summary["status"]))
+    lifecycle_stage = property(lambda self: LifecycleStage.DELETED if self.deleted
+                               else LifecycleStage.ACTIVE)
+    latest = property(lambda self: _Latest(self.summary["metrics"]))
+
+    def to_run(self) -> Run:
+        return _run_from_summary(self.summary, self.deleted)
+
+
+class _IndexEntry:
+    __slots__ = ("signature", "summary", "view")
+
+    def __init__(self, signature: Signature, summary: dict[str, Any]) -> None:
+        self.signature = signature
+        self.summary = summary
+        self.view: _RunView | None = None
+
+
+# Summary fields the persisted index leaves out because they can be rebuilt.
+_DERIVED = ("run_id", "experiment_id", "artifact_uri", "last_segment")
+
+
+class _ExperimentIndex:
+    """An experiment's summaries for search, valid for the change token it was built at."""
+
+    def __init__(self) -> None:
+        self.token: bytes | None = None
+        self.entries: dict[str, _IndexEntry] = {}
+
+    def to_data(self) -> dict[str, Any]:
+        runs = {run_id: [list(e.signature) if e.signature else None,
+                         {k: v for k, v in e.summary.items() if k not in _DERIVED}]
+                for run_id, e in self.entries.items()}
+        return {"token": self.token.decode() if self.token else None, "runs": runs}
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any], experiment_id: str,
+                  runs_uri: str) -> _ExperimentIndex:
+        index = cls()
+        index.token = data["token"].encode() if data.get("token") else None
+        for run_id, (sig, summary) in data["runs"].items():
+            summary.update(run_id=run_id, experiment_id=experiment_id, last_segment=None,
+                           artifact_uri=f"{runs_uri}/{run_id}/artifacts")
+            index.entries[run_id] = _IndexEntry(tuple(sig) if sig else None, summary)
+        return index
+
+
 class _RunState:
     """What this process knows of a run it writes: its summary, guarded by a lock."""
 
@@ -140,8 +232,7 @@ class LayoutTrackingStore(TrackingStore):
         self._lock = threading.RLock()
         self._run_experiment: dict[str, str] = {}
         self._writers: dict[str, _RunState] = {}
-        # Search index per experiment: run_id -> [signature, summary, Run or None].
-        self._index: dict[str, dict[str, list[Any]]] = {}
+        self._index: dict[str, _ExperimentIndex] = {}
         # Lifecycle events are immutable: cache their content by path.
         self._events: dict[str, bool] = {}
 
@@ -327,7 +418,10 @@ class LayoutTrackingStore(TrackingStore):
         index = self._index.get(s["experiment_id"])
         if index is not None:
             # Keep this process's search index fresh without re-reading what it just wrote.
-            index[s["run_id"]] = [self.storage.signature(rel), _copy_summary(s), None]
+            with self._lock:
+                index.entries[s["run_id"]] = _IndexEntry(self.storage.signature(rel),
+                                                         _copy_summary(s))
+        self._mark_changed(s["experiment_id"])
 
     def update_run(self, run_id: str, *, status: RunStatus | str | None = None,
                    end_time: int | None = None, run_name: str | None = None) -> Run:
@@ -352,7 +446,10 @@ class LayoutTrackingStore(TrackingStore):
         with self._lock:
             self._writers.pop(run_id, None)
             self._run_experiment.pop(run_id, None)
-            self._index.get(exp, {}).pop(run_id, None)
+            index = self._index.get(exp)
+            if index is not None:
+                index.entries.pop(run_id, None)
+        self._mark_changed(exp)
 
     def log_batch(self, run_id: str, metrics: Sequence[MetricSeries] = (),
                   params: Mapping[str, str] | None = None,
@@ -417,49 +514,78 @@ class LayoutTrackingStore(TrackingStore):
                     page_token: str | None = None,
                     view: ViewType = ViewType.ACTIVE_ONLY) -> Page:
         view = ViewType(view)
-        runs: list[Run] = []
+        candidates: list[_RunView] = []
         for experiment_id in experiment_ids:
             self.get_experiment(experiment_id)
-            runs.extend(self._runs_of(experiment_id, view))
-        return query.search(runs, filter, order_by, max_results, page_token)
+            candidates.extend(self._runs_of(experiment_id, view))
+        # Filter and sort cheap views of the summaries; build Runs only for the page.
+        page = query.search(candidates, filter, order_by, max_results, page_token)
+        return Page(tuple(v.to_run() for v in page.items), page.token)
 
-    def _runs_of(self, experiment_id: str, view: ViewType) -> list[Run]:
-        """Every run of an experiment, read through the search index."""
-        runs_rel = f"{_exp_dir(experiment_id)}/runs"
-        index_rel = f"{_exp_dir(experiment_id)}/index.json"
-        signatures = self.storage.signatures(runs_rel, "summary.json")
+    def _runs_of(self, experiment_id: str, view: ViewType) -> list[_RunView]:
+        """Every run of an experiment, read through the search index.
+
+        An unchanged experiment (same change token) costs one small read; a changed one is
+        revalidated run by run with file signatures, re-reading only changed summaries.
+        """
+        token = self._change_token(experiment_id)
         deleted = self._deleted_runs(f"{_exp_dir(experiment_id)}/run-lifecycle")
         with self._lock:
             index = self._index.get(experiment_id)
             if index is None:
-                persisted = self.storage.read_json(index_rel) or {}
-                index = {k: [tuple(v[0]) if v[0] else None, v[1], None]
-                         for k, v in persisted.items()}
-                self._index[experiment_id] = index
+                index = self._index[experiment_id] = self._load_index(experiment_id)
+            if token is None or token != index.token:
+                self._revalidate(experiment_id, index, token)
+            out = []
+            for entry in index.entries.values():
+                is_deleted = deleted.get(entry.summary["run_id"], False)
+                if not view.admits(LifecycleStage.DELETED if is_deleted
+                                   else LifecycleStage.ACTIVE):
+                    continue
+                if entry.view is None or entry.view.deleted != is_deleted:
+                    entry.view = _RunView(entry.summary, is_deleted)
+                out.append(entry.view)
+            return out
+
+    def _change_token(self, experiment_id: str) -> bytes | None:
+        try:
+            return self.storage.read_bytes(f"{_exp_dir(experiment_id)}/changed")
+        except FileNotFoundError:
+            return None
+
+    def _mark_changed(self, experiment_id: str) -> None:
+        # Written after the summary: a reader holding the old token re-scans; one that reads
+        # the new token also sees the new summary.
+        self.storage.replace(f"{_exp_dir(experiment_id)}/changed", dumps(new_id()))
+
+    def _revalidate(self, experiment_id: str, index: _ExperimentIndex,
+                    token: bytes | None) -> None:
+        signatures = self.storage.signatures(f"{_exp_dir(experiment_id)}/runs", "summary.json")
         stale = 0
-        out = []
         for run_id, sig in signatures.items():
-            entry = index.get(run_id)
-            if entry is None or sig is None or entry[0] != sig:
+            entry = index.entries.get(run_id)
+            if entry is None or sig is None or entry.signature != sig:
                 summary = self._read_summary(experiment_id, run_id)
                 if summary is None:
                     continue  # a run being created: no run.json yet
-                entry = index[run_id] = [sig, summary, None]
+                index.entries[run_id] = _IndexEntry(sig, summary)
                 stale += 1
-            is_deleted = deleted.get(run_id, False)
-            if not view.admits(LifecycleStage.DELETED if is_deleted else LifecycleStage.ACTIVE):
-                continue
-            run = entry[2]
-            if run is None or (run.info.lifecycle_stage is LifecycleStage.DELETED) != is_deleted:
-                run = entry[2] = _run_from_summary(entry[1], is_deleted)
-            out.append(run)
-        for run_id in set(index) - set(signatures):
-            index.pop(run_id, None)  # purged
-        if stale >= _INDEX_REWRITE_THRESHOLD and any(s is not None for s in signatures.values()):
-            # A derived cache: last writer wins, and every reader checks it against the
-            # signatures above, so a stale or lost index only costs re-reading summaries.
-            self.storage.replace(index_rel, dumps({k: [v[0], v[1]] for k, v in index.items()}))
-        return out
+        for run_id in set(index.entries) - set(signatures):
+            del index.entries[run_id]  # purged
+        index.token = token
+        if token is not None and stale >= _INDEX_REWRITE_THRESHOLD \
+                and any(s is not None for s in signatures.values()):
+            # A derived cache: last writer wins, and readers check its token, so a stale or
+            # lost index only costs re-reading summaries.
+            self.storage.replace(f"{_exp_dir(experiment_id)}/index.json",
+                                 dumps(index.to_data()))
+
+    def _load_index(self, experiment_id: str) -> _ExperimentIndex:
+        data = self.storage.read_json(f"{_exp_dir(experiment_id)}/index.json")
+        if not isinstance(data, dict) or "runs" not in data:
+            return _ExperimentIndex()
+        runs_uri = self.storage.uri_of(f"{_exp_dir(experiment_id)}/runs")
+        return _ExperimentIndex.from_data(data, experiment_id, runs_uri)
 
     def _read_summary(self, experiment_id: str, run_id: str) -> dict[str, Any] | None:
         rdir = _run_dir(experiment_id, run_id)

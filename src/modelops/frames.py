@@ -1,0 +1,111 @@
+"""Tabular input, duck-typed: a pandas or polars DataFrame, a mapping of column name to array,
+or a 2-D numpy array with column names. modelops depends on numpy, not on pandas.
+
+Every frame becomes a ``Columns``: an ordered mapping of name to 1-D numpy array, with each
+column classified once as numeric or categorical.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from modelops.errors import InvalidInput
+
+NUMERIC = "numeric"
+CATEGORICAL = "categorical"
+
+
+def _as_array(values: Any, name: str) -> np.ndarray:
+    to_numpy = getattr(values, "to_numpy", None)
+    if callable(to_numpy):  # pandas Series, polars Series, pyarrow arrays
+        try:
+            values = to_numpy()
+        except TypeError:
+            values = to_numpy(zero_copy_only=False)
+    array = np.asarray(values)
+    if array.ndim != 1:
+        raise InvalidInput(f"expected one value per row, got an array of shape {array.shape}",
+                           field=f"column {name!r}")
+    return array
+
+
+def to_columns(frame: Any, columns: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+    """The frame as ``{name: 1-D array}`` in column order; all columns the same length.
+
+    ``columns`` names the columns of a 2-D numpy array (required there), or selects columns of
+    any other frame.
+    """
+    if isinstance(frame, np.ndarray):
+        if frame.ndim != 2:
+            raise InvalidInput(f"expected a 2-D array, got shape {frame.shape}", field="frame")
+        if columns is None or len(columns) != frame.shape[1]:
+            raise InvalidInput(f"a 2-D array needs one column name per column "
+                               f"({frame.shape[1]}), got {columns!r}", field="columns")
+        out = {str(c): frame[:, i] for i, c in enumerate(columns)}
+    elif isinstance(frame, Mapping):
+        out = {str(k): _as_array(v, str(k)) for k, v in frame.items()}
+    elif hasattr(frame, "columns") and hasattr(frame, "__getitem__"):  # pandas / polars
+        names = [str(c) for c in frame.columns]
+        out = {name: _as_array(frame[col], name) for name, col in zip(names, frame.columns)}
+    else:
+        raise InvalidInput(f"expected a DataFrame, a mapping of column to array, or a 2-D "
+                           f"array with column names, got {type(frame).__name__}",
+                           field="frame")
+    if columns is not None and not isinstance(frame, np.ndarray):
+        missing = [c for c in columns if c not in out]
+        if missing:
+            raise InvalidInput(f"no column {missing[0]!r} in the frame", field="columns")
+        out = {c: out[c] for c in columns}
+    lengths = {len(v) for v in out.values()}
+    if len(lengths) > 1:
+        sizes = ", ".join(f"{k}={len(v)}" for k, v in out.items())
+        raise InvalidInput(f"columns differ in length ({sizes})", field="frame")
+    return out
+
+
+def column_kind(values: np.ndarray, name: str) -> str:
+    """``numeric`` for numbers (bool and integers included), ``categorical`` for strings,
+    categories and other objects. An object column mixing numbers and strings is refused:
+    there is no honest way to compare it."""
+    kind = values.dtype.kind
+    if kind in "biuf":
+        return NUMERIC
+    if kind in "USc":
+        return CATEGORICAL
+    if kind == "O":
+        present = [v for v in values if v is not None and not (isinstance(v, float) and v != v)]
+        has_str = any(isinstance(v, str) for v in present)
+        has_num = any(isinstance(v, (int, float, np.number)) and not isinstance(v, bool)
+                      for v in present)
+        if has_str and has_num:
+            raise InvalidInput("mixes numbers and strings; convert it to one type",
+                               field=f"column {name!r}")
+        if has_num and not has_str:
+            return NUMERIC
+        return CATEGORICAL
+    if kind in "mM":
+        raise InvalidInput("holds dates/times; convert them to numbers (e.g. seconds) first",
+                           field=f"column {name!r}")
+    raise InvalidInput(f"has an unsupported dtype {values.dtype}", field=f"column {name!r}")
+
+
+def numeric(values: np.ndarray, name: str) -> np.ndarray:
+    """A numeric column as float64 (None in an object column becomes NaN)."""
+    if values.dtype.kind == "O":
+        values = np.array([np.nan if v is None else v for v in values], dtype=object)
+    try:
+        return np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InvalidInput("holds values that are not numbers", field=f"column {name!r}") \
+            from None
+
+
+def categorical(values: np.ndarray) -> np.ndarray:
+    """A categorical column as an object array of strings, with missing values as None."""
+    out = np.empty(len(values), dtype=object)
+    for i, v in enumerate(values.tolist()):
+        out[i] = None if v is None or (isinstance(v, float) and v != v) else str(v)
+    return out
