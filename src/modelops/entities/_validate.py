@@ -21,16 +21,30 @@ MAX_TAG_VALUE_LENGTH = 8000
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
+# Names and keys repeat endlessly (every run has the same metric keys): remember the valid
+# ones so that reading thousands of runs does not re-check the same strings.
+_MEMO_LIMIT = 100_000
+_valid_names: set[str] = set()
+_valid_keys: set[str] = set()
+
+
+def _remember(memo: set[str], value: str) -> str:
+    if len(memo) < _MEMO_LIMIT:
+        memo.add(value)
+    return value
+
 
 def check_name(value: Any, field: str) -> str:
     """Validate a name that becomes one path segment: an experiment or run name."""
+    if type(value) is str and value in _valid_names:
+        return value
     text = _check_text(value, field, MAX_NAME_LENGTH)
     if "/" in text or "\\" in text:
         raise InvalidInput(f"must not contain '/' or '\\', got {text!r}", field=field)
     if text in (".", "..") or text != text.strip():
         raise InvalidInput(f"must not be '.' or '..' or start/end with spaces, got {text!r}",
                            field=field)
-    return text
+    return _remember(_valid_names, text)
 
 
 def check_key(value: Any, field: str) -> str:
@@ -39,6 +53,8 @@ def check_key(value: Any, field: str) -> str:
     Keys may hold '/' (``train/loss`` is common) but no empty, '.' or '..' segment, so a
     backend that maps keys to paths stays inside its directory.
     """
+    if type(value) is str and value in _valid_keys:
+        return value
     text = _check_text(value, field, MAX_KEY_LENGTH)
     if any(part in ("", ".", "..") for part in text.split("/")):
         raise InvalidInput(
@@ -47,7 +63,7 @@ def check_key(value: Any, field: str) -> str:
         )
     if "\\" in text:
         raise InvalidInput(f"must not contain '\\', got {text!r}", field=field)
-    return text
+    return _remember(_valid_keys, text)
 
 
 def check_value(value: Any, field: str, max_length: int) -> str:
