@@ -409,7 +409,7 @@ def _ks_exact_unequal(m: int, n: int, g: int, h: int) -> float:
     return float(prev[0])
 
 
-def _ks_pvalue(d: float, n1: int, n2: int) -> tuple[float, float]:
+def ks_pvalue(d: float, n1: int, n2: int) -> tuple[float, float]:
     """(statistic, p-value) as ``scipy.stats.ks_2samp(..., method="auto")`` reports them."""
     if max(n1, n2) <= KS_EXACT_MAX_N:
         g = math.gcd(n1, n2)
@@ -438,7 +438,7 @@ def ks(reference: Any, current: Any, threshold: float = 0.05) -> StatResult:
     _, ref_le, cur_le = _pooled_counts(ref, cur)
     diffs = ref_le / ref.size - cur_le / cur.size  # the ECDFs' gap at every distinct value
     d = float(max(diffs.max(), min(max(-diffs.min(), 0.0), 1.0)))
-    d, p = _ks_pvalue(d, ref.size, cur.size)
+    d, p = ks_pvalue(d, ref.size, cur.size)
     return _test_result("ks", min(max(d, 0.0), 1.0), min(max(p, 0.0), 1.0), alpha)
 
 
@@ -629,11 +629,19 @@ def z_proportion(reference: Any, current: Any, threshold: float = 0.05) -> StatR
     ``z = (p_cur - p_ref) / sqrt(p (1 - p) (1/n_ref + 1/n_cur))`` with ``p`` the pooled
     proportion; p-value ``2 * (1 - Phi(|z|))``. Both samples all 0 or all 1: z = 0, p = 1.
     """
-    alpha = _alpha(threshold)
     ref = _binary(reference, "reference")
     cur = _binary(current, "current")
-    n1, n2 = ref.size, cur.size
-    x1, x2 = float(ref.sum()), float(cur.sum())
+    return z_proportion_from_counts(float(ref.sum()), ref.size, float(cur.sum()), cur.size,
+                                    threshold)
+
+
+def z_proportion_from_counts(ones_reference: float, n_reference: int, ones_current: float,
+                             n_current: int, threshold: float = 0.05) -> StatResult:
+    """The two-proportion z-test of ``z_proportion`` from counts of ones and sample sizes."""
+    alpha = _alpha(threshold)
+    n1, n2, x1, x2 = n_reference, n_current, ones_reference, ones_current
+    if n1 <= 0 or n2 <= 0:
+        raise InvalidInput("both samples need at least one value", field="counts")
     pooled = (x1 + x2) / (n1 + n2)
     variance = pooled * (1.0 - pooled) * (1.0 / n1 + 1.0 / n2)
     if variance <= 0.0:

@@ -96,10 +96,17 @@ def check_finite(value: Any, field: str) -> float:
     return number
 
 
+_INT64 = (-(2**63), 2**63 - 1)
+
+
 def check_int(value: Any, field: str) -> int:
+    """An integer that fits in 64 bits (steps and timestamps are stored as int64)."""
     if isinstance(value, bool) or not hasattr(value, "__index__"):
         raise InvalidInput(f"expected an integer, got {value!r}", field=field)
-    return int(value.__index__())
+    number = int(value.__index__())
+    if not _INT64[0] <= number <= _INT64[1]:
+        raise InvalidInput(f"{number} does not fit in 64 bits", field=field)
+    return number
 
 
 def check_str_mapping(value: Any, field: str, max_value_length: int) -> dict[str, str]:

@@ -197,7 +197,11 @@ class RunTag:
 def _int_array(value: Any) -> Any:
     import numpy as np
 
-    return np.asarray(value, dtype=np.int64)
+    try:
+        return np.asarray(value, dtype=np.int64)
+    except (OverflowError, TypeError, ValueError):
+        raise InvalidInput("expected integers that fit in 64 bits",
+                           field="MetricSeries.steps/timestamps") from None
 
 
 def _float_array(value: Any) -> Any:

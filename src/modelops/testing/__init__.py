@@ -1,0 +1,83 @@
+"""modelops.testing: the conformance kit for backend authors, and test helpers for users.
+
+A backend (a plugin serving, say, ``mydb://``) proves it keeps the ``TrackingStore``
+contract by running the shared suite and the state machine against its store::
+
+    # tests/test_mydb_conformance.py
+    import pytest
+    from modelops.testing import StoreCapabilities, TrackingStoreSuite, tracking_machine
+
+    from modelops_mydb import MyDbTrackingStore
+
+
+    class TestMyDbTrackingStore(TrackingStoreSuite):
+        capabilities = StoreCapabilities(purge=False)   # purge tests are skipped, by name
+
+        @pytest.fixture
+        def store(self, tmp_path):                      # a fresh, empty store per test
+            store = MyDbTrackingStore(tmp_path / "db")
+            yield store
+            store.close()
+
+
+    # Random sequences of operations, checked against an in-memory model of the store.
+    TestMyDbMachine = tracking_machine(lambda: MyDbTrackingStore.temporary()).TestCase
+
+Contents:
+
+- ``TrackingStoreSuite``, ``StoreCapabilities`` (``modelops.testing.tracking``): the
+  conformance tests, a plain pytest class to subclass. Needs pytest.
+- ``TrackingStoreMachine``, ``tracking_machine`` (``modelops.testing.stateful``): a
+  Hypothesis state machine comparing a store with a model. Needs hypothesis.
+- ``modelops.testing.strategies``: Hypothesis strategies for names, keys, metric values,
+  params, tags, metric series, experiments, runs, and invalid names. Needs hypothesis.
+- ``modelops.testing.pytest_plugin``: the fixtures ``modelops_store``, ``modelops_client``,
+  ``modelops_local_client`` and ``modelops_fluent``, registered automatically with pytest.
+
+``import modelops.testing`` itself imports neither pytest nor hypothesis: each name loads
+its module on first access, so only the names you use need their test dependency
+(``pip install modelops[testing]`` installs both). ``import modelops`` never imports this
+package.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from modelops.testing import strategies
+    from modelops.testing.stateful import TrackingStoreMachine, tracking_machine
+    from modelops.testing.tracking import StoreCapabilities, TrackingStoreSuite
+
+__all__ = [
+    "StoreCapabilities",
+    "TrackingStoreMachine",
+    "TrackingStoreSuite",
+    "strategies",
+    "tracking_machine",
+]
+
+# name -> (module, attribute or None for the module itself)
+_LAZY = {
+    "StoreCapabilities": ("modelops.testing.tracking", "StoreCapabilities"),
+    "TrackingStoreSuite": ("modelops.testing.tracking", "TrackingStoreSuite"),
+    "TrackingStoreMachine": ("modelops.testing.stateful", "TrackingStoreMachine"),
+    "tracking_machine": ("modelops.testing.stateful", "tracking_machine"),
+    "strategies": ("modelops.testing.strategies", None),
+}
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module_name, attribute = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    module = importlib.import_module(module_name)
+    value = module if attribute is None else getattr(module, attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

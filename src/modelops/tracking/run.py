@@ -33,6 +33,8 @@ from modelops.tracking import flusher
 if TYPE_CHECKING:
     from modelops.tracking.service import Tracking
 
+_I64 = 2**63
+
 #: Points buffered before a log call writes them itself.
 DEFAULT_MAX_BUFFERED = 20_000
 
@@ -110,7 +112,7 @@ class ActiveRun:
             self._key(key, "metric key")
         if value.__class__ is not float:
             value = check_number(value, f"metrics[{key!r}].value")
-        step = 0 if step is None else (step if step.__class__ is int
+        step = 0 if step is None else (step if step.__class__ is int and -_I64 <= step < _I64
                                        else check_int(step, f"metrics[{key!r}].step"))
         ts = now_ms() if timestamp is None else check_int(timestamp,
                                                           f"metrics[{key!r}].timestamp")
@@ -283,8 +285,8 @@ class ActiveRun:
                     return
                 metrics, params, tags = self._metrics, self._params, self._tags
                 self._metrics, self._params, self._tags, self._pending = {}, {}, {}, 0
-            series = [MetricSeries(k, *cols) for k, cols in metrics.items()]
             try:
+                series = [MetricSeries(k, *cols) for k, cols in metrics.items()]
                 self._store.log_batch(self.run_id, series, params, tags)
             except BaseException:
                 with self._lock:

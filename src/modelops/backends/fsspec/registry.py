@@ -21,7 +21,7 @@ from collections.abc import Mapping
 import attrs
 
 from modelops._ids import new_id
-from modelops.backends.fsspec.storage import Storage, dumps
+from modelops.backends.fsspec.storage import Storage, dumps, segment
 from modelops.entities.codec import event_from_data, model_from_data, to_data, version_from_data
 from modelops.entities.registry import ModelVersion, RegisteredModel, RegistryEvent
 from modelops.errors import AlreadyExists, Conflict, NotFound
@@ -31,11 +31,11 @@ _SEQ_WIDTH = 12
 
 
 def _model_dir(name: str) -> str:
-    return f"models/{name}"
+    return f"models/{segment(name)}"
 
 
 def _version_dir(name: str, version: str) -> str:
-    return f"models/{name}/versions/{version}"
+    return f"{_model_dir(name)}/versions/{version}"
 
 
 class LayoutRegistryStore(RegistryStore):
@@ -63,8 +63,8 @@ class LayoutRegistryStore(RegistryStore):
 
     def list_models(self) -> list[RegisteredModel]:
         out = []
-        for name in self.storage.listdir("models"):
-            data = self.storage.read_json(f"{_model_dir(name)}/model.json")
+        for folder in self.storage.listdir("models"):
+            data = self.storage.read_json(f"models/{folder}/model.json")
             if data is not None:
                 out.append(model_from_data(data))
         return out

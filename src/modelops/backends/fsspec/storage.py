@@ -24,6 +24,21 @@ from modelops.errors import StoreError
 Signature = tuple[Any, ...] | None
 
 
+#: Longest name (in UTF-8 bytes) used as a file or folder name as it is.
+MAX_SEGMENT_BYTES = 200
+
+
+def segment(name: str) -> str:
+    """The file or folder name for a (validated) name: the name itself, or — when its UTF-8
+    form is too long for file systems (255 bytes) — ``~`` and its sha256 digest. Records
+    inside keep the real name."""
+    if len(name.encode("utf-8", "surrogatepass")) <= MAX_SEGMENT_BYTES:
+        return name
+    import hashlib
+
+    return "~" + hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def dumps(obj: Any) -> bytes:
     # allow_nan: NaN and ±inf round-trip as NaN/Infinity, which json.loads reads back exactly.
     return json.dumps(obj, separators=(",", ":"), allow_nan=True).encode()
@@ -192,9 +207,13 @@ class LocalStorage(Storage):
         except OSError as exc:
             raise _store_error(exc, "writing", path) from exc
 
+    def _hidden(self, rel: str, name: str) -> bool:
+        # Only the temporary-file folder at the root is ours to hide.
+        return rel == "" and name == ".tmp"
+
     def listdir(self, rel: str) -> list[str]:
         try:
-            return sorted(n for n in os.listdir(self._abs(rel)) if not n.startswith("."))
+            return sorted(n for n in os.listdir(self._abs(rel)) if not self._hidden(rel, n))
         except (FileNotFoundError, NotADirectoryError):
             return []
         except OSError as exc:
@@ -205,7 +224,7 @@ class LocalStorage(Storage):
         try:
             with os.scandir(self._abs(rel)) as entries:
                 for e in entries:
-                    if e.name.startswith("."):
+                    if self._hidden(rel, e.name):
                         continue
                     is_dir = e.is_dir()
                     out.append((e.name, is_dir, None if is_dir else e.stat().st_size))
@@ -235,7 +254,7 @@ class LocalStorage(Storage):
         try:
             with os.scandir(self._abs(rel)) as entries:
                 for e in entries:
-                    if e.name.startswith("."):
+                    if self._hidden(rel, e.name):
                         continue
                     try:
                         st = stat(f"{e.path}/{child_file}")
@@ -326,7 +345,7 @@ class FsspecStorage(Storage):
         out = []
         for e in entries:
             name = e["name"].rstrip("/").rsplit("/", 1)[-1]
-            if name.startswith(".") or e["name"].rstrip("/") == self._abs(rel):
+            if e["name"].rstrip("/") == self._abs(rel):
                 continue
             is_dir = e.get("type") == "directory"
             out.append((name, is_dir, None if is_dir else e.get("size")))

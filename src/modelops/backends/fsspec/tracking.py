@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from modelops import query
 from modelops._ids import new_id, now_ms
-from modelops.backends.fsspec.storage import Signature, Storage, dumps
+from modelops.backends.fsspec.storage import Signature, Storage, dumps, segment
 from modelops.entities import (
     Experiment,
     FileInfo,
@@ -214,12 +214,14 @@ class _ExperimentIndex:
 
 
 class _RunState:
-    """What this process knows of a run it writes: its summary, guarded by a lock."""
+    """What this process knows of a run it writes: its summary, the segments folded into it,
+    and a lock."""
 
-    __slots__ = ("lock", "summary")
+    __slots__ = ("known", "lock", "summary")
 
-    def __init__(self, summary: dict[str, Any]) -> None:
+    def __init__(self, summary: dict[str, Any], known: set[str]) -> None:
         self.summary = summary
+        self.known = known
         self.lock = threading.Lock()
 
 
@@ -253,11 +255,14 @@ class LayoutTrackingStore(TrackingStore):
                   "artifact_location": exp.artifact_location}
         self.storage.create(f"{_exp_dir(experiment_id)}/experiment.json", dumps(record))
         try:
-            self.storage.create(f"experiment-names/{name}.json",
-                                dumps({"experiment_id": experiment_id}))
+            self.storage.create(f"experiment-names/{segment(name)}.json",
+                                dumps({"experiment_id": experiment_id, "name": name}))
         except FileExistsError:
             self.storage.remove_tree(_exp_dir(experiment_id))
             raise AlreadyExists(f"experiment {name!r} already exists") from None
+        except BaseException:
+            self.storage.remove_tree(_exp_dir(experiment_id))
+            raise
         return exp
 
     def get_experiment(self, experiment_id: str) -> Experiment:
@@ -275,7 +280,7 @@ class LayoutTrackingStore(TrackingStore):
 
     def get_experiment_by_name(self, name: str) -> Experiment | None:
         check_name(name, "experiment name")
-        claim = self.storage.read_json(f"experiment-names/{name}.json")
+        claim = self.storage.read_json(f"experiment-names/{segment(name)}.json")
         return None if claim is None else self.get_experiment(claim["experiment_id"])
 
     def list_experiments(self, view: ViewType = ViewType.ACTIVE_ONLY) -> list[Experiment]:
@@ -333,7 +338,7 @@ class LayoutTrackingStore(TrackingStore):
         }
         self.storage.create(f"{rdir}/run.json", dumps(record))
         summary = self._initial_summary(record)
-        state = _RunState(summary)
+        state = _RunState(summary, set())
         with self._lock:
             self._run_experiment[run_id] = experiment_id
             self._writers[run_id] = state
@@ -360,6 +365,10 @@ class LayoutTrackingStore(TrackingStore):
 
     def _read_state(self, run_id: str) -> dict[str, Any]:
         """The run's current state from storage: its summary plus any newer segments."""
+        return self._load_state(run_id)[0]
+
+    def _load_state(self, run_id: str) -> tuple[dict[str, Any], set[str]]:
+        """The run's state from storage, and the names of the segments it reflects."""
         exp = self._experiment_of(run_id)
         rdir = _run_dir(exp, run_id)
         summary = self.storage.read_json(f"{rdir}/summary.json")
@@ -369,44 +378,55 @@ class LayoutTrackingStore(TrackingStore):
                 raise NotFound(f"no run with id {run_id!r} in {self.uri}")
             summary = self._initial_summary(record)
         last = summary["last_segment"]
-        for name in self.storage.listdir(f"{rdir}/log"):
+        names = self.storage.listdir(f"{rdir}/log")
+        for name in names:
             segment_id = name.removesuffix(".json")
             if last is None or segment_id > last:
                 segment = self.storage.read_json(f"{rdir}/log/{name}")
                 if segment is not None:
                     _fold(summary, segment, segment_id)
-        return summary
+        return summary, set(names)
 
     def _writer(self, run_id: str) -> _RunState:
         state = self._writers.get(run_id)
         if state is None:
-            summary = self._read_state(run_id)
+            summary, known = self._load_state(run_id)
             with self._lock:
-                state = self._writers.setdefault(run_id, _RunState(summary))
+                state = self._writers.setdefault(run_id, _RunState(summary, known))
         return state
+
+    def _catch_up(self, state: _RunState, rdir: str) -> None:
+        """Fold segments another handle (or process) wrote since this one last looked."""
+        for name in self.storage.listdir(f"{rdir}/log"):
+            if name not in state.known:
+                segment = self.storage.read_json(f"{rdir}/log/{name}")
+                if segment is not None:
+                    last = state.summary["last_segment"]
+                    _fold(state.summary, segment, name.removesuffix(".json"))
+                    if last is not None and last > state.summary["last_segment"]:
+                        state.summary["last_segment"] = last
+                state.known.add(name)
 
     def _is_deleted(self, experiment_id: str, run_id: str) -> bool:
         return self._lifecycle(f"{_exp_dir(experiment_id)}/run-lifecycle", run_id)
 
     def get_run(self, run_id: str) -> Run:
-        state = self._writers.get(run_id)
-        if state is None:
-            summary = self._read_state(run_id)
-            return _run_from_summary(summary, self._is_deleted(summary["experiment_id"], run_id))
-        deleted = self._is_deleted(state.summary["experiment_id"], run_id)
-        with state.lock:
-            return _run_from_summary(state.summary, deleted)
+        # Always from storage: another handle or process may have written since.
+        summary = self._read_state(run_id)
+        return _run_from_summary(summary, self._is_deleted(summary["experiment_id"], run_id))
 
     def _append(self, run_id: str, segment: dict[str, Any],
                 check: Any = None) -> dict[str, Any]:
         """Write one segment and the summary folded from it; returns the new summary."""
         state = self._writer(run_id)
         with state.lock:
+            rdir = _run_dir(state.summary["experiment_id"], run_id)
+            self._catch_up(state, rdir)
             if check is not None:
                 check(state.summary)
             segment_id = new_id()
-            rdir = _run_dir(state.summary["experiment_id"], run_id)
             self.storage.create(f"{rdir}/log/{segment_id}.json", dumps(segment))
+            state.known.add(f"{segment_id}.json")
             _fold(state.summary, segment, segment_id)
             self._write_summary(state)
             return state.summary

@@ -1,0 +1,300 @@
+"""Reference profiles: what a drift check needs to know about the reference data, small and
+mergeable.
+
+A numeric column keeps exact counts, moment sums (mean, M2, M3, M4: merged with the
+formulas of Chan et al. / Pébay), min and max, and a sketch — counts per bucket of
+``z = (x - center) / scale`` with buckets of 2 % relative width in ``|z|`` (a DDSketch-style
+log histogram). While a column has at most ``EXACT_LIMIT`` values, every value is kept too.
+
+``merge(profile(A, spec), profile(B, spec)) == profile(A ∪ B, spec)`` exactly for counts,
+moments (to float rounding), min/max, buckets, categories and exact samples. Quantiles read
+from buckets lie in the same bucket as the true quantile: within 2 % of its distance from the
+center (plus 1e-6 scale). Fit partitions with one spec (``spec_for``), e.g. from a first pass
+over the data; profiles with different specs do not merge.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from modelops.entities.drift import BucketSpec, CategoricalProfile, DatasetProfile, NumericProfile
+from modelops.errors import InvalidInput
+from modelops.frames import CATEGORICAL, NUMERIC, column_kind, to_columns
+
+#: Numeric columns with at most this many values keep every value (exact tests).
+EXACT_LIMIT = 5_000
+
+
+# -- buckets ---------------------------------------------------------------------------------
+
+def bucket_index(z: np.ndarray, spec: BucketSpec) -> np.ndarray:
+    """The bucket of each standardised value: 0 for ``|z| < z_min``, else
+    ``sign(z) * (1 + floor(log(|z| / z_min) / log(gamma)))``."""
+    a = np.abs(z)
+    out = np.zeros(len(z), dtype=np.int64)
+    big = a >= spec.z_min
+    if big.any():
+        k = np.floor(np.log(a[big] / spec.z_min) / math.log(spec.gamma)).astype(np.int64) + 1
+        out[big] = np.where(z[big] < 0, -k, k)
+    return out
+
+
+def bucket_bounds(index: np.ndarray, spec: BucketSpec) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper bound in x of each bucket index (bucket 0 spans ``±z_min``)."""
+    index = np.asarray(index, dtype=np.int64)
+    k = np.abs(index)
+    inner = np.where(k == 0, 0.0, spec.z_min * spec.gamma ** (np.maximum(k, 1) - 1.0))
+    outer = np.where(k == 0, spec.z_min, spec.z_min * spec.gamma ** k.astype(float))
+    lo_z = np.where(index < 0, -outer, np.where(index == 0, -spec.z_min, inner))
+    hi_z = np.where(index < 0, -inner, outer)
+    return spec.center + spec.scale * lo_z, spec.center + spec.scale * hi_z
+
+
+def count_buckets(values: np.ndarray, spec: BucketSpec) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted bucket indices present in ``values`` and their counts."""
+    if len(values) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    idx = bucket_index((values - spec.center) / spec.scale, spec)
+    lo, hi = int(idx.min()), int(idx.max())
+    if hi - lo < 200_000:
+        counts = np.bincount(idx - lo)
+        present = np.flatnonzero(counts)
+        return present + lo, counts[present]
+    keys, counts = np.unique(idx, return_counts=True)
+    return keys, counts
+
+
+def spec_for(values: np.ndarray) -> BucketSpec:
+    """A spec centred on the finite values' mean and scaled by their std (1 when constant)."""
+    finite = values[np.isfinite(values)]
+    if len(finite) == 0:
+        return BucketSpec(0.0, 1.0)
+    center = float(finite.mean())
+    scale = float(finite.std())
+    if not math.isfinite(scale) or scale <= 0:
+        scale = max(abs(center), 1.0)
+    return BucketSpec(center, scale)
+
+
+# -- profiling -------------------------------------------------------------------------------
+
+def profile_numeric(values: np.ndarray, spec: BucketSpec | None = None) -> NumericProfile:
+    """Profile one numeric column (float64 array; NaN is missing, ±inf counted apart)."""
+    values = np.asarray(values, dtype=np.float64)
+    nan = np.isnan(values)
+    inf = np.isinf(values)
+    finite = values[~(nan | inf)]
+    spec = spec or spec_for(finite)
+    n = len(finite)
+    if n:
+        mean = float(finite.mean())
+        d = finite - mean
+        d2 = d * d
+        m2, m3, m4 = float(d2.sum()), float((d2 * d).sum()), float((d2 * d2).sum())
+        lo, hi = float(finite.min()), float(finite.max())
+        binary = bool(np.all((finite == 0) | (finite == 1)))
+    else:
+        mean = m2 = m3 = m4 = 0.0
+        lo, hi = math.inf, -math.inf
+        binary = False
+    keys, counts = count_buckets(finite, spec)
+    return NumericProfile(
+        count=n, missing=int(nan.sum()), infinite=int(inf.sum()), mean=mean, m2=m2, m3=m3,
+        m4=m4, min=lo, max=hi, binary=binary, spec=spec,
+        buckets=dict(zip(keys.tolist(), counts.tolist())),
+        sample=tuple(np.sort(finite).tolist()) if n <= EXACT_LIMIT else None,
+    )
+
+
+def profile_categorical(values: np.ndarray) -> CategoricalProfile:
+    """Profile one categorical column (missing: None or NaN)."""
+    levels, counts, missing = category_counts(values)
+    return CategoricalProfile(count=int(counts.sum()), missing=missing,
+                              frequencies=dict(zip(levels, counts.tolist())))
+
+
+def category_counts(values: np.ndarray) -> tuple[list[str], np.ndarray, int]:
+    """Levels (as strings, sorted), their counts, and the number of missing values."""
+    if values.dtype.kind in "US":
+        keys, counts = np.unique(values, return_counts=True)
+        return [str(k) for k in keys.tolist()], counts, 0
+    obj = np.asarray(values, dtype=object)
+    missing_mask = np.equal(obj, None) | (obj != obj)  # None, or NaN (NaN != NaN)
+    present = obj[~missing_mask]
+    if len(present) and not all(type(v) is str for v in present[:1000]):
+        present = np.array([str(v) for v in present.tolist()], dtype=object)
+    if len(present) == 0:
+        return [], np.zeros(0, dtype=np.int64), int(missing_mask.sum())
+    keys, counts = np.unique(present.astype(str), return_counts=True)
+    return keys.tolist(), counts, int(missing_mask.sum())
+
+
+def profile_frame(name: str, frame: Any, *, categorical: Sequence[str] | None = None,
+                  target: str | None = None, prediction: str | None = None,
+                  specs: Mapping[str, BucketSpec] | None = None,
+                  columns: Sequence[str] | None = None) -> DatasetProfile:
+    """Profile every column of a frame. Columns named in ``categorical`` are categorical
+    whatever their dtype; strings are categorical anyway."""
+    data = to_columns(frame, columns)
+    kinds = column_kinds(data, categorical)
+    for role, column in (("target", target), ("prediction", prediction)):
+        if column is not None and column not in data:
+            raise InvalidInput(f"no column {column!r} in the frame", field=role)
+    specs = specs or {}
+    out: dict[str, Any] = {}
+    for col, values in data.items():
+        if kinds[col] == NUMERIC:
+            out[col] = profile_numeric(_as_float(values, col), specs.get(col))
+        else:
+            out[col] = profile_categorical(values)
+    rows = len(next(iter(data.values()))) if data else 0
+    return DatasetProfile(name=name, columns=out, rows=rows, target=target,
+                          prediction=prediction)
+
+
+def column_kinds(data: Mapping[str, np.ndarray],
+                 categorical: Sequence[str] | None) -> dict[str, str]:
+    forced = set(categorical or ())
+    unknown = forced - set(data)
+    if unknown:
+        raise InvalidInput(f"no column {sorted(unknown)[0]!r} in the frame", field="categorical")
+    return {col: CATEGORICAL if col in forced else column_kind(values, col)
+            for col, values in data.items()}
+
+
+def _as_float(values: np.ndarray, column: str) -> np.ndarray:
+    from modelops.frames import numeric
+
+    return numeric(values, column)
+
+
+# -- merging ---------------------------------------------------------------------------------
+
+def merge_numeric(a: NumericProfile, b: NumericProfile) -> NumericProfile:
+    """The profile of both columns' values together."""
+    if a.spec != b.spec:
+        raise InvalidInput("profiles were fitted with different bucket specs; fit every part "
+                           "with one spec (see modelops.drift.profile.spec_for)", field="spec")
+    n = a.count + b.count
+    if a.count == 0 or b.count == 0:
+        src = b if a.count == 0 else a
+        mean, m2, m3, m4 = src.mean, src.m2, src.m3, src.m4
+    else:
+        # Pébay (2008): pairwise update of central moment sums.
+        na, nb = a.count, b.count
+        delta = b.mean - a.mean
+        mean = a.mean + delta * nb / n
+        m2 = a.m2 + b.m2 + delta**2 * na * nb / n
+        m3 = (a.m3 + b.m3 + delta**3 * na * nb * (na - nb) / n**2
+              + 3 * delta * (na * b.m2 - nb * a.m2) / n)
+        m4 = (a.m4 + b.m4 + delta**4 * na * nb * (na * na - na * nb + nb * nb) / n**3
+              + 6 * delta**2 * (na * na * b.m2 + nb * nb * a.m2) / n**2
+              + 4 * delta * (na * b.m3 - nb * a.m3) / n)
+    buckets = dict(a.buckets)
+    for k, c in b.buckets.items():
+        buckets[k] = buckets.get(k, 0) + c
+    sample = None
+    if a.sample is not None and b.sample is not None and n <= EXACT_LIMIT:
+        sample = tuple(sorted(a.sample + b.sample))
+    return NumericProfile(
+        count=n, missing=a.missing + b.missing, infinite=a.infinite + b.infinite, mean=mean,
+        m2=m2, m3=m3, m4=m4, min=min(a.min, b.min), max=max(a.max, b.max),
+        binary=(a.binary or a.count == 0) and (b.binary or b.count == 0) and n > 0,
+        spec=a.spec, buckets=dict(sorted(buckets.items())), sample=sample,
+    )
+
+
+def merge_categorical(a: CategoricalProfile, b: CategoricalProfile) -> CategoricalProfile:
+    freq = dict(a.frequencies)
+    for k, c in b.frequencies.items():
+        freq[k] = freq.get(k, 0) + c
+    return CategoricalProfile(count=a.count + b.count, missing=a.missing + b.missing,
+                              frequencies=dict(sorted(freq.items())))
+
+
+def merge(*profiles: DatasetProfile) -> DatasetProfile:
+    """One profile of all the profiled parts (same columns, same kinds, same specs)."""
+    if not profiles:
+        raise InvalidInput("needs at least one profile", field="profiles")
+    first = profiles[0]
+    columns = dict(first.columns)
+    rows = first.rows
+    for p in profiles[1:]:
+        if set(p.columns) != set(columns):
+            differing = sorted(set(p.columns) ^ set(columns))
+            raise InvalidInput(f"profiles have different columns: {differing}", field="profiles")
+        for col, prof in p.columns.items():
+            mine = columns[col]
+            if mine.kind != prof.kind:
+                raise InvalidInput(f"column {col!r} is {mine.kind} in one profile and "
+                                   f"{prof.kind} in another", field="profiles")
+            columns[col] = merge_numeric(mine, prof) if mine.kind == NUMERIC \
+                else merge_categorical(mine, prof)
+        rows += p.rows
+    return DatasetProfile(name=first.name, columns=columns, rows=rows, target=first.target,
+                          prediction=first.prediction)
+
+
+def profile_partitions(name: str, partitions: Iterable[Any], *,
+                       categorical: Sequence[str] | None = None, target: str | None = None,
+                       prediction: str | None = None,
+                       specs: Mapping[str, BucketSpec] | None = None) -> DatasetProfile:
+    """Profile data given as parts (e.g. a Dask DataFrame's partitions, computed one by one)
+    and merge the parts' profiles. ``specs`` fixes each numeric column's buckets; without it,
+    the first part's mean and std are used, which is fine when parts look alike."""
+    merged: DatasetProfile | None = None
+    for part in partitions:
+        p = profile_frame(name, part, categorical=categorical, target=target,
+                          prediction=prediction, specs=specs)
+        if specs is None:
+            specs = {c: prof.spec for c, prof in p.columns.items() if prof.kind == NUMERIC}
+        merged = p if merged is None else merge(merged, p)
+    if merged is None:
+        raise InvalidInput("no partitions", field="partitions")
+    return merged
+
+
+# -- reading a profile back ------------------------------------------------------------------
+
+def bucket_arrays(profile: NumericProfile) -> tuple[np.ndarray, np.ndarray]:
+    keys = np.fromiter(profile.buckets.keys(), dtype=np.int64, count=len(profile.buckets))
+    counts = np.fromiter(profile.buckets.values(), dtype=np.int64, count=len(profile.buckets))
+    order = np.argsort(keys)
+    return keys[order], counts[order]
+
+
+def quantiles(profile: NumericProfile, qs: Sequence[float]) -> list[float]:
+    """Quantiles: exact (numpy's linear rule) while every value is kept, else from buckets
+    (the midpoint, in z, of the bucket holding the quantile, clipped to [min, max])."""
+    if profile.count == 0:
+        return [math.nan] * len(qs)
+    if profile.sample is not None:
+        return np.quantile(np.asarray(profile.sample), qs).tolist()
+    keys, counts = bucket_arrays(profile)
+    cum = np.cumsum(counts)
+    lo, hi = bucket_bounds(keys, profile.spec)
+    out = []
+    for q in qs:
+        i = int(np.searchsorted(cum, q * (profile.count - 1) + 1, side="left"))
+        i = min(i, len(keys) - 1)
+        out.append(float(np.clip((lo[i] + hi[i]) / 2, profile.min, profile.max)))
+    return out
+
+
+def summary(profile: Any) -> dict[str, float]:
+    """The numbers a report shows for a column profile."""
+    if profile.kind == NUMERIC:
+        q = quantiles(profile, (0.05, 0.25, 0.5, 0.75, 0.95))
+        return {"count": float(profile.count), "missing_share": profile.missing_share,
+                "mean": profile.mean if profile.count else math.nan, "std": profile.std,
+                "min": profile.min if profile.count else math.nan,
+                "max": profile.max if profile.count else math.nan,
+                "p05": q[0], "p25": q[1], "median": q[2], "p75": q[3], "p95": q[4]}
+    top = max(profile.frequencies.items(), key=lambda kv: kv[1], default=(None, 0))
+    return {"count": float(profile.count), "missing_share": profile.missing_share,
+            "categories": float(len(profile.frequencies)),
+            "top_share": top[1] / profile.count if profile.count else math.nan}

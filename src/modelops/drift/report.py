@@ -1,0 +1,640 @@
+"""Drift reports as plain data, JSON and HTML.
+
+:class:`~modelops.entities.drift.DriftReport` delegates ``to_dict``, ``to_json``, ``to_html``
+and ``_repr_html_`` here; the drift store persists reports through :func:`report_to_json` and
+reads them back through :func:`report_from_dict`.
+
+Plain data
+----------
+:func:`report_to_dict` gives one key per attrs field, with the same names: nested
+:class:`~modelops.entities.drift.ColumnDrift` and
+:class:`~modelops.entities.drift.Histogram` become dicts, tuples become lists, the summary
+mappings plain dicts, numpy scalars Python ``int`` / ``float``. Floats are kept as they are,
+NaN and ±inf included (Python's :mod:`json` would write them as the non-standard ``NaN`` and
+``Infinity``; :func:`report_to_json` does not, see below).
+
+:func:`report_from_dict` is the exact inverse: ``report_from_dict(report_to_dict(r)) == r``
+for every report whose floats are finite (NaN never equals itself, so a report holding NaN
+cannot compare equal to anything, its copy included). Keys it does not know are ignored, so a
+report written by a newer version that added a field still reads; a missing key takes the
+field's default, and a missing required key raises
+:class:`~modelops.errors.InvalidInput`.
+
+JSON and non-finite floats
+--------------------------
+:func:`report_to_json` writes strict JSON (RFC 8259): every non-finite float (NaN, ``inf``,
+``-inf``) is written as ``null``. Reading it back with :func:`report_from_dict` restores
+
+- ``null`` in a field that is always a float (``share``, ``drift_share``, ``statistic``,
+  ``threshold``, ``missing_share_*``), in a summary value and in a histogram share as NaN;
+- ``null`` as the first histogram edge as ``-inf``, as the last one as ``inf`` (edges are
+  sorted, so nothing else fits there), and elsewhere among the edges as NaN;
+- ``null`` in an optional float (``pvalue``, ``effect``, ``min_effect``) as ``None``.
+
+So ``report_from_dict(json.loads(report_to_json(r))) == r`` for every report whose floats are
+finite, and for open-ended histogram edges; an infinite statistic comes back as NaN and a NaN
+p-value as ``None``.
+
+HTML
+----
+:func:`report_to_html` builds the page as a string: no matplotlib, no external CSS, script,
+font or image, so the file opens offline and renders in notebooks. Every string that comes
+from the user or the data (model name, column names, methods, reasons, category labels,
+summary keys) is escaped with :func:`html.escape`.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import html
+import json
+import math
+import numbers
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from modelops.entities.drift import ColumnDrift, DriftReport, Histogram
+from modelops.errors import InvalidInput
+
+__all__ = ["report_from_dict", "report_to_dict", "report_to_html", "report_to_json"]
+
+
+# ---------------------------------------------------------------------------------------------
+# plain data
+
+
+def report_to_dict(report: DriftReport) -> dict[str, Any]:
+    """The report as nested dicts, lists, ``str``, ``int``, ``float``, ``bool`` and ``None``.
+
+    One key per field of the report, of each column and of each histogram, named as the
+    field. Non-finite floats stay floats here; :func:`report_to_json` turns them into
+    ``null``.
+    """
+    if not isinstance(report, DriftReport):
+        raise InvalidInput(f"expected a DriftReport, got {type(report).__name__}",
+                           field="report")
+    return _plain(report)
+
+
+def _plain(value: Any) -> Any:
+    if attrs.has(type(value)):
+        return {f.name: _plain(getattr(value, f.name)) for f in attrs.fields(type(value))}
+    if isinstance(value, Mapping):
+        return {_plain_key(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return _scalar(value)
+
+
+def _plain_key(key: Any) -> Any:
+    return key if isinstance(key, str) else str(key)
+
+
+def _scalar(value: Any) -> Any:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool) or _is_numpy_bool(value):
+        return bool(value)
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    return value
+
+
+def _is_numpy_bool(value: Any) -> bool:
+    kind = type(value)
+    return kind.__module__ == "numpy" and kind.__name__ in ("bool_", "bool")
+
+
+def report_from_dict(data: Mapping[str, Any]) -> DriftReport:
+    """The report :func:`report_to_dict` (or ``json.loads`` of :func:`report_to_json`) gave.
+
+    Nested columns and histograms are rebuilt; the summary mappings are passed as plain dicts
+    and frozen by the field converters. ``null`` where a float belongs is read back as the
+    module docstring says (NaN, or ±inf for the outer histogram edges).
+    """
+    kwargs = _kwargs(DriftReport, data, "report")
+    kwargs["columns"] = tuple(
+        _column_from_dict(c, f"report.columns[{i}]")
+        for i, c in enumerate(_sequence(kwargs["columns"], "report.columns")))
+    for role in ("target", "prediction"):
+        if kwargs.get(role) is not None:
+            kwargs[role] = _column_from_dict(kwargs[role], f"report.{role}")
+    for name in ("share", "drift_share"):
+        if name in kwargs:
+            kwargs[name] = _float(kwargs[name])
+    for name in ("missing_columns", "new_columns"):
+        if name in kwargs:
+            kwargs[name] = tuple(_sequence(kwargs[name], f"report.{name}"))
+    return DriftReport(**kwargs)
+
+
+def _column_from_dict(data: Any, where: str) -> ColumnDrift:
+    kwargs = _kwargs(ColumnDrift, data, where)
+    for name in ("statistic", "threshold", "missing_share_reference", "missing_share_current"):
+        if name in kwargs:
+            kwargs[name] = _float(kwargs[name])
+    for name in ("reference_summary", "current_summary"):
+        if kwargs.get(name) is not None:
+            summary = _mapping(kwargs[name], f"{where}.{name}")
+            kwargs[name] = {k: (math.nan if v is None else v) for k, v in summary.items()}
+    if "unseen_categories" in kwargs:
+        kwargs["unseen_categories"] = tuple(_sequence(kwargs["unseen_categories"],
+                                                      f"{where}.unseen_categories"))
+    if kwargs.get("histogram") is not None:
+        kwargs["histogram"] = _histogram_from_dict(kwargs["histogram"], f"{where}.histogram")
+    return ColumnDrift(**kwargs)
+
+
+def _histogram_from_dict(data: Any, where: str) -> Histogram:
+    kwargs = _kwargs(Histogram, data, where)
+    for name in ("labels", "reference", "current"):
+        kwargs[name] = tuple(_sequence(kwargs[name], f"{where}.{name}"))
+    kwargs["reference"] = tuple(_float(v) for v in kwargs["reference"])
+    kwargs["current"] = tuple(_float(v) for v in kwargs["current"])
+    edges = kwargs.get("edges")
+    if edges is not None:
+        edges = list(_sequence(edges, f"{where}.edges"))
+        last = len(edges) - 1
+        kwargs["edges"] = tuple(
+            (-math.inf if i == 0 else math.inf if i == last else math.nan) if e is None else e
+            for i, e in enumerate(edges))
+    return Histogram(**kwargs)
+
+
+def _kwargs(cls: type, data: Any, where: str) -> dict[str, Any]:
+    data = _mapping(data, where)
+    kwargs: dict[str, Any] = {}
+    for f in attrs.fields(cls):
+        if f.name in data:
+            kwargs[f.name] = data[f.name]
+        elif f.default is attrs.NOTHING:
+            raise InvalidInput(f"missing required key {f.name!r}", field=where)
+    return kwargs
+
+
+def _mapping(value: Any, where: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise InvalidInput(f"expected a mapping, got {type(value).__name__}", field=where)
+    return value
+
+
+def _sequence(value: Any, where: str) -> Iterable[Any]:
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+        raise InvalidInput(f"expected a list, got {type(value).__name__}", field=where)
+    return value
+
+
+def _float(value: Any) -> Any:
+    return math.nan if value is None else value
+
+
+# ---------------------------------------------------------------------------------------------
+# JSON
+
+
+def report_to_json(report: DriftReport, indent: int | None = 2) -> str:
+    """The report as strict JSON: :func:`report_to_dict`, with every NaN and ±inf written as
+    ``null`` (never the non-standard ``NaN`` / ``Infinity``). Keys keep the field order; the
+    text is ASCII (other characters as ``\\u`` escapes), so it survives any encoding."""
+    return json.dumps(_finite(report_to_dict(report)), indent=indent, allow_nan=False)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# HTML
+
+_REFERENCE_COLOUR = "#4c72b0"
+_CURRENT_COLOUR = "#dd8452"
+_ROOT = "mo-drift-report"
+
+_CSS = """
+.@ {font-family: -apple-system, BlinkMacSystemFont, "Segoe UI", Roboto, Helvetica, Arial,
+  sans-serif; font-size: 14px; line-height: 1.4; color: #1f2328; max-width: 1200px;}
+.@ h1 {font-size: 1.5em; margin: 0.2em 0 0.4em;}
+.@ h2 {font-size: 1.2em; margin: 1.2em 0 0.5em; border-bottom: 1px solid #d0d7de;}
+.@ h3 {font-size: 1.05em; margin: 0 0 0.4em; word-break: break-all;}
+.@ .mo-meta {display: grid; grid-template-columns: max-content auto; gap: 2px 16px;
+  margin: 0 0 0.8em;}
+.@ .mo-meta dt {color: #57606a;}
+.@ .mo-meta dd {margin: 0;}
+.@ .mo-verdict {padding: 8px 12px; border-radius: 6px; margin: 0.6em 0;
+  border: 1px solid;}
+.@ .mo-verdict.mo-bad {background: #ffebe9; border-color: #ff8182;}
+.@ .mo-verdict.mo-good {background: #dafbe1; border-color: #4ac26b;}
+.@ .mo-verdict strong {font-size: 1.1em;}
+.@ table {border-collapse: collapse; margin: 0.3em 0;}
+.@ th, .@ td {border: 1px solid #d0d7de; padding: 3px 7px; text-align: left;
+  vertical-align: top;}
+.@ th {background: #f6f8fa;}
+.@ td.mo-num {text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap;}
+.@ tr.mo-drifted td {background: #fff5f5;}
+.@ .mo-yes {color: #a40e26; font-weight: 600;}
+.@ .mo-no {color: #1a7f37;}
+.@ .mo-reason {color: #57606a; max-width: 32em;}
+.@ .mo-col {border: 1px solid #d0d7de; border-radius: 6px; padding: 8px 12px;
+  margin: 10px 0;}
+.@ .mo-col.mo-drifted {border-color: #ff8182;}
+.@ .mo-col-body {display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-start;}
+.@ .mo-sub {color: #57606a; font-weight: normal; font-size: 0.9em;}
+.@ .mo-note {color: #57606a; margin: 0.3em 0;}
+.@ svg {max-width: 100%; height: auto;}
+.@ code {background: #f6f8fa; padding: 0 3px; border-radius: 3px;}
+""".replace(".@", "." + _ROOT)   # every selector starts at the root class
+
+
+def report_to_html(report: DriftReport, path: str | Path | None = None,
+                   standalone: bool = True) -> str:
+    """The report as HTML; written to ``path`` (UTF-8) when given. Returns the HTML.
+
+    ``standalone=True`` gives a whole page (``<!DOCTYPE html>`` … ``</html>``) that opens
+    offline: its styles are inline and its charts inline SVG, nothing is fetched.
+    ``standalone=False`` gives a fragment for notebooks: one ``<div>`` holding its own
+    ``<style>``, whose selectors all start with the report's root class, so nothing outside
+    it is restyled (the page has the same styles in its ``<head>``).
+
+    The page holds a header (model, time, rows, method, correction), the dataset verdict, the
+    missing and new columns, a summary table with one row per column (target and prediction
+    included, with their role) and one section per column: a histogram of the reference and
+    current shares, the reference and current summaries, unseen categories and the reason.
+    """
+    if not isinstance(report, DriftReport):
+        raise InvalidInput(f"expected a DriftReport, got {type(report).__name__}",
+                           field="report")
+    body = _fragment(report, style=not standalone)
+    if standalone:
+        title = f"Drift report: {report.name}"
+        text = ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+                "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+                f"<title>{_e(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n")
+    else:
+        text = body
+    if path is not None:
+        Path(path).write_text(text, encoding="utf-8")
+    return text
+
+
+def _e(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _all_columns(report: DriftReport) -> list[ColumnDrift]:
+    columns = list(report.columns)
+    for extra in (report.target, report.prediction):
+        if extra is not None and not any(c is extra or c == extra for c in columns):
+            columns.append(extra)
+    return columns
+
+
+def _fragment(report: DriftReport, style: bool) -> str:
+    seed = f"{report.report_id}\0{report.name}\0{report.created_time}".encode()
+    uid = "mo" + hashlib.sha1(seed, usedforsecurity=False).hexdigest()[:8]
+    columns = _all_columns(report)
+    out: list[str] = [f'<div class="{_ROOT}" id="{uid}">']
+    if style:
+        out.append(f"<style>{_CSS}</style>")
+    out.append(_header(report))
+    out.append(_verdict(report))
+    out.append(_column_sets(report))
+    out.append("<h2>Columns</h2>")
+    if columns:
+        out.append(_summary_table(columns, uid))
+        out.append("<h2>Details</h2>")
+        for i, c in enumerate(columns):
+            out.append(_column_section(c, f"{uid}-c{i}"))
+    else:
+        out.append('<p class="mo-note">The report has no columns.</p>')
+    out.append("</div>")
+    return "\n".join(s for s in out if s)
+
+
+def _header(report: DriftReport) -> str:
+    rows = [
+        ("Created", _time(report.created_time)),
+        ("Rows", f"reference {_count(report.n_reference)} &middot; current "
+                 f"{_count(report.n_current)}"),
+        ("Method", _e(report.method)),
+        ("Correction", _e(report.correction) if report.correction else "none"),
+    ]
+    if report.report_id:
+        rows.append(("Report", f"<code>{_e(report.report_id)}</code>"))
+    if report.profile_id:
+        rows.append(("Reference profile", f"<code>{_e(report.profile_id)}</code>"))
+    items = "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in rows)
+    return f"<h1>Drift report: {_e(report.name)}</h1>\n<dl class=\"mo-meta\">{items}</dl>"
+
+
+def _time(ms: int) -> str:
+    if not ms:
+        return "unknown"
+    try:
+        t = _dt.datetime.fromtimestamp(ms / 1000, tz=_dt.timezone.utc)
+    except (OverflowError, OSError, ValueError, TypeError):
+        return _e(ms)
+    return t.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _count(n: Any) -> str:
+    try:
+        return f"{int(n):,}"
+    except (TypeError, ValueError, OverflowError):
+        return _e(n)
+
+
+def _verdict(report: DriftReport) -> str:
+    n = len(report.columns)
+    k = sum(1 for c in report.columns if c.drifted)
+    if report.drifted:
+        head, cls = "Dataset drift detected", "mo-bad"
+    else:
+        head, cls = "No dataset drift", "mo-good"
+    detail = (f"{k} of {n} feature column{'' if n == 1 else 's'} drifted "
+              f"(share {_pct(report.share)}); the dataset counts as drifted when the share "
+              f"reaches {_pct(report.drift_share)}.")
+    lines = [f"<strong>{head}</strong>", detail]
+    for role, c in (("Target", report.target), ("Prediction", report.prediction)):
+        if c is not None:
+            state = ('<span class="mo-yes">drifted</span>' if c.drifted
+                     else '<span class="mo-no">not drifted</span>')
+            lines.append(f"{role} <code>{_e(c.column)}</code>: {state}.")
+    return f'<div class="mo-verdict {cls}">' + "<br>".join(lines) + "</div>"
+
+
+def _column_sets(report: DriftReport) -> str:
+    out = []
+    if report.missing_columns:
+        out.append("<p><strong>Missing columns</strong> (in the reference, not in the "
+                   "current data): " + _names(report.missing_columns) + "</p>")
+    if report.new_columns:
+        out.append("<p><strong>New columns</strong> (in the current data, not in the "
+                   "reference): " + _names(report.new_columns) + "</p>")
+    return "\n".join(out)
+
+
+def _names(names: Iterable[Any]) -> str:
+    return ", ".join(f"<code>{_e(n)}</code>" for n in names)
+
+
+def _summary_table(columns: list[ColumnDrift], uid: str) -> str:
+    head = ("<tr><th>Column</th><th>Kind</th><th>Role</th><th>Method</th><th>Statistic</th>"
+            "<th>p-value</th><th>Threshold</th><th>Effect</th><th>Min effect</th>"
+            "<th>Drifted</th><th>Reason</th></tr>")
+    rows = [f"<table>\n<thead>{head}</thead>\n<tbody>"]
+    for i, c in enumerate(columns):
+        effect = _num(c.effect)
+        if c.effect is not None and c.effect_method:
+            effect += f' <span class="mo-sub">({_e(c.effect_method)})</span>'
+        row_class = ' class="mo-drifted"' if c.drifted else ""
+        rows.append(
+            f"<tr{row_class}>"
+            f'<td><a href="#{uid}-c{i}">{_e(c.column)}</a></td>'
+            f"<td>{_e(c.kind)}</td><td>{_e(c.role)}</td><td>{_e(c.method)}</td>"
+            f'<td class="mo-num">{_num(c.statistic)}</td>'
+            f'<td class="mo-num">{_num(c.pvalue)}</td>'
+            f'<td class="mo-num">{_num(c.threshold)}</td>'
+            f'<td class="mo-num">{effect}</td>'
+            f'<td class="mo-num">{_num(c.min_effect)}</td>'
+            f"<td>{_drifted(c.drifted)}</td>"
+            f'<td class="mo-reason">{_e(c.reason)}</td></tr>')
+    rows.append("</tbody>\n</table>")
+    return "\n".join(rows)
+
+
+def _drifted(flag: bool) -> str:
+    return '<span class="mo-yes">yes</span>' if flag else '<span class="mo-no">no</span>'
+
+
+def _num(value: Any, digits: int = 4) -> str:
+    """A number, short: 4 significant digits, ``—`` for None."""
+    if value is None:
+        return "&mdash;"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, numbers.Integral):
+        return f"{int(value):,}"
+    if isinstance(value, numbers.Real):
+        x = float(value)
+        if math.isnan(x):
+            return "NaN"
+        if math.isinf(x):
+            return "&infin;" if x > 0 else "&minus;&infin;"
+        if x == int(x) and abs(x) < 1e15:
+            return f"{int(x):,}" if abs(x) >= 1e4 else f"{x:.{digits}g}"
+        return f"{x:.{digits}g}"
+    return _e(value)
+
+
+def _pct(share: Any) -> str:
+    try:
+        x = float(share)
+    except (TypeError, ValueError):
+        return _e(share)
+    if not math.isfinite(x):
+        return _num(x)
+    return f"{x * 100:.3g}%"
+
+
+def _column_section(c: ColumnDrift, anchor: str) -> str:
+    cls = "mo-col mo-drifted" if c.drifted else "mo-col"
+    state = ('<span class="mo-yes">drifted</span>' if c.drifted
+             else '<span class="mo-no">not drifted</span>')
+    out = [f'<section class="{cls}" id="{anchor}">',
+           f'<h3>{_e(c.column)} <span class="mo-sub">{_e(c.kind)} &middot; {_e(c.role)} '
+           f"&middot; {_e(c.method)}</span> &mdash; {state}</h3>",
+           '<div class="mo-col-body">']
+    if c.histogram is not None:
+        out.append(_histogram_svg(c.histogram, c.column, c.kind))
+    else:
+        out.append('<p class="mo-note">No histogram.</p>')
+    out.append(_summaries(c))
+    out.append("</div>")
+    if c.unseen_categories:
+        out.append(_unseen(c.unseen_categories))
+    if c.reason:
+        out.append(f'<p class="mo-reason">{_e(c.reason)}</p>')
+    out.append("</section>")
+    return "\n".join(out)
+
+
+def _summaries(c: ColumnDrift) -> str:
+    keys = list(c.reference_summary)
+    keys += [k for k in c.current_summary if k not in c.reference_summary]
+    rows = ["<table>", "<thead><tr><th></th><th>reference</th><th>current</th></tr></thead>",
+            "<tbody>",
+            f'<tr><th>rows</th><td class="mo-num">{_num(c.n_reference)}</td>'
+            f'<td class="mo-num">{_num(c.n_current)}</td></tr>',
+            f'<tr><th>missing</th><td class="mo-num">{_pct(c.missing_share_reference)}</td>'
+            f'<td class="mo-num">{_pct(c.missing_share_current)}</td></tr>']
+    for k in keys:
+        rows.append(f'<tr><th>{_e(k)}</th>'
+                    f'<td class="mo-num">{_num(c.reference_summary.get(k))}</td>'
+                    f'<td class="mo-num">{_num(c.current_summary.get(k))}</td></tr>')
+    rows.append("</tbody></table>")
+    return "\n".join(rows)
+
+
+_UNSEEN_SHOWN = 30
+
+
+def _unseen(categories: tuple[str, ...]) -> str:
+    shown = ", ".join(f"<code>{_e(_short(v, 40))}</code>" for v in categories[:_UNSEEN_SHOWN])
+    more = len(categories) - _UNSEEN_SHOWN
+    if more > 0:
+        shown += f" and {more:,} more"
+    n = len(categories)
+    return (f"<p><strong>{n:,} categor{'y' if n == 1 else 'ies'} unseen in the reference:"
+            f"</strong> {shown}</p>")
+
+
+def _short(text: Any, limit: int) -> str:
+    s = str(text)
+    return s if len(s) <= limit else s[: limit - 1] + "\u2026"
+
+
+# --- the chart ---------------------------------------------------------------------------------
+
+_PLOT_HEIGHT = 150
+_CHAR_WIDTH = 6.2          # px per character of an 11px sans-serif label, roughly
+_LABEL_CHARS = 12          # longer labels are cut, with an ellipsis; the full text is a tooltip
+_ROTATED_STEP = 14         # px between two rotated labels
+
+
+def _histogram_svg(h: Histogram, column: str, kind: str) -> str:
+    """Reference and current shares side by side per bin, as inline SVG."""
+    n = min(len(h.labels), len(h.reference), len(h.current))
+    numeric = h.edges is not None and len(h.edges) == n + 1
+    if n == 0:
+        return '<p class="mo-note">Empty histogram.</p>'
+    ref = [_share(v) for v in h.reference[:n]]
+    cur = [_share(v) for v in h.current[:n]]
+    top, tick = _nice_axis(max(ref + cur))
+
+    # x-axis labels: bin labels at bin centres, or edge values at bin boundaries
+    if numeric:
+        texts = [_edge_label(e) for e in h.edges]          # type: ignore[union-attr]
+    else:
+        texts = [_short(label, _LABEL_CHARS) for label in h.labels[:n]]
+    longest = max(len(t) for t in texts)
+    plot_w = float(min(max(n * 26, 260), 680))
+    slots = len(texts) - 1 if numeric else len(texts)
+    spacing = plot_w / max(slots, 1)
+    rotate = longest * _CHAR_WIDTH + 6 > spacing
+    step = max(1, math.ceil(_ROTATED_STEP / spacing)) if rotate else 1
+    label_h = longest * _CHAR_WIDTH * 0.72 + 14 if rotate else 16
+
+    left = max(58.0, longest * _CHAR_WIDTH * 0.72 + 8) if rotate else 58.0
+    right, top_pad = 14.0, 26.0
+    bottom = label_h + 22
+    width = left + plot_w + right
+    height = top_pad + _PLOT_HEIGHT + bottom
+    base = top_pad + _PLOT_HEIGHT
+    group = plot_w / n
+    bar = group * 0.4
+    pad = group * 0.1
+
+    title = f"Histogram of {column}: reference and current shares"
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
+           f'viewBox="0 0 {width:.0f} {height:.0f}" role="img" aria-label="{_e(title)}" '
+           'font-family="sans-serif" font-size="11">',
+           f"<title>{_e(title)}</title>"]
+    # y axis: a gridline per tick, from 0 to the top
+    ticks = round(top / tick)
+    for k in range(ticks + 1):
+        y = base - k / ticks * _PLOT_HEIGHT
+        out.append(f'<line x1="{left:.1f}" y1="{y:.1f}" x2="{left + plot_w:.1f}" y2="{y:.1f}" '
+                   f'stroke="{"#57606a" if k == 0 else "#d0d7de"}" stroke-width="1"/>')
+        out.append(f'<text x="{left - 4:.1f}" y="{y + 4:.1f}" text-anchor="end" '
+                   f'fill="#57606a">{_pct(k * tick)}</text>')
+    mid = top_pad + _PLOT_HEIGHT / 2
+    out.append(f'<text x="12" y="{mid:.1f}" text-anchor="middle" fill="#57606a" '
+               f'transform="rotate(-90 12 {mid:.1f})">share</text>')
+    # bars, one group per bin, with a tooltip
+    for i in range(n):
+        x0 = left + i * group + pad
+        tip = (f"{_bin_name(h, i, numeric)}: reference {_pct(ref[i])}, "
+               f"current {_pct(cur[i])}")
+        out.append(f"<g><title>{_e(tip)}</title>")
+        for j, (v, colour) in enumerate(((ref[i], _REFERENCE_COLOUR),
+                                         (cur[i], _CURRENT_COLOUR))):
+            bh = min(v / top, 1.0) * _PLOT_HEIGHT
+            out.append(f'<rect x="{x0 + j * bar:.1f}" y="{base - bh:.1f}" width="{bar:.1f}" '
+                       f'height="{bh:.1f}" fill="{colour}"/>')
+        out.append("</g>")
+    # x labels
+    label_y = base + 13
+    for i, t in enumerate(texts):
+        if i % step:
+            continue
+        x = left + (i * group if numeric else (i + 0.5) * group)
+        if rotate:
+            out.append(f'<text x="{x:.1f}" y="{label_y:.1f}" text-anchor="end" fill="#1f2328" '
+                       f'transform="rotate(-45 {x:.1f} {label_y:.1f})">{_e(t)}</text>')
+        else:
+            out.append(f'<text x="{x:.1f}" y="{label_y:.1f}" text-anchor="middle" '
+                       f'fill="#1f2328">{_e(t)}</text>')
+    axis = "value" if numeric else ("value" if kind in ("numeric", "binary") else "category")
+    out.append(f'<text x="{left + plot_w / 2:.1f}" y="{height - 4:.1f}" text-anchor="middle" '
+               f'fill="#57606a">{axis}</text>')
+    # legend
+    lx = left + plot_w - 150
+    for j, (name, colour) in enumerate((("reference", _REFERENCE_COLOUR),
+                                        ("current", _CURRENT_COLOUR))):
+        x = lx + j * 80
+        out.append(f'<rect x="{x:.1f}" y="8" width="10" height="10" fill="{colour}"/>')
+        out.append(f'<text x="{x + 14:.1f}" y="17" fill="#1f2328">{name}</text>')
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+def _nice_axis(highest: float) -> tuple[float, float]:
+    """The top of the y axis and the step between ticks: a round step (1, 2, 2.5 or 5 times a
+    power of ten) giving at most 5 steps up to a top at or above ``highest``."""
+    if not highest > 0:
+        return 1.0, 0.25
+    power = 10.0 ** math.floor(math.log10(highest / 5))
+    for m in (1.0, 2.0, 2.5, 5.0, 10.0):
+        step = m * power
+        if highest / step <= 5 + 1e-9:
+            break
+    return max(math.ceil(highest / step - 1e-9) * step, highest), step
+
+
+def _share(value: Any) -> float:
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return 0.0
+    return x if math.isfinite(x) and x > 0 else 0.0
+
+
+def _edge_label(edge: Any) -> str:
+    try:
+        x = float(edge)
+    except (TypeError, ValueError):
+        return _short(edge, _LABEL_CHARS)
+    if math.isnan(x):
+        return "NaN"
+    if math.isinf(x):
+        return "\u221e" if x > 0 else "\u2212\u221e"
+    return f"{x:.3g}"
+
+
+def _bin_name(h: Histogram, i: int, numeric: bool) -> str:
+    if numeric:
+        lo, hi = h.edges[i], h.edges[i + 1]                 # type: ignore[index]
+        return f"[{_edge_label(lo)}, {_edge_label(hi)})"
+    return str(h.labels[i])

@@ -1,0 +1,222 @@
+"""Value objects of drift detection: column profiles, dataset profiles, drift reports."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import attrs
+
+from modelops.entities._frozen import FrozenDict, freeze
+
+__all__ = [
+    "BucketSpec",
+    "CategoricalProfile",
+    "ColumnDrift",
+    "DatasetProfile",
+    "DriftReport",
+    "Histogram",
+    "NumericProfile",
+]
+
+
+@attrs.frozen
+class BucketSpec:
+    """How a numeric column is bucketed: ``z = (x - center) / scale``, then buckets of
+    relative width ``gamma`` in ``|z|`` (``|z| < z_min`` is bucket 0).
+
+    Profiles merge exactly only when their specs are equal; fit partitions with one spec.
+    """
+
+    center: float
+    scale: float
+    gamma: float = 1.02
+    z_min: float = 1e-6
+
+
+@attrs.frozen(kw_only=True)
+class NumericProfile:
+    """A numeric column, summarised so that profiles of parts add up to the profile of the
+    whole: counts, moment sums and bucket counts add exactly."""
+
+    count: int                    # finite values
+    missing: int                  # NaN / None
+    infinite: int                 # ±inf, counted and left out of everything else
+    mean: float
+    m2: float                     # sums of powers of deviations from the mean
+    m3: float
+    m4: float
+    min: float
+    max: float
+    binary: bool                  # every value is 0 or 1
+    spec: BucketSpec
+    buckets: FrozenDict[int, int] = attrs.field(factory=FrozenDict, converter=freeze)
+    sample: tuple[float, ...] | None = None   # every value, sorted, while there are few
+
+    kind = "numeric"
+
+    @property
+    def rows(self) -> int:
+        return self.count + self.missing + self.infinite
+
+    @property
+    def missing_share(self) -> float:
+        return self.missing / self.rows if self.rows else 0.0
+
+    @property
+    def variance(self) -> float:
+        """Population variance (ddof=0)."""
+        return self.m2 / self.count if self.count else math.nan
+
+    @property
+    def std(self) -> float:
+        """Sample standard deviation (ddof=1), as pandas reports it."""
+        return math.sqrt(self.m2 / (self.count - 1)) if self.count > 1 else math.nan
+
+    @property
+    def skewness(self) -> float:
+        """Fisher-Pearson skewness g1 (``scipy.stats.skew`` with its defaults)."""
+        if self.count < 2 or self.m2 == 0:
+            return math.nan
+        n = self.count
+        return (self.m3 / n) / (self.m2 / n) ** 1.5
+
+    @property
+    def kurtosis(self) -> float:
+        """Excess kurtosis g2 (``scipy.stats.kurtosis`` with its defaults)."""
+        if self.count < 2 or self.m2 == 0:
+            return math.nan
+        n = self.count
+        return (self.m4 / n) / (self.m2 / n) ** 2 - 3.0
+
+
+@attrs.frozen(kw_only=True)
+class CategoricalProfile:
+    """A categorical column: exact counts per category."""
+
+    count: int
+    missing: int
+    frequencies: FrozenDict[str, int] = attrs.field(factory=FrozenDict, converter=freeze)
+
+    kind = "categorical"
+
+    @property
+    def rows(self) -> int:
+        return self.count + self.missing
+
+    @property
+    def missing_share(self) -> float:
+        return self.missing / self.rows if self.rows else 0.0
+
+
+@attrs.frozen(kw_only=True)
+class DatasetProfile:
+    """A reference dataset: one profile per column, and the roles of special columns."""
+
+    name: str
+    columns: FrozenDict[str, Any] = attrs.field(converter=freeze)
+    rows: int
+    target: str | None = None
+    prediction: str | None = None
+    profile_id: str = ""
+    created_time: int = 0
+
+
+@attrs.frozen
+class Histogram:
+    """Reference and current shares over the same bins, for plots: numeric bins have
+    ``edges`` (len(labels) + 1), categorical bins are labelled by category."""
+
+    labels: tuple[str, ...] = attrs.field(converter=tuple)
+    reference: tuple[float, ...] = attrs.field(converter=tuple)
+    current: tuple[float, ...] = attrs.field(converter=tuple)
+    edges: tuple[float, ...] | None = attrs.field(
+        default=None, converter=lambda v: None if v is None else tuple(v))
+
+
+@attrs.frozen(kw_only=True)
+class ColumnDrift:
+    """The verdict on one column, and everything that led to it."""
+
+    column: str
+    kind: str                     # numeric | binary | categorical
+    role: str = "feature"         # feature | target | prediction
+    method: str                   # the test or distance that decided
+    statistic: float
+    pvalue: float | None
+    threshold: float
+    drifted: bool
+    effect: float | None = None           # an effect size that also had to be large enough
+    effect_method: str | None = None
+    min_effect: float | None = None
+    reason: str = ""              # why this method, and what decided
+    n_reference: int = 0
+    n_current: int = 0
+    missing_share_reference: float = 0.0
+    missing_share_current: float = 0.0
+    unseen_categories: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    reference_summary: FrozenDict[str, float] = attrs.field(factory=FrozenDict, converter=freeze)
+    current_summary: FrozenDict[str, float] = attrs.field(factory=FrozenDict, converter=freeze)
+    histogram: Histogram | None = None
+
+
+@attrs.frozen(kw_only=True)
+class DriftReport:
+    """A drift check of one dataset against a model's reference profile.
+
+    ``share`` is the share of feature columns that drifted; the dataset ``drifted`` when it
+    reaches ``drift_share`` (0.5 by default, as Evidently). Target and prediction drift are
+    in ``target`` and ``prediction``, outside the share.
+    """
+
+    name: str
+    report_id: str = ""
+    created_time: int = 0
+    profile_id: str = ""
+    columns: tuple[ColumnDrift, ...] = attrs.field(converter=tuple)
+    share: float
+    drifted: bool
+    drift_share: float = 0.5
+    method: str = "auto"
+    correction: str | None = None
+    missing_columns: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    new_columns: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    n_reference: int = 0
+    n_current: int = 0
+    target: ColumnDrift | None = None
+    prediction: ColumnDrift | None = None
+
+    @property
+    def drifted_columns(self) -> list[str]:
+        return [c.column for c in self.columns if c.drifted]
+
+    def column(self, name: str) -> ColumnDrift:
+        for c in self.columns:
+            if c.column == name:
+                return c
+        from modelops.errors import NotFound
+
+        raise NotFound(f"the report has no column {name!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as plain data (JSON-ready)."""
+        from modelops.drift.report import report_to_dict
+
+        return report_to_dict(self)
+
+    def to_json(self, indent: int | None = 2) -> str:
+        from modelops.drift.report import report_to_json
+
+        return report_to_json(self, indent=indent)
+
+    def to_html(self, path: str | None = None) -> str:
+        """A standalone HTML page (summary table, per-column histograms as inline SVG),
+        openable offline; written to ``path`` when given. Returns the HTML."""
+        from modelops.drift.report import report_to_html
+
+        return report_to_html(self, path)
+
+    def _repr_html_(self) -> str:
+        from modelops.drift.report import report_to_html
+
+        return report_to_html(self, None, standalone=False)
