@@ -40,6 +40,7 @@ class Client:
         self._stores = stores
         self._tracking: Any = None
         self._registry: Any = None
+        self._drift: Any = None
 
     def store(self, kind: str) -> Any:
         """The store of one kind (``"tracking"``, ``"registry"``, ``"drift"``,
@@ -67,6 +68,15 @@ class Client:
 
             self._registry = Registry(self.store("registry"), client=self)
         return self._registry
+
+    @property
+    def drift(self):  # type: ignore[no-untyped-def]
+        """Drift detection (``modelops.drift.Drift``)."""
+        if self._drift is None:
+            from modelops.drift import Drift
+
+            self._drift = Drift(self.store("drift"), client=self)
+        return self._drift
 
     def close(self) -> None:
         """Flush live runs of this client and release the stores."""

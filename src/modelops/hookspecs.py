@@ -16,11 +16,11 @@ registered later are asked first, so an installed plugin can take over a built-i
 ``modelops_prediction_store``.
 
 Discovery and extension points (every implementation is called, results joined):
-``modelops_schemes``, ``modelops_model_flavors``.
+``modelops_schemes``, ``modelops_model_flavors``, ``modelops_drift_methods``.
 
 Events (every implementation is called; an exception in one is reported as a warning and
 does not stop the caller): ``modelops_run_finished``, ``modelops_version_registered``,
-``modelops_stage_changed``.
+``modelops_stage_changed``, ``modelops_drift_detected``.
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ import pluggy
 
 if TYPE_CHECKING:
     from modelops.entities import Run
+    from modelops.drift.methods import DriftMethod
+    from modelops.entities.drift import DriftReport
     from modelops.entities.registry import ModelVersion, RegistryEvent
     from modelops.registry.flavors import Flavor
     from modelops.stores import DriftStore, PredictionStore, RegistryStore, TrackingStore
@@ -119,4 +121,27 @@ def modelops_stage_changed(event: RegistryEvent, store_uri: str) -> None:
     :param event: the event as appended to the model's history; ``event.changes`` lists
         each version whose stage or alias changed, from what to what.
     :param store_uri: the URI of the registry store.
+    """
+
+
+@hookspec
+def modelops_drift_methods() -> list[DriftMethod]:
+    """Extra drift tests, usable by name in ``ops.drift.check(..., method=...)``.
+
+    A ``modelops.drift.DriftMethod`` has a ``name``, the column ``kinds`` it applies to
+    (``"numeric"``, ``"binary"``, ``"categorical"``) and ``compute(reference, current,
+    threshold) -> StatResult``, where ``reference`` is the column's profile
+    (``NumericProfile``: moments, buckets, and every value while there are at most 5,000;
+    ``CategoricalProfile``: counts per category) and ``current`` the current values as a
+    numpy array (float64 for numeric columns, strings or None for categorical ones).
+    """
+
+
+@hookspec
+def modelops_drift_detected(report: DriftReport, store_uri: str) -> None:
+    """A drift check found the dataset drifted (the share of drifted columns reached the
+    report's ``drift_share``), or its target or prediction drifted.
+
+    :param report: the stored ``DriftReport``; ``report.drifted_columns`` names the columns.
+    :param store_uri: the URI of the drift store that holds it.
     """

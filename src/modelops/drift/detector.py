@@ -30,13 +30,12 @@ from typing import Any
 import numpy as np
 
 from modelops.drift import stats
+from modelops.drift.methods import DriftMethod, plugin_methods
 from modelops.drift.profile import (
     bucket_arrays,
     bucket_bounds,
     category_counts,
     count_buckets,
-    profile_categorical,
-    profile_numeric,
     quantiles,
     summary,
 )
@@ -87,6 +86,17 @@ class _Numeric:
     @property
     def reference(self) -> np.ndarray:
         return np.asarray(self.ref.sample)
+
+    def current_quantiles(self, qs: Sequence[float]) -> list[float]:
+        """Quantiles of the current values read from their buckets (as the reference's)."""
+        cum = np.cumsum(self.c)
+        n = cum[-1]
+        lo, hi = float(self.values.min()), float(self.values.max())
+        out = []
+        for q in qs:
+            i = min(int(np.searchsorted(cum, q * (n - 1) + 1, side="left")), len(cum) - 1)
+            out.append(float(np.clip(self.points[i], lo, hi)))
+        return out
 
     def _cdf_gaps(self) -> tuple[np.ndarray, np.ndarray]:
         gaps = np.cumsum(self.r) / self.r.sum() - np.cumsum(self.c) / self.c.sum()
@@ -155,10 +165,38 @@ def _gate(test: stats.StatResult, effect: float, min_effect: float) -> bool:
                 and effect >= min_effect)
 
 
+def _numeric_summary(finite: np.ndarray, rows: int,
+                     quantile_of: Any = None) -> dict[str, float]:
+    """The numbers ``profile.summary`` reports, computed directly from current values;
+    ``quantile_of`` reads quantiles from buckets already counted (else they are exact)."""
+    n = len(finite)
+    if n == 0:
+        nan = math.nan
+        return {"count": 0.0, "missing_share": 1.0 if rows else 0.0, "mean": nan, "std": nan,
+                "min": nan, "max": nan, "p05": nan, "p25": nan, "median": nan, "p75": nan,
+                "p95": nan}
+    qs = (0.05, 0.25, 0.5, 0.75, 0.95)
+    q = quantile_of(qs) if quantile_of is not None else np.quantile(finite, qs).tolist()
+    return {"count": float(n), "missing_share": 1 - n / rows if rows else 0.0,
+            "mean": float(finite.mean()), "std": float(finite.std(ddof=1)) if n > 1 else math.nan,
+            "min": float(finite.min()), "max": float(finite.max()),
+            "p05": q[0], "p25": q[1], "median": q[2], "p75": q[3], "p95": q[4]}
+
+
+def _categorical_summary(counts: np.ndarray, missing: int) -> dict[str, float]:
+    n = int(counts.sum())
+    rows = n + missing
+    return {"count": float(n), "missing_share": missing / rows if rows else 0.0,
+            "categories": float(len(counts)),
+            "top_share": float(counts.max()) / n if n else math.nan}
+
+
 def _summaries(ref: Any, cur_values: np.ndarray, kind: str) -> tuple[dict, dict]:
-    current = profile_numeric(cur_values) if kind != "categorical" \
-        else profile_categorical(cur_values)
-    return summary(ref), summary(current)
+    if kind == "categorical":
+        _, counts, missing = category_counts(cur_values)
+        return summary(ref), _categorical_summary(counts, missing)
+    values = np.asarray(cur_values, dtype=np.float64)
+    return summary(ref), _numeric_summary(values[np.isfinite(values)], len(values))
 
 
 def check_profile(profile: DatasetProfile, frame: Any, *, method: str | Mapping[str, str] = "auto",
@@ -184,7 +222,8 @@ def check_profile(profile: DatasetProfile, frame: Any, *, method: str | Mapping[
     rows = len(next(iter(data.values()))) if data else 0
     if rows == 0:
         raise InvalidInput("the frame has no rows", field="frame")
-    methods = _methods_by_column(method, profile)
+    extra = plugin_methods() if _uses_plugins(method) else {}
+    methods = _methods_by_column(method, profile, extra)
     results: list[ColumnDrift] = []
     for col, ref in profile.columns.items():
         if col not in data:
@@ -192,7 +231,7 @@ def check_profile(profile: DatasetProfile, frame: Any, *, method: str | Mapping[
         role = "target" if col == profile.target else (
             "prediction" if col == profile.prediction else "feature")
         results.append(_check_column(col, role, ref, data[col], methods.get(col, "auto"),
-                                     threshold, gates))
+                                     threshold, gates, extra))
     if correction is not None:
         results = _correct(results, correction)
     features = [r for r in results if r.role == "feature"]
@@ -209,9 +248,17 @@ def check_profile(profile: DatasetProfile, frame: Any, *, method: str | Mapping[
     )
 
 
-def _methods_by_column(method: str | Mapping[str, str],
-                       profile: DatasetProfile) -> dict[str, str]:
-    known = set(NUMERIC_METHODS) | set(CATEGORICAL_METHODS) | set(BINARY_METHODS) | {"auto"}
+BUILTIN_METHODS = frozenset(NUMERIC_METHODS + CATEGORICAL_METHODS + BINARY_METHODS + ("auto",))
+
+
+def _uses_plugins(method: str | Mapping[str, str]) -> bool:
+    names = {method} if isinstance(method, str) else set(method.values())
+    return bool(names - BUILTIN_METHODS)
+
+
+def _methods_by_column(method: str | Mapping[str, str], profile: DatasetProfile,
+                       extra: Mapping[str, DriftMethod]) -> dict[str, str]:
+    known = BUILTIN_METHODS | set(extra)
     if isinstance(method, str):
         if method not in known:
             raise InvalidInput(f"unknown method {method!r}; expected one of "
@@ -228,7 +275,10 @@ def _methods_by_column(method: str | Mapping[str, str],
 
 
 def _check_column(col: str, role: str, ref: Any, values: np.ndarray, method: str,
-                  threshold: float | None, gates: dict[str, float]) -> ColumnDrift:
+                  threshold: float | None, gates: dict[str, float],
+                  extra: Mapping[str, DriftMethod]) -> ColumnDrift:
+    if method in extra:
+        return _check_plugin(col, role, ref, values, extra[method], threshold)
     if isinstance(ref, NumericProfile):
         try:
             current = numeric(values, col)
@@ -287,7 +337,9 @@ def _check_numeric(col: str, role: str, ref: NumericProfile, values: np.ndarray,
         reason = f"{kind} column, {sizes}, computed {how}: {method} as requested"
     if gate is not None:
         reason += ": drifted" if drifted else ": not drifted"
-    ref_summary, cur_summary = _summaries(ref, values, "numeric")
+    ref_summary = summary(ref)
+    cur_summary = _numeric_summary(cur, len(values), None if col_data.exact
+                                   else col_data.current_quantiles)
     return ColumnDrift(
         column=col, kind=kind, role=role, method=test.method, statistic=test.statistic,
         pvalue=test.pvalue, threshold=test.threshold, drifted=bool(drifted), effect=effect,
@@ -297,6 +349,33 @@ def _check_numeric(col: str, role: str, ref: NumericProfile, values: np.ndarray,
         reference_summary=ref_summary, current_summary=cur_summary,
         histogram=col_data.histogram(),
     )
+
+
+def _check_plugin(col: str, role: str, ref: Any, values: np.ndarray, method: DriftMethod,
+                  threshold: float | None) -> ColumnDrift:
+    current = numeric(values, col) if isinstance(ref, NumericProfile) else values
+    kind = ref.kind
+    if isinstance(ref, NumericProfile) and ref.binary:
+        finite = current[np.isfinite(current)]
+        if bool(np.all((finite == 0) | (finite == 1))):
+            kind = "binary"
+    if kind not in method.kinds and not (kind == "binary" and "numeric" in method.kinds):
+        raise InvalidInput(f"{method.name} applies to {', '.join(method.kinds)} columns, not "
+                           f"{kind} ones", field=f"method[{col!r}]")
+    result = method.compute(ref, current, threshold)
+    if not isinstance(result, stats.StatResult):
+        raise InvalidInput(f"drift method {method.name!r} returned {type(result).__name__}, "
+                           "not a StatResult", field="method")
+    ref_summary, cur_summary = _summaries(ref, values, kind)
+    missing = float(np.isnan(current).mean()) if isinstance(ref, NumericProfile) else \
+        float(np.mean([v is None for v in values.tolist()]))
+    return ColumnDrift(
+        column=col, kind=kind, role=role, method=result.method, statistic=result.statistic,
+        pvalue=result.pvalue, threshold=result.threshold, drifted=result.drifted,
+        reason=f"{kind} column: {method.name} (from a plugin) as requested",
+        n_reference=ref.count, n_current=len(values), missing_share_reference=ref.missing_share,
+        missing_share_current=missing, reference_summary=ref_summary,
+        current_summary=cur_summary)
 
 
 def _numeric_method(col: str, data: _Numeric, method: str, threshold: float | None,
@@ -379,7 +458,7 @@ def _check_categorical(col: str, role: str, ref: CategoricalProfile, values: np.
         shown = [*shown, "(other)"]
         hist_r.append(float(sum(rs[pos[k]] for k in rest)))
         hist_c.append(float(sum(cs[pos[k]] for k in rest)))
-    ref_summary, cur_summary = _summaries(ref, values, "categorical")
+    ref_summary, cur_summary = summary(ref), _categorical_summary(counts, missing)
     return ColumnDrift(
         column=col, kind="categorical", role=role, method=test.method,
         statistic=test.statistic, pvalue=test.pvalue, threshold=test.threshold,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from modelops._ids import new_id
 from modelops.hookspecs import hookimpl
-from modelops.stores import RegistryStore, TrackingStore
+from modelops.stores import DriftStore, RegistryStore, TrackingStore
 from modelops.uri import StoreURI
 
 
@@ -49,3 +49,13 @@ def modelops_registry_store(uri: StoreURI) -> RegistryStore | None:
     from modelops.backends.fsspec.registry import LayoutRegistryStore
 
     return LayoutRegistryStore(storage)
+
+
+@hookimpl
+def modelops_drift_store(uri: StoreURI) -> DriftStore | None:
+    storage = open_storage(uri)
+    if storage is None:
+        return None
+    from modelops.backends.fsspec.drift import LayoutDriftStore
+
+    return LayoutDriftStore(storage)

@@ -1,0 +1,111 @@
+"""Drift detection (``ops.drift``): reference profiles, checks, stored reports."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from modelops._ids import new_id, now_ms
+from modelops.drift.detector import check_profile
+from modelops.drift.profile import profile_frame
+from modelops.entities._validate import check_name
+from modelops.entities.drift import DatasetProfile, DriftReport
+from modelops.errors import InvalidInput
+from modelops.stores import DriftStore
+
+
+def _ms(value: Any, field: str) -> int | None:
+    """Unix ms from None, ms, a datetime (naive means UTC) or an ISO date/time string."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise InvalidInput(f"expected a time, got {value!r}", field=field)
+    if isinstance(value, (int, float)):
+        return int(value)
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            raise InvalidInput(f"expected an ISO date or time, got {value!r}",
+                               field=field) from None
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        value = dt.datetime(value.year, value.month, value.day)
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
+        return int(value.timestamp() * 1000)
+    raise InvalidInput(f"expected a time, got {type(value).__name__}", field=field)
+
+
+class Drift:
+    """Drift detection on one DriftStore: ``ops.drift``."""
+
+    def __init__(self, store: DriftStore, client: Any = None) -> None:
+        self.store = store
+        self._client = client
+
+    def fit_reference(self, name: str, frame: Any, *, categorical: Sequence[str] | None = None,
+                      target: str | None = None, prediction: str | None = None,
+                      columns: Sequence[str] | None = None) -> DatasetProfile:
+        """Profile a reference dataset for ``name`` (usually a model) and store it.
+
+        Later checks compare against the newest reference. ``categorical`` forces columns to
+        be categorical (strings are anyway); ``target`` and ``prediction`` name the columns
+        whose drift is reported apart from the features'.
+        """
+        check_name(name, "name")
+        profile = profile_frame(name, frame, categorical=categorical, target=target,
+                                prediction=prediction, columns=columns)
+        if profile.rows == 0:
+            raise InvalidInput("the reference frame has no rows", field="frame")
+        return self.save_reference(profile)
+
+    def save_reference(self, profile: DatasetProfile) -> DatasetProfile:
+        """Store a profile made elsewhere (e.g. merged from partitions) as the reference."""
+        if not isinstance(profile, DatasetProfile):
+            raise InvalidInput(f"expected a DatasetProfile, got {type(profile).__name__}",
+                               field="profile")
+        check_name(profile.name, "name")
+        stamped = attrs.evolve(profile, profile_id=new_id(), created_time=now_ms())
+        return self.store.save_profile(stamped)
+
+    def reference(self, name: str, profile_id: str | None = None) -> DatasetProfile:
+        """The newest reference profile of ``name`` (or the one with ``profile_id``)."""
+        return self.store.get_profile(check_name(name, "name"), profile_id)
+
+    def check(self, name: str, frame: Any, *, method: str | Mapping[str, str] = "auto",
+              threshold: float | None = None, correction: str | None = None,
+              min_effect: float | Mapping[str, float] | None = None,
+              drift_share: float = 0.5, save: bool = True) -> DriftReport:
+        """Check a frame against the reference of ``name``; returns a DriftReport.
+
+        See ``modelops.drift.detector`` for how ``method="auto"`` decides. The report is
+        stored (``save=False`` skips that) and, when the dataset drifted, the
+        ``modelops_drift_detected`` hook fires.
+        """
+        profile = self.reference(name)
+        report = check_profile(profile, frame, method=method, threshold=threshold,
+                               correction=correction, min_effect=min_effect,
+                               drift_share=drift_share)
+        report = attrs.evolve(report, report_id=new_id(), created_time=now_ms())
+        if save:
+            report = self.store.save_report(report)
+        if report.drifted or (report.target and report.target.drifted) or \
+                (report.prediction and report.prediction.drifted):
+            from modelops.plugins import emit
+
+            emit("modelops_drift_detected", report=report, store_uri=self.store.uri)
+        return report
+
+    def reports(self, name: str, since: Any = None, until: Any = None) -> list[DriftReport]:
+        """Stored reports of ``name`` created in ``[since, until)``, oldest first. Times are
+        Unix ms, datetimes (naive: UTC) or ISO strings (``"2026-11-01"``)."""
+        return self.store.list_reports(check_name(name, "name"), _ms(since, "since"),
+                                       _ms(until, "until"))
+
+    def report(self, name: str, report_id: str) -> DriftReport:
+        """One stored report."""
+        return self.store.get_report(check_name(name, "name"), report_id)

@@ -1,0 +1,225 @@
+"""Plain-data forms of drift value objects (reports and profiles), for stores and files.
+
+Reports: ``report_to_dict`` keeps every field (floats as they are); ``report_to_json`` is strict
+JSON, with NaN and ±inf written as null (read back as NaN, or None for optional fields, and
+the outer histogram edges as ∓inf). Profiles: bucket counts are written as two lists.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import numbers
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import attrs
+
+from modelops.entities.drift import (
+    BucketSpec,
+    CategoricalProfile,
+    ColumnDrift,
+    DatasetProfile,
+    DriftReport,
+    Histogram,
+    NumericProfile,
+)
+from modelops.errors import InvalidInput
+
+__all__ = ["profile_from_data", "profile_to_data", "report_from_dict", "report_to_dict",
+           "report_to_json"]
+
+
+def report_to_dict(report: DriftReport) -> dict[str, Any]:
+    """The report as nested dicts, lists, ``str``, ``int``, ``float``, ``bool`` and ``None``.
+
+    One key per field of the report, of each column and of each histogram, named as the
+    field. Non-finite floats stay floats here; :func:`report_to_json` turns them into
+    ``null``.
+    """
+    if not isinstance(report, DriftReport):
+        raise InvalidInput(f"expected a DriftReport, got {type(report).__name__}",
+                           field="report")
+    return _plain(report)
+
+
+def _plain(value: Any) -> Any:
+    if attrs.has(type(value)):
+        return {f.name: _plain(getattr(value, f.name)) for f in attrs.fields(type(value))}
+    if isinstance(value, Mapping):
+        return {_plain_key(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return _scalar(value)
+
+
+def _plain_key(key: Any) -> Any:
+    return key if isinstance(key, str) else str(key)
+
+
+def _scalar(value: Any) -> Any:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool) or _is_numpy_bool(value):
+        return bool(value)
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    return value
+
+
+def _is_numpy_bool(value: Any) -> bool:
+    kind = type(value)
+    return kind.__module__ == "numpy" and kind.__name__ in ("bool_", "bool")
+
+
+def report_from_dict(data: Mapping[str, Any]) -> DriftReport:
+    """The report :func:`report_to_dict` (or ``json.loads`` of :func:`report_to_json`) gave.
+
+    Nested columns and histograms are rebuilt; the summary mappings are passed as plain dicts
+    and frozen by the field converters. ``null`` where a float belongs is read back as the
+    module docstring says (NaN, or ±inf for the outer histogram edges).
+    """
+    kwargs = _kwargs(DriftReport, data, "report")
+    kwargs["columns"] = tuple(
+        _column_from_dict(c, f"report.columns[{i}]")
+        for i, c in enumerate(_sequence(kwargs["columns"], "report.columns")))
+    for role in ("target", "prediction"):
+        if kwargs.get(role) is not None:
+            kwargs[role] = _column_from_dict(kwargs[role], f"report.{role}")
+    for name in ("share", "drift_share"):
+        if name in kwargs:
+            kwargs[name] = _float(kwargs[name])
+    for name in ("missing_columns", "new_columns"):
+        if name in kwargs:
+            kwargs[name] = tuple(_sequence(kwargs[name], f"report.{name}"))
+    return DriftReport(**kwargs)
+
+
+def _column_from_dict(data: Any, where: str) -> ColumnDrift:
+    kwargs = _kwargs(ColumnDrift, data, where)
+    for name in ("statistic", "threshold", "missing_share_reference", "missing_share_current"):
+        if name in kwargs:
+            kwargs[name] = _float(kwargs[name])
+    for name in ("reference_summary", "current_summary"):
+        if kwargs.get(name) is not None:
+            summary = _mapping(kwargs[name], f"{where}.{name}")
+            kwargs[name] = {k: (math.nan if v is None else v) for k, v in summary.items()}
+    if "unseen_categories" in kwargs:
+        kwargs["unseen_categories"] = tuple(_sequence(kwargs["unseen_categories"],
+                                                      f"{where}.unseen_categories"))
+    if kwargs.get("histogram") is not None:
+        kwargs["histogram"] = _histogram_from_dict(kwargs["histogram"], f"{where}.histogram")
+    return ColumnDrift(**kwargs)
+
+
+def _histogram_from_dict(data: Any, where: str) -> Histogram:
+    kwargs = _kwargs(Histogram, data, where)
+    for name in ("labels", "reference", "current"):
+        kwargs[name] = tuple(_sequence(kwargs[name], f"{where}.{name}"))
+    kwargs["reference"] = tuple(_float(v) for v in kwargs["reference"])
+    kwargs["current"] = tuple(_float(v) for v in kwargs["current"])
+    edges = kwargs.get("edges")
+    if edges is not None:
+        edges = list(_sequence(edges, f"{where}.edges"))
+        last = len(edges) - 1
+        kwargs["edges"] = tuple(
+            (-math.inf if i == 0 else math.inf if i == last else math.nan) if e is None else e
+            for i, e in enumerate(edges))
+    return Histogram(**kwargs)
+
+
+def _kwargs(cls: type, data: Any, where: str) -> dict[str, Any]:
+    data = _mapping(data, where)
+    kwargs: dict[str, Any] = {}
+    for f in attrs.fields(cls):
+        if f.name in data:
+            kwargs[f.name] = data[f.name]
+        elif f.default is attrs.NOTHING:
+            raise InvalidInput(f"missing required key {f.name!r}", field=where)
+    return kwargs
+
+
+def _mapping(value: Any, where: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise InvalidInput(f"expected a mapping, got {type(value).__name__}", field=where)
+    return value
+
+
+def _sequence(value: Any, where: str) -> Iterable[Any]:
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+        raise InvalidInput(f"expected a list, got {type(value).__name__}", field=where)
+    return value
+
+
+def _float(value: Any) -> Any:
+    return math.nan if value is None else value
+
+
+# ---------------------------------------------------------------------------------------------
+# JSON
+
+
+def report_to_json(report: DriftReport, indent: int | None = 2) -> str:
+    """The report as strict JSON: :func:`report_to_dict`, with every NaN and ±inf written as
+    ``null`` (never the non-standard ``NaN`` / ``Infinity``). Keys keep the field order; the
+    text is ASCII (other characters as ``\\u`` escapes), so it survives any encoding."""
+    return json.dumps(_finite(report_to_dict(report)), indent=indent, allow_nan=False)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# HTML
+
+
+def profile_to_data(profile: DatasetProfile) -> dict[str, Any]:
+    """A dataset profile as JSON-ready data."""
+    columns = {}
+    for name, col in profile.columns.items():
+        if col.kind == "numeric":
+            data = {f.name: getattr(col, f.name) for f in attrs.fields(NumericProfile)
+                    if f.name not in ("spec", "buckets", "sample")}
+            data.update(kind="numeric", spec=attrs.asdict(col.spec),
+                        bucket_keys=list(col.buckets.keys()),
+                        bucket_counts=list(col.buckets.values()),
+                        sample=None if col.sample is None else list(col.sample))
+            if data["count"] == 0:  # min/max are ±inf for an empty column
+                data["min"] = data["max"] = None
+        else:
+            data = {"kind": "categorical", "count": col.count, "missing": col.missing,
+                    "frequencies": dict(col.frequencies)}
+        columns[name] = data
+    return {"name": profile.name, "profile_id": profile.profile_id,
+            "created_time": profile.created_time, "rows": profile.rows,
+            "target": profile.target, "prediction": profile.prediction, "columns": columns}
+
+
+def profile_from_data(data: Mapping[str, Any]) -> DatasetProfile:
+    """The inverse of ``profile_to_data``."""
+    columns: dict[str, Any] = {}
+    for name, col in data["columns"].items():
+        col = dict(col)
+        if col.pop("kind") == "numeric":
+            keys, counts = col.pop("bucket_keys"), col.pop("bucket_counts")
+            sample = col.pop("sample")
+            if col["count"] == 0:
+                col["min"], col["max"] = math.inf, -math.inf
+            columns[name] = NumericProfile(
+                spec=BucketSpec(**col.pop("spec")), buckets=dict(zip(keys, counts)),
+                sample=None if sample is None else tuple(sample), **col)
+        else:
+            columns[name] = CategoricalProfile(**col)
+    return DatasetProfile(name=data["name"], columns=columns, rows=data["rows"],
+                          target=data.get("target"), prediction=data.get("prediction"),
+                          profile_id=data.get("profile_id", ""),
+                          created_time=data.get("created_time", 0))
