@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from modelops.entities import Run
     from modelops.drift.methods import DriftMethod
+    from modelops.entities import Run
     from modelops.entities.drift import DriftReport
     from modelops.entities.registry import ModelVersion, RegistryEvent
     from modelops.registry.flavors import Flavor
