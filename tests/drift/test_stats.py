@@ -503,7 +503,7 @@ def test_stat_result_is_a_frozen_value_with_a_kind():
     with pytest.raises(TypeError):
         StatResult("ks", 0.1, 0.5, 0.05, False)  # type: ignore[misc]  # kw_only
     with pytest.raises(InvalidInput):
-        StatResult(method="bogus", statistic=0.1, pvalue=None, threshold=0.1, drifted=False)
+        StatResult(method="", statistic=0.1, pvalue=None, threshold=0.1, drifted=False)
     with pytest.raises(InvalidInput):
         StatResult(method="ks", statistic=math.nan, pvalue=0.5, threshold=0.1, drifted=False)
 

@@ -256,20 +256,38 @@ def _uses_plugins(method: str | Mapping[str, str]) -> bool:
     return bool(names - BUILTIN_METHODS)
 
 
+def _suits(method: str, profile: Any, extra: Mapping[str, DriftMethod]) -> bool:
+    if method == "auto":
+        return True
+    if method in extra:
+        kinds = set(extra[method].kinds)
+        return profile.kind in kinds or (profile.kind == "numeric" and "binary" in kinds
+                                         and profile.binary)
+    if isinstance(profile, NumericProfile):
+        return method in NUMERIC_METHODS or (method in BINARY_METHODS and profile.binary)
+    return method in CATEGORICAL_METHODS
+
+
 def _methods_by_column(method: str | Mapping[str, str], profile: DatasetProfile,
                        extra: Mapping[str, DriftMethod]) -> dict[str, str]:
+    """The method of each column. A single name applies to the columns it suits (the others
+    use auto); a mapping names each column's method and must suit it."""
     known = BUILTIN_METHODS | set(extra)
     if isinstance(method, str):
         if method not in known:
             raise InvalidInput(f"unknown method {method!r}; expected one of "
                                f"{', '.join(sorted(known))}", field="method")
-        return dict.fromkeys(profile.columns, method)
+        return {col: method if _suits(method, p, extra) else "auto"
+                for col, p in profile.columns.items()}
     out = {}
     for col, m in method.items():
         if col not in profile.columns:
             raise InvalidInput(f"the reference has no column {col!r}", field="method")
         if m not in known:
             raise InvalidInput(f"unknown method {m!r}", field=f"method[{col!r}]")
+        if not _suits(m, profile.columns[col], extra):
+            raise InvalidInput(f"{m} does not apply to the {profile.columns[col].kind} column "
+                               f"{col!r}", field=f"method[{col!r}]")
         out[col] = m
     return out
 
