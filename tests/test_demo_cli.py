@@ -89,3 +89,40 @@ def test_cli_models(tmp_path, capsys):
     assert out.count("promote") == 2 and "rollback" in out
     assert main(["--uri", uri, "models", "promote", "fraud", "9.9.9"]) == 1
     assert "no version 9.9.9" in capsys.readouterr().err
+
+
+def _csv(path, rows, shift=0.0, seed=0):
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    lines = ["age,income,city"]
+    for i in range(rows):
+        income = "" if i % 40 == 0 else f"{rng.lognormal(10, 0.4):.0f}"
+        lines.append(f"{rng.normal(40 + shift, 8):.2f},{income},{rng.choice(['a', 'b', 'c'])}")
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def test_cli_drift_fit_and_check(tmp_path, capsys):
+    uri = str(tmp_path / "store")
+    ref = _csv(tmp_path / "ref.csv", 3000)
+    assert main(["--uri", uri, "drift", "fit", "churn", ref, "--categorical", "city"]) == 0
+    assert "3,000 rows, 3 columns" in capsys.readouterr().out
+    same = _csv(tmp_path / "same.csv", 3000, seed=1)
+    assert main(["--uri", uri, "drift", "check", "churn", same]) == 0
+    moved = _csv(tmp_path / "moved.csv", 3000, shift=8.0, seed=2)
+    assert main(["--uri", uri, "drift", "check", "churn", moved]) == 0  # 1 of 3 < half
+    out = capsys.readouterr().out
+    assert "age" in out and "no drift: 1 of 3 features drifted" in out
+    with pytest.raises(SystemExit) as exit_:
+        main(["--uri", uri, "drift", "check", "churn", moved, "--fail-on", "column",
+              "--html", str(tmp_path / "r.html")])
+    assert exit_.value.code == 3 and (tmp_path / "r.html").exists()
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_:
+        main(["--uri", uri, "drift", "check", "churn", moved, "--drift-share", "0.3",
+              "--json"])
+    assert exit_.value.code == 3
+    assert json.loads(capsys.readouterr().out)["drifted"] is True
+    assert main(["--uri", uri, "drift", "check", "churn", str(tmp_path / "nope.csv")]) == 1
+    assert "no file" in capsys.readouterr().err
