@@ -1,6 +1,6 @@
 """The modelops demo: train models on a dataset bundled with scikit-learn, track every run on
-the embedded local store, search and compare them, then register the best model, promote it
-through a promotion rule, and serve it from the registry.
+the embedded local store, search and compare them, register the best model, promote it
+through a promotion rule, serve it from the registry, and watch its inputs for drift.
 
     python examples/demo.py                   # store in ./.modelops (or $MODELOPS_URI)
     python examples/demo.py --store /tmp/ops  # any store URI or path
@@ -9,6 +9,7 @@ through a promotion rule, and serve it from the registry.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 import uuid
 
@@ -86,6 +87,7 @@ def track_training(ops: modelops.Client, session: str) -> dict[str, object]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", help="store URI or path (default: $MODELOPS_URI or ./.modelops)")
+    parser.add_argument("--report", help="where to write the drift report (HTML)")
     args = parser.parse_args(argv)
 
     ops = modelops.connect(args.store)
@@ -141,6 +143,29 @@ def main(argv: list[str] | None = None) -> None:
     for event in ops.registry.history(MODEL)[-3:]:
         moves = ", ".join(f"{c.version} {c.before}->{c.after}" for c in event.changes)
         print(f"    #{event.seq} {event.action}: {moves or event.decision.reason}")
+
+    print("\n5. Watching the model's inputs for drift")
+    watch_drift(ops, args.report or os.path.join(os.getcwd(), "demo-drift-report.html"))
+
+
+def watch_drift(ops: modelops.Client, report_path: str) -> None:
+    """Profile the training inputs, then check a fresh sample and a drifted one."""
+    data = load_breast_cancer()
+    x_train, x_new = train_test_split(data.data, test_size=0.3, random_state=1)
+    names = [n.replace(" ", "_") for n in data.feature_names]
+    ops.drift.fit_reference(MODEL, dict(zip(names, x_train.T)))
+    calm = ops.drift.check(MODEL, dict(zip(names, x_new.T)))
+    print(f"  held-out sample: {len(calm.drifted_columns)} of {len(calm.columns)} features "
+          f"drifted -> dataset drifted: {calm.drifted}")
+    shifted = x_new.copy()
+    shifted[:, :20] *= 1.25          # e.g. a unit change upstream in 20 of 30 features
+    alarm = ops.drift.check(MODEL, dict(zip(names, shifted.T)))
+    print(f"  shifted sample:  {len(alarm.drifted_columns)} of {len(alarm.columns)} features "
+          f"drifted -> dataset drifted: {alarm.drifted}")
+    worst = max(alarm.columns, key=lambda c: c.effect or 0.0)
+    print(f"  e.g. {worst.column}: {worst.reason}")
+    alarm.to_html(report_path)
+    print(f"  report: {report_path}")
 
 
 if __name__ == "__main__":

@@ -16,11 +16,14 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 def test_the_demo_runs_and_prints_a_comparison(tmp_path):
     pytest.importorskip("sklearn")
     out = subprocess.run([sys.executable, str(ROOT / "examples" / "demo.py"), "--store",
-                          str(tmp_path)], capture_output=True, text=True, env=python_env(),
-                         check=True, timeout=300).stdout
+                          str(tmp_path / "store"), "--report", str(tmp_path / "drift.html")],
+                         capture_output=True, text=True, env=python_env(), check=True,
+                         timeout=300).stdout
     assert "Comparing every run" in out and "Best by ROC AUC" in out
     assert "serving breast-cancer 1.0.0" in out
-    ops = modelops.connect(tmp_path)
+    assert "shifted sample:" in out and "dataset drifted: True" in out
+    assert "<svg" in (tmp_path / "drift.html").read_text(encoding="utf-8")
+    ops = modelops.connect(tmp_path / "store")
     runs = ops.tracking.search_runs("demo-breast-cancer")
     assert len(runs) == 5 and all(r.metrics["f1"] > 0.9 for r in runs)
 

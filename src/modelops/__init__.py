@@ -27,6 +27,7 @@ from modelops.entities import (
     RunTag,
     ViewType,
 )
+from modelops.entities.drift import ColumnDrift, DatasetProfile, DriftReport
 from modelops.entities.registry import (
     Decision,
     Lineage,
@@ -82,8 +83,11 @@ __all__ = [
     "ActiveRun",
     "AlreadyExists",
     "Client",
+    "ColumnDrift",
     "Conflict",
+    "DatasetProfile",
     "Decision",
+    "DriftReport",
     "Experiment",
     "FileInfo",
     "FilterSyntaxError",

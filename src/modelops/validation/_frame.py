@@ -76,18 +76,24 @@ def _is_bool(value: Any) -> bool:
     return isinstance(value, (bool, np.bool_))
 
 
-def _object_family(present: Iterable[Any]) -> str:
+def _object_array(values: list[Any]) -> np.ndarray:
+    """A 1-D object array of these values (tuples stay elements)."""
+    return np.fromiter(values, dtype=object, count=len(values))
+
+
+def _family_of(types: Iterable[type]) -> str:
+    """The dtype family of an object column from the types of its present values."""
     seen: set[str] = set()
-    for v in present:
-        if _is_bool(v):
+    for t in types:
+        if issubclass(t, (bool, np.bool_)):
             seen.add("bool")
-        elif isinstance(v, (int, np.integer)):
+        elif issubclass(t, (int, np.integer)):
             seen.add("int")
-        elif isinstance(v, (float, np.floating)):
+        elif issubclass(t, (float, np.floating)):
             seen.add("float")
-        elif isinstance(v, str):
+        elif issubclass(t, str):
             seen.add("str")
-        elif isinstance(v, bytes):
+        elif issubclass(t, bytes):
             seen.add("bytes")
         else:
             return "object"
@@ -102,6 +108,24 @@ def _object_family(present: Iterable[Any]) -> str:
     if len(seen) == 1:
         return seen.pop()
     return "object"
+
+
+def _inspect_object(raw: np.ndarray) -> tuple[np.ndarray, str, list[Any]]:
+    """An object column with pandas' NA turned into None, its dtype family, its values.
+
+    Works on the set of value types, so a column of strings costs a few C-level passes
+    rather than a Python test per value."""
+    values = raw.tolist()
+    types = set(map(type, values))
+    if any(t.__name__ == "NAType" for t in types):
+        values = [None if _is_na(v) else v for v in values]
+        raw = _object_array(values)
+        types = set(map(type, values))
+    types.discard(type(None))
+    floats = {t for t in types if issubclass(t, (float, np.floating))}
+    if floats and not any(v == v for v in values if type(v) in floats):
+        types -= floats  # only NaN: missing values, not numbers
+    return raw, _family_of(types), values
 
 
 def label_of(value: Any) -> str | None:
@@ -119,14 +143,20 @@ def label_of(value: Any) -> str | None:
     return value if isinstance(value, str) else str(value)
 
 
-def _labels(raw: np.ndarray) -> np.ndarray:
+def _labels(raw: np.ndarray, dtype: str, values: list[Any] | None = None) -> np.ndarray:
     kind = raw.dtype.kind
+    if kind == "U":
+        return raw.astype(object)
     if kind in "iu":
         return raw.astype(str).astype(object)
-    if kind in "bfO":
-        out = np.empty(len(raw), dtype=object)
-        out[:] = [label_of(v) for v in raw.tolist()]
+    if kind == "O" and dtype == "str":
+        values = raw.tolist() if values is None else values
+        out = _object_array(values)
+        out[np.fromiter((not isinstance(v, str) for v in values), dtype=bool,
+                        count=len(values))] = None
         return out
+    if kind in "bfO":
+        return _object_array([label_of(v) for v in raw.tolist()])
     return categorical(raw)
 
 
@@ -144,27 +174,34 @@ def sort_labels(labels: Iterable[str], dtype: str) -> list[str]:
 class Column:
     """One column, classified and converted once.
 
-    ``values`` (numeric columns) is float64 with NaN for missing; ``labels`` (categorical
-    columns) is an object array of str with None for missing. ``missing`` marks NaN/None,
-    ``infinite`` marks ±inf (never missing), ``finite`` holds the finite values.
+    ``dtype`` is the family of its values (``bool``, ``int``, ``float``, ``str``, ``bytes``,
+    ``complex``, ``object``). ``values`` (numeric columns) is float64 with NaN for missing;
+    ``labels`` (categorical columns) is an object array of str with None for missing.
+    ``missing`` marks NaN/None/pandas NA, ``infinite`` marks ±inf (never missing), ``finite``
+    holds the finite values.
     """
 
     __slots__ = ("_finite", "dtype", "infinite", "kind", "labels", "missing", "name", "raw",
                  "values")
 
     def __init__(self, name: str, raw: np.ndarray, *, forced_categorical: bool = False) -> None:
-        if raw.dtype.kind == "O" and any(_is_na(v) for v in raw.tolist()):
-            raw = np.array([None if _is_na(v) else v for v in raw.tolist()], dtype=object)
+        values: list[Any] | None = None
+        if raw.dtype.kind == "O":
+            raw, self.dtype, values = _inspect_object(raw)
+        else:
+            self.dtype = _FAMILY.get(raw.dtype.kind, str(raw.dtype))
         self.name = name
         self.raw = raw
-        self.dtype = self._family(raw)
         if forced_categorical:
             self.kind = CATEGORICAL
-        elif raw.dtype.kind == "O" and self.dtype == "bool":
-            self.kind = NUMERIC  # booleans are numbers (0/1) even in an object column
+        elif raw.dtype.kind == "O" and self.dtype in ("bool", "int", "float"):
+            self.kind = NUMERIC  # booleans are numbers (0/1) here, also in an object column
+        elif raw.dtype.kind == "O" and self.dtype in ("str", "bytes"):
+            self.kind = CATEGORICAL
         else:
-            self.kind = column_kind(raw, name)
+            self.kind = column_kind(raw, name)  # refuses numbers mixed with strings, dates
         self._finite: np.ndarray | None = None
+        n = len(raw)
         if self.kind == NUMERIC:
             self.values: np.ndarray | None = numeric(raw, name)
             self.labels: np.ndarray | None = None
@@ -172,19 +209,13 @@ class Column:
             self.infinite = np.isinf(self.values)
         else:
             self.values = None
-            self.labels = _labels(raw)
-            self.missing = np.fromiter((v is None for v in self.labels.tolist()), dtype=bool,
-                                       count=len(raw))
-            self.infinite = np.zeros(len(raw), dtype=bool)
-
-    @staticmethod
-    def _family(raw: np.ndarray) -> str:
-        kind = raw.dtype.kind
-        if kind in _FAMILY:
-            return _FAMILY[kind]
-        if kind == "O":
-            return _object_family(v for v in raw.tolist() if not _missing_object(v))
-        return str(raw.dtype)
+            self.labels = _labels(raw, self.dtype, values)
+            if raw.dtype.kind == "U":
+                self.missing = np.zeros(n, dtype=bool)
+            else:
+                self.missing = np.fromiter((v is None for v in self.labels.tolist()),
+                                           dtype=bool, count=n)
+            self.infinite = np.zeros(n, dtype=bool)
 
     def __len__(self) -> int:
         return len(self.raw)
@@ -206,7 +237,8 @@ class Column:
 
     def label_values(self) -> np.ndarray:
         """The column as labels, whatever its kind (for comparing mismatched columns)."""
-        return self.labels if self.labels is not None else _labels(self.raw)
+        return self.labels if self.labels is not None \
+            else _labels(self.raw, self.dtype)
 
     def key(self) -> np.ndarray:
         """One uint64 per row; equal keys exactly when the values are equal (NaN equals
