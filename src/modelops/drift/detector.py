@@ -464,7 +464,8 @@ def _check_categorical(col: str, role: str, ref: CategoricalProfile, values: np.
         drifted = test.drifted
         reason = f"categorical column, {sizes}: {method} as requested"
     if unseen:
-        reason += f"; {len(unseen)} categories never seen in the reference"
+        reason += (f"; {len(unseen)} {'category' if len(unseen) == 1 else 'categories'} "
+                   "never seen in the reference")
     top = sorted(union, key=lambda k: -(ref.frequencies.get(k, 0) + cur_map.get(k, 0)))
     shown = top[:_HIST_LEVELS]
     rest = top[_HIST_LEVELS:]
