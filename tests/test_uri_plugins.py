@@ -66,8 +66,8 @@ def test_per_store_overrides(tmp_path):
 
 def test_a_missing_store_kind_is_a_clear_error():
     ops = modelops.connect("memory://")
-    with pytest.raises(modelops.NotFound, match="no drift store"):
-        ops.store("drift")
+    with pytest.raises(modelops.NotFound, match="no predictions store"):
+        ops.store("predictions")
 
 
 def test_a_registered_plugin_can_serve_a_new_scheme():

@@ -79,11 +79,31 @@ from modelops.tracking import ActiveRun, RunComparison, RunList
 
 __version__ = "0.1.0"
 
+# Data validation needs numpy; import it on first use so ``import modelops`` stays light.
+_VALIDATION = ("ClassBalance", "ColumnQuality", "ColumnSchema", "Issue", "QualityReport",
+               "Schema", "SplitReport", "ValidationResult", "check_quality", "check_split",
+               "infer_schema", "validate")
+
+
+def __getattr__(name: str) -> object:
+    if name in _VALIDATION:
+        import modelops.validation
+
+        return getattr(modelops.validation, name)
+    raise AttributeError(f"module 'modelops' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_VALIDATION))
+
 __all__ = [
     "ActiveRun",
     "AlreadyExists",
+    "ClassBalance",
     "Client",
     "ColumnDrift",
+    "ColumnQuality",
+    "ColumnSchema",
     "Conflict",
     "DatasetProfile",
     "Decision",
@@ -93,6 +113,7 @@ __all__ = [
     "FilterSyntaxError",
     "IntegrityError",
     "InvalidInput",
+    "Issue",
     "LifecycleStage",
     "Lineage",
     "Metric",
@@ -104,6 +125,7 @@ __all__ = [
     "Param",
     "ParamConflict",
     "PromotionRefused",
+    "QualityReport",
     "RegisteredModel",
     "RegistryEvent",
     "Run",
@@ -113,20 +135,26 @@ __all__ = [
     "RunList",
     "RunStatus",
     "RunTag",
+    "Schema",
     "SemVer",
+    "SplitReport",
     "Stage",
     "StoreError",
     "UnknownScheme",
     "UntrustedModel",
+    "ValidationResult",
     "ViewType",
     "__version__",
     "active_run",
+    "check_quality",
+    "check_split",
     "connect",
     "end_run",
     "errors",
     "get_client",
     "get_run",
     "hookimpl",
+    "infer_schema",
     "load_model",
     "log_artifact",
     "log_artifacts",
@@ -143,4 +171,5 @@ __all__ = [
     "set_tags",
     "set_uri",
     "start_run",
+    "validate",
 ]

@@ -73,13 +73,12 @@ def column_kind(values: np.ndarray, name: str) -> str:
     kind = values.dtype.kind
     if kind in "biuf":
         return NUMERIC
-    if kind in "USc":
+    if kind in "US":
         return CATEGORICAL
     if kind == "O":
-        present = [v for v in values if v is not None and not (isinstance(v, float) and v != v)]
+        present = [v for v in values if not _missing(v)]
         has_str = any(isinstance(v, str) for v in present)
-        has_num = any(isinstance(v, (int, float, np.number)) and not isinstance(v, bool)
-                      for v in present)
+        has_num = any(isinstance(v, (int, float, np.number, np.bool_)) for v in present)
         if has_str and has_num:
             raise InvalidInput("mixes numbers and strings; convert it to one type",
                                field=f"column {name!r}")
@@ -92,10 +91,16 @@ def column_kind(values: np.ndarray, name: str) -> str:
     raise InvalidInput(f"has an unsupported dtype {values.dtype}", field=f"column {name!r}")
 
 
+def _missing(value: Any) -> bool:
+    """None, NaN, or pandas' NA (recognised without importing pandas)."""
+    return value is None or (isinstance(value, float) and value != value) or \
+        type(value).__name__ == "NAType"
+
+
 def numeric(values: np.ndarray, name: str) -> np.ndarray:
-    """A numeric column as float64 (None in an object column becomes NaN)."""
+    """A numeric column as float64 (None or pandas' NA in an object column becomes NaN)."""
     if values.dtype.kind == "O":
-        values = np.array([np.nan if v is None else v for v in values], dtype=object)
+        values = np.array([np.nan if _missing(v) else v for v in values], dtype=object)
     try:
         return np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError):
@@ -107,5 +112,5 @@ def categorical(values: np.ndarray) -> np.ndarray:
     """A categorical column as an object array of strings, with missing values as None."""
     out = np.empty(len(values), dtype=object)
     for i, v in enumerate(values.tolist()):
-        out[i] = None if v is None or (isinstance(v, float) and v != v) else str(v)
+        out[i] = None if _missing(v) else str(v)
     return out

@@ -131,7 +131,8 @@ def category_counts(values: np.ndarray) -> tuple[list[str], np.ndarray, int]:
     merged: dict[str, int] = {}
     missing = 0
     for key, count in Counter(values.tolist()).items():
-        if key is None or (isinstance(key, float) and key != key):
+        if key is None or (isinstance(key, float) and key != key) or \
+                type(key).__name__ == "NAType":
             missing += count
         else:
             text = key if type(key) is str else str(key)

@@ -261,12 +261,11 @@ def _float_key(values: np.ndarray) -> np.ndarray:
 
 def _codes(arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
     """Labels as shared integer codes (None gets its own code)."""
-    table: dict[Any, int] = {}
-    out = []
-    for labels in arrays:
-        codes = [table.setdefault(v, len(table)) for v in labels.tolist()]
-        out.append(np.asarray(codes, dtype=np.uint64))
-    return out
+    lists = [labels.tolist() for labels in arrays]
+    distinct: set[Any] = set().union(*lists)
+    table = {v: i for i, v in enumerate(distinct)}
+    return [np.fromiter(map(table.__getitem__, values), dtype=np.uint64, count=len(values))
+            for values in lists]
 
 
 def joint_keys(a: Column, b: Column) -> tuple[np.ndarray, np.ndarray]:

@@ -325,19 +325,22 @@ def _column_quality(col: Column, *, skip_outliers: bool, method: str, k: float,
             "missing": missing, "missing_share": missing / n if n else 0.0,
             "infinite": infinite, "all_missing": n > 0 and missing == n}
     if col.kind != NUMERIC:
-        distinct = len({v for v in col.labels.tolist() if v is not None})
+        levels = set(col.labels.tolist())
+        levels.discard(None)
+        distinct = len(levels)
         return ColumnQuality(**base, distinct=distinct, constant=distinct == 1)
-    finite = col.finite
-    levels = np.unique(finite)
+    finite = np.sort(col.finite)  # sorted once: distinct values, min, max and quartiles
+    levels = int(len(finite) > 0) + int(np.count_nonzero(finite[1:] != finite[:-1]))
     values = col.values
-    distinct = len(levels) + int(bool((values == np.inf).any())) \
+    distinct = levels + int(bool((values == np.inf).any())) \
         + int(bool((values == -np.inf).any()))
     stats: dict[str, Any] = {}
     if len(finite):
-        mean, std, scale = _moments(finite)
-        stats = {"min": float(levels[0]), "max": float(levels[-1]), "mean": mean, "std": std}
-        if not skip_outliers and col.dtype != "bool" and len(levels) >= 3:
-            count, lower, upper = _outliers(finite, method, k, z, mean, std, scale)
+        mean, std, scale = _moments(col.finite)  # in row order, as numpy and scipy sum
+        stats = {"min": float(finite[0]), "max": float(finite[-1]), "mean": mean, "std": std}
+        if not skip_outliers and col.dtype != "bool" and levels >= 3:
+            count, lower, upper = _outliers(finite if method == "iqr" else col.finite,
+                                            method, k, z, mean, std, scale)
             stats.update(outliers=count, outlier_share=count / len(finite), lower=lower,
                          upper=upper)
     return ColumnQuality(**base, distinct=distinct, constant=distinct == 1, **stats)
