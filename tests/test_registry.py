@@ -181,12 +181,16 @@ def test_aliases_are_exclusive_and_resolvable(reg, model):
     reg.register("m", model)
     reg.register("m", model)
     reg.set_alias("m", "champion", "1.0.0")
-    reg.promote("m", "1.0.1", stage="challenger")
+    reg.promote("m", "1.0.1", alias="challenger")
+    with pytest.raises(InvalidInput, match="aliases go in alias="):
+        reg.promote("m", "1.0.1", stage="prodution")
+    with pytest.raises(InvalidInput, match="not both"):
+        reg.promote("m", "1.0.1", stage="staging", alias="x")
     assert reg.get_version("m", alias="champion").aliases == ("champion",)
     reg.set_alias("m", "champion", "1.0.1")
     assert reg.get_version("m", "1.0.0").aliases == ()
     assert reg.get_version("m", "1.0.1").aliases == ("challenger", "champion")
-    reg.rollback("m", "champion")
+    reg.rollback("m", alias="champion")
     assert reg.get_version("m", alias="champion").version == "1.0.0"
     reg.remove_alias("m", "champion")
     with pytest.raises(NotFound, match="champion"):

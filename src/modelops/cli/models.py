@@ -22,8 +22,9 @@ def add_parser(groups: Any) -> None:
     promote = commands.add_parser("promote", help="move a version to a stage or alias")
     promote.add_argument("name")
     promote.add_argument("version")
-    promote.add_argument("--stage", default="production",
-                         help="production, staging, archived, failed, development, or an alias")
+    promote.add_argument("--stage", help="production (default), staging, archived, failed, "
+                         "development")
+    promote.add_argument("--alias", help="give the version this alias instead of a stage")
     promote.add_argument("--reason")
     promote.add_argument("--keep-previous", action="store_true",
                          help="put the previous production version in staging, not archived")
@@ -31,7 +32,8 @@ def add_parser(groups: Any) -> None:
 
     rollback = commands.add_parser("rollback", help="give a stage back to its previous holder")
     rollback.add_argument("name")
-    rollback.add_argument("--stage", default="production")
+    rollback.add_argument("--stage", help="production (default)")
+    rollback.add_argument("--alias", help="roll back an alias instead")
     rollback.add_argument("--reason")
     rollback.set_defaults(handler=_rollback)
 
@@ -70,14 +72,15 @@ def _show(args: argparse.Namespace) -> None:
 
 
 def _promote(args: argparse.Namespace) -> None:
-    event = _registry(args).promote(args.name, args.version, args.stage, reason=args.reason,
-                                    archive_previous=not args.keep_previous)
+    event = _registry(args).promote(args.name, args.version, args.stage, alias=args.alias,
+                                    reason=args.reason, archive_previous=not args.keep_previous)
     for change in event.changes:
         print(f"{args.name} {change.version}: {change.field} {change.before} -> {change.after}")
 
 
 def _rollback(args: argparse.Namespace) -> None:
-    event = _registry(args).rollback(args.name, args.stage, reason=args.reason)
+    event = _registry(args).rollback(args.name, args.stage, alias=args.alias,
+                                     reason=args.reason)
     print(event.reason)
 
 

@@ -91,6 +91,21 @@ def _digest_files(directory: str) -> tuple[ArtifactFile, ...]:
     return tuple(sorted(files, key=lambda f: f.path))
 
 
+def _target(stage: Stage | str | None, alias: str | None) -> str:
+    """What a promotion or rollback is about: a stage's value, or an alias."""
+    if alias is not None:
+        if stage is not None:
+            raise InvalidInput("give a stage or an alias, not both", field="alias")
+        return check_alias(alias)
+    if stage is None:
+        return Stage.PRODUCTION.value
+    if isinstance(stage, str) and not Stage.is_stage(stage.lower()):
+        choices = ", ".join(s.value for s in Stage)
+        raise InvalidInput(f"expected one of {choices}, got {stage!r} (aliases go in alias=)",
+                           field="stage")
+    return Stage.parse(stage).value
+
+
 def _lineage(value: Lineage | Mapping[str, Any] | None) -> Lineage:
     if value is None:
         return Lineage()
@@ -463,10 +478,11 @@ class Registry:
 
     # -- stages, aliases, promotion ---------------------------------------------------------
 
-    def promote(self, name: str, version: str, stage: str = "production", *,
-                archive_previous: bool = True, reason: str | None = None,
-                policy: Rule | None = None) -> RegistryEvent:
-        """Move a version to a stage, or give it an alias (``champion``; anything valid).
+    def promote(self, name: str, version: str, stage: Stage | str | None = None, *,
+                alias: str | None = None, archive_previous: bool = True,
+                reason: str | None = None, policy: Rule | None = None) -> RegistryEvent:
+        """Move a version to a ``stage`` (default ``production``), or give it an ``alias``
+        (``champion``; any valid name). A misspelt stage is an error, never a new alias.
 
         ``production`` and every alias are held by one version at a time: the previous holder
         of production is archived (or put back in staging with ``archive_previous=False``);
@@ -474,8 +490,7 @@ class Registry:
         current holder first; a refusal is recorded in the history and raises
         ``PromotionRefused``. Returns the event appended to the history.
         """
-        target = stage.lower() if isinstance(stage, str) and Stage.is_stage(stage.lower()) \
-            else check_alias(stage, "stage")
+        target = _target(stage, alias)
         candidate = self.get_version(name, version)
         v = candidate.version
 
@@ -523,7 +538,7 @@ class Registry:
 
     def set_alias(self, name: str, alias: str, version: str) -> RegistryEvent:
         """Give ``alias`` to a version (taking it from whichever version held it)."""
-        return self.promote(name, version, check_alias(alias))
+        return self.promote(name, version, alias=alias)
 
     def remove_alias(self, name: str, alias: str) -> RegistryEvent:
         check_alias(alias)
@@ -539,14 +554,14 @@ class Registry:
         self.get_model(name)
         return self._append(name, build)
 
-    def rollback(self, name: str, stage: str = "production", *,
-                 reason: str | None = None) -> RegistryEvent:
+    def rollback(self, name: str, stage: Stage | str | None = None, *,
+                 alias: str | None = None, reason: str | None = None) -> RegistryEvent:
         """Give ``stage`` (production, or an alias) back to the version that held it before.
 
         Repeated rollbacks keep going back (C → B → A). The version rolled back from is
         archived (for production) or loses the alias.
         """
-        target = stage.lower() if Stage.is_stage(str(stage).lower()) else check_alias(stage)
+        target = _target(stage, alias)
         if Stage.is_stage(target) and target != Stage.PRODUCTION.value:
             raise InvalidInput(f"only production and aliases are held by one version; "
                                f"{target!r} cannot be rolled back", field="stage")
@@ -603,6 +618,7 @@ class Registry:
                        min_improvement: float = 0.01, higher_is_better: bool = True,
                        against: str = "production") -> Decision:
         """Would ``candidate`` beat the version holding ``against`` on ``metric``?
+        (``against`` is a stage, or an alias written ``"@champion"``.)
 
         A dry run of ``MetricImprovement``: nothing is recorded. With no incumbent, the answer
         is yes.
@@ -612,10 +628,14 @@ class Registry:
 
     def evaluate(self, name: str, candidate: str, policy: Rule,
                  against: str = "production") -> Decision:
-        """What ``policy`` decides for ``candidate`` against the holder of ``against``."""
+        """What ``policy`` decides for ``candidate`` against the holder of ``against`` (a stage,
+        or an alias written ``"@champion"``)."""
         version = self.get_version(name, candidate)
         state = self._state(name)
-        target = against.lower() if Stage.is_stage(against.lower()) else check_alias(against)
+        if isinstance(against, str) and against.startswith("@"):
+            target = check_alias(against[1:], "against")
+        else:
+            target = Stage.parse(against).value
         holder = state.holder(target)
         incumbent = None
         if holder is not None and holder != version.version:
