@@ -8,12 +8,16 @@ Within one process, ids made in the same millisecond still sort in the order the
 from __future__ import annotations
 
 import os
+import random
 import threading
 import time
 
 _lock = threading.Lock()
 _last_ms = 0
 _counter = 0
+# Seeded from the OS once per process (and again after fork, so parent and child differ):
+# ids need uniqueness, not secrecy, and urandom per id costs a system call.
+_random = random.Random(os.urandom(16))
 
 
 def new_id() -> str:
@@ -32,7 +36,7 @@ def new_id() -> str:
             _counter = 0
         _last_ms = ms
         counter = _counter
-    rand = int.from_bytes(os.urandom(8), "big")
+    rand = _random.getrandbits(64)
     value = (ms & 0xFFFFFFFFFFFF) << 80 | 0x7 << 76 | counter << 64 | 0b10 << 62 | rand >> 2
     return f"{value:032x}"
 
@@ -45,6 +49,7 @@ def now_ms() -> int:
 def _reset_after_fork() -> None:
     global _lock
     _lock = threading.Lock()
+    _random.seed(os.urandom(16))
 
 
 os.register_at_fork(after_in_child=_reset_after_fork)

@@ -41,6 +41,7 @@ class Client:
         self._tracking: Any = None
         self._registry: Any = None
         self._drift: Any = None
+        self._predictions: Any = None
 
     def store(self, kind: str) -> Any:
         """The store of one kind (``"tracking"``, ``"registry"``, ``"drift"``,
@@ -77,6 +78,15 @@ class Client:
 
             self._drift = Drift(self.store("drift"), client=self)
         return self._drift
+
+    @property
+    def predictions(self):  # type: ignore[no-untyped-def]
+        """Prediction logging and reading (``modelops.predictions.Predictions``)."""
+        if self._predictions is None:
+            from modelops.predictions import Predictions
+
+            self._predictions = Predictions(self.store("predictions"), client=self)
+        return self._predictions
 
     def close(self) -> None:
         """Flush live runs of this client and release the stores."""

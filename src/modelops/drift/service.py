@@ -2,42 +2,19 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
 
 from modelops._ids import new_id, now_ms
+from modelops._time import to_ms as _ms
 from modelops.drift.detector import check_profile
 from modelops.drift.profile import profile_frame
 from modelops.entities._validate import check_name
 from modelops.entities.drift import DatasetProfile, DriftReport
 from modelops.errors import InvalidInput
 from modelops.stores import DriftStore
-
-
-def _ms(value: Any, field: str) -> int | None:
-    """Unix ms from None, ms, a datetime (naive means UTC) or an ISO date/time string."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        raise InvalidInput(f"expected a time, got {value!r}", field=field)
-    if isinstance(value, (int, float)):
-        return int(value)
-    if isinstance(value, str):
-        try:
-            value = dt.datetime.fromisoformat(value)
-        except ValueError:
-            raise InvalidInput(f"expected an ISO date or time, got {value!r}",
-                               field=field) from None
-    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        value = dt.datetime(value.year, value.month, value.day)
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.timezone.utc)
-        return int(value.timestamp() * 1000)
-    raise InvalidInput(f"expected a time, got {type(value).__name__}", field=field)
 
 
 class Drift:

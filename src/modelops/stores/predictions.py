@@ -1,17 +1,67 @@
-"""The PredictionStore interface (sketch; completed with prediction logging).
-
-Appends batches of predictions and of feedback; scans them by model, version and time window.
-"""
+"""The PredictionStore interface: parts of logged predictions and feedback, by day."""
 
 from __future__ import annotations
 
 import abc
+from collections.abc import Sequence
+
+import attrs
+
+#: The two kinds of records a prediction store keeps.
+KINDS = ("predictions", "feedback")
 
 
-class PredictionStore(abc.ABC):  # noqa: B024 - completed by its issue
-    """Persists logged predictions and feedback."""
+@attrs.frozen
+class Part:
+    """One stored part: a file of records of one ``kind`` for one ``day`` (``YYYY-MM-DD``).
+    ``fmt`` is ``jsonl`` (one JSON object per line) or ``parquet`` (after compaction)."""
+
+    kind: str
+    day: str
+    name: str
+    fmt: str = "jsonl"
+    size: int | None = None
+
+
+class PredictionStore(abc.ABC):
+    """Persists records of predictions and feedback as parts grouped by model and day.
+
+    Records are JSON objects, one per line (their fields are documented in
+    ``docs/predictions.md``); the store moves parts and never parses them. Contract:
+
+    - ``write_part`` stores a whole part or nothing; parts are never appended to or edited.
+    - ``replace_parts`` (compaction) makes the new part and the removal of the parts it
+      replaces one change for readers: ``list_parts`` never lists both.
+    - Days are UTC dates; ``list_parts`` returns parts in day order, then in write order.
+    """
 
     uri: str = ""
 
-    def close(self) -> None:  # noqa: B027 - optional hook
+    @abc.abstractmethod
+    def write_part(self, model: str, kind: str, day: str, data: bytes) -> Part:
+        """Store a new part of JSON lines; returns it."""
+
+    @abc.abstractmethod
+    def list_parts(self, model: str, kind: str, first_day: str | None = None,
+                   last_day: str | None = None) -> list[Part]:
+        """The live parts of ``kind`` for days in ``[first_day, last_day]``."""
+
+    @abc.abstractmethod
+    def read_part(self, model: str, part: Part) -> bytes:
+        """A part's bytes; ``NotFound`` if it was removed meanwhile."""
+
+    @abc.abstractmethod
+    def replace_parts(self, model: str, kind: str, day: str, data: bytes, fmt: str,
+                      replaces: Sequence[Part]) -> Part:
+        """Store ``data`` as one part of ``day`` in place of ``replaces`` (compaction)."""
+
+    @abc.abstractmethod
+    def delete_before(self, model: str, kind: str, day: str) -> list[str]:
+        """Remove every part of days before ``day``; returns the days removed."""
+
+    @abc.abstractmethod
+    def list_models(self) -> list[str]:
+        """The models that have logged anything."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
         """Release connections or caches."""

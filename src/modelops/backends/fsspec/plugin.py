@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from modelops._ids import new_id
 from modelops.hookspecs import hookimpl
-from modelops.stores import DriftStore, RegistryStore, TrackingStore
+from modelops.stores import DriftStore, PredictionStore, RegistryStore, TrackingStore
 from modelops.uri import StoreURI
 
 
@@ -59,3 +59,13 @@ def modelops_drift_store(uri: StoreURI) -> DriftStore | None:
     from modelops.backends.fsspec.drift import LayoutDriftStore
 
     return LayoutDriftStore(storage)
+
+
+@hookimpl
+def modelops_prediction_store(uri: StoreURI) -> PredictionStore | None:
+    storage = open_storage(uri)
+    if storage is None:
+        return None
+    from modelops.backends.fsspec.predictions import LayoutPredictionStore
+
+    return LayoutPredictionStore(storage)

@@ -1,0 +1,119 @@
+"""Prediction logging and reading (``ops.predictions``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+from typing import Any
+
+from modelops._time import to_ms as _ms
+from modelops.entities._validate import check_name
+from modelops.entities.predictions import PredictionTable
+from modelops.errors import InvalidInput
+from modelops.predictions.logger import PredictionLogger, encode
+from modelops.predictions.reader import day_of, read_predictions
+from modelops.stores import PredictionStore
+
+
+class Predictions:
+    """Logged predictions of every model on one PredictionStore: ``ops.predictions``."""
+
+    def __init__(self, store: PredictionStore, client: Any = None) -> None:
+        self.store = store
+        self._client = client
+
+    def logger(self, model: str, version: str | None = None, **options: Any) -> PredictionLogger:
+        """A logger for ``model`` (see ``PredictionLogger`` for ``flush_every``,
+        ``max_buffer``, ``batch_size``, ``drop_policy``). Use it as a context manager, or call
+        ``close()``; it also flushes at interpreter exit."""
+        return PredictionLogger(self.store, model, version, **options)
+
+    def read(self, model: str, version: str | None = None, since: Any = None,
+             until: Any = None, with_feedback: bool = True) -> PredictionTable:
+        """Predictions logged in ``[since, until)`` (Unix ms, datetimes — naive means UTC —
+        or ISO strings), joined to their latest feedback."""
+        check_name(model, "model")
+        return read_predictions(self.store, model, version=version,
+                                since=_ms(since, "since"), until=_ms(until, "until"),
+                                with_feedback=with_feedback)
+
+    def recent(self, model: str, limit: int = 100, version: str | None = None,
+               days: int = 2) -> PredictionTable:
+        """The ``limit`` newest predictions of the last ``days`` days, newest first."""
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise InvalidInput(f"expected a positive integer, got {limit!r}", field="limit")
+        since = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=days)
+        table = self.read(model, version=version, since=since)
+        import numpy as np
+
+        order = np.argsort(-table.timestamps, kind="stable")[:limit]
+        return table.select(order)
+
+    def feedback(self, model: str, id: str, actual: Any, timestamp: int | None = None) -> None:
+        """Record one ground truth directly (a logger batches many)."""
+        from modelops._ids import now_ms
+        from modelops.predictions.logger import _check_id
+
+        check_name(model, "model")
+        ts = now_ms() if timestamp is None else int(timestamp)
+        line = encode({"id": _check_id(id), "ts": ts, "actual": actual})
+        self.store.write_part(model, "feedback", day_of(ts), (line + "\n").encode())
+
+    def models(self) -> list[str]:
+        """The models that have logged predictions."""
+        return self.store.list_models()
+
+    def delete_before(self, model: str, day: Any) -> list[str]:
+        """Retention: remove predictions and feedback of days before ``day`` (a date, a
+        datetime, an ISO string, or Unix ms). Returns the days removed."""
+        check_name(model, "model")
+        cut = day_of(_ms(day, "day"))
+        removed = self.store.delete_before(model, "predictions", cut)
+        self.store.delete_before(model, "feedback", cut)
+        return removed
+
+    def compact(self, model: str, day: Any, fmt: str | None = None) -> list[str]:
+        """Merge a closed day's parts into one file per kind: Parquet when pyarrow is
+        installed (``fmt="parquet"``), else JSON lines. Readers never see a record twice,
+        even if compaction is interrupted. Returns the new parts' names."""
+        check_name(model, "model")
+        name = day_of(_ms(day, "day"))
+        if name >= day_of(_ms(dt.datetime.now(dt.timezone.utc), "now")):
+            raise InvalidInput(f"{name} is not closed yet (compact days before today)",
+                               field="day")
+        if fmt is None:
+            try:
+                import pyarrow  # noqa: F401
+
+                fmt = "parquet"
+            except ImportError:
+                fmt = "jsonl"
+        out = []
+        for kind in ("predictions", "feedback"):
+            parts = self.store.list_parts(model, kind, name, name)
+            if len(parts) <= 1 and all(p.fmt == fmt for p in parts):
+                continue
+            lines = b"".join(_as_jsonl(self.store.read_part(model, p), p.fmt) for p in parts)
+            data = lines if fmt == "jsonl" else _to_parquet(lines)
+            out.append(self.store.replace_parts(model, kind, name, data, fmt, parts).name)
+        return out
+
+
+def _as_jsonl(data: bytes, fmt: str) -> bytes:
+    if fmt == "jsonl":
+        return data if data.endswith(b"\n") or not data else data + b"\n"
+    import pyarrow.parquet as pq
+
+    rows = pq.read_table(io.BytesIO(data)).to_pylist()
+    return "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in rows).encode()
+
+
+def _to_parquet(lines: bytes) -> bytes:
+    import pyarrow.json as pj
+    import pyarrow.parquet as pq
+
+    table = pj.read_json(io.BytesIO(lines))
+    sink = io.BytesIO()
+    pq.write_table(table, sink)
+    return sink.getvalue()
