@@ -1,0 +1,388 @@
+"""Prediction logging and reading: behaviour, formats, crashes, failing storage, processes."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import warnings
+
+import numpy as np
+import pytest
+from conftest import python_env
+
+import modelops
+from modelops import Conflict, InvalidInput, StoreError
+from modelops.predictions.reader import read_predictions
+
+DAY = 86_400_000
+T0 = 1_790_000_000_000 - 1_790_000_000_000 % DAY  # midnight UTC
+
+
+@pytest.fixture(params=["file", "memory"])
+def ops(request, tmp_path):
+    return modelops.connect(tmp_path / "store" if request.param == "file" else "memory://")
+
+
+def test_log_feedback_and_read_back(ops):
+    with ops.predictions.logger("fraud", version="1.2.0") as log:
+        a = log.log({"age": 41, "country": "DE"}, "HIGH", probability=0.95, latency_ms=3.5,
+                    timestamp=T0 + 10, metadata={"request": "r1"})
+        b = log.log({"age": 22, "country": "FR"}, "LOW", timestamp=T0 + 20)
+        c = log.log({"age": 35, "country": "DE", "extra": True}, "LOW", id="my-id",
+                    timestamp=T0 + DAY + 5)
+        log.feedback(a, "LOW", timestamp=T0 + 100)
+        log.feedback(a, "HIGH", timestamp=T0 + 200)  # the latest feedback wins
+        log.feedback(c, "LOW", timestamp=T0 + DAY + 50)
+    assert c == "my-id" and len({a, b, c}) == 3
+    for engine in ("arrow", "python"):
+        t = read_predictions(ops.predictions.store, "fraud", engine=engine)
+        assert t.ids.tolist() == [a, b, c]
+        assert t.predictions.tolist() == ["HIGH", "LOW", "LOW"]
+        assert t.actuals.tolist() == ["HIGH", None, "LOW"]
+        assert t.has_feedback.tolist() == [True, False, True]
+        assert t.feedback_timestamps[0] == T0 + 200
+        assert t.features["age"].tolist() == [41, 22, 35]
+        assert t.features["country"].tolist() == ["DE", "FR", "DE"]
+        assert t.features["extra"].tolist() == [None, None, True]
+        assert t.probabilities[0] == 0.95 and np.isnan(t.probabilities[1])
+        assert t.latency_ms[0] == 3.5 and t.versions.tolist() == ["1.2.0"] * 3
+        assert t.metadata[0] == {"request": "r1"} and t.metadata[1] is None
+    day1 = ops.predictions.read("fraud", since=T0, until=T0 + DAY)
+    assert day1.ids.tolist() == [a, b]
+    assert ops.predictions.read("fraud", version="9.9.9").ids.tolist() == []
+    assert ops.predictions.recent("fraud", limit=2, days=100_000).ids.tolist() == [c, b]
+    assert ops.predictions.models() == ["fraud"]
+
+
+def test_log_batch_and_feedback_batch(ops):
+    features = {"x": np.arange(5.0), "k": np.array(list("abcde"))}
+    with ops.predictions.logger("m") as log:
+        ids = log.log_batch(features, np.array([0, 1, 0, 1, 1]),
+                            probabilities=np.linspace(0, 1, 5),
+                            timestamps=[T0 + i for i in range(5)])
+        log.feedback_batch(ids[:3], [0, 0, 0])
+        with pytest.raises(InvalidInput, match="rows for 2 predictions"):
+            log.log_batch(features, [0, 1])
+    t = ops.predictions.read("m")
+    assert t.ids.tolist() == ids and t.features["k"].tolist() == list("abcde")
+    assert t.predictions.tolist() == [0, 1, 0, 1, 1]
+    assert t.actuals.tolist() == [0, 0, 0, None, None]
+    frame = t.to_pandas()
+    assert list(frame["features.x"]) == [0, 1, 2, 3, 4]
+
+
+def test_hive_partitions_read_by_duckdb(tmp_path):
+    duckdb = pytest.importorskip("duckdb")
+    ops = modelops.connect(tmp_path)
+    with ops.predictions.logger("fraud", version="1") as log:
+        for i in range(6):
+            rid = log.log({"amount": i * 10.0, "nan": float("nan")}, "HIGH" if i % 2 else "LOW",
+                          probability=0.5, timestamp=T0 + (i % 2) * DAY + i)
+            log.feedback(rid, "LOW", timestamp=T0 + (i % 2) * DAY + i + 1)
+    root = tmp_path / "predictions" / "fraud"
+    rows = duckdb.sql(
+        f"select date, count(*) as n, sum(features.amount) as total "
+        f"from read_json('{root}/date=*/*.jsonl', hive_partitioning = true) "
+        f"group by date order by date").fetchall()
+    assert [(str(d), n, t) for d, n, t in rows] == [
+        ("2026-09-21", 3, 60.0), ("2026-09-22", 3, 90.0)]
+    joined = duckdb.sql(
+        f"select count(*) from read_json('{root}/date=*/*.jsonl') p "
+        f"join read_json('{root}/feedback/date=*/*.jsonl') f using (id)").fetchall()
+    assert joined == [(6,)]
+
+
+def test_nan_and_numpy_values_become_strict_json(tmp_path):
+    ops = modelops.connect(tmp_path)
+    with ops.predictions.logger("m") as log:
+        log.log({"a": np.float64("nan"), "b": np.int64(3), "c": np.array([1, 2])},
+                np.float32(0.5), probability=float("inf"), timestamp=T0)
+        with pytest.raises(InvalidInput, match="features"):
+            log.log({"bad": object()}, 1)
+        with pytest.raises(InvalidInput, match="probability"):
+            log.log({}, 1, probability="high")
+        with pytest.raises(InvalidInput, match="features"):
+            log.log([1, 2], 1)
+        with pytest.raises(InvalidInput, match="id"):
+            log.log({}, 1, id="")
+    (part,) = [os.path.join(d, f) for d, _, fs in os.walk(tmp_path / "predictions") for f in fs]
+    record = json.loads(open(part).read(), parse_constant=lambda c: pytest.fail(c))
+    assert record["features"] == {"a": None, "b": 3, "c": [1, 2]}
+    assert record["probability"] is None and record["prediction"] == 0.5
+
+
+def test_bad_options_and_closed_logger(ops):
+    for kwargs in ({"drop_policy": "random"}, {"max_buffer": 0}, {"flush_every": -1},
+                   {"batch_size": "x"}):
+        with pytest.raises(InvalidInput):
+            ops.predictions.logger("m", **kwargs)
+    with pytest.raises(InvalidInput, match="model"):
+        ops.predictions.logger("../escape")
+    log = ops.predictions.logger("m")
+    log.close()
+    with pytest.raises(Conflict, match="closed"):
+        log.log({}, 1)
+
+
+class FlakyStore:
+    """Wraps a store; fails writes while ``down`` is set (a fault the store cannot cause)."""
+
+    def __init__(self, store):
+        self.store = store
+        self.down = threading.Event()
+        self.calls = 0
+
+    def write_part(self, *args, **kwargs):
+        self.calls += 1
+        if self.down.is_set():
+            raise StoreError("storage unreachable")
+        return self.store.write_part(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.store, name)
+
+
+def test_storage_failure_is_retried_and_nothing_is_lost(tmp_path):
+    ops = modelops.connect(tmp_path)
+    flaky = FlakyStore(ops.predictions.store)
+    log = modelops.predictions.PredictionLogger(flaky, "m", flush_every=0.05,
+                                                max_retry_delay=0.1)
+    flaky.down.set()
+    ids = [log.log({"i": i}, i, timestamp=T0 + i) for i in range(500)]
+    assert not log.flush(timeout=0.5)
+    stats = log.stats
+    assert stats.pending == 500 and stats.retries >= 1 and "unreachable" in stats.last_error
+    flaky.down.clear()
+    assert log.flush(timeout=10)
+    log.close()
+    assert log.stats.written == 500 and log.stats.dropped == 0
+    assert ops.predictions.read("m").ids.tolist() == ids
+
+
+def test_full_buffer_drops_are_counted_and_reported(tmp_path):
+    ops = modelops.connect(tmp_path)
+    flaky = FlakyStore(ops.predictions.store)
+    flaky.down.set()
+    log = modelops.predictions.PredictionLogger(flaky, "m", max_buffer=100, batch_size=10,
+                                                flush_every=0.05, max_retry_delay=0.05)
+    with pytest.warns(RuntimeWarning, match="dropping the oldest"):
+        for i in range(150):
+            log.log({"i": i}, i, timestamp=T0 + i)
+    assert log.stats.dropped == 50 and log.stats.logged == 150
+    flaky.down.clear()
+    assert log.close(timeout=10)
+    got = ops.predictions.read("m").predictions.tolist()
+    assert got == list(range(50, 150))  # the newest 100 survive, in order
+
+    newest = modelops.predictions.PredictionLogger(flaky, "n", max_buffer=10, batch_size=10,
+                                                   drop_policy="newest")
+    flaky.down.set()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for i in range(15):
+            newest.log({"i": i}, i, timestamp=T0 + i)
+    assert newest.stats.dropped == 5 and newest.stats.pending <= 10
+    flaky.down.clear()
+    newest.close(timeout=10)
+    assert ops.predictions.read("n").predictions.tolist() == list(range(10))
+
+
+def test_block_policy_waits_for_room(tmp_path):
+    ops = modelops.connect(tmp_path)
+    flaky = FlakyStore(ops.predictions.store)
+    flaky.down.set()
+    log = modelops.predictions.PredictionLogger(flaky, "m", max_buffer=20, batch_size=20,
+                                                drop_policy="block", flush_every=0.05,
+                                                max_retry_delay=0.05)
+    done = threading.Event()
+
+    def producer():
+        for i in range(60):
+            log.log({"i": i}, i, timestamp=T0 + i)
+        done.set()
+
+    threading.Thread(target=producer, daemon=True).start()
+    time.sleep(0.5)
+    assert not done.is_set()  # blocked while the store is down
+    flaky.down.clear()
+    assert done.wait(10) and log.close(timeout=10)
+    assert ops.predictions.read("m").predictions.tolist() == list(range(60))
+    assert log.stats.dropped == 0
+
+
+def test_many_threads_log_without_loss(tmp_path):
+    ops = modelops.connect(tmp_path)
+    log = ops.predictions.logger("m", batch_size=500, flush_every=0.05)
+
+    def work(t):
+        for i in range(2000):
+            log.log({"t": t}, t * 10_000 + i, timestamp=T0 + i)
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(8)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    log.close()
+    got = ops.predictions.read("m").predictions.tolist()
+    assert sorted(got) == sorted(t * 10_000 + i for t in range(8) for i in range(2000))
+
+
+def test_compaction_and_retention(tmp_path):
+    pytest.importorskip("pyarrow")
+    ops = modelops.connect(tmp_path)
+    with ops.predictions.logger("m", batch_size=7) as log:
+        for day in range(3):
+            for i in range(20):
+                rid = log.log({"x": i}, i, timestamp=T0 + day * DAY + i)
+                log.feedback(rid, i % 2, timestamp=T0 + day * DAY + i)
+    before = ops.predictions.read("m")
+    names = ops.predictions.compact("m", T0)
+    assert len(names) == 2 and names[0].endswith(".parquet")
+    parts = ops.predictions.store.list_parts("m", "predictions", "2026-09-21", "2026-09-21")
+    assert len(parts) == 1 and parts[0].fmt == "parquet"
+    after = ops.predictions.read("m")
+    assert after.ids.tolist() == before.ids.tolist()
+    assert after.actuals.tolist() == before.actuals.tolist()
+    py = read_predictions(ops.predictions.store, "m", engine="python")
+    assert py.ids.tolist() == before.ids.tolist()
+    assert ops.predictions.compact("m", T0 + DAY, fmt="jsonl")
+    assert read_predictions(ops.predictions.store, "m").ids.tolist() == before.ids.tolist()
+    with pytest.raises(InvalidInput, match="not closed"):
+        ops.predictions.compact("m", int(time.time() * 1000))
+    assert ops.predictions.delete_before("m", T0 + 2 * DAY) == ["2026-09-21", "2026-09-22"]
+    assert len(ops.predictions.read("m")) == 20
+
+
+def test_interrupted_compaction_never_double_counts(tmp_path):
+    ops = modelops.connect(tmp_path)
+    with ops.predictions.logger("m", batch_size=5) as log:
+        for i in range(20):
+            log.log({"x": i}, i, timestamp=T0 + i)
+    store = ops.predictions.store
+    parts = store.list_parts("m", "predictions")
+    folder = tmp_path / "predictions" / "m" / "date=2026-09-21"
+    # A compaction that died after writing its data, before its manifest:
+    (folder / "compact-0.jsonl").write_text(
+        "".join(json.dumps({"id": f"x{i}", "ts": T0, "prediction": -1}) + "\n"
+                for i in range(20)))
+    assert len(ops.predictions.read("m")) == 20
+    # ... and one that died after its manifest, before removing the parts it replaced:
+    store.replace_parts("m", "predictions", "2026-09-21",
+                        b"".join(store.read_part("m", p) for p in parts), "jsonl", [])
+    manifest = next(folder.glob("compacted-*.json"))
+    data = json.loads(manifest.read_text())
+    data["replaces"] = [p.name for p in parts]
+    manifest.write_text(json.dumps(data))
+    assert sorted(ops.predictions.read("m").predictions.tolist()) == list(range(20))
+
+
+def test_a_torn_last_line_is_skipped_with_a_warning(tmp_path):
+    ops = modelops.connect(tmp_path)
+    with ops.predictions.logger("m") as log:
+        for i in range(3):
+            log.log({"x": i}, i, timestamp=T0 + i)
+    (part,) = (tmp_path / "predictions" / "m" / "date=2026-09-21").glob("part-*.jsonl")
+    part.write_bytes(part.read_bytes() + b'{"id":"torn","ts":1790000000000,"predi')
+    for engine in ("arrow", "python"):
+        with pytest.warns(RuntimeWarning, match="skipped 1 unreadable line"):
+            table = read_predictions(ops.predictions.store, "m", engine=engine)
+        assert table.predictions.tolist() == [0, 1, 2]
+
+
+KILLED = """
+import sys, time, modelops
+ops = modelops.connect(sys.argv[1])
+log = ops.predictions.logger("m", flush_every=0.05, batch_size=1000)
+i = 0
+while True:
+    log.log({"i": i}, i)
+    i += 1
+    if i % 5000 == 0:
+        log.flush()
+        print(i, flush=True)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("delay", [0.0, 0.02])
+def test_sigkill_loses_at_most_the_unflushed_buffer(tmp_path, delay):
+    proc = subprocess.Popen([sys.executable, "-c", KILLED, str(tmp_path)],
+                            stdout=subprocess.PIPE, text=True, env=python_env())
+    for _ in range(3):
+        flushed = int(proc.stdout.readline())
+    time.sleep(delay)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    proc.stdout.close()
+    ops = modelops.connect(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # every written file is whole: no torn line
+        got = ops.predictions.read("m").predictions.tolist()
+    assert len(got) >= flushed
+    assert sorted(got) == list(range(len(got)))  # a prefix: nothing lost before the cut
+
+
+WRITER = """
+import sys, modelops
+ops = modelops.connect(sys.argv[1])
+w = int(sys.argv[2])
+with ops.predictions.logger("shared", batch_size=700, flush_every=0.05) as log:
+    ids = [log.log({"w": w}, w * 1_000_000 + i) for i in range(20_000)]
+    log.feedback_batch(ids[::2], [w] * len(ids[::2]))
+"""
+
+
+@pytest.mark.slow
+def test_four_processes_logging_for_one_model_lose_nothing(tmp_path):
+    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path), str(w)],
+                              env=python_env()) for w in range(4)]
+    for p in procs:
+        assert p.wait(timeout=300) == 0
+    table = modelops.connect(tmp_path).predictions.read("shared")
+    assert sorted(table.predictions.tolist()) == sorted(
+        w * 1_000_000 + i for w in range(4) for i in range(20_000))
+    assert int(table.has_feedback.sum()) == 4 * 10_000
+
+
+FORKER = """
+import os, sys, modelops
+ops = modelops.connect(sys.argv[1])
+log = ops.predictions.logger("m", flush_every=60)
+log.log({"who": "parent-before"}, 0)
+pid = os.fork()
+if pid == 0:
+    log.log({"who": "child"}, 1)
+    log.close()
+    os._exit(0)
+os.waitpid(pid, 0)
+log.log({"who": "parent-after"}, 2)
+log.close()
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_fork_child_logs_without_duplicating_the_parents_buffer(tmp_path):
+    subprocess.run([sys.executable, "-c", FORKER, str(tmp_path)], check=True, env=python_env(),
+                   timeout=120)
+    got = modelops.connect(tmp_path).predictions.read("m").predictions.tolist()
+    assert sorted(got) == [0, 1, 2]
+
+
+EXITER = """
+import sys, modelops
+log = modelops.connect(sys.argv[1]).predictions.logger("m", flush_every=3600)
+for i in range(1000):
+    log.log({"i": i}, i)
+"""
+
+
+@pytest.mark.slow
+def test_interpreter_exit_flushes(tmp_path):
+    subprocess.run([sys.executable, "-c", EXITER, str(tmp_path)], check=True, env=python_env(),
+                   timeout=120)
+    assert len(modelops.connect(tmp_path).predictions.read("m")) == 1000
