@@ -109,7 +109,8 @@ def test_nan_and_numpy_values_become_strict_json(tmp_path):
         with pytest.raises(InvalidInput, match="id"):
             log.log({}, 1, id="")
     (part,) = [os.path.join(d, f) for d, _, fs in os.walk(tmp_path / "predictions") for f in fs]
-    record = json.loads(open(part).read(), parse_constant=lambda c: pytest.fail(c))
+    with open(part) as f:
+        record = json.loads(f.read(), parse_constant=lambda c: pytest.fail(c))
     assert record["features"] == {"a": None, "b": 3, "c": [1, 2]}
     assert record["probability"] is None and record["prediction"] == 0.5
 
