@@ -139,7 +139,7 @@ def test_a_flipped_byte_is_refused_at_load(tmp_path, model):
     ops = modelops.connect(tmp_path)
     v = ops.registry.register("iris", model)
     (path,) = [os.path.join(d, f) for d, _, fs in os.walk(tmp_path / "models") for f in fs
-               if f == "model.joblib"]
+               if f == v.files[0].sha256]  # blobs are named by their digest
     with open(path, "rb") as fh:
         data = bytearray(fh.read())
     data[len(data) // 2] ^= 0x01

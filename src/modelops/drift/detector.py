@@ -15,7 +15,8 @@
 
 While the reference keeps every value (at most 5,000), the statistics are computed exactly
 (they equal scipy's); beyond, from the reference's buckets, with the current values put in
-the same buckets (a 2 % relative grid: the KS statistic is that of the bucketed data).
+the same buckets (a 2 % relative grid: the KS statistic is that of the bucketed data, and
+its p-value comes from the limiting Kolmogorov distribution once n·m/(n+m) ≥ 10,000).
 A named ``method`` applies to the columns it suits, without the effect gate; ``threshold``
 overrides its alpha or distance threshold. ``correction`` (``"bonferroni"`` or
 ``"bh"``) adjusts the p-values over the tested columns.
@@ -51,6 +52,8 @@ from modelops.errors import InvalidInput
 from modelops.frames import numeric, to_columns
 
 DEFAULT_ALPHA = 0.05
+#: Effective sample size n·m/(n+m) from which bucketed KS p-values are asymptotic.
+KS_ASYMPTOTIC_N = 10_000
 DEFAULT_MIN_EFFECT = {"numeric": 0.05, "binary": 0.02, "categorical": 0.02}
 NUMERIC_METHODS = ("ks", "wasserstein", "psi", "jensen_shannon", "hellinger", "tvd", "energy",
                    "anderson_darling")
@@ -106,7 +109,17 @@ class _Numeric:
         if self.exact:
             return stats.ks(self.reference, self.values, alpha)
         gaps = np.cumsum(self.r) / self.r.sum() - np.cumsum(self.c) / self.c.sum()
-        d, p = stats.ks_pvalue(float(np.abs(gaps).max()), self.ref.count, len(self.values))
+        d = float(np.abs(gaps).max())
+        n, m = self.ref.count, len(self.values)
+        en = n * m / (n + m)
+        if en >= KS_ASYMPTOTIC_N:
+            # The limiting Kolmogorov distribution: within 1 % (relative) of the finite-n
+            # one here, and microseconds instead of up to a second per column.
+            from scipy import special
+
+            p = float(special.kolmogorov(math.sqrt(en) * d))
+        else:
+            d, p = stats.ks_pvalue(d, n, m)
         return stats.StatResult(method="ks", statistic=min(max(d, 0.0), 1.0),
                                 pvalue=min(max(p, 0.0), 1.0), threshold=alpha,
                                 drifted=p < alpha)
@@ -150,11 +163,12 @@ class _Numeric:
                 lo, hi = lo - 0.5, hi + 0.5
         edges = np.linspace(lo, hi, _HIST_BINS + 1)
         if self.exact:
-            ref_pts, ref_w = self.reference, np.ones(self.ref.count)
-        else:
-            ref_pts, ref_w = self.points, self.r
-        r = np.histogram(np.clip(ref_pts, lo, hi), bins=edges, weights=ref_w)[0]
-        c = np.histogram(np.clip(self.values, lo, hi), bins=edges)[0]
+            r = np.histogram(np.clip(self.reference, lo, hi), bins=edges)[0]
+            c = np.histogram(np.clip(self.values, lo, hi), bins=edges)[0]
+        else:  # from the bucket counts both sides already have
+            points = np.clip(self.points, lo, hi)
+            r = np.histogram(points, bins=edges, weights=self.r)[0]
+            c = np.histogram(points, bins=edges, weights=self.c)[0]
         labels = [f"{edges[i]:.3g}" for i in range(_HIST_BINS)]
         return Histogram(labels, (r / max(r.sum(), 1)).tolist(), (c / max(c.sum(), 1)).tolist(),
                          edges.tolist())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import shutil
@@ -56,10 +57,16 @@ FIRST_VERSION = SemVer(1, 0, 0)
 _MAX_CLAIM_ATTEMPTS = 1000
 
 
+@functools.lru_cache(maxsize=1)
 def _user() -> str:
     from modelops.tracking.service import _user as user
 
     return user()
+
+
+@functools.lru_cache(maxsize=100_000)
+def _semver(text: str) -> SemVer:
+    return SemVer.parse(text)
 
 
 @attrs.frozen
@@ -128,6 +135,7 @@ class Registry:
         self.store = store
         self._client = client
         self._states: dict[str, ModelState] = {}
+        self._known_models: set[str] = set()
         self._lock = threading.Lock()
 
     # -- state ------------------------------------------------------------------------------
@@ -310,13 +318,16 @@ class Registry:
 
     def _register_saved(self, name: str, saved: SavedModel, wanted: SemVer | None, bump: str,
                         **fields: Any) -> ModelVersion:
-        try:
-            self.store.create_model(RegisteredModel(name=name, created_time=now_ms(),
-                                                    creator=_user()))
-        except AlreadyExists:
-            if self._state(name).deleted:
-                raise Conflict(f"model {name!r} is deleted; restore_model it before "
-                               "registering new versions") from None
+        if name not in self._known_models:
+            try:
+                self.store.create_model(RegisteredModel(name=name, created_time=now_ms(),
+                                                        creator=_user()))
+            except AlreadyExists:
+                pass
+            self._known_models.add(name)
+        if self._state(name).deleted:
+            raise Conflict(f"model {name!r} is deleted; restore_model it before registering "
+                           "new versions")
         files = {f.path: os.path.join(saved.directory, *f.path.split("/"))
                  for f in saved.files}
         tags = dict(fields.pop("tags"))
@@ -343,7 +354,7 @@ class Registry:
         return result
 
     def _next_version(self, name: str, bump: str, attempt: int) -> SemVer:
-        versions = [SemVer.parse(v.version) for v in self.store.list_versions(name)]
+        versions = [_semver(v.version) for v in self.store.list_versions(name)]
         if not versions:
             return FIRST_VERSION if attempt == 0 else FIRST_VERSION.bump(bump)
         return max(versions).bump(bump)

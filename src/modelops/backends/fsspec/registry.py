@@ -2,16 +2,17 @@
 
 Layout under the root::
 
-    models/<name>/model.json                              written once, by the first register
-    models/<name>/versions/<version>/files-<upload>/...   a version's files, uploaded first
-    models/<name>/versions/<version>/version.json         the claim, created exclusively last
-    models/<name>/events/<seq>.json                       the audit trail: seq 1, 2, 3 … each
-                                                          claimed with an exclusive create
+    models/<name>/model.json                  written once, by the first register
+    models/<name>/blobs/<sha256>              file contents, named by their digest
+    models/<name>/versions/<version>.json     the claim: the record and the files (path and
+                                              digest of each), created exclusively, last
+    models/<name>/events/<seq>.json           the audit trail: seq 1, 2, 3 … each claimed
+                                              with an exclusive create
 
-A version exists once ``version.json`` does, and that file is written only after every file
-it lists is stored, so an interrupted register leaves nothing visible. Racing registrations
-of one version upload into different ``files-<upload>`` folders; the loser of the claim
-removes its folder.
+A version exists once its claim does, and the claim is written only after every blob it names
+is stored, so an interrupted register leaves nothing visible (at most an unreferenced blob).
+Blobs are written whole under their digest, so racing or repeated registrations of the same
+bytes store them once, and a changed byte can never hide behind a valid name.
 """
 
 from __future__ import annotations
@@ -20,11 +21,10 @@ from collections.abc import Mapping
 
 import attrs
 
-from modelops._ids import new_id
 from modelops.backends.fsspec.storage import Storage, dumps, segment
 from modelops.entities.codec import event_from_data, model_from_data, to_data, version_from_data
 from modelops.entities.registry import ModelVersion, RegisteredModel, RegistryEvent
-from modelops.errors import AlreadyExists, Conflict, NotFound
+from modelops.errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from modelops.stores import RegistryStore
 
 _SEQ_WIDTH = 12
@@ -34,8 +34,12 @@ def _model_dir(name: str) -> str:
     return f"models/{segment(name)}"
 
 
-def _version_dir(name: str, version: str) -> str:
-    return f"{_model_dir(name)}/versions/{version}"
+def _claim(name: str, version: str) -> str:
+    return f"{_model_dir(name)}/versions/{segment(version)}.json"
+
+
+def _blob(name: str, sha256: str) -> str:
+    return f"{_model_dir(name)}/blobs/{sha256}"
 
 
 class LayoutRegistryStore(RegistryStore):
@@ -70,37 +74,36 @@ class LayoutRegistryStore(RegistryStore):
         return out
 
     def create_version(self, version: ModelVersion, files: Mapping[str, str]) -> ModelVersion:
-        vdir = _version_dir(version.name, version.version)
-        if self.storage.exists(f"{vdir}/version.json"):
+        claim = _claim(version.name, version.version)
+        if self.storage.exists(claim):
             # Cheap early refusal; the exclusive create below is what guarantees it.
             raise AlreadyExists(f"model {version.name!r} already has version {version.version}")
-        upload = f"{vdir}/files-{new_id()}"
+        digests = {f.path: f.sha256 for f in version.files}
+        if set(digests) != set(files):
+            raise InvalidInput("the files given and the files recorded differ", field="files")
+        for rel, local in files.items():
+            blob = _blob(version.name, digests[rel])
+            if not self.storage.exists(blob):
+                self.storage.put_file(local, blob)
+        stored = attrs.evolve(version,
+                              artifact_location=self.storage.uri_of(f"{_model_dir(version.name)}"
+                                                                    "/blobs"))
         try:
-            for rel, local in files.items():
-                self.storage.put_file(local, f"{upload}/{rel}")
-            stored = attrs.evolve(version, artifact_location=self.storage.uri_of(upload))
-            data = to_data(stored)
-            data["upload"] = upload.rsplit("/", 1)[1]
-            self.storage.create(f"{vdir}/version.json", dumps(data))
+            self.storage.create(claim, dumps(to_data(stored)))
         except FileExistsError:
-            self.storage.remove_tree(upload)
             raise AlreadyExists(
                 f"model {version.name!r} already has version {version.version}") from None
-        except BaseException:
-            self.storage.remove_tree(upload)
-            raise
-        self._versions[f"{vdir}/version.json"] = stored
+        self._versions[claim] = stored
         return stored
 
     def _read_version(self, name: str, version: str) -> ModelVersion | None:
-        path = f"{_version_dir(name, version)}/version.json"
+        path = _claim(name, version)
         cached = self._versions.get(path)
         if cached is not None:
             return cached
         data = self.storage.read_json(path)
         if data is None:
             return None
-        data.pop("upload", None)
         record = self._versions[path] = version_from_data(data)
         return record
 
@@ -114,18 +117,28 @@ class LayoutRegistryStore(RegistryStore):
     def list_versions(self, name: str) -> list[ModelVersion]:
         self.get_model(name)
         out = []
-        for version in self.storage.listdir(f"{_model_dir(name)}/versions"):
-            record = self._read_version(name, version)
-            if record is not None:
-                out.append(record)
+        folder = f"{_model_dir(name)}/versions"
+        for entry in self.storage.listdir(folder):
+            data = self._versions.get(f"{folder}/{entry}")
+            if data is None:
+                raw = self.storage.read_json(f"{folder}/{entry}")
+                if raw is None:
+                    continue
+                data = self._versions[f"{folder}/{entry}"] = version_from_data(raw)
+            out.append(data)
         return out
 
     def download_version(self, name: str, version: str, dst_dir: str) -> str:
-        vdir = _version_dir(name, version)
-        data = self.storage.read_json(f"{vdir}/version.json")
-        if data is None:
-            raise NotFound(f"model {name!r} has no version {version}")
-        self.storage.get(f"{vdir}/{data['upload']}", dst_dir)
+        import os
+
+        record = self.get_version(name, version)
+        os.makedirs(dst_dir, exist_ok=True)
+        for f in record.files:
+            local = os.path.join(dst_dir, *f.path.split("/"))
+            try:
+                self.storage.get(_blob(name, f.sha256), local)
+            except FileNotFoundError:
+                continue  # reported by the registry's digest check as a missing file
         return dst_dir
 
     def append_event(self, event: RegistryEvent) -> RegistryEvent:
