@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
@@ -319,11 +320,9 @@ class Registry:
     def _register_saved(self, name: str, saved: SavedModel, wanted: SemVer | None, bump: str,
                         **fields: Any) -> ModelVersion:
         if name not in self._known_models:
-            try:
+            with contextlib.suppress(AlreadyExists):
                 self.store.create_model(RegisteredModel(name=name, created_time=now_ms(),
                                                         creator=_user()))
-            except AlreadyExists:
-                pass
             self._known_models.add(name)
         if self._state(name).deleted:
             raise Conflict(f"model {name!r} is deleted; restore_model it before registering "
