@@ -387,3 +387,13 @@ def test_interpreter_exit_flushes(tmp_path):
     subprocess.run([sys.executable, "-c", EXITER, str(tmp_path)], check=True, env=python_env(),
                    timeout=120)
     assert len(modelops.connect(tmp_path).predictions.read("m")) == 1000
+
+
+def test_values_that_change_type_are_read_as_objects(tmp_path):
+    ops = modelops.connect(tmp_path)
+    with ops.predictions.logger("m") as log:
+        log.log({"f": 1}, "a", timestamp=T0, metadata={"error": "timeout"})
+        log.log({"f": "s"}, "b", timestamp=T0 + 1, metadata={"error": False})
+    table = ops.predictions.read("m")
+    assert table.features["f"].tolist() == [1, "s"]
+    assert [m["error"] for m in table.metadata] == ["timeout", False]

@@ -88,6 +88,13 @@ class Client:
             self._predictions = Predictions(self.store("predictions"), client=self)
         return self._predictions
 
+    def monitor(self, model: str, version: str | None = None, **options: Any):  # type: ignore[no-untyped-def]
+        """Production monitoring of ``model`` (``modelops.monitoring.Monitor``): performance,
+        drift, volume, latency, errors, health with alerts, reports; see docs/monitoring.md."""
+        from modelops.monitoring import Monitor
+
+        return Monitor(self, model, version, **options)
+
     def close(self) -> None:
         """Flush live runs of this client and release the stores."""
         from modelops.tracking import flusher

@@ -20,7 +20,7 @@ Discovery and extension points (every implementation is called, results joined):
 
 Events (every implementation is called; an exception in one is reported as a warning and
 does not stop the caller): ``modelops_run_finished``, ``modelops_version_registered``,
-``modelops_stage_changed``, ``modelops_drift_detected``.
+``modelops_stage_changed``, ``modelops_drift_detected``, ``modelops_alert_raised``.
 """
 
 from __future__ import annotations
@@ -144,4 +144,27 @@ def modelops_drift_detected(report: DriftReport, store_uri: str) -> None:
 
     :param report: the stored ``DriftReport``; ``report.drifted_columns`` names the columns.
     :param store_uri: the URI of the drift store that holds it.
+    """
+
+
+if TYPE_CHECKING:
+    from modelops.monitoring import Alert
+
+
+@hookspec
+def modelops_alert_raised(alert: Alert, store_uri: str) -> None:
+    """A health check found an issue at or above the monitor's ``alert_at`` severity
+    (``"high"`` by default: ``high`` and ``critical`` issues).
+
+    :param alert: a ``modelops.monitoring.Alert``: ``model`` and ``version`` (None when every
+        version is monitored), ``severity`` (``"critical"``, ``"high"``, ``"medium"`` or
+        ``"low"``), ``kind`` (``"degradation"``, ``"input_drift"``, ``"volume"``,
+        ``"error_rate"`` …), a human-readable ``message``, ``details`` (plain JSON-able data:
+        the numbers behind the finding) and ``raised_at`` (Unix ms, the end of the window
+        checked).
+    :param store_uri: the URI of the prediction store the window was read from.
+
+    Called once per issue in each ``Monitor.health()`` call (not by ``report()``), in the
+    thread that ran it; the same condition seen by the next check is raised again, so
+    deduplicate or rate-limit in the plugin. Keep it quick (queue slow work such as webhooks).
     """

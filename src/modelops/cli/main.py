@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from modelops.cli import drift, experiments, models, plugins, runs
+from modelops.cli import drift, experiments, models, monitor, plugins, runs
 from modelops.errors import ModelOpsError
 
-GROUPS = (experiments, runs, models, drift, plugins)
+GROUPS = (experiments, runs, models, drift, monitor, plugins)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -271,5 +271,11 @@ def read_predictions(store: PredictionStore, model: str, *, version: str | None 
 
         raise MissingDependency("fast prediction reads", "pyarrow")
     if pa is not None:
-        return _read_arrow(pa, store, model, version, since, until, with_feedback)
+        try:
+            return _read_arrow(pa, store, model, version, since, until, with_feedback)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            if engine == "arrow":
+                raise
+            # Values of one field that change type (1 here, "s" there) have no Arrow column
+            # type; the line-by-line reader keeps them as Python objects.
     return _read_python(store, model, version, since, until, with_feedback)

@@ -1,0 +1,336 @@
+"""Value objects of monitoring: frozen attrs classes, each with ``to_dict()``.
+
+``to_dict()`` gives plain Python (dicts, lists, str, int, float, bool, None); floats are kept
+as they are, NaN included. ``MonitoringReport.to_json`` writes strict JSON (NaN as null).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from modelops.entities._frozen import FrozenDict, freeze
+from modelops.errors import InvalidInput
+
+#: Severities, least severe first.
+SEVERITIES = ("low", "medium", "high", "critical")
+#: Health statuses, best first.
+STATUSES = ("healthy", "degraded", "unhealthy")
+
+
+def severity_rank(severity: str, field: str = "severity") -> int:
+    """0 for ``low`` … 3 for ``critical``; ``InvalidInput`` for anything else."""
+    try:
+        return SEVERITIES.index(severity)
+    except ValueError:
+        raise InvalidInput(f"expected one of {', '.join(SEVERITIES)}, got {severity!r}",
+                           field=field) from None
+
+
+def _severity(instance: Any, attribute: Any, value: Any) -> None:
+    severity_rank(value, attribute.name)
+
+
+def to_plain(value: Any) -> Any:
+    """A value object, mapping, sequence or numpy value as plain Python data."""
+    if attrs.has(type(value)):
+        to_dict = getattr(value, "to_dict", None)
+        if to_dict is not None:
+            return to_dict()
+        return {f.name: to_plain(getattr(value, f.name)) for f in attrs.fields(type(value))}
+    if isinstance(value, Mapping):
+        return {str(k): to_plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_plain(v) for v in value]
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
+        return to_plain(value.tolist())
+    return value
+
+
+def finite_or_none(value: Any) -> Any:
+    """NaN and ±inf become None, recursively: for strict JSON."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [finite_or_none(v) for v in value]
+    return value
+
+
+class _Plain:
+    def to_dict(self) -> dict[str, Any]:
+        """Every field as plain Python data (floats as they are, NaN included)."""
+        return {f.name: to_plain(getattr(self, f.name)) for f in attrs.fields(type(self))}
+
+
+@attrs.frozen(kw_only=True)
+class HealthIssue(_Plain):
+    """One finding of a health check."""
+
+    severity: str = attrs.field(validator=_severity)  # low | medium | high | critical
+    kind: str                                          # e.g. "degradation", "input_drift"
+    message: str
+    details: FrozenDict[str, Any] = attrs.field(factory=FrozenDict, converter=freeze)
+
+
+@attrs.frozen(kw_only=True)
+class Health(_Plain):
+    """The result of ``Monitor.health()``.
+
+    ``status`` is ``unhealthy`` when any issue is critical or high, ``degraded`` when any is
+    medium, else ``healthy``. Issues are ordered most severe first.
+    """
+
+    model: str
+    version: str | None
+    status: str
+    issues: tuple[HealthIssue, ...] = attrs.field(default=(), converter=tuple)
+    checked_at: int = 0          # Unix ms: the end of the window
+    window: str = "24h"
+    n: int = 0                   # predictions in the window
+
+    @property
+    def healthy(self) -> bool:
+        return self.status == "healthy"
+
+    def issue(self, kind: str) -> HealthIssue | None:
+        """The first issue of ``kind``, or None."""
+        return next((i for i in self.issues if i.kind == kind), None)
+
+
+@attrs.frozen(kw_only=True)
+class Alert(_Plain):
+    """An issue at or above the monitor's ``alert_at`` severity, handed to the
+    ``modelops_alert_raised`` hook."""
+
+    model: str
+    version: str | None
+    severity: str = attrs.field(validator=_severity)
+    kind: str
+    message: str
+    details: FrozenDict[str, Any] = attrs.field(factory=FrozenDict, converter=freeze)
+    raised_at: int = 0           # Unix ms
+
+
+@attrs.frozen(kw_only=True)
+class Performance(_Plain):
+    """Model quality on the predictions of a window that have feedback.
+
+    ``metrics`` holds accuracy, precision, recall, f1 and (binary, with scores) roc_auc for
+    classification; mae, rmse and r2 for regression; it is empty when ``n`` is 0.
+    ``average`` is ``"binary"`` (of ``positive``) or ``"macro"``.
+    """
+
+    task: str | None                     # classification | regression | None (no data)
+    n: int                               # rows with feedback (and a prediction)
+    metrics: FrozenDict[str, float] = attrs.field(factory=FrozenDict, converter=freeze)
+    labels: tuple[Any, ...] = attrs.field(default=(), converter=tuple)
+    positive: Any = None
+    average: str | None = None
+    since: int = 0
+    until: int = 0
+
+
+@attrs.frozen(kw_only=True)
+class MetricChange(_Plain):
+    """One metric against its baseline. ``worse_by`` is positive when the metric got worse
+    (for mae and rmse: rose; for every other metric: fell)."""
+
+    metric: str
+    baseline: float
+    current: float
+    worse_by: float
+    threshold: float
+    degraded: bool
+
+
+@attrs.frozen(kw_only=True)
+class Degradation(_Plain):
+    """The window's metrics against a baseline: ``degraded`` when any metric got worse by
+    more than its threshold. ``baseline_source`` says where the baseline came from
+    (``"registry:fraud/1.2.0"`` or ``"given"``)."""
+
+    degraded: bool
+    changes: tuple[MetricChange, ...] = attrs.field(default=(), converter=tuple)
+    baseline_source: str = "given"
+    n: int = 0
+    since: int = 0
+    until: int = 0
+
+    @property
+    def degraded_metrics(self) -> list[str]:
+        return [c.metric for c in self.changes if c.degraded]
+
+
+@attrs.frozen(kw_only=True)
+class DriftCheck(_Plain):
+    """Input and prediction drift of a window.
+
+    ``report`` is the window's features checked against the model's reference profile (None
+    when there is no reference, or it shares no column with the logged features; ``note``
+    says why). ``prediction`` is the drift of the predictions against ``prediction_against``:
+    ``"reference"`` (the profile's prediction column), ``"previous window"`` or
+    ``"earlier half"``; None when there was nothing to compare with.
+    """
+
+    report: Any = None                   # modelops DriftReport | None
+    prediction: Any = None               # modelops ColumnDrift | None
+    prediction_against: str | None = None
+    reference_id: str | None = None
+    note: str = ""
+    since: int = 0
+    until: int = 0
+
+    @property
+    def drifted_columns(self) -> list[str]:
+        return [] if self.report is None else list(self.report.drifted_columns)
+
+    def to_dict(self) -> dict[str, Any]:
+        report = self.report
+        out: dict[str, Any] = {
+            "reference_id": self.reference_id, "note": self.note, "since": self.since,
+            "until": self.until, "prediction_against": self.prediction_against,
+            "input": None, "prediction": _column(self.prediction)}
+        if report is not None:
+            out["input"] = {
+                "drifted": bool(report.drifted), "share": float(report.share),
+                "drift_share": float(report.drift_share), "n_reference": report.n_reference,
+                "n_current": report.n_current, "columns": [_column(c) for c in report.columns],
+                "target": _column(report.target),
+                "missing_columns": list(report.missing_columns)}
+        return out
+
+
+def _column(c: Any) -> dict[str, Any] | None:
+    if c is None:
+        return None
+    return {"column": c.column, "kind": c.kind, "role": c.role, "method": c.method,
+            "statistic": float(c.statistic),
+            "pvalue": None if c.pvalue is None else float(c.pvalue),
+            "effect": None if c.effect is None else float(c.effect),
+            "drifted": bool(c.drifted), "reason": c.reason}
+
+
+@attrs.frozen(kw_only=True)
+class Volume(_Plain):
+    """The count of the newest window against the windows before it.
+
+    ``anomaly`` is ``"zero"`` (no predictions while the history's median is above 0),
+    ``"low"`` or ``"high"`` (outside ``[lower, upper]``), or None. With fewer than 3 windows
+    of history (leading empty windows, before the model's first prediction, do not count)
+    nothing is judged: ``anomaly`` is None and ``enough_history`` False.
+    """
+
+    window: str
+    count: int
+    history: tuple[int, ...] = attrs.field(default=(), converter=tuple)
+    median: float = math.nan
+    mad: float = math.nan
+    lower: float = math.nan
+    upper: float = math.nan
+    anomaly: str | None = None
+    enough_history: bool = False
+    since: int = 0               # start of the newest window
+    until: int = 0
+
+
+@attrs.frozen(kw_only=True)
+class Latency(_Plain):
+    """Percentiles of ``latency_ms`` (numpy's linear interpolation) over the rows that have
+    one; NaN when ``n`` is 0."""
+
+    n: int
+    p50: float = math.nan
+    p90: float = math.nan
+    p95: float = math.nan
+    p99: float = math.nan
+    max: float = math.nan
+    mean: float = math.nan
+
+
+@attrs.frozen(kw_only=True)
+class ErrorRate(_Plain):
+    """The share of predictions that failed: no prediction (null), or metadata with a truthy
+    ``"error"`` key. ``rate`` is NaN when ``n`` is 0."""
+
+    n: int
+    errors: int
+    rate: float
+    null_predictions: int = 0
+    flagged: int = 0             # rows whose metadata has a truthy "error"
+
+
+@attrs.frozen(kw_only=True)
+class Trend(_Plain):
+    """A metric over consecutive windows ending at *now*, oldest first. ``values`` is NaN for
+    windows where the metric cannot be computed (no feedback, one class only …)."""
+
+    metric: str
+    window: str
+    starts: tuple[int, ...] = attrs.field(converter=tuple)   # Unix ms of each window's start
+    counts: tuple[int, ...] = attrs.field(converter=tuple)   # predictions per window
+    feedback: tuple[int, ...] = attrs.field(converter=tuple)  # of them, with feedback
+    values: tuple[float, ...] = attrs.field(converter=tuple)
+
+
+def _positive_number(instance: Any, attribute: Any, value: Any) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 \
+            or not math.isfinite(value):
+        raise InvalidInput(f"expected a positive number, got {value!r}", field=attribute.name)
+
+
+def _threshold(instance: Any, attribute: Any, value: Any) -> None:
+    values = value.values() if isinstance(value, Mapping) else [value]
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 0 \
+                or not math.isfinite(v):
+            raise InvalidInput(f"expected a number ≥ 0 (or a mapping of metric to one), got "
+                               f"{value!r}", field=attribute.name)
+
+
+def _alert_at(instance: Any, attribute: Any, value: Any) -> None:
+    if value is not None:
+        severity_rank(value, attribute.name)
+
+
+def _window_field(instance: Any, attribute: Any, value: Any) -> None:
+    from modelops.monitoring.windows import parse_window
+
+    parse_window(value, attribute.name)
+
+
+@attrs.frozen(kw_only=True)
+class HealthRules:
+    """The thresholds ``Monitor.health()`` applies (every one documented in
+    ``docs/monitoring.md``)."""
+
+    #: A metric worse than its baseline by more than this (absolute; or per metric) degrades.
+    degradation_threshold: float | Mapping[str, float] = attrs.field(
+        default=0.05, validator=_threshold,
+        converter=lambda v: freeze(v) if isinstance(v, Mapping) else v)
+    #: Fewer rows with feedback than this: performance is not judged (a "low" issue).
+    min_feedback: int = 30
+    #: Error rate above this: "high"; above ``error_rate_medium``: "medium".
+    error_rate_high: float = 0.05
+    error_rate_medium: float = 0.01
+    #: p99 latency above this many ms: "medium" (None: no latency SLO).
+    latency_slo_ms: float | None = attrs.field(default=None, validator=_positive_number)
+    #: Volume: the newest ``volume_window`` against the windows before it in the health window.
+    volume_window: str = attrs.field(default="1h", validator=_window_field)
+    #: Volume is anomalous beyond median ± volume_k × max(1.4826 × MAD, volume_floor × median).
+    volume_k: float = attrs.field(default=3.0, validator=_positive_number)
+    volume_floor: float = 0.1
+    #: Issues at or above this severity fire the ``modelops_alert_raised`` hook (None: never).
+    alert_at: str | None = attrs.field(default="high", validator=_alert_at)
+
+    def threshold_of(self, metric: str) -> float:
+        t = self.degradation_threshold
+        if isinstance(t, Mapping):
+            return float(t.get(metric, 0.05))
+        return float(t)
