@@ -147,6 +147,34 @@ def main(argv: list[str] | None = None) -> None:
     print("\n5. Watching the model's inputs for drift")
     watch_drift(ops, args.report or os.path.join(os.getcwd(), "demo-drift-report.html"))
 
+    print("\n6. Serving with prediction logging, feedback and monitoring")
+    serve_and_monitor(ops, model, serving.version)
+
+
+def serve_and_monitor(ops: modelops.Client, model: object, version: str) -> None:
+    """Log every prediction the served model makes, the truth when it arrives, then ask the
+    monitor how the model is doing."""
+    data = load_breast_cancer()
+    names = [n.replace(" ", "_") for n in data.feature_names]
+    with ops.predictions.logger(MODEL, version=version) as log:
+        for row, truth in zip(data.data, data.target):
+            started = time.perf_counter()
+            proba = float(model.predict_proba(row.reshape(1, -1))[0, 1])
+            pid = log.log(dict(zip(names, row.tolist())), int(proba >= 0.5), probability=proba,
+                          latency_ms=(time.perf_counter() - started) * 1000)
+            log.feedback(pid, int(truth))
+    print(f"  logged {log.stats.written} records ({log.stats.dropped} dropped)")
+    monitor = ops.monitor(MODEL, version)
+    perf = monitor.performance("24h")
+    print("  last 24h on feedback: " + ", ".join(
+        f"{k}={v:.3f}" for k, v in sorted(perf.metrics.items())))
+    latency = monitor.latency("24h")
+    print(f"  latency p50={latency.p50:.2f} ms p99={latency.p99:.2f} ms")
+    health = monitor.health("24h")
+    print(f"  health: {health.status}")
+    for issue in health.issues:
+        print(f"    [{issue.severity}] {issue.kind}: {issue.message}")
+
 
 def watch_drift(ops: modelops.Client, report_path: str) -> None:
     """Profile the training inputs, then check a fresh sample and a drifted one."""

@@ -22,6 +22,7 @@ def test_the_demo_runs_and_prints_a_comparison(tmp_path):
     assert "Comparing every run" in out and "Best by ROC AUC" in out
     assert "serving breast-cancer 1.0.0" in out
     assert "shifted sample:" in out and "dataset drifted: True" in out
+    assert "logged 1138 records (0 dropped)" in out and "health: " in out
     assert "<svg" in (tmp_path / "drift.html").read_text(encoding="utf-8")
     ops = modelops.connect(tmp_path / "store")
     runs = ops.tracking.search_runs("demo-breast-cancer")
