@@ -39,7 +39,8 @@ __all__ = [
 _SEMVER = re.compile(
     r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
     r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
-    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$"
+    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$",
+    re.ASCII,  # \d is 0-9 only: "1.0.1٣" is not a version
 )
 
 
@@ -143,7 +144,7 @@ class Stage(str, enum.Enum):
 def check_alias(value: Any, field: str = "alias") -> str:
     """An alias (``champion``) is a name that is not a stage and has no ``@`` or ``/``."""
     check_name(value, field)
-    if "@" in value or Stage.is_stage(value) or value == "latest":
+    if "@" in value or Stage.is_stage(value.lower()) or value.lower() == "latest":
         raise InvalidInput(f"{value!r} is a stage, 'latest', or holds '@'; choose another alias",
                            field=field)
     return value
@@ -198,13 +199,27 @@ class RegisteredModel:
     deleted: bool = False
 
 
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _valid_sha256(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    # Digests name stored blobs: only 64 lowercase hex digits may ever become a path.
+    if not isinstance(value, str) or not _SHA256.match(value):
+        raise InvalidInput(f"expected 64 lowercase hex digits, got {value!r}",
+                           field="ArtifactFile.sha256")
+
+
+def _valid_path(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    check_key(value, "ArtifactFile.path")
+
+
 @attrs.frozen
 class ArtifactFile:
     """One file of a version's artifact: its path (relative), sha256 digest and size."""
 
-    path: str
-    sha256: str
-    size: int
+    path: str = attrs.field(validator=_valid_path)
+    sha256: str = attrs.field(validator=_valid_sha256)
+    size: int = 0
 
 
 @attrs.frozen(kw_only=True)

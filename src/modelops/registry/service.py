@@ -296,6 +296,8 @@ class Registry:
                   "description": description or "", "tags": checked_tags,
                   "lineage": _lineage(lineage)}
         if isinstance(model, SavedModel):
+            # Digest what is on disk now: the files may have changed since save().
+            model = attrs.evolve(model, files=_digest_files(model.directory))
             return self._register_saved(name, model, wanted, bump, **fields)
         with tempfile.TemporaryDirectory(prefix="modelops-register-") as tmp:
             saved = self.save(model, tmp, flavor, framework)
@@ -540,7 +542,7 @@ class Registry:
                     changes.append(Change(previous, "stage", target, demoted.value))
             return changes
         field = f"alias:{target}"
-        changes = [Change(v, field, None, target)]
+        changes = [Change(v, field, target if state.aliases.get(target) == v else None, target)]
         previous = state.aliases.get(target)
         if previous is not None and previous != v:
             changes.append(Change(previous, field, target, None))

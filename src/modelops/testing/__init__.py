@@ -23,14 +23,39 @@ contract by running the shared suite and the state machine against its store::
     # Random sequences of operations, checked against an in-memory model of the store.
     TestMyDbMachine = tracking_machine(lambda: MyDbTrackingStore.temporary()).TestCase
 
+A registry backend does the same with ``RegistryStoreSuite`` and ``registry_machine``::
+
+    from modelops.testing import RegistryStoreSuite, registry_machine
+
+    class TestMyDbRegistryStore(RegistryStoreSuite):
+        @pytest.fixture
+        def store(self, tmp_path):
+            store = MyDbRegistryStore(tmp_path / "db")
+            yield store
+            store.close()
+
+    # The registry service (register, promote, rollback, aliases …) on the store, checked
+    # against a model of stages, aliases and the audit trail.
+    TestMyDbRegistryMachine = registry_machine(lambda: MyDbRegistryStore.temporary()).TestCase
+
 Contents:
 
 - ``TrackingStoreSuite``, ``StoreCapabilities`` (``modelops.testing.tracking``): the
   conformance tests, a plain pytest class to subclass. Needs pytest.
 - ``TrackingStoreMachine``, ``tracking_machine`` (``modelops.testing.stateful``): a
   Hypothesis state machine comparing a store with a model. Needs hypothesis.
+- ``RegistryStoreSuite`` (``modelops.testing.registry``): the conformance tests of the
+  ``RegistryStore`` contract (exclusive version and event claims, whole-or-absent versions,
+  byte-exact files, events round-tripping every field), a plain pytest class to subclass;
+  it shares ``StoreCapabilities``. Needs pytest.
+- ``RegistryMachine``, ``registry_machine`` (``modelops.testing.registry_stateful``): a
+  Hypothesis state machine driving the registry service (``modelops.registry.Registry``) on
+  a store against a model of versions, stages, aliases, rollback and history. Needs
+  hypothesis.
 - ``modelops.testing.strategies``: Hypothesis strategies for names, keys, metric values,
-  params, tags, metric series, experiments, runs, and invalid names. Needs hypothesis.
+  params, tags, metric series, experiments, runs, and invalid names; for the registry,
+  model names, semantic versions (valid and invalid), aliases and registry events. Needs
+  hypothesis.
 - ``modelops.testing.pytest_plugin``: the fixtures ``modelops_store``, ``modelops_client``,
   ``modelops_local_client`` and ``modelops_fluent``, registered automatically with pytest.
 
@@ -47,13 +72,18 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from modelops.testing import strategies
+    from modelops.testing.registry import RegistryStoreSuite
+    from modelops.testing.registry_stateful import RegistryMachine, registry_machine
     from modelops.testing.stateful import TrackingStoreMachine, tracking_machine
     from modelops.testing.tracking import StoreCapabilities, TrackingStoreSuite
 
 __all__ = [
+    "RegistryMachine",
+    "RegistryStoreSuite",
     "StoreCapabilities",
     "TrackingStoreMachine",
     "TrackingStoreSuite",
+    "registry_machine",
     "strategies",
     "tracking_machine",
 ]
@@ -64,6 +94,9 @@ _LAZY = {
     "TrackingStoreSuite": ("modelops.testing.tracking", "TrackingStoreSuite"),
     "TrackingStoreMachine": ("modelops.testing.stateful", "TrackingStoreMachine"),
     "tracking_machine": ("modelops.testing.stateful", "tracking_machine"),
+    "RegistryStoreSuite": ("modelops.testing.registry", "RegistryStoreSuite"),
+    "RegistryMachine": ("modelops.testing.registry_stateful", "RegistryMachine"),
+    "registry_machine": ("modelops.testing.registry_stateful", "registry_machine"),
     "strategies": ("modelops.testing.strategies", None),
 }
 

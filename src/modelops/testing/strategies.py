@@ -4,6 +4,9 @@ Every strategy draws values the entities and stores must accept: they respect th
 ``modelops.entities._validate`` (name and key lengths, forbidden characters, value
 lengths). ``invalid_names()`` and ``invalid_keys()`` draw what must be refused.
 
+For the model registry: ``model_names()``, ``semvers()`` (and ``invalid_semvers()``),
+``aliases()``, ``changes()``, ``decisions()``, ``payloads()`` and ``registry_events()``.
+
     from hypothesis import given
     from modelops.testing import strategies as mst
 
@@ -38,25 +41,41 @@ from modelops.entities._validate import (
     check_key,
     check_name,
 )
+from modelops.entities.registry import (
+    Change,
+    Decision,
+    RegistryEvent,
+    Stage,
+    check_alias,
+)
 from modelops.errors import InvalidInput
 
 __all__ = [
     "INT64_MAX",
     "INT64_MIN",
+    "REGISTRY_ACTIONS",
     "SPECIAL_FLOATS",
+    "aliases",
+    "changes",
+    "decisions",
     "experiments",
     "ids",
     "invalid_keys",
     "invalid_names",
+    "invalid_semvers",
     "keys",
     "metric_series",
     "metric_values",
     "metrics",
+    "model_names",
     "names",
     "param_values",
     "params",
+    "payloads",
+    "registry_events",
     "run_infos",
     "runs",
+    "semvers",
     "statuses",
     "steps",
     "tag_values",
@@ -286,3 +305,154 @@ def invalid_keys() -> st.SearchStrategy[str]:
                          st.text(max_size=10))
     too_long = st.integers(MAX_KEY_LENGTH + 1, MAX_KEY_LENGTH + 50).map(lambda n: "k" * n)
     return st.one_of(segmented, inserted, too_long).filter(lambda s: not _valid(check_key, s))
+
+
+# -- the model registry --------------------------------------------------------------------
+
+#: The actions of registry events (``RegistryEvent.action``).
+REGISTRY_ACTIONS: tuple[str, ...] = (
+    "promote", "rollback", "archive", "set_alias", "remove_alias", "refused", "tag",
+    "describe", "delete_model", "restore_model",
+)
+
+_ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-"
+
+
+def _model_name_ok(name: str) -> bool:
+    return "@" not in name
+
+
+def model_names(*, min_size: int = 1, max_size: int = MAX_NAME_LENGTH,
+                alphabet: st.SearchStrategy[str] | str | None = None
+                ) -> st.SearchStrategy[str]:
+    """Valid registered-model names: ``names()`` without '@' (it separates aliases in
+    model URIs)."""
+    return names(min_size=min_size, max_size=max_size, alphabet=alphabet).filter(
+        _model_name_ok)
+
+
+def _alias_ok(alias: str) -> bool:
+    # Stage names in another case ("Production") pass check_alias, but model URIs
+    # (models:/name@Production) read them as stages; they are left out (pinned in
+    # tests/test_stateful_registry.py).
+    return _valid(check_alias, alias) and alias.lower() not in (
+        *(s.value for s in Stage), "latest")
+
+
+def aliases(*, max_size: int = 40) -> st.SearchStrategy[str]:
+    """Valid aliases (``champion``): model names that are not a stage or ``latest`` (in
+    any case) and hold no '@'."""
+    return model_names(max_size=max_size).filter(_alias_ok)
+
+
+@st.composite
+def semvers(draw: st.DrawFn, *, max_number: int = 20, prerelease: bool = True,
+            build: bool = True, max_identifiers: int = 3,
+            max_identifier_size: int = 8) -> str:
+    """Valid semantic version strings (semver 2.0): ``MAJOR.MINOR.PATCH``, sometimes with a
+    pre-release (``-rc.1``, ``-alpha.beta-2``, ``-0a``) and build metadata (``+sha.007``).
+
+    Numbers are at most ``max_number``, so versions collide often; pre-release and build
+    parts have up to ``max_identifiers`` identifiers of up to ``max_identifier_size``
+    characters each.
+    """
+    major, minor, patch = (draw(st.integers(0, max_number)) for _ in range(3))
+    text = f"{major}.{minor}.{patch}"
+    word = st.text(_ALNUM, min_size=1, max_size=max_identifier_size)
+    if prerelease and draw(st.booleans()):
+        numeric = st.integers(0, 10 ** min(max_identifier_size, 6) - 1).map(str)
+        ident = st.one_of(numeric, word.filter(lambda w: not w.isdigit()),
+                          st.sampled_from(["alpha", "beta", "rc"]))
+        text += "-" + ".".join(draw(st.lists(ident, min_size=1, max_size=max_identifiers)))
+    if build and draw(st.booleans()):
+        text += "+" + ".".join(draw(st.lists(word, min_size=1, max_size=max_identifiers)))
+    return text
+
+
+#: Strings that are not semantic versions, of every kind ``invalid_semvers`` draws.
+_BAD_SEMVERS = (
+    "", "1", "1.2", "1.2.3.4", "v1.2.3", "01.2.3", "1.02.3", "1.2.03", "-1.2.3", "1.-2.3",
+    "1.2.3-", "1.2.3+", "1.2.3-+b", "1.2.3-a..b", "1.2.3-.a", "1.2.3-a.", "1.2.3+a..b",
+    "1.2.3-01", "1.2.3-rc.00", "1.2.3-a_b", "1.2.3+a~b", "1.2.3-é", "1. 2.3", "1.2.3 -rc",
+    "1.2.x", "one.two.three", "1..3", "1.2.3-rc+", "1.2.3++b", "latest", "1.2.3/4",
+)
+
+#: Decimal digits of other scripts: semver allows ASCII digits only.
+_NON_ASCII_DIGITS = ("\u0663", "\u0661\u0663", "\uff11", "\u09ea")
+
+
+def invalid_semvers(*, non_ascii_digits: bool = True) -> st.SearchStrategy[str]:
+    """Strings every registry must refuse as a version with ``InvalidInput``: missing or
+    extra parts, leading zeros, empty or bad pre-release and build identifiers, prefixes,
+    inner spaces, and (``non_ascii_digits``) digits of other scripts (``1.0.1٣``), which
+    semver's grammar does not allow. Surrounding whitespace is not drawn (it is stripped)."""
+    n = st.integers(0, 99).map(str)
+    leading_zero = st.builds(lambda a, b, c, i: ".".join(
+        ("0" + x if j == i else x) for j, x in enumerate((a, b, c))),
+        st.integers(1, 99).map(str), st.integers(1, 99).map(str),
+        st.integers(1, 99).map(str), st.integers(0, 2))
+    parts = st.lists(n, min_size=1, max_size=5).filter(lambda p: len(p) != 3).map(".".join)
+    bad_ident = st.builds(lambda core, sep, ident: f"{core}{sep}{ident}",
+                          st.sampled_from(["1.0.0", "2.3.4"]), st.sampled_from("-+"),
+                          st.sampled_from(["", "a..b", ".a", "a.", "a_b", "a b", "ü", "a/b"]))
+    options = [st.sampled_from(_BAD_SEMVERS), leading_zero, parts, bad_ident]
+    if non_ascii_digits:
+        options.append(st.builds(
+            lambda core, digit, where: (f"{core}{digit}" if where == "patch"
+                                        else f"1.0.0-{('1' if where == 'pre' else '') + digit}"
+                                        + ("" if where == "pre" else "a")),
+            st.sampled_from(["1.0.1", "1.0.", "2.1.3"]), st.sampled_from(_NON_ASCII_DIGITS),
+            st.sampled_from(["patch", "pre", "word"])))
+    return st.one_of(*options)
+
+
+def changes(*, versions: st.SearchStrategy[str] | None = None,
+            alias: st.SearchStrategy[str] | None = None) -> st.SearchStrategy[Change]:
+    """``Change`` records: a stage moving between stages, or an alias given or taken
+    (``before``/``after`` None when absent)."""
+    versions = semvers(build=False) if versions is None else versions
+    alias = aliases(max_size=20) if alias is None else alias
+    stage = st.sampled_from([s.value for s in Stage])
+    stage_change = st.builds(Change, versions, st.just("stage"), stage, stage)
+    alias_change = alias.flatmap(lambda a: st.builds(
+        Change, versions, st.just(f"alias:{a}"), st.sampled_from([None, a]),
+        st.sampled_from([None, a])))
+    return st.one_of(stage_change, alias_change)
+
+
+def decisions() -> st.SearchStrategy[Decision]:
+    """``Decision`` records with finite metric deltas."""
+    return st.builds(
+        Decision, promote=st.booleans(), reason=st.text(max_size=40),
+        candidate=st.none() | semvers(build=False), incumbent=st.none() | semvers(build=False),
+        deltas=st.dictionaries(keys(max_size=20),
+                               st.floats(allow_nan=False, allow_infinity=False), max_size=3))
+
+
+def payloads(*, max_leaves: int = 8) -> st.SearchStrategy[dict[str, Any]]:
+    """Event payloads: JSON-shaped data (null, booleans, int64s, finite floats, text,
+    lists and string-keyed objects, nested)."""
+    scalars = (st.none() | st.booleans() | st.integers(INT64_MIN, INT64_MAX)
+               | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20))
+    json_values = st.recursive(
+        scalars, lambda inner: st.lists(inner, max_size=3)
+        | st.dictionaries(st.text(max_size=10), inner, max_size=3), max_leaves=max_leaves)
+    return st.dictionaries(st.text(max_size=10), json_values, max_size=4)
+
+
+def registry_events(model: str | st.SearchStrategy[str] | None = None,
+                    seq: int | st.SearchStrategy[int] | None = None
+                    ) -> st.SearchStrategy[RegistryEvent]:
+    """``RegistryEvent`` records with every field drawn: changes, an optional decision,
+    payload, reason, actor and timestamp. ``model`` and ``seq`` fix those fields (or give
+    strategies for them)."""
+    model_strategy = model_names() if model is None else (
+        st.just(model) if isinstance(model, str) else model)
+    seq_strategy = st.integers(1, 10**9) if seq is None else (
+        st.just(seq) if isinstance(seq, int) else seq)
+    return st.builds(
+        RegistryEvent, model=model_strategy, seq=seq_strategy,
+        action=st.sampled_from(REGISTRY_ACTIONS), changes=st.lists(changes(), max_size=3),
+        actor=st.text(max_size=20), timestamp=st.integers(0, INT64_MAX),
+        reason=st.none() | st.text(max_size=40), decision=st.none() | decisions(),
+        payload=payloads())

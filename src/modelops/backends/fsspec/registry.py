@@ -17,6 +17,7 @@ bytes store them once, and a changed byte can never hide behind a valid name.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 
 import attrs
@@ -28,6 +29,14 @@ from modelops.errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from modelops.stores import RegistryStore
 
 _SEQ_WIDTH = 12
+
+
+def _sha256(local: str) -> str:
+    digest = hashlib.sha256()
+    with open(local, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _model_dir(name: str) -> str:
@@ -51,12 +60,15 @@ class LayoutRegistryStore(RegistryStore):
         # Records and events never change once written: cache them by path.
         self._versions: dict[str, ModelVersion] = {}
         self._events: dict[str, RegistryEvent] = {}
+        self._models: set[str] = set()  # models known to exist (they are never removed)
+        self._blobs: dict[str, dict[str, str]] = {}  # claim -> file path -> stored digest
 
     def create_model(self, model: RegisteredModel) -> RegisteredModel:
         try:
             self.storage.create(f"{_model_dir(model.name)}/model.json", dumps(to_data(model)))
         except FileExistsError:
             raise AlreadyExists(f"model {model.name!r} already exists") from None
+        self._models.add(model.name)
         return model
 
     def get_model(self, name: str) -> RegisteredModel:
@@ -71,43 +83,60 @@ class LayoutRegistryStore(RegistryStore):
             data = self.storage.read_json(f"models/{folder}/model.json")
             if data is not None:
                 out.append(model_from_data(data))
-        return out
+        return sorted(out, key=lambda m: m.name)
+
+    def _require_model(self, name: str) -> None:
+        if name not in self._models:
+            if not self.storage.exists(f"{_model_dir(name)}/model.json"):
+                raise NotFound(f"no model named {name!r} in {self.uri}")
+            self._models.add(name)
 
     def create_version(self, version: ModelVersion, files: Mapping[str, str]) -> ModelVersion:
+        self._require_model(version.name)
         claim = _claim(version.name, version.version)
         if self.storage.exists(claim):
             # Cheap early refusal; the exclusive create below is what guarantees it.
             raise AlreadyExists(f"model {version.name!r} already has version {version.version}")
-        digests = {f.path: f.sha256 for f in version.files}
-        if set(digests) != set(files):
+        if {f.path for f in version.files} != set(files):
             raise InvalidInput("the files given and the files recorded differ", field="files")
+        # Blobs are named by the digest of the bytes actually stored, whatever the record
+        # says: a wrong record can only fail its own digest check, never another version's.
+        blobs = {}
         for rel, local in files.items():
-            blob = _blob(version.name, digests[rel])
+            blobs[rel] = _sha256(local)
+            blob = _blob(version.name, blobs[rel])
             if not self.storage.exists(blob):
                 self.storage.put_file(local, blob)
         stored = attrs.evolve(version,
                               artifact_location=self.storage.uri_of(f"{_model_dir(version.name)}"
                                                                     "/blobs"))
+        data = to_data(stored)
+        data["blobs"] = blobs
         try:
-            self.storage.create(claim, dumps(to_data(stored)))
+            self.storage.create(claim, dumps(data))
         except FileExistsError:
             raise AlreadyExists(
                 f"model {version.name!r} already has version {version.version}") from None
         self._versions[claim] = stored
+        self._blobs[claim] = blobs
         return stored
 
     def _read_version(self, name: str, version: str) -> ModelVersion | None:
-        path = _claim(name, version)
+        return self._load_claim(_claim(name, version))
+
+    def _load_claim(self, path: str) -> ModelVersion | None:
         cached = self._versions.get(path)
         if cached is not None:
             return cached
         data = self.storage.read_json(path)
         if data is None:
             return None
+        self._blobs[path] = data.pop("blobs", {})
         record = self._versions[path] = version_from_data(data)
         return record
 
     def get_version(self, name: str, version: str) -> ModelVersion:
+        self._require_model(name)
         record = self._read_version(name, version)
         if record is None:
             self.get_model(name)
@@ -119,29 +148,27 @@ class LayoutRegistryStore(RegistryStore):
         out = []
         folder = f"{_model_dir(name)}/versions"
         for entry in self.storage.listdir(folder):
-            data = self._versions.get(f"{folder}/{entry}")
-            if data is None:
-                raw = self.storage.read_json(f"{folder}/{entry}")
-                if raw is None:
-                    continue
-                data = self._versions[f"{folder}/{entry}"] = version_from_data(raw)
-            out.append(data)
+            record = self._load_claim(f"{folder}/{entry}")
+            if record is not None:
+                out.append(record)
         return out
 
     def download_version(self, name: str, version: str, dst_dir: str) -> str:
         import os
 
         record = self.get_version(name, version)
+        blobs = self._blobs.get(_claim(name, record.version), {})
         os.makedirs(dst_dir, exist_ok=True)
         for f in record.files:
             local = os.path.join(dst_dir, *f.path.split("/"))
             try:
-                self.storage.get(_blob(name, f.sha256), local)
+                self.storage.get(_blob(name, blobs.get(f.path, f.sha256)), local)
             except FileNotFoundError:
                 continue  # reported by the registry's digest check as a missing file
         return dst_dir
 
     def append_event(self, event: RegistryEvent) -> RegistryEvent:
+        self._require_model(event.model)
         path = f"{_model_dir(event.model)}/events/{event.seq:0{_SEQ_WIDTH}d}.json"
         try:
             self.storage.create(path, dumps(to_data(event)))
@@ -152,6 +179,7 @@ class LayoutRegistryStore(RegistryStore):
         return event
 
     def list_events(self, name: str, after_seq: int = 0) -> list[RegistryEvent]:
+        self._require_model(name)
         rel = f"{_model_dir(name)}/events"
         out = []
         for entry in self.storage.listdir(rel):
