@@ -65,9 +65,30 @@ def test_per_store_overrides(tmp_path):
 
 
 def test_a_missing_store_kind_is_a_clear_error():
-    ops = modelops.connect("memory://")
-    with pytest.raises(modelops.NotFound, match="no predictions store"):
-        ops.store("predictions")
+    from modelops import plugins
+    from modelops.backends.fsspec.plugin import modelops_tracking_store as builtin
+    from modelops.uri import StoreURI
+
+    class TrackingOnly:
+        @modelops.hookimpl
+        def modelops_schemes(self):
+            return ["onlytracking"]
+
+        @modelops.hookimpl
+        def modelops_tracking_store(self, uri):
+            if uri.scheme == "onlytracking":
+                return builtin(StoreURI("memory://", "memory", ""))
+            return None
+
+    pm = plugins.plugin_manager()
+    pm.register(TrackingOnly(), name="onlytracking")
+    try:
+        ops = modelops.connect("onlytracking://x")
+        ops.tracking.create_experiment("fine")
+        with pytest.raises(modelops.NotFound, match="no registry store.*registry='<uri>'"):
+            ops.registry.list_models()
+    finally:
+        pm.unregister(name="onlytracking")
 
 
 def test_a_registered_plugin_can_serve_a_new_scheme():
