@@ -85,7 +85,7 @@ def test_a_missing_store_kind_is_a_clear_error():
     try:
         ops = modelops.connect("onlytracking://x")
         ops.tracking.create_experiment("fine")
-        with pytest.raises(modelops.NotFound, match="no registry store.*registry='<uri>'"):
+        with pytest.raises(modelops.NotFound, match=r"no registry store.*registry='<uri>'"):
             ops.registry.list_models()
     finally:
         pm.unregister(name="onlytracking")
