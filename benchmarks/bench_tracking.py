@@ -179,7 +179,7 @@ def bench_log_points(
     history = ops.tracking.get_metric_history(last[0].run_id, "loss")
     assert len(history) == n_points, (len(history), n_points)
 
-    # MLflow log_batch, 1,000-point batches (as ANCHORS.md measured).
+    # MLflow log_batch, 1,000-point batches (as the anchor figures were measured).
     exp_id = mlflow.create_experiment("bench-points")
     batch = 1000
     run = client.create_run(exp_id)  # warm-up batch in its own run
