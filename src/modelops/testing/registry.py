@@ -41,10 +41,9 @@ import os
 import subprocess
 import sys
 import textwrap
-import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import attrs
 import pytest
@@ -62,7 +61,8 @@ from modelops.entities.registry import (
 )
 from modelops.errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from modelops.stores import RegistryStore
-from modelops.testing.tracking import AWKWARD_NAMES, StoreCapabilities
+from modelops.testing._shared import StoreCapabilities, StoreSuite, in_threads
+from modelops.testing.tracking import AWKWARD_NAMES
 
 __all__ = [
     "AWKWARD_MODEL_NAMES",
@@ -113,29 +113,6 @@ def artifact_files(contents: Mapping[str, bytes]) -> tuple[ArtifactFile, ...]:
                  for rel, data in sorted(contents.items()))
 
 
-def _in_threads(count: int, target: Callable[[int], Any]) -> list[Any]:
-    """Run ``target(i)`` in ``count`` threads started together; re-raise the first error;
-    return the results in thread order."""
-    barrier = threading.Barrier(count)
-    results: list[Any] = [None] * count
-    errors: list[BaseException] = []
-
-    def body(i: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[i] = target(i)
-        except BaseException as exc:  # re-raised in the main thread
-            errors.append(exc)
-
-    threads = [threading.Thread(target=body, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    if errors:
-        raise errors[0]
-    assert not any(t.is_alive() for t in threads), "a thread hung"
-    return results
 
 
 class _FailsMidway(Mapping[str, str]):
@@ -206,7 +183,7 @@ _CHILD_SCRIPT = textwrap.dedent("""
 """)
 
 
-class RegistryStoreSuite:
+class RegistryStoreSuite(StoreSuite):
     """Conformance tests of the ``RegistryStore`` contract.
 
     Subclass it as ``class TestMyStore(RegistryStoreSuite)`` and define a ``store`` fixture
@@ -214,8 +191,6 @@ class RegistryStoreSuite:
     ``capabilities`` to a ``StoreCapabilities`` to skip what the backend does not support.
     The class name has no ``Test`` prefix, so pytest collects it only through subclasses.
     """
-
-    capabilities: ClassVar[StoreCapabilities] = StoreCapabilities()
 
     # -- fixtures and helpers -------------------------------------------------------------
 
@@ -229,15 +204,6 @@ class RegistryStoreSuite:
     def model(self, store: RegistryStore) -> RegisteredModel:
         """A model named ``fraud``."""
         return store.create_model(self.new_model("fraud"))
-
-    def require(self, capability: str) -> None:
-        """Skip the test, naming the capability, unless the backend declares it."""
-        if not getattr(self.capabilities, capability):
-            pytest.skip(f"{type(self).__name__} declares no {capability!r} capability")
-
-    def store_uri(self, store: RegistryStore) -> str:
-        """The URI other handles and processes open the store with."""
-        return store.uri
 
     def open_again(self, store: RegistryStore) -> RegistryStore:
         """A second handle on the same data, as another process would open it."""
@@ -885,7 +851,7 @@ class RegistryStoreSuite:
             except AlreadyExists:
                 return None
 
-        results = _in_threads(8, create)
+        results = in_threads(8, create)
         winners = [(i, r) for i, r in enumerate(results) if r is not None]
         assert len(winners) == 1, f"{len(winners)} threads claimed the same version"
         (i, stored), = winners
@@ -904,7 +870,7 @@ class RegistryStoreSuite:
             return store.create_version(
                 self.new_version("fraud", f"1.0.{i}", {"w.bin": bytes([i]) * 100}), files[i])
 
-        results = _in_threads(8, create)
+        results = in_threads(8, create)
         assert self.versions_of(store, "fraud") == {r.version: r for r in results}
         for i in range(8):
             assert self.download(store, tmp_path, "fraud", f"1.0.{i}") == \
@@ -924,7 +890,7 @@ class RegistryStoreSuite:
             except Conflict:
                 return None
 
-        winners = [r for r in _in_threads(8, append) if r is not None]
+        winners = [r for r in in_threads(8, append) if r is not None]
         assert len(winners) == 1, f"{len(winners)} threads claimed seq 2"
         assert store.list_events("fraud", after_seq=1) == winners
 
@@ -947,7 +913,7 @@ class RegistryStoreSuite:
                     except Conflict:
                         continue
 
-        _in_threads(8, writer)
+        in_threads(8, writer)
         events = store.list_events("fraud")
         assert [e.seq for e in events] == list(range(1, 41))
         seen = sorted((e.payload["writer"], e.payload["n"]) for e in events)

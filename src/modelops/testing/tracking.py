@@ -35,10 +35,9 @@ import subprocess
 import sys
 import textwrap
 import threading
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any, ClassVar
+from collections.abc import Iterable, Sequence
+from typing import Any
 
-import attrs
 import pytest
 
 from modelops.entities import (
@@ -65,6 +64,7 @@ from modelops.errors import (
 )
 from modelops.query import parse_filter, parse_order_by
 from modelops.stores import TrackingStore
+from modelops.testing._shared import StoreCapabilities, StoreSuite, in_threads
 
 __all__ = [
     "AWKWARD_NAMES",
@@ -134,27 +134,6 @@ AWKWARD_NAMES: tuple[str, ...] = (
 )
 
 
-@attrs.frozen
-class StoreCapabilities:
-    """What a backend under test supports; a missing capability skips the tests needing it.
-
-    - ``artifacts``: ``log_artifact`` / ``write_artifact`` / ``list_artifacts`` /
-      ``download_artifact`` work.
-    - ``purge``: ``purge_run`` removes a run for good.
-    - ``concurrent_threads``: many threads may share one store object.
-    - ``reopen``: ``open_store("tracking", parse_uri(uri))`` in this process, for the URI
-      that ``TrackingStoreSuite.store_uri(store)`` returns (``store.uri`` by default),
-      opens a second handle on the same data, as another process would.
-    - ``concurrent_processes``: several processes may open the store at once that way.
-    """
-
-    artifacts: bool = True
-    purge: bool = True
-    concurrent_threads: bool = True
-    reopen: bool = True
-    concurrent_processes: bool = True
-
-
 def _bits(value: float) -> bytes:
     return struct.pack("<d", value)
 
@@ -210,7 +189,7 @@ _CHILD_SCRIPT = textwrap.dedent("""
 """)
 
 
-class TrackingStoreSuite:
+class TrackingStoreSuite(StoreSuite):
     """Conformance tests of the ``TrackingStore`` contract.
 
     Subclass it as ``class TestMyStore(TrackingStoreSuite)`` and define a ``store`` fixture
@@ -218,8 +197,6 @@ class TrackingStoreSuite:
     ``capabilities`` to a ``StoreCapabilities`` to skip what the backend does not support.
     The class name has no ``Test`` prefix, so pytest collects it only through subclasses.
     """
-
-    capabilities: ClassVar[StoreCapabilities] = StoreCapabilities()
 
     # -- fixtures and helpers -------------------------------------------------------------
 
@@ -238,15 +215,6 @@ class TrackingStoreSuite:
     def run(self, store: TrackingStore, experiment: Experiment) -> Run:
         """A RUNNING run in ``experiment``."""
         return store.create_run(experiment.experiment_id, run_name="run-1", start_time=T0)
-
-    def require(self, capability: str) -> None:
-        """Skip the test, naming the capability, unless the backend declares it."""
-        if not getattr(self.capabilities, capability):
-            pytest.skip(f"{type(self).__name__} declares no {capability!r} capability")
-
-    def store_uri(self, store: TrackingStore) -> str:
-        """The URI other processes open the store with (``concurrent_processes`` tests)."""
-        return store.uri
 
     @staticmethod
     def new_run(store: TrackingStore, experiment: Experiment, name: str = "run",
@@ -1482,31 +1450,6 @@ class TrackingStoreSuite:
         finally:
             third.close()
 
-    # -- concurrency ----------------------------------------------------------------------
-
-    def _in_threads(self, count: int, target: Callable[[int], Any]) -> list[Any]:
-        """Run ``target(i)`` in ``count`` threads started together; re-raise the first
-        error; return the results in thread order."""
-        barrier = threading.Barrier(count)
-        results: list[Any] = [None] * count
-        errors: list[BaseException] = []
-
-        def body(i: int) -> None:
-            try:
-                barrier.wait(timeout=30)
-                results[i] = target(i)
-            except BaseException as exc:  # re-raised in the main thread
-                errors.append(exc)
-
-        threads = [threading.Thread(target=body, args=(i,)) for i in range(count)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=120)
-        if errors:
-            raise errors[0]
-        assert not any(t.is_alive() for t in threads), "a thread hung"
-        return results
 
     def test_threads_logging_to_separate_runs(self, store: TrackingStore,
                                               experiment: Experiment) -> None:
@@ -1537,7 +1480,7 @@ class TrackingStoreSuite:
         reader = threading.Thread(target=searcher)
         reader.start()
         try:
-            run_ids = self._in_threads(8, worker)
+            run_ids = in_threads(8, worker)
         finally:
             stop.set()
             reader.join()
@@ -1564,7 +1507,7 @@ class TrackingStoreSuite:
                 store.log_batch(run.run_id, [series("m", [(b, float(i), T0 + b)])],
                                 params={f"p{i}": "x"})
 
-        self._in_threads(8, worker)
+        in_threads(8, worker)
         history = store.get_metric_history(run.run_id, "m")
         assert len(history) == 80
         per_thread: dict[float, list[int]] = {}
@@ -1584,7 +1527,7 @@ class TrackingStoreSuite:
             except AlreadyExists:
                 return ""
 
-        results = self._in_threads(8, create)
+        results = in_threads(8, create)
         winners = [r for r in results if r]
         assert len(winners) == 1
         assert [e.experiment_id for e in store.list_experiments(ViewType.ALL)] == winners
