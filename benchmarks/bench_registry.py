@@ -801,8 +801,8 @@ def rows_of(results: dict[str, Any]) -> list[dict[str, Any]]:
         TARGET_REGISTER,
         f"each version has its own {size:.0f}-byte joblib file (the estimator with a "
         "version attribute). modelops: register(name, <file i>, metrics=<2 metrics>, "
-        "flavor='path'): copies the file into a staging directory, sha256s it, copies it into "
-        "the store, writes version.json with an exclusive create. MLflow: "
+        "flavor='path'): sha256s the file where it is, copies it into the store under its "
+        "digest, writes the version's record with an exclusive create. MLflow: "
         "MlflowClient.create_model_version(name, source=<run artifact dir where file i was "
         "logged beforehand, untimed>, run_id, tags=<the 2 metrics>): one row in "
         "model_versions + tag rows in one sqlite transaction; it copies, reads and digests "

@@ -122,6 +122,20 @@ def test_path_flavor_for_files_and_directories(reg, tmp_path):
         assert fh.read() == b"onnx!"
 
 
+def test_a_path_model_is_copied_so_later_edits_of_the_source_do_not_reach_it(reg, tmp_path):
+    """Files are read where they are when registering, and stored as they were then."""
+    source = tmp_path / "model.bin"
+    source.write_bytes(b"v1")
+    first = reg.register("m", source)
+    source.write_bytes(b"v2 changed")
+    with open(reg.load("m", first.version), "rb") as fh:
+        assert fh.read() == b"v1"
+    second = reg.register("m", source)
+    assert second.files[0].sha256 != first.files[0].sha256
+    with open(reg.load("m", second.version), "rb") as fh:
+        assert fh.read() == b"v2 changed"
+
+
 def test_untrusted_loading_refuses_pickles(reg, model):
     reg.register("iris", model)
     with pytest.raises(UntrustedModel, match="pickle"):

@@ -59,6 +59,15 @@ class SemVer:
     patch: int
     prerelease: tuple[str, ...] = ()
     build: str = ""
+    # Computed once: versions are compared often (every register picks the highest).
+    _key: tuple[Any, ...] = attrs.field(init=False, repr=False)
+
+    @_key.default
+    def _precedence(self) -> tuple[Any, ...]:
+        # Identifiers: numbers sort before words and among themselves numerically; a release
+        # (no pre-release) sorts after every pre-release of it.
+        pre = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in self.prerelease)
+        return (self.major, self.minor, self.patch, 1 if not pre else 0, pre)
 
     @classmethod
     def parse(cls, text: Any) -> SemVer:
@@ -98,24 +107,23 @@ class SemVer:
             return SemVer(self.major, self.minor, self.patch + 1)
         raise InvalidInput(f"expected 'major', 'minor' or 'patch', got {part!r}", field="bump")
 
-    def _key(self) -> tuple[Any, ...]:
-        # Identifiers: numbers sort before words and among themselves numerically; a release
-        # (no pre-release) sorts after every pre-release of it.
-        pre = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in self.prerelease)
-        return (self.major, self.minor, self.patch, 1 if not pre else 0, pre)
-
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, SemVer):
             return NotImplemented
-        return self._key() == other._key()
+        return self._key == other._key
 
     def __lt__(self, other: SemVer) -> bool:
         if not isinstance(other, SemVer):
             return NotImplemented
-        return self._key() < other._key()
+        return self._key < other._key
+
+    def __gt__(self, other: SemVer) -> bool:  # max() asks for it; the derived one is slow
+        if not isinstance(other, SemVer):
+            return NotImplemented
+        return self._key > other._key
 
     def __hash__(self) -> int:
-        return hash(self._key())
+        return hash(self._key)
 
 
 class Stage(str, enum.Enum):

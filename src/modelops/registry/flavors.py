@@ -37,6 +37,9 @@ class Flavor(Protocol):
     def load(self, directory: str, meta: dict[str, Any], trusted: bool) -> Any:
         """Rebuild the model from the (already verified) files in ``directory``."""
 
+    # Optional: ``in_place(obj) -> (meta, {path in version: local file})`` when the model
+    # already is files that ``save`` would only copy; registering then reads them in place.
+
 
 def framework_of(obj: Any) -> str:
     """``sklearn`` for scikit-learn objects, else the top-level package of the object's type."""
@@ -89,21 +92,31 @@ class PathFlavor:
             return "files"
         return None
 
-    def save(self, obj: Any, directory: str) -> dict[str, Any]:
+    def in_place(self, obj: Any) -> tuple[dict[str, Any], dict[str, str]]:
+        """What ``save`` would return and write, without writing it: the metadata, and each
+        file's path in the version mapped to the local file it copies. Registering reads
+        the files where they are instead of staging a copy."""
         src = os.fspath(obj)
-        if os.path.isdir(src):
-            shutil.copytree(src, os.path.join(directory, "data"))
-            return {"kind": "directory", "root": "data"}
         if os.path.isfile(src):
             name = os.path.basename(src)
-            os.makedirs(os.path.join(directory, "data"))
-            target = os.path.join(directory, "data", name)
-            try:
-                os.link(src, target)  # no copy of the bytes; they are hashed and stored next
-            except OSError:
-                shutil.copyfile(src, target)
-            return {"kind": "file", "root": f"data/{name}"}
+            return {"kind": "file", "root": f"data/{name}"}, {f"data/{name}": src}
+        if os.path.isdir(src):
+            files = {}
+            for dirpath, _, names in os.walk(src, followlinks=True):  # as copytree copies
+                for name in names:
+                    path = os.path.join(dirpath, name)
+                    files["data/" + os.path.relpath(path, src).replace(os.sep, "/")] = path
+            return {"kind": "directory", "root": "data"}, files
         raise InvalidInput(f"no file or directory at {src!r}", field="model")
+
+    def save(self, obj: Any, directory: str) -> dict[str, Any]:
+        meta, files = self.in_place(obj)
+        os.makedirs(os.path.join(directory, "data"), exist_ok=True)
+        for rel, src in files.items():
+            target = os.path.join(directory, *rel.split("/"))
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            shutil.copyfile(src, target)
+        return meta
 
     def load(self, directory: str, meta: dict[str, Any], trusted: bool) -> Any:
         return os.path.join(directory, *meta["root"].split("/"))

@@ -99,6 +99,11 @@ def _digest_files(directory: str) -> tuple[ArtifactFile, ...]:
     return tuple(sorted(files, key=lambda f: f.path))
 
 
+def _sources(saved: SavedModel) -> dict[str, str]:
+    """Each file of a saved model mapped to its local path."""
+    return {f.path: os.path.join(saved.directory, *f.path.split("/")) for f in saved.files}
+
+
 def _target(stage: Stage | str | None, alias: str | None) -> str:
     """What a promotion or rollback is about: a stage's value, or an alias."""
     if alias is not None:
@@ -298,10 +303,18 @@ class Registry:
         if isinstance(model, SavedModel):
             # Digest what is on disk now: the files may have changed since save().
             model = attrs.evolve(model, files=_digest_files(model.directory))
-            return self._register_saved(name, model, wanted, bump, **fields)
+            return self._register_saved(name, model, _sources(model), wanted, bump, **fields)
+        chosen, detected = choose_flavor(model, flavor)
+        in_place = getattr(chosen, "in_place", None)
+        if in_place is not None:
+            meta, sources = in_place(model)
+            files = tuple(ArtifactFile(rel, _sha256(local), os.path.getsize(local))
+                          for rel, local in sorted(sources.items()))
+            saved = SavedModel("", chosen.name, framework or detected, meta, files)
+            return self._register_saved(name, saved, sources, wanted, bump, **fields)
         with tempfile.TemporaryDirectory(prefix="modelops-register-") as tmp:
             saved = self.save(model, tmp, flavor, framework)
-            return self._register_saved(name, saved, wanted, bump, **fields)
+            return self._register_saved(name, saved, _sources(saved), wanted, bump, **fields)
 
     def _run_facts(self, run: Any) -> tuple[str | None, dict[str, float], dict[str, str]]:
         if run is None:
@@ -319,18 +332,17 @@ class Registry:
                                f"{type(run).__name__}", field="run")
         return run.run_id, dict(run.data.metrics), dict(run.data.params)
 
-    def _register_saved(self, name: str, saved: SavedModel, wanted: SemVer | None, bump: str,
-                        **fields: Any) -> ModelVersion:
+    def _register_saved(self, name: str, saved: SavedModel, sources: Mapping[str, str],
+                        wanted: SemVer | None, bump: str, **fields: Any) -> ModelVersion:
         if name not in self._known_models:
             with contextlib.suppress(AlreadyExists):
                 self.store.create_model(RegisteredModel(name=name, created_time=now_ms(),
                                                         creator=_user()))
             self._known_models.add(name)
-        if self._state(name).deleted:
+        state = self._state(name)
+        if state.deleted:
             raise Conflict(f"model {name!r} is deleted; restore_model it before registering "
                            "new versions")
-        files = {f.path: os.path.join(saved.directory, *f.path.split("/"))
-                 for f in saved.files}
         tags = dict(fields.pop("tags"))
         for attempt in range(_MAX_CLAIM_ATTEMPTS):
             semver = wanted if wanted is not None else self._next_version(name, bump, attempt)
@@ -341,7 +353,7 @@ class Registry:
                 flavor_meta=saved.meta, files=saved.files, size=sum(f.size for f in saved.files),
                 created_time=now_ms(), creator=_user(), tags=tags, **fields)
             try:
-                stored = self.store.create_version(record, files)
+                stored = self.store.create_version(record, sources)
                 break
             except AlreadyExists:
                 if wanted is not None:
@@ -350,12 +362,12 @@ class Registry:
             raise Conflict(f"could not claim a version of {name!r}: too much contention")
         from modelops.plugins import emit
 
-        result = self._with_state(stored, self._state(name))
+        result = self._with_state(stored, state)
         emit("modelops_version_registered", version=result, store_uri=self.store.uri)
         return result
 
     def _next_version(self, name: str, bump: str, attempt: int) -> SemVer:
-        versions = [_semver(v.version) for v in self.store.list_versions(name)]
+        versions = [_semver(v) for v in self.store.version_numbers(name)]
         if not versions:
             return FIRST_VERSION if attempt == 0 else FIRST_VERSION.bump(bump)
         return max(versions).bump(bump)
@@ -432,7 +444,10 @@ class Registry:
         """Copy a version's files into ``dst_dir`` and verify every digest; returns the
         version. A file that is missing, extra, or whose bytes changed raises
         ``IntegrityError`` (the copied files are removed)."""
-        record = self.get_version(name, version)
+        return self._download(self.get_version(name, version), dst_dir)
+
+    def _download(self, record: ModelVersion, dst_dir: str) -> ModelVersion:
+        name = record.name
         self.store.download_version(name, record.version, dst_dir)
         try:
             found = {f.path: f for f in _digest_files(dst_dir)}
@@ -482,7 +497,7 @@ class Registry:
         keep = dst_dir is not None or record.flavor == "path"
         target = dst_dir or tempfile.mkdtemp(prefix="modelops-model-")
         try:
-            self.download(record.name, record.version, target)
+            self._download(record, target)
             return flavor.load(target, dict(record.flavor_meta), trusted)
         finally:
             if not keep:

@@ -55,6 +55,13 @@ class RegistryStore(abc.ABC):
     def list_versions(self, name: str) -> list[ModelVersion]:
         """Every version's record (any order; the registry sorts by precedence)."""
 
+    def version_numbers(self, name: str) -> list[str]:
+        """Every version number of a model (any order), for choosing the next one.
+
+        Override when the numbers can be listed without reading every record.
+        """
+        return [v.version for v in self.list_versions(name)]
+
     @abc.abstractmethod
     def download_version(self, name: str, version: str, dst_dir: str) -> str:
         """Copy a version's files into ``dst_dir`` (created if needed); returns ``dst_dir``.

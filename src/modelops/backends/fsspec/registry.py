@@ -61,6 +61,7 @@ class LayoutRegistryStore(RegistryStore):
         self._versions: dict[str, ModelVersion] = {}
         self._events: dict[str, RegistryEvent] = {}
         self._models: set[str] = set()  # models known to exist (they are never removed)
+        self._records: dict[str, RegisteredModel] = {}  # model.json, written once
         self._blobs: dict[str, dict[str, str]] = {}  # claim -> file path -> stored digest
 
     def create_model(self, model: RegisteredModel) -> RegisteredModel:
@@ -69,13 +70,18 @@ class LayoutRegistryStore(RegistryStore):
         except FileExistsError:
             raise AlreadyExists(f"model {model.name!r} already exists") from None
         self._models.add(model.name)
+        self._records[model.name] = model
         return model
 
     def get_model(self, name: str) -> RegisteredModel:
-        data = self.storage.read_json(f"{_model_dir(name)}/model.json")
-        if data is None:
-            raise NotFound(f"no model named {name!r} in {self.uri}")
-        return model_from_data(data)
+        record = self._records.get(name)
+        if record is None:
+            data = self.storage.read_json(f"{_model_dir(name)}/model.json")
+            if data is None:
+                raise NotFound(f"no model named {name!r} in {self.uri}")
+            record = self._records[name] = model_from_data(data)
+            self._models.add(name)
+        return record
 
     def list_models(self) -> list[RegisteredModel]:
         out = []
@@ -151,6 +157,19 @@ class LayoutRegistryStore(RegistryStore):
             record = self._load_claim(f"{folder}/{entry}")
             if record is not None:
                 out.append(record)
+        return out
+
+    def version_numbers(self, name: str) -> list[str]:
+        self._require_model(name)
+        folder = f"{_model_dir(name)}/versions"
+        out = []
+        for entry in self.storage.listdir(folder):
+            if entry.startswith("~"):  # a long version, named by its digest: read the record
+                record = self._load_claim(f"{folder}/{entry}")
+                if record is not None:
+                    out.append(record.version)
+            elif entry.endswith(".json"):
+                out.append(entry[:-5])
         return out
 
     def download_version(self, name: str, version: str, dst_dir: str) -> str:
