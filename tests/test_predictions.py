@@ -28,10 +28,11 @@ def ops(request, tmp_path):
 
 def test_log_feedback_and_read_back(ops):
     with ops.predictions.logger("fraud", version="1.2.0") as log:
-        a = log.log({"age": 41, "country": "DE"}, "HIGH", probability=0.95, latency_ms=3.5,
-                    timestamp=T0 + 10, metadata={"request": "r1"})
-        b = log.log({"age": 22, "country": "FR"}, "LOW", timestamp=T0 + 20)
-        c = log.log({"age": 35, "country": "DE", "extra": True}, "LOW", id="my-id",
+        a = log.log({"age": 41, "country": "DE", "checked": True}, "HIGH", probability=0.95,
+                    latency_ms=3.5, timestamp=T0 + 10, metadata={"request": "r1"})
+        b = log.log({"age": 22, "country": "FR", "checked": False}, "LOW", timestamp=T0 + 20)
+        c = log.log({"age": 35, "country": "DE", "extra": True, "checked": True}, "LOW",
+                    id="my-id",
                     timestamp=T0 + DAY + 5)
         log.feedback(a, "LOW", timestamp=T0 + 100)
         log.feedback(a, "HIGH", timestamp=T0 + 200)  # the latest feedback wins
@@ -46,7 +47,8 @@ def test_log_feedback_and_read_back(ops):
         assert t.feedback_timestamps[0] == T0 + 200
         assert t.features["age"].tolist() == [41, 22, 35]
         assert t.features["country"].tolist() == ["DE", "FR", "DE"]
-        assert t.features["extra"].tolist() == [None, None, True]
+        assert t.features["extra"].tolist() == [None, None, True]  # with gaps: objects
+        assert t.features["checked"].dtype == bool
         assert t.probabilities[0] == 0.95 and np.isnan(t.probabilities[1])
         assert t.latency_ms[0] == 3.5 and t.versions.tolist() == ["1.2.0"] * 3
         assert t.metadata[0] == {"request": "r1"} and t.metadata[1] is None

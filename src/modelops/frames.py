@@ -76,9 +76,15 @@ def column_kind(values: np.ndarray, name: str) -> str:
     if kind in "US":
         return CATEGORICAL
     if kind == "O":
-        present = [v for v in values if not _missing(v)]
-        has_str = any(isinstance(v, str) for v in present)
-        has_num = any(isinstance(v, (int, float, np.number, np.bool_)) for v in present)
+        # Decide from the set of types (one C-speed pass); only a column holding both
+        # strings and numbers needs a look at the values (NaN there may just mean missing).
+        types = {t for t in set(map(type, values.tolist()))
+                 if t is not type(None) and t.__name__ != "NAType"}
+        has_str = any(issubclass(t, str) for t in types)
+        has_num = any(issubclass(t, _NUMBERS) for t in types)
+        if has_str and has_num:
+            present = [v for v in values if not _missing(v)]
+            has_num = any(isinstance(v, _NUMBERS) for v in present)
         if has_str and has_num:
             raise InvalidInput("mixes numbers and strings; convert it to one type",
                                field=f"column {name!r}")
@@ -91,6 +97,9 @@ def column_kind(values: np.ndarray, name: str) -> str:
     raise InvalidInput(f"has an unsupported dtype {values.dtype}", field=f"column {name!r}")
 
 
+_NUMBERS = (int, float, np.number, np.bool_)
+
+
 def _missing(value: Any) -> bool:
     """None, NaN, or pandas' NA (recognised without importing pandas)."""
     return value is None or (isinstance(value, float) and value != value) or \
@@ -100,7 +109,13 @@ def _missing(value: Any) -> bool:
 def numeric(values: np.ndarray, name: str) -> np.ndarray:
     """A numeric column as float64 (None or pandas' NA in an object column becomes NaN)."""
     if values.dtype.kind == "O":
-        values = np.array([np.nan if _missing(v) else v for v in values], dtype=object)
+        try:
+            present = values != None  # noqa: E711 (elementwise)
+            out = np.full(len(values), np.nan)
+            out[present] = values[present].astype(np.float64)
+            return out
+        except (TypeError, ValueError):  # pandas' NA, or values that are not numbers
+            values = np.array([np.nan if _missing(v) else v for v in values], dtype=object)
     try:
         return np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError):

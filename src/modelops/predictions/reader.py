@@ -114,8 +114,8 @@ def _jsonl_tables(pa: Any, model: str, parts: list[tuple[Part, bytes]]) -> list[
 
 
 def _numpy(column: Any, dtype: Any = None) -> np.ndarray:
-    """An Arrow column as numpy: numbers as float (nulls NaN) or int, others as objects
-    (nulls None)."""
+    """An Arrow column as numpy: numbers as float (nulls NaN) or int, booleans as bool (with
+    nulls: objects), others as objects (nulls None)."""
     import pyarrow as pa
 
     column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
@@ -127,6 +127,8 @@ def _numpy(column: Any, dtype: Any = None) -> np.ndarray:
     if pa.types.is_integer(kind) or pa.types.is_floating(kind):
         if column.null_count:
             return column.cast(pa.float64()).fill_null(np.nan).to_numpy(zero_copy_only=False)
+        return column.to_numpy(zero_copy_only=False)
+    if pa.types.is_boolean(kind) and not column.null_count:
         return column.to_numpy(zero_copy_only=False)
     if pa.types.is_null(kind):
         out = np.empty(len(column), dtype=object)
@@ -193,7 +195,10 @@ def _read_arrow(pa: Any, store: PredictionStore, model: str, version: str | None
 # -- without pyarrow -------------------------------------------------------------------------
 
 def _best_array(values: list[Any]) -> np.ndarray:
-    """A float array for numbers (None as NaN), else an object array."""
+    """A float array for numbers (None as NaN), a bool array for booleans, else an object
+    array — the arrays the Arrow path gives."""
+    if values and all(isinstance(v, bool) for v in values):
+        return np.array(values, dtype=bool)
     if all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))
            for v in values):
         return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
