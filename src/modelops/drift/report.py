@@ -45,15 +45,17 @@ summary keys) is escaped with :func:`html.escape`.
 
 from __future__ import annotations
 
-import datetime as _dt
 import hashlib
-import html
 import math
-import numbers
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from modelops._html import escape as _e
+from modelops._html import nice_axis as _nice_axis
+from modelops._html import num as _num
+from modelops._html import pct as _pct
+from modelops._html import utc_time as _time
 from modelops.entities.drift import ColumnDrift, DriftReport, Histogram
 from modelops.entities.drift_codec import report_from_dict, report_to_dict, report_to_json
 from modelops.errors import InvalidInput
@@ -135,10 +137,6 @@ def report_to_html(report: DriftReport, path: str | Path | None = None,
     return text
 
 
-def _e(value: Any) -> str:
-    return html.escape(str(value), quote=True)
-
-
 def _all_columns(report: DriftReport) -> list[ColumnDrift]:
     columns = list(report.columns)
     for extra in (report.target, report.prediction):
@@ -171,7 +169,7 @@ def _fragment(report: DriftReport, style: bool) -> str:
 
 def _header(report: DriftReport) -> str:
     rows = [
-        ("Created", _time(report.created_time)),
+        ("Created", _time(report.created_time) if report.created_time else "unknown"),
         ("Rows", f"reference {_count(report.n_reference)} &middot; current "
                  f"{_count(report.n_current)}"),
         ("Method", _e(report.method)),
@@ -183,16 +181,6 @@ def _header(report: DriftReport) -> str:
         rows.append(("Reference profile", f"<code>{_e(report.profile_id)}</code>"))
     items = "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in rows)
     return f"<h1>Drift report: {_e(report.name)}</h1>\n<dl class=\"mo-meta\">{items}</dl>"
-
-
-def _time(ms: int) -> str:
-    if not ms:
-        return "unknown"
-    try:
-        t = _dt.datetime.fromtimestamp(ms / 1000, tz=_dt.timezone.utc)
-    except (OverflowError, OSError, ValueError, TypeError):
-        return _e(ms)
-    return t.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _count(n: Any) -> str:
@@ -263,36 +251,6 @@ def _summary_table(columns: list[ColumnDrift], uid: str) -> str:
 
 def _drifted(flag: bool) -> str:
     return '<span class="mo-yes">yes</span>' if flag else '<span class="mo-no">no</span>'
-
-
-def _num(value: Any, digits: int = 4) -> str:
-    """A number, short: 4 significant digits, ``—`` for None."""
-    if value is None:
-        return "&mdash;"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, numbers.Integral):
-        return f"{int(value):,}"
-    if isinstance(value, numbers.Real):
-        x = float(value)
-        if math.isnan(x):
-            return "NaN"
-        if math.isinf(x):
-            return "&infin;" if x > 0 else "&minus;&infin;"
-        if x == int(x) and abs(x) < 1e15:
-            return f"{int(x):,}" if abs(x) >= 1e4 else f"{x:.{digits}g}"
-        return f"{x:.{digits}g}"
-    return _e(value)
-
-
-def _pct(share: Any) -> str:
-    try:
-        x = float(share)
-    except (TypeError, ValueError):
-        return _e(share)
-    if not math.isfinite(x):
-        return _num(x)
-    return f"{x * 100:.3g}%"
 
 
 def _column_section(c: ColumnDrift, anchor: str) -> str:
@@ -445,19 +403,6 @@ def _histogram_svg(h: Histogram, column: str, kind: str) -> str:
         out.append(f'<text x="{x + 14:.1f}" y="17" fill="#1f2328">{name}</text>')
     out.append("</svg>")
     return "\n".join(out)
-
-
-def _nice_axis(highest: float) -> tuple[float, float]:
-    """The top of the y axis and the step between ticks: a round step (1, 2, 2.5 or 5 times a
-    power of ten) giving at most 5 steps up to a top at or above ``highest``."""
-    if not highest > 0:
-        return 1.0, 0.25
-    power = 10.0 ** math.floor(math.log10(highest / 5))
-    for m in (1.0, 2.0, 2.5, 5.0, 10.0):
-        step = m * power
-        if highest / step <= 5 + 1e-9:
-            break
-    return max(math.ceil(highest / step - 1e-9) * step, highest), step
 
 
 def _share(value: Any) -> float:

@@ -8,16 +8,17 @@ messages, labels) goes through :func:`html.escape`.
 
 from __future__ import annotations
 
-import datetime as _dt
-import html
 import json
 import math
-import numbers
 from pathlib import Path
 from typing import Any
 
 import attrs
 
+from modelops import _html
+from modelops._html import escape as _e
+from modelops._html import nice_axis as _nice_axis
+from modelops._html import utc_time as _time
 from modelops.entities._frozen import FrozenDict, freeze
 from modelops.monitoring.values import (
     Degradation,
@@ -147,42 +148,12 @@ class MonitoringReport:
 # -- formatting -------------------------------------------------------------------------------
 
 
-def _e(value: Any) -> str:
-    return html.escape(str(value), quote=True)
-
-
 def _num(value: Any, digits: int = 4) -> str:
-    if value is None:
-        return "&mdash;"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, numbers.Integral):
-        return f"{int(value):,}"
-    if isinstance(value, numbers.Real):
-        x = float(value)
-        if math.isnan(x):
-            return "&mdash;"
-        if math.isinf(x):
-            return "&infin;" if x > 0 else "&minus;&infin;"
-        if x == int(x) and abs(x) >= 1e4:
-            return f"{int(x):,}"
-        return f"{x:.{digits}g}"
-    return _e(value)
+    return _html.num(value, digits, nan="&mdash;")  # NaN here means "no figure yet"
 
 
 def _pct(value: Any) -> str:
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        return _e(value)
-    return "&mdash;" if not math.isfinite(x) else f"{x * 100:.3g}%"
-
-
-def _time(ms: int, fmt: str = "%Y-%m-%d %H:%M:%S UTC") -> str:
-    try:
-        return _dt.datetime.fromtimestamp(ms / 1000, tz=_dt.timezone.utc).strftime(fmt)
-    except (OverflowError, OSError, ValueError, TypeError):
-        return str(ms)
+    return _html.pct(value, nan="&mdash;")
 
 
 def _finite(values: Any) -> list[float]:
@@ -371,19 +342,6 @@ def _operations(r: MonitoringReport) -> str:
 # -- charts -----------------------------------------------------------------------------------
 
 _PLOT_H = 140.0
-
-
-def _nice_axis(highest: float) -> tuple[float, float]:
-    """A round top of the axis and step (1, 2, 2.5, 5 × 10^k), at most 5 steps."""
-    if not highest > 0 or not math.isfinite(highest):
-        return 1.0, 0.25
-    power = 10.0 ** math.floor(math.log10(highest / 5))
-    step = power
-    for m in (1.0, 2.0, 2.5, 5.0, 10.0):
-        step = m * power
-        if highest / step <= 5 + 1e-9:
-            break
-    return max(math.ceil(highest / step - 1e-9) * step, highest), step
 
 
 def _tick_label(value: float, percent: bool, integer: bool) -> str:
