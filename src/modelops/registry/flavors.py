@@ -14,6 +14,7 @@ Other flavors come from plugins through the ``modelops_model_flavors`` hook.
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 from typing import Any, Protocol, runtime_checkable
@@ -39,6 +40,8 @@ class Flavor(Protocol):
 
     # Optional: ``in_place(obj) -> (meta, {path in version: local file})`` when the model
     # already is files that ``save`` would only copy; registering then reads them in place.
+    # Optional: ``load_bytes(data, meta, trusted)`` for a model saved as one file: loading
+    # then verifies and deserializes the bytes in memory, with no temporary directory.
 
 
 def framework_of(obj: Any) -> str:
@@ -73,13 +76,17 @@ class JoblibFlavor:
         return meta
 
     def load(self, directory: str, meta: dict[str, Any], trusted: bool) -> Any:
+        with open(os.path.join(directory, meta.get("file", self.filename)), "rb") as f:
+            return self.load_bytes(f.read(), meta, trusted)
+
+    def load_bytes(self, data: bytes, meta: dict[str, Any], trusted: bool) -> Any:
         if not trusted:
             raise UntrustedModel(
                 "this version is a joblib pickle, and loading a pickle runs code from the "
                 "file; pass trusted=True if you trust its source, or register the model with "
                 "flavor='skops' to load it untrusted")
         joblib = _import("joblib", "loading a joblib model")
-        return joblib.load(os.path.join(directory, meta.get("file", self.filename)))
+        return joblib.load(io.BytesIO(data))
 
 
 class PathFlavor:
@@ -137,13 +144,16 @@ class SkopsFlavor:
         return {"file": self.filename, "class": _qualname(obj)}
 
     def load(self, directory: str, meta: dict[str, Any], trusted: bool) -> Any:
+        with open(os.path.join(directory, meta.get("file", self.filename)), "rb") as f:
+            return self.load_bytes(f.read(), meta, trusted)
+
+    def load_bytes(self, data: bytes, meta: dict[str, Any], trusted: bool) -> Any:
         sio = _import("skops.io", "loading a skops model", package="skops")
-        path = os.path.join(directory, meta.get("file", self.filename))
-        untrusted = sio.get_untrusted_types(file=path)
+        untrusted = sio.get_untrusted_types(data=data)
         if untrusted and not trusted:
             raise UntrustedModel(f"the skops file holds types skops does not trust by default: "
                                  f"{', '.join(untrusted)}; pass trusted=True to allow them")
-        return sio.load(path, trusted=untrusted or None)
+        return sio.loads(data, trusted=untrusted or None)
 
 
 def _qualname(obj: Any) -> str:

@@ -56,6 +56,8 @@ if TYPE_CHECKING:
 #: The version an unversioned first register gets.
 FIRST_VERSION = SemVer(1, 0, 0)
 _MAX_CLAIM_ATTEMPTS = 1000
+#: One-file models up to this size load from memory (verified bytes, no temporary copy).
+_IN_MEMORY_BYTES = 256 << 20
 
 
 @functools.lru_cache(maxsize=1)
@@ -97,6 +99,25 @@ def _digest_files(directory: str) -> tuple[ArtifactFile, ...]:
             rel = os.path.relpath(path, directory).replace(os.sep, "/")
             files.append(ArtifactFile(rel, _sha256(path), os.path.getsize(path)))
     return tuple(sorted(files, key=lambda f: f.path))
+
+
+def _verify(record: ModelVersion, found: Mapping[str, ArtifactFile]) -> None:
+    """``IntegrityError`` unless the files found are exactly the version's, byte for byte."""
+    name = record.name
+    for f in record.files:
+        got = found.get(f.path)
+        if got is None:
+            raise IntegrityError(f"{name} {record.version}: file {f.path!r} is missing "
+                                 "from the store")
+        if got.sha256 != f.sha256 or got.size != f.size:
+            raise IntegrityError(
+                f"{name} {record.version}: file {f.path!r} does not match its recorded "
+                f"sha256 {f.sha256[:16]}… (found {got.sha256[:16]}…); refusing to load "
+                "a tampered or corrupted artifact")
+    extra = sorted(set(found) - {f.path for f in record.files})
+    if extra:
+        raise IntegrityError(f"{name} {record.version}: unexpected file(s) {extra} in "
+                             "the stored artifact")
 
 
 def _sources(saved: SavedModel) -> dict[str, str]:
@@ -447,29 +468,26 @@ class Registry:
         return self._download(self.get_version(name, version), dst_dir)
 
     def _download(self, record: ModelVersion, dst_dir: str) -> ModelVersion:
-        name = record.name
-        self.store.download_version(name, record.version, dst_dir)
+        self.store.download_version(record.name, record.version, dst_dir)
         try:
-            found = {f.path: f for f in _digest_files(dst_dir)}
-            expected = {f.path: f for f in record.files}
-            for path, f in expected.items():
-                got = found.get(path)
-                if got is None:
-                    raise IntegrityError(f"{name} {record.version}: file {path!r} is missing "
-                                         "from the store")
-                if got.sha256 != f.sha256 or got.size != f.size:
-                    raise IntegrityError(
-                        f"{name} {record.version}: file {path!r} does not match its recorded "
-                        f"sha256 {f.sha256[:16]}… (found {got.sha256[:16]}…); refusing to load "
-                        "a tampered or corrupted artifact")
-            extra = sorted(set(found) - set(expected))
-            if extra:
-                raise IntegrityError(f"{name} {record.version}: unexpected file(s) {extra} in "
-                                     "the stored artifact")
+            _verify(record, {f.path: f for f in _digest_files(dst_dir)})
         except IntegrityError:
             shutil.rmtree(dst_dir, ignore_errors=True)
             raise
         return record
+
+    def _load_in_memory(self, record: ModelVersion, flavor: Any, trusted: bool) -> Any:
+        """A one-file model verified and deserialized from the very bytes read: no copy on
+        disk, and nothing can change between the digest check and the load."""
+        (f,) = record.files
+        try:
+            data = self.store.read_version_file(record.name, record.version, f.path)
+        except FileNotFoundError:
+            data = None
+        found = {} if data is None else {
+            f.path: ArtifactFile(f.path, hashlib.sha256(data).hexdigest(), len(data))}
+        _verify(record, found)
+        return flavor.load_bytes(data, dict(record.flavor_meta), trusted)
 
     def load(self, name: str, version: str | None = None, *, stage: Stage | str | None = None,
              alias: str | None = None, trusted: bool = True, dst_dir: str | None = None) -> Any:
@@ -494,6 +512,9 @@ class Registry:
         if flavor is None:
             raise InvalidInput(f"{record.name} {record.version} needs the {record.flavor!r} "
                                "flavor, which no installed plugin offers", field="flavor")
+        if (dst_dir is None and len(record.files) == 1 and record.size <= _IN_MEMORY_BYTES
+                and hasattr(flavor, "load_bytes")):
+            return self._load_in_memory(record, flavor, trusted)
         keep = dst_dir is not None or record.flavor == "path"
         target = dst_dir or tempfile.mkdtemp(prefix="modelops-model-")
         try:

@@ -69,6 +69,19 @@ class RegistryStore(abc.ABC):
         Copies what is stored, byte for byte; the registry verifies the digests.
         """
 
+    def read_version_file(self, name: str, version: str, path: str) -> bytes:
+        """One file of a version, as stored (``FileNotFoundError`` if it is missing).
+
+        Override when a file can be read without copying the whole version.
+        """
+        import os
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="modelops-read-") as tmp:
+            self.download_version(name, version, tmp)
+            with open(os.path.join(tmp, *path.split("/")), "rb") as f:
+                return f.read()
+
     @abc.abstractmethod
     def append_event(self, event: RegistryEvent) -> RegistryEvent:
         """Append an event with ``event.seq``; ``Conflict`` if that number is taken."""

@@ -481,6 +481,18 @@ class RegistryStoreSuite(StoreSuite):
         self.put_version(store, tmp_path, "fraud", "1.0.0", contents)
         assert self.download(store, tmp_path, "fraud", "1.0.0") == contents
 
+    def test_read_version_file_returns_one_file_exactly(self, store: RegistryStore,
+                                                        model: RegisteredModel,
+                                                        tmp_path: Path) -> None:
+        """``read_version_file`` gives one file's stored bytes; a path the version does not
+        have raises ``FileNotFoundError``."""
+        contents = {"model.joblib": bytes(range(256)) * 4, "sub/w.bin": b"w", "e": b""}
+        self.put_version(store, tmp_path, "fraud", "1.0.0", contents)
+        for path, data in contents.items():
+            assert store.read_version_file("fraud", "1.0.0", path) == data
+        with pytest.raises(FileNotFoundError):
+            store.read_version_file("fraud", "1.0.0", "absent.bin")
+
     def test_download_creates_missing_destination(self, store: RegistryStore,
                                                   model: RegisteredModel,
                                                   tmp_path: Path) -> None:

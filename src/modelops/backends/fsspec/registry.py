@@ -186,6 +186,14 @@ class LayoutRegistryStore(RegistryStore):
                 continue  # reported by the registry's digest check as a missing file
         return dst_dir
 
+    def read_version_file(self, name: str, version: str, path: str) -> bytes:
+        record = self.get_version(name, version)
+        recorded = {f.path: f.sha256 for f in record.files}
+        digest = self._blobs.get(_claim(name, record.version), {}).get(path, recorded.get(path))
+        if digest is None:
+            raise FileNotFoundError(path)
+        return self.storage.read_bytes(_blob(name, digest))
+
     def append_event(self, event: RegistryEvent) -> RegistryEvent:
         self._require_model(event.model)
         path = f"{_model_dir(event.model)}/events/{event.seq:0{_SEQ_WIDTH}d}.json"
