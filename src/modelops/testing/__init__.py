@@ -52,6 +52,11 @@ Contents:
   Hypothesis state machine driving the registry service (``modelops.registry.Registry``) on
   a store against a model of versions, stages, aliases, rollback and history. Needs
   hypothesis.
+- ``DriftStoreSuite`` (``modelops.testing.drift``) and ``PredictionStoreSuite``
+  (``modelops.testing.predictions``): the conformance tests of the ``DriftStore`` contract
+  (profiles and reports whole and found again, the newest profile, reports by creation time)
+  and of the ``PredictionStore`` contract (parts byte for byte, by day then write order,
+  compaction as one change, retention by whole days). Plain pytest classes; need pytest.
 - ``modelops.testing.strategies``: Hypothesis strategies for names, keys, metric values,
   params, tags, metric series, experiments, runs, and invalid names; for the registry,
   model names, semantic versions (valid and invalid), aliases and registry events. Needs
@@ -72,12 +77,16 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from modelops.testing import strategies
+    from modelops.testing.drift import DriftStoreSuite
+    from modelops.testing.predictions import PredictionStoreSuite
     from modelops.testing.registry import RegistryStoreSuite
     from modelops.testing.registry_stateful import RegistryMachine, registry_machine
     from modelops.testing.stateful import TrackingStoreMachine, tracking_machine
     from modelops.testing.tracking import StoreCapabilities, TrackingStoreSuite
 
 __all__ = [
+    "DriftStoreSuite",
+    "PredictionStoreSuite",
     "RegistryMachine",
     "RegistryStoreSuite",
     "StoreCapabilities",
@@ -98,6 +107,8 @@ _LAZY = {
     "RegistryMachine": ("modelops.testing.registry_stateful", "RegistryMachine"),
     "registry_machine": ("modelops.testing.registry_stateful", "registry_machine"),
     "strategies": ("modelops.testing.strategies", None),
+    "DriftStoreSuite": ("modelops.testing.drift", "DriftStoreSuite"),
+    "PredictionStoreSuite": ("modelops.testing.predictions", "PredictionStoreSuite"),
 }
 
 

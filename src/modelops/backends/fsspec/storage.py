@@ -383,8 +383,18 @@ class FsspecStorage(Storage):
             f.write(data)
 
     def remove_tree(self, rel: str) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            self.fs.rm(self._abs(rel), recursive=True)
+        # Listed, never globbed: fs.rm would expand "*", "?" and "[x]" in a name and remove
+        # other names' data too. Files and folders go deepest first.
+        try:
+            found = self._call("listing", rel, self.fs.find, self._abs(rel), withdirs=True)
+        except FileNotFoundError:
+            return
+        for path in sorted(found, key=lambda p: p.rstrip("/").count("/"), reverse=True):
+            with contextlib.suppress(FileNotFoundError):
+                if self.fs.isdir(path):
+                    self.fs.rmdir(path)
+                else:
+                    self.fs.rm_file(path)
 
     def uri_of(self, rel: str) -> str:
         return f"{self.uri}/{rel}" if rel else self.uri

@@ -22,6 +22,7 @@ time; many processes write different runs of one experiment freely.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -48,7 +49,14 @@ from modelops.entities._validate import (
     check_name,
     check_str_mapping,
 )
-from modelops.errors import AlreadyExists, Conflict, InvalidInput, NotFound, ParamConflict
+from modelops.errors import (
+    AlreadyExists,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    ParamConflict,
+    StoreError,
+)
 from modelops.stores import TrackingStore
 
 if TYPE_CHECKING:
@@ -428,7 +436,10 @@ class LayoutTrackingStore(TrackingStore):
             self.storage.create(f"{rdir}/log/{segment_id}.json", dumps(segment))
             state.known.add(f"{segment_id}.json")
             _fold(state.summary, segment, segment_id)
-            self._write_summary(state)
+            # The segment is stored: readers fold it and the next write rewrites the summary.
+            # Failing here would make the caller log the batch a second time.
+            with contextlib.suppress(StoreError):
+                self._write_summary(state)
             return state.summary
 
     def _write_summary(self, state: _RunState) -> None:

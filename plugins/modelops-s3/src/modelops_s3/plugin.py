@@ -1,0 +1,68 @@
+"""The modelops plugin serving ``s3://`` and ``s3a://`` URIs (entry point ``s3``).
+
+Every store kind is the shared log-structured layout store on an ``S3Storage``; the domain
+logic (search, promotion rules, drift statistics, the prediction logger) is the core's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from modelops.hookspecs import hookimpl
+from modelops.stores import DriftStore, PredictionStore, RegistryStore, TrackingStore
+from modelops.uri import StoreURI
+from modelops_s3.location import SCHEMES
+
+
+def open_storage(uri: StoreURI) -> Any:
+    """The S3Storage for an ``s3://`` or ``s3a://`` URI, or None for other schemes."""
+    if uri.scheme not in SCHEMES:
+        return None
+    from modelops_s3.location import open_storage as _open
+
+    return _open(uri.scheme, uri.path, uri.options)
+
+
+@hookimpl
+def modelops_schemes() -> list[str]:
+    return list(SCHEMES)
+
+
+@hookimpl
+def modelops_tracking_store(uri: StoreURI) -> TrackingStore | None:
+    storage = open_storage(uri)
+    if storage is None:
+        return None
+    from modelops.backends.fsspec.tracking import LayoutTrackingStore
+
+    return LayoutTrackingStore(storage)
+
+
+@hookimpl
+def modelops_registry_store(uri: StoreURI) -> RegistryStore | None:
+    storage = open_storage(uri)
+    if storage is None:
+        return None
+    from modelops.backends.fsspec.registry import LayoutRegistryStore
+
+    return LayoutRegistryStore(storage)
+
+
+@hookimpl
+def modelops_drift_store(uri: StoreURI) -> DriftStore | None:
+    storage = open_storage(uri)
+    if storage is None:
+        return None
+    from modelops.backends.fsspec.drift import LayoutDriftStore
+
+    return LayoutDriftStore(storage)
+
+
+@hookimpl
+def modelops_prediction_store(uri: StoreURI) -> PredictionStore | None:
+    storage = open_storage(uri)
+    if storage is None:
+        return None
+    from modelops.backends.fsspec.predictions import LayoutPredictionStore
+
+    return LayoutPredictionStore(storage)

@@ -1,0 +1,92 @@
+"""The DriftStore conformance suite, run against the built-in memory:// and file:// stores."""
+
+from __future__ import annotations
+
+import pytest
+
+from modelops.client import open_store
+from modelops.errors import NotFound
+from modelops.stores import DriftStore
+from modelops.testing import DriftStoreSuite, StoreCapabilities
+from modelops.testing.drift import make_profile
+from modelops.uri import parse_uri
+
+
+class TestMemoryDriftStore(DriftStoreSuite):
+    """The layout store on fsspec's in-memory filesystem."""
+
+    capabilities = StoreCapabilities(concurrent_processes=False)
+
+    @pytest.fixture
+    def store(self):
+        store = open_store("drift", parse_uri("memory://"))
+        yield store
+        store.close()
+        store.storage.remove_tree("")  # free the process-wide memory
+
+
+class TestLocalDriftStore(DriftStoreSuite):
+    """The layout store on local disk (``file://``), in the test's tmp_path."""
+
+    @pytest.fixture
+    def store(self, tmp_path):
+        store = open_store("drift", parse_uri(f"file://{tmp_path / 'store'}"))
+        yield store
+        store.close()
+
+
+def _abstract_methods() -> list[str]:
+    return sorted(DriftStore.__abstractmethods__)
+
+
+def _complete_namespace() -> dict[str, object]:
+    def method(self, *args, **kwargs):
+        raise NotImplementedError
+
+    return {name: method for name in _abstract_methods()}
+
+
+@pytest.mark.parametrize("missing", _abstract_methods())
+def test_incomplete_subclass_refused(missing):
+    """A DriftStore subclass missing one abstract method raises TypeError naming it."""
+    namespace = _complete_namespace()
+    del namespace[missing]
+    with pytest.raises(TypeError, match=missing):
+        type("Incomplete", (DriftStore,), namespace)()
+
+
+def test_abstract_interface_is_what_the_suite_expects():
+    """The suite covers exactly these abstract methods; a new one needs new tests."""
+    assert set(_abstract_methods()) == {
+        "save_profile", "get_profile", "list_profiles", "save_report", "get_report",
+        "list_reports",
+    }
+
+
+def test_suite_base_class_is_not_collected():
+    assert not DriftStoreSuite.__name__.startswith("Test")
+
+
+def test_suite_catches_a_store_that_loses_the_newest_profile():
+    """A store whose ``get_profile`` returns the oldest profile fails the suite (a sanity
+    check of the checker)."""
+    from modelops.backends.fsspec.drift import LayoutDriftStore
+
+    class Oldest(LayoutDriftStore):
+        def get_profile(self, name, profile_id=None):
+            if profile_id is None:
+                profiles = self.list_profiles(name)
+                if not profiles:
+                    raise NotFound(name)
+                return profiles[0]
+            return super().get_profile(name, profile_id)
+
+    store = Oldest(open_store("drift", parse_uri("memory://")).storage)
+    with pytest.raises(AssertionError):
+        DriftStoreSuite().test_newest_profile_is_the_default(store)
+
+
+def test_make_profile_is_deterministic():
+    """The suite's records are made from seeded data, so processes can rebuild them."""
+    a, b = make_profile("m", seed=3), make_profile("m", seed=3)
+    assert a.columns == b.columns and a.profile_id != b.profile_id
