@@ -13,20 +13,51 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.slow
-def test_the_demo_runs_and_prints_a_comparison(tmp_path):
+def test_the_demo_tells_the_whole_story(tmp_path):
     pytest.importorskip("sklearn")
+    store = tmp_path / "store"
     out = subprocess.run([sys.executable, str(ROOT / "examples" / "demo.py"), "--store",
-                          str(tmp_path / "store"), "--report", str(tmp_path / "drift.html")],
+                          str(store), "--report", str(tmp_path / "drift.html"),
+                          "--monitoring-report", str(tmp_path / "monitoring.html")],
                          capture_output=True, text=True, env=python_env(), check=True,
                          timeout=300).stdout
+    # train, track, compare, register, promote, serve
     assert "Comparing every run" in out and "Best by ROC AUC" in out
     assert "serving breast-cancer 1.0.0" in out
     assert "shifted sample:" in out and "dataset drifted: True" in out
-    assert "logged 1138 records (0 dropped)" in out and "health: " in out
-    assert "<svg" in (tmp_path / "drift.html").read_text(encoding="utf-8")
-    ops = modelops.connect(tmp_path / "store")
+    assert out.count("logged 2400 records (0 dropped)") == 2
+    # the health turns, the policy retrains, a second scheduler call does nothing
+    assert "the health turned: healthy -> unhealthy" in out
+    assert "policy: retrain: input drift: 20 of 30 input features drifted" in out
+    assert "breast-cancer: promoted — registered 1.0.1 and promoted it to staging" in out
+    assert "a second scheduler call a moment later: skipped" in out
+    # the challenger is routed, judged and promoted
+    assert "after 100 requests: unknown" in out
+    assert "requests: better — the challenger 1.0.1 is better" in out
+    assert "conclude: promoted" in out
+    assert "production is now 1.0.1; 1.0.0 is archived" in out
+    for report in ("drift.html", "monitoring.html"):
+        assert "<svg" in (tmp_path / report).read_text(encoding="utf-8")
+
+    ops = modelops.connect(store)
     runs = ops.tracking.search_runs("demo-breast-cancer")
     assert len(runs) == 5 and all(r.metrics["f1"] > 0.9 for r in runs)
+    new = ops.registry.get_version("breast-cancer", stage="production")
+    assert new.version == "1.0.1" and new.lineage.parent_version == "1.0.0"
+    assert new.tags["modelops.trigger"] == "input_drift"
+    assert ops.registry.get_version("breast-cancer", "1.0.0").stage.value == "archived"
+    retrain = ops.tracking.get_run(new.run_id)
+    assert retrain.info.status.value == "FINISHED"
+    assert retrain.metrics["accuracy"] > retrain.metrics["production_accuracy"]
+    assert "cv_accuracy_mean" in retrain.metrics
+    assert {"confusion_matrix.json", "roc_curve.json"} <= {
+        a.path for a in ops.tracking.list_artifacts(new.run_id)}
+    actions = [e.action for e in ops.registry.history("breast-cancer")]
+    assert actions == ["promote", "cycle_started", "promote", "cycle_finished", "promote"]
+    table = ops.predictions.read("breast-cancer", since=0)
+    routed = [m for m in table.metadata.tolist() if isinstance(m, dict)]
+    assert {m["route"] for m in routed} == {"champion", "challenger"}
+    assert set(table.versions.tolist()) == {"1.0.0", "1.0.1"} and table.has_feedback.all()
 
 
 @pytest.fixture
@@ -64,13 +95,22 @@ def test_cli_experiments_and_cleanup(store, capsys):
     assert "file://" in capsys.readouterr().out
 
 
-def test_cli_reports_errors_without_a_traceback(store, capsys):
+def test_cli_reports_errors_without_a_traceback(store, capsys, monkeypatch):
+    from modelops import plugins
+
     uri, _ = store
     assert main(["--uri", uri, "runs", "search", "--filter", "metrics.f1 >> 1"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("modelops: ") and "^" in err
-    assert main(["--uri", "s3://b/p", "experiments", "list"]) == 1
-    assert "pip install modelops-s3" in capsys.readouterr().err
+    # Only the built-in backends, as without the S3 plugin installed.
+    monkeypatch.setenv("MODELOPS_PLUGINS", "none")
+    plugins.reset()
+    try:
+        assert main(["--uri", "s3://b/p", "experiments", "list"]) == 1
+        assert "pip install modelops-s3" in capsys.readouterr().err
+    finally:
+        monkeypatch.delenv("MODELOPS_PLUGINS")
+        plugins.reset()
 
 
 def test_cli_models(tmp_path, capsys):

@@ -20,7 +20,8 @@ Discovery and extension points (every implementation is called, results joined):
 
 Events (every implementation is called; an exception in one is reported as a warning and
 does not stop the caller): ``modelops_run_finished``, ``modelops_version_registered``,
-``modelops_stage_changed``, ``modelops_drift_detected``, ``modelops_alert_raised``.
+``modelops_stage_changed``, ``modelops_drift_detected``, ``modelops_alert_raised``,
+``modelops_predictions_written``.
 """
 
 from __future__ import annotations
@@ -167,4 +168,25 @@ def modelops_alert_raised(alert: Alert, store_uri: str) -> None:
     Called once per issue in each ``Monitor.health()`` call (not by ``report()``), in the
     thread that ran it; the same condition seen by the next check is raised again, so
     deduplicate or rate-limit in the plugin. Keep it quick (queue slow work such as webhooks).
+    """
+
+
+@hookspec
+def modelops_predictions_written(model: str, version: str | None, kind: str,
+                                 records: list[str], store_uri: str) -> None:
+    """A prediction logger stored a part of records (or ``ops.predictions.feedback`` stored
+    one piece of feedback).
+
+    :param model: the model's name.
+    :param version: the logger's version (None for a logger without one, and for direct
+        feedback).
+    :param kind: ``"predictions"`` or ``"feedback"``.
+    :param records: the records just stored, one JSON object per string, with the fields
+        documented in ``docs/predictions.md`` (predictions: ``id``, ``ts``, ``version``,
+        ``prediction``, ``probability``, ``latency_ms``, ``features``, ``metadata``;
+        feedback: ``id``, ``ts``, ``actual``). Parse only what you need.
+    :param store_uri: the URI of the prediction store.
+
+    Called once per part, after it is stored, in the logger's background writer thread (so
+    never on the serving path); keep it quick. Metrics exporters count and measure here.
     """

@@ -308,7 +308,8 @@ class RegistryEvent:
     ``seq`` numbers a model's events 1, 2, 3 … with no gap: each is claimed with an exclusive
     create, so two concurrent promotions are ordered and the second sees the first.
     ``action`` is ``promote``, ``rollback``, ``archive``, ``set_alias``, ``remove_alias``,
-    ``refused``, ``tag``, ``describe``, ``delete_model`` or ``restore_model``.
+    ``refused``, ``tag``, ``describe``, ``delete_model`` or ``restore_model``; retraining
+    cycles add ``cycle_started`` and ``cycle_finished`` (``modelops.lifecycle.cycles``).
     """
 
     model: str

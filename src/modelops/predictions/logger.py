@@ -315,6 +315,7 @@ class PredictionLogger:
                     done.add((kind, day))
                     with self._lock:
                         self._written += len(lines)
+                    _announce(self, kind, lines)
             except Exception as exc:
                 with self._lock:
                     self._retries += 1
@@ -381,6 +382,17 @@ class PredictionLogger:
     def _after_fork_in_child(self) -> None:
         # The buffered records belong to the parent, which writes them.
         self._init_state()
+
+
+def _announce(logger: PredictionLogger, kind: str, lines: list[str]) -> None:
+    """Fire ``modelops_predictions_written`` for a stored part (a no-op without listeners;
+    a failing listener is reported by ``emit``, never retried as a failed write)."""
+    from modelops import plugins
+
+    if plugins.plugin_manager().hook.modelops_predictions_written.get_hookimpls():
+        plugins.emit("modelops_predictions_written", model=logger.model,
+                     version=logger.version, kind=kind, records=lines,
+                     store_uri=getattr(logger.store, "uri", ""))
 
 
 def _check_id(value: Any) -> str:

@@ -59,6 +59,10 @@ class Predictions:
         ts = now_ms() if timestamp is None else int(timestamp)
         line = encode({"id": _check_id(id), "ts": ts, "actual": actual})
         self.store.write_part(model, "feedback", day_of(ts), (line + "\n").encode())
+        from modelops.plugins import emit
+
+        emit("modelops_predictions_written", model=model, version=None, kind="feedback",
+             records=[line], store_uri=self.store.uri)
 
     def models(self) -> list[str]:
         """The models that have logged predictions."""

@@ -1,0 +1,356 @@
+"""run_cycle end to end, its outcomes, and one cycle at a time across threads and processes."""
+
+import json
+import pathlib
+import subprocess
+import sys
+import textwrap
+import threading
+
+import numpy as np
+import pytest
+from conftest import python_env
+
+import modelops
+from modelops.lifecycle import RetrainPolicy, run_cycle
+from modelops.lifecycle.cycles import acquire, read_cycles
+from modelops.registry import Floors, MetricImprovement
+
+from ._data import FEATURES, H, now_hour, production_model, traffic
+
+
+def fit(context):
+    """A real scikit-learn model trained on the cycle's labelled window."""
+    from sklearn.linear_model import LogisticRegression
+
+    x, y = context.labelled(features=list(FEATURES))
+    model = LogisticRegression().fit(x, y.astype(int))
+    return model, {"accuracy": 0.97, "rows": float(len(y))}
+
+
+def quick(context):
+    return {"weights": [1.0, 2.0]}, {"accuracy": 0.97}
+
+
+def drifted(ops, now):
+    production_model(ops)
+    traffic(ops, now, shifted=3)
+
+
+def test_the_whole_cycle(any_ops):
+    pytest.importorskip("sklearn")
+    ops = any_ops
+    now = now_hour()
+    drifted(ops, now)
+    seen = {}
+
+    def train(context):
+        seen.update(since=context.since, until=context.until, replaced=context.production,
+                    triggers=context.decision.triggers, run=context.run.run_id)
+        return fit(context)
+
+    report = run_cycle(ops, "fraud", train, promotion=MetricImprovement("accuracy", 0.01),
+                       now=now)
+    assert report.status == "promoted" and report.promoted and report.trained
+    assert report.version.version == "1.0.1" and report.replaced == "1.0.0"
+    assert report.message == "registered 1.0.1 and promoted it to production"
+    assert seen["since"] == now - 24 * H and seen["until"] == now
+    assert seen["replaced"].version == "1.0.0" and seen["triggers"] == ("input_drift",)
+
+    # lineage: the version replaced, the trigger, the data window
+    v = ops.registry.get_version("fraud", "1.0.1")
+    assert v.stage.value == "production" and v.run_id == seen["run"] == report.run_id
+    assert v.lineage.parent_version == "1.0.0"
+    assert v.lineage.training_data.startswith("predictions:fraud[") and ")" in \
+        v.lineage.training_data
+    assert "input_drift" in v.lineage.notes and report.cycle in v.lineage.notes
+    assert v.tags["modelops.trigger"] == "input_drift" and v.tags["modelops.replaces"] == "1.0.0"
+    assert v.tags["modelops.cycle"] == report.cycle
+    assert v.metrics == {"accuracy": 0.97, "rows": 1_200.0}
+    assert ops.registry.get_version("fraud", "1.0.0").stage.value == "archived"
+
+    # the tracked run, and the model as trained
+    run = ops.tracking.get_run(report.run_id)
+    assert run.info.status.value == "FINISHED" and run.metrics["rows"] == 1_200
+    assert run.tags["modelops.cycle"] == report.cycle
+    loaded = ops.registry.load("fraud", "1.0.1")
+    assert loaded.predict(np.zeros((2, 4))).shape == (2,)
+
+    # the history: the lease, the promotion, the release
+    actions = [e.action for e in ops.registry.history("fraud")]
+    assert actions == ["promote", "cycle_started", "promote", "cycle_finished"]
+    finished = ops.registry.history("fraud")[-1]
+    assert finished.payload["outcome"] == "promoted" and finished.payload["version"] == "1.0.1"
+    record = read_cycles(ops.store("registry"), "fraud").current
+    assert record.finished and record.outcome == "promoted" and record.version == "1.0.1"
+    json.dumps(report.to_dict())
+    assert "why: input drift: 3 of 4" in str(report)
+
+
+def test_not_due_writes_nothing(ops):
+    now = now_hour()
+    production_model(ops)
+    traffic(ops, now)
+    before = len(ops.registry.history("fraud"))
+    report = run_cycle(ops, "fraud", quick, now=now)
+    assert report.status == "skipped" and not report.trained and report.message == \
+        "retraining is not due"
+    assert len(ops.registry.history("fraud")) == before
+    assert [v.version for v in ops.registry.list_versions("fraud")] == ["1.0.0"]
+    assert "fraud-retraining" not in {e.name for e in ops.tracking.list_experiments()}
+
+
+def test_a_refusal_is_recorded_and_production_stays(ops):
+    now = now_hour()
+    drifted(ops, now)
+    report = run_cycle(ops, "fraud", quick, promotion=MetricImprovement("accuracy", 0.05),
+                       now=now)
+    assert report.status == "refused" and report.trained and not report.promoted
+    assert "needs 0.05 higher: not enough" in report.promotion.reason
+    assert ops.registry.get_version("fraud", stage="production").version == "1.0.0"
+    assert ops.registry.get_version("fraud", "1.0.1").stage.value == "development"
+    actions = [e.action for e in ops.registry.history("fraud")]
+    assert actions == ["promote", "cycle_started", "refused", "cycle_finished"]
+    assert ops.registry.history("fraud")[-1].payload["outcome"] == "refused"
+
+
+def test_no_rule_registers_only(ops):
+    now = now_hour()
+    drifted(ops, now)
+    report = run_cycle(ops, "fraud", quick, now=now)
+    assert report.status == "registered" and report.promotion is None
+    assert "no promotion rule given" in report.message
+
+
+def test_a_challenger_goes_to_staging_or_an_alias_judged_against_production(ops):
+    now = now_hour()
+    drifted(ops, now)
+    report = run_cycle(ops, "fraud", quick, promotion=Floors({"accuracy": 0.9}),
+                       target="staging", now=now)
+    assert report.status == "promoted" and report.message.endswith("promoted it to staging")
+    assert ops.registry.get_version("fraud", stage="staging").version == "1.0.1"
+    assert ops.registry.get_version("fraud", stage="production").version == "1.0.0"
+    report = run_cycle(ops, "fraud", quick, promotion=MetricImprovement("accuracy", 0.1),
+                       target="@challenger", force=True, now=now)
+    assert report.status == "refused" and "vs 0.95" in report.promotion.reason
+    report = run_cycle(ops, "fraud", quick, promotion=MetricImprovement("accuracy"),
+                       target="@challenger", force=True, now=now)
+    assert report.status == "promoted"
+    assert ops.registry.get_version("fraud", alias="challenger").version == "1.0.3"
+
+
+def test_the_first_cycle_trains_the_first_version(ops):
+    report = run_cycle(ops, "brand-new", quick, promotion=MetricImprovement("accuracy"))
+    assert report.status == "promoted" and report.replaced is None
+    assert report.decision.triggers == ("no_production",)
+    assert ops.registry.get_version("brand-new", stage="production").lineage.parent_version \
+        is None
+
+
+def test_a_failing_train_fn_fails_the_run_frees_the_lease_and_raises(ops):
+    now = now_hour()
+    drifted(ops, now)
+
+    def broken(context):
+        raise RuntimeError("the feature store is down")
+
+    with pytest.raises(RuntimeError, match="feature store"):
+        run_cycle(ops, "fraud", broken, now=now)
+    runs = ops.tracking.search_runs("fraud-retraining")
+    assert [r.info.status.value for r in runs] == ["FAILED"]
+    finished = ops.registry.history("fraud")[-1]
+    assert finished.action == "cycle_finished" and finished.payload["outcome"] == "failed"
+    assert "RuntimeError: the feature store is down" in finished.reason
+    assert [v.version for v in ops.registry.list_versions("fraud")] == ["1.0.0"]
+    # a failed cycle does not start the cooldown: the next call retrains
+    assert run_cycle(ops, "fraud", quick, now=now).status == "registered"
+
+
+@pytest.mark.parametrize("result", [None, ({"w": 1},), ({"w": 1}, [0.9]), (None, {}),
+                                    ({"w": 1}, {"accuracy": float("nan")})])
+def test_a_bad_train_fn_result_is_refused(ops, result):
+    now = now_hour()
+    drifted(ops, now)
+    with pytest.raises(modelops.InvalidInput, match="train_fn"):
+        run_cycle(ops, "fraud", lambda context: result, now=now)
+    assert [v.version for v in ops.registry.list_versions("fraud")] == ["1.0.0"]
+    assert ops.registry.history("fraud")[-1].payload["outcome"] == "failed"
+
+
+@pytest.mark.parametrize(("options", "field"), [
+    ({"policy": "often"}, "policy"),
+    ({"promotion": "better"}, "promotion"),
+    ({"target": "archived"}, "target"),
+    ({"target": "@production"}, "target"),
+    ({"lease": "forever"}, "lease"),
+    ({"data_window": 0}, "data_window"),
+    ({"now": "noon"}, "now"),
+])
+def test_bad_arguments_are_refused_before_anything_is_written(ops, options, field):
+    production_model(ops)
+    before = len(ops.registry.history("fraud"))
+    with pytest.raises(modelops.InvalidInput) as err:
+        run_cycle(ops, "fraud", quick, force=True, **options)
+    assert err.value.field == field
+    assert len(ops.registry.history("fraud")) == before
+    with pytest.raises(modelops.InvalidInput):
+        run_cycle(ops, "fraud", "train")
+    with pytest.raises(modelops.InvalidInput):
+        run_cycle(ops, "bad/name", quick)
+
+
+def test_a_live_lease_makes_other_callers_busy_in_threads(ops):
+    """Eight threads at once, no cooldown: the winner's train_fn waits until every other
+    call has returned, so they all ran while it held the lease."""
+    now = now_hour()
+    drifted(ops, now)
+    policy = RetrainPolicy(cooldown=None)
+    returned = []
+    done = threading.Condition()
+    reports = []
+
+    def train(context):
+        with done:
+            assert done.wait_for(lambda: len(returned) == 7, timeout=60)
+        return quick(context)
+
+    def call():
+        report = run_cycle(ops, "fraud", train, policy=policy, now=now)
+        with done:
+            returned.append(report.status)
+            reports.append(report)
+            done.notify_all()
+
+    threads = [threading.Thread(target=call) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert sorted(returned) == ["busy"] * 7 + ["registered"]
+    busy = [r for r in reports if r.status == "busy"]
+    winner = next(r for r in reports if r.status == "registered")
+    assert {r.blocked_by.cycle for r in busy} == {winner.cycle}
+    assert all("holds the lease" in r.message for r in busy)
+    assert [v.version for v in ops.registry.list_versions("fraud")] == ["1.0.0", "1.0.1"]
+
+
+def test_a_crashed_holder_blocks_only_until_its_lease_expires(ops):
+    now = now_hour()
+    drifted(ops, now)
+    store = ops.store("registry")
+    seq = read_cycles(store, "fraud").seq
+    crashed = acquire(store, "fraud", cycle="crashed-cycle", ttl_ms=60_000, observed_seq=seq,
+                      now=lambda: now, actor="someone", reason="a process that died",
+                      triggers=("input_drift",))
+    assert crashed.cycle == "crashed-cycle"
+    busy = run_cycle(ops, "fraud", quick, now=now + 30_000)
+    assert busy.status == "busy" and busy.blocked_by.cycle == "crashed-cycle"
+    later = run_cycle(ops, "fraud", quick, now=now + 61_000)
+    assert later.status == "registered"
+    started = [e for e in ops.registry.history("fraud") if e.action == "cycle_started"][-1]
+    assert started.payload["took_over"] == "crashed-cycle"
+
+
+def test_a_holder_whose_lease_was_taken_over_writes_nothing_more(ops):
+    now = now_hour()
+    drifted(ops, now)
+    clock = [now]
+    inner = []
+
+    def slow(context):
+        clock[0] += 2 * 60_000                      # the lease ("1m") runs out meanwhile
+        inner.append(run_cycle(ops, "fraud", quick, lease="1m", now=lambda: clock[0]))
+        return quick(context)
+
+    with pytest.raises(modelops.Conflict, match="was taken over"):
+        run_cycle(ops, "fraud", slow, lease="1m", now=lambda: clock[0])
+    assert inner[0].status == "registered" and inner[0].version.version == "1.0.1"
+    assert [v.version for v in ops.registry.list_versions("fraud")] == ["1.0.0", "1.0.1"]
+    outcomes = [e.payload.get("outcome") for e in ops.registry.history("fraud")
+                if e.action == "cycle_finished"]
+    assert outcomes == ["registered"]                # the first holder released nothing
+
+
+SCRIPT = """
+import json, pathlib, sys, time
+import modelops
+from modelops.lifecycle import RetrainPolicy, run_cycle
+
+store, name, others, now, cooldown = sys.argv[1], sys.argv[2], sys.argv[3:-2], \\
+    int(sys.argv[-2]), sys.argv[-1]
+root = pathlib.Path(store).parent
+(root / f"ready-{name}").touch()
+deadline = time.monotonic() + 60
+while not all((root / f"ready-{o}").exists() for o in others):   # start together
+    assert time.monotonic() < deadline
+    time.sleep(0.005)
+
+def train(context):
+    if cooldown == "none":      # hold the lease until every other process has returned
+        while not all((root / f"done-{o}").exists() for o in others):
+            assert time.monotonic() < deadline, "another process never returned"
+            time.sleep(0.01)
+    return {"weights": [1.0]}, {"accuracy": 0.97}
+
+ops = modelops.connect(store)
+policy = RetrainPolicy(cooldown=None if cooldown == "none" else cooldown)
+report = run_cycle(ops, "fraud", train, policy=policy, now=now)
+(root / f"done-{name}").touch()
+print(json.dumps({"status": report.status,
+                  "version": report.version.version if report.version else None}))
+"""
+
+
+def run_processes(tmp_path, count, now, cooldown):
+    script = tmp_path / "cycle.py"
+    script.write_text(textwrap.dedent(SCRIPT))
+    names = [f"p{i}" for i in range(count)]
+    procs = [subprocess.Popen([sys.executable, str(script), str(tmp_path / "store"), name,
+                               *[o for o in names if o != name], str(now), cooldown],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env=python_env())
+             for name in names]
+    results = []
+    for p in procs:
+        out, err = p.communicate(timeout=180)
+        assert p.returncode == 0, err
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    return results
+
+
+@pytest.mark.slow
+def test_processes_running_cycles_at_once_make_one_version(tmp_path):
+    """Three processes call run_cycle at the same moment on one local store: one cycle
+    trains; the others are busy, or skipped by the cooldown once it finished."""
+    ops = modelops.connect(tmp_path / "store")
+    now = now_hour()
+    drifted(ops, now)
+    results = run_processes(tmp_path, 3, now, "1h")
+    statuses = sorted(r["status"] for r in results)
+    assert statuses.count("registered") == 1
+    assert set(statuses) - {"registered"} <= {"busy", "skipped"}
+    assert [v.version for v in ops.registry.list_versions("fraud")] == ["1.0.0", "1.0.1"]
+
+
+@pytest.mark.slow
+def test_a_process_holding_the_lease_makes_another_busy(tmp_path):
+    """No cooldown, and the winner holds the lease until the other process has returned:
+    the other can only have found it busy."""
+    ops = modelops.connect(tmp_path / "store")
+    now = now_hour()
+    drifted(ops, now)
+    results = run_processes(tmp_path, 2, now, "none")
+    assert sorted(r["status"] for r in results) == ["busy", "registered"]
+    assert [v.version for v in ops.registry.list_versions("fraud")] == ["1.0.0", "1.0.1"]
+    cycles = [e for e in ops.registry.history("fraud") if e.action.startswith("cycle_")]
+    assert [e.action for e in cycles] == ["cycle_started", "cycle_finished"]
+    assert pathlib.Path(tmp_path / "store").exists()
+
+
+def test_a_deleted_model_is_refused_before_the_lease(ops):
+    production_model(ops)
+    ops.registry.delete_model("fraud", force=True)
+    events = len(ops.registry.history("fraud"))
+    with pytest.raises(modelops.NotFound, match="is deleted"):
+        run_cycle(ops, "fraud", quick, force=True)
+    assert len(ops.registry.history("fraud")) == events
