@@ -45,7 +45,20 @@ def test_memory_stores_are_private_unless_named():
     assert [e.name for e in named2.tracking.list_experiments()] == ["seen"]
 
 
-def test_unknown_scheme_lists_available_and_names_the_plugin():
+def test_unknown_scheme_lists_available_and_names_the_plugin(monkeypatch):
+    # Only the built-in backends: the plugins installed beside the core serve s3://, mlflow+.
+    from modelops import plugins
+
+    monkeypatch.setenv("MODELOPS_PLUGINS", "none")
+    plugins.reset()
+    try:
+        _unknown_schemes_are_explained()
+    finally:
+        monkeypatch.delenv("MODELOPS_PLUGINS")
+        plugins.reset()
+
+
+def _unknown_schemes_are_explained():
     with pytest.raises(UnknownScheme) as err:
         modelops.connect("s3://bucket/prefix")
     text = str(err.value)

@@ -85,16 +85,30 @@ _VALIDATION = ("ClassBalance", "ColumnQuality", "ColumnSchema", "Issue", "Qualit
                "infer_schema", "validate")
 
 
+# Lifecycle automation and the training helper: likewise imported on first use.
+_LAZY = {"RetrainDecision": "modelops.lifecycle", "RetrainPolicy": "modelops.lifecycle",
+         "Router": "modelops.lifecycle", "run_cycle": "modelops.lifecycle",
+         "TrainingResult": "modelops.training", "train": "modelops.training",
+         "copy_store": "modelops.copy"}
+_SUBMODULES = ("lifecycle", "training")
+
+
 def __getattr__(name: str) -> object:
+    import importlib
+
     if name in _VALIDATION:
         import modelops.validation
 
         return getattr(modelops.validation, name)
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    if name in _SUBMODULES:
+        return importlib.import_module(f"modelops.{name}")
     raise AttributeError(f"module 'modelops' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_VALIDATION))
+    return sorted(set(globals()) | set(_VALIDATION) | set(_LAZY) | set(_SUBMODULES))
 
 __all__ = [
     "ActiveRun",
@@ -128,6 +142,9 @@ __all__ = [
     "QualityReport",
     "RegisteredModel",
     "RegistryEvent",
+    "RetrainDecision",
+    "RetrainPolicy",
+    "Router",
     "Run",
     "RunComparison",
     "RunData",
@@ -140,6 +157,7 @@ __all__ = [
     "SplitReport",
     "Stage",
     "StoreError",
+    "TrainingResult",
     "UnknownScheme",
     "UntrustedModel",
     "ValidationResult",
@@ -149,6 +167,7 @@ __all__ = [
     "check_quality",
     "check_split",
     "connect",
+    "copy_store",
     "end_run",
     "errors",
     "get_client",
@@ -165,11 +184,13 @@ __all__ = [
     "log_param",
     "log_params",
     "log_text",
+    "run_cycle",
     "search_runs",
     "set_experiment",
     "set_tag",
     "set_tags",
     "set_uri",
     "start_run",
+    "train",
     "validate",
 ]

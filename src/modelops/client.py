@@ -47,6 +47,8 @@ class Client:
         """The store of one kind (``"tracking"``, ``"registry"``, ``"drift"``,
         ``"predictions"``); ``NotFound`` if the chosen backend has none."""
         store = self._stores.get(kind)
+        if isinstance(store, NotFound):
+            raise store  # the backend serves the URI but keeps no such store, and said why
         if store is None:
             raise NotFound(f"the store at {self.uri} offers no {kind} store; pass "
                            f"connect(..., {kind}='<uri>') to use another backend for it")
@@ -95,6 +97,16 @@ class Client:
 
         return Monitor(self, model, version, **options)
 
+    def router(self, model: str, champion: str = "production", challenger: str = "staging",
+               share: float = 0.1, **options: Any):  # type: ignore[no-untyped-def]
+        """Champion/challenger routing of ``model`` (``modelops.lifecycle.Router``): a
+        ``share`` of request keys, chosen by hash, go to the challenger; every prediction is
+        logged with the version that served it; ``evaluate()`` and ``conclude()`` judge and
+        act. See docs/routing.md."""
+        from modelops.lifecycle import Router
+
+        return Router(self, model, champion, challenger, share, **options)
+
     def close(self) -> None:
         """Flush live runs of this client and release the stores."""
         from modelops.tracking import flusher
@@ -103,7 +115,8 @@ class Client:
         for run in flusher.live_runs():
             if run._store is tracking_store:
                 run.flush()
-        for store in {id(s): s for s in self._stores.values() if s is not None}.values():
+        for store in {id(s): s for s in self._stores.values()
+                      if s is not None and not isinstance(s, NotFound)}.values():
             store.close()
 
     def __enter__(self) -> Client:
@@ -140,6 +153,13 @@ def connect(uri: str | os.PathLike[str] | None = None, *,
         target = parse_uri(overrides[kind], storage_options) if kind in overrides else main
         key = (kind, target.uri)
         if key not in opened:
-            opened[key] = open_store(kind, target)
+            try:
+                opened[key] = open_store(kind, target)
+            except NotFound as exc:
+                # A backend without this kind of store (MLflow keeps no predictions) says so
+                # with NotFound: raised now if the kind was asked for, else on first use.
+                if kind in overrides:
+                    raise
+                opened[key] = exc
         stores[kind] = opened[key]
     return Client(stores, main.uri)

@@ -17,6 +17,8 @@ ENV_URI = "MODELOPS_URI"
 
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.\-]*)://(.*)$", re.DOTALL)
 _WINDOWS_DRIVE = re.compile(r"^[a-zA-Z]:[\\/]")
+# MLflow names some stores without '//' ("databricks"), so "mlflow+databricks" is a URI too.
+_BARE_MLFLOW = re.compile(r"^(mlflow\+[a-zA-Z][a-zA-Z0-9.\-]*)$", re.IGNORECASE)
 
 
 @attrs.frozen
@@ -47,6 +49,9 @@ def parse_uri(uri: str | os.PathLike[str], options: dict[str, Any] | None = None
         raise InvalidInput(f"expected a URI or a path, got {uri!r}", field="uri")
     if "\x00" in uri:
         raise InvalidInput("must not contain NUL", field="uri")
+    bare = _BARE_MLFLOW.match(uri)
+    if bare is not None:
+        return StoreURI(uri, bare.group(1).lower(), "", options or {})
     match = _SCHEME.match(uri)
     if match is None or _WINDOWS_DRIVE.match(uri):
         path = os.path.abspath(os.path.expanduser(uri))

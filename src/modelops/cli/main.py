@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from modelops.cli import drift, experiments, models, monitor, plugins, runs
+from modelops.cli import drift, experiments, lifecycle, models, monitor, plugins, runs, store
 from modelops.errors import ModelOpsError
 
-GROUPS = (experiments, runs, models, drift, monitor, plugins)
+GROUPS = (experiments, runs, models, drift, monitor, lifecycle, store, plugins)
 
 
 def build_parser() -> argparse.ArgumentParser:

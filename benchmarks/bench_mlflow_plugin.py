@@ -1,0 +1,306 @@
+"""modelops on MLflow against MLflow alone: the overhead of going through modelops, and the
+copy rate of ``copy_store`` out of an MLflow store of 1,000 runs.
+
+Prints a table::
+
+    figure | through modelops | MLflow directly | overhead (modelops / MLflow - 1) | target
+
+Usage::
+
+    python benchmarks/bench_mlflow_plugin.py            # full sizes
+    python benchmarks/bench_mlflow_plugin.py --quick    # smoke run (fewer runs and rounds)
+
+Needs ``modelops``, ``modelops-mlflow`` (``pip install -e plugins/modelops-mlflow``),
+``mlflow`` and ``scikit-learn``. Everything is written to a fresh temporary directory, both
+sides to MLflow sqlite databases copied from one migrated, empty database.
+
+The same work on both sides, through the public APIs:
+
+- **run**: create a run in an experiment, log 5 params and 5 metrics, end it. modelops:
+  ``ops.tracking.start_run`` as a context manager (its buffer flushes once at the end);
+  MLflow: ``MlflowClient.create_run``, ``log_batch``, ``set_terminated``.
+- **history**: log a 1,000-point metric history. modelops: ``run.log_metric`` per point
+  (buffered); MLflow: one ``log_batch`` of 1,000 metrics.
+- **search**: a filtered, ordered search for the 10 best of 1,000 runs
+  (``metrics.f1 > 0.5 and params.model = 'rf'``, ``metrics.f1 DESC``): modelops'
+  ``search_runs`` against ``MlflowClient.search_runs``.
+- **get by alias**: the version holding ``production``: ``registry.get_version(stage=...)``
+  against ``MlflowClient.get_model_version_by_alias``.
+- **register + promote**: register a small scikit-learn model and move it to production.
+  MLflow: log the pickled model as a run artifact, ``create_model_version`` with tags, and
+  ``set_registered_model_alias``. modelops also digests the files, claims the version,
+  appends the audit-trail event and mirrors the stage; it writes no MLflow model copy here
+  (``mlflow_model_layout=False``) since MLflow's side writes none either.
+- **copy**: ``copy_store`` from an MLflow database of 1,000 runs (5 params, 5 metrics with
+  10-point histories, one artifact each) to a local modelops store; runs per second.
+
+Rounds alternate between the two sides so a busy machine slows both alike; each figure is
+the median of its rounds. The benchmark reports what it measures; it is not tuned to pass.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import pickle
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+TARGET_OVERHEAD = 0.10  # modelops may add at most 10% to MLflow's own time
+perf = time.perf_counter
+
+
+def median_time(fn: Callable[[], object], rounds: int) -> float:
+    times = []
+    for _ in range(rounds):
+        start = perf()
+        fn()
+        times.append(perf() - start)
+    return statistics.median(times)
+
+
+def alternate(a: Callable[[], object], b: Callable[[], object], rounds: int
+              ) -> tuple[float, float]:
+    """Median times of ``a`` and ``b``, run in turns."""
+    ta, tb = [], []
+    for i in range(rounds):
+        for fn, out in ((a, ta), (b, tb)) if i % 2 == 0 else ((b, tb), (a, ta)):
+            start = perf()
+            fn()
+            out.append(perf() - start)
+    return statistics.median(ta), statistics.median(tb)
+
+
+class Bench:
+    def __init__(self, root: Path, quick: bool) -> None:
+        from mlflow.tracking import MlflowClient
+
+        self.root = root
+        self.quick = quick
+        self.rows: list[tuple[str, float, float]] = []
+        self.template = root / "template.db"
+        MlflowClient(tracking_uri=f"sqlite:///{self.template}").search_experiments()
+
+    def database(self, name: str) -> str:
+        path = self.root / name / "mlflow.db"
+        path.parent.mkdir()
+        shutil.copyfile(self.template, path)
+        return f"sqlite:///{path}"
+
+    def record(self, figure: str, ours: float, theirs: float) -> None:
+        self.rows.append((figure, ours, theirs))
+
+    # -- tracking ---------------------------------------------------------------------------
+
+    def runs(self) -> None:
+        from mlflow.entities import Metric, Param
+        from mlflow.tracking import MlflowClient
+
+        import modelops
+
+        ops_db, ml_db = self.database("runs-modelops"), self.database("runs-mlflow")
+        ops = modelops.connect(f"mlflow+{ops_db}")
+        client = MlflowClient(tracking_uri=ml_db)
+        exp = client.create_experiment("bench")
+        ops.tracking.create_experiment("bench")
+        now = int(time.time() * 1000)
+
+        def through_modelops() -> None:
+            with ops.tracking.start_run(experiment="bench", name="r") as run:
+                run.log_params({f"p{i}": i for i in range(5)})
+                run.log_metrics({f"m{i}": i / 7 for i in range(5)})
+
+        def directly() -> None:
+            run = client.create_run(exp, run_name="r")
+            client.log_batch(run.info.run_id,
+                             metrics=[Metric(f"m{i}", i / 7, now, 0) for i in range(5)],
+                             params=[Param(f"p{i}", str(i)) for i in range(5)])
+            client.set_terminated(run.info.run_id)
+
+        rounds = 20 if self.quick else 100
+        through_modelops()
+        directly()
+        ours, theirs = alternate(through_modelops, directly, rounds)
+        self.record("run: create + 5 params + 5 metrics + end", ours, theirs)
+
+        n = 1000
+
+        def history_modelops() -> None:
+            with ops.tracking.start_run(experiment="bench", name="h") as run:
+                for step in range(n):
+                    run.log_metric("loss", 1 / (step + 1), step=step)
+
+        def history_directly() -> None:
+            run = client.create_run(exp, run_name="h")
+            client.log_batch(run.info.run_id, metrics=[
+                Metric("loss", 1 / (s + 1), now, s) for s in range(n)])
+            client.set_terminated(run.info.run_id)
+
+        ours, theirs = alternate(history_modelops, history_directly, 5 if self.quick else 15)
+        self.record(f"run with a {n:,}-point history", ours, theirs)
+        ops.close()
+
+    def search(self) -> None:
+        from mlflow.entities import Metric, Param
+        from mlflow.tracking import MlflowClient
+
+        import modelops
+
+        db = self.database("search")
+        client = MlflowClient(tracking_uri=db)
+        exp = client.create_experiment("search")
+        now = int(time.time() * 1000)
+        for i in range(1000):
+            run = client.create_run(exp, run_name=f"r{i}", start_time=now + i)
+            client.log_batch(run.info.run_id,
+                             metrics=[Metric("f1", (i * 37 % 1000) / 1000, now, 0)],
+                             params=[Param("model", "rf" if i % 2 else "lr")])
+        ops = modelops.connect(f"mlflow+{db}")
+        flt, order = "metrics.f1 > 0.5 and params.model = 'rf'", ["metrics.f1 DESC"]
+
+        def through_modelops() -> object:
+            return ops.tracking.search_runs("search", filter=flt, order_by=order,
+                                            max_results=10)
+
+        def directly() -> object:
+            return client.search_runs([exp], flt, order_by=order, max_results=10)
+
+        assert [r.run_id for r in through_modelops()] == \
+            [r.info.run_id for r in directly()]
+        ours, theirs = alternate(through_modelops, directly, 10 if self.quick else 30)
+        self.record("search: 10 best of 1,000 runs, filtered", ours, theirs)
+        ops.close()
+
+    # -- registry ---------------------------------------------------------------------------
+
+    def registry(self) -> None:
+        import numpy as np
+        from mlflow.tracking import MlflowClient
+        from sklearn.linear_model import LogisticRegression
+
+        import modelops
+
+        rng = np.random.default_rng(0)
+        X = rng.normal(size=(150, 4))
+        model = LogisticRegression().fit(X, (X[:, 0] > 0).astype(int))
+        ops_db, ml_db = self.database("reg-modelops"), self.database("reg-mlflow")
+        ops = modelops.connect(f"mlflow+{ops_db}",
+                               storage_options={"mlflow_model_layout": False})
+        client = MlflowClient(tracking_uri=ml_db, registry_uri=ml_db)
+        client.create_registered_model("bench")
+        exp = client.create_experiment("models")
+        holder = client.create_run(exp).info.run_id
+        artifact_uri = client.get_run(holder).info.artifact_uri
+        files = self.root / "pickled"
+        files.mkdir()
+        counter = iter(range(1, 10_000))
+
+        def through_modelops() -> None:
+            version = ops.registry.register("bench", model)
+            ops.registry.promote("bench", version.version)
+
+        def directly() -> None:
+            i = next(counter)
+            with open(files / "model.pkl", "wb") as f:
+                pickle.dump(model, f)
+            folder = f"versions/{i}"
+            client.log_artifacts(holder, str(files), folder)
+            mv = client.create_model_version("bench", f"{artifact_uri}/{folder}", holder,
+                                             tags={"version": f"1.0.{i}"})
+            client.set_registered_model_alias("bench", "production", mv.version)
+
+        ours, theirs = alternate(through_modelops, directly, 10 if self.quick else 30)
+        self.record("register + promote a model", ours, theirs)
+
+        def alias_modelops() -> object:
+            return ops.registry.get_version("bench", stage="production")
+
+        def alias_directly() -> object:
+            return client.get_model_version_by_alias("bench", "production")
+
+        ours, theirs = alternate(alias_modelops, alias_directly, 20 if self.quick else 100)
+        self.record("get the production version", ours, theirs)
+        ops.close()
+
+    # -- copy -------------------------------------------------------------------------------
+
+    def copy(self) -> None:
+        from mlflow.entities import Metric, Param
+        from mlflow.tracking import MlflowClient
+
+        import modelops
+
+        n = 200 if self.quick else 1000
+        db = self.database("copy-source")
+        client = MlflowClient(tracking_uri=db)
+        exp = client.create_experiment("source")
+        note = self.root / "note.txt"
+        note.write_text("artifact\n")
+        now = int(time.time() * 1000)
+        for i in range(n):
+            run = client.create_run(exp, run_name=f"r{i}", start_time=now + i)
+            client.log_batch(
+                run.info.run_id,
+                metrics=[Metric(f"m{k}", (i + s) / 10, now + s, s)
+                         for k in range(5) for s in range(10)],
+                params=[Param(f"p{k}", str(i * k)) for k in range(5)])
+            client.log_artifact(run.info.run_id, str(note))
+            client.set_terminated(run.info.run_id)
+        dst = self.root / f"copy-{uuid.uuid4().hex[:6]}"
+        start = perf()
+        result = modelops.copy_store(f"mlflow+{db}", str(dst), kinds=("tracking",),
+                                     progress=False)
+        seconds = perf() - start
+        assert result.copied["runs"] == n, result.summary()
+        start = perf()
+        again = modelops.copy_store(f"mlflow+{db}", str(dst), kinds=("tracking",),
+                                    progress=False)
+        check = perf() - start
+        assert again.total_copied == 0
+        self.copy_figures = (n, seconds, check)
+
+    # -- report -----------------------------------------------------------------------------
+
+    def report(self) -> None:
+        print(f"\nmodelops on MLflow vs MLflow directly (sqlite), Python {sys.version.split()[0]}")
+        header = ("figure", "through modelops", "MLflow directly", "overhead", "target")
+        lines = [header]
+        for figure, ours, theirs in self.rows:
+            overhead = ours / theirs - 1
+            verdict = "PASS" if overhead <= TARGET_OVERHEAD else "over"
+            lines.append((figure, f"{ours * 1000:.2f} ms", f"{theirs * 1000:.2f} ms",
+                          f"{overhead:+.0%} ({ours / theirs:.2f}×)",
+                          f"≤ +{TARGET_OVERHEAD:.0%} {verdict}"))
+        widths = [max(len(str(row[i])) for row in lines) for i in range(len(header))]
+        for row in lines:
+            print(" | ".join(str(c).ljust(w) for c, w in zip(row, widths)))
+        n, seconds, check = self.copy_figures
+        print(f"\ncopy_store, MLflow (sqlite) -> local, {n:,} runs with 5 params, 5 metrics "
+              f"× 10 points and 1 artifact each: {seconds:.1f} s = {n / seconds:.0f} runs/s; "
+              f"copying again (nothing to add): {check:.1f} s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smoke run")
+    args = parser.parse_args()
+    logging.getLogger("mlflow").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore")
+    os.environ.setdefault("MODELOPS_FLUSH_INTERVAL", "60")
+    with tempfile.TemporaryDirectory(prefix="bench-mlflow-plugin-") as tmp:
+        bench = Bench(Path(tmp), args.quick)
+        for step in (bench.runs, bench.search, bench.registry, bench.copy):
+            step()
+        bench.report()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,738 @@
+"""RegistryStore on MLflow's model registry.
+
+How modelops' registry maps onto MLflow's (docs/mlflow.md has the user's view):
+
+- A modelops model is an MLflow registered model. Its creation time and creator are kept in
+  the model tag ``modelops.model`` (MLflow stamps its own); its tags and description are
+  MLflow's.
+- A modelops version is an MLflow model version (numbered by MLflow: 1, 2, 3 …). Its semantic
+  version is the version tag ``modelops.version``; its files' sha256 digests and sizes are
+  ``modelops.files`` (JSON, split over ``modelops.files.2`` … past MLflow's 100,000-character
+  limit); its lineage is ``modelops.lineage.parent_version``, ``.training_data`` and
+  ``.notes``; the rest of the record (metrics, params, flavor, creator …) is
+  ``modelops.record``. Its tags are MLflow version tags, its description MLflow's.
+- A version's files are artifacts of its training run when that is a run of this MLflow
+  (where ``mlflow.<flavor>.log_model`` puts them), else of the model's audit-trail run
+  (below), under ``modelops-versions/<semver>-<id>/``; the version's ``source`` and
+  ``run_id`` point there, so MLflow downloads them (the record keeps the modelops run id).
+  A scikit-learn version is also written as an MLflow model there (see
+  ``modelops_mlflow.layout``), so ``mlflow.sklearn.load_model("models:/name@production")``
+  loads it.
+- The audit trail is one MLflow run per model, in the experiment ``modelops-registry``: each
+  event is the param ``event.<seq>`` holding the event as JSON. MLflow never changes a
+  param's value, so the database itself makes each sequence number a one-time claim.
+- Stages and aliases are mirrored onto MLflow aliases after each event: ``production`` is the
+  alias ``production``; ``staging`` the alias ``staging`` (the version moved there last);
+  modelops aliases are MLflow aliases of the same name; every version's stage is also its tag
+  ``modelops.stage``. MLflow's deprecated stages are not used.
+- Claims: MLflow numbers versions itself, so a version is claimed by creating it with its
+  ``modelops.version`` tag (in the same transaction) and then looking: of the versions
+  tagged with that semantic version, the one with the lowest number wins; a loser deletes
+  its MLflow version and raises ``AlreadyExists``.
+
+Models and versions that plain MLflow code registered are read too: a version without
+``modelops.version`` reads as version ``N.0.0`` (MLflow's number N) with flavor ``mlflow``;
+its files are downloaded once and digested when the version is first read whole. Aliases
+that plain MLflow code set (``production``, ``staging``, or any name modelops accepts as an
+alias) show up in the history as a ``sync`` event by the actor ``mlflow``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import threading
+import uuid
+import weakref
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from modelops.entities.codec import event_from_data, to_data
+from modelops.entities.registry import (
+    ArtifactFile,
+    Change,
+    Lineage,
+    ModelVersion,
+    RegisteredModel,
+    RegistryEvent,
+    SemVer,
+    Stage,
+    check_alias,
+)
+from modelops.errors import AlreadyExists, Conflict, InvalidInput, NotFound, StoreError
+from modelops.stores import RegistryStore
+from modelops_mlflow.connection import Connection, error_code, mlflow_errors
+from modelops_mlflow.tracking import INTERNAL_TAG
+
+#: Version tags that hold modelops' record (``modelops.build`` and other user tags are not).
+VERSION_TAG = "modelops.version"
+FILES_TAG = "modelops.files"
+RECORD_TAG = "modelops.record"
+STAGE_TAG = "modelops.stage"
+LINEAGE_PREFIX = "modelops.lineage."
+MODEL_TAG = "modelops.model"
+TRAIL_TAG = "modelops.trail"
+MIRRORED_TAG = "modelops.mirrored"
+TRAIL_FOR_TAG = "modelops.trail_for"
+REGISTRY_EXPERIMENT = "modelops-registry"
+
+_TAG_LIMIT = 100_000  # MLflow's longest registry tag value
+_PARAM_LIMIT = 6000  # MLflow's longest param value
+_SEQ_WIDTH = 12
+_EVENT_PREFIX = "event."
+_PAGE = 10_000
+_PRODUCTION = Stage.PRODUCTION.value
+_STAGING = Stage.STAGING.value
+
+
+def _internal_version_tag(key: str) -> bool:
+    return key in (VERSION_TAG, RECORD_TAG, STAGE_TAG) or key == FILES_TAG \
+        or key.startswith(FILES_TAG + ".") or key.startswith(LINEAGE_PREFIX)
+
+
+def _quote(name: str) -> str:
+    """``name`` as a string literal of MLflow's search filters."""
+    if "'" not in name:
+        return f"'{name}'"
+    if '"' not in name:
+        return f'"{name}"'
+    raise InvalidInput("MLflow's search cannot find a model whose name holds both ' and \"; "
+                       f"choose another name than {name!r}", field="model name")
+
+
+def _chunks(text: str) -> list[str]:
+    return [text[i:i + _TAG_LIMIT] for i in range(0, len(text), _TAG_LIMIT)] or [""]
+
+
+def _sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@attrs.frozen
+class _Listed:
+    """An MLflow version as the store sees it: its number, its semantic version, whether
+    modelops registered it, and the MLflow object."""
+
+    number: int
+    semver: str
+    tagged: bool
+    mv: Any
+
+
+def _semver_core(text: str) -> str | None:
+    try:
+        return SemVer.parse(text).core
+    except InvalidInput:
+        return None
+
+
+class MlflowRegistryStore(RegistryStore):
+    """Models, versions and the audit trail in MLflow's model registry."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.uri = connection.uri
+        self.client = connection.client()
+        self._lock = threading.RLock()
+        self._experiment_id: str | None = None
+        self._trails: dict[str, str] = {}
+        self._artifact_uris: dict[str, str] = {}
+        self._plain: dict[tuple[str, str, int], tuple[ArtifactFile, ...]] = {}
+        # MLflow version number -> semantic version, per model: fixed once registered.
+        self._semvers: dict[str, dict[str, str]] = {}
+        self._cache_dir: str | None = None
+
+    def close(self) -> None:
+        if self._cache_dir is not None:
+            shutil.rmtree(self._cache_dir, ignore_errors=True)
+            self._cache_dir = None
+
+    # -- models -----------------------------------------------------------------------------
+
+    def create_model(self, model: RegisteredModel) -> RegisteredModel:
+        _quote(model.name)
+        if any(k in (MODEL_TAG, TRAIL_TAG) for k in model.tags):
+            raise InvalidInput(f"tags {MODEL_TAG!r} and {TRAIL_TAG!r} are the store's own",
+                               field="tags")
+        # The trail run first, so the model is created with its pointer in one transaction.
+        trail = self._new_trail(model.name)
+        tags = {**model.tags, TRAIL_TAG: trail,
+                MODEL_TAG: json.dumps({"created_time": model.created_time,
+                                       "creator": model.creator})}
+        try:
+            with mlflow_errors(f"creating model {model.name!r} in {self.uri}"):
+                self.client.create_registered_model(model.name, tags=tags,
+                                                    description=model.description or None)
+        except AlreadyExists:
+            self._drop_run(trail)
+            raise AlreadyExists(f"model {model.name!r} already exists in {self.uri}") from None
+        except BaseException:
+            self._drop_run(trail)
+            raise
+        self._trails[model.name] = trail
+        return model
+
+    def _registered(self, name: str) -> Any:
+        with mlflow_errors(f"no model named {name!r} in {self.uri}"):
+            return self.client.get_registered_model(name)
+
+    def get_model(self, name: str) -> RegisteredModel:
+        return self._to_model(self._registered(name))
+
+    @staticmethod
+    def _to_model(rm: Any) -> RegisteredModel:
+        tags = dict(rm.tags or {})
+        own = json.loads(tags.pop(MODEL_TAG)) if MODEL_TAG in tags else None
+        tags.pop(TRAIL_TAG, None)
+        if own is None:  # registered by plain MLflow code
+            own = {"created_time": int(rm.creation_timestamp or 0), "creator": ""}
+        return RegisteredModel(name=rm.name, created_time=own["created_time"],
+                               creator=own["creator"], description=rm.description or "",
+                               tags=tags)
+
+    def list_models(self) -> list[RegisteredModel]:
+        out = []
+        token = None
+        with mlflow_errors(f"listing models in {self.uri}"):
+            while True:
+                page = self.client.search_registered_models(max_results=1000,
+                                                            page_token=token)
+                out.extend(page)
+                token = page.token
+                if not token:
+                    break
+        models = []
+        for rm in out:
+            try:
+                models.append(self._to_model(rm))
+            except InvalidInput:
+                continue  # a name modelops cannot hold
+        return sorted(models, key=lambda m: m.name)
+
+    # -- versions ---------------------------------------------------------------------------
+
+    def _listed(self, name: str) -> list[_Listed]:
+        """Every MLflow version of ``name`` with its semantic version; losers of a claim and
+        plain versions shadowed by a registered one are left out."""
+        found: list[Any] = []
+        token = None
+        with mlflow_errors(f"listing versions of {name!r} in {self.uri}"):
+            while True:
+                page = self.client.search_model_versions(f"name = {_quote(name)}",
+                                                         max_results=_PAGE, page_token=token)
+                found.extend(page)
+                token = page.token
+                if not token:
+                    break
+        tagged: dict[str, _Listed] = {}
+        plain: list[_Listed] = []
+        for mv in found:
+            number = int(mv.version)
+            semver = (mv.tags or {}).get(VERSION_TAG)
+            if semver is not None:
+                core = _semver_core(semver)
+                if core is None:
+                    continue
+                held = tagged.get(core)
+                if held is None or number < held.number:
+                    tagged[core] = _Listed(number, core, True, mv)
+            else:
+                plain.append(_Listed(number, f"{number}.0.0", False, mv))
+        out = list(tagged.values())
+        for listed in plain:
+            if listed.semver in tagged:
+                listed = attrs.evolve(listed, semver=f"0.0.0-mlflow.{listed.number}")
+            out.append(listed)
+        return sorted(out, key=lambda x: x.number)
+
+    def _find(self, name: str, version: str) -> _Listed:
+        core = _semver_core(version)
+        if core is not None:
+            # One query for a version modelops registered; the lowest number holds the claim.
+            with mlflow_errors(f"looking up {name} {core} in {self.uri}"):
+                tagged = self.client.search_model_versions(
+                    f"name = {_quote(name)} and tags.`{VERSION_TAG}` = '{core}'")
+            if tagged:
+                mv = min(tagged, key=lambda v: int(v.version))
+                return _Listed(int(mv.version), core, True, mv)
+        self._registered(name)
+        for listed in self._listed(name):
+            if listed.semver == core:
+                return listed
+        raise NotFound(f"model {name!r} has no version {version} in {self.uri}")
+
+    def create_version(self, version: ModelVersion, files: Mapping[str, str]) -> ModelVersion:
+        name = version.name
+        core = SemVer.parse(version.version).core
+        reserved = sorted(k for k in version.tags if _internal_version_tag(k))
+        if reserved:
+            raise InvalidInput(f"the tag {reserved[0]!r} is the store's own", field="tags")
+        if {f.path for f in version.files} != set(files):
+            raise InvalidInput("the files given and the files recorded differ", field="files")
+        rm = self._registered(name)
+        if any(listed.semver == core for listed in self._listed(name)):
+            raise AlreadyExists(f"model {name!r} already has version {core}")
+        home = self._home(version) or self._trail(name, rm)
+        folder = f"modelops-versions/{core[:64]}-{uuid.uuid4().hex[:12]}"
+        with tempfile.TemporaryDirectory(prefix="modelops-mlflow-version-") as tmp:
+            for rel in files:
+                local = files[rel]
+                target = os.path.join(tmp, *rel.split("/"))
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                shutil.copyfile(local, target)
+            if self.connection.mlflow_model_layout:
+                from modelops_mlflow.layout import write_mlflow_model
+
+                write_mlflow_model(version, tmp)
+            with mlflow_errors(f"storing the files of {name} {core} in {self.uri}"):
+                self.client.log_artifacts(home, tmp, folder)
+        source = f"{self._artifact_uri(home)}/{folder}"
+        stored = attrs.evolve(version, version=core, artifact_location=source)
+        tags = {**version.tags, **self._record_tags(stored)}
+        with mlflow_errors(f"registering {name} {core} in {self.uri}"):
+            mv = self.client.create_model_version(
+                name, source=source, run_id=home, tags=tags,
+                description=version.description or None)
+        number = int(mv.version)
+        # The claim: of the versions tagged with this semantic version, the lowest number.
+        with mlflow_errors(f"checking the claim of {name} {core} in {self.uri}"):
+            rivals = self.client.search_model_versions(
+                f"name = {_quote(name)} and tags.`{VERSION_TAG}` = '{core}'")
+        if min(int(v.version) for v in rivals) < number:
+            with mlflow_errors(f"withdrawing {name} {core} (MLflow version {number})"):
+                self.client.delete_model_version(name, str(number))
+            raise AlreadyExists(f"model {name!r} already has version {core}")
+        return stored
+
+    def _home(self, version: ModelVersion) -> str | None:
+        """The run that holds the version's files: its training run when that is a live run
+        of this MLflow (as ``mlflow.<flavor>.log_model`` does), else None (the trail run).
+        MLflow's server accepts a version's source only inside the run it names."""
+        if not version.run_id:
+            return None
+        try:
+            with mlflow_errors(f"looking up run {version.run_id}"):
+                run = self.client.get_run(version.run_id)
+        except (NotFound, InvalidInput):
+            return None
+        if run.info.lifecycle_stage != "active":
+            return None
+        self._artifact_uris[run.info.run_id] = run.info.artifact_uri
+        return run.info.run_id
+
+    @staticmethod
+    def _record_tags(version: ModelVersion) -> dict[str, str]:
+        """The version tags that hold a record (see the module docstring)."""
+        data = to_data(version)
+        files = data.pop("files")
+        lineage = data.pop("lineage")
+        for field in ("name", "version", "tags", "stage", "aliases", "artifact_location"):
+            data.pop(field)
+        tags = {VERSION_TAG: version.version,
+                RECORD_TAG: json.dumps(data, separators=(",", ":"), ensure_ascii=False)}
+        packed = json.dumps([[f["path"], f["sha256"], f["size"]] for f in files],
+                            separators=(",", ":"), ensure_ascii=False)
+        for i, chunk in enumerate(_chunks(packed)):
+            tags[FILES_TAG if i == 0 else f"{FILES_TAG}.{i + 1}"] = chunk
+        for key, value in lineage.items():
+            if value not in (None, ""):
+                tags[LINEAGE_PREFIX + key] = value
+        if len(tags[RECORD_TAG]) > _TAG_LIMIT:
+            raise InvalidInput(f"the version's metrics, params and flavor metadata take "
+                               f"{len(tags[RECORD_TAG])} characters as JSON; MLflow keeps "
+                               f"{_TAG_LIMIT}", field="version")
+        return tags
+
+    def _to_version(self, name: str, listed: _Listed, whole: bool) -> ModelVersion:
+        mv = listed.mv
+        tags = dict(mv.tags or {})
+        if not listed.tagged:
+            return self._plain_version(name, listed, tags, whole)
+        data = json.loads(tags[RECORD_TAG])
+        parts = [tags[FILES_TAG]]
+        i = 2
+        while f"{FILES_TAG}.{i}" in tags:
+            parts.append(tags[f"{FILES_TAG}.{i}"])
+            i += 1
+        files = tuple(ArtifactFile(p, s, n) for p, s, n in json.loads("".join(parts)))
+        lineage = Lineage(**{k[len(LINEAGE_PREFIX):]: v for k, v in tags.items()
+                             if k.startswith(LINEAGE_PREFIX)})
+        user_tags = {k: v for k, v in tags.items() if not _internal_version_tag(k)}
+        return ModelVersion(name=name, version=listed.semver, files=files, lineage=lineage,
+                            tags=user_tags, artifact_location=mv.source or "", **data)
+
+    def _plain_version(self, name: str, listed: _Listed, tags: dict[str, str],
+                       whole: bool) -> ModelVersion:
+        mv = listed.mv
+        files: tuple[ArtifactFile, ...] = ()
+        if whole:
+            files = self._plain_files(name, listed)
+        return ModelVersion(
+            name=name, version=listed.semver, run_id=mv.run_id or None, flavor="mlflow",
+            framework="mlflow", files=files, size=sum(f.size for f in files),
+            created_time=int(mv.creation_timestamp or 0), creator=mv.user_id or "",
+            flavor_meta={"mlflow_version": listed.number, "source": mv.source or ""},
+            artifact_location=mv.source or "", description=mv.description or "",
+            tags={k: v for k, v in tags.items() if k != STAGE_TAG})
+
+    def _plain_files(self, name: str, listed: _Listed) -> tuple[ArtifactFile, ...]:
+        """A plain version's files, downloaded once into this store's cache and digested."""
+        key = (name, listed.mv.source or "", listed.number)
+        with self._lock:
+            cached = self._plain.get(key)
+        if cached is not None:
+            return cached
+        folder = self._plain_folder(key)
+        files = []
+        for dirpath, _, names in os.walk(folder):
+            for file_name in names:
+                path = os.path.join(dirpath, file_name)
+                rel = os.path.relpath(path, folder).replace(os.sep, "/")
+                files.append(ArtifactFile(rel, _sha256(path), os.path.getsize(path)))
+        result = tuple(sorted(files, key=lambda f: f.path))
+        with self._lock:
+            self._plain[key] = result
+        return result
+
+    def _plain_folder(self, key: tuple[str, str, int]) -> str:
+        if self._cache_dir is None:
+            self._cache_dir = tempfile.mkdtemp(prefix="modelops-mlflow-cache-")
+            weakref.finalize(self, shutil.rmtree, self._cache_dir, True)
+        folder = os.path.join(self._cache_dir, hashlib.sha256(repr(key).encode()).hexdigest())
+        if not os.path.isdir(folder):
+            partial = folder + ".part"
+            shutil.rmtree(partial, ignore_errors=True)
+            os.makedirs(partial)
+            self._download(key[1], None, partial)
+            os.replace(partial, folder)
+        return folder
+
+    def _download(self, source: str, rel: str | None, dst: str) -> None:
+        from mlflow.artifacts import download_artifacts
+
+        uri = source if rel is None else f"{source.rstrip('/')}/{rel}"
+        with mlflow_errors(f"downloading {uri} from {self.uri}"):
+            download_artifacts(artifact_uri=uri, dst_path=dst,
+                               tracking_uri=self.connection.tracking_uri)
+
+    def get_version(self, name: str, version: str) -> ModelVersion:
+        return self._to_version(name, self._find(name, version), whole=True)
+
+    def list_versions(self, name: str) -> list[ModelVersion]:
+        self._registered(name)
+        return [self._to_version(name, listed, whole=False) for listed in self._listed(name)]
+
+    def download_version(self, name: str, version: str, dst_dir: str) -> str:
+        listed = self._find(name, version)
+        record = self._to_version(name, listed, whole=True)
+        os.makedirs(dst_dir, exist_ok=True)
+        if not listed.tagged:
+            folder = self._plain_folder((name, listed.mv.source or "", listed.number))
+            shutil.copytree(folder, dst_dir, dirs_exist_ok=True)
+            return dst_dir
+        from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+
+        repo = get_artifact_repository(record.artifact_location,
+                                       tracking_uri=self.connection.tracking_uri)
+        for f in record.files:
+            try:
+                with mlflow_errors(f"downloading {f.path} of {name} {record.version}"):
+                    repo.download_artifacts(f.path, dst_dir)
+            except NotFound:
+                continue  # reported by the registry's digest check as a missing file
+        return dst_dir
+
+    # -- the audit trail --------------------------------------------------------------------
+
+    def _experiment(self) -> str:
+        """The id of the experiment holding trail runs, made on first use."""
+        if self._experiment_id is not None:
+            return self._experiment_id
+        name = self.connection.experiment_prefix + REGISTRY_EXPERIMENT
+        with mlflow_errors(f"finding the registry experiment of {self.uri}"):
+            exp = self.client.get_experiment_by_name(name)
+            if exp is None:
+                try:
+                    experiment_id = self.client.create_experiment(
+                        name, artifact_location=self.connection.artifact_location(
+                            uuid.uuid4().hex),
+                        tags={INTERNAL_TAG: "registry",
+                              "mlflow.note.content": "The audit trail of modelops' model "
+                              "registry: one run per model, one param per event."})
+                except Exception as exc:
+                    if error_code(exc) != "RESOURCE_ALREADY_EXISTS":
+                        raise
+                    experiment_id = self.client.get_experiment_by_name(name).experiment_id
+            else:
+                experiment_id = exp.experiment_id
+        self._experiment_id = experiment_id
+        return experiment_id
+
+    def _new_trail(self, name: str) -> str:
+        from mlflow.entities import RunStatus
+
+        experiment_id = self._experiment()
+        with mlflow_errors(f"starting the audit trail of {name!r} in {self.uri}"):
+            run = self.client.create_run(experiment_id, run_name=name,
+                                         tags={TRAIL_FOR_TAG: name})
+            self.client._tracking_client.store.update_run_info(
+                run.info.run_id, RunStatus.FINISHED, run.info.start_time, None)
+        self._artifact_uris[run.info.run_id] = run.info.artifact_uri
+        return run.info.run_id
+
+    def _drop_run(self, run_id: str) -> None:
+        with contextlib.suppress(Exception):
+            self.client.delete_run(run_id)
+
+    def _trail(self, name: str, rm: Any | None = None) -> str:
+        """The trail run of ``name``, adopting a model plain MLflow code registered."""
+        cached = self._trails.get(name)
+        if cached is not None:
+            return cached
+        rm = rm if rm is not None else self._registered(name)
+        trail = (rm.tags or {}).get(TRAIL_TAG)
+        if trail is None:
+            trail = self._adopt(name)
+        self._trails[name] = trail
+        return trail
+
+    def _adopt(self, name: str) -> str:
+        """Give a model plain MLflow registered its trail: the oldest trail run made for it
+        (racing adopters each make one; all pick the oldest)."""
+        experiment_id = self._experiment()
+        mine = self._new_trail(name)
+        with mlflow_errors(f"adopting model {name!r} in {self.uri}"):
+            runs = self.client.search_runs(
+                [experiment_id], f"tags.`{TRAIL_FOR_TAG}` = {_quote(name)}",
+                order_by=["attributes.start_time ASC"], max_results=1000)
+        runs = [r for r in runs if r.data.tags.get(TRAIL_FOR_TAG) == name]
+        oldest = min(runs, key=lambda r: (r.info.start_time, r.info.run_id)).info.run_id
+        if oldest != mine:
+            self._drop_run(mine)
+        with mlflow_errors(f"adopting model {name!r} in {self.uri}"):
+            self.client.set_registered_model_tag(name, TRAIL_TAG, oldest)
+        return oldest
+
+    def _artifact_uri(self, run_id: str) -> str:
+        uri = self._artifact_uris.get(run_id)
+        if uri is None:
+            with mlflow_errors(f"reading trail run {run_id} in {self.uri}"):
+                uri = self.client.get_run(run_id).info.artifact_uri
+            self._artifact_uris[run_id] = uri
+        return uri
+
+    def _trail_events(self, name: str, trail: str) -> tuple[list[RegistryEvent], int]:
+        """The events stored in the trail, in sequence order, and the seq mirrored last."""
+        with mlflow_errors(f"reading the history of {name!r} in {self.uri}"):
+            run = self.client._tracking_client.store.get_run(trail)
+        events = []
+        for key, value in run.data.params.items():
+            if key.startswith(_EVENT_PREFIX):
+                events.append(self._decode_event(trail, value))
+        events.sort(key=lambda e: e.seq)
+        mirrored = int(run.data.tags.get(MIRRORED_TAG, "0"))
+        return events, mirrored
+
+    def _decode_event(self, trail: str, value: str) -> RegistryEvent:
+        data = json.loads(value)
+        if "$artifact" in data:
+            with tempfile.TemporaryDirectory() as tmp:
+                with mlflow_errors(f"reading event {data['$artifact']} of trail {trail}"):
+                    local = self.client.download_artifacts(trail, data["$artifact"], tmp)
+                with open(local, encoding="utf-8") as f:
+                    data = json.load(f)
+        return event_from_data(data)
+
+    def list_events(self, name: str, after_seq: int = 0) -> list[RegistryEvent]:
+        rm = self._registered(name)
+        trail = (rm.tags or {}).get(TRAIL_TAG) or self._trails.get(name)
+        events, mirrored = self._trail_events(name, trail) if trail else ([], 0)
+        last = events[-1].seq if events else 0
+        if mirrored >= last:
+            sync = self._sync_event(name, rm, events, last + 1)
+            if sync is not None:
+                events.append(sync)
+        return [e for e in events if e.seq > after_seq]
+
+    def append_event(self, event: RegistryEvent) -> RegistryEvent:
+        rm = self._registered(event.model)
+        trail = self._trail(event.model, rm)
+        events, mirrored = self._trail_events(event.model, trail)
+        last = events[-1].seq if events else 0
+        if mirrored >= last and event.seq == last + 2:
+            # The caller saw the aliases plain MLflow code set: record them first.
+            sync = self._sync_event(event.model, rm, events, last + 1)
+            if sync is not None:
+                self._claim(trail, sync)
+        self._claim(trail, event)
+        self._mirror(event.model, trail)
+        return event
+
+    def _claim(self, trail: str, event: RegistryEvent) -> None:
+        from mlflow.entities import Param
+
+        key = f"{_EVENT_PREFIX}{event.seq:0{_SEQ_WIDTH}d}"
+        text = json.dumps(to_data(event), separators=(",", ":"), ensure_ascii=False)
+        if len(text) > _PARAM_LIMIT:
+            path = f"events/{uuid.uuid4().hex}.json"
+            with tempfile.TemporaryDirectory() as tmp:
+                local = os.path.join(tmp, os.path.basename(path))
+                with open(local, "w", encoding="utf-8") as f:
+                    f.write(text)
+                with mlflow_errors(f"storing event {event.seq} of {event.model!r}"):
+                    self.client.log_artifact(trail, local, "events")
+            text = json.dumps({"$artifact": path})
+        try:
+            with mlflow_errors(f"appending event {event.seq} to {event.model!r}"):
+                self.client._tracking_client.store.log_batch(trail, [], [Param(key, text)], [])
+        except (InvalidInput, StoreError) as exc:
+            # MLflow refuses another value for a param ("Changing param values is not
+            # allowed"), or, when two inserts race, the database's unique key does.
+            if self._param(trail, key) is None:
+                raise
+            raise Conflict(f"event {event.seq} of model {event.model!r} was written by "
+                           "someone else first") from exc
+        # Logging the same value again is accepted by MLflow: make sure it was ours.
+        if text != self._param(trail, key):
+            raise Conflict(f"event {event.seq} of model {event.model!r} was written by "
+                           "someone else first")
+
+    def _param(self, trail: str, key: str) -> str | None:
+        with mlflow_errors(f"reading trail run {trail}"):
+            return self.client._tracking_client.store.get_run(trail).data.params.get(key)
+
+    # -- stages and aliases mirrored onto MLflow aliases ------------------------------------
+
+    def _mirror(self, name: str, trail: str) -> None:
+        """Apply the events not yet mirrored to MLflow's aliases and stage tags; again while
+        others appended meanwhile (the trail is the truth, the aliases follow it)."""
+        for _ in range(10):
+            events, mirrored = self._trail_events(name, trail)
+            todo = [e for e in events if e.seq > mirrored]
+            if not todo:
+                return
+            numbers = {listed.semver: listed.number for listed in self._listed(name)}
+            aliases = self._aliases(name)
+            for event in todo:
+                self._apply(name, event, numbers, aliases)
+            with mlflow_errors(f"marking the history of {name!r} mirrored"):
+                self.client.set_tag(trail, MIRRORED_TAG, str(todo[-1].seq))
+
+    def _aliases(self, name: str) -> dict[str, str]:
+        """MLflow alias -> MLflow version number."""
+        return {a: str(v) for a, v in (self._registered(name).aliases or {}).items()}
+
+    def _apply(self, name: str, event: RegistryEvent, numbers: dict[str, int],
+               aliases: dict[str, str]) -> None:
+        for change in event.changes:
+            number = numbers.get(change.version)
+            if number is None:
+                continue  # a version MLflow does not hold
+            if change.field == "stage":
+                after = change.after or Stage.DEVELOPMENT.value
+                with mlflow_errors(f"mirroring the stage of {name} {change.version}"):
+                    self.client.set_model_version_tag(name, str(number), STAGE_TAG, after)
+                for alias in (_PRODUCTION, _STAGING):
+                    if after == alias:
+                        self._set_alias(name, alias, number, aliases)
+                    elif change.before == alias:
+                        self._drop_alias(name, alias, number, aliases)
+            elif change.field.startswith("alias:"):
+                alias = change.field.split(":", 1)[1]
+                if change.after is not None:
+                    self._set_alias(name, alias, number, aliases)
+                else:
+                    self._drop_alias(name, alias, number, aliases)
+
+    def _set_alias(self, name: str, alias: str, number: int, aliases: dict[str, str]) -> None:
+        if aliases.get(alias) == str(number):
+            return
+        try:
+            with mlflow_errors(f"setting alias {alias!r} of {name}"):
+                self.client.set_registered_model_alias(name, alias, str(number))
+        except InvalidInput:
+            return  # a name MLflow refuses as an alias; the trail still holds it
+        aliases[alias] = str(number)
+
+    def _drop_alias(self, name: str, alias: str, number: int, aliases: dict[str, str]) -> None:
+        if aliases.get(alias) != str(number):
+            return
+        with mlflow_errors(f"removing alias {alias!r} of {name}"):
+            self.client.delete_registered_model_alias(name, alias)
+        del aliases[alias]
+
+    def _sync_event(self, name: str, rm: Any, events: list[RegistryEvent],
+                    seq: int) -> RegistryEvent | None:
+        """An event recording the aliases plain MLflow code set that the trail does not say,
+        or None when MLflow's aliases agree with the trail."""
+        aliases = dict(rm.aliases or {})
+        if not aliases:
+            return None
+        by_number = self._semvers.get(name, {})
+        if any(str(n) not in by_number for n in aliases.values()):
+            by_number = {str(x.number): x.semver for x in self._listed(name)}
+            self._semvers[name] = by_number
+        stages, holders = _fold(events)
+        changes: list[Change] = []
+        for alias, number in sorted(aliases.items()):
+            version = by_number.get(str(number))
+            if version is None:
+                continue
+            if alias in (_PRODUCTION, _STAGING):
+                before = stages.get(version, Stage.DEVELOPMENT.value)
+                if before == alias:
+                    continue
+                changes.append(Change(version, "stage", before, alias))
+                stages[version] = alias
+                if alias == _PRODUCTION:
+                    for other, stage in sorted(stages.items()):
+                        if other != version and stage == _PRODUCTION:
+                            changes.append(Change(other, "stage", _PRODUCTION,
+                                                  Stage.ARCHIVED.value))
+                            stages[other] = Stage.ARCHIVED.value
+                continue
+            try:
+                check_alias(alias)
+            except InvalidInput:
+                continue  # not a name modelops takes as an alias
+            holder = holders.get(alias)
+            if holder == version:
+                continue
+            if holder is not None:
+                changes.append(Change(holder, f"alias:{alias}", alias, None))
+            changes.append(Change(version, f"alias:{alias}", None, alias))
+            holders[alias] = version
+        if not changes:
+            return None
+        return RegistryEvent(model=name, seq=seq, action="sync", changes=tuple(changes),
+                             actor="mlflow", timestamp=int(rm.last_updated_timestamp or 0),
+                             reason="aliases set in MLflow outside modelops")
+
+
+def _fold(events: list[RegistryEvent]) -> tuple[dict[str, str], dict[str, str]]:
+    """Stages (version -> stage) and aliases (alias -> version) after ``events``."""
+    stages: dict[str, str] = {}
+    aliases: dict[str, str] = {}
+    for event in events:
+        for change in event.changes:
+            if change.field == "stage":
+                stages[change.version] = change.after or Stage.DEVELOPMENT.value
+            elif change.field.startswith("alias:"):
+                alias = change.field.split(":", 1)[1]
+                if change.after is None:
+                    if aliases.get(alias) == change.version:
+                        del aliases[alias]
+                else:
+                    aliases[alias] = change.version
+    return stages, aliases
+

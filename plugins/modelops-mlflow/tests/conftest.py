@@ -1,0 +1,111 @@
+"""Real MLflow for the plugin's tests: sqlite databases, and one ``mlflow server`` process.
+
+A fresh MLflow database runs MLflow's migrations (about two seconds), so a test run makes
+one migrated, empty database and each test copies it. The server is started once per test run
+on a free port of 127.0.0.1, over its own copy, and stopped (with its workers) at the end.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+# Loading scikit-learn models through mlflow.sklearn / mlflow.pyfunc unpickles them; the
+# tests load models they just registered.
+os.environ.setdefault("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", "true")
+
+
+@pytest.fixture(scope="session")
+def mlflow_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty, migrated MLflow sqlite database to copy."""
+    from mlflow.tracking import MlflowClient
+
+    path = tmp_path_factory.mktemp("mlflow-template") / "mlflow.db"
+    MlflowClient(tracking_uri=f"sqlite:///{path}").search_experiments()
+    return path
+
+
+@pytest.fixture
+def sqlite_uri(mlflow_template: Path, tmp_path_factory: pytest.TempPathFactory
+               ) -> Callable[[], str]:
+    """A factory of ``mlflow+sqlite`` URIs, each a fresh database in its own folder."""
+
+    def make() -> str:
+        folder = tmp_path_factory.mktemp("mlflow-db")
+        path = folder / "mlflow.db"
+        shutil.copyfile(mlflow_template, path)
+        return f"mlflow+sqlite:///{path}"
+
+    return make
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(mlflow_template: Path, tmp_path_factory: pytest.TempPathFactory
+                  ) -> Iterator[str]:
+    """A real ``mlflow server`` on 127.0.0.1 (sqlite backend, proxied artifacts in a temp
+    folder); yields its ``http://`` URL. Stopped, with its worker processes, at the end."""
+    folder = tmp_path_factory.mktemp("mlflow-server")
+    db = folder / "server.db"
+    shutil.copyfile(mlflow_template, db)
+    port = _free_port()
+    log = open(folder / "server.log", "wb")  # noqa: SIM115 - closed in the finally below
+    mlflow = Path(sys.executable).with_name("mlflow")
+    command = [str(mlflow) if mlflow.exists() else "mlflow", "server",
+               "--backend-store-uri", f"sqlite:///{db}",
+               "--artifacts-destination", str(folder / "artifacts"),
+               "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+    proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=folder,
+                            start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError("mlflow server exited: "
+                                   + (folder / "server.log").read_text(errors="replace")[-2000:])
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("mlflow server did not start within 120 s")
+            time.sleep(0.2)
+        yield url
+    finally:
+        _stop(proc)
+        log.close()
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """Stop the server and its workers (its own process group)."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=20)
+    # Workers that outlived the parent are in the same group.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
