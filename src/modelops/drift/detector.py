@@ -75,6 +75,9 @@ class _Numeric:
         self.ref = ref
         self.values = values[np.isfinite(values)]
         self.exact = ref.sample is not None
+        if self.exact:
+            # Sorted once: the tests sort again, and quantiles partition, far faster so.
+            self.values = np.sort(self.values)
         if not self.exact:
             ref_keys, ref_counts = bucket_arrays(ref)
             cur_keys, cur_counts = count_buckets(self.values, ref.spec)
