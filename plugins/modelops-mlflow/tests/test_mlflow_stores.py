@@ -164,3 +164,38 @@ def test_drift_store_reads_what_it_wrote(sqlite_uri):
         ops.drift.report("fraud", "nope")
     assert ops.store("drift").list_names() == ["fraud"]
     ops.close()
+
+
+# -- cached trails ---------------------------------------------------------------------------
+
+def test_cached_history_follows_other_processes(sqlite_uri):
+    """A client that read a model's history (and keeps it) sees what another client and
+    plain MLflow code changed afterwards: the production version is never a stale one."""
+    import numpy as np
+    from mlflow.tracking import MlflowClient
+    from sklearn.linear_model import LogisticRegression
+
+    import modelops
+
+    uri = sqlite_uri()
+    first, second = modelops.connect(uri), modelops.connect(uri)
+    X = np.random.default_rng(0).normal(size=(60, 3))
+    model = LogisticRegression().fit(X, (X[:, 0] > 0).astype(int))
+    v1 = first.registry.register("fraud", model).version
+    first.registry.promote("fraud", v1)
+    assert second.registry.get_version("fraud", stage="production").version == v1
+    v2 = first.registry.register("fraud", model).version
+    first.registry.promote("fraud", v2)
+    assert second.registry.get_version("fraud", stage="production").version == v2
+    second.registry.promote("fraud", v1, reason="back")
+    assert first.registry.get_version("fraud", stage="production").version == v1
+    assert [e.seq for e in first.registry.history("fraud")] == [1, 2, 3]
+    # Plain MLflow moves the alias: both clients see it as a sync event.
+    client = MlflowClient(tracking_uri=uri.removeprefix("mlflow+"),
+                          registry_uri=uri.removeprefix("mlflow+"))
+    client.set_registered_model_alias("fraud", "production", "2")
+    for ops in (first, second):
+        assert ops.registry.get_version("fraud", stage="production").version == v2
+        assert ops.registry.history("fraud")[-1].action == "sync"
+    first.close()
+    second.close()

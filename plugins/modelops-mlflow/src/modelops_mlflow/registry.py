@@ -25,6 +25,15 @@ How modelops' registry maps onto MLflow's (docs/mlflow.md has the user's view):
   alias ``production``; ``staging`` the alias ``staging`` (the version moved there last);
   modelops aliases are MLflow aliases of the same name; every version's stage is also its tag
   ``modelops.stage``. MLflow's deprecated stages are not used.
+- Each event's JSON carries a claim id (``$claim``, dropped on reading), so no two writers
+  ever log the same value for one sequence number: a claim MLflow accepted is the writer's
+  own, with no read-back.
+- A store object keeps each trail it has read (events are never changed once claimed).
+  Before answering from it, it asks MLflow in one search whether the trail holds the param
+  of the next sequence number; only then is the trail read again. The registry only ever
+  claims the number after the last one it saw, so a new event always shows up as that param
+  (in the same database row as the claim: no window where a claimed event is missed). A
+  trail whose mirroring is unfinished is read whole each time.
 - Claims: MLflow numbers versions itself, so a version is claimed by creating it with its
   ``modelops.version`` tag (in the same transaction) and then looking: of the versions
   tagged with that semantic version, the one with the lowest number wins; a loser deletes
@@ -86,6 +95,7 @@ _TAG_LIMIT = 100_000  # MLflow's longest registry tag value
 _PARAM_LIMIT = 6000  # MLflow's longest param value
 _SEQ_WIDTH = 12
 _EVENT_PREFIX = "event."
+_CLAIM_KEY = "$claim"
 _PAGE = 10_000
 _PRODUCTION = Stage.PRODUCTION.value
 _STAGING = Stage.STAGING.value
@@ -129,6 +139,28 @@ class _Listed:
     mv: Any
 
 
+@attrs.define
+class _TrailCache:
+    """What a store object last read of one trail run: its events by sequence number, the
+    sequence number mirrored last, and the experiment holding the run (for the check)."""
+
+    events: dict[int, RegistryEvent] = attrs.Factory(dict)
+    mirrored: int = 0
+    experiment_id: str = ""
+    loaded: bool = False
+
+    @property
+    def last(self) -> int:
+        return max(self.events, default=0)
+
+    def sorted_events(self) -> list[RegistryEvent]:
+        return [self.events[seq] for seq in sorted(self.events)]
+
+
+def _event_key(seq: int) -> str:
+    return f"{_EVENT_PREFIX}{seq:0{_SEQ_WIDTH}d}"
+
+
 def _semver_core(text: str) -> str | None:
     try:
         return SemVer.parse(text).core
@@ -150,6 +182,12 @@ class MlflowRegistryStore(RegistryStore):
         self._plain: dict[tuple[str, str, int], tuple[ArtifactFile, ...]] = {}
         # MLflow version number -> semantic version, per model: fixed once registered.
         self._semvers: dict[str, dict[str, str]] = {}
+        # Semantic version -> MLflow number of the claim's winner, per model: fixed too (a
+        # later rival gets a higher number), unless plain MLflow code deletes the version.
+        self._numbers: dict[str, dict[str, int]] = {}
+        self._cached_trails: dict[str, _TrailCache] = {}
+        # MLflow number -> modelops.version tag (None: plain), per model, as listed.
+        self._seen: dict[str, dict[int, str | None]] = {}
         self._cache_dir: str | None = None
 
     def close(self) -> None:
@@ -255,16 +293,34 @@ class MlflowRegistryStore(RegistryStore):
             out.append(listed)
         return sorted(out, key=lambda x: x.number)
 
+    def _tagged(self, name: str, core: str) -> _Listed | None:
+        """The version modelops registered as ``core``: the lowest number holds the claim."""
+        number = self._numbers.get(name, {}).get(core)
+        if number is not None:
+            # The winner known: one direct read, still checked against its tag.
+            try:
+                with mlflow_errors(f"looking up {name} {core} in {self.uri}"):
+                    mv = self.client.get_model_version(name, str(number))
+            except NotFound:
+                mv = None
+            if mv is not None and (mv.tags or {}).get(VERSION_TAG) == core:
+                return _Listed(number, core, True, mv)
+            self._numbers.get(name, {}).pop(core, None)
+        with mlflow_errors(f"looking up {name} {core} in {self.uri}"):
+            tagged = self.client.search_model_versions(
+                f"name = {_quote(name)} and tags.`{VERSION_TAG}` = '{core}'")
+        if not tagged:
+            return None
+        mv = min(tagged, key=lambda v: int(v.version))
+        self._known(name, core, int(mv.version))
+        return _Listed(int(mv.version), core, True, mv)
+
     def _find(self, name: str, version: str) -> _Listed:
         core = _semver_core(version)
         if core is not None:
-            # One query for a version modelops registered; the lowest number holds the claim.
-            with mlflow_errors(f"looking up {name} {core} in {self.uri}"):
-                tagged = self.client.search_model_versions(
-                    f"name = {_quote(name)} and tags.`{VERSION_TAG}` = '{core}'")
-            if tagged:
-                mv = min(tagged, key=lambda v: int(v.version))
-                return _Listed(int(mv.version), core, True, mv)
+            found = self._tagged(name, core)
+            if found is not None:
+                return found
         self._registered(name)
         for listed in self._listed(name):
             if listed.semver == core:
@@ -279,10 +335,9 @@ class MlflowRegistryStore(RegistryStore):
             raise InvalidInput(f"the tag {reserved[0]!r} is the store's own", field="tags")
         if {f.path for f in version.files} != set(files):
             raise InvalidInput("the files given and the files recorded differ", field="files")
-        rm = self._registered(name)
-        if any(listed.semver == core for listed in self._listed(name)):
+        if self._taken(name, core):
             raise AlreadyExists(f"model {name!r} already has version {core}")
-        home = self._home(version) or self._trail(name, rm)
+        home = self._home(version) or self._trail(name)
         folder = f"modelops-versions/{core[:64]}-{uuid.uuid4().hex[:12]}"
         with tempfile.TemporaryDirectory(prefix="modelops-mlflow-version-") as tmp:
             for rel in files:
@@ -312,7 +367,68 @@ class MlflowRegistryStore(RegistryStore):
             with mlflow_errors(f"withdrawing {name} {core} (MLflow version {number})"):
                 self.client.delete_model_version(name, str(number))
             raise AlreadyExists(f"model {name!r} already has version {core}")
+        self._known(name, core, number)
         return stored
+
+    def _known(self, name: str, core: str, number: int) -> None:
+        """Remember the winner of a claim both ways."""
+        with self._lock:
+            self._numbers.setdefault(name, {})[core] = number
+            self._semvers.setdefault(name, {})[str(number)] = core
+
+    def _taken(self, name: str, core: str) -> bool:
+        """Whether ``core`` names a version already: one modelops registered, or a version
+        plain MLflow registered that reads as ``N.0.0``. NotFound for an unknown model.
+        The listing kept up to date answers "free" at once; "taken" is confirmed exactly."""
+        if core not in self._semvers_of(self._seen_versions(name)):
+            return False
+        if self._tagged(name, core) is not None:
+            return True
+        major = core[:-len(".0.0")]
+        if core.endswith(".0.0") and major.isdigit() and str(int(major)) == major:
+            try:
+                with mlflow_errors(f"looking up MLflow version {major} of {name}"):
+                    mv = self.client.get_model_version(name, major)
+            except NotFound:
+                mv = None
+            if mv is not None and VERSION_TAG not in (mv.tags or {}):
+                return True
+        return False
+
+    def _seen_versions(self, name: str) -> dict[int, str | None]:
+        """MLflow number -> ``modelops.version`` tag (None: plain) of every version: those
+        this store listed before and those MLflow numbered since (one search). A version
+        plain MLflow code deleted may linger. NotFound for an unknown model."""
+        with self._lock:
+            seen = dict(self._seen.get(name, {}))
+        flt = f"name = {_quote(name)}"
+        if seen:
+            flt += f" and version_number > {max(seen)}"
+        token = None
+        with mlflow_errors(f"listing versions of {name!r} in {self.uri}"):
+            while True:
+                page = self.client.search_model_versions(flt, max_results=_PAGE,
+                                                         page_token=token)
+                for mv in page:
+                    seen[int(mv.version)] = (mv.tags or {}).get(VERSION_TAG)
+                token = page.token
+                if not token:
+                    break
+        if not seen:
+            self._registered(name)  # NotFound for an unknown model
+        with self._lock:
+            self._seen[name] = seen
+        return seen
+
+    @staticmethod
+    def _semvers_of(seen: dict[int, str | None]) -> set[str]:
+        tagged = {core for core in map(_semver_core, filter(None, seen.values())) if core}
+        return tagged | {f"{n}.0.0" for n, tag in seen.items() if tag is None}
+
+    def version_numbers(self, name: str) -> list[str]:
+        """Every semantic version, for choosing the next (a version plain MLflow code
+        deleted may linger: the next version then skips its number; claims stay exact)."""
+        return sorted(self._semvers_of(self._seen_versions(name)))
 
     def _home(self, version: ModelVersion) -> str | None:
         """The run that holds the version's files: its training run when that is a live run
@@ -531,17 +647,48 @@ class MlflowRegistryStore(RegistryStore):
             self._artifact_uris[run_id] = uri
         return uri
 
-    def _trail_events(self, name: str, trail: str) -> tuple[list[RegistryEvent], int]:
-        """The events stored in the trail, in sequence order, and the seq mirrored last."""
+    def _cache(self, trail: str) -> _TrailCache:
+        with self._lock:
+            cache = self._cached_trails.get(trail)
+            if cache is None:
+                cache = self._cached_trails[trail] = _TrailCache()
+            return cache
+
+    def _read_trail(self, name: str, trail: str) -> _TrailCache:
+        """The trail's events and mirrored mark, brought up to date: read whole the first
+        time and while mirroring is unfinished, else only when the param of the next
+        sequence number exists (one search that returns the run whole when it does)."""
+        cache = self._cache(trail)
+        store = self.client._tracking_client.store
         with mlflow_errors(f"reading the history of {name!r} in {self.uri}"):
-            run = self.client._tracking_client.store.get_run(trail)
-        events = []
+            if not cache.loaded or cache.mirrored < cache.last:
+                run = store.get_run(trail)
+            else:
+                found = store.search_runs(
+                    [cache.experiment_id],
+                    f"attributes.run_id = '{trail}' and "
+                    f"params.`{_event_key(cache.last + 1)}` != ''",
+                    3, 1, [], None)  # 3: active and deleted runs
+                if not found:
+                    return cache
+                run = found[0]
+        self._take(trail, cache, run)
+        return cache
+
+    def _take(self, trail: str, cache: _TrailCache, run: Any) -> None:
+        """Fold a whole read of the trail run into its cache (events never change, so only
+        new ones are decoded)."""
+        fresh = {}
         for key, value in run.data.params.items():
             if key.startswith(_EVENT_PREFIX):
-                events.append(self._decode_event(trail, value))
-        events.sort(key=lambda e: e.seq)
-        mirrored = int(run.data.tags.get(MIRRORED_TAG, "0"))
-        return events, mirrored
+                seq = int(key[len(_EVENT_PREFIX):])
+                if seq not in cache.events:
+                    fresh[seq] = self._decode_event(trail, value)
+        with self._lock:
+            cache.events.update(fresh)
+            cache.mirrored = int(run.data.tags.get(MIRRORED_TAG, "0"))
+            cache.experiment_id = run.info.experiment_id
+            cache.loaded = True
 
     def _decode_event(self, trail: str, value: str) -> RegistryEvent:
         data = json.loads(value)
@@ -551,12 +698,18 @@ class MlflowRegistryStore(RegistryStore):
                     local = self.client.download_artifacts(trail, data["$artifact"], tmp)
                 with open(local, encoding="utf-8") as f:
                     data = json.load(f)
+        data.pop(_CLAIM_KEY, None)
         return event_from_data(data)
 
     def list_events(self, name: str, after_seq: int = 0) -> list[RegistryEvent]:
         rm = self._registered(name)
         trail = (rm.tags or {}).get(TRAIL_TAG) or self._trails.get(name)
-        events, mirrored = self._trail_events(name, trail) if trail else ([], 0)
+        events: list[RegistryEvent] = []
+        mirrored = 0
+        if trail:
+            cache = self._read_trail(name, trail)
+            with self._lock:
+                events, mirrored = cache.sorted_events(), cache.mirrored
         last = events[-1].seq if events else 0
         if mirrored >= last:
             sync = self._sync_event(name, rm, events, last + 1)
@@ -567,7 +720,13 @@ class MlflowRegistryStore(RegistryStore):
     def append_event(self, event: RegistryEvent) -> RegistryEvent:
         rm = self._registered(event.model)
         trail = self._trail(event.model, rm)
-        events, mirrored = self._trail_events(event.model, trail)
+        cache = self._cache(trail)
+        if not cache.loaded:
+            cache = self._read_trail(event.model, trail)
+        # A stale cache is safe here: whatever it decides, the claim of a taken sequence
+        # number fails (Conflict), and the caller reads again.
+        with self._lock:
+            events, mirrored = cache.sorted_events(), cache.mirrored
         last = events[-1].seq if events else 0
         if mirrored >= last and event.seq == last + 2:
             # The caller saw the aliases plain MLflow code set: record them first.
@@ -575,14 +734,17 @@ class MlflowRegistryStore(RegistryStore):
             if sync is not None:
                 self._claim(trail, sync)
         self._claim(trail, event)
-        self._mirror(event.model, trail)
+        aliases = {a: str(v) for a, v in (rm.aliases or {}).items()}
+        self._mirror(event.model, trail, aliases)
         return event
 
     def _claim(self, trail: str, event: RegistryEvent) -> None:
         from mlflow.entities import Param
 
-        key = f"{_EVENT_PREFIX}{event.seq:0{_SEQ_WIDTH}d}"
-        text = json.dumps(to_data(event), separators=(",", ":"), ensure_ascii=False)
+        key = _event_key(event.seq)
+        data = to_data(event)
+        data[_CLAIM_KEY] = uuid.uuid4().hex
+        text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
         if len(text) > _PARAM_LIMIT:
             path = f"events/{uuid.uuid4().hex}.json"
             with tempfile.TemporaryDirectory() as tmp:
@@ -602,31 +764,50 @@ class MlflowRegistryStore(RegistryStore):
                 raise
             raise Conflict(f"event {event.seq} of model {event.model!r} was written by "
                            "someone else first") from exc
-        # Logging the same value again is accepted by MLflow: make sure it was ours.
-        if text != self._param(trail, key):
-            raise Conflict(f"event {event.seq} of model {event.model!r} was written by "
-                           "someone else first")
+        # MLflow accepts logging a param's value again; the claim id makes this value ours
+        # alone, so an accepted log is our claim.
+        cache = self._cache(trail)
+        with self._lock:
+            cache.events[event.seq] = event
 
     def _param(self, trail: str, key: str) -> str | None:
         with mlflow_errors(f"reading trail run {trail}"):
-            return self.client._tracking_client.store.get_run(trail).data.params.get(key)
+            run = self.client._tracking_client.store.get_run(trail)
+        self._take(trail, self._cache(trail), run)
+        return run.data.params.get(key)
 
     # -- stages and aliases mirrored onto MLflow aliases ------------------------------------
 
-    def _mirror(self, name: str, trail: str) -> None:
+    def _mirror(self, name: str, trail: str, aliases: dict[str, str]) -> None:
         """Apply the events not yet mirrored to MLflow's aliases and stage tags; again while
-        others appended meanwhile (the trail is the truth, the aliases follow it)."""
+        others appended meanwhile (the trail is the truth, the aliases follow it).
+        ``aliases`` is MLflow's alias -> version number as read before the claim."""
+        cache = self._cache(trail)
         for _ in range(10):
-            events, mirrored = self._trail_events(name, trail)
-            todo = [e for e in events if e.seq > mirrored]
+            with self._lock:
+                todo = [e for e in cache.sorted_events() if e.seq > cache.mirrored]
             if not todo:
                 return
-            numbers = {listed.semver: listed.number for listed in self._listed(name)}
-            aliases = self._aliases(name)
+            numbers = self._numbers_for(name, todo)
             for event in todo:
                 self._apply(name, event, numbers, aliases)
             with mlflow_errors(f"marking the history of {name!r} mirrored"):
                 self.client.set_tag(trail, MIRRORED_TAG, str(todo[-1].seq))
+            with self._lock:
+                cache.mirrored = todo[-1].seq
+            # Did someone append (or mark) meanwhile? Then read again and go on.
+            self._read_trail(name, trail)
+            aliases = self._aliases(name) if cache.mirrored < cache.last else aliases
+
+    def _numbers_for(self, name: str, events: list[RegistryEvent]) -> dict[str, int]:
+        """Semantic version -> MLflow number for the versions ``events`` change: from the
+        claims this store saw, else one listing of the model's versions."""
+        wanted = {c.version for e in events for c in e.changes}
+        with self._lock:
+            known = dict(self._numbers.get(name, {}))
+        if wanted <= known.keys():
+            return known
+        return {listed.semver: listed.number for listed in self._listed(name)}
 
     def _aliases(self, name: str) -> dict[str, str]:
         """MLflow alias -> MLflow version number."""

@@ -22,6 +22,7 @@ How modelops' model maps onto MLflow's:
 from __future__ import annotations
 
 import contextlib
+import inspect
 import math
 import os
 import shutil
@@ -259,10 +260,36 @@ class MlflowTrackingStore(TrackingStore):
         if new_status is None:
             new_status = self.get_run(run_id).info.status
         with mlflow_errors(f"updating run {run_id} in {self.uri}"):
+            if run_name is None:
+                updated = self._update_and_read(run_id, new_status.value, end_time)
+                if updated is not None:
+                    return to_run(updated)
             self.mlflow_store.update_run_info(
                 run_id, MlflowStatus.from_string(new_status.value),
                 None if end_time is None else int(end_time), run_name)
         return self.get_run(run_id)
+
+    def _update_and_read(self, run_id: str, status: str, end_time: int | None) -> Any:
+        """On MLflow's SQL store: change the run and read it whole in one transaction, as
+        MLflow's own ``update_run_info`` does before it returns the run's info alone (so
+        the run comes back with no second read). None on any other store."""
+        from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+        store = self.mlflow_store
+        if not isinstance(store, SqlAlchemyStore):
+            return None
+        # Newer MLflow marks sessions that write; older has no such argument.
+        writing = "read_only" in inspect.signature(store.ManagedSessionMaker).parameters
+        with (store.ManagedSessionMaker(read_only=False) if writing
+              else store.ManagedSessionMaker()) as session:
+            run = store._get_run(run_uuid=run_id, session=session)
+            store._check_run_is_active(run)
+            run.status = status
+            if end_time is not None:
+                run.end_time = int(end_time)
+            session.add(run)
+            session.flush()
+            return run.to_mlflow_entity()
 
     def set_run_lifecycle(self, run_id: str, deleted: bool) -> None:
         run = self.get_run(run_id)
