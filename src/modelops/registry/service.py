@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import operator
 import os
 import shutil
 import tempfile
@@ -70,6 +71,10 @@ def _user() -> str:
 @functools.lru_cache(maxsize=100_000)
 def _semver(text: str) -> SemVer:
     return SemVer.parse(text)
+
+
+#: A version's precedence as a plain tuple: ``max`` over many compares them in C.
+_precedence = operator.attrgetter("_key")
 
 
 @attrs.frozen
@@ -391,7 +396,7 @@ class Registry:
         versions = [_semver(v) for v in self.store.version_numbers(name)]
         if not versions:
             return FIRST_VERSION if attempt == 0 else FIRST_VERSION.bump(bump)
-        return max(versions).bump(bump)
+        return max(versions, key=_precedence).bump(bump)
 
     # -- reading ----------------------------------------------------------------------------
 

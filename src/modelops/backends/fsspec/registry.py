@@ -162,14 +162,13 @@ class LayoutRegistryStore(RegistryStore):
     def version_numbers(self, name: str) -> list[str]:
         self._require_model(name)
         folder = f"{_model_dir(name)}/versions"
-        out = []
-        for entry in self.storage.listdir(folder):
-            if entry.startswith("~"):  # a long version, named by its digest: read the record
+        entries = self.storage.listdir(folder)
+        out = [e[:-5] for e in entries if e[0] != "~" and e.endswith(".json")]
+        for entry in entries:
+            if entry[0] == "~":  # a long version, named by its digest: read the record
                 record = self._load_claim(f"{folder}/{entry}")
                 if record is not None:
                     out.append(record.version)
-            elif entry.endswith(".json"):
-                out.append(entry[:-5])
         return out
 
     def download_version(self, name: str, version: str, dst_dir: str) -> str:

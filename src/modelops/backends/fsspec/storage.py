@@ -213,7 +213,10 @@ class LocalStorage(Storage):
 
     def listdir(self, rel: str) -> list[str]:
         try:
-            return sorted(n for n in os.listdir(self._abs(rel)) if not self._hidden(rel, n))
+            names = os.listdir(self._abs(rel))
+            if rel == "":
+                names = [n for n in names if not self._hidden(rel, n)]
+            return sorted(names)
         except (FileNotFoundError, NotADirectoryError):
             return []
         except OSError as exc:
