@@ -229,13 +229,19 @@ class Registry:
 
     def get_model(self, name: str) -> RegisteredModel:
         """A model with its current tags and description; ``NotFound`` if absent or deleted."""
+        record, state = self._model(name)
+        return attrs.evolve(record, tags={**record.tags, **state.tags},
+                            description=state.description or record.description)
+
+    def _model(self, name: str) -> tuple[RegisteredModel, ModelState]:
+        """The stored record and current state of a model that exists and is not deleted:
+        one read of its new events per call (a remote store pays per read)."""
         self._check_model_name(name)
         record = self.store.get_model(name)
         state = self._state(name)
         if state.deleted:
             raise NotFound(f"model {name!r} is deleted (restore_model brings it back)")
-        return attrs.evolve(record, tags={**record.tags, **state.tags},
-                            description=state.description or record.description)
+        return record, state
 
     def list_models(self, include_deleted: bool = False) -> list[RegisteredModel]:
         """Every model, sorted by name."""
@@ -254,7 +260,7 @@ class Registry:
         if not isinstance(description, str):
             raise InvalidInput("expected a string", field="description")
         v = self.get_version(name, version).version if version is not None else None
-        self.get_model(name)
+        self._model(name)
         self._append(name, lambda s: self._event(
             name, "describe", payload={"version": v, "description": description}))
 
@@ -263,15 +269,14 @@ class Registry:
         """Set (and ``unset``) tags on a model, or on one of its versions."""
         checked = check_str_mapping(tags, "tags", MAX_TAG_VALUE_LENGTH)
         v = self.get_version(name, version).version if version is not None else None
-        self.get_model(name)
+        self._model(name)
         self._append(name, lambda s: self._event(
             name, "tag", payload={"version": v, "set": checked, "unset": list(unset)}))
 
     def delete_model(self, name: str, force: bool = False) -> None:
         """Soft-delete a model: hidden and not loadable until ``restore_model``. Refused while
         a version is in production or holds an alias, unless ``force``."""
-        self.get_model(name)
-        state = self._state(name)
+        _, state = self._model(name)
         busy = [v for v, s in state.stages.items() if s == Stage.PRODUCTION.value]
         busy += list(state.aliases.values())
         if busy and not force:
@@ -402,8 +407,7 @@ class Registry:
 
     def list_versions(self, name: str, stage: Stage | str | None = None) -> list[ModelVersion]:
         """Every version of a model in semver order, optionally only those in ``stage``."""
-        self.get_model(name)
-        state = self._state(name)
+        _, state = self._model(name)
         versions = sorted((self._with_state(r, state) for r in self.store.list_versions(name)),
                           key=lambda v: v.semver)
         if stage is not None:
@@ -418,8 +422,7 @@ class Registry:
         given = sum(x is not None for x in (version, stage, alias))
         if given > 1:
             raise InvalidInput("give at most one of version, stage and alias", field="version")
-        self.get_model(name)
-        state = self._state(name)
+        _, state = self._model(name)
         if version is not None:
             record = self.store.get_version(name, SemVer.parse(version).core)
             return self._with_state(record, state)
@@ -511,8 +514,7 @@ class Registry:
         return self._load(self.resolve(uri), trusted, dst_dir)
 
     def _load(self, record: ModelVersion, trusted: bool, dst_dir: str | None) -> Any:
-        if self._state(record.name).deleted:
-            raise NotFound(f"model {record.name!r} is deleted")
+        # ``record`` was just resolved through _model, which refuses a deleted model.
         flavor: Flavor | None = available_flavors().get(record.flavor)
         if flavor is None:
             raise InvalidInput(f"{record.name} {record.version} needs the {record.flavor!r} "
@@ -604,7 +606,7 @@ class Registry:
                                changes=[Change(holder, f"alias:{alias}", alias, None)],
                                payload={"target": alias, "version": holder})
 
-        self.get_model(name)
+        self._model(name)
         return self._append(name, build)
 
     def rollback(self, name: str, stage: Stage | str | None = None, *,
@@ -618,7 +620,7 @@ class Registry:
         if Stage.is_stage(target) and target != Stage.PRODUCTION.value:
             raise InvalidInput(f"only production and aliases are held by one version; "
                                f"{target!r} cannot be rolled back", field="stage")
-        self.get_model(name)
+        self._model(name)
 
         def build(state: ModelState) -> RegistryEvent:
             stack = state.held.get(target, [])
