@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from modelops.backends.fsspec.plugin import layout_store
 from modelops.hookspecs import hookimpl
 from modelops.stores import DriftStore, PredictionStore, RegistryStore, TrackingStore
 from modelops.uri import StoreURI
@@ -30,39 +31,19 @@ def modelops_schemes() -> list[str]:
 
 @hookimpl
 def modelops_tracking_store(uri: StoreURI) -> TrackingStore | None:
-    storage = open_storage(uri)
-    if storage is None:
-        return None
-    from modelops.backends.fsspec.tracking import LayoutTrackingStore
-
-    return LayoutTrackingStore(storage)
+    return layout_store("tracking", open_storage(uri))
 
 
 @hookimpl
 def modelops_registry_store(uri: StoreURI) -> RegistryStore | None:
-    storage = open_storage(uri)
-    if storage is None:
-        return None
-    from modelops.backends.fsspec.registry import LayoutRegistryStore
-
-    return LayoutRegistryStore(storage)
+    return layout_store("registry", open_storage(uri))
 
 
 @hookimpl
 def modelops_drift_store(uri: StoreURI) -> DriftStore | None:
-    storage = open_storage(uri)
-    if storage is None:
-        return None
-    from modelops.backends.fsspec.drift import LayoutDriftStore
-
-    return LayoutDriftStore(storage)
+    return layout_store("drift", open_storage(uri))
 
 
 @hookimpl
 def modelops_prediction_store(uri: StoreURI) -> PredictionStore | None:
-    storage = open_storage(uri)
-    if storage is None:
-        return None
-    from modelops.backends.fsspec.predictions import LayoutPredictionStore
-
-    return LayoutPredictionStore(storage)
+    return layout_store("predictions", open_storage(uri))

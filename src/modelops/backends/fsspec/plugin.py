@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from modelops._ids import new_id
 from modelops.hookspecs import hookimpl
 from modelops.stores import DriftStore, PredictionStore, RegistryStore, TrackingStore
@@ -31,41 +33,44 @@ def modelops_schemes() -> list[str]:
     return ["file", "memory"]
 
 
-@hookimpl
-def modelops_tracking_store(uri: StoreURI) -> TrackingStore | None:
-    storage = open_storage(uri)
+def layout_store(kind: str, storage: Any) -> Any:
+    """The layout store of ``kind`` (``tracking``, ``registry``, ``drift``, ``predictions``)
+    on ``storage``, or None when there is no storage (the URI is not the plugin's). Plugins
+    that bring a new Storage (``modelops-s3``) serve every store kind through this."""
     if storage is None:
         return None
-    from modelops.backends.fsspec.tracking import LayoutTrackingStore
+    if kind == "tracking":
+        from modelops.backends.fsspec.tracking import LayoutTrackingStore
 
-    return LayoutTrackingStore(storage)
+        return LayoutTrackingStore(storage)
+    if kind == "registry":
+        from modelops.backends.fsspec.registry import LayoutRegistryStore
+
+        return LayoutRegistryStore(storage)
+    if kind == "drift":
+        from modelops.backends.fsspec.drift import LayoutDriftStore
+
+        return LayoutDriftStore(storage)
+    from modelops.backends.fsspec.predictions import LayoutPredictionStore
+
+    return LayoutPredictionStore(storage)
+
+
+@hookimpl
+def modelops_tracking_store(uri: StoreURI) -> TrackingStore | None:
+    return layout_store("tracking", open_storage(uri))
 
 
 @hookimpl
 def modelops_registry_store(uri: StoreURI) -> RegistryStore | None:
-    storage = open_storage(uri)
-    if storage is None:
-        return None
-    from modelops.backends.fsspec.registry import LayoutRegistryStore
-
-    return LayoutRegistryStore(storage)
+    return layout_store("registry", open_storage(uri))
 
 
 @hookimpl
 def modelops_drift_store(uri: StoreURI) -> DriftStore | None:
-    storage = open_storage(uri)
-    if storage is None:
-        return None
-    from modelops.backends.fsspec.drift import LayoutDriftStore
-
-    return LayoutDriftStore(storage)
+    return layout_store("drift", open_storage(uri))
 
 
 @hookimpl
 def modelops_prediction_store(uri: StoreURI) -> PredictionStore | None:
-    storage = open_storage(uri)
-    if storage is None:
-        return None
-    from modelops.backends.fsspec.predictions import LayoutPredictionStore
-
-    return LayoutPredictionStore(storage)
+    return layout_store("predictions", open_storage(uri))
