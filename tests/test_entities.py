@@ -1,3 +1,4 @@
+import json
 import math
 import pickle
 
@@ -91,3 +92,21 @@ def test_metric_series_checks_lengths_and_compares_nan_equal():
     grouped = MetricSeries.group([Metric("a", 1.0, 1, 0), Metric("b", 2.0, 1, 0),
                                   Metric("a", 3.0, 2, 1)])
     assert [(g.key, g.values.tolist()) for g in grouped] == [("a", [1.0, 3.0]), ("b", [2.0])]
+
+
+def test_a_version_encodes_as_the_generic_walk_does():
+    from modelops.entities.codec import _plain, to_data, version_from_data
+    from modelops.entities.registry import ArtifactFile, Lineage, ModelVersion, Stage
+
+    version = ModelVersion(
+        name="churn", version="1.2.3", run_id="r1", metrics={"f1": 0.5}, params={"C": "1"},
+        framework="sklearn", flavor="joblib",
+        files=(ArtifactFile("model.joblib", "a" * 64, 10), ArtifactFile("x/y", "b" * 64, 2)),
+        size=12, created_time=5, creator="me",
+        lineage=Lineage(parent_version="1.2.2", training_data="s3://d", notes="n"),
+        flavor_meta={"a": [1, [2, 3]], "b": {"c": [4]}}, artifact_location="file:///s",
+        description="d", tags={"t": "v"}, stage=Stage.STAGING, aliases=("champion",))
+    data = to_data(version)
+    generic = attrs.asdict(version, recurse=True, value_serializer=_plain)
+    assert json.dumps(data) == json.dumps(generic)  # the stored bytes, key order included
+    assert version_from_data(data) == version

@@ -120,3 +120,23 @@ def test_sigkill_during_register_leaves_no_half_version(tmp_path, delay):
     nxt = ops.registry.register("big", str(tmp_path / "big"))
     assert nxt.version == (max(v.semver for v in versions).bump("patch").core if versions
                            else "1.0.0")
+
+
+def test_a_blob_left_partial_by_a_crash_is_written_whole_by_the_next_register(tmp_path):
+    """Small blobs are written in place under their digest; a crash mid-write leaves a
+    partial file there, which no version refers to. Registering the same bytes again must
+    replace it whole, not trust the name."""
+    import hashlib
+
+    data = bytes(range(256)) * 40
+    source = tmp_path / "model.bin"
+    source.write_bytes(data)
+    blob = tmp_path / "store" / "models" / "m" / "blobs" / hashlib.sha256(data).hexdigest()
+    blob.parent.mkdir(parents=True)
+    blob.write_bytes(data[:100])  # what the crashed writer left
+    ops = modelops.connect(str(tmp_path / "store"))
+    version = ops.registry.register("m", str(source), flavor="path")
+    assert blob.read_bytes() == data
+    loaded = ops.registry.load("m", version.version)
+    with open(loaded, "rb") as f:
+        assert f.read() == data

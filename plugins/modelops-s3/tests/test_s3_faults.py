@@ -181,7 +181,8 @@ def test_register_survives_a_lost_answer_and_a_throttle(storage, faulty, tmp_pat
     registry = Registry(LayoutRegistryStore(storage))
     faulty.fail("pipe_file", connection_closed, after=True,
                 when=lambda path, data, **kw: path.endswith("/versions/1.0.0.json"))
-    faulty.fail("put_file", throttled)
+    # A small artifact is uploaded from memory (one PUT of its blob).
+    faulty.fail("pipe_file", throttled, when=lambda path, data, **kw: "/blobs/" in path)
     (tmp_path / "m.txt").write_text("weights")
     version = registry.register("fraud", str(tmp_path / "m.txt"), version="1.0.0")
     assert faulty.injected == 2
@@ -220,7 +221,8 @@ def test_a_register_that_fails_half_way_leaves_nothing_visible(storage, faulty, 
     same version later works, as if nothing had happened."""
     registry = Registry(LayoutRegistryStore(storage))
     (tmp_path / "m.txt").write_text("weights")
-    faulty.fail("put_file", server_error, times=100)
+    faulty.fail("pipe_file", server_error, times=100,
+                when=lambda path, data, **kw: "/blobs/" in path)
     with pytest.raises(StoreError):
         registry.register("fraud", str(tmp_path / "m.txt"), version="1.0.0")
     assert registry.list_versions("fraud") == []

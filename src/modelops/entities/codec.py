@@ -23,7 +23,36 @@ from modelops.entities.registry import (
 
 def to_data(obj: Any) -> dict[str, Any]:
     """A value object as nested dicts, lists and scalars."""
+    if type(obj) is ModelVersion:
+        return _version_data(obj)
     return attrs.asdict(obj, recurse=True, value_serializer=_plain)
+
+
+def _version_data(v: ModelVersion) -> dict[str, Any]:
+    # Written out by hand: every register encodes one, and the generic walk costs more than
+    # the rest of writing the claim. tests/test_codec.py holds it equal to the generic form.
+    lineage = v.lineage
+    return {
+        "name": v.name, "version": v.version, "run_id": v.run_id,
+        "metrics": dict(v.metrics), "params": dict(v.params),
+        "framework": v.framework, "flavor": v.flavor,
+        "files": [{"path": f.path, "sha256": f.sha256, "size": f.size} for f in v.files],
+        "size": v.size, "created_time": v.created_time, "creator": v.creator,
+        "lineage": {"parent_version": lineage.parent_version,
+                    "training_data": lineage.training_data, "notes": lineage.notes},
+        "flavor_meta": _plain_tree(v.flavor_meta), "artifact_location": v.artifact_location,
+        "description": v.description, "tags": dict(v.tags), "stage": _plain(None, None, v.stage),
+        "aliases": list(v.aliases),
+    }
+
+
+def _plain_tree(value: Any) -> Any:
+    """JSON-ready data with every mapping a dict and every tuple a list, as asdict gives."""
+    if isinstance(value, dict):
+        return {k: _plain_tree(x) for k, x in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain_tree(x) for x in value]
+    return value
 
 
 def _plain(_inst: Any, _field: Any, value: Any) -> Any:

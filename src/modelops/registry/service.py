@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from modelops._files import sha256_file
 from modelops._ids import now_ms
 from modelops.entities import Run
 from modelops.entities._validate import (
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
 
 #: The version an unversioned first register gets.
 FIRST_VERSION = SemVer(1, 0, 0)
+_BUMPS = frozenset({"major", "minor", "patch"})
 _MAX_CLAIM_ATTEMPTS = 1000
 #: One-file models up to this size load from memory (verified bytes, no temporary copy).
 _IN_MEMORY_BYTES = 256 << 20
@@ -88,21 +90,13 @@ class SavedModel:
     files: tuple[ArtifactFile, ...]
 
 
-def _sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _digest_files(directory: str) -> tuple[ArtifactFile, ...]:
     files = []
     for dirpath, _, names in os.walk(directory):
         for name in names:
             path = os.path.join(dirpath, name)
             rel = os.path.relpath(path, directory).replace(os.sep, "/")
-            files.append(ArtifactFile(rel, _sha256(path), os.path.getsize(path)))
+            files.append(ArtifactFile(rel, *sha256_file(path)))
     return tuple(sorted(files, key=lambda f: f.path))
 
 
@@ -168,6 +162,7 @@ class Registry:
         self._client = client
         self._states: dict[str, ModelState] = {}
         self._known_models: set[str] = set()
+        self._highest: dict[str, tuple[set[str], SemVer]] = {}  # for _next_version
         self._lock = threading.Lock()
 
     # -- state ------------------------------------------------------------------------------
@@ -176,20 +171,23 @@ class Registry:
         """The model's state, brought up to date with any new events."""
         with self._lock:
             state = self._states.get(name)
+            events = self.store.list_events(name, after_seq=0 if state is None else state.seq)
             if state is None:
                 state = self._states[name] = ModelState()
-            for event in self.store.list_events(name, after_seq=state.seq):
+            for event in events:
                 state.apply(event)
             return state
 
-    def _append(self, name: str, build: Any) -> RegistryEvent:
+    def _append(self, name: str, build: Any, state: ModelState | None = None) -> RegistryEvent:
         """Append the event ``build(state)`` makes, retrying on a lost race for the seq.
 
-        ``build`` sees the freshest state each time, so a decision (who is archived, who is
-        rolled back to) is always made against what is really current.
+        ``build`` sees a fresh state each time (``state`` if the caller has just read it,
+        else a new read). The event claims the sequence number after that state's last, so
+        a decision (who is archived, who is rolled back to) made on a state someone has
+        moved past fails its claim and is made again on the newer state.
         """
         for _ in range(_MAX_CLAIM_ATTEMPTS):
-            state = self._state(name)
+            state = state if state is not None else self._state(name)
             event = build(state)
             if event is None:
                 raise Conflict("nothing to change")
@@ -197,6 +195,7 @@ class Registry:
             try:
                 self.store.append_event(event)
             except Conflict:
+                state = None
                 continue
             with self._lock:
                 if state.seq == event.seq - 1:
@@ -217,9 +216,14 @@ class Registry:
 
     def _with_state(self, record: ModelVersion, state: ModelState) -> ModelVersion:
         v = record.version
-        return attrs.evolve(record, stage=state.stage_of(v), aliases=state.aliases_of(v),
-                            tags={**record.tags, **state.version_tags.get(v, {})},
-                            description=state.version_descriptions.get(v, record.description))
+        stage, aliases = state.stage_of(v), state.aliases_of(v)
+        tags = state.version_tags.get(v)
+        description = state.version_descriptions.get(v, record.description)
+        if (stage is record.stage and aliases == record.aliases and not tags
+                and description == record.description):
+            return record  # nothing to fold in (a new version, typically)
+        return attrs.evolve(record, stage=stage, aliases=aliases,
+                            tags={**record.tags, **(tags or {})}, description=description)
 
     # -- models -----------------------------------------------------------------------------
 
@@ -234,14 +238,19 @@ class Registry:
                             description=state.description or record.description)
 
     def _model(self, name: str) -> tuple[RegisteredModel, ModelState]:
-        """The stored record and current state of a model that exists and is not deleted:
-        one read of its new events per call (a remote store pays per read)."""
+        """The stored record and current state of a model that exists and is not deleted."""
+        state = self._live_state(name)
+        return self.store.get_model(name), state
+
+    def _live_state(self, name: str) -> ModelState:
+        """The current state of a model that exists and is not deleted: one read of its new
+        events per call (a remote store pays per read), which is ``NotFound`` for a model
+        the store does not hold."""
         self._check_model_name(name)
-        record = self.store.get_model(name)
         state = self._state(name)
         if state.deleted:
             raise NotFound(f"model {name!r} is deleted (restore_model brings it back)")
-        return record, state
+        return state
 
     def list_models(self, include_deleted: bool = False) -> list[RegisteredModel]:
         """Every model, sorted by name."""
@@ -317,9 +326,11 @@ class Registry:
         auto-chosen version then moves on to the next one. ``metrics`` and ``params`` default
         to those of ``run``. Everything is validated before anything is written.
         """
-        self._check_model_name(name)
+        if name not in self._known_models:  # those were checked when first registered
+            self._check_model_name(name)
         wanted = SemVer.parse(version) if version is not None else None
-        SemVer(0, 0, 0).bump(bump)  # validates bump early
+        if bump not in _BUMPS:
+            FIRST_VERSION.bump(bump)  # raises InvalidInput naming the choices
         run_id, run_metrics, run_params = self._run_facts(run)
         checked_metrics = check_metrics(run_metrics if metrics is None else metrics,
                                         allow_nonfinite=allow_nonfinite)
@@ -339,7 +350,7 @@ class Registry:
         in_place = getattr(chosen, "in_place", None)
         if in_place is not None:
             meta, sources = in_place(model)
-            files = tuple(ArtifactFile(rel, _sha256(local), os.path.getsize(local))
+            files = tuple(ArtifactFile(rel, *sha256_file(local))
                           for rel, local in sorted(sources.items()))
             saved = SavedModel("", chosen.name, framework or detected, meta, files)
             return self._register_saved(name, saved, sources, wanted, bump, **fields)
@@ -398,16 +409,23 @@ class Registry:
         return result
 
     def _next_version(self, name: str, bump: str, attempt: int) -> SemVer:
-        versions = [_semver(v) for v in self.store.version_numbers(name)]
-        if not versions:
+        numbers = set(self.store.version_numbers(name))
+        # The highest version is kept with the set it was found in, so each call compares
+        # only the versions registered since (versions are never unregistered).
+        seen, highest = self._highest.get(name, (frozenset(), None))
+        new = [_semver(v) for v in numbers.difference(seen)]
+        if new:
+            highest = max(new if highest is None else [highest, *new], key=_precedence)
+            self._highest[name] = (numbers, highest)
+        if highest is None:
             return FIRST_VERSION if attempt == 0 else FIRST_VERSION.bump(bump)
-        return max(versions, key=_precedence).bump(bump)
+        return highest.bump(bump)
 
     # -- reading ----------------------------------------------------------------------------
 
     def list_versions(self, name: str, stage: Stage | str | None = None) -> list[ModelVersion]:
         """Every version of a model in semver order, optionally only those in ``stage``."""
-        _, state = self._model(name)
+        state = self._live_state(name)
         versions = sorted((self._with_state(r, state) for r in self.store.list_versions(name)),
                           key=lambda v: v.semver)
         if stage is not None:
@@ -422,25 +440,30 @@ class Registry:
         given = sum(x is not None for x in (version, stage, alias))
         if given > 1:
             raise InvalidInput("give at most one of version, stage and alias", field="version")
-        _, state = self._model(name)
+        if given == 0:
+            return self.latest(name)
+        return self._version(name, version, stage, alias)[0]
+
+    def _version(self, name: str, version: str | None, stage: Stage | str | None,
+                 alias: str | None) -> tuple[ModelVersion, ModelState]:
+        """``get_version`` by one of version, stage or alias, with the state it read."""
+        state = self._live_state(name)
+        if alias is not None and Stage.is_stage(alias):
+            stage, alias = alias, None
         if version is not None:
-            record = self.store.get_version(name, SemVer.parse(version).core)
-            return self._with_state(record, state)
-        if alias is not None:
-            if Stage.is_stage(alias):
-                return self.get_version(name, stage=alias)
+            number = SemVer.parse(version).core
+        elif alias is not None:
             holder = state.aliases.get(check_alias(alias))
             if holder is None:
                 raise NotFound(f"no version of {name!r} holds the alias {alias!r}")
-            return self._with_state(self.store.get_version(name, holder), state)
-        if stage is not None:
+            number = holder
+        else:
             wanted = Stage.parse(stage)
             candidates = [v for v, s in state.stages.items() if s == wanted.value]
             if not candidates:
                 raise NotFound(f"no version of {name!r} is in {wanted.value}")
-            best = max(candidates, key=SemVer.parse)
-            return self._with_state(self.store.get_version(name, best), state)
-        return self.latest(name)
+            number = max(candidates, key=SemVer.parse)
+        return self._with_state(self.store.get_version(name, number), state), state
 
     def latest(self, name: str) -> ModelVersion:
         """The highest version that is not archived or failed (else the highest of all)."""
@@ -546,7 +569,7 @@ class Registry:
         ``PromotionRefused``. Returns the event appended to the history.
         """
         target = _target(stage, alias)
-        candidate = self.get_version(name, version)
+        candidate, state = self._version(name, version, None, None)
         v = candidate.version
 
         def build(state: ModelState) -> RegistryEvent:
@@ -568,7 +591,7 @@ class Registry:
             return self._event(name, action, changes=changes, reason=reason, decision=decision,
                                payload={"target": target, "version": v})
 
-        event = self._append(name, build)
+        event = self._append(name, build, state)
         if event.action == "refused":
             raise PromotionRefused(f"promotion of {name} {v} to {target} refused: "
                                    f"{event.decision.reason}", event.decision)

@@ -88,7 +88,8 @@ class RegistryStore(abc.ABC):
 
     @abc.abstractmethod
     def list_events(self, name: str, after_seq: int = 0) -> list[RegistryEvent]:
-        """The model's events with ``seq > after_seq``, in sequence order."""
+        """The model's events with ``seq > after_seq``, in sequence order; ``NotFound`` if
+        the model does not exist (the registry relies on it to check a model exists)."""
 
     def close(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
         """Release connections or caches."""

@@ -55,6 +55,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 import uuid
 import weakref
 from collections.abc import Mapping
@@ -97,6 +98,7 @@ _SEQ_WIDTH = 12
 _EVENT_PREFIX = "event."
 _CLAIM_KEY = "$claim"
 _PAGE = 10_000
+_FRESH_LISTING_S = 1.0  # how long a listing of versions serves the early "taken?" check
 _PRODUCTION = Stage.PRODUCTION.value
 _STAGING = Stage.STAGING.value
 
@@ -188,6 +190,7 @@ class MlflowRegistryStore(RegistryStore):
         self._cached_trails: dict[str, _TrailCache] = {}
         # MLflow number -> modelops.version tag (None: plain), per model, as listed.
         self._seen: dict[str, dict[int, str | None]] = {}
+        self._seen_at: dict[str, float] = {}  # when each model's versions were listed
         self._cache_dir: str | None = None
 
     def close(self) -> None:
@@ -379,8 +382,15 @@ class MlflowRegistryStore(RegistryStore):
     def _taken(self, name: str, core: str) -> bool:
         """Whether ``core`` names a version already: one modelops registered, or a version
         plain MLflow registered that reads as ``N.0.0``. NotFound for an unknown model.
-        The listing kept up to date answers "free" at once; "taken" is confirmed exactly."""
-        if core not in self._semvers_of(self._seen_versions(name)):
+
+        An early refusal only (the claim after creating is what decides), so a listing this
+        store made within the last second answers "free" without asking MLflow again (the
+        registry has just chosen the next version from it). "Taken" is confirmed exactly."""
+        with self._lock:
+            seen, listed_at = self._seen.get(name), self._seen_at.get(name, 0.0)
+        if seen is None or time.monotonic() - listed_at > _FRESH_LISTING_S:
+            seen = self._seen_versions(name)
+        if core not in self._semvers_of(seen):
             return False
         if self._tagged(name, core) is not None:
             return True
@@ -418,6 +428,7 @@ class MlflowRegistryStore(RegistryStore):
             self._registered(name)  # NotFound for an unknown model
         with self._lock:
             self._seen[name] = seen
+            self._seen_at[name] = time.monotonic()
         return seen
 
     @staticmethod

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 
 import attrs
 
+from modelops._files import read_file, sha256_file
 from modelops.backends.fsspec.storage import Storage, dumps, segment
 from modelops.entities.codec import event_from_data, model_from_data, to_data, version_from_data
 from modelops.entities.registry import ModelVersion, RegisteredModel, RegistryEvent
@@ -29,14 +30,8 @@ from modelops.errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from modelops.stores import RegistryStore
 
 _SEQ_WIDTH = 12
-
-
-def _sha256(local: str) -> str:
-    digest = hashlib.sha256()
-    with open(local, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+#: Artifact files up to this size are read once into memory to be digested and stored.
+_SMALL_ARTIFACT = 8 << 20
 
 
 def _model_dir(name: str) -> str:
@@ -63,6 +58,7 @@ class LayoutRegistryStore(RegistryStore):
         self._models: set[str] = set()  # models known to exist (they are never removed)
         self._records: dict[str, RegisteredModel] = {}  # model.json, written once
         self._blobs: dict[str, dict[str, str]] = {}  # claim -> file path -> stored digest
+        self._claimed: dict[str, dict[str, str]] = {}  # model -> claim file name -> version
 
     def create_model(self, model: RegisteredModel) -> RegisteredModel:
         try:
@@ -100,22 +96,17 @@ class LayoutRegistryStore(RegistryStore):
     def create_version(self, version: ModelVersion, files: Mapping[str, str]) -> ModelVersion:
         self._require_model(version.name)
         claim = _claim(version.name, version.version)
-        if self.storage.exists(claim):
-            # Cheap early refusal; the exclusive create below is what guarantees it.
+        if version.size > _SMALL_ARTIFACT and self.storage.exists(claim):
+            # Spares copying a big artifact for nothing; the exclusive create below is what
+            # guarantees the refusal.
             raise AlreadyExists(f"model {version.name!r} already has version {version.version}")
         if {f.path for f in version.files} != set(files):
             raise InvalidInput("the files given and the files recorded differ", field="files")
         # Blobs are named by the digest of the bytes actually stored, whatever the record
         # says: a wrong record can only fail its own digest check, never another version's.
-        blobs = {}
-        for rel, local in files.items():
-            blobs[rel] = _sha256(local)
-            blob = _blob(version.name, blobs[rel])
-            if not self.storage.exists(blob):
-                self.storage.put_file(local, blob)
-        stored = attrs.evolve(version,
-                              artifact_location=self.storage.uri_of(f"{_model_dir(version.name)}"
-                                                                    "/blobs"))
+        blobs = {rel: self._store_blob(version.name, local) for rel, local in files.items()}
+        location = self.storage.uri_of(f"{_model_dir(version.name)}/blobs")
+        stored = attrs.evolve(version, artifact_location=location)
         data = to_data(stored)
         data["blobs"] = blobs
         try:
@@ -126,6 +117,21 @@ class LayoutRegistryStore(RegistryStore):
         self._versions[claim] = stored
         self._blobs[claim] = blobs
         return stored
+
+    def _store_blob(self, name: str, local: str) -> str:
+        """Store one local file under its digest; return the digest."""
+        data = read_file(local, _SMALL_ARTIFACT)
+        if data is not None:
+            # Small: digested and written from the same bytes, with no existence check first
+            # (rewriting the same bytes under their own digest changes nothing).
+            digest = hashlib.sha256(data).hexdigest()
+            self.storage.write_blob(_blob(name, digest), data)
+            return digest
+        digest, _ = sha256_file(local)
+        blob = _blob(name, digest)
+        if not self.storage.exists(blob):
+            self.storage.put_file(local, blob)
+        return digest
 
     def _read_version(self, name: str, version: str) -> ModelVersion | None:
         return self._load_claim(_claim(name, version))
@@ -163,13 +169,18 @@ class LayoutRegistryStore(RegistryStore):
         self._require_model(name)
         folder = f"{_model_dir(name)}/versions"
         entries = self.storage.listdir(folder)
-        out = [e[:-5] for e in entries if e[0] != "~" and e.endswith(".json")]
-        for entry in entries:
+        # Claim file name -> version, kept across calls: only new claims are looked at.
+        known = self._claimed.setdefault(name, {})
+        for entry in set(entries).difference(known):
             if entry[0] == "~":  # a long version, named by its digest: read the record
                 record = self._load_claim(f"{folder}/{entry}")
                 if record is not None:
-                    out.append(record.version)
-        return out
+                    known[entry] = record.version
+            elif entry.endswith(".json"):
+                known[entry] = entry[:-5]
+        if len(known) > len(entries):  # a claim went away (a store rewritten underneath)
+            known = self._claimed[name] = {e: known[e] for e in entries if e in known}
+        return list(known.values())
 
     def download_version(self, name: str, version: str, dst_dir: str) -> str:
         import os
