@@ -114,17 +114,22 @@ SMALL = settings(max_examples=3, stateful_step_count=12, deadline=None,
 
 
 def _fresh(kind):
+    import atexit
     import shutil
     import tempfile
 
     from mlflow.tracking import MlflowClient
 
+    def folder_removed_at_exit():
+        folder = tempfile.mkdtemp(prefix="modelops-mlflow-machine-")
+        atexit.register(shutil.rmtree, folder, True)
+        return folder
+
     template = _fresh.template
     if template is None:
-        folder = tempfile.mkdtemp(prefix="modelops-mlflow-machine-")
-        template = _fresh.template = f"{folder}/template.db"
+        template = _fresh.template = f"{folder_removed_at_exit()}/template.db"
         MlflowClient(tracking_uri=f"sqlite:///{template}").search_experiments()
-    folder = tempfile.mkdtemp(prefix="modelops-mlflow-machine-")
+    folder = folder_removed_at_exit()
     shutil.copyfile(template, f"{folder}/mlflow.db")
     return open_store(kind, parse_uri(f"mlflow+sqlite:///{folder}/mlflow.db"))
 

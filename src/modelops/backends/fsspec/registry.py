@@ -218,6 +218,11 @@ class LayoutRegistryStore(RegistryStore):
     def list_events(self, name: str, after_seq: int = 0) -> list[RegistryEvent]:
         self._require_model(name)
         rel = f"{_model_dir(name)}/events"
+        if after_seq > 0 and not self.storage.exists(f"{rel}/{after_seq + 1:0{_SEQ_WIDTH}d}.json"):
+            # Each event claims the number after the last, so with no event after_seq + 1
+            # there is none later: a reader that is up to date asks for one name, not a
+            # listing of the whole trail.
+            return []
         out = []
         for entry in self.storage.listdir(rel):
             if int(entry.split(".", 1)[0]) <= after_seq:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import json
 import os
 import shutil
@@ -31,6 +32,7 @@ Signature = tuple[Any, ...] | None
 MAX_SEGMENT_BYTES = 200
 
 
+@functools.lru_cache(maxsize=4096)  # a store's few names, asked for on every call
 def segment(name: str) -> str:
     """The file or folder name for a (validated) name: the name itself, or — when its UTF-8
     form is too long for file systems (255 bytes) — ``~`` and its sha256 digest. Records
@@ -167,7 +169,7 @@ class LocalStorage(Storage):
         self._made: set[str] = set()
 
     def _abs(self, rel: str) -> str:
-        return os.path.join(self.root, rel)
+        return f"{self.root}{os.sep}{rel}" if rel else self.root
 
     def _ensure_dir(self, path: str) -> None:
         if path not in self._made:
