@@ -37,7 +37,9 @@ How modelops' registry maps onto MLflow's (docs/mlflow.md has the user's view):
 - Claims: MLflow numbers versions itself, so a version is claimed by creating it with its
   ``modelops.version`` tag (in the same transaction) and then looking: of the versions
   tagged with that semantic version, the one with the lowest number wins; a loser deletes
-  its MLflow version and raises ``AlreadyExists``.
+  its MLflow version and raises ``AlreadyExists``. MLflow numbers versions in order and never
+  reuses a number, so a version numbered right after the last one the store listed (with no
+  rival in the listing) needs no look.
 
 Models and versions that plain MLflow code registered are read too: a version without
 ``modelops.version`` reads as version ``N.0.0`` (MLflow's number N) with flavor ``mlflow``;
@@ -338,7 +340,8 @@ class MlflowRegistryStore(RegistryStore):
             raise InvalidInput(f"the tag {reserved[0]!r} is the store's own", field="tags")
         if {f.path for f in version.files} != set(files):
             raise InvalidInput("the files given and the files recorded differ", field="files")
-        if self._taken(name, core):
+        seen = self._recent_listing(name)
+        if self._taken(name, core, seen):
             raise AlreadyExists(f"model {name!r} already has version {core}")
         home = self._home(version) or self._trail(name)
         folder = f"modelops-versions/{core[:64]}-{uuid.uuid4().hex[:12]}"
@@ -363,15 +366,21 @@ class MlflowRegistryStore(RegistryStore):
                 description=version.description or None)
         number = int(mv.version)
         # The claim: of the versions tagged with this semantic version, the lowest number.
-        with mlflow_errors(f"checking the claim of {name} {core} in {self.uri}"):
-            rivals = self.client.search_model_versions(
-                f"name = {_quote(name)} and tags.`{VERSION_TAG}` = '{core}'")
-        if min(int(v.version) for v in rivals) < number:
+        # MLflow numbers versions in order and never reuses a number, so when ours follows
+        # the last one the listing saw (which held no rival, or _taken would have said so),
+        # nothing was created in between and there is no rival to look for.
+        if number != max(seen, default=0) + 1 and self._rival_below(name, core, number):
             with mlflow_errors(f"withdrawing {name} {core} (MLflow version {number})"):
                 self.client.delete_model_version(name, str(number))
             raise AlreadyExists(f"model {name!r} already has version {core}")
         self._known(name, core, number)
         return stored
+
+    def _rival_below(self, name: str, core: str, number: int) -> bool:
+        with mlflow_errors(f"checking the claim of {name} {core} in {self.uri}"):
+            rivals = self.client.search_model_versions(
+                f"name = {_quote(name)} and tags.`{VERSION_TAG}` = '{core}'")
+        return min(int(v.version) for v in rivals) < number
 
     def _known(self, name: str, core: str, number: int) -> None:
         """Remember the winner of a claim both ways."""
@@ -379,17 +388,20 @@ class MlflowRegistryStore(RegistryStore):
             self._numbers.setdefault(name, {})[core] = number
             self._semvers.setdefault(name, {})[str(number)] = core
 
-    def _taken(self, name: str, core: str) -> bool:
-        """Whether ``core`` names a version already: one modelops registered, or a version
-        plain MLflow registered that reads as ``N.0.0``. NotFound for an unknown model.
-
-        An early refusal only (the claim after creating is what decides), so a listing this
-        store made within the last second answers "free" without asking MLflow again (the
-        registry has just chosen the next version from it). "Taken" is confirmed exactly."""
+    def _recent_listing(self, name: str) -> dict[int, str | None]:
+        """The versions as listed within the last second (the registry has typically just
+        chosen the next version from that listing), else as listed now."""
         with self._lock:
             seen, listed_at = self._seen.get(name), self._seen_at.get(name, 0.0)
         if seen is None or time.monotonic() - listed_at > _FRESH_LISTING_S:
             seen = self._seen_versions(name)
+        return seen
+
+    def _taken(self, name: str, core: str, seen: dict[int, str | None]) -> bool:
+        """Whether ``core`` names a version already: one modelops registered, or a version
+        plain MLflow registered that reads as ``N.0.0``, judged from the listing ``seen``.
+        An early refusal only (the claim after creating is what decides), so "free" is
+        answered from the listing; "taken" is confirmed exactly."""
         if core not in self._semvers_of(seen):
             return False
         if self._tagged(name, core) is not None:
