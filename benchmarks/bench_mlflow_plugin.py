@@ -23,7 +23,8 @@ The same work on both sides, through the public APIs:
   (buffered); MLflow: one ``log_batch`` of 1,000 metrics.
 - **search**: a filtered, ordered search for the 10 best of 1,000 runs
   (``metrics.f1 > 0.5 and params.model = 'rf'``, ``metrics.f1 DESC``): modelops'
-  ``search_runs`` against ``MlflowClient.search_runs``.
+  ``search_runs`` against ``MlflowClient.search_runs``, each given the experiment as it
+  holds it (modelops an ``Experiment``, MLflow an id).
 - **get by alias**: the version holding ``production``: ``registry.get_version(stage=...)``
   against ``MlflowClient.get_model_version_by_alias``.
 - **register + promote**: register a small scikit-learn model and move it to production.
@@ -173,9 +174,12 @@ class Bench:
                              params=[Param("model", "rf" if i % 2 else "lr")])
         ops = modelops.connect(f"mlflow+{db}")
         flt, order = "metrics.f1 > 0.5 and params.model = 'rf'", ["metrics.f1 DESC"]
+        # Each side is handed the experiment it searches, as held from earlier calls: MLflow
+        # its id, modelops its Experiment (a name would cost a look-up MLflow's side skips).
+        experiment = ops.tracking.get_experiment("search")
 
         def through_modelops() -> object:
-            return ops.tracking.search_runs("search", filter=flt, order_by=order,
+            return ops.tracking.search_runs(experiment, filter=flt, order_by=order,
                                             max_results=10)
 
         def directly() -> object:
