@@ -214,6 +214,27 @@ def test_a_flush_whose_summary_cannot_be_written_is_not_logged_twice(storage, fa
     assert tracking.get_run(run.run_id).metrics["loss"] == 10.0
 
 
+def test_a_run_whose_first_summary_cannot_be_written_is_created_once(storage, faulty):
+    """Creating a run stores run.json, then its summary (derived) cannot be written: the run
+    is created all the same (an error would make the caller create a second one), reads
+    back from run.json, and its first flush writes the summary, which a search sees."""
+    from modelops.backends.fsspec.tracking import LayoutTrackingStore
+    from modelops.tracking import Tracking
+
+    tracking = Tracking(LayoutTrackingStore(storage))
+    faulty.fail("pipe_file", server_error, times=1000,
+                when=lambda path, data, **kw: path.endswith("/summary.json"))
+    run = tracking.start_run(experiment="e", name="only")
+    assert faulty.injected > 0
+    assert tracking.get_run(run.run_id).info.run_name == "only"
+    faulty.heal()
+    run.log_metric("f1", 0.9)
+    run.end()
+    found = tracking.search_runs("e")
+    assert [r.run_id for r in found] == [run.run_id]
+    assert found[0].metrics["f1"] == 0.9
+
+
 # -- half-way writes leave nothing --------------------------------------------------------------
 
 def test_a_register_that_fails_half_way_leaves_nothing_visible(storage, faulty, tmp_path):

@@ -350,7 +350,11 @@ class LayoutTrackingStore(TrackingStore):
         with self._lock:
             self._run_experiment[run_id] = experiment_id
             self._writers[run_id] = state
-        self._write_summary(state)
+        # The run exists once run.json does; the summary is derived (a reader without it
+        # starts from run.json) and the run's next write rewrites it. Failing here would
+        # make the caller create the run a second time.
+        with contextlib.suppress(StoreError):
+            self._write_summary(state)
         return _run_from_summary(summary, deleted=False)
 
     @staticmethod
