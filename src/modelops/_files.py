@@ -1,4 +1,4 @@
-"""Reading local files for digests, with as few system calls as the OS allows.
+"""Reading local files whole or for digests, with as few system calls as the OS allows.
 
 Registering a version reads every artifact file once or twice; Python's buffered ``open``
 adds an fstat, an ioctl and a seek to each, which for a model of a few KB costs more than
@@ -42,7 +42,14 @@ def sha256_file(path: str) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def read_file(path: str, limit: int | None = None) -> bytes | None:
+def read_file(path: str) -> bytes:
+    """The whole content of a local file."""
+    data = read_file_up_to(path, None)
+    assert data is not None
+    return data
+
+
+def read_file_up_to(path: str, limit: int | None) -> bytes | None:
     """The whole content of a local file; None if it is larger than ``limit`` bytes (the
     caller then streams it)."""
     fd = os.open(path, _FLAGS)

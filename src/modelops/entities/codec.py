@@ -30,7 +30,7 @@ def to_data(obj: Any) -> dict[str, Any]:
 
 def _version_data(v: ModelVersion) -> dict[str, Any]:
     # Written out by hand: every register encodes one, and the generic walk costs more than
-    # the rest of writing the claim. tests/test_codec.py holds it equal to the generic form.
+    # the rest of writing the claim. tests/test_entities.py holds it equal to the generic form.
     lineage = v.lineage
     return {
         "name": v.name, "version": v.version, "run_id": v.run_id,

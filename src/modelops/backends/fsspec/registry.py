@@ -22,7 +22,7 @@ from collections.abc import Mapping
 
 import attrs
 
-from modelops._files import read_file, sha256_file
+from modelops._files import read_file_up_to, sha256_file
 from modelops.backends.fsspec.storage import Storage, dumps, segment
 from modelops.entities.codec import event_from_data, model_from_data, to_data, version_from_data
 from modelops.entities.registry import ModelVersion, RegisteredModel, RegistryEvent
@@ -120,7 +120,7 @@ class LayoutRegistryStore(RegistryStore):
 
     def _store_blob(self, name: str, local: str) -> str:
         """Store one local file under its digest; return the digest."""
-        data = read_file(local, _SMALL_ARTIFACT)
+        data = read_file_up_to(local, _SMALL_ARTIFACT)
         if data is not None:
             # Small: digested and written from the same bytes, with no existence check first
             # (rewriting the same bytes under their own digest changes nothing).

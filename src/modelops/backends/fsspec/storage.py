@@ -189,7 +189,7 @@ class LocalStorage(Storage):
     def read_bytes(self, rel: str) -> bytes:
         path = self._abs(rel)
         try:
-            return read_file(path)  # type: ignore[return-value]
+            return read_file(path)
         except FileNotFoundError:
             raise
         except NotADirectoryError:
