@@ -344,5 +344,6 @@ def test_a_large_artifact_is_streamed_into_the_store(tmp_path, monkeypatch):
     blobs = tmp_path / "store" / "models" / "big" / "blobs"
     assert [p.name for p in blobs.iterdir()] == [hashlib.sha256(data).hexdigest()]
     for version in (first, second):
-        with open(ops.registry.load("big", version.version), "rb") as f:
+        loaded = ops.registry.load("big", version.version, dst_dir=str(tmp_path / version.version))
+        with open(loaded, "rb") as f:
             assert f.read() == data

@@ -137,6 +137,37 @@ def test_a_blob_left_partial_by_a_crash_is_written_whole_by_the_next_register(tm
     ops = modelops.connect(str(tmp_path / "store"))
     version = ops.registry.register("m", str(source), flavor="path")
     assert blob.read_bytes() == data
-    loaded = ops.registry.load("m", version.version)
+    loaded = ops.registry.load("m", version.version, dst_dir=str(tmp_path / "out"))
     with open(loaded, "rb") as f:
         assert f.read() == data
+
+
+SAME_BYTES = """
+import sys, modelops
+ops = modelops.connect(sys.argv[1])
+print(" ".join(ops.registry.register("same", sys.argv[2], flavor="path").version
+               for _ in range(20)))
+"""
+
+
+def test_processes_registering_the_same_bytes_share_one_whole_blob(tmp_path):
+    """Eight processes register one file at once, over and over: every writer of its blob
+    but the first finds the name taken and replaces it whole, so every version loads."""
+    source = tmp_path / "weights.bin"
+    source.write_bytes(bytes(range(256)) * 64)
+    store = tmp_path / "store"
+    procs = [subprocess.Popen([sys.executable, "-c", SAME_BYTES, str(store), str(source)],
+                              stdout=subprocess.PIPE, text=True, env=python_env())
+             for _ in range(8)]
+    claimed = []
+    for p in procs:
+        out, _ = p.communicate(timeout=300)
+        assert p.returncode == 0
+        claimed += out.split()
+    assert len(claimed) == len(set(claimed)) == 160
+    ops = modelops.connect(store)
+    assert len(list((store / "models" / "same" / "blobs").iterdir())) == 1
+    for version in claimed:
+        loaded = ops.registry.load("same", version, dst_dir=str(tmp_path / "out" / version))
+        with open(loaded, "rb") as f:
+            assert f.read() == source.read_bytes()
