@@ -31,16 +31,23 @@ print(" ".join(mine))
 """
 
 
-def test_eight_processes_registering_lose_nothing_and_duplicate_nothing(tmp_path):
-    pytest.importorskip("joblib")
-    procs = [subprocess.Popen([sys.executable, "-c", REGISTRAR, str(tmp_path), str(w)],
+def versions_claimed(script, *argvs):
+    """Run ``script`` in one process per argument list, all at once; every version each
+    printed (space-separated), after checking that each process succeeded."""
+    procs = [subprocess.Popen([sys.executable, "-c", script, *map(str, argv)],
                               stdout=subprocess.PIPE, text=True, env=python_env())
-             for w in range(8)]
+             for argv in argvs]
     claimed = []
     for p in procs:
         out, _ = p.communicate(timeout=300)
         assert p.returncode == 0
         claimed += out.split()
+    return claimed
+
+
+def test_eight_processes_registering_lose_nothing_and_duplicate_nothing(tmp_path):
+    pytest.importorskip("joblib")
+    claimed = versions_claimed(REGISTRAR, *[(tmp_path, w) for w in range(8)])
     assert len(claimed) == len(set(claimed)) == 8 * 10 + 1  # one winner of 9.9.9
     ops = modelops.connect(tmp_path)
     versions = ops.registry.list_versions("shared")
@@ -156,14 +163,7 @@ def test_processes_registering_the_same_bytes_share_one_whole_blob(tmp_path):
     source = tmp_path / "weights.bin"
     source.write_bytes(bytes(range(256)) * 64)
     store = tmp_path / "store"
-    procs = [subprocess.Popen([sys.executable, "-c", SAME_BYTES, str(store), str(source)],
-                              stdout=subprocess.PIPE, text=True, env=python_env())
-             for _ in range(8)]
-    claimed = []
-    for p in procs:
-        out, _ = p.communicate(timeout=300)
-        assert p.returncode == 0
-        claimed += out.split()
+    claimed = versions_claimed(SAME_BYTES, *[(store, source)] * 8)
     assert len(claimed) == len(set(claimed)) == 160
     ops = modelops.connect(store)
     assert len(list((store / "models" / "same" / "blobs").iterdir())) == 1

@@ -65,6 +65,7 @@ from typing import Any
 
 import attrs
 
+from modelops._files import sha256_file
 from modelops.entities.codec import event_from_data, to_data
 from modelops.entities.registry import (
     ArtifactFile,
@@ -122,14 +123,6 @@ def _quote(name: str) -> str:
 
 def _chunks(text: str) -> list[str]:
     return [text[i:i + _TAG_LIMIT] for i in range(0, len(text), _TAG_LIMIT)] or [""]
-
-
-def _sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @attrs.frozen
@@ -537,7 +530,7 @@ class MlflowRegistryStore(RegistryStore):
             for file_name in names:
                 path = os.path.join(dirpath, file_name)
                 rel = os.path.relpath(path, folder).replace(os.sep, "/")
-                files.append(ArtifactFile(rel, _sha256(path), os.path.getsize(path)))
+                files.append(ArtifactFile(rel, *sha256_file(path)))
         result = tuple(sorted(files, key=lambda f: f.path))
         with self._lock:
             self._plain[key] = result
