@@ -474,9 +474,9 @@ class Registry:
         return (live or versions)[-1]
 
     def history(self, name: str) -> list[RegistryEvent]:
-        """Every event of the model's audit trail, oldest first."""
+        """Every event of the model's audit trail, oldest first (``NotFound`` for an unknown
+        model, from the store's read)."""
         self._check_model_name(name)
-        self.store.get_model(name)
         return self.store.list_events(name)
 
     def compare(self, name: str, v1: str, v2: str) -> VersionComparison:
