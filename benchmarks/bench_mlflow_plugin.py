@@ -103,6 +103,11 @@ class Bench:
         shutil.copyfile(self.template, path)
         return f"sqlite:///{path}"
 
+    def artifacts(self, experiment: str) -> str:
+        """An artifact location under the benchmark's directory: MLflow's default for a sqlite
+        store is ``./mlruns`` in the working directory."""
+        return (self.root / "mlartifacts" / experiment).as_uri()
+
     def record(self, figure: str, ours: float, theirs: float, target: bool = True) -> None:
         """A row; ``target=False`` for an orientation figure the aim does not apply to."""
         self.rows.append((figure, ours, theirs, target))
@@ -118,7 +123,7 @@ class Bench:
         ops_db, ml_db = self.database("runs-modelops"), self.database("runs-mlflow")
         ops = modelops.connect(f"mlflow+{ops_db}")
         client = MlflowClient(tracking_uri=ml_db)
-        exp = client.create_experiment("bench")
+        exp = client.create_experiment("bench", artifact_location=self.artifacts("bench"))
         ops.tracking.create_experiment("bench")
         now = int(time.time() * 1000)
 
@@ -165,7 +170,7 @@ class Bench:
 
         db = self.database("search")
         client = MlflowClient(tracking_uri=db)
-        exp = client.create_experiment("search")
+        exp = client.create_experiment("search", artifact_location=self.artifacts("search"))
         now = int(time.time() * 1000)
         for i in range(1000):
             run = client.create_run(exp, run_name=f"r{i}", start_time=now + i)
@@ -208,7 +213,7 @@ class Bench:
                                storage_options={"mlflow_model_layout": False})
         client = MlflowClient(tracking_uri=ml_db, registry_uri=ml_db)
         client.create_registered_model("bench")
-        exp = client.create_experiment("models")
+        exp = client.create_experiment("models", artifact_location=self.artifacts("models"))
         holder = client.create_run(exp).info.run_id
         artifact_uri = client.get_run(holder).info.artifact_uri
         files = self.root / "pickled"
@@ -286,7 +291,7 @@ class Bench:
         n = 200 if self.quick else 1000
         db = self.database("copy-source")
         client = MlflowClient(tracking_uri=db)
-        exp = client.create_experiment("source")
+        exp = client.create_experiment("source", artifact_location=self.artifacts("source"))
         note = self.root / "note.txt"
         note.write_text("artifact\n")
         now = int(time.time() * 1000)

@@ -831,8 +831,8 @@ def rows_of(results: dict[str, Any]) -> list[dict[str, Any]]:
         TARGET_REGISTER,
         f"each version has its own {size:.0f}-byte joblib file (the estimator with a "
         "version attribute). modelops: register(name, <file i>, metrics=<2 metrics>, "
-        "flavor='path'): sha256s the file where it is, copies it into the store under its "
-        "digest, writes the version's record with an exclusive create. MLflow: "
+        "flavor='path'): sha256s the file where it is, appends its bytes to the model's pack "
+        "and the version's record to its log, under the log's lock. MLflow: "
         "MlflowClient.create_model_version(name, source=<run artifact dir where file i was "
         "logged beforehand, untimed>, run_id, tags=<the 2 metrics>): one row in "
         "model_versions + tag rows in one sqlite transaction; it copies, reads and digests "
@@ -901,8 +901,8 @@ def rows_of(results: dict[str, Any]) -> list[dict[str, Any]]:
             TARGET_LOAD,
             f"{lp['what']}; median of {ld['repeats']} in the process that registered it. "
             f"modelops: ops.registry.load_uri('models:/iris-{label}@production'): replays "
-            "new events to find production, reads version.json, copies the files "
-            f"({files_mo}) to a temporary directory, checks every sha256, deserializes. "
+            "new events to find production, takes the version's record, reads the files "
+            f"({files_mo}) from the pack, checks every sha256, deserializes from memory. "
             f"MLflow: mlflow.sklearn.load_model('models:/iris-{label}@production'): "
             "resolves the alias in the registry, looks up the logged model "
             f"({lp['mlflow_source']}), copies its artifact directory ({files_ml}) to a "

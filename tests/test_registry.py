@@ -12,9 +12,10 @@ from modelops import (
     PromotionRefused,
     SemVer,
     Stage,
+    StoreError,
     UntrustedModel,
 )
-from modelops.registry import AllOf, Ceilings, Floors, MetricImprovement
+from modelops.registry import AllOf, Ceilings, Floors, MetricImprovement, Registry
 
 sklearn = pytest.importorskip("sklearn")
 from sklearn.datasets import load_iris  # noqa: E402
@@ -150,18 +151,19 @@ def test_skops_flavor_loads_untrusted(reg, model):
 
 
 def test_a_flipped_byte_is_refused_at_load(tmp_path, model):
-    ops = modelops.connect(tmp_path)
+    ops = modelops.connect(tmp_path / "store")
     v = ops.registry.register("iris", model)
-    (path,) = [os.path.join(d, f) for d, _, fs in os.walk(tmp_path / "models") for f in fs
-               if f == v.files[0].sha256]  # blobs are named by their digest
-    with open(path, "rb") as fh:
-        data = bytearray(fh.read())
-    data[len(data) // 2] ^= 0x01
-    with open(path, "wb") as fh:
-        fh.write(data)
+    ops.registry.download("iris", v.version, str(tmp_path / "out"))
+    stored = (tmp_path / "out" / v.files[0].path).read_bytes()
+    # Wherever the store keeps the bytes (a blob of their own or a pack), flip one of them.
+    (path, at), = [(p, p.read_bytes().find(stored)) for p in (tmp_path / "store").rglob("*")
+                   if p.is_file() and stored in p.read_bytes()]
+    data = bytearray(path.read_bytes())
+    data[at + len(stored) // 2] ^= 0x01
+    path.write_bytes(data)
     with pytest.raises(IntegrityError, match="does not match its recorded sha256"):
         ops.registry.load("iris", v.version)
-    os.remove(path)
+    path.unlink()
     with pytest.raises(IntegrityError, match="missing"):
         ops.registry.load("iris", v.version)
 
@@ -347,3 +349,48 @@ def test_a_large_artifact_is_streamed_into_the_store(tmp_path, monkeypatch):
         loaded = ops.registry.load("big", version.version, dst_dir=str(tmp_path / version.version))
         with open(loaded, "rb") as f:
             assert f.read() == data
+
+
+def _store_that_cannot_append(root):
+    """The layout store on the same directory through fsspec's generic local filesystem,
+    which has no appends: what an object store is to a model."""
+    import fsspec
+
+    from modelops.backends.fsspec import FsspecStorage
+    from modelops.backends.fsspec.registry import LayoutRegistryStore
+
+    return LayoutRegistryStore(FsspecStorage(fsspec.filesystem("file", auto_mkdir=True), str(root),
+                                             protocol="file"))
+
+
+def test_a_model_made_without_a_log_keeps_its_claim_files(tmp_path):
+    """A model created where appends are impossible keeps one claim file a version, also
+    when the local store registers its next versions."""
+    source = tmp_path / "model.bin"
+    source.write_bytes(b"weights" * 100)
+    Registry(_store_that_cannot_append(tmp_path / "store")).register(
+        "old", str(source), flavor="path")
+    ops = modelops.connect(str(tmp_path / "store"))
+    assert ops.registry.register("old", str(source), flavor="path").version == "1.0.1"
+    model_dir = tmp_path / "store" / "models" / "old"
+    assert sorted(p.name for p in (model_dir / "versions").iterdir()) == \
+        ["1.0.0.json", "1.0.1.json"]
+    assert not (model_dir / "versions.log").exists()
+    fresh = modelops.connect(str(tmp_path / "store")).registry
+    assert [v.version for v in fresh.list_versions("old")] == ["1.0.0", "1.0.1"]
+    assert fresh.load("old", "1.0.0", dst_dir=str(tmp_path / "out"))
+
+
+def test_a_model_with_a_log_reads_anywhere_and_refuses_writers_that_cannot_append(tmp_path):
+    source = tmp_path / "model.bin"
+    source.write_bytes(b"weights" * 100)
+    ops = modelops.connect(str(tmp_path / "store"))
+    made = ops.registry.register("m", str(source), flavor="path")
+    elsewhere = Registry(_store_that_cannot_append(tmp_path / "store"))
+    assert elsewhere.get_version("m", made.version).files == made.files
+    loaded = elsewhere.load("m", made.version, dst_dir=str(tmp_path / "out"))
+    with open(loaded, "rb") as f:
+        assert f.read() == source.read_bytes()
+    with pytest.raises(StoreError, match="append-only log"):
+        elsewhere.register("m", str(source), flavor="path")
+    assert [v.version for v in ops.registry.list_versions("m")] == [made.version]

@@ -129,24 +129,30 @@ def test_sigkill_during_register_leaves_no_half_version(tmp_path, delay):
                            else "1.0.0")
 
 
-def test_a_blob_left_partial_by_a_crash_is_written_whole_by_the_next_register(tmp_path):
-    """Small blobs are written in place under their digest; a crash mid-write leaves a
-    partial file there, which no version refers to. Registering the same bytes again must
-    replace it whole, not trust the name."""
-    import hashlib
-
-    data = bytes(range(256)) * 40
+def test_a_record_cut_short_by_a_crash_is_skipped_and_the_log_stays_writable(tmp_path):
+    """A writer that dies halfway through appending leaves the start of a line in the log
+    (and bytes in the pack that no record names). Readers skip that line; the next register
+    starts a line of its own, and every version it and others made loads."""
     source = tmp_path / "model.bin"
-    source.write_bytes(data)
-    blob = tmp_path / "store" / "models" / "m" / "blobs" / hashlib.sha256(data).hexdigest()
-    blob.parent.mkdir(parents=True)
-    blob.write_bytes(data[:100])  # what the crashed writer left
+    source.write_bytes(bytes(range(256)) * 40)
     ops = modelops.connect(str(tmp_path / "store"))
-    version = ops.registry.register("m", str(source), flavor="path")
-    assert blob.read_bytes() == data
-    loaded = ops.registry.load("m", version.version, dst_dir=str(tmp_path / "out"))
-    with open(loaded, "rb") as f:
-        assert f.read() == data
+    first = ops.registry.register("m", str(source), flavor="path")
+    log = tmp_path / "store" / "models" / "m" / "versions.log"
+    record = log.read_bytes()
+    with open(log, "ab") as f:  # what a writer killed mid-append of 1.0.1 leaves
+        f.write(record.replace(b'"1.0.0"', b'"1.0.1"')[: len(record) // 2])
+    with open(log.parent / "pack", "ab") as f:
+        f.write(b"\0" * 100)
+    fresh = modelops.connect(str(tmp_path / "store")).registry
+    assert [v.version for v in fresh.list_versions("m")] == [first.version]
+    second = fresh.register("m", str(source), flavor="path")
+    assert second.version == "1.0.1"
+    again = modelops.connect(str(tmp_path / "store")).registry
+    assert [v.version for v in again.list_versions("m")] == ["1.0.0", "1.0.1"]
+    for v in ("1.0.0", "1.0.1"):
+        loaded = again.load("m", v, dst_dir=str(tmp_path / v))
+        with open(loaded, "rb") as f:
+            assert f.read() == source.read_bytes()
 
 
 SAME_BYTES = """
@@ -157,16 +163,17 @@ print(" ".join(ops.registry.register("same", sys.argv[2], flavor="path").version
 """
 
 
-def test_processes_registering_the_same_bytes_share_one_whole_blob(tmp_path):
-    """Eight processes register one file at once, over and over: every writer of its blob
-    but the first finds the name taken and replaces it whole, so every version loads."""
+def test_processes_registering_the_same_bytes_store_them_once(tmp_path):
+    """Eight processes register one file at once, over and over: the first to append the
+    bytes stores them, and every other finds them by digest, so the pack holds one copy and
+    every version loads."""
     source = tmp_path / "weights.bin"
     source.write_bytes(bytes(range(256)) * 64)
     store = tmp_path / "store"
     claimed = versions_claimed(SAME_BYTES, *[(store, source)] * 8)
     assert len(claimed) == len(set(claimed)) == 160
     ops = modelops.connect(store)
-    assert len(list((store / "models" / "same" / "blobs").iterdir())) == 1
+    assert (store / "models" / "same" / "pack").read_bytes() == source.read_bytes()
     for version in claimed:
         loaded = ops.registry.load("same", version, dst_dir=str(tmp_path / "out" / version))
         with open(loaded, "rb") as f:

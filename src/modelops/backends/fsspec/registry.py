@@ -3,35 +3,54 @@
 Layout under the root::
 
     models/<name>/model.json                  written once, by the first register
-    models/<name>/blobs/<sha256>              file contents, named by their digest
-    models/<name>/versions/<version>.json     the claim: the record and the files (path and
-                                              digest of each), created exclusively, last
+    models/<name>/versions.log                the versions: one JSON record a line, appended
+                                              under the file's lock (storages that append)
+    models/<name>/pack                        small files of those versions, appended before
+                                              the record that names them
+    models/<name>/blobs/<sha256>              other file contents, named by their digest
+    models/<name>/versions/<version>.json     on storages that cannot append (object stores):
+                                              each record a claim, created exclusively, last
     models/<name>/events/<seq>.json           the audit trail: seq 1, 2, 3 … each claimed
                                               with an exclusive create
 
-A version exists once its claim does, and the claim is written only after every blob it names
-is stored, so an interrupted register leaves nothing visible (at most an unreferenced blob).
-Blobs are written whole under their digest, so racing or repeated registrations of the same
-bytes store them once, and a changed byte can never hide behind a valid name.
+A model keeps its versions one way for good, chosen when it is created: ``model.json`` of a
+model whose versions are in the log says ``"versions": "log"``.
+
+A version exists once its record does, and the record is written only after every file it
+names is stored, so an interrupted register leaves nothing visible (at most bytes no record
+refers to). A log writer holds the lock, reads the records appended since it last looked and
+appends only a version no record has; readers take no lock and read whole lines only. A record
+cut short by a crash is a line that does not parse and is skipped (each record starts with a
+newline, so the next one starts a line of its own), and of two records of one version the
+first counts. An append writes to a file that exists where a claim creates one: on a busy
+disk that is several times cheaper, and a register creates no file at all.
+
+Blobs are written whole under their digest, and packed bytes are found by their digest, so
+repeated registrations of the same bytes store them once, and a changed byte can never hide
+behind a valid name.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Mapping
 
 import attrs
 
-from modelops._files import read_file_up_to, sha256_file
-from modelops.backends.fsspec.storage import Storage, dumps, segment
+from modelops._files import read_file, read_file_up_to, sha256_file
+from modelops.backends.fsspec.storage import Storage, dumps, loads, segment
 from modelops.entities.codec import event_from_data, model_from_data, to_data, version_from_data
 from modelops.entities.registry import ModelVersion, RegisteredModel, RegistryEvent
-from modelops.errors import AlreadyExists, Conflict, InvalidInput, NotFound
+from modelops.errors import AlreadyExists, Conflict, InvalidInput, NotFound, StoreError
 from modelops.stores import RegistryStore
 
 _SEQ_WIDTH = 12
-#: Artifact files up to this size are read once into memory to be digested and stored.
+#: Artifact files up to this size are read once into memory to be digested and stored (in
+#: the pack, for a model with a log).
 _SMALL_ARTIFACT = 8 << 20
+#: ``model.json`` of a model whose versions are in ``versions.log`` says ``"versions": "log"``.
+_KEPT_IN = "versions"
 
 
 def _model_dir(name: str) -> str:
@@ -46,6 +65,33 @@ def _blob(name: str, sha256: str) -> str:
     return f"{_model_dir(name)}/blobs/{sha256}"
 
 
+def _log(name: str) -> str:
+    return f"{_model_dir(name)}/versions.log"
+
+
+def _pack(name: str) -> str:
+    return f"{_model_dir(name)}/pack"
+
+
+def _taken(version: ModelVersion) -> AlreadyExists:
+    return AlreadyExists(f"model {version.name!r} already has version {version.version}")
+
+
+def _write_local(path: str, data: bytes) -> None:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+@attrs.define
+class _Log:
+    """What this process has read of one model's ``versions.log``."""
+
+    offset: int = 0  # bytes taken: up to the end of the last whole line
+    versions: dict[str, ModelVersion] = attrs.Factory(dict)  # in log order, first record wins
+    packed: dict[str, tuple[int, int]] = attrs.Factory(dict)  # digest -> (start, length)
+
+
 class LayoutRegistryStore(RegistryStore):
     """Models, versions and their events in the log-structured layout on a Storage."""
 
@@ -55,19 +101,31 @@ class LayoutRegistryStore(RegistryStore):
         # Records and events never change once written: cache them by path.
         self._versions: dict[str, ModelVersion] = {}
         self._events: dict[str, RegistryEvent] = {}
-        self._models: set[str] = set()  # models known to exist (they are never removed)
         self._records: dict[str, RegisteredModel] = {}  # model.json, written once
+        self._logs: dict[str, _Log] = {}  # the models whose versions are in a log
         self._blobs: dict[str, dict[str, str]] = {}  # claim -> file path -> stored digest
+        self._packed: dict[str, dict[str, tuple[int, int]]] = {}  # claim -> path -> in pack
         self._claimed: dict[str, dict[str, str]] = {}  # model -> claim file name -> version
 
     def create_model(self, model: RegisteredModel) -> RegisteredModel:
+        # The way a model keeps its versions is fixed here, in the record that makes it exist,
+        # so no writer can see the model before knowing the way.
+        data = to_data(model)
+        if self.storage.appends:
+            data[_KEPT_IN] = "log"
         try:
-            self.storage.create(f"{_model_dir(model.name)}/model.json", dumps(to_data(model)))
+            self.storage.create(f"{_model_dir(model.name)}/model.json", dumps(data))
         except FileExistsError:
             raise AlreadyExists(f"model {model.name!r} already exists") from None
-        self._models.add(model.name)
-        self._records[model.name] = model
+        self._records[model.name] = self._model_from(data)
         return model
+
+    def _model_from(self, data: dict) -> RegisteredModel:
+        """The model of a ``model.json``, noting whether its versions are in a log."""
+        data = dict(data)
+        if data.pop(_KEPT_IN, None) == "log":
+            self._logs.setdefault(data["name"], _Log())
+        return model_from_data(data)
 
     def get_model(self, name: str) -> RegisteredModel:
         record = self._records.get(name)
@@ -75,8 +133,7 @@ class LayoutRegistryStore(RegistryStore):
             data = self.storage.read_json(f"{_model_dir(name)}/model.json")
             if data is None:
                 raise NotFound(f"no model named {name!r} in {self.uri}")
-            record = self._records[name] = model_from_data(data)
-            self._models.add(name)
+            record = self._records[name] = self._model_from(data)
         return record
 
     def list_models(self) -> list[RegisteredModel]:
@@ -84,24 +141,21 @@ class LayoutRegistryStore(RegistryStore):
         for folder in self.storage.listdir("models"):
             data = self.storage.read_json(f"models/{folder}/model.json")
             if data is not None:
-                out.append(model_from_data(data))
+                out.append(self._model_from(data))
         return sorted(out, key=lambda m: m.name)
 
-    def _require_model(self, name: str) -> None:
-        if name not in self._models:
-            if not self.storage.exists(f"{_model_dir(name)}/model.json"):
-                raise NotFound(f"no model named {name!r} in {self.uri}")
-            self._models.add(name)
-
     def create_version(self, version: ModelVersion, files: Mapping[str, str]) -> ModelVersion:
-        self._require_model(version.name)
+        self.get_model(version.name)
+        if {f.path for f in version.files} != set(files):
+            raise InvalidInput("the files given and the files recorded differ", field="files")
+        log = self._logs.get(version.name)
+        if log is not None:
+            return self._append_version(log, version, files)
         claim = _claim(version.name, version.version)
         if version.size > _SMALL_ARTIFACT and self.storage.exists(claim):
             # Spares copying a big artifact for nothing; the exclusive create below is what
             # guarantees the refusal.
-            raise AlreadyExists(f"model {version.name!r} already has version {version.version}")
-        if {f.path for f in version.files} != set(files):
-            raise InvalidInput("the files given and the files recorded differ", field="files")
+            raise _taken(version)
         # Blobs are named by the digest of the bytes actually stored, whatever the record
         # says: a wrong record can only fail its own digest check, never another version's.
         blobs = {rel: self._store_blob(version.name, local) for rel, local in files.items()}
@@ -112,29 +166,104 @@ class LayoutRegistryStore(RegistryStore):
         try:
             self.storage.create(claim, dumps(data))
         except FileExistsError:
-            raise AlreadyExists(
-                f"model {version.name!r} already has version {version.version}") from None
+            raise _taken(version) from None
         self._versions[claim] = stored
         self._blobs[claim] = blobs
         return stored
 
+    def _append_version(self, log: _Log, version: ModelVersion,
+                        files: Mapping[str, str]) -> ModelVersion:
+        name = version.name
+        if not self.storage.appends:
+            raise StoreError(f"model {name!r} keeps its versions in an append-only log, and "
+                             f"{self.uri} cannot append: register its versions through the "
+                             "local filesystem store it was made in")
+        if version.size > _SMALL_ARTIFACT and version.version in self._read_log(name, log):
+            raise _taken(version)
+        # Big files are streamed into blobs first; the lock orders only the small appends.
+        blobs: dict[str, str] = {}
+        small = {}
+        for rel, local in files.items():
+            if os.path.getsize(local) > _SMALL_ARTIFACT:
+                blobs[rel] = self._put_blob(name, local)
+            else:
+                small[rel] = local
+        packed: dict[str, tuple[int, int]] = {}
+        with self.storage.locked(_log(name)):
+            if version.version in self._read_log(name, log):
+                raise _taken(version)
+            for rel, local in small.items():
+                data = read_file(local)
+                digest = blobs[rel] = hashlib.sha256(data).hexdigest()
+                where = log.packed.get(digest)
+                if where is None:
+                    where = (self.storage.append(_pack(name), data), len(data))
+                    log.packed[digest] = where
+                packed[rel] = where
+            stored = attrs.evolve(version, artifact_location=self.storage.uri_of(_model_dir(name)))
+            line = b"\n" + dumps({**to_data(stored), "blobs": blobs, "packed": packed}) + b"\n"
+            start = self.storage.append(_log(name), line)
+            self._keep(name, log, stored, blobs, packed)
+            # Nothing was appended since the read under this lock: the log is read up to the
+            # end of this record (past, at most, a line cut short that no reader takes).
+            log.offset = max(log.offset, start + len(line))
+        return stored
+
+    def _read_log(self, name: str, log: _Log) -> dict[str, ModelVersion]:
+        """Every version of a model with a log, in log order: what this process has read,
+        and the whole lines appended since."""
+        start = log.offset
+        try:
+            data = self.storage.read_range(_log(name), start)
+        except FileNotFoundError:  # no version yet
+            return log.versions
+        whole = data.rfind(b"\n") + 1  # a line still being appended is taken next time
+        for line in data[:whole].split(b"\n"):
+            if line:
+                self._take(name, log, line)
+        # Threads of one store may read the same lines; the offset only grows.
+        log.offset = max(log.offset, start + whole)
+        return log.versions
+
+    def _take(self, name: str, log: _Log, line: bytes) -> None:
+        try:
+            data = loads(line)
+        except ValueError:
+            return  # cut short by a crash: its register never returned
+        blobs = data.pop("blobs", {})
+        packed = {path: (where[0], where[1]) for path, where in data.pop("packed", {}).items()}
+        record = version_from_data(data)
+        if record.version not in log.versions:  # of two records of one version, the first
+            self._keep(name, log, record, blobs, packed)
+
+    def _keep(self, name: str, log: _Log, record: ModelVersion, blobs: dict[str, str],
+              packed: dict[str, tuple[int, int]]) -> None:
+        claim = _claim(name, record.version)
+        self._versions[claim] = record
+        self._blobs[claim] = blobs
+        self._packed[claim] = packed
+        log.versions[record.version] = record
+        for path, where in packed.items():
+            log.packed.setdefault(blobs[path], where)
+
     def _store_blob(self, name: str, local: str) -> str:
         """Store one local file under its digest; return the digest."""
         data = read_file_up_to(local, _SMALL_ARTIFACT)
-        if data is not None:
-            # Small: digested and written from the same bytes, with no existence check first
-            # (rewriting the same bytes under their own digest changes nothing).
-            digest = hashlib.sha256(data).hexdigest()
-            self.storage.write_blob(_blob(name, digest), data)
-            return digest
+        if data is None:
+            return self._put_blob(name, local)
+        # Small: digested and written from the same bytes, with no existence check first
+        # (rewriting the same bytes under their own digest changes nothing).
+        digest = hashlib.sha256(data).hexdigest()
+        self.storage.replace(_blob(name, digest), data)
+        return digest
+
+    def _put_blob(self, name: str, local: str) -> str:
+        """Stream one local file in under its digest, unless it is there; return the digest."""
         digest, _ = sha256_file(local)
         blob = _blob(name, digest)
         if not self.storage.exists(blob):
             self.storage.put_file(local, blob)
         return digest
-
-    def _read_version(self, name: str, version: str) -> ModelVersion | None:
-        return self._load_claim(_claim(name, version))
 
     def _load_claim(self, path: str) -> ModelVersion | None:
         cached = self._versions.get(path)
@@ -148,15 +277,21 @@ class LayoutRegistryStore(RegistryStore):
         return record
 
     def get_version(self, name: str, version: str) -> ModelVersion:
-        self._require_model(name)
-        record = self._read_version(name, version)
+        self.get_model(name)
+        log = self._logs.get(name)
+        if log is None:
+            record = self._load_claim(_claim(name, version))
+        else:
+            record = log.versions.get(version) or self._read_log(name, log).get(version)
         if record is None:
-            self.get_model(name)
             raise NotFound(f"model {name!r} has no version {version}")
         return record
 
     def list_versions(self, name: str) -> list[ModelVersion]:
         self.get_model(name)
+        log = self._logs.get(name)
+        if log is not None:
+            return list(self._read_log(name, log).values())
         out = []
         folder = f"{_model_dir(name)}/versions"
         for entry in self.storage.listdir(folder):
@@ -166,7 +301,10 @@ class LayoutRegistryStore(RegistryStore):
         return out
 
     def version_numbers(self, name: str) -> list[str]:
-        self._require_model(name)
+        self.get_model(name)
+        log = self._logs.get(name)
+        if log is not None:
+            return list(self._read_log(name, log))
         folder = f"{_model_dir(name)}/versions"
         entries = self.storage.listdir(folder)
         # Claim file name -> version, kept across calls: only new claims are looked at.
@@ -182,30 +320,40 @@ class LayoutRegistryStore(RegistryStore):
             known = self._claimed[name] = {e: known[e] for e in entries if e in known}
         return list(known.values())
 
-    def download_version(self, name: str, version: str, dst_dir: str) -> str:
-        import os
+    def _read_file(self, name: str, record: ModelVersion, path: str) -> bytes:
+        """One stored file of a version; ``FileNotFoundError`` if it is not there."""
+        claim = _claim(name, record.version)
+        where = self._packed.get(claim, {}).get(path)
+        if where is not None:
+            return self.storage.read_range(_pack(name), where[0], where[0] + where[1])
+        digest = self._blobs.get(claim, {}).get(path)
+        if digest is None:
+            digest = next((f.sha256 for f in record.files if f.path == path), None)
+            if digest is None:
+                raise FileNotFoundError(path)
+        return self.storage.read_bytes(_blob(name, digest))
 
+    def download_version(self, name: str, version: str, dst_dir: str) -> str:
         record = self.get_version(name, version)
-        blobs = self._blobs.get(_claim(name, record.version), {})
+        claim = _claim(name, record.version)
+        blobs, packed = self._blobs.get(claim, {}), self._packed.get(claim, {})
         os.makedirs(dst_dir, exist_ok=True)
         for f in record.files:
             local = os.path.join(dst_dir, *f.path.split("/"))
             try:
-                self.storage.get(_blob(name, blobs.get(f.path, f.sha256)), local)
+                if f.path in packed:
+                    _write_local(local, self._read_file(name, record, f.path))
+                else:
+                    self.storage.get(_blob(name, blobs.get(f.path, f.sha256)), local)
             except FileNotFoundError:
                 continue  # reported by the registry's digest check as a missing file
         return dst_dir
 
     def read_version_file(self, name: str, version: str, path: str) -> bytes:
-        record = self.get_version(name, version)
-        recorded = {f.path: f.sha256 for f in record.files}
-        digest = self._blobs.get(_claim(name, record.version), {}).get(path, recorded.get(path))
-        if digest is None:
-            raise FileNotFoundError(path)
-        return self.storage.read_bytes(_blob(name, digest))
+        return self._read_file(name, self.get_version(name, version), path)
 
     def append_event(self, event: RegistryEvent) -> RegistryEvent:
-        self._require_model(event.model)
+        self.get_model(event.model)
         path = f"{_model_dir(event.model)}/events/{event.seq:0{_SEQ_WIDTH}d}.json"
         try:
             self.storage.create(path, dumps(to_data(event)))
@@ -216,7 +364,7 @@ class LayoutRegistryStore(RegistryStore):
         return event
 
     def list_events(self, name: str, after_seq: int = 0) -> list[RegistryEvent]:
-        self._require_model(name)
+        self.get_model(name)
         rel = f"{_model_dir(name)}/events"
         if after_seq > 0 and not self.storage.exists(f"{rel}/{after_seq + 1:0{_SEQ_WIDTH}d}.json"):
             # Each event claims the number after the last, so with no event after_seq + 1

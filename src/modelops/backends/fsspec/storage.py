@@ -3,7 +3,9 @@ filesystem.
 
 Every write is whole or absent: a reader never sees half a file. ``create`` claims a path
 exclusively (of two racing writers exactly one wins); ``replace`` swaps a file's content
-atomically. Paths given to a Storage are relative to its root and were validated by the layout.
+atomically. Storages that can (local disk on POSIX) also append to a file under a lock held
+across processes, which lets a writer add a record without creating a file. Paths given to a
+Storage are relative to its root and were validated by the layout.
 """
 
 from __future__ import annotations
@@ -22,7 +24,16 @@ from modelops._files import read_file
 from modelops._ids import new_id
 from modelops.errors import StoreError
 
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks, so no appends
+    fcntl = None  # type: ignore[assignment]
+
 _BINARY = getattr(os, "O_BINARY", 0)
+
+#: Path -> the lock of this process's threads on it (``flock`` locks open files, and two
+#: threads appending to one path must also exclude each other where it is emulated per process).
+_THREAD_LOCKS: dict[str, threading.Lock] = {}
 
 #: A file's identity and version, cheap to get without reading it; None when unknown.
 Signature = tuple[Any, ...] | None
@@ -58,10 +69,17 @@ class Storage:
 
     root: str
     uri: str
+    #: Whether ``locked`` and ``append`` work here.
+    appends: bool = False
 
     def read_bytes(self, rel: str) -> bytes:
         """The file's bytes; ``FileNotFoundError`` if it does not exist."""
         raise NotImplementedError
+
+    def read_range(self, rel: str, start: int, end: int | None = None) -> bytes:
+        """The file's bytes from ``start`` up to ``end`` (its end when None); fewer when the
+        file is shorter. ``FileNotFoundError`` if it does not exist."""
+        return self.read_bytes(rel)[start:end]
 
     def create(self, rel: str, data: bytes) -> None:
         """Write a new file; ``FileExistsError`` if it exists, also under races."""
@@ -71,11 +89,16 @@ class Storage:
         """Write a file, replacing any previous content atomically."""
         raise NotImplementedError
 
-    def write_blob(self, rel: str, data: bytes) -> None:
-        """Write bytes under a name derived from them (their digest). The same as ``replace``
-        unless a storage can do better: callers make sure nothing refers to the name before
-        this returns, and any two writers of the name write the same bytes."""
-        self.replace(rel, data)
+    def locked(self, rel: str) -> contextlib.AbstractContextManager[None]:
+        """Hold the exclusive lock of the file ``rel`` (created empty if missing) against
+        every other process and thread that asks for it. Only when ``appends``."""
+        raise NotImplementedError
+
+    def append(self, rel: str, data: bytes) -> int:
+        """Add ``data`` at the end of the file ``rel`` (created if missing) in one write;
+        return the offset it starts at. Only when ``appends``, and only under ``locked(...)``
+        of the file that orders the appends: that is what keeps two writers' bytes apart."""
+        raise NotImplementedError
 
     def listdir(self, rel: str) -> list[str]:
         """Sorted names of the entries of a directory; empty if it does not exist."""
@@ -159,8 +182,12 @@ class LocalStorage(Storage):
     ``replace`` writes a temporary file and renames it over the target (atomic on POSIX and
     Windows). ``create`` writes a temporary file and hard-links it into place: ``link`` fails
     if the target exists, so the claim is exclusive and the content is whole. Temporary files
-    live in ``<root>/.tmp`` so no listing ever shows them.
+    live in ``<root>/.tmp`` so no listing ever shows them. Appends (POSIX only) are single
+    writes under an ``flock`` of the file that orders them; the lock dies with its process, so
+    a crash never leaves it held.
     """
+
+    appends = fcntl is not None
 
     def __init__(self, root: str) -> None:
         self.root = os.path.abspath(root)
@@ -227,27 +254,62 @@ class LocalStorage(Storage):
         except OSError as exc:
             raise _store_error(exc, "writing", path) from exc
 
-    def write_blob(self, rel: str, data: bytes) -> None:
-        # Written in place, without a temporary file and a rename: nothing refers to the name
-        # until this returns, so a reader never meets a partial blob. One left partial by a
-        # crash is found here (the name exists) and replaced whole.
+    def read_range(self, rel: str, start: int, end: int | None = None) -> bytes:
+        path = self._abs(rel)
+        try:
+            fd = os.open(path, os.O_RDONLY | _BINARY)
+        except FileNotFoundError:
+            raise
+        except OSError as exc:
+            raise _store_error(exc, "reading", path) from exc
+        try:
+            if end is None:
+                end = os.fstat(fd).st_size
+            parts = []
+            while start < end and (part := os.pread(fd, end - start, start)):
+                parts.append(part)
+                start += len(part)
+            return b"".join(parts)
+        except OSError as exc:
+            raise _store_error(exc, "reading", path) from exc
+        finally:
+            os.close(fd)
+
+    @contextlib.contextmanager
+    def locked(self, rel: str) -> Iterator[None]:
+        path = self._abs(rel)
+        with _THREAD_LOCKS.setdefault(path, threading.Lock()):
+            try:
+                self._ensure_dir(os.path.dirname(path))
+                # Read-write: where flock is emulated with POSIX locks (NFS), an exclusive
+                # lock needs a descriptor open for writing.
+                fd = os.open(path, os.O_RDWR | os.O_CREAT | _BINARY, 0o666)
+            except OSError as exc:
+                raise _store_error(exc, "locking", path) from exc
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                yield
+            finally:
+                os.close(fd)  # releases the lock, also when the process dies
+
+    def append(self, rel: str, data: bytes) -> int:
         path = self._abs(rel)
         try:
             self._ensure_dir(os.path.dirname(path))
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _BINARY, 0o666)
-        except FileExistsError:
-            self.replace(rel, data)
-            return
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | _BINARY, 0o666)
+            try:
+                written = os.write(fd, data)
+                # After an append the offset is its end; nothing written moves nothing.
+                end = os.lseek(fd, 0, os.SEEK_CUR if written else os.SEEK_END)
+            finally:
+                os.close(fd)
         except OSError as exc:
-            raise _store_error(exc, "writing", path) from exc
-        try:
-            _write_all(fd, data)
-        except OSError as exc:
-            os.close(fd)
-            with contextlib.suppress(OSError):
-                os.unlink(path)
-            raise _store_error(exc, "writing", path) from exc
-        os.close(fd)
+            raise _store_error(exc, "appending to", path) from exc
+        if written != len(data):
+            # The part written is never referred to (the caller raises before recording it).
+            raise StoreError(f"appending to {path} failed: {written} of {len(data)} bytes "
+                             "written (is the disk full?)")
+        return end - written
 
     def _hidden(self, rel: str, name: str) -> bool:
         # Only the temporary-file folder at the root is ours to hide.
@@ -374,6 +436,9 @@ class FsspecStorage(Storage):
 
     def read_bytes(self, rel: str) -> bytes:
         return self._call("reading", rel, self.fs.cat_file, self._abs(rel))
+
+    def read_range(self, rel: str, start: int, end: int | None = None) -> bytes:
+        return self._call("reading", rel, self.fs.cat_file, self._abs(rel), start=start, end=end)
 
     def create(self, rel: str, data: bytes) -> None:
         with self._create_lock:
