@@ -155,6 +155,26 @@ def test_a_record_cut_short_by_a_crash_is_skipped_and_the_log_stays_writable(tmp
             assert f.read() == source.read_bytes()
 
 
+def test_a_damaged_record_is_skipped_and_the_versions_around_it_stay(tmp_path):
+    """A record whose bytes changed after it was written (a disk fault) fails its checksum:
+    that version reads as absent, and the records before and after it are unaffected."""
+    source = tmp_path / "model.bin"
+    source.write_bytes(b"weights" * 50)
+    ops = modelops.connect(str(tmp_path / "store"))
+    for _ in range(3):
+        ops.registry.register("m", str(source), flavor="path", metrics={"auc": 0.9})
+    log = tmp_path / "store" / "models" / "m" / "versions.log"
+    data = log.read_bytes()
+    second = data.index(b"\n1.0.1\t")
+    at = data.index(b"0.9", second)
+    log.write_bytes(data[:at] + b"0.8" + data[at + 3:])  # the metric changed on disk
+    fresh = modelops.connect(str(tmp_path / "store")).registry
+    assert [v.version for v in fresh.list_versions("m")] == ["1.0.0", "1.0.2"]
+    with pytest.raises(modelops.NotFound):
+        fresh.get_version("m", "1.0.1")
+    assert fresh.register("m", str(source), flavor="path").version == "1.0.3"
+
+
 SAME_BYTES = """
 import sys, modelops
 ops = modelops.connect(sys.argv[1])
@@ -163,17 +183,15 @@ print(" ".join(ops.registry.register("same", sys.argv[2], flavor="path").version
 """
 
 
-def test_processes_registering_the_same_bytes_store_them_once(tmp_path):
-    """Eight processes register one file at once, over and over: the first to append the
-    bytes stores them, and every other finds them by digest, so the pack holds one copy and
-    every version loads."""
+def test_processes_registering_the_same_bytes_all_get_whole_versions(tmp_path):
+    """Eight processes register one file at once, over and over: every version holds the
+    whole file and loads."""
     source = tmp_path / "weights.bin"
     source.write_bytes(bytes(range(256)) * 64)
     store = tmp_path / "store"
     claimed = versions_claimed(SAME_BYTES, *[(store, source)] * 8)
     assert len(claimed) == len(set(claimed)) == 160
     ops = modelops.connect(store)
-    assert (store / "models" / "same" / "pack").read_bytes() == source.read_bytes()
     for version in claimed:
         loaded = ops.registry.load("same", version, dst_dir=str(tmp_path / "out" / version))
         with open(loaded, "rb") as f:

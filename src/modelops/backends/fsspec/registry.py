@@ -3,8 +3,9 @@
 Layout under the root::
 
     models/<name>/model.json                  written once, by the first register
-    models/<name>/versions.log                the versions: one JSON record a line, appended
-                                              under the file's lock (storages that append)
+    models/<name>/versions.log                the versions, a line each (version, JSON record,
+                                              checksum), appended under the file's lock
+                                              (storages that append)
     models/<name>/pack                        small files of those versions, appended before
                                               the record that names them
     models/<name>/blobs/<sha256>              other file contents, named by their digest
@@ -19,21 +20,22 @@ model whose versions are in the log says ``"versions": "log"``.
 A version exists once its record does, and the record is written only after every file it
 names is stored, so an interrupted register leaves nothing visible (at most bytes no record
 refers to). A log writer holds the lock, reads the records appended since it last looked and
-appends only a version no record has; readers take no lock and read whole lines only. A record
-cut short by a crash is a line that does not parse and is skipped (each record starts with a
-newline, so the next one starts a line of its own), and of two records of one version the
-first counts. An append writes to a file that exists where a claim creates one: on a busy
-disk that is several times cheaper, and a register creates no file at all.
+appends only a version no record has; readers take no lock and read whole lines only. Each
+line carries a checksum, so one cut short by a crash is skipped (and each starts with a
+newline, so the next one starts a line of its own); of two records of one version the first
+counts. An append writes to a file that exists where a claim creates one: on a busy disk that
+is several times cheaper, and a register creates no file at all. Records are decoded when
+asked for, so reading one version of a long log costs a read and a scan, not a decode of all.
 
-Blobs are written whole under their digest, and packed bytes are found by their digest, so
-repeated registrations of the same bytes store them once, and a changed byte can never hide
-behind a valid name.
+Blobs are written whole under their digest, so repeated registrations of the same big file
+store it once, and a changed byte can never hide behind a valid name.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import zlib
 from collections.abc import Mapping
 
 import attrs
@@ -88,8 +90,24 @@ class _Log:
     """What this process has read of one model's ``versions.log``."""
 
     offset: int = 0  # bytes taken: up to the end of the last whole line
-    versions: dict[str, ModelVersion] = attrs.Factory(dict)  # in log order, first record wins
-    packed: dict[str, tuple[int, int]] = attrs.Factory(dict)  # digest -> (start, length)
+    records: dict[str, bytes] = attrs.Factory(dict)  # version -> its JSON, in log order
+
+
+def _log_line(version: str, record: bytes) -> bytes:
+    """A record as a line of the log: the version, the JSON record and the CRC-32 of both,
+    tab-separated (JSON escapes tabs and newlines). It starts with a newline, so that after a
+    line cut short by a crash it still starts a line of its own."""
+    body = f"{version}\t".encode() + record
+    return b"\n%s\t%08x\n" % (body, zlib.crc32(body))
+
+
+def _parse_line(line: bytes) -> tuple[str, bytes] | None:
+    """The version and JSON record of a line; None for one that was cut short or damaged."""
+    body, _, crc = line.rpartition(b"\t")
+    if crc != b"%08x" % zlib.crc32(body):
+        return None
+    version, _, record = body.partition(b"\t")
+    return version.decode(), record
 
 
 class LayoutRegistryStore(RegistryStore):
@@ -167,9 +185,7 @@ class LayoutRegistryStore(RegistryStore):
             self.storage.create(claim, dumps(data))
         except FileExistsError:
             raise _taken(version) from None
-        self._versions[claim] = stored
-        self._blobs[claim] = blobs
-        return stored
+        return self._keep(version.name, stored, blobs, {})
 
     def _append_version(self, log: _Log, version: ModelVersion,
                         files: Mapping[str, str]) -> ModelVersion:
@@ -189,62 +205,62 @@ class LayoutRegistryStore(RegistryStore):
             else:
                 small[rel] = local
         packed: dict[str, tuple[int, int]] = {}
+        stored = attrs.evolve(version, artifact_location=self.storage.uri_of(_model_dir(name)))
         with self.storage.locked(_log(name)):
             if version.version in self._read_log(name, log):
                 raise _taken(version)
             for rel, local in small.items():
                 data = read_file(local)
-                digest = blobs[rel] = hashlib.sha256(data).hexdigest()
-                where = log.packed.get(digest)
-                if where is None:
-                    where = (self.storage.append(_pack(name), data), len(data))
-                    log.packed[digest] = where
-                packed[rel] = where
-            stored = attrs.evolve(version, artifact_location=self.storage.uri_of(_model_dir(name)))
-            line = b"\n" + dumps({**to_data(stored), "blobs": blobs, "packed": packed}) + b"\n"
+                blobs[rel] = hashlib.sha256(data).hexdigest()
+                packed[rel] = (self.storage.append(_pack(name), data), len(data))
+            record = dumps({**to_data(stored), "blobs": blobs, "packed": packed})
+            line = _log_line(version.version, record)
             start = self.storage.append(_log(name), line)
-            self._keep(name, log, stored, blobs, packed)
+            log.records[version.version] = record
             # Nothing was appended since the read under this lock: the log is read up to the
             # end of this record (past, at most, a line cut short that no reader takes).
             log.offset = max(log.offset, start + len(line))
+        self._keep(name, stored, blobs, packed)
         return stored
 
-    def _read_log(self, name: str, log: _Log) -> dict[str, ModelVersion]:
-        """Every version of a model with a log, in log order: what this process has read,
-        and the whole lines appended since."""
+    def _read_log(self, name: str, log: _Log) -> dict[str, bytes]:
+        """Every version of a model with a log and its JSON record, in log order: what this
+        process has read, and the whole lines appended since. Records are decoded when asked
+        for (``_logged_version``), so a reader of one version does not decode them all."""
         start = log.offset
         try:
             data = self.storage.read_range(_log(name), start)
         except FileNotFoundError:  # no version yet
-            return log.versions
+            return log.records
         whole = data.rfind(b"\n") + 1  # a line still being appended is taken next time
         for line in data[:whole].split(b"\n"):
-            if line:
-                self._take(name, log, line)
+            parsed = _parse_line(line) if line else None
+            if parsed is not None:  # of two records of one version, the first counts
+                log.records.setdefault(*parsed)
         # Threads of one store may read the same lines; the offset only grows.
         log.offset = max(log.offset, start + whole)
-        return log.versions
+        return log.records
 
-    def _take(self, name: str, log: _Log, line: bytes) -> None:
-        try:
-            data = loads(line)
-        except ValueError:
-            return  # cut short by a crash: its register never returned
-        blobs = data.pop("blobs", {})
-        packed = {path: (where[0], where[1]) for path, where in data.pop("packed", {}).items()}
-        record = version_from_data(data)
-        if record.version not in log.versions:  # of two records of one version, the first
-            self._keep(name, log, record, blobs, packed)
+    def _logged_version(self, name: str, log: _Log, version: str) -> ModelVersion | None:
+        claim = _claim(name, version)
+        record = self._versions.get(claim)
+        if record is None:
+            text = log.records.get(version) or self._read_log(name, log).get(version)
+            if text is None:
+                return None
+            data = loads(text)
+            blobs = data.pop("blobs")
+            packed = {path: (where[0], where[1]) for path, where in data.pop("packed").items()}
+            record = self._keep(name, version_from_data(data), blobs, packed)
+        return record
 
-    def _keep(self, name: str, log: _Log, record: ModelVersion, blobs: dict[str, str],
-              packed: dict[str, tuple[int, int]]) -> None:
+    def _keep(self, name: str, record: ModelVersion, blobs: dict[str, str],
+              packed: dict[str, tuple[int, int]]) -> ModelVersion:
         claim = _claim(name, record.version)
         self._versions[claim] = record
         self._blobs[claim] = blobs
         self._packed[claim] = packed
-        log.versions[record.version] = record
-        for path, where in packed.items():
-            log.packed.setdefault(blobs[path], where)
+        return record
 
     def _store_blob(self, name: str, local: str) -> str:
         """Store one local file under its digest; return the digest."""
@@ -282,7 +298,7 @@ class LayoutRegistryStore(RegistryStore):
         if log is None:
             record = self._load_claim(_claim(name, version))
         else:
-            record = log.versions.get(version) or self._read_log(name, log).get(version)
+            record = self._logged_version(name, log, version)
         if record is None:
             raise NotFound(f"model {name!r} has no version {version}")
         return record
@@ -291,7 +307,8 @@ class LayoutRegistryStore(RegistryStore):
         self.get_model(name)
         log = self._logs.get(name)
         if log is not None:
-            return list(self._read_log(name, log).values())
+            versions = list(self._read_log(name, log))
+            return [r for v in versions if (r := self._logged_version(name, log, v)) is not None]
         out = []
         folder = f"{_model_dir(name)}/versions"
         for entry in self.storage.listdir(folder):
