@@ -1,9 +1,10 @@
 """Reading logged predictions back as columns, joined to their feedback.
 
-With pyarrow installed (``modelops[parquet]``), all parts of a read are parsed in one
-multi-threaded pass, filtered and joined with Arrow's compute kernels, and converted to numpy
-once: a day of a million predictions reads in a few seconds. Without it, parts are parsed line
-by line with the standard library (fine for thousands of records, slow for millions).
+With pyarrow installed (``modelops[parquet]``), all parts of a read are parsed in one pass
+(on Arrow's thread pool when they are large), filtered and joined with Arrow's compute
+kernels, and converted to numpy once: a day of a million predictions reads in a few seconds.
+Without it, parts are parsed line by line with the standard library (fine for thousands of
+records, slow for millions).
 
 A line that does not parse — a torn last line left by a crash outside modelops, or a file
 edited by hand — is skipped, counted and reported with a warning; it never breaks a read.
@@ -63,6 +64,24 @@ def _parts(store: PredictionStore, model: str, kind: str, first_day: str | None,
 
 # -- with pyarrow ----------------------------------------------------------------------------
 
+#: Arrow parses JSON in blocks of this size, one block a thread.
+_BLOCK = 8 << 20
+
+
+def use_threads(data: bytes) -> bool:
+    """Whether Arrow should parse ``data`` with its thread pool: only when there is more than
+    one block. A smaller input gains nothing from the pool, and a process that starts the pool
+    and exits moments later can abort in Arrow's teardown (``terminate called without an
+    active exception``, apache/arrow#34314), which a short script or CLI call would do."""
+    return len(data) > _BLOCK
+
+
+def arrow_json(pa: Any, data: bytes) -> Any:
+    """JSON lines as an Arrow table, in blocks of ``_BLOCK`` bytes."""
+    options = pa.json.ReadOptions(block_size=_BLOCK, use_threads=use_threads(data))
+    return pa.json.read_json(io.BytesIO(data), read_options=options)
+
+
 def _arrow() -> Any:
     try:
         import pyarrow
@@ -88,7 +107,7 @@ def _arrow_table(pa: Any, model: str, parts: list[tuple[Part, bytes]]) -> Any:
             tables += _jsonl_tables(pa, model, run)
             run = []
         if part is not None:
-            tables.append(pa.parquet.read_table(io.BytesIO(data)))
+            tables.append(pa.parquet.read_table(io.BytesIO(data), use_threads=use_threads(data)))
     if not tables:
         return None
     return pa.concat_tables(tables, promote_options="permissive")
@@ -97,15 +116,14 @@ def _arrow_table(pa: Any, model: str, parts: list[tuple[Part, bytes]]) -> Any:
 def _jsonl_tables(pa: Any, model: str, parts: list[tuple[Part, bytes]]) -> list[Any]:
     data = b"".join(d if d.endswith(b"\n") else d + b"\n" for _, d in parts)
     try:
-        return [pa.json.read_json(io.BytesIO(data),
-                                  read_options=pa.json.ReadOptions(block_size=8 << 20))]
+        return [arrow_json(pa, data)]
     except pa.ArrowInvalid:
         pass
     # A torn line, or types that differ between parts: part by part, then line by line.
     tables = []
     for part, d in parts:
         try:
-            tables.append(pa.json.read_json(io.BytesIO(d)))
+            tables.append(arrow_json(pa, d))
         except pa.ArrowInvalid:
             records = parse_lines(d, f"{model}/{part.kind}/{part.day}/{part.name}")
             if records:
@@ -215,7 +233,7 @@ def _records(store: PredictionStore, model: str, kind: str, first: str | None,
         if part.fmt == "parquet":
             import pyarrow.parquet as pq  # parquet parts exist only where pyarrow did
 
-            records += pq.read_table(io.BytesIO(data)).to_pylist()
+            records += pq.read_table(io.BytesIO(data), use_threads=use_threads(data)).to_pylist()
         else:
             records += parse_lines(data, where)
     return records

@@ -12,7 +12,7 @@ from modelops.entities._validate import check_name
 from modelops.entities.predictions import PredictionTable
 from modelops.errors import InvalidInput
 from modelops.predictions.logger import PredictionLogger, encode
-from modelops.predictions.reader import day_of, read_predictions
+from modelops.predictions.reader import arrow_json, day_of, read_predictions, use_threads
 from modelops.stores import PredictionStore
 
 
@@ -109,15 +109,15 @@ def _as_jsonl(data: bytes, fmt: str) -> bytes:
         return data if data.endswith(b"\n") or not data else data + b"\n"
     import pyarrow.parquet as pq
 
-    rows = pq.read_table(io.BytesIO(data)).to_pylist()
+    rows = pq.read_table(io.BytesIO(data), use_threads=use_threads(data)).to_pylist()
     return "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in rows).encode()
 
 
 def _to_parquet(lines: bytes) -> bytes:
-    import pyarrow.json as pj
+    import pyarrow as pa
+    import pyarrow.json  # makes pa.json
     import pyarrow.parquet as pq
 
-    table = pj.read_json(io.BytesIO(lines))
     sink = io.BytesIO()
-    pq.write_table(table, sink)
+    pq.write_table(arrow_json(pa, lines), sink)
     return sink.getvalue()
