@@ -21,7 +21,9 @@ def read_table(path: str) -> dict[str, np.ndarray]:
             import pyarrow.parquet as pq
         except ImportError:
             raise MissingDependency("reading Parquet files", "pyarrow") from None
-        table = pq.read_table(path)
+        from modelops.predictions.reader import use_threads
+
+        table = pq.read_table(path, use_threads=use_threads(os.path.getsize(path)))
         return {name: table.column(name).to_numpy(zero_copy_only=False)
                 for name in table.column_names}
     with open(path, newline="", encoding="utf-8") as f:

@@ -68,17 +68,17 @@ def _parts(store: PredictionStore, model: str, kind: str, first_day: str | None,
 _BLOCK = 8 << 20
 
 
-def use_threads(data: bytes) -> bool:
-    """Whether Arrow should parse ``data`` with its thread pool: only when there is more than
-    one block. A smaller input gains nothing from the pool, and a process that starts the pool
+def use_threads(size: int) -> bool:
+    """Whether Arrow should parse ``size`` bytes with its thread pool: only when there is more
+    than one block. A smaller input gains nothing from the pool, and a process that starts the pool
     and exits moments later can abort in Arrow's teardown (``terminate called without an
     active exception``, apache/arrow#34314), which a short script or CLI call would do."""
-    return len(data) > _BLOCK
+    return size > _BLOCK
 
 
 def arrow_json(pa: Any, data: bytes) -> Any:
     """JSON lines as an Arrow table, in blocks of ``_BLOCK`` bytes."""
-    options = pa.json.ReadOptions(block_size=_BLOCK, use_threads=use_threads(data))
+    options = pa.json.ReadOptions(block_size=_BLOCK, use_threads=use_threads(len(data)))
     return pa.json.read_json(io.BytesIO(data), read_options=options)
 
 
@@ -107,7 +107,8 @@ def _arrow_table(pa: Any, model: str, parts: list[tuple[Part, bytes]]) -> Any:
             tables += _jsonl_tables(pa, model, run)
             run = []
         if part is not None:
-            tables.append(pa.parquet.read_table(io.BytesIO(data), use_threads=use_threads(data)))
+            threads = use_threads(len(data))
+            tables.append(pa.parquet.read_table(io.BytesIO(data), use_threads=threads))
     if not tables:
         return None
     return pa.concat_tables(tables, promote_options="permissive")
@@ -233,7 +234,8 @@ def _records(store: PredictionStore, model: str, kind: str, first: str | None,
         if part.fmt == "parquet":
             import pyarrow.parquet as pq  # parquet parts exist only where pyarrow did
 
-            records += pq.read_table(io.BytesIO(data), use_threads=use_threads(data)).to_pylist()
+            threads = use_threads(len(data))
+            records += pq.read_table(io.BytesIO(data), use_threads=threads).to_pylist()
         else:
             records += parse_lines(data, where)
     return records

@@ -109,7 +109,7 @@ def _as_jsonl(data: bytes, fmt: str) -> bytes:
         return data if data.endswith(b"\n") or not data else data + b"\n"
     import pyarrow.parquet as pq
 
-    rows = pq.read_table(io.BytesIO(data), use_threads=use_threads(data)).to_pylist()
+    rows = pq.read_table(io.BytesIO(data), use_threads=use_threads(len(data))).to_pylist()
     return "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in rows).encode()
 
 
