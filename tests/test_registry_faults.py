@@ -196,3 +196,22 @@ def test_processes_registering_the_same_bytes_all_get_whole_versions(tmp_path):
         loaded = ops.registry.load("same", version, dst_dir=str(tmp_path / "out" / version))
         with open(loaded, "rb") as f:
             assert f.read() == source.read_bytes()
+
+
+def test_a_log_replaced_underneath_is_read_again(tmp_path):
+    """A store restored from an older copy while a process has it open: the process notices
+    the log is no longer the one it read, and forgets the versions that went away."""
+    source = tmp_path / "model.bin"
+    source.write_bytes(b"weights" * 50)
+    ops = modelops.connect(str(tmp_path / "store"))
+    ops.registry.register("m", str(source), flavor="path")
+    log = tmp_path / "store" / "models" / "m" / "versions.log"
+    backup = log.read_bytes()
+    for _ in range(2):
+        ops.registry.register("m", str(source), flavor="path")
+    assert len(ops.registry.list_versions("m")) == 3
+    log.write_bytes(backup)  # the restore
+    assert [v.version for v in ops.registry.list_versions("m")] == ["1.0.0"]
+    with pytest.raises(modelops.NotFound):
+        ops.registry.get_version("m", "1.0.2")
+    assert ops.registry.register("m", str(source), flavor="path").version == "1.0.1"

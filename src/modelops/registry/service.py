@@ -411,8 +411,11 @@ class Registry:
     def _next_version(self, name: str, bump: str, attempt: int) -> SemVer:
         numbers = set(self.store.version_numbers(name))
         # The highest version is kept with the set it was found in, so each call compares
-        # only the versions registered since (versions are never unregistered).
+        # only the versions registered since (versions are never unregistered; a store put
+        # back to an older copy under a running process is the one way to lose some).
         seen, highest = self._highest.get(name, (frozenset(), None))
+        if len(numbers) < len(seen):  # versions went away: a store restored underneath
+            seen, highest = frozenset(), None
         new = [_semver(v) for v in numbers.difference(seen)]
         if new:
             highest = max(new if highest is None else [highest, *new], key=_precedence)

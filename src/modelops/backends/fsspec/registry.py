@@ -229,9 +229,18 @@ class LayoutRegistryStore(RegistryStore):
         for (``_logged_version``), so a reader of one version does not decode them all."""
         start = log.offset
         try:
-            data = self.storage.read_range(_log(name), start)
-        except FileNotFoundError:  # no version yet
-            return log.records
+            # From the last byte taken, which ends a line: if it is not a newline any more,
+            # the log was replaced underneath (a store restored from a backup).
+            data = self.storage.read_range(_log(name), max(start - 1, 0))
+        except FileNotFoundError:  # no version yet, or the log is gone
+            data = b""
+        if start:
+            if data[:1] != b"\n":
+                for version in log.records:
+                    self._versions.pop(_claim(name, version), None)
+                log.offset, log.records = 0, {}
+                return self._read_log(name, log)
+            data = data[1:]
         whole = data.rfind(b"\n") + 1  # a line still being appended is taken next time
         for line in data[:whole].split(b"\n"):
             parsed = _parse_line(line) if line else None
