@@ -16,8 +16,10 @@ pytestmark = pytest.mark.skipif(not LocalStorage.appends, reason="no flock on th
 
 def test_append_returns_where_each_write_starts_and_read_range_reads_it_back(tmp_path):
     storage = LocalStorage(str(tmp_path))
-    with storage.locked("a/log"):
-        starts = [storage.append("a/log", part) for part in (b"one", b"", b"three", b"4")]
+    with storage.locked("a/log") as log:
+        starts = [log.append(part) for part in (b"one", b"", b"three")]
+        assert log.read(3) == b"three"
+        starts.append(storage.append("a/log", b"4"))  # another file description, same end
     assert starts == [0, 3, 3, 8]
     assert storage.read_range("a/log", 3, 8) == b"three"
     assert storage.read_range("a/log", 8) == b"4"

@@ -36,7 +36,7 @@ from __future__ import annotations
 import hashlib
 import os
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import attrs
 
@@ -206,8 +206,8 @@ class LayoutRegistryStore(RegistryStore):
                 small[rel] = local
         packed: dict[str, tuple[int, int]] = {}
         stored = attrs.evolve(version, artifact_location=self.storage.uri_of(_model_dir(name)))
-        with self.storage.locked(_log(name)):
-            if version.version in self._read_log(name, log):
+        with self.storage.locked(_log(name)) as locked:
+            if version.version in self._read_log(name, log, locked.read):
                 raise _taken(version)
             for rel, local in small.items():
                 data = read_file(local)
@@ -215,7 +215,7 @@ class LayoutRegistryStore(RegistryStore):
                 packed[rel] = (self.storage.append(_pack(name), data), len(data))
             record = dumps({**to_data(stored), "blobs": blobs, "packed": packed})
             line = _log_line(version.version, record)
-            start = self.storage.append(_log(name), line)
+            start = locked.append(line)
             log.records[version.version] = record
             # Nothing was appended since the read under this lock: the log is read up to the
             # end of this record (past, at most, a line cut short that no reader takes).
@@ -223,15 +223,18 @@ class LayoutRegistryStore(RegistryStore):
         self._keep(name, stored, blobs, packed)
         return stored
 
-    def _read_log(self, name: str, log: _Log) -> dict[str, bytes]:
+    def _read_log(self, name: str, log: _Log,
+                  read: Callable[[int], bytes] | None = None) -> dict[str, bytes]:
         """Every version of a model with a log and its JSON record, in log order: what this
-        process has read, and the whole lines appended since. Records are decoded when asked
-        for (``_logged_version``), so a reader of one version does not decode them all."""
+        process has read, and the whole lines appended since (read from an offset by
+        ``read``, by default without the lock). Records are decoded when asked for
+        (``_logged_version``), so a reader of one version does not decode them all."""
         start = log.offset
         try:
             # From the last byte taken, which ends a line: if it is not a newline any more,
             # the log was replaced underneath (a store restored from a backup).
-            data = self.storage.read_range(_log(name), max(start - 1, 0))
+            at = max(start - 1, 0)
+            data = read(at) if read else self.storage.read_range(_log(name), at)
         except FileNotFoundError:  # no version yet, or the log is gone
             data = b""
         if start:
@@ -239,7 +242,7 @@ class LayoutRegistryStore(RegistryStore):
                 for version in log.records:
                     self._versions.pop(_claim(name, version), None)
                 log.offset, log.records = 0, {}
-                return self._read_log(name, log)
+                return self._read_log(name, log, read)
             data = data[1:]
         whole = data.rfind(b"\n") + 1  # a line still being appended is taken next time
         for line in data[:whole].split(b"\n"):

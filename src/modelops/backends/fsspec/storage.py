@@ -89,9 +89,10 @@ class Storage:
         """Write a file, replacing any previous content atomically."""
         raise NotImplementedError
 
-    def locked(self, rel: str) -> contextlib.AbstractContextManager[None]:
+    def locked(self, rel: str) -> contextlib.AbstractContextManager[LockedFile]:
         """Hold the exclusive lock of the file ``rel`` (created empty if missing) against
-        every other process and thread that asks for it. Only when ``appends``."""
+        every other process and thread that asks for it; the file, to read and append to.
+        Only when ``appends``."""
         raise NotImplementedError
 
     def append(self, rel: str, data: bytes) -> int:
@@ -174,6 +175,51 @@ def _write_all(fd: int, data: bytes) -> None:
 
 def _store_error(exc: OSError, what: str, where: str) -> StoreError:
     return StoreError(f"{what} {where} failed: {exc.strerror or exc}")
+
+
+def _read_at(fd: int, path: str, start: int, end: int | None) -> bytes:
+    """Bytes ``start`` to ``end`` (the file's end when None) of an open file."""
+    try:
+        if end is None:
+            end = os.fstat(fd).st_size
+        parts = []
+        while start < end and (part := os.pread(fd, end - start, start)):
+            parts.append(part)
+            start += len(part)
+        return b"".join(parts)
+    except OSError as exc:
+        raise _store_error(exc, "reading", path) from exc
+
+
+def _append_to(fd: int, path: str, data: bytes) -> int:
+    """Append ``data`` to a file open with ``O_APPEND`` in one write; where it starts."""
+    try:
+        written = os.write(fd, data)
+        # After an append the offset is its end; nothing written moves nothing.
+        end = os.lseek(fd, 0, os.SEEK_CUR if written else os.SEEK_END)
+    except OSError as exc:
+        raise _store_error(exc, "appending to", path) from exc
+    if written != len(data):
+        # The part written is never referred to (the caller raises before recording it).
+        raise StoreError(f"appending to {path} failed: {written} of {len(data)} bytes "
+                         "written (is the disk full?)")
+    return end - written
+
+
+class LockedFile:
+    """A file held under its exclusive lock (``Storage.locked``): read it, append to it."""
+
+    def __init__(self, fd: int, path: str) -> None:
+        self._fd = fd
+        self.path = path
+
+    def read(self, start: int) -> bytes:
+        """The file's bytes from ``start`` to its end."""
+        return _read_at(self._fd, self.path, start, None)
+
+    def append(self, data: bytes) -> int:
+        """Add ``data`` at the end in one write; the offset it starts at."""
+        return _append_to(self._fd, self.path, data)
 
 
 class LocalStorage(Storage):
@@ -263,32 +309,24 @@ class LocalStorage(Storage):
         except OSError as exc:
             raise _store_error(exc, "reading", path) from exc
         try:
-            if end is None:
-                end = os.fstat(fd).st_size
-            parts = []
-            while start < end and (part := os.pread(fd, end - start, start)):
-                parts.append(part)
-                start += len(part)
-            return b"".join(parts)
-        except OSError as exc:
-            raise _store_error(exc, "reading", path) from exc
+            return _read_at(fd, path, start, end)
         finally:
             os.close(fd)
 
     @contextlib.contextmanager
-    def locked(self, rel: str) -> Iterator[None]:
+    def locked(self, rel: str) -> Iterator[LockedFile]:
         path = self._abs(rel)
         with _THREAD_LOCKS.setdefault(path, threading.Lock()):
             try:
                 self._ensure_dir(os.path.dirname(path))
                 # Read-write: where flock is emulated with POSIX locks (NFS), an exclusive
                 # lock needs a descriptor open for writing.
-                fd = os.open(path, os.O_RDWR | os.O_CREAT | _BINARY, 0o666)
+                fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | _BINARY, 0o666)
             except OSError as exc:
                 raise _store_error(exc, "locking", path) from exc
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)
-                yield
+                yield LockedFile(fd, path)
             finally:
                 os.close(fd)  # releases the lock, also when the process dies
 
@@ -297,19 +335,12 @@ class LocalStorage(Storage):
         try:
             self._ensure_dir(os.path.dirname(path))
             fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | _BINARY, 0o666)
-            try:
-                written = os.write(fd, data)
-                # After an append the offset is its end; nothing written moves nothing.
-                end = os.lseek(fd, 0, os.SEEK_CUR if written else os.SEEK_END)
-            finally:
-                os.close(fd)
         except OSError as exc:
             raise _store_error(exc, "appending to", path) from exc
-        if written != len(data):
-            # The part written is never referred to (the caller raises before recording it).
-            raise StoreError(f"appending to {path} failed: {written} of {len(data)} bytes "
-                             "written (is the disk full?)")
-        return end - written
+        try:
+            return _append_to(fd, path, data)
+        finally:
+            os.close(fd)
 
     def _hidden(self, rel: str, name: str) -> bool:
         # Only the temporary-file folder at the root is ours to hide.
