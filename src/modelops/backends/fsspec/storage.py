@@ -317,13 +317,7 @@ class LocalStorage(Storage):
     def locked(self, rel: str) -> Iterator[LockedFile]:
         path = self._abs(rel)
         with _THREAD_LOCKS.setdefault(path, threading.Lock()):
-            try:
-                self._ensure_dir(os.path.dirname(path))
-                # Read-write: where flock is emulated with POSIX locks (NFS), an exclusive
-                # lock needs a descriptor open for writing.
-                fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | _BINARY, 0o666)
-            except OSError as exc:
-                raise _store_error(exc, "locking", path) from exc
+            fd = self._open_appending(path, "locking")
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)
                 yield LockedFile(fd, path)
@@ -332,15 +326,20 @@ class LocalStorage(Storage):
 
     def append(self, rel: str, data: bytes) -> int:
         path = self._abs(rel)
-        try:
-            self._ensure_dir(os.path.dirname(path))
-            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | _BINARY, 0o666)
-        except OSError as exc:
-            raise _store_error(exc, "appending to", path) from exc
+        fd = self._open_appending(path, "appending to")
         try:
             return _append_to(fd, path, data)
         finally:
             os.close(fd)
+
+    def _open_appending(self, path: str, what: str) -> int:
+        """A descriptor that appends to ``path``, created if missing. Read-write: where flock
+        is emulated with POSIX locks (NFS), an exclusive lock needs one open for writing."""
+        try:
+            self._ensure_dir(os.path.dirname(path))
+            return os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | _BINARY, 0o666)
+        except OSError as exc:
+            raise _store_error(exc, what, path) from exc
 
     def _hidden(self, rel: str, name: str) -> bool:
         # Only the temporary-file folder at the root is ours to hide.
