@@ -82,6 +82,13 @@ def arrow_json(pa: Any, data: bytes) -> Any:
     return pa.json.read_json(io.BytesIO(data), read_options=options)
 
 
+def arrow_parquet(data: bytes) -> Any:
+    """A Parquet file's bytes as an Arrow table."""
+    import pyarrow.parquet as pq
+
+    return pq.read_table(io.BytesIO(data), use_threads=use_threads(len(data)))
+
+
 def _arrow() -> Any:
     try:
         import pyarrow
@@ -107,8 +114,7 @@ def _arrow_table(pa: Any, model: str, parts: list[tuple[Part, bytes]]) -> Any:
             tables += _jsonl_tables(pa, model, run)
             run = []
         if part is not None:
-            threads = use_threads(len(data))
-            tables.append(pa.parquet.read_table(io.BytesIO(data), use_threads=threads))
+            tables.append(arrow_parquet(data))
     if not tables:
         return None
     return pa.concat_tables(tables, promote_options="permissive")
@@ -232,10 +238,8 @@ def _records(store: PredictionStore, model: str, kind: str, first: str | None,
     for part, data in _parts(store, model, kind, first, last):
         where = f"{model}/{part.kind}/{part.day}/{part.name}"
         if part.fmt == "parquet":
-            import pyarrow.parquet as pq  # parquet parts exist only where pyarrow did
-
-            threads = use_threads(len(data))
-            records += pq.read_table(io.BytesIO(data), use_threads=threads).to_pylist()
+            # Parquet parts exist only where pyarrow did.
+            records += arrow_parquet(data).to_pylist()
         else:
             records += parse_lines(data, where)
     return records

@@ -12,7 +12,7 @@ from modelops.entities._validate import check_name
 from modelops.entities.predictions import PredictionTable
 from modelops.errors import InvalidInput
 from modelops.predictions.logger import PredictionLogger, encode
-from modelops.predictions.reader import arrow_json, day_of, read_predictions, use_threads
+from modelops.predictions.reader import arrow_json, arrow_parquet, day_of, read_predictions
 from modelops.stores import PredictionStore
 
 
@@ -107,9 +107,7 @@ class Predictions:
 def _as_jsonl(data: bytes, fmt: str) -> bytes:
     if fmt == "jsonl":
         return data if data.endswith(b"\n") or not data else data + b"\n"
-    import pyarrow.parquet as pq
-
-    rows = pq.read_table(io.BytesIO(data), use_threads=use_threads(len(data))).to_pylist()
+    rows = arrow_parquet(data).to_pylist()
     return "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in rows).encode()
 
 
