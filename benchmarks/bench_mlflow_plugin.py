@@ -37,6 +37,10 @@ The same work on both sides, through the public APIs:
   record; the event as a trail param; the stage tags of the new and the previous holder; the
   alias). It is what the bookkeeping costs in MLflow calls alone; unlike modelops it checks no
   claim and reads neither the trail nor the aliases, so it is not safe with other writers.
+- **on a server**: run, register + promote and get by alias again, both sides through one real
+  ``mlflow server`` on 127.0.0.1 (sqlite backend, artifacts proxied to a temporary folder),
+  as teams with a tracking server use it. On sqlite the plugin's registry reads and writes
+  in SQL (``direct_sql``); through a server every read and write is an MLflow request.
 - **copy**: ``copy_store`` from an MLflow database of 1,000 runs (5 params, 5 metrics with
   10-point histories, one artifact each) to a local modelops store; runs per second.
 
@@ -114,21 +118,28 @@ class Bench:
 
     # -- tracking ---------------------------------------------------------------------------
 
-    def runs(self) -> None:
+    def runs(self, where: str = "sqlite", server: str | None = None) -> None:
+        """The tracking figures, on two sqlite databases or (``server``) on one MLflow
+        server, each side in its own experiment there; the history only on sqlite."""
         from mlflow.entities import Metric, Param
         from mlflow.tracking import MlflowClient
 
         import modelops
 
-        ops_db, ml_db = self.database("runs-modelops"), self.database("runs-mlflow")
+        if server is None:
+            ops_db, ml_db = self.database("runs-modelops"), self.database("runs-mlflow")
+            location = self.artifacts("bench")
+        else:
+            ops_db = ml_db = server
+            location = None
         ops = modelops.connect(f"mlflow+{ops_db}")
         client = MlflowClient(tracking_uri=ml_db)
-        exp = client.create_experiment("bench", artifact_location=self.artifacts("bench"))
-        ops.tracking.create_experiment("bench")
+        exp = client.create_experiment("bench", artifact_location=location)
+        ops.tracking.create_experiment("mine")
         now = int(time.time() * 1000)
 
         def through_modelops() -> None:
-            with ops.tracking.start_run(experiment="bench", name="r") as run:
+            with ops.tracking.start_run(experiment="mine", name="r") as run:
                 run.log_params({f"p{i}": i for i in range(5)})
                 run.log_metrics({f"m{i}": i / 7 for i in range(5)})
 
@@ -143,12 +154,14 @@ class Bench:
         through_modelops()
         directly()
         ours, theirs = alternate(through_modelops, directly, rounds)
-        self.record("run: create + 5 params + 5 metrics + end", ours, theirs)
-
+        self.record(f"run: create + 5 params + 5 metrics + end ({where})", ours, theirs)
+        if server is not None:
+            ops.close()
+            return
         n = 1000
 
         def history_modelops() -> None:
-            with ops.tracking.start_run(experiment="bench", name="h") as run:
+            with ops.tracking.start_run(experiment="mine", name="h") as run:
                 for step in range(n):
                     run.log_metric("loss", 1 / (step + 1), step=step)
 
@@ -198,7 +211,9 @@ class Bench:
 
     # -- registry ---------------------------------------------------------------------------
 
-    def registry(self) -> None:
+    def registry(self, where: str = "sqlite", server: str | None = None) -> None:
+        """The registry figures, on two sqlite databases or (``server``) on one MLflow
+        server, each side with its own models there."""
         import numpy as np
         from mlflow.tracking import MlflowClient
         from sklearn.linear_model import LogisticRegression
@@ -208,21 +223,26 @@ class Bench:
         rng = np.random.default_rng(0)
         X = rng.normal(size=(150, 4))
         model = LogisticRegression().fit(X, (X[:, 0] > 0).astype(int))
-        ops_db, ml_db = self.database("reg-modelops"), self.database("reg-mlflow")
+        if server is None:
+            ops_db, ml_db = self.database("reg-modelops"), self.database("reg-mlflow")
+            location = self.artifacts("models")
+        else:
+            ops_db = ml_db = server
+            location = None
         ops = modelops.connect(f"mlflow+{ops_db}",
                                storage_options={"mlflow_model_layout": False})
         client = MlflowClient(tracking_uri=ml_db, registry_uri=ml_db)
         client.create_registered_model("bench")
-        exp = client.create_experiment("models", artifact_location=self.artifacts("models"))
+        exp = client.create_experiment("models", artifact_location=location)
         holder = client.create_run(exp).info.run_id
         artifact_uri = client.get_run(holder).info.artifact_uri
-        files = self.root / "pickled"
+        files = self.root / f"pickled-{where}"
         files.mkdir()
         counter = iter(range(1, 10_000))
 
         def through_modelops() -> None:
-            version = ops.registry.register("bench", model)
-            ops.registry.promote("bench", version.version)
+            version = ops.registry.register("mine", model)
+            ops.registry.promote("mine", version.version)
 
         def directly() -> None:
             i = next(counter)
@@ -235,7 +255,7 @@ class Bench:
             client.set_registered_model_alias("bench", "production", mv.version)
 
         ours, theirs = alternate(through_modelops, directly, 10 if self.quick else 30)
-        self.record("register + promote a model", ours, theirs)
+        self.record(f"register + promote a model ({where})", ours, theirs)
 
         # The same records modelops keeps, written by hand: the semantic version, digests and
         # record as version tags, the event as a param of a trail run, both stage tags, the
@@ -271,14 +291,53 @@ class Bench:
         self.record("  … vs the same records written by hand", ours, theirs, target=False)
 
         def alias_modelops() -> object:
-            return ops.registry.get_version("bench", stage="production")
+            return ops.registry.get_version("mine", stage="production")
 
         def alias_directly() -> object:
             return client.get_model_version_by_alias("bench", "production")
 
         ours, theirs = alternate(alias_modelops, alias_directly, 20 if self.quick else 100)
-        self.record("get the production version", ours, theirs)
+        self.record(f"get the production version ({where})", ours, theirs)
         ops.close()
+
+    def on_a_server(self) -> None:
+        """The run and registry figures through a real ``mlflow server`` on 127.0.0.1 (its
+        own sqlite database), as teams with a tracking server use it."""
+        import signal
+        import socket
+        import subprocess
+        import urllib.request
+
+        folder = self.root / "server"
+        db = self.database("server")
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        mlflow = Path(sys.executable).with_name("mlflow")
+        with open(self.root / "server.log", "wb") as log:
+            proc = subprocess.Popen(
+                [str(mlflow) if mlflow.exists() else "mlflow", "server",
+                 "--backend-store-uri", db, "--artifacts-destination", str(folder / "art"),
+                 "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+                stdout=log, stderr=subprocess.STDOUT, cwd=folder, start_new_session=True)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    with urllib.request.urlopen(f"{url}/health", timeout=2):
+                        break
+                except OSError:
+                    if proc.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError("mlflow server did not start: " + (
+                            self.root / "server.log").read_text(errors="replace")[-2000:]
+                        ) from None
+                    time.sleep(0.2)
+            self.runs("server", url)
+            self.registry("server", url)
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=30)
 
     # -- copy -------------------------------------------------------------------------------
 
@@ -320,7 +379,10 @@ class Bench:
     # -- report -----------------------------------------------------------------------------
 
     def report(self) -> None:
-        print(f"\nmodelops on MLflow vs MLflow directly (sqlite), Python {sys.version.split()[0]}")
+        import mlflow
+
+        print(f"\nmodelops on MLflow {mlflow.__version__} vs MLflow directly (sqlite unless "
+              f"marked), Python {sys.version.split()[0]}")
         header = ("figure", "through modelops", "MLflow directly", "overhead", "target")
         lines = [header]
         for figure, ours, theirs, target in self.rows:
@@ -348,7 +410,7 @@ def main() -> None:
     os.environ.setdefault("MODELOPS_FLUSH_INTERVAL", "60")
     with tempfile.TemporaryDirectory(prefix="bench-mlflow-plugin-") as tmp:
         bench = Bench(Path(tmp), args.quick)
-        for step in (bench.runs, bench.search, bench.registry, bench.copy):
+        for step in (bench.runs, bench.search, bench.registry, bench.on_a_server, bench.copy):
             step()
         bench.report()
     if args.json:

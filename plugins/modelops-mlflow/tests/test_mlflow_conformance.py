@@ -113,6 +113,7 @@ class TestMlflowRegistryStore(RegistryStoreSuite):
     @pytest.fixture
     def store(self, sqlite_uri):
         store = open_store("registry", parse_uri(sqlite_uri()))
+        assert store._db is not None  # the registry reads and writes in SQL here
         yield store
         store.close()
 
@@ -134,6 +135,19 @@ class TestMlflowRegistryStore(RegistryStoreSuite):
         with pytest.raises(InvalidInput, match="resolve"):
             store.create_model(self.new_model("..x"))
         assert store.list_models() == []
+
+
+@pytest.mark.filterwarnings("ignore:.*not written as an MLflow model")
+class TestMlflowRegistryStoreThroughClient(TestMlflowRegistryStore):
+    """The same suite with ``direct_sql=False``: every read and write a call of MLflow's
+    client, as against an MLflow server."""
+
+    @pytest.fixture
+    def store(self, sqlite_uri):
+        store = open_store("registry", parse_uri(sqlite_uri(), {"direct_sql": False}))
+        assert store._db is None
+        yield store
+        store.close()
 
 
 class TestMlflowDriftStore(DriftStoreSuite):

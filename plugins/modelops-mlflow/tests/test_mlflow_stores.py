@@ -113,7 +113,7 @@ SMALL = settings(max_examples=3, stateful_step_count=12, deadline=None,
                  suppress_health_check=list(HealthCheck))
 
 
-def _fresh(kind):
+def _fresh(kind, options=None):
     import atexit
     import shutil
     import tempfile
@@ -131,19 +131,25 @@ def _fresh(kind):
         MlflowClient(tracking_uri=f"sqlite:///{template}").search_experiments()
     folder = folder_removed_at_exit()
     shutil.copyfile(template, f"{folder}/mlflow.db")
-    return open_store(kind, parse_uri(f"mlflow+sqlite:///{folder}/mlflow.db"))
+    return open_store(kind, parse_uri(f"mlflow+sqlite:///{folder}/mlflow.db", options))
 
 
 _fresh.template = None  # type: ignore[attr-defined]
 
-# The registry machine drives the registry service on MLflow. Model names avoid what MLflow
-# refuses (':' and a leading '..', see test_mlflow_conformance.py). The tracking machine is
-# not run: it compares metric histories in logging order, which MLflow does not keep (it
-# orders them by timestamp); the tracking conformance suite covers that store instead.
+# The registry machine drives the registry service on MLflow, in SQL and through MLflow's
+# client. Model names avoid what MLflow refuses (':' and a leading '..', see
+# test_mlflow_conformance.py). The tracking machine is not run: it compares metric histories
+# in logging order, which MLflow does not keep (it orders them by timestamp); the tracking
+# conformance suite covers that store instead.
+_MODEL_NAMES = mst.model_names().filter(lambda n: ":" not in n and not n.startswith("..")
+                                        and not ("'" in n and '"' in n))
 TestMlflowRegistryMachine = registry_machine(
     lambda: _fresh("registry"), name="MlflowRegistryMachine", settings=SMALL,
-    model_names=mst.model_names().filter(lambda n: ":" not in n and not n.startswith("..")
-                                         and not ("'" in n and '"' in n))).TestCase
+    model_names=_MODEL_NAMES).TestCase
+TestMlflowRegistryMachineThroughClient = registry_machine(
+    lambda: _fresh("registry", {"direct_sql": False}),
+    name="MlflowRegistryMachineThroughClient", settings=SMALL,
+    model_names=_MODEL_NAMES).TestCase
 
 
 # -- drift -----------------------------------------------------------------------------------

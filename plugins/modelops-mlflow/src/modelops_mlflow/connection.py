@@ -15,6 +15,9 @@ any URI MLflow understands works. Options (``connect(..., storage_options={...})
   experiment names are workspace paths).
 - ``mlflow_model_layout``: write scikit-learn versions as MLflow models too (default True),
   see ``modelops_mlflow.layout``.
+- ``direct_sql``: on a sqlite database, let the registry read and write its events in SQL
+  on MLflow's tables, one transaction per change (default True), see
+  ``modelops_mlflow.database``; False goes through MLflow's client alone.
 """
 
 from __future__ import annotations
@@ -40,7 +43,8 @@ from modelops.uri import StoreURI
 SCHEME_PREFIX = "mlflow+"
 
 #: Every option a ``mlflow+`` URI takes in ``storage_options``.
-OPTIONS = ("registry_uri", "artifact_root", "experiment_prefix", "mlflow_model_layout")
+OPTIONS = ("registry_uri", "artifact_root", "experiment_prefix", "mlflow_model_layout",
+           "direct_sql")
 
 
 @attrs.frozen
@@ -53,6 +57,7 @@ class Connection:
     artifact_root: str | None = None
     experiment_prefix: str = ""
     mlflow_model_layout: bool = True
+    direct_sql: bool = True
 
     @classmethod
     def from_uri(cls, uri: StoreURI) -> Connection | None:
@@ -74,15 +79,17 @@ class Connection:
             if value is not None and not isinstance(value, str):
                 raise InvalidInput(f"expected a string, got {value!r}",
                                    field=f"storage_options[{key!r}]")
-        layout = options.get("mlflow_model_layout", True)
-        if not isinstance(layout, bool):
-            raise InvalidInput(f"expected True or False, got {layout!r}",
-                               field="storage_options['mlflow_model_layout']")
+        for key in ("mlflow_model_layout", "direct_sql"):
+            value = options.get(key, True)
+            if not isinstance(value, bool):
+                raise InvalidInput(f"expected True or False, got {value!r}",
+                                   field=f"storage_options[{key!r}]")
         root = options.get("artifact_root") or _default_artifact_root(tracking)
         return cls(uri=uri.uri, tracking_uri=tracking,
                    registry_uri=options.get("registry_uri") or tracking, artifact_root=root,
                    experiment_prefix=options.get("experiment_prefix") or "",
-                   mlflow_model_layout=layout)
+                   mlflow_model_layout=options.get("mlflow_model_layout", True),
+                   direct_sql=options.get("direct_sql", True))
 
     def client(self) -> Any:
         """A new ``mlflow.MlflowClient`` on these URIs."""

@@ -34,6 +34,9 @@ How modelops' registry maps onto MLflow's (docs/mlflow.md has the user's view):
   claims the number after the last one it saw, so a new event always shows up as that param
   (in the same database row as the claim: no window where a claimed event is missed). A
   trail whose mirroring is unfinished is read whole each time.
+- On a sqlite database (``modelops_mlflow.database``) the store reads with plain SELECTs,
+  and an event, everything it mirrors and the mirrored mark are one transaction that holds
+  the database's write lock, so what it mirrors is never behind the trail.
 - Claims: MLflow numbers versions itself, so a version is claimed by creating it with its
   ``modelops.version`` tag (in the same transaction) and then looking: of the versions
   tagged with that semantic version, the one with the lowest number wins; a loser deletes
@@ -60,7 +63,7 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import attrs
@@ -81,6 +84,7 @@ from modelops.entities.registry import (
 from modelops.errors import AlreadyExists, Conflict, InvalidInput, NotFound, StoreError
 from modelops.stores import RegistryStore
 from modelops_mlflow.connection import Connection, error_code, mlflow_errors
+from modelops_mlflow.database import Database, Reader, Writer
 from modelops_mlflow.tracking import INTERNAL_TAG
 
 #: Version tags that hold modelops' record (``modelops.build`` and other user tags are not).
@@ -187,8 +191,29 @@ class MlflowRegistryStore(RegistryStore):
         self._seen: dict[str, dict[int, str | None]] = {}
         self._seen_at: dict[str, float] = {}  # when each model's versions were listed
         self._cache_dir: str | None = None
+        self._database: Database | bool | None = connection.direct_sql
+
+    @property
+    def _db(self) -> Database | None:
+        """The sqlite database to read and write in SQL, or None (MLflow's client only);
+        looked for on first use, which opens MLflow's stores."""
+        if isinstance(self._database, bool):
+            self._database = Database.open(self.client) if self._database else None
+        return self._database
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[Reader]:
+        """A snapshot of the database (inside a write of this thread, the write's)."""
+        assert self._db is not None
+        try:
+            with self._db.reading() as reader:
+                yield reader
+        except NotFound as exc:
+            raise NotFound(f"{exc} in {self.uri}") from None
 
     def close(self) -> None:
+        if isinstance(self._database, Database):
+            self._database.close()
         if self._cache_dir is not None:
             shutil.rmtree(self._cache_dir, ignore_errors=True)
             self._cache_dir = None
@@ -219,6 +244,9 @@ class MlflowRegistryStore(RegistryStore):
         return model
 
     def _registered(self, name: str) -> Any:
+        if self._db is not None:
+            with self._reading() as reader:
+                return reader.model(name)
         with mlflow_errors(f"no model named {name!r} in {self.uri}"):
             return self.client.get_registered_model(name)
 
@@ -261,15 +289,19 @@ class MlflowRegistryStore(RegistryStore):
         """Every MLflow version of ``name`` with its semantic version; losers of a claim and
         plain versions shadowed by a registered one are left out."""
         found: list[Any] = []
-        token = None
-        with mlflow_errors(f"listing versions of {name!r} in {self.uri}"):
-            while True:
-                page = self.client.search_model_versions(f"name = {_quote(name)}",
-                                                         max_results=_PAGE, page_token=token)
-                found.extend(page)
-                token = page.token
-                if not token:
-                    break
+        if self._db is not None:
+            with self._reading() as reader:
+                found = reader.versions(name)
+        else:
+            token = None
+            with mlflow_errors(f"listing versions of {name!r} in {self.uri}"):
+                while True:
+                    page = self.client.search_model_versions(
+                        f"name = {_quote(name)}", max_results=_PAGE, page_token=token)
+                    found.extend(page)
+                    token = page.token
+                    if not token:
+                        break
         tagged: dict[str, _Listed] = {}
         plain: list[_Listed] = []
         for mv in found:
@@ -296,22 +328,37 @@ class MlflowRegistryStore(RegistryStore):
         number = self._numbers.get(name, {}).get(core)
         if number is not None:
             # The winner known: one direct read, still checked against its tag.
-            try:
-                with mlflow_errors(f"looking up {name} {core} in {self.uri}"):
-                    mv = self.client.get_model_version(name, str(number))
-            except NotFound:
-                mv = None
+            mv = self._version(name, number)
             if mv is not None and (mv.tags or {}).get(VERSION_TAG) == core:
                 return _Listed(number, core, True, mv)
             self._numbers.get(name, {}).pop(core, None)
-        with mlflow_errors(f"looking up {name} {core} in {self.uri}"):
-            tagged = self.client.search_model_versions(
-                f"name = {_quote(name)} and tags.`{VERSION_TAG}` = '{core}'")
+        tagged = self._tagged_as(name, core)
         if not tagged:
             return None
         mv = min(tagged, key=lambda v: int(v.version))
         self._known(name, core, int(mv.version))
         return _Listed(int(mv.version), core, True, mv)
+
+    def _version(self, name: str, number: int) -> Any | None:
+        """MLflow's version ``number`` of ``name``, or None."""
+        if self._db is not None:
+            with self._reading() as reader:
+                found = reader.versions(name, number=number)
+            return found[0] if found else None
+        try:
+            with mlflow_errors(f"looking up version {number} of {name} in {self.uri}"):
+                return self.client.get_model_version(name, str(number))
+        except NotFound:
+            return None
+
+    def _tagged_as(self, name: str, core: str) -> list[Any]:
+        """The MLflow versions of ``name`` tagged with the semantic version ``core``."""
+        if self._db is not None:
+            with self._reading() as reader:
+                return reader.versions(name, tag=(VERSION_TAG, core))
+        with mlflow_errors(f"looking up {name} {core} in {self.uri}"):
+            return self.client.search_model_versions(
+                f"name = {_quote(name)} and tags.`{VERSION_TAG}` = '{core}'")
 
     def _find(self, name: str, version: str) -> _Listed:
         core = _semver_core(version)
@@ -370,10 +417,7 @@ class MlflowRegistryStore(RegistryStore):
         return stored
 
     def _rival_below(self, name: str, core: str, number: int) -> bool:
-        with mlflow_errors(f"checking the claim of {name} {core} in {self.uri}"):
-            rivals = self.client.search_model_versions(
-                f"name = {_quote(name)} and tags.`{VERSION_TAG}` = '{core}'")
-        return min(int(v.version) for v in rivals) < number
+        return min(int(v.version) for v in self._tagged_as(name, core)) < number
 
     def _known(self, name: str, core: str, number: int) -> None:
         """Remember the winner of a claim both ways."""
@@ -401,11 +445,7 @@ class MlflowRegistryStore(RegistryStore):
             return True
         major = core[:-len(".0.0")]
         if core.endswith(".0.0") and major.isdigit() and str(int(major)) == major:
-            try:
-                with mlflow_errors(f"looking up MLflow version {major} of {name}"):
-                    mv = self.client.get_model_version(name, major)
-            except NotFound:
-                mv = None
+            mv = self._version(name, int(major))
             if mv is not None and VERSION_TAG not in (mv.tags or {}):
                 return True
         return False
@@ -416,19 +456,23 @@ class MlflowRegistryStore(RegistryStore):
         plain MLflow code deleted may linger. NotFound for an unknown model."""
         with self._lock:
             seen = dict(self._seen.get(name, {}))
-        flt = f"name = {_quote(name)}"
-        if seen:
-            flt += f" and version_number > {max(seen)}"
-        token = None
-        with mlflow_errors(f"listing versions of {name!r} in {self.uri}"):
-            while True:
-                page = self.client.search_model_versions(flt, max_results=_PAGE,
-                                                         page_token=token)
-                for mv in page:
-                    seen[int(mv.version)] = (mv.tags or {}).get(VERSION_TAG)
-                token = page.token
-                if not token:
-                    break
+        if self._db is not None:
+            with self._reading() as reader:
+                seen.update(reader.version_tags(name, VERSION_TAG, after=max(seen, default=0)))
+        else:
+            flt = f"name = {_quote(name)}"
+            if seen:
+                flt += f" and version_number > {max(seen)}"
+            token = None
+            with mlflow_errors(f"listing versions of {name!r} in {self.uri}"):
+                while True:
+                    page = self.client.search_model_versions(flt, max_results=_PAGE,
+                                                             page_token=token)
+                    for mv in page:
+                        seen[int(mv.version)] = (mv.tags or {}).get(VERSION_TAG)
+                    token = page.token
+                    if not token:
+                        break
         if not seen:
             self._registered(name)  # NotFound for an unknown model
         with self._lock:
@@ -675,6 +719,16 @@ class MlflowRegistryStore(RegistryStore):
         time and while mirroring is unfinished, else only when the param of the next
         sequence number exists (one search that returns the run whole when it does)."""
         cache = self._cache(trail)
+        if self._db is not None:
+            with self._reading() as reader:
+                if cache.loaded and cache.mirrored >= cache.last and \
+                        not reader.has_param(trail, _event_key(cache.last + 1)):
+                    return cache
+                # Events never change: only those after the last one cached are read.
+                row = reader.trail(trail, _event_key(cache.last) if cache.loaded else "",
+                                   MIRRORED_TAG)
+            self._take(trail, cache, row.params, row.mirrored, row.experiment_id)
+            return cache
         store = self.client._tracking_client.store
         with mlflow_errors(f"reading the history of {name!r} in {self.uri}"):
             if not cache.loaded or cache.mirrored < cache.last:
@@ -688,23 +742,34 @@ class MlflowRegistryStore(RegistryStore):
                 if not found:
                     return cache
                 run = found[0]
-        self._take(trail, cache, run)
+        self._take_run(trail, cache, run)
         return cache
 
-    def _take(self, trail: str, cache: _TrailCache, run: Any) -> None:
-        """Fold a whole read of the trail run into its cache (events never change, so only
+    def _take_run(self, trail: str, cache: _TrailCache, run: Any) -> None:
+        self._take(trail, cache, run.data.params, int(run.data.tags.get(MIRRORED_TAG, "0")),
+                   run.info.experiment_id)
+
+    def _take(self, trail: str, cache: _TrailCache, params: Mapping[str, str], mirrored: int,
+              experiment_id: str) -> None:
+        """Fold what was read of the trail run into its cache (events never change, so only
         new ones are decoded)."""
-        fresh = {}
-        for key, value in run.data.params.items():
-            if key.startswith(_EVENT_PREFIX):
-                seq = int(key[len(_EVENT_PREFIX):])
-                if seq not in cache.events:
-                    fresh[seq] = self._decode_event(trail, value)
+        fresh = self._decode_events(trail, params, cache.events)
         with self._lock:
             cache.events.update(fresh)
-            cache.mirrored = int(run.data.tags.get(MIRRORED_TAG, "0"))
-            cache.experiment_id = run.info.experiment_id
+            cache.mirrored = mirrored
+            cache.experiment_id = experiment_id
             cache.loaded = True
+
+    def _decode_events(self, trail: str, params: Mapping[str, str],
+                       known: Mapping[int, RegistryEvent]) -> dict[int, RegistryEvent]:
+        """The events among a trail run's ``params`` that are not in ``known``."""
+        fresh = {}
+        for key, value in params.items():
+            if key.startswith(_EVENT_PREFIX):
+                seq = int(key[len(_EVENT_PREFIX):])
+                if seq not in known:
+                    fresh[seq] = self._decode_event(trail, value)
+        return fresh
 
     def _decode_event(self, trail: str, value: str) -> RegistryEvent:
         data = json.loads(value)
@@ -744,32 +809,77 @@ class MlflowRegistryStore(RegistryStore):
         with self._lock:
             events, mirrored = cache.sorted_events(), cache.mirrored
         last = events[-1].seq if events else 0
+        claims = [event]
         if mirrored >= last and event.seq == last + 2:
             # The caller saw the aliases plain MLflow code set: record them first.
             sync = self._sync_event(event.model, rm, events, last + 1)
             if sync is not None:
-                self._claim(trail, sync)
-        self._claim(trail, event)
+                claims.insert(0, sync)
+        if self._db is not None:
+            self._append_in_one(event.model, trail, claims)
+            return event
+        for claim in claims:
+            self._claim(trail, claim)
         aliases = {a: str(v) for a, v in (rm.aliases or {}).items()}
         self._mirror(event.model, trail, aliases)
         return event
+
+    def _append_in_one(self, name: str, trail: str, claims: list[RegistryEvent]) -> None:
+        """Claim ``claims`` and mirror every event not yet mirrored, in one transaction that
+        holds the database's write lock: no one appends meanwhile, so one pass is enough."""
+        texts = [(event, self._event_text(trail, event)) for event in claims]
+        cache = self._cache(trail)
+        with self._lock:
+            after = _event_key(cache.last)
+        assert self._db is not None
+        with self._db.writing() as tx:
+            for event, text in texts:
+                try:
+                    tx.add_param(trail, _event_key(event.seq), text)
+                except Conflict:
+                    raise Conflict(f"event {event.seq} of model {name!r} was written by "
+                                   "someone else first") from None
+            ours = {event.seq: event for event in claims}
+            row = tx.trail(trail, after, MIRRORED_TAG)
+            others = {k: v for k, v in row.params.items()
+                      if k.startswith(_EVENT_PREFIX) and int(k[len(_EVENT_PREFIX):]) not in ours}
+            with self._lock:
+                cached = dict(cache.events)
+            fresh = {**self._decode_events(trail, others, cached), **ours}
+            known = {**cached, **fresh}
+            todo = [known[seq] for seq in sorted(known) if seq > row.mirrored]
+            numbers = self._numbers_for(name, todo)  # read inside this transaction
+            aliases = tx.aliases(name)
+            for event in todo:
+                self._apply(name, event, numbers, aliases, tx)
+            tx.set_run_tag(trail, MIRRORED_TAG, str(max(known)))
+        with self._lock:  # another thread may have folded a later transaction in already
+            cache.events.update(fresh)
+            cache.mirrored = max(cache.mirrored, max(known))
+            cache.experiment_id = row.experiment_id
+
+    def _event_text(self, trail: str, event: RegistryEvent) -> str:
+        """The param value that holds ``event``: its JSON, with a claim id so no two writers
+        ever log the same value; past MLflow's param limit, a pointer to an artifact."""
+        data = to_data(event)
+        data[_CLAIM_KEY] = uuid.uuid4().hex
+        text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+        if len(text) <= _PARAM_LIMIT:
+            return text
+        path = f"events/{uuid.uuid4().hex}.json"
+        with tempfile.TemporaryDirectory() as tmp:
+            local = os.path.join(tmp, os.path.basename(path))
+            with open(local, "w", encoding="utf-8") as f:
+                f.write(text)
+            with mlflow_errors(f"storing event {event.seq} of {event.model!r}"):
+                self.client.log_artifact(trail, local, "events")
+        return json.dumps({"$artifact": path})
 
     def _claim(self, trail: str, event: RegistryEvent) -> None:
         from mlflow.entities import Param
 
         key = _event_key(event.seq)
-        data = to_data(event)
-        data[_CLAIM_KEY] = uuid.uuid4().hex
-        text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-        if len(text) > _PARAM_LIMIT:
-            path = f"events/{uuid.uuid4().hex}.json"
-            with tempfile.TemporaryDirectory() as tmp:
-                local = os.path.join(tmp, os.path.basename(path))
-                with open(local, "w", encoding="utf-8") as f:
-                    f.write(text)
-                with mlflow_errors(f"storing event {event.seq} of {event.model!r}"):
-                    self.client.log_artifact(trail, local, "events")
-            text = json.dumps({"$artifact": path})
+        text = self._event_text(trail, event)
         try:
             with mlflow_errors(f"appending event {event.seq} to {event.model!r}"):
                 self.client._tracking_client.store.log_batch(trail, [], [Param(key, text)], [])
@@ -789,7 +899,7 @@ class MlflowRegistryStore(RegistryStore):
     def _param(self, trail: str, key: str) -> str | None:
         with mlflow_errors(f"reading trail run {trail}"):
             run = self.client._tracking_client.store.get_run(trail)
-        self._take(trail, self._cache(trail), run)
+        self._take_run(trail, self._cache(trail), run)
         return run.data.params.get(key)
 
     # -- stages and aliases mirrored onto MLflow aliases ------------------------------------
@@ -799,6 +909,7 @@ class MlflowRegistryStore(RegistryStore):
         others appended meanwhile (the trail is the truth, the aliases follow it).
         ``aliases`` is MLflow's alias -> version number as read before the claim."""
         cache = self._cache(trail)
+        writes = _ClientWrites(self.client)
         for _ in range(10):
             with self._lock:
                 todo = [e for e in cache.sorted_events() if e.seq > cache.mirrored]
@@ -806,7 +917,7 @@ class MlflowRegistryStore(RegistryStore):
                 return
             numbers = self._numbers_for(name, todo)
             for event in todo:
-                self._apply(name, event, numbers, aliases)
+                self._apply(name, event, numbers, aliases, writes)
             with mlflow_errors(f"marking the history of {name!r} mirrored"):
                 self.client.set_tag(trail, MIRRORED_TAG, str(todo[-1].seq))
             with self._lock:
@@ -830,43 +941,27 @@ class MlflowRegistryStore(RegistryStore):
         return {a: str(v) for a, v in (self._registered(name).aliases or {}).items()}
 
     def _apply(self, name: str, event: RegistryEvent, numbers: dict[str, int],
-               aliases: dict[str, str]) -> None:
+               aliases: dict[str, str], writes: Writer | _ClientWrites) -> None:
+        """Mirror ``event`` through ``writes``; ``aliases`` (alias -> number) is kept up to
+        date, so an alias already where it belongs costs no write."""
         for change in event.changes:
             number = numbers.get(change.version)
             if number is None:
                 continue  # a version MLflow does not hold
             if change.field == "stage":
                 after = change.after or Stage.DEVELOPMENT.value
-                with mlflow_errors(f"mirroring the stage of {name} {change.version}"):
-                    self.client.set_model_version_tag(name, str(number), STAGE_TAG, after)
+                writes.set_version_tag(name, number, STAGE_TAG, after)
                 for alias in (_PRODUCTION, _STAGING):
                     if after == alias:
-                        self._set_alias(name, alias, number, aliases)
+                        _set_alias(writes, name, alias, number, aliases)
                     elif change.before == alias:
-                        self._drop_alias(name, alias, number, aliases)
+                        _drop_alias(writes, name, alias, number, aliases)
             elif change.field.startswith("alias:"):
                 alias = change.field.split(":", 1)[1]
                 if change.after is not None:
-                    self._set_alias(name, alias, number, aliases)
+                    _set_alias(writes, name, alias, number, aliases)
                 else:
-                    self._drop_alias(name, alias, number, aliases)
-
-    def _set_alias(self, name: str, alias: str, number: int, aliases: dict[str, str]) -> None:
-        if aliases.get(alias) == str(number):
-            return
-        try:
-            with mlflow_errors(f"setting alias {alias!r} of {name}"):
-                self.client.set_registered_model_alias(name, alias, str(number))
-        except InvalidInput:
-            return  # a name MLflow refuses as an alias; the trail still holds it
-        aliases[alias] = str(number)
-
-    def _drop_alias(self, name: str, alias: str, number: int, aliases: dict[str, str]) -> None:
-        if aliases.get(alias) != str(number):
-            return
-        with mlflow_errors(f"removing alias {alias!r} of {name}"):
-            self.client.delete_registered_model_alias(name, alias)
-        del aliases[alias]
+                    _drop_alias(writes, name, alias, number, aliases)
 
     def _sync_event(self, name: str, rm: Any, events: list[RegistryEvent],
                     seq: int) -> RegistryEvent | None:
@@ -914,6 +1009,46 @@ class MlflowRegistryStore(RegistryStore):
         return RegistryEvent(model=name, seq=seq, action="sync", changes=tuple(changes),
                              actor="mlflow", timestamp=int(rm.last_updated_timestamp or 0),
                              reason="aliases set in MLflow outside modelops")
+
+
+class _ClientWrites:
+    """The writes of mirroring, each a call of MLflow's registry client: the one under
+    ``MlflowClient``, whose methods first ask whether the model is a prompt (one more
+    request each through a server; a modelops model never is)."""
+
+    def __init__(self, client: Any) -> None:
+        self.registry = client._get_registry_client()
+
+    def set_version_tag(self, name: str, number: int, key: str, value: str) -> None:
+        with mlflow_errors(f"mirroring the tag {key!r} of {name} version {number}"):
+            self.registry.set_model_version_tag(name, str(number), key, value)
+
+    def set_alias(self, name: str, alias: str, number: int) -> None:
+        with mlflow_errors(f"setting alias {alias!r} of {name}"):
+            self.registry.set_registered_model_alias(name, alias, str(number))
+
+    def delete_alias(self, name: str, alias: str) -> None:
+        with mlflow_errors(f"removing alias {alias!r} of {name}"):
+            self.registry.delete_registered_model_alias(name, alias)
+
+
+def _set_alias(writes: Writer | _ClientWrites, name: str, alias: str, number: int,
+               aliases: dict[str, str]) -> None:
+    if aliases.get(alias) == str(number):
+        return
+    try:
+        writes.set_alias(name, alias, number)
+    except InvalidInput:
+        return  # a name MLflow refuses as an alias; the trail still holds it
+    aliases[alias] = str(number)
+
+
+def _drop_alias(writes: Writer | _ClientWrites, name: str, alias: str, number: int,
+                aliases: dict[str, str]) -> None:
+    if aliases.get(alias) != str(number):
+        return
+    writes.delete_alias(name, alias)
+    del aliases[alias]
 
 
 def _fold(events: list[RegistryEvent]) -> tuple[dict[str, str], dict[str, str]]:

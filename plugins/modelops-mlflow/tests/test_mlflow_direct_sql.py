@@ -1,0 +1,220 @@
+"""The registry in SQL on MLflow's sqlite database (``modelops_mlflow.database``): used where
+it can be and nowhere else, one transaction per event, and in step with writers that go
+through MLflow's client (another store, or plain MLflow code)."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+
+import numpy as np
+import pytest
+from modelops_mlflow.database import Database, Writer
+from modelops_mlflow.registry import STAGE_TAG, VERSION_TAG, _ClientWrites
+
+import modelops
+from modelops.client import open_store
+from modelops.errors import InvalidInput, StoreError
+from modelops.uri import parse_uri
+
+
+@pytest.fixture(scope="module")
+def model():
+    from sklearn.linear_model import LogisticRegression
+
+    X = np.random.default_rng(0).normal(size=(60, 3))
+    return LogisticRegression().fit(X, (X[:, 0] > 0).astype(int))
+
+
+def _mlflow(uri: str):
+    from mlflow.tracking import MlflowClient
+
+    raw = uri.removeprefix("mlflow+")
+    return MlflowClient(tracking_uri=raw, registry_uri=raw)
+
+
+def _mirrored(uri: str, name: str) -> tuple[dict[str, str], dict[str, str]]:
+    """What plain MLflow reads of a model: alias -> semantic version, and semantic version
+    -> its ``modelops.stage`` tag (none: development)."""
+    client = _mlflow(uri)
+    semver = {str(mv.version): mv.tags[VERSION_TAG]
+              for mv in client.search_model_versions(f"name = '{name}'")}
+    stages = {semver[str(mv.version)]: mv.tags.get(STAGE_TAG, "development")
+              for mv in client.search_model_versions(f"name = '{name}'")}
+    aliases = {a: semver[str(v)] for a, v in client.get_registered_model(name).aliases.items()}
+    return aliases, stages
+
+
+def _expected(ops: modelops.Client, name: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The same, as the model's history says it should be."""
+    aliases, stages = {}, {}
+    for version in ops.registry.list_versions(name):
+        stages[version.version] = version.stage.value
+        if version.stage.value in ("production", "staging"):
+            aliases[version.stage.value] = version.version
+        aliases.update(dict.fromkeys(version.aliases, version.version))
+    return aliases, stages
+
+
+def test_used_on_sqlite_unless_turned_off(sqlite_uri, mlflow_server):
+    uri = sqlite_uri()
+    assert open_store("registry", parse_uri(uri))._db is not None
+    assert open_store("registry", parse_uri(uri, {"direct_sql": False}))._db is None
+    assert open_store("registry", parse_uri(f"mlflow+{mlflow_server}"))._db is None
+    with pytest.raises(InvalidInput, match=r"direct_sql"):
+        open_store("registry", parse_uri(uri, {"direct_sql": "yes"}))
+
+
+def test_an_unexpected_schema_goes_through_the_client(mlflow_template, tmp_path):
+    """A database whose tables lack a column the statements name is left to MLflow."""
+    path = tmp_path / "mlflow.db"
+    shutil.copyfile(mlflow_template, path)
+    with sqlite3.connect(path) as conn:
+        conn.execute("ALTER TABLE registered_model_aliases RENAME COLUMN alias TO name_of")
+    assert Database.open(_mlflow(f"sqlite:///{path}")) is None
+
+
+def test_both_kinds_of_writer_keep_one_history(sqlite_uri, model):
+    """A store writing in SQL and one going through MLflow's client take turns on one model:
+    each sees the other's events, and MLflow's aliases and stage tags follow the history."""
+    uri = sqlite_uri()
+    direct, client = modelops.connect(uri), modelops.connect(
+        uri, storage_options={"direct_sql": False})
+    versions = [direct.registry.register("fraud", model).version,
+                client.registry.register("fraud", model).version,
+                direct.registry.register("fraud", model).version]
+    steps = [(direct, "promote", versions[0]), (client, "promote", versions[1]),
+             (direct, "stage", versions[2]), (client, "alias", versions[0]),
+             (direct, "promote", versions[2]), (client, "rollback", None)]
+    for ops, action, version in steps:
+        if action == "promote":
+            ops.registry.promote("fraud", version)
+        elif action == "stage":
+            ops.registry.promote("fraud", version, "staging")
+        elif action == "alias":
+            ops.registry.set_alias("fraud", "champion", version)
+        else:
+            ops.registry.rollback("fraud")
+        assert [e.seq for e in direct.registry.history("fraud")] == \
+            [e.seq for e in client.registry.history("fraud")]
+        assert _mirrored(uri, "fraud") == _expected(direct, "fraud") == \
+            _expected(client, "fraud")
+    assert direct.registry.get_version("fraud", stage="production").version == versions[1]
+    direct.close()
+    client.close()
+
+
+def test_an_event_and_what_it_mirrors_are_one_transaction(sqlite_uri, model, monkeypatch):
+    """A failure after the event is written and before the transaction ends leaves neither
+    the event nor any of its mirroring; the next promote goes through whole."""
+    uri = sqlite_uri()
+    ops = modelops.connect(uri)
+    first, second = (ops.registry.register("fraud", model).version for _ in range(2))
+    ops.registry.promote("fraud", first)
+    before = _mirrored(uri, "fraud")
+
+    def fail(*args):
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(Writer, "set_run_tag", fail)
+    with pytest.raises(StoreError, match="disk I/O error"):
+        ops.registry.promote("fraud", second)
+    monkeypatch.undo()
+    assert [e.action for e in modelops.connect(uri).registry.history("fraud")] == \
+        [e.action for e in ops.registry.history("fraud")] == ["promote"]
+    assert _mirrored(uri, "fraud") == before
+    ops.registry.promote("fraud", second)
+    assert _mirrored(uri, "fraud") == _expected(ops, "fraud")
+    assert _mirrored(uri, "fraud")[0]["production"] == second
+
+
+def test_mirroring_left_unfinished_is_finished_by_the_next_event(sqlite_uri, model,
+                                                                 monkeypatch):
+    """A client-path writer that stops between its event and the aliases (here MLflow fails
+    on the alias) leaves MLflow behind the history; the history still answers, and the next
+    event written in SQL brings MLflow's aliases and tags up to date."""
+    uri = sqlite_uri()
+    direct, client = modelops.connect(uri), modelops.connect(
+        uri, storage_options={"direct_sql": False})
+    first, second = (direct.registry.register("fraud", model).version for _ in range(2))
+    direct.registry.promote("fraud", first)
+
+    def fail(*args):
+        raise StoreError("MLflow went away")
+
+    monkeypatch.setattr(_ClientWrites, "set_alias", fail)
+    with pytest.raises(StoreError, match="went away"):
+        client.registry.promote("fraud", second)
+    monkeypatch.undo()
+    assert direct.registry.get_version("fraud", stage="production").version == second
+    assert _mirrored(uri, "fraud")[0]["production"] == first  # MLflow is behind
+    direct.registry.set_alias("fraud", "champion", first)
+    assert _mirrored(uri, "fraud") == _expected(direct, "fraud")
+    assert _mirrored(uri, "fraud")[0] == {"production": second, "champion": first}
+    direct.close()
+    client.close()
+
+
+def test_a_deleted_history_run_is_named(sqlite_uri, model):
+    """A history run deleted in MLflow (its UI lets anyone) stops changes with an error that
+    says which run and how to bring it back; restored, changes go on."""
+    from modelops_mlflow.registry import TRAIL_TAG
+
+    uri = sqlite_uri()
+    ops = modelops.connect(uri)
+    version = ops.registry.register("fraud", model).version
+    trail = _mlflow(uri).get_registered_model("fraud").tags[TRAIL_TAG]
+    _mlflow(uri).delete_run(trail)
+    with pytest.raises(StoreError, match=f"run {trail}.*deleted.*mlflow runs restore"):
+        ops.registry.promote("fraud", version)
+    _mlflow(uri).restore_run(trail)
+    ops.registry.promote("fraud", version)
+    assert _mirrored(uri, "fraud")[0] == {"production": version}
+    ops.close()
+
+
+_PROMOTING = """
+import sys
+import modelops
+
+ops = modelops.connect(sys.argv[1])
+versions = sys.argv[2:]
+print("ready", flush=True)
+i = 0
+while True:
+    ops.registry.promote("fraud", versions[i % len(versions)])
+    i += 1
+"""
+
+
+def test_a_writer_killed_at_any_instant_leaves_mlflow_in_step(sqlite_uri, model, tmp_path):
+    """A process promoting in a loop is killed (SIGKILL) at random instants: every time, the
+    database opens, the history reads, and MLflow's aliases and stage tags say what the
+    history says (all of a change or none of it)."""
+    import random
+    import subprocess
+    import sys
+    import time
+
+    uri = sqlite_uri()
+    ops = modelops.connect(uri)
+    versions = [ops.registry.register("fraud", model).version for _ in range(3)]
+    script = tmp_path / "promoting.py"
+    script.write_text(_PROMOTING)
+    rng = random.Random(7)
+    seen = 0
+    for _ in range(4):
+        proc = subprocess.Popen([sys.executable, str(script), uri, *versions],
+                                stdout=subprocess.PIPE, text=True)
+        assert proc.stdout.readline().strip() == "ready"
+        time.sleep(rng.uniform(0.2, 0.8))
+        proc.kill()
+        proc.wait()
+        check = modelops.connect(uri)
+        history = check.registry.history("fraud")
+        assert [e.seq for e in history] == list(range(1, len(history) + 1))
+        assert _mirrored(uri, "fraud") == _expected(check, "fraud")
+        check.close()
+        assert len(history) > seen  # the writer got somewhere each time
+        seen = len(history)
+    ops.close()
