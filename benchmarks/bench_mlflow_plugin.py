@@ -112,6 +112,15 @@ class Bench:
         store is ``./mlruns`` in the working directory."""
         return (self.root / "mlartifacts" / experiment).as_uri()
 
+    def sides(self, figure: str, server: str | None) -> tuple[str, str, str | None]:
+        """The MLflow URIs of the modelops side and the MLflow side, and the artifact
+        location of MLflow's experiment: a database each, or both on ``server`` (which keeps
+        artifacts where it is told to)."""
+        if server is not None:
+            return server, server, None
+        return (self.database(f"{figure}-modelops"), self.database(f"{figure}-mlflow"),
+                self.artifacts(figure))
+
     def record(self, figure: str, ours: float, theirs: float, target: bool = True) -> None:
         """A row; ``target=False`` for an orientation figure the aim does not apply to."""
         self.rows.append((figure, ours, theirs, target))
@@ -126,12 +135,7 @@ class Bench:
 
         import modelops
 
-        if server is None:
-            ops_db, ml_db = self.database("runs-modelops"), self.database("runs-mlflow")
-            location = self.artifacts("bench")
-        else:
-            ops_db = ml_db = server
-            location = None
+        ops_db, ml_db, location = self.sides("runs", server)
         ops = modelops.connect(f"mlflow+{ops_db}")
         client = MlflowClient(tracking_uri=ml_db)
         exp = client.create_experiment("bench", artifact_location=location)
@@ -223,12 +227,7 @@ class Bench:
         rng = np.random.default_rng(0)
         X = rng.normal(size=(150, 4))
         model = LogisticRegression().fit(X, (X[:, 0] > 0).astype(int))
-        if server is None:
-            ops_db, ml_db = self.database("reg-modelops"), self.database("reg-mlflow")
-            location = self.artifacts("models")
-        else:
-            ops_db = ml_db = server
-            location = None
+        ops_db, ml_db, location = self.sides("reg", server)
         ops = modelops.connect(f"mlflow+{ops_db}",
                                storage_options={"mlflow_model_layout": False})
         client = MlflowClient(tracking_uri=ml_db, registry_uri=ml_db)

@@ -288,20 +288,11 @@ class MlflowRegistryStore(RegistryStore):
     def _listed(self, name: str) -> list[_Listed]:
         """Every MLflow version of ``name`` with its semantic version; losers of a claim and
         plain versions shadowed by a registered one are left out."""
-        found: list[Any] = []
         if self._db is not None:
             with self._reading() as reader:
                 found = reader.versions(name)
         else:
-            token = None
-            with mlflow_errors(f"listing versions of {name!r} in {self.uri}"):
-                while True:
-                    page = self.client.search_model_versions(
-                        f"name = {_quote(name)}", max_results=_PAGE, page_token=token)
-                    found.extend(page)
-                    token = page.token
-                    if not token:
-                        break
+            found = self._search_versions(name, f"name = {_quote(name)}")
         tagged: dict[str, _Listed] = {}
         plain: list[_Listed] = []
         for mv in found:
@@ -322,6 +313,19 @@ class MlflowRegistryStore(RegistryStore):
                 listed = attrs.evolve(listed, semver=f"0.0.0-mlflow.{listed.number}")
             out.append(listed)
         return sorted(out, key=lambda x: x.number)
+
+    def _search_versions(self, name: str, flt: str) -> list[Any]:
+        """Every MLflow version ``flt`` finds, all pages."""
+        found: list[Any] = []
+        token = None
+        with mlflow_errors(f"listing versions of {name!r} in {self.uri}"):
+            while True:
+                page = self.client.search_model_versions(flt, max_results=_PAGE,
+                                                         page_token=token)
+                found.extend(page)
+                token = page.token
+                if not token:
+                    return found
 
     def _tagged(self, name: str, core: str) -> _Listed | None:
         """The version modelops registered as ``core``: the lowest number holds the claim."""
@@ -463,16 +467,8 @@ class MlflowRegistryStore(RegistryStore):
             flt = f"name = {_quote(name)}"
             if seen:
                 flt += f" and version_number > {max(seen)}"
-            token = None
-            with mlflow_errors(f"listing versions of {name!r} in {self.uri}"):
-                while True:
-                    page = self.client.search_model_versions(flt, max_results=_PAGE,
-                                                             page_token=token)
-                    for mv in page:
-                        seen[int(mv.version)] = (mv.tags or {}).get(VERSION_TAG)
-                    token = page.token
-                    if not token:
-                        break
+            for mv in self._search_versions(name, flt):
+                seen[int(mv.version)] = (mv.tags or {}).get(VERSION_TAG)
         if not seen:
             self._registered(name)  # NotFound for an unknown model
         with self._lock:
