@@ -218,3 +218,68 @@ def test_a_writer_killed_at_any_instant_leaves_mlflow_in_step(sqlite_uri, model,
         assert len(history) > seen  # the writer got somewhere each time
         seen = len(history)
     ops.close()
+
+
+_SCHEMA_WITHOUT_WORKSPACES = """
+CREATE TABLE registered_models (name VARCHAR(256) PRIMARY KEY, creation_time BIGINT,
+    last_updated_time BIGINT, description VARCHAR(5000));
+CREATE TABLE registered_model_tags (key VARCHAR(250), value VARCHAR(5000), name VARCHAR(256),
+    PRIMARY KEY (key, name));
+CREATE TABLE registered_model_aliases (alias VARCHAR(256), version INTEGER,
+    name VARCHAR(256), PRIMARY KEY (name, alias));
+CREATE TABLE model_versions (name VARCHAR(256), version INTEGER, creation_time BIGINT,
+    last_updated_time BIGINT, description VARCHAR(5000), user_id VARCHAR(256),
+    current_stage VARCHAR(20), source VARCHAR(500), run_id VARCHAR(32),
+    PRIMARY KEY (name, version));
+CREATE TABLE model_version_tags (key VARCHAR(250), value TEXT, name VARCHAR(256),
+    version INTEGER, PRIMARY KEY (key, name, version));
+CREATE TABLE runs (run_uuid VARCHAR(32) PRIMARY KEY, lifecycle_stage VARCHAR(20),
+    experiment_id INTEGER);
+CREATE TABLE params (key VARCHAR(250), value VARCHAR(8000), run_uuid VARCHAR(32),
+    PRIMARY KEY (key, run_uuid));
+CREATE TABLE tags (key VARCHAR(250), value VARCHAR(8000), run_uuid VARCHAR(32),
+    PRIMARY KEY (key, run_uuid));
+INSERT INTO registered_models VALUES ('fraud', 1, 2, 'd');
+INSERT INTO model_versions VALUES ('fraud', 1, 1, 1, NULL, 'u', 'None', 's1', 'r'),
+    ('fraud', 2, 1, 1, NULL, 'u', 'Deleted_Internal', 's2', 'r'),
+    ('fraud', 3, 1, 1, NULL, 'u', 'None', 's3', 'r');
+INSERT INTO model_version_tags VALUES ('modelops.version', '1.0.0', 'fraud', 1);
+INSERT INTO runs VALUES ('trail', 'active', 7);
+"""
+
+
+def test_statements_on_tables_without_workspaces(tmp_path):
+    """MLflow 3 before workspaces has no ``workspace`` column: the same reads and writes,
+    on a database of those tables made by hand."""
+    from modelops.errors import Conflict
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(_SCHEMA_WITHOUT_WORKSPACES)
+    db = Database(str(path), None)
+    with db.writing() as tx:
+        tx.add_param("trail", "event.000000000001", "{}")
+        tx.set_version_tag("fraud", 1, STAGE_TAG, "production")
+        tx.set_version_tag("fraud", 2, STAGE_TAG, "archived")  # deleted: left alone
+        tx.set_alias("fraud", "production", 1)
+        tx.set_alias("fraud", "champion", 3)
+        tx.set_run_tag("trail", "modelops.mirrored", "1")
+    with pytest.raises(Conflict), db.writing() as tx:
+        tx.add_param("trail", "event.000000000001", "{}")
+    with pytest.raises(InvalidInput), db.writing() as tx:
+        tx.set_alias("fraud", "latest", 1)
+    with db.writing() as tx:
+        tx.delete_alias("fraud", "champion")
+    with db.reading() as reader:
+        model = reader.model("fraud")
+        assert (model.aliases, model.description) == ({"production": "1"}, "d")
+        assert [v.version for v in reader.versions("fraud")] == [1, 3]
+        (first,) = reader.versions("fraud", tag=("modelops.version", "1.0.0"))
+        assert first.tags == {"modelops.version": "1.0.0", STAGE_TAG: "production"}
+        assert reader.version_tags("fraud", "modelops.version", after=0) == \
+            {1: "1.0.0", 3: None}
+        assert reader.has_param("trail", "event.000000000001")
+        trail = reader.trail("trail", "", "modelops.mirrored")
+        assert (trail.params, trail.mirrored, trail.experiment_id) == \
+            ({"event.000000000001": "{}"}, 1, "7")
+    db.close()
