@@ -127,7 +127,7 @@ class Bench:
 
     # -- tracking ---------------------------------------------------------------------------
 
-    def runs(self, where: str = "sqlite", server: str | None = None) -> None:
+    def runs(self, server: str | None = None) -> None:
         """The tracking figures, on two sqlite databases or (``server``) on one MLflow
         server, each side in its own experiment there; the history only on sqlite."""
         from mlflow.entities import Metric, Param
@@ -136,6 +136,7 @@ class Bench:
         import modelops
 
         ops_db, ml_db, location = self.sides("runs", server)
+        where = "server" if server else "sqlite"
         ops = modelops.connect(f"mlflow+{ops_db}")
         client = MlflowClient(tracking_uri=ml_db)
         exp = client.create_experiment("bench", artifact_location=location)
@@ -215,7 +216,7 @@ class Bench:
 
     # -- registry ---------------------------------------------------------------------------
 
-    def registry(self, where: str = "sqlite", server: str | None = None) -> None:
+    def registry(self, server: str | None = None) -> None:
         """The registry figures, on two sqlite databases or (``server``) on one MLflow
         server, each side with its own models there."""
         import numpy as np
@@ -228,6 +229,7 @@ class Bench:
         X = rng.normal(size=(150, 4))
         model = LogisticRegression().fit(X, (X[:, 0] > 0).astype(int))
         ops_db, ml_db, location = self.sides("reg", server)
+        where = "server" if server else "sqlite"
         ops = modelops.connect(f"mlflow+{ops_db}",
                                storage_options={"mlflow_model_layout": False})
         client = MlflowClient(tracking_uri=ml_db, registry_uri=ml_db)
@@ -332,8 +334,8 @@ class Bench:
                             self.root / "server.log").read_text(errors="replace")[-2000:]
                         ) from None
                     time.sleep(0.2)
-            self.runs("server", url)
-            self.registry("server", url)
+            self.runs(url)
+            self.registry(url)
         finally:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=30)

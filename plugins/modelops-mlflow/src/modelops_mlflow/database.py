@@ -155,7 +155,7 @@ class Database:
         """Reads in one snapshot of the database (the open transaction's, inside one)."""
         with self._connect() as conn:
             if conn.in_transaction:
-                yield Writer(conn, self.workspace)
+                yield Reader(conn, self.workspace)
                 return
             conn.execute("BEGIN")
             try:
