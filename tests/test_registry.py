@@ -394,3 +394,60 @@ def test_a_model_with_a_log_reads_anywhere_and_refuses_writers_that_cannot_appen
     with pytest.raises(StoreError, match="append-only log"):
         elsewhere.register("m", str(source), flavor="path")
     assert [v.version for v in ops.registry.list_versions("m")] == [made.version]
+
+
+class _CountingStore:
+    """A registry store that counts the reads the registry makes of it."""
+
+    def __init__(self, store):
+        self._store = store
+        self.calls = []
+
+    def __getattr__(self, attr):
+        value = getattr(self._store, attr)
+        if attr in ("list_events", "get_version", "read_version"):
+            def counted(*args, **kwargs):
+                self.calls.append(attr)
+                return value(*args, **kwargs)
+            return counted
+        return value
+
+
+def test_a_lookup_reads_events_and_record_together_and_follows_new_events(model, tmp_path):
+    """With the state it holds, the registry guesses which version a look-up wants and asks
+    the store once for the new events and that record; when another writer has moved the
+    stage meanwhile, it reads the version the new events point to."""
+    from modelops.client import open_store
+    from modelops.uri import parse_uri
+
+    uri = parse_uri(f"file://{tmp_path}/store")
+    other = Registry(open_store("registry", uri))
+    for version in ("1.0.0", "1.1.0", "1.2.0"):
+        other.register("m", model, version=version)
+    other.promote("m", "1.0.0")
+    store = _CountingStore(open_store("registry", uri))
+    reg = Registry(store)
+
+    assert reg.get_version("m", stage="production").version == "1.0.0"
+    assert store.calls == ["list_events", "get_version"]  # nothing held yet: two reads
+    store.calls.clear()
+    assert reg.get_version("m", stage="production").version == "1.0.0"
+    assert store.calls == ["read_version"]
+    store.calls.clear()
+
+    other.promote("m", "1.1.0")
+    got = reg.get_version("m", stage="production")
+    assert (got.version, got.stage) == ("1.1.0", Stage.PRODUCTION)
+    assert store.calls == ["read_version", "get_version"]
+    assert reg.get_version("m", "1.0.0").stage is Stage.ARCHIVED
+
+    store.calls.clear()
+    assert reg.get_version("m", "1.2.0").stage is Stage.DEVELOPMENT
+    assert store.calls == ["read_version"]  # by number: always one read
+    with pytest.raises(NotFound, match=r"1\.9\.0"):
+        reg.get_version("m", "1.9.0")
+    other.delete_model("m", force=True)
+    with pytest.raises(NotFound, match="deleted"):
+        reg.get_version("m", stage="production")
+    with pytest.raises(NotFound, match="deleted"):
+        reg.get_version("m", "1.2.0")

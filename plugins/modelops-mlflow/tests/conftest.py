@@ -1,8 +1,9 @@
-"""Real MLflow for the plugin's tests: sqlite databases, and one ``mlflow server`` process.
+"""Real MLflow for the plugin's tests: sqlite databases, and `mlflow server` processes.
 
 A fresh MLflow database runs MLflow's migrations (about two seconds), so a test run makes
-one migrated, empty database and each test copies it. The server is started once per test run
-on a free port of 127.0.0.1, over its own copy, and stopped (with its workers) at the end.
+one migrated, empty database and each test copies it. The servers (plain MLflow, and MLflow
+with modelops' app) are started once per test run on free ports of 127.0.0.1, each over its
+own copy, and stopped (with their workers) at the end.
 """
 
 from __future__ import annotations
@@ -62,17 +63,33 @@ def mlflow_server(mlflow_template: Path, tmp_path_factory: pytest.TempPathFactor
     """A real ``mlflow server`` on 127.0.0.1 (sqlite backend, proxied artifacts in a temp
     folder); yields its ``http://`` URL. Stopped, with its worker processes, at the end."""
     folder = tmp_path_factory.mktemp("mlflow-server")
+    yield from _serve(mlflow_template, folder)
+
+
+@pytest.fixture(scope="session")
+def mlflow_app_server(mlflow_template: Path, tmp_path_factory: pytest.TempPathFactory
+                      ) -> Iterator[tuple[str, Path]]:
+    """A real ``mlflow server --app-name modelops`` on 127.0.0.1, as ``mlflow_server``;
+    yields its URL and its database file."""
+    folder = tmp_path_factory.mktemp("mlflow-app-server")
+    for url in _serve(mlflow_template, folder, "--app-name", "modelops"):
+        yield url, folder / "server.db"
+
+
+def _serve(template: Path, folder: Path, *options: str) -> Iterator[str]:
     db = folder / "server.db"
-    shutil.copyfile(mlflow_template, db)
+    shutil.copyfile(template, db)
     port = _free_port()
     log = open(folder / "server.log", "wb")  # noqa: SIM115 - closed in the finally below
     mlflow = Path(sys.executable).with_name("mlflow")
     command = [str(mlflow) if mlflow.exists() else "mlflow", "server",
                "--backend-store-uri", f"sqlite:///{db}",
                "--artifacts-destination", str(folder / "artifacts"),
-               "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+               "--host", "127.0.0.1", "--port", str(port), "--workers", "1", *options]
+    # MLflow's job runner (GenAI jobs, unused here) would start a dozen more processes.
     proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=folder,
-                            start_new_session=True)
+                            start_new_session=True,
+                            env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"})
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120

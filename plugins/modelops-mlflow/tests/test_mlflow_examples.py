@@ -31,3 +31,11 @@ def test_copy_out_on_its_own(tmp_path):
     assert "runs: 1 copied" in out
     assert "second copy added 0 item(s)" in out
     assert "churn: production ['1.0.0']" in out
+
+
+def test_server_app_on_its_own(tmp_path):
+    out = _run("mlflow_server_app.py", cwd=tmp_path)
+    assert "registered churn 1.0.0, 1.0.1" in out
+    assert "through modelops' app: promote" in out and "through MLflow's API: promote" in out
+    assert "one history: 20 events, read alike both ways" in out
+    assert "plain MLflow: production is churn 1.0.1, as modelops says: 1.0.1" in out

@@ -171,11 +171,18 @@ class Registry:
         """The model's state, brought up to date with any new events."""
         with self._lock:
             state = self._states.get(name)
-            events = self.store.list_events(name, after_seq=0 if state is None else state.seq)
+        events = self.store.list_events(name, after_seq=0 if state is None else state.seq)
+        return self._fold(name, events)
+
+    def _fold(self, name: str, events: Sequence[RegistryEvent]) -> ModelState:
+        """The model's state with ``events`` applied (those it has not seen yet)."""
+        with self._lock:
+            state = self._states.get(name)
             if state is None:
                 state = self._states[name] = ModelState()
             for event in events:
-                state.apply(event)
+                if event.seq > state.seq:
+                    state.apply(event)
             return state
 
     def _append(self, name: str, build: Any, state: ModelState | None = None) -> RegistryEvent:
@@ -449,24 +456,50 @@ class Registry:
 
     def _version(self, name: str, version: str | None, stage: Stage | str | None,
                  alias: str | None) -> tuple[ModelVersion, ModelState]:
-        """``get_version`` by one of version, stage or alias, with the state it read."""
-        state = self._live_state(name)
+        """``get_version`` by one of version, stage or alias, with the state it read.
+
+        When the version wanted is known (by number, or from the state held since the last
+        read), the new events and its record are read together: one round trip for a store
+        behind a server. Should the new events point elsewhere, that version is read then.
+        """
+        self._check_model_name(name)
         if alias is not None and Stage.is_stage(alias):
             stage, alias = alias, None
+        with self._lock:
+            held = self._states.get(name)
+        guess = None
         if version is not None:
-            number = SemVer.parse(version).core
-        elif alias is not None:
+            guess = SemVer.parse(version).core
+        elif held is not None and not held.deleted:
+            with contextlib.suppress(NotFound):
+                guess = self._wanted(name, held, stage, alias)
+        if guess is None:
+            state = self._live_state(name)
+            number = self._wanted(name, state, stage, alias)
+            return self._with_state(self.store.get_version(name, number), state), state
+        events, record = self.store.read_version(name, guess, 0 if held is None else held.seq)
+        state = self._fold(name, events)
+        if state.deleted:
+            raise NotFound(f"model {name!r} is deleted (restore_model brings it back)")
+        number = guess if version is not None else self._wanted(name, state, stage, alias)
+        if record is None or number != guess:
+            record = self.store.get_version(name, number)  # NotFound names what is missing
+        return self._with_state(record, state), state
+
+    @staticmethod
+    def _wanted(name: str, state: ModelState, stage: Stage | str | None,
+                alias: str | None) -> str:
+        """The version that holds ``alias``, or the one ``stage`` points to, in ``state``."""
+        if alias is not None:
             holder = state.aliases.get(check_alias(alias))
             if holder is None:
                 raise NotFound(f"no version of {name!r} holds the alias {alias!r}")
-            number = holder
-        else:
-            wanted = Stage.parse(stage)
-            candidates = [v for v, s in state.stages.items() if s == wanted.value]
-            if not candidates:
-                raise NotFound(f"no version of {name!r} is in {wanted.value}")
-            number = max(candidates, key=SemVer.parse)
-        return self._with_state(self.store.get_version(name, number), state), state
+            return holder
+        wanted = Stage.parse(stage)
+        candidates = [v for v, s in state.stages.items() if s == wanted.value]
+        if not candidates:
+            raise NotFound(f"no version of {name!r} is in {wanted.value}")
+        return max(candidates, key=SemVer.parse)
 
     def latest(self, name: str) -> ModelVersion:
         """The highest version that is not archived or failed (else the highest of all)."""

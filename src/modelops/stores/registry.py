@@ -6,6 +6,7 @@ import abc
 from collections.abc import Mapping
 
 from modelops.entities.registry import ModelVersion, RegisteredModel, RegistryEvent
+from modelops.errors import NotFound
 
 
 class RegistryStore(abc.ABC):
@@ -90,6 +91,22 @@ class RegistryStore(abc.ABC):
     def list_events(self, name: str, after_seq: int = 0) -> list[RegistryEvent]:
         """The model's events with ``seq > after_seq``, in sequence order; ``NotFound`` if
         the model does not exist (the registry relies on it to check a model exists)."""
+
+    def read_version(self, name: str, version: str, after_seq: int = 0
+                     ) -> tuple[list[RegistryEvent], ModelVersion | None]:
+        """The model's events after ``after_seq`` and the record of ``version`` (None if the
+        model has no such version), read together.
+
+        The registry calls it when it can guess which version a look-up wants from the
+        state it already holds, and reads that version again if the new events change the
+        answer. Override when one round trip can answer both, as a store behind a server
+        can; this default is ``list_events`` then ``get_version``.
+        """
+        events = self.list_events(name, after_seq)
+        try:
+            return events, self.get_version(name, version)
+        except NotFound:
+            return events, None
 
     def close(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
         """Release connections or caches."""

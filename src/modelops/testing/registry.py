@@ -760,6 +760,20 @@ class RegistryStoreSuite(StoreSuite):
         assert store.list_events("fraud", after_seq=after) == \
             [e for e in events if e.seq > after]
 
+    def test_read_version_reads_events_and_record_together(self, store: RegistryStore,
+                                                           model: RegisteredModel,
+                                                           tmp_path: Path) -> None:
+        """``read_version`` answers what ``list_events`` and ``get_version`` would: the
+        events after ``after_seq`` and the record, or None for a version the model lacks;
+        an unknown model raises NotFound."""
+        stored = self.put_version(store, tmp_path, "fraud", "1.0.0", {"w.bin": b"w"})
+        events = [store.append_event(self.new_event("fraud", seq)) for seq in (1, 2, 3)]
+        for after in (0, 2, 3):
+            assert store.read_version("fraud", "1.0.0", after) == (events[after:], stored)
+        assert store.read_version("fraud", "9.9.9", 1) == (events[1:], None)
+        with pytest.raises(NotFound):
+            store.read_version("no-such-model", "1.0.0")
+
     def test_events_round_trip_every_field(self, store: RegistryStore,
                                            model: RegisteredModel) -> None:
         """Changes (with absent before/after), a decision with deltas, payload (nested,

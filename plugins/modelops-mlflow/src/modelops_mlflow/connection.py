@@ -17,7 +17,9 @@ any URI MLflow understands works. Options (``connect(..., storage_options={...})
   see ``modelops_mlflow.layout``.
 - ``direct_sql``: on a sqlite database, let the registry read and write its events in SQL
   on MLflow's tables, one transaction per change (default True), see
-  ``modelops_mlflow.database``; False goes through MLflow's client alone.
+  ``modelops_mlflow.database``; through a server running modelops' app, let the server do
+  so, one request per registry read or change (``modelops_mlflow.server``); False goes
+  through MLflow's client alone.
 """
 
 from __future__ import annotations

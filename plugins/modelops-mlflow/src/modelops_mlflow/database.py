@@ -274,6 +274,11 @@ class Reader:
         return self.conn.execute("SELECT 1 FROM params WHERE run_uuid = ? AND key = ?",
                                  (run_id, key)).fetchone() is not None
 
+    def param(self, run_id: str, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM params WHERE run_uuid = ? AND key = ?",
+                                (run_id, key)).fetchone()
+        return None if row is None else row[0]
+
     def trail(self, run_id: str, after: str, mirrored_tag: str) -> TrailRow:
         """The params of the run ``run_id`` whose keys sort after ``after``, its tag
         ``mirrored_tag`` as a number (0 when unset) and its experiment."""

@@ -85,6 +85,7 @@ from modelops.errors import AlreadyExists, Conflict, InvalidInput, NotFound, Sto
 from modelops.stores import RegistryStore
 from modelops_mlflow.connection import Connection, error_code, mlflow_errors
 from modelops_mlflow.database import Database, Reader, Writer
+from modelops_mlflow.remote import Remote
 from modelops_mlflow.tracking import INTERNAL_TAG
 
 #: Version tags that hold modelops' record (``modelops.build`` and other user tags are not).
@@ -100,7 +101,7 @@ TRAIL_FOR_TAG = "modelops.trail_for"
 REGISTRY_EXPERIMENT = "modelops-registry"
 
 _TAG_LIMIT = 100_000  # MLflow's longest registry tag value
-_PARAM_LIMIT = 6000  # MLflow's longest param value
+PARAM_LIMIT = 6000  # MLflow's longest param value
 _SEQ_WIDTH = 12
 _EVENT_PREFIX = "event."
 _CLAIM_KEY = "$claim"
@@ -158,6 +159,13 @@ class _TrailCache:
         return [self.events[seq] for seq in sorted(self.events)]
 
 
+def event_text(event: RegistryEvent, claim: str) -> str:
+    """``event`` as the JSON a trail param holds, with the claim id ``claim``."""
+    data = to_data(event)
+    data[_CLAIM_KEY] = claim
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+
+
 def _event_key(seq: int) -> str:
     return f"{_EVENT_PREFIX}{seq:0{_SEQ_WIDTH}d}"
 
@@ -192,6 +200,7 @@ class MlflowRegistryStore(RegistryStore):
         self._seen_at: dict[str, float] = {}  # when each model's versions were listed
         self._cache_dir: str | None = None
         self._database: Database | bool | None = connection.direct_sql
+        self._remote: Remote | bool | None = connection.direct_sql
 
     @property
     def _db(self) -> Database | None:
@@ -200,6 +209,21 @@ class MlflowRegistryStore(RegistryStore):
         if isinstance(self._database, bool):
             self._database = Database.open(self.client) if self._database else None
         return self._database
+
+    @property
+    def _app(self) -> Remote | None:
+        """modelops' app in the MLflow server this store talks to, or None (MLflow's REST
+        API alone, or no server at all); asked for on first use."""
+        if isinstance(self._remote, bool):
+            if not self.connection.direct_sql or self._db is not None:
+                self._remote = None
+                return None
+            try:
+                self._remote = Remote.open(self.client, self.uri,
+                                           self.connection.experiment_prefix)
+            except StoreError:
+                return None  # no answer now: MLflow's API for this call, ask again next time
+        return self._remote
 
     @contextlib.contextmanager
     def _reading(self) -> Iterator[Reader]:
@@ -463,6 +487,8 @@ class MlflowRegistryStore(RegistryStore):
         if self._db is not None:
             with self._reading() as reader:
                 seen.update(reader.version_tags(name, VERSION_TAG, after=max(seen, default=0)))
+        elif self._app is not None:
+            seen.update(self._app.version_tags(name, after=max(seen, default=0)))
         else:
             flt = f"name = {_quote(name)}"
             if seen:
@@ -475,6 +501,11 @@ class MlflowRegistryStore(RegistryStore):
             self._seen[name] = seen
             self._seen_at[name] = time.monotonic()
         return seen
+
+    def version_tags(self, name: str, after: int = 0) -> dict[int, str | None]:
+        """MLflow number -> ``modelops.version`` tag (None: plain) of the versions numbered
+        after ``after`` (what modelops' server app answers a client listing them)."""
+        return {n: tag for n, tag in self._seen_versions(name).items() if n > after}
 
     @staticmethod
     def _semvers_of(seen: dict[int, str | None]) -> set[str]:
@@ -599,6 +630,31 @@ class MlflowRegistryStore(RegistryStore):
 
     def get_version(self, name: str, version: str) -> ModelVersion:
         return self._to_version(name, self._find(name, version), whole=True)
+
+    def read_version(self, name: str, version: str, after_seq: int = 0
+                     ) -> tuple[list[RegistryEvent], ModelVersion | None]:
+        if self._app is not None:
+            events, record, plain = self._app.read(name, version, after_seq)
+        else:
+            events, record, plain = self.read_recorded(name, version, after_seq)
+        if plain:
+            record = self.get_version(name, version)
+        return events, record
+
+    def read_recorded(self, name: str, version: str, after_seq: int = 0
+                      ) -> tuple[list[RegistryEvent], ModelVersion | None, bool]:
+        """The events after ``after_seq`` and the record of ``version`` as modelops
+        registered it (None if there is none). For a version plain MLflow code registered
+        the record is None and the flag True: ``get_version`` reads it, digesting its files
+        on the first read, which a server leaves to its client."""
+        events = self.list_events(name, after_seq)
+        try:
+            listed = self._find(name, version)
+        except NotFound:
+            return events, None, False
+        if not listed.tagged:
+            return events, None, True
+        return events, self._to_version(name, listed, whole=False), False
 
     def list_versions(self, name: str) -> list[ModelVersion]:
         self._registered(name)
@@ -772,13 +828,19 @@ class MlflowRegistryStore(RegistryStore):
         if "$artifact" in data:
             with tempfile.TemporaryDirectory() as tmp:
                 with mlflow_errors(f"reading event {data['$artifact']} of trail {trail}"):
-                    local = self.client.download_artifacts(trail, data["$artifact"], tmp)
+                    local = self._event_file(trail, data["$artifact"], tmp)
                 with open(local, encoding="utf-8") as f:
                     data = json.load(f)
         data.pop(_CLAIM_KEY, None)
         return event_from_data(data)
 
+    def _event_file(self, trail: str, path: str, dst: str) -> str:
+        """Download the artifact ``path`` of the trail run into ``dst``; its local path."""
+        return self.client.download_artifacts(trail, path, dst)
+
     def list_events(self, name: str, after_seq: int = 0) -> list[RegistryEvent]:
+        if self._app is not None:
+            return self._app.events(name, after_seq)
         rm = self._registered(name)
         trail = (rm.tags or {}).get(TRAIL_TAG) or self._trails.get(name)
         events: list[RegistryEvent] = []
@@ -795,6 +857,16 @@ class MlflowRegistryStore(RegistryStore):
         return [e for e in events if e.seq > after_seq]
 
     def append_event(self, event: RegistryEvent) -> RegistryEvent:
+        claim = uuid.uuid4().hex
+        # An event too long for a param is stored as an artifact, which this client does.
+        if self._app is not None and len(event_text(event, claim)) <= PARAM_LIMIT:
+            self._app.append(event, claim)
+            return event
+        return self.append_claimed(event, claim)
+
+    def append_claimed(self, event: RegistryEvent, claim: str) -> RegistryEvent:
+        """``append_event`` with the claim id ``claim``: in SQL, a second try with the same
+        claim (a request sent again) finds its own event and succeeds."""
         rm = self._registered(event.model)
         trail = self._trail(event.model, rm)
         cache = self._cache(trail)
@@ -805,37 +877,41 @@ class MlflowRegistryStore(RegistryStore):
         with self._lock:
             events, mirrored = cache.sorted_events(), cache.mirrored
         last = events[-1].seq if events else 0
-        claims = [event]
+        claims = [(event, claim)]
         if mirrored >= last and event.seq == last + 2:
             # The caller saw the aliases plain MLflow code set: record them first.
             sync = self._sync_event(event.model, rm, events, last + 1)
             if sync is not None:
-                claims.insert(0, sync)
+                claims.insert(0, (sync, uuid.uuid4().hex))
         if self._db is not None:
             self._append_in_one(event.model, trail, claims)
             return event
-        for claim in claims:
-            self._claim(trail, claim)
+        for one, claim_id in claims:
+            self._claim(trail, one, claim_id)
         aliases = {a: str(v) for a, v in (rm.aliases or {}).items()}
         self._mirror(event.model, trail, aliases)
         return event
 
-    def _append_in_one(self, name: str, trail: str, claims: list[RegistryEvent]) -> None:
-        """Claim ``claims`` and mirror every event not yet mirrored, in one transaction that
-        holds the database's write lock: no one appends meanwhile, so one pass is enough."""
-        texts = [(event, self._event_text(trail, event)) for event in claims]
+    def _append_in_one(self, name: str, trail: str,
+                       claims: list[tuple[RegistryEvent, str]]) -> None:
+        """Claim the events of ``claims`` (each with its claim id) and mirror every event not
+        yet mirrored, in one transaction that holds the database's write lock: no one
+        appends meanwhile, so one pass is enough."""
+        texts = [(event, self._event_text(trail, event, claim)) for event, claim in claims]
         cache = self._cache(trail)
         with self._lock:
             after = _event_key(cache.last)
         assert self._db is not None
         with self._db.writing() as tx:
             for event, text in texts:
+                key = _event_key(event.seq)
                 try:
-                    tx.add_param(trail, _event_key(event.seq), text)
+                    tx.add_param(trail, key, text)
                 except Conflict:
-                    raise Conflict(f"event {event.seq} of model {name!r} was written by "
-                                   "someone else first") from None
-            ours = {event.seq: event for event in claims}
+                    if tx.param(trail, key) != text:  # else ours, from an earlier try
+                        raise Conflict(f"event {event.seq} of model {name!r} was written by "
+                                       "someone else first") from None
+            ours = {event.seq: event for event, _ in claims}
             row = tx.trail(trail, after, MIRRORED_TAG)
             others = {k: v for k, v in row.params.items()
                       if k.startswith(_EVENT_PREFIX) and int(k[len(_EVENT_PREFIX):]) not in ours}
@@ -854,13 +930,12 @@ class MlflowRegistryStore(RegistryStore):
             cache.mirrored = max(cache.mirrored, max(known))
             cache.experiment_id = row.experiment_id
 
-    def _event_text(self, trail: str, event: RegistryEvent) -> str:
-        """The param value that holds ``event``: its JSON, with a claim id so no two writers
-        ever log the same value; past MLflow's param limit, a pointer to an artifact."""
-        data = to_data(event)
-        data[_CLAIM_KEY] = uuid.uuid4().hex
-        text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-        if len(text) <= _PARAM_LIMIT:
+    def _event_text(self, trail: str, event: RegistryEvent, claim: str) -> str:
+        """The param value that holds ``event``: its JSON, with the claim id ``claim`` so no
+        two writers ever log the same value; past MLflow's param limit, a pointer to an
+        artifact."""
+        text = event_text(event, claim)
+        if len(text) <= PARAM_LIMIT:
             return text
         path = f"events/{uuid.uuid4().hex}.json"
         with tempfile.TemporaryDirectory() as tmp:
@@ -871,11 +946,11 @@ class MlflowRegistryStore(RegistryStore):
                 self.client.log_artifact(trail, local, "events")
         return json.dumps({"$artifact": path})
 
-    def _claim(self, trail: str, event: RegistryEvent) -> None:
+    def _claim(self, trail: str, event: RegistryEvent, claim: str) -> None:
         from mlflow.entities import Param
 
         key = _event_key(event.seq)
-        text = self._event_text(trail, event)
+        text = self._event_text(trail, event, claim)
         try:
             with mlflow_errors(f"appending event {event.seq} to {event.model!r}"):
                 self.client._tracking_client.store.log_batch(trail, [], [Param(key, text)], [])
@@ -928,9 +1003,12 @@ class MlflowRegistryStore(RegistryStore):
         wanted = {c.version for e in events for c in e.changes}
         with self._lock:
             known = dict(self._numbers.get(name, {}))
-        if wanted <= known.keys():
-            return known
-        return {listed.semver: listed.number for listed in self._listed(name)}
+        for core in sorted(wanted - known.keys()):
+            found = self._tagged(name, core)  # one look-up by tag: a version just registered
+            if found is None:  # a version plain MLflow code registered
+                return {listed.semver: listed.number for listed in self._listed(name)}
+            known[core] = found.number
+        return known
 
     def _aliases(self, name: str) -> dict[str, str]:
         """MLflow alias -> MLflow version number."""
