@@ -9,8 +9,9 @@ import sqlite3
 
 import numpy as np
 import pytest
+from mirroring import expected, mirrored, mlflow_client
 from modelops_mlflow.database import Database, Writer
-from modelops_mlflow.registry import STAGE_TAG, VERSION_TAG, _ClientWrites
+from modelops_mlflow.registry import STAGE_TAG, _ClientWrites
 
 import modelops
 from modelops.client import open_store
@@ -26,34 +27,10 @@ def model():
     return LogisticRegression().fit(X, (X[:, 0] > 0).astype(int))
 
 
-def _mlflow(uri: str):
-    from mlflow.tracking import MlflowClient
-
-    raw = uri.removeprefix("mlflow+")
-    return MlflowClient(tracking_uri=raw, registry_uri=raw)
 
 
-def _mirrored(uri: str, name: str) -> tuple[dict[str, str], dict[str, str]]:
-    """What plain MLflow reads of a model: alias -> semantic version, and semantic version
-    -> its ``modelops.stage`` tag (none: development)."""
-    client = _mlflow(uri)
-    semver = {str(mv.version): mv.tags[VERSION_TAG]
-              for mv in client.search_model_versions(f"name = '{name}'")}
-    stages = {semver[str(mv.version)]: mv.tags.get(STAGE_TAG, "development")
-              for mv in client.search_model_versions(f"name = '{name}'")}
-    aliases = {a: semver[str(v)] for a, v in client.get_registered_model(name).aliases.items()}
-    return aliases, stages
 
 
-def _expected(ops: modelops.Client, name: str) -> tuple[dict[str, str], dict[str, str]]:
-    """The same, as the model's history says it should be."""
-    aliases, stages = {}, {}
-    for version in ops.registry.list_versions(name):
-        stages[version.version] = version.stage.value
-        if version.stage.value in ("production", "staging"):
-            aliases[version.stage.value] = version.version
-        aliases.update(dict.fromkeys(version.aliases, version.version))
-    return aliases, stages
 
 
 def test_used_on_sqlite_unless_turned_off(sqlite_uri, mlflow_server):
@@ -71,7 +48,7 @@ def test_an_unexpected_schema_goes_through_the_client(mlflow_template, tmp_path)
     shutil.copyfile(mlflow_template, path)
     with sqlite3.connect(path) as conn:
         conn.execute("ALTER TABLE registered_model_aliases RENAME COLUMN alias TO name_of")
-    assert Database.open(_mlflow(f"sqlite:///{path}")) is None
+    assert Database.open(mlflow_client(f"sqlite:///{path}")) is None
 
 
 def test_both_kinds_of_writer_keep_one_history(sqlite_uri, model):
@@ -97,8 +74,8 @@ def test_both_kinds_of_writer_keep_one_history(sqlite_uri, model):
             ops.registry.rollback("fraud")
         assert [e.seq for e in direct.registry.history("fraud")] == \
             [e.seq for e in client.registry.history("fraud")]
-        assert _mirrored(uri, "fraud") == _expected(direct, "fraud") == \
-            _expected(client, "fraud")
+        assert mirrored(uri, "fraud") == expected(direct, "fraud") == \
+            expected(client, "fraud")
     assert direct.registry.get_version("fraud", stage="production").version == versions[1]
     direct.close()
     client.close()
@@ -111,7 +88,7 @@ def test_an_event_and_what_it_mirrors_are_one_transaction(sqlite_uri, model, mon
     ops = modelops.connect(uri)
     first, second = (ops.registry.register("fraud", model).version for _ in range(2))
     ops.registry.promote("fraud", first)
-    before = _mirrored(uri, "fraud")
+    before = mirrored(uri, "fraud")
 
     def fail(*args):
         raise sqlite3.OperationalError("disk I/O error")
@@ -122,10 +99,10 @@ def test_an_event_and_what_it_mirrors_are_one_transaction(sqlite_uri, model, mon
     monkeypatch.undo()
     assert [e.action for e in modelops.connect(uri).registry.history("fraud")] == \
         [e.action for e in ops.registry.history("fraud")] == ["promote"]
-    assert _mirrored(uri, "fraud") == before
+    assert mirrored(uri, "fraud") == before
     ops.registry.promote("fraud", second)
-    assert _mirrored(uri, "fraud") == _expected(ops, "fraud")
-    assert _mirrored(uri, "fraud")[0]["production"] == second
+    assert mirrored(uri, "fraud") == expected(ops, "fraud")
+    assert mirrored(uri, "fraud")[0]["production"] == second
 
 
 def test_mirroring_left_unfinished_is_finished_by_the_next_event(sqlite_uri, model,
@@ -147,10 +124,10 @@ def test_mirroring_left_unfinished_is_finished_by_the_next_event(sqlite_uri, mod
         client.registry.promote("fraud", second)
     monkeypatch.undo()
     assert direct.registry.get_version("fraud", stage="production").version == second
-    assert _mirrored(uri, "fraud")[0]["production"] == first  # MLflow is behind
+    assert mirrored(uri, "fraud")[0]["production"] == first  # MLflow is behind
     direct.registry.set_alias("fraud", "champion", first)
-    assert _mirrored(uri, "fraud") == _expected(direct, "fraud")
-    assert _mirrored(uri, "fraud")[0] == {"production": second, "champion": first}
+    assert mirrored(uri, "fraud") == expected(direct, "fraud")
+    assert mirrored(uri, "fraud")[0] == {"production": second, "champion": first}
     direct.close()
     client.close()
 
@@ -163,13 +140,13 @@ def test_a_deleted_history_run_is_named(sqlite_uri, model):
     uri = sqlite_uri()
     ops = modelops.connect(uri)
     version = ops.registry.register("fraud", model).version
-    trail = _mlflow(uri).get_registered_model("fraud").tags[TRAIL_TAG]
-    _mlflow(uri).delete_run(trail)
+    trail = mlflow_client(uri).get_registered_model("fraud").tags[TRAIL_TAG]
+    mlflow_client(uri).delete_run(trail)
     with pytest.raises(StoreError, match=f"run {trail}.*deleted.*mlflow runs restore"):
         ops.registry.promote("fraud", version)
-    _mlflow(uri).restore_run(trail)
+    mlflow_client(uri).restore_run(trail)
     ops.registry.promote("fraud", version)
-    assert _mirrored(uri, "fraud")[0] == {"production": version}
+    assert mirrored(uri, "fraud")[0] == {"production": version}
     ops.close()
 
 
@@ -213,7 +190,7 @@ def test_a_writer_killed_at_any_instant_leaves_mlflow_in_step(sqlite_uri, model,
         check = modelops.connect(uri)
         history = check.registry.history("fraud")
         assert [e.seq for e in history] == list(range(1, len(history) + 1))
-        assert _mirrored(uri, "fraud") == _expected(check, "fraud")
+        assert mirrored(uri, "fraud") == expected(check, "fraud")
         check.close()
         assert len(history) > seen  # the writer got somewhere each time
         seen = len(history)

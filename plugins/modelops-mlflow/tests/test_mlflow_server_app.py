@@ -9,7 +9,8 @@ import uuid
 import numpy as np
 import pytest
 import requests
-from modelops_mlflow.registry import STAGE_TAG, VERSION_TAG
+from mirroring import expected, mirrored, mlflow_client
+from modelops_mlflow.registry import VERSION_TAG
 from modelops_mlflow.remote import API
 
 import modelops
@@ -41,31 +42,10 @@ def _connect(uri: str, **options) -> modelops.Client:
     return modelops.connect(uri, storage_options={"mlflow_model_layout": False, **options})
 
 
-def _mlflow(url: str):
-    from mlflow.tracking import MlflowClient
-
-    return MlflowClient(tracking_uri=url, registry_uri=url)
 
 
-def _mirrored(url: str, name: str) -> tuple[dict[str, str], dict[str, str]]:
-    """What plain MLflow reads of a model: alias -> semantic version, and semantic version
-    -> its ``modelops.stage`` tag (none: development)."""
-    client = _mlflow(url)
-    versions = client.search_model_versions(f"name = '{name}'")
-    semver = {str(mv.version): mv.tags[VERSION_TAG] for mv in versions}
-    stages = {mv.tags[VERSION_TAG]: mv.tags.get(STAGE_TAG, "development") for mv in versions}
-    aliases = {a: semver[str(v)] for a, v in client.get_registered_model(name).aliases.items()}
-    return aliases, stages
 
 
-def _expected(ops: modelops.Client, name: str) -> tuple[dict[str, str], dict[str, str]]:
-    aliases, stages = {}, {}
-    for version in ops.registry.list_versions(name):
-        stages[version.version] = version.stage.value
-        if version.stage.value in ("production", "staging"):
-            aliases[version.stage.value] = version.version
-        aliases.update(dict.fromkeys(version.aliases, version.version))
-    return aliases, stages
 
 
 @pytest.fixture
@@ -127,7 +107,7 @@ def test_a_read_or_a_change_is_one_request(url, name, model, requests_made):
     assert (got.version, got.stage.value) == (v2, "production")
     assert requests_made == [f"POST {API}/read"]
     assert ops.registry.get_version(name, v1).stage.value == "archived"
-    assert _mirrored(url, name) == ({"production": v2}, {v1: "archived", v2: "production"})
+    assert mirrored(url, name) == ({"production": v2}, {v1: "archived", v2: "production"})
 
 
 def test_the_whole_registry_through_the_app(url, name, model, tmp_path):
@@ -147,7 +127,7 @@ def test_the_whole_registry_through_the_app(url, name, model, tmp_path):
     ]
     for step in steps:
         step()
-        assert _mirrored(url, name) == _expected(ops, name)
+        assert mirrored(url, name) == expected(ops, name)
     assert ops.registry.get_version(name, stage="production").version == versions[0]
     assert ops.registry.get_version(name, versions[0]).tags["owner"] == "fraud-team"
     assert [e.action for e in ops.registry.history(name)] == [
@@ -175,15 +155,15 @@ def test_every_kind_of_writer_keeps_one_history(mlflow_app_server, name, model):
         for reader in (app, rest, sql):
             assert reader.registry.get_version(name, stage="production").version == \
                 versions[i % 4]
-        assert _mirrored(url, name) == _expected(app, name)
+        assert mirrored(url, name) == expected(app, name)
     number = {mv.tags[VERSION_TAG]: mv.version
-              for mv in _mlflow(url).search_model_versions(f"name = '{name}'")}
-    _mlflow(url).set_registered_model_alias(name, "production", number[versions[1]])
+              for mv in mlflow_client(url).search_model_versions(f"name = '{name}'")}
+    mlflow_client(url).set_registered_model_alias(name, "production", number[versions[1]])
     assert app.registry.get_version(name, stage="production").version == versions[1]
     assert app.registry.history(name)[-1].actor == "mlflow"  # the alias, seen as a sync
     app.registry.promote(name, versions[2])
     assert [e.seq for e in sql.registry.history(name)] == list(range(1, len(writers) + 3))
-    assert _mirrored(url, name) == _expected(rest, name)
+    assert mirrored(url, name) == expected(rest, name)
 
 
 def test_a_request_sent_again_finds_its_own_event(url, name, model):
@@ -201,7 +181,7 @@ def test_a_request_sent_again_finds_its_own_event(url, name, model):
     with pytest.raises(Conflict, match="someone else first"):
         remote.append(event, "claim-2")
     assert ops.registry.get_version(name, version).stage.value == "staging"
-    assert _mirrored(url, name) == ({"staging": version}, {version: "staging"})
+    assert mirrored(url, name) == ({"staging": version}, {version: "staging"})
 
 
 def test_errors_are_modelops_errors_naming_what_was_wrong(url, name, model):
@@ -225,11 +205,11 @@ def test_errors_are_modelops_errors_naming_what_was_wrong(url, name, model):
     assert answer.status_code == 400 and "event" in answer.json()["message"]
     with pytest.raises(InvalidInput, match="stage"):
         ops.registry.promote(name, version, stage="prod")
-    trail = _mlflow(url).get_registered_model(name).tags["modelops.trail"]
-    _mlflow(url).delete_run(trail)
+    trail = mlflow_client(url).get_registered_model(name).tags["modelops.trail"]
+    mlflow_client(url).delete_run(trail)
     with pytest.raises(StoreError, match="mlflow runs restore"):
         ops.registry.promote(name, version)
-    _mlflow(url).restore_run(trail)
+    mlflow_client(url).restore_run(trail)
     ops.registry.promote(name, version)
     assert ops.registry.get_version(name, stage="production").version == version
 
@@ -238,7 +218,7 @@ def test_a_version_plain_mlflow_registered_is_read_by_the_client(url, name, tmp_
     """The server leaves a plain version to the client, which downloads and digests it."""
     import hashlib
 
-    client = _mlflow(url)
+    client = mlflow_client(url)
     (tmp_path / "model.bin").write_bytes(b"weights")
     client.create_registered_model(name)
     run = client.create_run(client.create_experiment(name)).info.run_id
@@ -259,7 +239,7 @@ def test_an_event_too_long_for_a_param_goes_through_the_client(url, name, model)
     reason = "a long reason " * 600  # past MLflow's 6,000-character param limit
     ops.registry.promote(name, version, reason=reason)
     assert ops.registry.history(name)[-1].reason == reason
-    assert _mirrored(url, name) == ({"production": version}, {version: "production"})
+    assert mirrored(url, name) == ({"production": version}, {version: "production"})
 
 
 def test_an_app_on_another_backend_is_not_used(monkeypatch):
