@@ -27,12 +27,6 @@ def model():
     return LogisticRegression().fit(X, (X[:, 0] > 0).astype(int))
 
 
-
-
-
-
-
-
 def test_used_on_sqlite_unless_turned_off(sqlite_uri, mlflow_server):
     uri = sqlite_uri()
     assert open_store("registry", parse_uri(uri))._db is not None

@@ -42,12 +42,6 @@ def _connect(uri: str, **options) -> modelops.Client:
     return modelops.connect(uri, storage_options={"mlflow_model_layout": False, **options})
 
 
-
-
-
-
-
-
 @pytest.fixture
 def requests_made(monkeypatch):
     """The path of every HTTP request this process makes, in order."""
