@@ -27,6 +27,7 @@ from modelops.entities import (
     RunTag,
     ViewType,
 )
+from modelops.entities import drift as _drift_entities
 from modelops.entities.drift import ColumnDrift, DatasetProfile, DriftReport
 from modelops.entities.registry import (
     Decision,
@@ -78,6 +79,17 @@ from modelops.hookspecs import hookimpl
 from modelops.tracking import ActiveRun, RunComparison, RunList
 
 __version__ = "0.1.0"
+
+
+def _draw_drift_report(report: DriftReport, path: object = None, standalone: bool = True) -> str:
+    # Loaded on the first report drawn: modelops.drift needs numpy and scipy.
+    from modelops.drift.report import report_to_html
+
+    return report_to_html(report, path, standalone=standalone)  # type: ignore[arg-type]
+
+
+# A value object imports nothing above it; the face gives DriftReport.to_html its renderer.
+_drift_entities.use_html_renderer(_draw_drift_report)
 
 # Data validation needs numpy; import it on first use so ``import modelops`` stays light.
 _VALIDATION = ("ClassBalance", "ColumnQuality", "ColumnSchema", "Issue", "QualityReport",

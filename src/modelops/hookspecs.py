@@ -31,11 +31,10 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from modelops.drift.methods import DriftMethod
     from modelops.entities import Run
-    from modelops.entities.drift import DriftReport
-    from modelops.entities.registry import ModelVersion, RegistryEvent
-    from modelops.registry.flavors import Flavor
+    from modelops.entities.drift import DriftMethod, DriftReport
+    from modelops.entities.monitoring import Alert
+    from modelops.entities.registry import Flavor, ModelVersion, RegistryEvent
     from modelops.stores import DriftStore, PredictionStore, RegistryStore, TrackingStore
     from modelops.uri import StoreURI
 
@@ -101,7 +100,7 @@ def modelops_model_flavors() -> list[Flavor]:
     A flavor has a ``name``, ``detect(obj) -> str | None`` (the framework name if it can save
     ``obj``, else None), ``save(obj, directory) -> dict`` (writes files, returns metadata kept
     with the version) and ``load(directory, meta, trusted) -> object``. See
-    ``modelops.registry.flavors.Flavor``. Flavors of later plugins are tried first when a
+    ``modelops.entities.registry.Flavor``. Flavors of later plugins are tried first when a
     model's flavor is not named.
     """
 
@@ -129,12 +128,12 @@ def modelops_stage_changed(event: RegistryEvent, store_uri: str) -> None:
 def modelops_drift_methods() -> list[DriftMethod]:
     """Extra drift tests, usable by name in ``ops.drift.check(..., method=...)``.
 
-    A ``modelops.drift.DriftMethod`` has a ``name``, the column ``kinds`` it applies to
-    (``"numeric"``, ``"binary"``, ``"categorical"``) and ``compute(reference, current,
-    threshold) -> StatResult``, where ``reference`` is the column's profile
-    (``NumericProfile``: moments, buckets, and every value while there are at most 5,000;
-    ``CategoricalProfile``: counts per category) and ``current`` the current values as a
-    numpy array (float64 for numeric columns, strings or None for categorical ones).
+    A ``modelops.drift.DriftMethod`` (defined in ``modelops.entities.drift``) has a ``name``,
+    the column ``kinds`` it applies to (``"numeric"``, ``"binary"``, ``"categorical"``) and
+    ``compute(reference, current, threshold) -> StatResult``, where ``reference`` is the
+    column's profile (``NumericProfile``: moments, buckets, and every value while there are at
+    most 5,000; ``CategoricalProfile``: counts per category) and ``current`` the current values
+    as a numpy array (float64 for numeric columns, strings or None for categorical ones).
     """
 
 
@@ -148,16 +147,13 @@ def modelops_drift_detected(report: DriftReport, store_uri: str) -> None:
     """
 
 
-if TYPE_CHECKING:
-    from modelops.monitoring import Alert
-
-
 @hookspec
 def modelops_alert_raised(alert: Alert, store_uri: str) -> None:
     """A health check found an issue at or above the monitor's ``alert_at`` severity
     (``"high"`` by default: ``high`` and ``critical`` issues).
 
-    :param alert: a ``modelops.monitoring.Alert``: ``model`` and ``version`` (None when every
+    :param alert: a ``modelops.monitoring.Alert`` (defined in
+        ``modelops.entities.monitoring``): ``model`` and ``version`` (None when every
         version is monitored), ``severity`` (``"critical"``, ``"high"``, ``"medium"`` or
         ``"low"``), ``kind`` (``"degradation"``, ``"input_drift"``, ``"volume"``,
         ``"error_rate"`` …), a human-readable ``message``, ``details`` (plain JSON-able data:

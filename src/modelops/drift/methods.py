@@ -2,23 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from modelops.entities.drift import DriftMethod
 
-import attrs
-
-
-@attrs.frozen
-class DriftMethod:
-    """A named drift test for some column kinds.
-
-    ``compute(reference_profile, current_values, threshold)`` returns a
-    ``modelops.drift.stats.StatResult``; ``threshold`` is None unless the caller gave one.
-    """
-
-    name: str
-    kinds: tuple[str, ...] = attrs.field(converter=tuple)
-    compute: Callable[[Any, Any, float | None], Any]
+__all__ = ["DriftMethod", "plugin_methods"]
 
 
 def plugin_methods() -> dict[str, DriftMethod]:

@@ -105,11 +105,11 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-import attrs
 import numpy as np
 from scipy import special
 from scipy import stats as _sps
 
+from modelops.entities.drift import StatResult
 from modelops.errors import InvalidInput
 
 __all__ = [
@@ -141,58 +141,6 @@ KS_EXACT_MAX_N = 10_000
 
 _TESTS = frozenset({"ks", "chi2", "z_proportion", "anderson_darling"})
 _DISTANCES = frozenset({"wasserstein", "psi", "jensen_shannon", "hellinger", "tvd", "energy"})
-
-
-# --------------------------------------------------------------------------------------------
-# Result
-# --------------------------------------------------------------------------------------------
-
-def _valid_method(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    # Any name: plugins add methods (the modelops_drift_methods hook).
-    if not isinstance(value, str) or not value:
-        raise InvalidInput(f"expected a method name, got {value!r}", field="StatResult.method")
-
-
-def _valid_statistic(inst: Any, attribute: attrs.Attribute[Any], value: float) -> None:
-    if math.isnan(value):
-        raise InvalidInput("must not be NaN", field="StatResult.statistic")
-
-
-def _to_optional_float(value: Any) -> float | None:
-    return None if value is None else float(value)
-
-
-def _valid_pvalue(inst: Any, attribute: attrs.Attribute[Any], value: float | None) -> None:
-    if value is not None and not 0.0 <= value <= 1.0:
-        raise InvalidInput(f"must be None or in [0, 1], got {value!r}",
-                           field="StatResult.pvalue")
-
-
-def _valid_threshold(inst: Any, attribute: attrs.Attribute[Any], value: float) -> None:
-    if not (math.isfinite(value) and value >= 0.0):
-        raise InvalidInput(f"must be finite and >= 0, got {value!r}",
-                           field="StatResult.threshold")
-
-
-@attrs.frozen(kw_only=True)
-class StatResult:
-    """One drift statistic: what was measured, its value, and the verdict at a threshold."""
-
-    method: str = attrs.field(validator=_valid_method)
-    """``"ks"``, ``"wasserstein"``, ``"psi"``, ``"jensen_shannon"``, ``"hellinger"``,
-    ``"chi2"``, ``"z_proportion"``, ``"tvd"``, ``"anderson_darling"`` or ``"energy"``."""
-    statistic: float = attrs.field(converter=float, validator=_valid_statistic)
-    pvalue: float | None = attrs.field(converter=_to_optional_float, validator=_valid_pvalue)
-    """None where the method has no p-value (a distance)."""
-    threshold: float = attrs.field(converter=float, validator=_valid_threshold)
-    """The threshold the verdict used: alpha for a test, a distance for the others."""
-    drifted: bool = attrs.field(converter=bool)
-    """``pvalue < threshold`` for a test; ``statistic >= threshold`` for a distance."""
-
-    @property
-    def kind(self) -> str:
-        """``"test"`` when there is a p-value, else ``"distance"``."""
-        return "test" if self.pvalue is not None else "distance"
 
 
 def _test_result(method: str, statistic: float, pvalue: float, alpha: float) -> StatResult:

@@ -1,22 +1,30 @@
-"""Value objects of drift detection: column profiles, dataset profiles, drift reports."""
+"""Value objects of drift detection: column profiles, dataset profiles, statistic results,
+drift methods (the ``modelops_drift_methods`` hook's payload) and drift reports."""
 
 from __future__ import annotations
 
+import json
 import math
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import attrs
 
 from modelops.entities._frozen import FrozenDict, freeze
+from modelops.entities.plain import fields_to_plain, finite_or_none
+from modelops.errors import InvalidInput, NotFound
 
 __all__ = [
     "BucketSpec",
     "CategoricalProfile",
     "ColumnDrift",
     "DatasetProfile",
+    "DriftMethod",
     "DriftReport",
     "Histogram",
     "NumericProfile",
+    "StatResult",
 ]
 
 
@@ -122,6 +130,71 @@ class DatasetProfile:
     created_time: int = 0
 
 
+def _valid_method(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    # Any name: plugins add methods (the modelops_drift_methods hook).
+    if not isinstance(value, str) or not value:
+        raise InvalidInput(f"expected a method name, got {value!r}", field="StatResult.method")
+
+
+def _valid_statistic(inst: Any, attribute: attrs.Attribute[Any], value: float) -> None:
+    if math.isnan(value):
+        raise InvalidInput("must not be NaN", field="StatResult.statistic")
+
+
+def _to_optional_float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _valid_pvalue(inst: Any, attribute: attrs.Attribute[Any], value: float | None) -> None:
+    if value is not None and not 0.0 <= value <= 1.0:
+        raise InvalidInput(f"must be None or in [0, 1], got {value!r}",
+                           field="StatResult.pvalue")
+
+
+def _valid_threshold(inst: Any, attribute: attrs.Attribute[Any], value: float) -> None:
+    if not (math.isfinite(value) and value >= 0.0):
+        raise InvalidInput(f"must be finite and >= 0, got {value!r}",
+                           field="StatResult.threshold")
+
+
+@attrs.frozen(kw_only=True)
+class StatResult:
+    """One drift statistic: what was measured, its value, and the verdict at a threshold."""
+
+    method: str = attrs.field(validator=_valid_method)
+    """``"ks"``, ``"wasserstein"``, ``"psi"``, ``"jensen_shannon"``, ``"hellinger"``,
+    ``"chi2"``, ``"z_proportion"``, ``"tvd"``, ``"anderson_darling"``, ``"energy"``, or the
+    name of a plugin's method."""
+    statistic: float = attrs.field(converter=float, validator=_valid_statistic)
+    pvalue: float | None = attrs.field(converter=_to_optional_float, validator=_valid_pvalue)
+    """None where the method has no p-value (a distance)."""
+    threshold: float = attrs.field(converter=float, validator=_valid_threshold)
+    """The threshold the verdict used: alpha for a test, a distance for the others."""
+    drifted: bool = attrs.field(converter=bool)
+    """``pvalue < threshold`` for a test; ``statistic >= threshold`` for a distance."""
+
+    @property
+    def kind(self) -> str:
+        """``"test"`` when there is a p-value, else ``"distance"``."""
+        return "test" if self.pvalue is not None else "distance"
+
+
+@attrs.frozen
+class DriftMethod:
+    """A named drift test for some column kinds: an entry of the drift method table.
+
+    ``kinds`` are the column kinds it applies to (``"numeric"``, ``"binary"``,
+    ``"categorical"``). ``compute(reference, current, threshold)`` gets the column's reference
+    profile (``NumericProfile`` or ``CategoricalProfile``), the current values as a numpy
+    array (float64 for numeric columns, strings or None for categorical ones) and the
+    caller's threshold (None unless given); it returns a :class:`StatResult`.
+    """
+
+    name: str
+    kinds: tuple[str, ...] = attrs.field(converter=tuple)
+    compute: Callable[[Any, Any, float | None], StatResult]
+
+
 @attrs.frozen
 class Histogram:
     """Reference and current shares over the same bins, for plots: numeric bins have
@@ -194,29 +267,32 @@ class DriftReport:
         for c in self.columns:
             if c.column == name:
                 return c
-        from modelops.errors import NotFound
-
         raise NotFound(f"the report has no column {name!r}")
 
     def to_dict(self) -> dict[str, Any]:
-        """The report as plain data (JSON-ready)."""
-        from modelops.drift.report import report_to_dict
-
-        return report_to_dict(self)
+        """The report as plain data: one key per field (floats as they are, NaN included)."""
+        return fields_to_plain(self)
 
     def to_json(self, indent: int | None = 2) -> str:
-        from modelops.drift.report import report_to_json
+        """The report as strict JSON: :meth:`to_dict` with NaN and ±inf written as null."""
+        return json.dumps(finite_or_none(self.to_dict()), indent=indent, allow_nan=False)
 
-        return report_to_json(self, indent=indent)
-
-    def to_html(self, path: str | None = None) -> str:
+    def to_html(self, path: str | Path | None = None) -> str:
         """A standalone HTML page (summary table, per-column histograms as inline SVG),
-        openable offline; written to ``path`` when given. Returns the HTML."""
-        from modelops.drift.report import report_to_html
+        openable offline; written to ``path`` when given. Returns the HTML.
 
-        return report_to_html(self, path)
+        The page is drawn by ``modelops.drift.report.report_to_html``."""
+        return _renderer[0](self, path)
 
     def _repr_html_(self) -> str:
-        from modelops.drift.report import report_to_html
+        return _renderer[0](self, None, standalone=False)
 
-        return report_to_html(self, None, standalone=False)
+
+# Drawing a report belongs to modelops.drift, a layer above this one, so this module does not
+# import it: ``import modelops`` (which runs before any of its modules) installs the renderer.
+_renderer: list[Callable[..., str]] = []
+
+
+def use_html_renderer(render: Callable[..., str]) -> None:
+    """Draw :meth:`DriftReport.to_html` with ``render(report, path, standalone=True)``."""
+    _renderer[:] = [render]

@@ -7,9 +7,7 @@ the outer histogram edges as ∓inf). Profiles: bucket counts are written as two
 
 from __future__ import annotations
 
-import json
 import math
-import numbers
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -40,38 +38,7 @@ def report_to_dict(report: DriftReport) -> dict[str, Any]:
     if not isinstance(report, DriftReport):
         raise InvalidInput(f"expected a DriftReport, got {type(report).__name__}",
                            field="report")
-    return _plain(report)
-
-
-def _plain(value: Any) -> Any:
-    if attrs.has(type(value)):
-        return {f.name: _plain(getattr(value, f.name)) for f in attrs.fields(type(value))}
-    if isinstance(value, Mapping):
-        return {_plain_key(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return _scalar(value)
-
-
-def _plain_key(key: Any) -> Any:
-    return key if isinstance(key, str) else str(key)
-
-
-def _scalar(value: Any) -> Any:
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, bool) or _is_numpy_bool(value):
-        return bool(value)
-    if isinstance(value, numbers.Integral):
-        return int(value)
-    if isinstance(value, numbers.Real):
-        return float(value)
-    return value
-
-
-def _is_numpy_bool(value: Any) -> bool:
-    kind = type(value)
-    return kind.__module__ == "numpy" and kind.__name__ in ("bool_", "bool")
+    return report.to_dict()
 
 
 def report_from_dict(data: Mapping[str, Any]) -> DriftReport:
@@ -165,21 +132,14 @@ def report_to_json(report: DriftReport, indent: int | None = 2) -> str:
     """The report as strict JSON: :func:`report_to_dict`, with every NaN and ±inf written as
     ``null`` (never the non-standard ``NaN`` / ``Infinity``). Keys keep the field order; the
     text is ASCII (other characters as ``\\u`` escapes), so it survives any encoding."""
-    return json.dumps(_finite(report_to_dict(report)), indent=indent, allow_nan=False)
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    return value
+    if not isinstance(report, DriftReport):
+        raise InvalidInput(f"expected a DriftReport, got {type(report).__name__}",
+                           field="report")
+    return report.to_json(indent=indent)
 
 
 # ---------------------------------------------------------------------------------------------
-# HTML
+# Profiles
 
 
 def profile_to_data(profile: DatasetProfile) -> dict[str, Any]:

@@ -111,8 +111,12 @@ class PredictionTable:
 
     def to_pandas(self) -> Any:
         """A pandas DataFrame: one column per field, features as ``features.<name>``."""
-        from modelops.tracking.results import to_pandas
+        try:
+            import pandas as pd
+        except ImportError:
+            from modelops.errors import MissingDependency
 
+            raise MissingDependency("a table as a DataFrame", "pandas") from None
         columns: dict[str, Any] = {
             "id": self.ids, "timestamp": self.timestamps, "version": self.versions,
             "prediction": self.predictions, "probability": self.probabilities,
@@ -122,10 +126,6 @@ class PredictionTable:
         if len(self.actuals) == len(self):
             columns["actual"] = self.actuals
             columns["feedback_timestamp"] = self.feedback_timestamps
-        try:
-            import pandas as pd
-        except ImportError:
-            return to_pandas([])  # raises MissingDependency naming pandas
         return pd.DataFrame(columns)
 
 

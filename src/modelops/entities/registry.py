@@ -11,7 +11,7 @@ import enum
 import functools
 import math
 import re
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
@@ -28,6 +28,7 @@ __all__ = [
     "ArtifactFile",
     "Change",
     "Decision",
+    "Flavor",
     "Lineage",
     "ModelVersion",
     "RegisteredModel",
@@ -321,3 +322,24 @@ class RegistryEvent:
     reason: str | None = None
     decision: Decision | None = None
     payload: FrozenDict[str, Any] = attrs.field(factory=FrozenDict, converter=freeze)
+
+
+@runtime_checkable
+class Flavor(Protocol):
+    """A serializer for one kind of model (the ``modelops_model_flavors`` hook's payload)."""
+
+    name: str
+
+    def detect(self, obj: Any) -> str | None:
+        """The framework name if this flavor can save ``obj``, else None."""
+
+    def save(self, obj: Any, directory: str) -> dict[str, Any]:
+        """Write ``obj`` as files into ``directory``; return metadata kept with the version."""
+
+    def load(self, directory: str, meta: dict[str, Any], trusted: bool) -> Any:
+        """Rebuild the model from the (already verified) files in ``directory``."""
+
+    # Optional: ``in_place(obj) -> (meta, {path in version: local file})`` when the model
+    # already is files that ``save`` would only copy; registering then reads them in place.
+    # Optional: ``load_bytes(data, meta, trusted)`` for a model saved as one file: loading
+    # then verifies and deserializes the bytes in memory, with no temporary directory.

@@ -13,25 +13,15 @@ from typing import Any
 import attrs
 
 from modelops.entities._frozen import FrozenDict, freeze
+from modelops.entities.monitoring import SEVERITIES, Alert, HealthIssue, severity_rank
 from modelops.errors import InvalidInput
 
-#: Severities, least severe first.
-SEVERITIES = ("low", "medium", "high", "critical")
+__all__ = ["SEVERITIES", "STATUSES", "Alert", "Degradation", "DriftCheck", "ErrorRate",
+           "Health", "HealthIssue", "HealthRules", "Latency", "MetricChange", "Performance",
+           "Trend", "Volume", "finite_or_none", "severity_rank", "to_plain"]
+
 #: Health statuses, best first.
 STATUSES = ("healthy", "degraded", "unhealthy")
-
-
-def severity_rank(severity: str, field: str = "severity") -> int:
-    """0 for ``low`` … 3 for ``critical``; ``InvalidInput`` for anything else."""
-    try:
-        return SEVERITIES.index(severity)
-    except ValueError:
-        raise InvalidInput(f"expected one of {', '.join(SEVERITIES)}, got {severity!r}",
-                           field=field) from None
-
-
-def _severity(instance: Any, attribute: Any, value: Any) -> None:
-    severity_rank(value, attribute.name)
 
 
 def to_plain(value: Any) -> Any:
@@ -68,16 +58,6 @@ class _Plain:
 
 
 @attrs.frozen(kw_only=True)
-class HealthIssue(_Plain):
-    """One finding of a health check."""
-
-    severity: str = attrs.field(validator=_severity)  # low | medium | high | critical
-    kind: str                                          # e.g. "degradation", "input_drift"
-    message: str
-    details: FrozenDict[str, Any] = attrs.field(factory=FrozenDict, converter=freeze)
-
-
-@attrs.frozen(kw_only=True)
 class Health(_Plain):
     """The result of ``Monitor.health()``.
 
@@ -100,20 +80,6 @@ class Health(_Plain):
     def issue(self, kind: str) -> HealthIssue | None:
         """The first issue of ``kind``, or None."""
         return next((i for i in self.issues if i.kind == kind), None)
-
-
-@attrs.frozen(kw_only=True)
-class Alert(_Plain):
-    """An issue at or above the monitor's ``alert_at`` severity, handed to the
-    ``modelops_alert_raised`` hook."""
-
-    model: str
-    version: str | None
-    severity: str = attrs.field(validator=_severity)
-    kind: str
-    message: str
-    details: FrozenDict[str, Any] = attrs.field(factory=FrozenDict, converter=freeze)
-    raised_at: int = 0           # Unix ms
 
 
 @attrs.frozen(kw_only=True)

@@ -17,31 +17,11 @@ from __future__ import annotations
 import io
 import os
 import shutil
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
+from modelops.entities.registry import Flavor
 from modelops.errors import InvalidInput, MissingDependency, UntrustedModel
 from modelops.hookspecs import hookimpl
-
-
-@runtime_checkable
-class Flavor(Protocol):
-    """A serializer for one kind of model."""
-
-    name: str
-
-    def detect(self, obj: Any) -> str | None:
-        """The framework name if this flavor can save ``obj``, else None."""
-
-    def save(self, obj: Any, directory: str) -> dict[str, Any]:
-        """Write ``obj`` as files into ``directory``; return metadata kept with the version."""
-
-    def load(self, directory: str, meta: dict[str, Any], trusted: bool) -> Any:
-        """Rebuild the model from the (already verified) files in ``directory``."""
-
-    # Optional: ``in_place(obj) -> (meta, {path in version: local file})`` when the model
-    # already is files that ``save`` would only copy; registering then reads them in place.
-    # Optional: ``load_bytes(data, meta, trusted)`` for a model saved as one file: loading
-    # then verifies and deserializes the bytes in memory, with no temporary directory.
 
 
 def framework_of(obj: Any) -> str:

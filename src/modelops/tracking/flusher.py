@@ -13,10 +13,22 @@ import sys
 import threading
 import warnings
 import weakref
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from modelops.tracking.run import ActiveRun
+
+class ActiveRun(Protocol):
+    """What the flusher needs of a live run (``modelops.tracking.ActiveRun`` is one)."""
+
+    depth: int
+
+    @property
+    def run_id(self) -> str: ...
+
+    def flush(self) -> None: ...
+
+    def end(self, status: Any) -> None: ...
+
+    def _forget_after_fork(self) -> None: ...
 
 ENV_INTERVAL = "MODELOPS_FLUSH_INTERVAL"
 DEFAULT_INTERVAL = 2.0

@@ -15,7 +15,7 @@ import tempfile
 import threading
 from collections.abc import Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from modelops._ids import now_ms
 from modelops.entities import Metric, MetricSeries, Run, RunStatus
@@ -28,10 +28,8 @@ from modelops.entities._validate import (
     check_value,
 )
 from modelops.errors import Conflict, InvalidInput, NotFound, ParamConflict
+from modelops.stores import TrackingStore
 from modelops.tracking import flusher
-
-if TYPE_CHECKING:
-    from modelops.tracking.service import Tracking
 
 _I64 = 2**63
 
@@ -45,10 +43,11 @@ class ActiveRun:
     Thread-safe: many threads may log to one run.
     """
 
-    def __init__(self, tracking: Tracking, run: Run, *, parent: ActiveRun | None = None,
+    def __init__(self, store: TrackingStore, run: Run, *, client: Any = None,
+                 parent: ActiveRun | None = None,
                  max_buffered: int = DEFAULT_MAX_BUFFERED) -> None:
-        self._tracking = tracking
-        self._store = tracking.store
+        self._store = store
+        self._client = client
         self._run = run
         self.parent = parent
         self.depth = 0 if parent is None else parent.depth + 1
@@ -265,7 +264,7 @@ class ActiveRun:
         """Store a model with this run (under ``artifact_path``) and register it as a version
         of ``name`` in one call; ``register_kwargs`` go to ``Registry.register``. The
         version's metrics and params default to this run's."""
-        client = self._tracking.client
+        client = self._client
         if client is None:
             raise Conflict("log_model needs a run started from a Client with a registry")
         registry = client.registry

@@ -138,14 +138,16 @@ class Tracking:
             experiment_id, run_name=name or random_run_name(), start_time=now_ms(),
             tags=tags, parent_run_id=parent_id, user=_user(),
         )
-        return ActiveRun(self, run, parent=parent_active, max_buffered=max_buffered)
+        return ActiveRun(self.store, run, client=self.client, parent=parent_active,
+                         max_buffered=max_buffered)
 
     def _resume(self, run_id: str, parent: ActiveRun | None, max_buffered: int) -> ActiveRun:
         run = self.store.get_run(run_id)
         if run.info.lifecycle_stage.value == "deleted":
             raise Conflict(f"run {run_id} is deleted; restore it before resuming")
         run = self.store.update_run(run_id, status=RunStatus.RUNNING)
-        return ActiveRun(self, run, parent=parent, max_buffered=max_buffered)
+        return ActiveRun(self.store, run, client=self.client, parent=parent,
+                         max_buffered=max_buffered)
 
     def get_run(self, run_id: str) -> Run:
         """A run with its latest metrics, params, tags and status."""
