@@ -126,7 +126,11 @@ def modelops_stage_changed(event: RegistryEvent, store_uri: str) -> None:
 
 @hookspec
 def modelops_drift_methods() -> list[DriftMethod]:
-    """Extra drift tests, usable by name in ``ops.drift.check(..., method=...)``.
+    """Drift tests, usable by name in ``ops.drift.check(..., method=...)``: the drift method
+    table (``modelops.drift.methods.method_table``) joins every plugin's.
+
+    The built-in statistics come through this hook too (``modelops.drift.methods`` is a
+    built-in plugin); a method of a plugin registered later replaces one of the same name.
 
     A ``modelops.drift.DriftMethod`` (defined in ``modelops.entities.drift``) has a ``name``,
     the column ``kinds`` it applies to (``"numeric"``, ``"binary"``, ``"categorical"``) and

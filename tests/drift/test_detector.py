@@ -264,3 +264,63 @@ def test_a_plugin_drift_method_is_usable_by_name(ops):
         plugins.plugin_manager().unregister(plugin)
     assert report.column("x0").drifted and report.column("x0").method == "mean_gap"
     assert not report.column("x1").drifted
+
+
+def test_built_in_methods_come_through_the_same_hook_as_plugins():
+    from modelops import plugins
+    from modelops.drift import methods
+
+    table = methods.method_table()
+    found = plugins.plugin_manager().hook.modelops_drift_methods()
+    assert [m.name for m in methods.BUILTIN_METHODS] == [
+        "ks", "wasserstein", "energy", "anderson_darling", "psi", "jensen_shannon",
+        "hellinger", "tvd", "chi2", "z_proportion"]
+    assert list(methods.BUILTIN_METHODS) in found
+    assert all(table[m.name] is m for m in methods.BUILTIN_METHODS)
+    assert table["chi2"].kinds == ("categorical",)
+    assert table["psi"].kinds == ("numeric", "categorical")
+
+
+def test_a_built_in_method_computes_like_the_statistic_it_names():
+    from scipy import stats as sps
+
+    from modelops.drift import methods, profile_frame
+
+    rng = np.random.default_rng(4)
+    ref, cur = rng.normal(0, 1, 800), rng.normal(0.3, 1, 600)
+    profile = profile_frame("m", {"x": ref}).columns["x"]
+    table = methods.method_table()
+    result = table["ks"].compute(profile, cur, None)
+    expected = sps.ks_2samp(ref, cur)
+    assert result.statistic == pytest.approx(expected.statistic)
+    assert result.pvalue == pytest.approx(expected.pvalue, rel=1e-6)
+    assert result.threshold == methods.DEFAULT_ALPHA
+    distance = table["wasserstein"].compute(profile, cur, 0.2)
+    assert distance.statistic == pytest.approx(sps.wasserstein_distance(ref, cur) / ref.std())
+    assert distance.threshold == 0.2
+
+
+def test_a_plugin_may_replace_a_built_in_method_by_its_name(ops):
+    from modelops import plugins
+
+    def strict_psi(reference, current, threshold):
+        return StatResult(method="psi", statistic=9.0, pvalue=None, threshold=0.1,
+                          drifted=True)
+
+    class Strict:
+        @modelops.hookimpl
+        def modelops_drift_methods(self):
+            return [DriftMethod("psi", ("numeric",), strict_psi)]
+
+    ops.drift.fit_reference("m", frames(500))
+    plugin = Strict()
+    plugins.plugin_manager().register(plugin)
+    try:
+        replaced = ops.drift.check("m", frames(500), method={"x0": "psi"})
+    finally:
+        plugins.plugin_manager().unregister(plugin)
+    built_in = ops.drift.check("m", frames(500), method={"x0": "psi"})
+    assert replaced.column("x0").statistic == 9.0
+    assert "(from a plugin)" in replaced.column("x0").reason
+    assert built_in.column("x0").statistic < 0.1 and "(from a plugin)" not in \
+        built_in.column("x0").reason

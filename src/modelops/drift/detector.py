@@ -15,11 +15,11 @@
 
 While the reference keeps every value (at most 5,000), the statistics are computed exactly
 (they equal scipy's); beyond, from the reference's buckets, with the current values put in
-the same buckets (a 2 % relative grid: the KS statistic is that of the bucketed data, and
-its p-value comes from the limiting Kolmogorov distribution once n·m/(n+m) ≥ 10,000).
-A named ``method`` applies to the columns it suits, without the effect gate; ``threshold``
-overrides its alpha or distance threshold. ``correction`` (``"bonferroni"`` or
-``"bh"``) adjusts the p-values over the tested columns.
+the same buckets (``modelops.drift.columns``). A named ``method`` comes from the drift method
+table (``modelops.drift.methods``: the built-in statistics and those of plugins, found the
+same way) and applies to the columns it suits, without the effect gate; ``threshold``
+overrides its alpha or distance threshold. ``correction`` (``"bonferroni"`` or ``"bh"``)
+adjusts the p-values over the tested columns.
 """
 
 from __future__ import annotations
@@ -31,19 +31,14 @@ from typing import Any
 import numpy as np
 
 from modelops.drift import stats
-from modelops.drift.methods import DriftMethod, plugin_methods
-from modelops.drift.profile import (
-    bucket_arrays,
-    bucket_bounds,
-    category_counts,
-    count_buckets,
-    quantiles,
-    summary,
-)
+from modelops.drift.columns import CategoricalColumn, NumericColumn, prepared
+from modelops.drift.methods import DEFAULT_ALPHA, is_builtin, method_table
+from modelops.drift.profile import summary
 from modelops.entities.drift import (
     CategoricalProfile,
     ColumnDrift,
     DatasetProfile,
+    DriftMethod,
     DriftReport,
     Histogram,
     NumericProfile,
@@ -51,130 +46,13 @@ from modelops.entities.drift import (
 from modelops.errors import InvalidInput
 from modelops.frames import numeric, to_columns
 
-DEFAULT_ALPHA = 0.05
-#: Effective sample size n·m/(n+m) from which bucketed KS p-values are asymptotic.
-KS_ASYMPTOTIC_N = 10_000
 DEFAULT_MIN_EFFECT = {"numeric": 0.05, "binary": 0.02, "categorical": 0.02}
-NUMERIC_METHODS = ("ks", "wasserstein", "psi", "jensen_shannon", "hellinger", "tvd", "energy",
-                   "anderson_darling")
-CATEGORICAL_METHODS = ("chi2", "tvd", "psi", "jensen_shannon", "hellinger")
-BINARY_METHODS = ("z_proportion",)
 CORRECTIONS = ("bonferroni", "bh")
-_HIST_BINS = 20
 _HIST_LEVELS = 20
 
 
 def _fmt_n(n: int) -> str:
     return f"{n:,}"
-
-
-class _Numeric:
-    """A numeric column of the current data against its reference profile."""
-
-    def __init__(self, ref: NumericProfile, values: np.ndarray) -> None:
-        self.ref = ref
-        self.values = values[np.isfinite(values)]
-        self.exact = ref.sample is not None
-        if self.exact:
-            # Sorted once: the tests sort again, and quantiles partition, far faster so.
-            self.values = np.sort(self.values)
-        if not self.exact:
-            ref_keys, ref_counts = bucket_arrays(ref)
-            cur_keys, cur_counts = count_buckets(self.values, ref.spec)
-            keys = np.union1d(ref_keys, cur_keys)
-            self.r = np.zeros(len(keys))
-            self.c = np.zeros(len(keys))
-            self.r[np.searchsorted(keys, ref_keys)] = ref_counts
-            self.c[np.searchsorted(keys, cur_keys)] = cur_counts
-            lo, hi = bucket_bounds(keys, ref.spec)
-            self.points = (lo + hi) / 2
-
-    @property
-    def reference(self) -> np.ndarray:
-        return np.asarray(self.ref.sample)
-
-    def current_quantiles(self, qs: Sequence[float]) -> list[float]:
-        """Quantiles of the current values read from their buckets (as the reference's)."""
-        cum = np.cumsum(self.c)
-        n = cum[-1]
-        lo, hi = float(self.values.min()), float(self.values.max())
-        out = []
-        for q in qs:
-            i = min(int(np.searchsorted(cum, q * (n - 1) + 1, side="left")), len(cum) - 1)
-            out.append(float(np.clip(self.points[i], lo, hi)))
-        return out
-
-    def _cdf_gaps(self) -> tuple[np.ndarray, np.ndarray]:
-        gaps = np.cumsum(self.r) / self.r.sum() - np.cumsum(self.c) / self.c.sum()
-        return gaps[:-1], np.diff(self.points)
-
-    def ks(self, alpha: float) -> stats.StatResult:
-        if self.exact:
-            return stats.ks(self.reference, self.values, alpha)
-        gaps = np.cumsum(self.r) / self.r.sum() - np.cumsum(self.c) / self.c.sum()
-        d = float(np.abs(gaps).max())
-        n, m = self.ref.count, len(self.values)
-        en = n * m / (n + m)
-        if en >= KS_ASYMPTOTIC_N:
-            # The limiting Kolmogorov distribution: within 1 % (relative) of the finite-n
-            # one here, and microseconds instead of up to a second per column.
-            from scipy import special
-
-            p = float(special.kolmogorov(math.sqrt(en) * d))
-        else:
-            d, p = stats.ks_pvalue(d, n, m)
-        return stats.StatResult(method="ks", statistic=min(max(d, 0.0), 1.0),
-                                pvalue=min(max(p, 0.0), 1.0), threshold=alpha,
-                                drifted=p < alpha)
-
-    def wasserstein(self, threshold: float) -> stats.StatResult:
-        if self.exact:
-            return stats.wasserstein(self.reference, self.values, threshold)
-        gaps, widths = self._cdf_gaps()
-        raw = float(np.dot(np.abs(gaps), widths))
-        scale = math.sqrt(self.ref.variance) if self.ref.min != self.ref.max else 0.0
-        if scale == 0.0 and raw > 0:
-            pooled = np.concatenate((self.values, [self.ref.mean]))
-            scale = float(pooled.std()) or 1.0
-        value = raw / scale if scale > 0 else raw
-        return stats.StatResult(method="wasserstein", statistic=value, pvalue=None,
-                                threshold=threshold, drifted=value >= threshold)
-
-    def energy(self, threshold: float) -> stats.StatResult:
-        if self.exact:
-            return stats.energy(self.reference, self.values, threshold)
-        gaps, widths = self._cdf_gaps()
-        value = float(math.sqrt(2) * math.sqrt(np.dot(gaps**2, widths)))
-        return stats.StatResult(method="energy", statistic=value, pvalue=None,
-                                threshold=threshold, drifted=value >= threshold)
-
-    def coarse_counts(self, bins: int = 10) -> tuple[np.ndarray, np.ndarray]:
-        """Counts over the reference's deciles (the same rule as ``stats.psi``)."""
-        if self.exact:
-            return stats._numeric_binned(self.reference, self.values, bins)
-        cuts = np.unique(quantiles(self.ref, np.linspace(0, 1, bins + 1)[1:-1]))
-        where = np.searchsorted(cuts, self.points, side="left")
-        n = len(cuts) + 1
-        return (np.bincount(where, weights=self.r, minlength=n),
-                np.bincount(where, weights=self.c, minlength=n))
-
-    def histogram(self) -> Histogram:
-        lo, hi = quantiles(self.ref, (0.005, 0.995))
-        if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
-            lo, hi = (self.ref.min, self.ref.max) if self.ref.count else (0.0, 1.0)
-            if hi <= lo:
-                lo, hi = lo - 0.5, hi + 0.5
-        edges = np.linspace(lo, hi, _HIST_BINS + 1)
-        if self.exact:
-            r = np.histogram(np.clip(self.reference, lo, hi), bins=edges)[0]
-            c = np.histogram(np.clip(self.values, lo, hi), bins=edges)[0]
-        else:  # from the bucket counts both sides already have
-            points = np.clip(self.points, lo, hi)
-            r = np.histogram(points, bins=edges, weights=self.r)[0]
-            c = np.histogram(points, bins=edges, weights=self.c)[0]
-        labels = [f"{edges[i]:.3g}" for i in range(_HIST_BINS)]
-        return Histogram(labels, (r / max(r.sum(), 1)).tolist(), (c / max(c.sum(), 1)).tolist(),
-                         edges.tolist())
 
 
 def _gate(test: stats.StatResult, effect: float, min_effect: float) -> bool:
@@ -208,14 +86,6 @@ def _categorical_summary(counts: np.ndarray, missing: int) -> dict[str, float]:
             "top_share": float(counts.max()) / n if n else math.nan}
 
 
-def _summaries(ref: Any, cur_values: np.ndarray, kind: str) -> tuple[dict, dict]:
-    if kind == "categorical":
-        _, counts, missing = category_counts(cur_values)
-        return summary(ref), _categorical_summary(counts, missing)
-    values = np.asarray(cur_values, dtype=np.float64)
-    return summary(ref), _numeric_summary(values[np.isfinite(values)], len(values))
-
-
 def check_profile(profile: DatasetProfile, frame: Any, *, method: str | Mapping[str, str] = "auto",
                   threshold: float | None = None, correction: str | None = None,
                   min_effect: float | Mapping[str, float] | None = None,
@@ -239,16 +109,17 @@ def check_profile(profile: DatasetProfile, frame: Any, *, method: str | Mapping[
     rows = len(next(iter(data.values()))) if data else 0
     if rows == 0:
         raise InvalidInput("the frame has no rows", field="frame")
-    extra = plugin_methods() if _uses_plugins(method) else {}
-    methods = _methods_by_column(method, profile, extra)
+    names = {method} if isinstance(method, str) else set(method.values())
+    table = method_table() if names - {"auto"} else {}
+    methods = _methods_by_column(method, profile, table)
     results: list[ColumnDrift] = []
     for col, ref in profile.columns.items():
         if col not in data:
             continue
         role = "target" if col == profile.target else (
             "prediction" if col == profile.prediction else "feature")
-        results.append(_check_column(col, role, ref, data[col], methods.get(col, "auto"),
-                                     threshold, gates, extra))
+        results.append(_check_column(col, role, ref, data[col], methods.get(col),
+                                     threshold, gates))
     if correction is not None:
         results = _correct(results, correction)
     features = [r for r in results if r.role == "feature"]
@@ -265,55 +136,44 @@ def check_profile(profile: DatasetProfile, frame: Any, *, method: str | Mapping[
     )
 
 
-BUILTIN_METHODS = frozenset(NUMERIC_METHODS + CATEGORICAL_METHODS + BINARY_METHODS + ("auto",))
-
-
-def _uses_plugins(method: str | Mapping[str, str]) -> bool:
-    names = {method} if isinstance(method, str) else set(method.values())
-    return bool(names - BUILTIN_METHODS)
-
-
-def _suits(method: str, profile: Any, extra: Mapping[str, DriftMethod]) -> bool:
-    if method == "auto":
-        return True
-    if method in extra:
-        kinds = set(extra[method].kinds)
-        return profile.kind in kinds or (profile.kind == "numeric" and "binary" in kinds
-                                         and profile.binary)
-    if isinstance(profile, NumericProfile):
-        return method in NUMERIC_METHODS or (method in BINARY_METHODS and profile.binary)
-    return method in CATEGORICAL_METHODS
+def _suits(method: DriftMethod, profile: Any) -> bool:
+    """Whether ``method`` applies to a column of this profile: a binary column is numeric too."""
+    return profile.kind in method.kinds or (
+        profile.kind == "numeric" and "binary" in method.kinds and profile.binary)
 
 
 def _methods_by_column(method: str | Mapping[str, str], profile: DatasetProfile,
-                       extra: Mapping[str, DriftMethod]) -> dict[str, str]:
-    """The method of each column. A single name applies to the columns it suits (the others
-    use auto); a mapping names each column's method and must suit it."""
-    known = BUILTIN_METHODS | set(extra)
+                       table: Mapping[str, DriftMethod]) -> dict[str, DriftMethod]:
+    """The named method of each column (a column left out is checked by auto). A single name
+    applies to the columns it suits (the others use auto); a mapping names each column's
+    method and must suit it."""
+    known = {"auto", *table}
     if isinstance(method, str):
         if method not in known:
             raise InvalidInput(f"unknown method {method!r}; expected one of "
                                f"{', '.join(sorted(known))}", field="method")
-        return {col: method if _suits(method, p, extra) else "auto"
-                for col, p in profile.columns.items()}
+        if method == "auto":
+            return {}
+        return {col: table[method] for col, p in profile.columns.items()
+                if _suits(table[method], p)}
     out = {}
     for col, m in method.items():
         if col not in profile.columns:
             raise InvalidInput(f"the reference has no column {col!r}", field="method")
         if m not in known:
             raise InvalidInput(f"unknown method {m!r}", field=f"method[{col!r}]")
-        if not _suits(m, profile.columns[col], extra):
+        if m == "auto":
+            continue
+        if not _suits(table[m], profile.columns[col]):
             raise InvalidInput(f"{m} does not apply to the {profile.columns[col].kind} column "
                                f"{col!r}", field=f"method[{col!r}]")
-        out[col] = m
+        out[col] = table[m]
     return out
 
 
-def _check_column(col: str, role: str, ref: Any, values: np.ndarray, method: str,
-                  threshold: float | None, gates: dict[str, float],
-                  extra: Mapping[str, DriftMethod]) -> ColumnDrift:
-    if method in extra:
-        return _check_plugin(col, role, ref, values, extra[method], threshold)
+def _check_column(col: str, role: str, ref: Any, values: np.ndarray,
+                  method: DriftMethod | None, threshold: float | None,
+                  gates: dict[str, float]) -> ColumnDrift:
     if isinstance(ref, NumericProfile):
         try:
             current = numeric(values, col)
@@ -322,6 +182,33 @@ def _check_column(col: str, role: str, ref: Any, values: np.ndarray, method: str
                                field=f"column {col!r}") from None
         return _check_numeric(col, role, ref, current, method, threshold, gates)
     return _check_categorical(col, role, ref, values, method, threshold, gates)
+
+
+def _compute(col: str, kind: str, method: DriftMethod, column: Any, values: np.ndarray,
+             threshold: float | None) -> stats.StatResult:
+    """Run a named method on one column (prepared as ``column``) whose data turned out to be
+    of ``kind``."""
+    if kind not in method.kinds and not (kind == "binary" and "numeric" in method.kinds):
+        raise InvalidInput(f"{method.name} applies to {', '.join(method.kinds)} columns, not "
+                           f"{kind} ones", field=f"method[{col!r}]")
+    try:
+        with prepared(column, values):
+            result = method.compute(column.ref, values, threshold)
+    except InvalidInput as exc:
+        if exc.field not in (None, "method"):
+            raise
+        message = str(exc).removeprefix(f"{exc.field}: ") if exc.field else str(exc)
+        raise InvalidInput(message, field=f"method[{col!r}]") from None
+    if not isinstance(result, stats.StatResult):
+        raise InvalidInput(f"drift method {method.name!r} returned {type(result).__name__}, "
+                           "not a StatResult", field="method")
+    return result
+
+
+def _requested(kind: str, sizes: str, method: DriftMethod, how: str) -> str:
+    if is_builtin(method):
+        return f"{kind} column, {sizes}{how}: {method.name} as requested"
+    return f"{kind} column, {sizes}: {method.name} (from a plugin) as requested"
 
 
 def _empty_result(col: str, role: str, kind: str, ref: Any, n_cur: int, missing_cur: float,
@@ -333,10 +220,11 @@ def _empty_result(col: str, role: str, kind: str, ref: Any, n_cur: int, missing_
                        missing_share_current=missing_cur)
 
 
-def _check_numeric(col: str, role: str, ref: NumericProfile, values: np.ndarray, method: str,
-                   threshold: float | None, gates: dict[str, float]) -> ColumnDrift:
+def _check_numeric(col: str, role: str, ref: NumericProfile, values: np.ndarray,
+                   method: DriftMethod | None, threshold: float | None,
+                   gates: dict[str, float]) -> ColumnDrift:
     nan_share = float(np.isnan(values).mean()) if len(values) else 0.0
-    col_data = _Numeric(ref, values)
+    col_data = NumericColumn(ref, values)
     cur = col_data.values
     kind = "binary" if ref.binary and bool(np.all((cur == 0) | (cur == 1))) else "numeric"
     if ref.count == 0 or len(cur) == 0:
@@ -349,7 +237,7 @@ def _check_numeric(col: str, role: str, ref: NumericProfile, values: np.ndarray,
     how = "exactly" if col_data.exact else "on the reference's buckets"
     min_effect = gates[kind]
     effect = effect_method = gate = None
-    if method == "auto" and kind == "binary":
+    if method is None and kind == "binary":
         test = stats.z_proportion_from_counts(round(ref.mean * ref.count), ref.count,
                                               float(cur.sum()), len(cur),
                                               threshold or DEFAULT_ALPHA)
@@ -358,7 +246,7 @@ def _check_numeric(col: str, role: str, ref: NumericProfile, values: np.ndarray,
         reason = (f"binary column, {sizes}: two-proportion z-test (p={test.pvalue:.3g}, "
                   f"alpha {test.threshold:g}) and the share of ones moved by {effect:.3g} "
                   f"(needs {min_effect:g})")
-    elif method == "auto":
+    elif method is None:
         test = col_data.ks(threshold or DEFAULT_ALPHA)
         dist = col_data.wasserstein(min_effect)
         effect, effect_method = dist.statistic, "wasserstein"
@@ -367,9 +255,9 @@ def _check_numeric(col: str, role: str, ref: NumericProfile, values: np.ndarray,
                   f"alpha {test.threshold:g}) and Wasserstein distance {effect:.3g} σ "
                   f"(needs {min_effect:g} σ)")
     else:
-        test = _numeric_method(col, col_data, method, threshold, kind)
+        test = _compute(col, kind, method, col_data, values, threshold)
         drifted = test.drifted
-        reason = f"{kind} column, {sizes}, computed {how}: {method} as requested"
+        reason = _requested(kind, sizes, method, f", computed {how}")
     if gate is not None:
         reason += ": drifted" if drifted else ": not drifted"
     ref_summary = summary(ref)
@@ -386,71 +274,11 @@ def _check_numeric(col: str, role: str, ref: NumericProfile, values: np.ndarray,
     )
 
 
-def _check_plugin(col: str, role: str, ref: Any, values: np.ndarray, method: DriftMethod,
-                  threshold: float | None) -> ColumnDrift:
-    current = numeric(values, col) if isinstance(ref, NumericProfile) else values
-    kind = ref.kind
-    if isinstance(ref, NumericProfile) and ref.binary:
-        finite = current[np.isfinite(current)]
-        if bool(np.all((finite == 0) | (finite == 1))):
-            kind = "binary"
-    if kind not in method.kinds and not (kind == "binary" and "numeric" in method.kinds):
-        raise InvalidInput(f"{method.name} applies to {', '.join(method.kinds)} columns, not "
-                           f"{kind} ones", field=f"method[{col!r}]")
-    result = method.compute(ref, current, threshold)
-    if not isinstance(result, stats.StatResult):
-        raise InvalidInput(f"drift method {method.name!r} returned {type(result).__name__}, "
-                           "not a StatResult", field="method")
-    ref_summary, cur_summary = _summaries(ref, values, kind)
-    missing = float(np.isnan(current).mean()) if isinstance(ref, NumericProfile) else \
-        float(np.mean([v is None for v in values.tolist()]))
-    return ColumnDrift(
-        column=col, kind=kind, role=role, method=result.method, statistic=result.statistic,
-        pvalue=result.pvalue, threshold=result.threshold, drifted=result.drifted,
-        reason=f"{kind} column: {method.name} (from a plugin) as requested",
-        n_reference=ref.count, n_current=len(values), missing_share_reference=ref.missing_share,
-        missing_share_current=missing, reference_summary=ref_summary,
-        current_summary=cur_summary)
-
-
-def _numeric_method(col: str, data: _Numeric, method: str, threshold: float | None,
-                    kind: str) -> stats.StatResult:
-    if method == "z_proportion":
-        if kind != "binary":
-            raise InvalidInput("z_proportion needs a binary (0/1) column", field=f"method[{col!r}]")
-        ref = data.ref
-        return stats.z_proportion_from_counts(round(ref.mean * ref.count), ref.count,
-                                              float(data.values.sum()), len(data.values),
-                                              threshold or DEFAULT_ALPHA)
-    if method == "ks":
-        return data.ks(threshold or DEFAULT_ALPHA)
-    if method in ("wasserstein", "energy"):
-        return getattr(data, method)(threshold or 0.1)
-    if method == "anderson_darling":
-        if not data.exact:
-            raise InvalidInput("anderson_darling needs every reference value, which profiles "
-                               "keep only up to 5,000 values; use ks", field=f"method[{col!r}]")
-        return stats.anderson_darling(data.reference, data.values, threshold or DEFAULT_ALPHA)
-    if method in ("psi", "jensen_shannon", "hellinger", "tvd"):
-        r, c = data.coarse_counts()
-        return _count_method(method, r, c, threshold)
-    raise InvalidInput(f"{method} does not apply to numeric columns", field=f"method[{col!r}]")
-
-
-def _count_method(method: str, r: np.ndarray, c: np.ndarray,
-                  threshold: float | None) -> stats.StatResult:
-    fn = {"psi": stats.psi_from_counts, "jensen_shannon": stats.jensen_shannon_from_counts,
-          "hellinger": stats.hellinger_from_counts, "tvd": stats.tvd,
-          "chi2": stats.chi2}[method]
-    default = DEFAULT_ALPHA if method == "chi2" else 0.1
-    return fn(r, c, threshold if threshold is not None else default)
-
-
 def _check_categorical(col: str, role: str, ref: CategoricalProfile, values: np.ndarray,
-                       method: str, threshold: float | None,
+                       method: DriftMethod | None, threshold: float | None,
                        gates: dict[str, float]) -> ColumnDrift:
-    levels, counts, missing = category_counts(values)
-    n_cur = int(counts.sum())
+    col_data = CategoricalColumn(ref, values)
+    n_cur, missing = col_data.n, col_data.missing
     missing_share = missing / len(values) if len(values) else 0.0
     if ref.count == 0 or n_cur == 0:
         both = ref.count == 0 and n_cur == 0
@@ -458,15 +286,12 @@ def _check_categorical(col: str, role: str, ref: CategoricalProfile, values: np.
             "the reference has" if ref.count == 0 else "the current data has")
         return _empty_result(col, role, "categorical", ref, n_cur, missing_share,
                              f"{which} any non-missing value", drifted=not both)
-    union = sorted(set(ref.frequencies) | set(levels))
-    cur_map = dict(zip(levels, counts.tolist()))
-    r = np.array([ref.frequencies.get(k, 0) for k in union], dtype=float)
-    c = np.array([cur_map.get(k, 0) for k in union], dtype=float)
-    unseen = [k for k in levels if k not in ref.frequencies]
+    union, cur_map, r, c = col_data.categories, col_data.current, col_data.r, col_data.c
+    unseen = [k for k in col_data.levels if k not in ref.frequencies]
     sizes = f"{_fmt_n(ref.count)} vs {_fmt_n(n_cur)} values, {len(union)} categories"
     min_effect = gates["categorical"]
     effect = None
-    if method == "auto":
+    if method is None:
         test = stats.chi2(r, c, threshold or DEFAULT_ALPHA)
         effect = float(0.5 * np.abs(r / r.sum() - c / c.sum()).sum())
         drifted = _gate(test, effect, min_effect)
@@ -474,12 +299,9 @@ def _check_categorical(col: str, role: str, ref: CategoricalProfile, values: np.
                   f"{test.threshold:g}) and total variation {effect:.3g} (needs {min_effect:g})"
                   f": {'drifted' if drifted else 'not drifted'}")
     else:
-        if method not in CATEGORICAL_METHODS:
-            raise InvalidInput(f"{method} does not apply to categorical columns",
-                               field=f"method[{col!r}]")
-        test = _count_method(method, r, c, threshold)
+        test = _compute(col, "categorical", method, col_data, values, threshold)
         drifted = test.drifted
-        reason = f"categorical column, {sizes}: {method} as requested"
+        reason = _requested("categorical", sizes, method, "")
     if unseen:
         reason += (f"; {len(unseen)} {'category' if len(unseen) == 1 else 'categories'} "
                    "never seen in the reference")
@@ -494,7 +316,8 @@ def _check_categorical(col: str, role: str, ref: CategoricalProfile, values: np.
         shown = [*shown, "(other)"]
         hist_r.append(float(sum(rs[pos[k]] for k in rest)))
         hist_c.append(float(sum(cs[pos[k]] for k in rest)))
-    ref_summary, cur_summary = summary(ref), _categorical_summary(counts, missing)
+    ref_summary = summary(ref)
+    cur_summary = _categorical_summary(col_data.counts, missing)
     return ColumnDrift(
         column=col, kind="categorical", role=role, method=test.method,
         statistic=test.statistic, pvalue=test.pvalue, threshold=test.threshold,

@@ -1,14 +1,162 @@
-"""Drift methods added by plugins (``modelops_drift_methods``)."""
+"""The drift method table: every named test or distance, built-in or from a plugin.
+
+``ops.drift.check(name, frame, method="psi")`` (or ``method={"income": "psi"}``) finds the
+method here by name. This module is a plugin too: it offers the built-in statistics through
+the ``modelops_drift_methods`` hook, exactly as a third-party plugin offers its own, and
+:func:`method_table` joins what every plugin offers (plugins registered later first, so a
+plugin may replace a built-in method by giving its name).
+
+Built in (the statistics of ``modelops.drift.stats``; threshold defaults: alpha 0.05 for a
+test, 0.1 for a distance):
+
+====================  ======================  ==========================================
+name                  column kinds            computed
+====================  ======================  ==========================================
+``ks``                numeric (and binary)    two-sample Kolmogorov-Smirnov test
+``wasserstein``       numeric                 distance in reference standard deviations
+``energy``            numeric                 energy distance
+``anderson_darling``  numeric                 k-sample Anderson-Darling test; needs a
+                                              reference that kept every value
+``psi``               numeric, categorical    population stability index
+``jensen_shannon``    numeric, categorical    Jensen-Shannon distance
+``hellinger``         numeric, categorical    Hellinger distance
+``tvd``               numeric, categorical    total variation distance
+``chi2``              categorical             chi-square test of homogeneity
+``z_proportion``      binary                  two-proportion z-test
+====================  ======================  ==========================================
+
+Numeric methods compute exactly while the reference keeps every value, else on its buckets
+(``modelops.drift.columns``); distances over numeric columns bin both samples by the
+reference's deciles. This module imports no numpy or scipy until a method runs, because the
+plugin manager loads it on the first ``connect()``.
+"""
 
 from __future__ import annotations
 
-from modelops.entities.drift import DriftMethod
+from typing import Any
 
-__all__ = ["DriftMethod", "plugin_methods"]
+from modelops.entities.drift import DriftMethod, StatResult
+from modelops.errors import InvalidInput
+from modelops.hookspecs import hookimpl
+
+__all__ = ["BUILTIN_METHODS", "DEFAULT_ALPHA", "DEFAULT_DISTANCE", "DriftMethod",
+           "method_table", "modelops_drift_methods"]
+
+#: The alpha of a test when the caller gives no threshold.
+DEFAULT_ALPHA = 0.05
+#: The threshold of a distance when the caller gives none.
+DEFAULT_DISTANCE = 0.1
 
 
-def plugin_methods() -> dict[str, DriftMethod]:
-    """Every drift method the loaded plugins offer, by name; later plugins first."""
+def _numeric(reference: Any, current: Any) -> Any:
+    from modelops.drift.columns import NumericColumn
+
+    return NumericColumn.of(reference, current)
+
+
+def _ks(reference: Any, current: Any, threshold: float | None) -> StatResult:
+    return _numeric(reference, current).ks(threshold or DEFAULT_ALPHA)
+
+
+def _wasserstein(reference: Any, current: Any, threshold: float | None) -> StatResult:
+    return _numeric(reference, current).wasserstein(threshold or DEFAULT_DISTANCE)
+
+
+def _energy(reference: Any, current: Any, threshold: float | None) -> StatResult:
+    return _numeric(reference, current).energy(threshold or DEFAULT_DISTANCE)
+
+
+def _anderson_darling(reference: Any, current: Any, threshold: float | None) -> StatResult:
+    from modelops.drift import stats
+
+    column = _numeric(reference, current)
+    if not column.exact:
+        raise InvalidInput("anderson_darling needs every reference value, which profiles keep "
+                           "only up to 5,000 values; use ks", field="method")
+    return stats.anderson_darling(column.reference, column.values,
+                                  threshold or DEFAULT_ALPHA)
+
+
+def _z_proportion(reference: Any, current: Any, threshold: float | None) -> StatResult:
+    import numpy as np
+
+    from modelops.drift import stats
+
+    values = current[np.isfinite(current)]
+    return stats.z_proportion_from_counts(round(reference.mean * reference.count),
+                                          reference.count, float(values.sum()), len(values),
+                                          threshold or DEFAULT_ALPHA)
+
+
+def _counts(reference: Any, current: Any) -> tuple[Any, Any]:
+    """Reference and current counts over the same bins: the categories, or for a numeric
+    column the reference's deciles."""
+    if reference.kind == "categorical":
+        from modelops.drift.columns import CategoricalColumn
+
+        column = CategoricalColumn.of(reference, current)
+        return column.r, column.c
+    return _numeric(reference, current).coarse_counts()
+
+
+def _psi(reference: Any, current: Any, threshold: float | None) -> StatResult:
+    from modelops.drift import stats
+
+    return stats.psi_from_counts(*_counts(reference, current), threshold or DEFAULT_DISTANCE)
+
+
+def _jensen_shannon(reference: Any, current: Any, threshold: float | None) -> StatResult:
+    from modelops.drift import stats
+
+    return stats.jensen_shannon_from_counts(*_counts(reference, current),
+                                            threshold or DEFAULT_DISTANCE)
+
+
+def _hellinger(reference: Any, current: Any, threshold: float | None) -> StatResult:
+    from modelops.drift import stats
+
+    return stats.hellinger_from_counts(*_counts(reference, current),
+                                       threshold or DEFAULT_DISTANCE)
+
+
+def _tvd(reference: Any, current: Any, threshold: float | None) -> StatResult:
+    from modelops.drift import stats
+
+    return stats.tvd(*_counts(reference, current), threshold or DEFAULT_DISTANCE)
+
+
+def _chi2(reference: Any, current: Any, threshold: float | None) -> StatResult:
+    from modelops.drift import stats
+
+    return stats.chi2(*_counts(reference, current), threshold or DEFAULT_ALPHA)
+
+
+_BOTH = ("numeric", "categorical")
+
+#: The built-in methods, in the order they are documented.
+BUILTIN_METHODS = (
+    DriftMethod("ks", ("numeric",), _ks),
+    DriftMethod("wasserstein", ("numeric",), _wasserstein),
+    DriftMethod("energy", ("numeric",), _energy),
+    DriftMethod("anderson_darling", ("numeric",), _anderson_darling),
+    DriftMethod("psi", _BOTH, _psi),
+    DriftMethod("jensen_shannon", _BOTH, _jensen_shannon),
+    DriftMethod("hellinger", _BOTH, _hellinger),
+    DriftMethod("tvd", _BOTH, _tvd),
+    DriftMethod("chi2", ("categorical",), _chi2),
+    DriftMethod("z_proportion", ("binary",), _z_proportion),
+)
+
+
+@hookimpl
+def modelops_drift_methods() -> list[DriftMethod]:
+    """The built-in drift methods, offered the way a plugin offers its own."""
+    return list(BUILTIN_METHODS)
+
+
+def method_table() -> dict[str, DriftMethod]:
+    """Every drift method the loaded plugins offer (this module included), by name; a method
+    of a plugin registered later wins over one of the same name registered earlier."""
     from modelops.plugins import plugin_manager
 
     out: dict[str, DriftMethod] = {}
@@ -16,3 +164,8 @@ def plugin_methods() -> dict[str, DriftMethod]:
         for method in found or ():
             out.setdefault(method.name, method)
     return out
+
+
+def is_builtin(method: DriftMethod) -> bool:
+    """Whether ``method`` is one of this module's (not a plugin's)."""
+    return any(method is m for m in BUILTIN_METHODS)
