@@ -16,7 +16,8 @@ registered later are asked first, so an installed plugin can take over a built-i
 ``modelops_prediction_store``.
 
 Discovery and extension points (every implementation is called, results joined):
-``modelops_schemes``, ``modelops_model_flavors``, ``modelops_drift_methods``.
+``modelops_schemes``, ``modelops_model_flavors``, ``modelops_drift_methods``,
+``modelops_health_checks``.
 
 Events (every implementation is called; an exception in one is reported as a warning and
 does not stop the caller): ``modelops_run_finished``, ``modelops_version_registered``,
@@ -26,14 +27,15 @@ does not stop the caller): ``modelops_run_finished``, ``modelops_version_registe
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 if TYPE_CHECKING:
     from modelops.entities import Run
     from modelops.entities.drift import DriftMethod, DriftReport
-    from modelops.entities.monitoring import Alert
+    from modelops.entities.monitoring import Alert, HealthIssue
     from modelops.entities.registry import Flavor, ModelVersion, RegistryEvent
     from modelops.stores import DriftStore, PredictionStore, RegistryStore, TrackingStore
     from modelops.uri import StoreURI
@@ -148,6 +150,23 @@ def modelops_drift_detected(report: DriftReport, store_uri: str) -> None:
 
     :param report: the stored ``DriftReport``; ``report.drifted_columns`` names the columns.
     :param store_uri: the URI of the drift store that holds it.
+    """
+
+
+@hookspec
+def modelops_health_checks() -> list[Callable[[Any, Any], Iterable[HealthIssue]]]:
+    """Health checks to run after the built-in ones in every ``Monitor.health()`` and
+    ``report()`` (the health-check table: ``modelops.monitoring.checks.health_checks``).
+
+    A check is a function ``check(window, rules)`` returning (or yielding) the
+    ``HealthIssue`` objects it found, none when all is well. ``window`` is a
+    ``modelops.monitoring.Window``: the predictions of the checked window (``window.table``)
+    and what is computed from them, each once (``performance``, ``error_rate``, ``latency``,
+    ``drift``, ``baseline``, ``volume(step)`` …), with ``window.monitor`` the monitor.
+    ``rules`` is the monitor's ``HealthRules``; a plugin's own settings are in
+    ``rules.extra`` (``ops.monitor("fraud", extra={...})``). Issues at or above the rules'
+    ``alert_at`` raise alerts like the built-in ones. Checks of plugins registered earlier run
+    first.
     """
 
 

@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
+import modelops
 from modelops import plugins
+from modelops.errors import InvalidInput
 from modelops.monitoring import SEVERITIES, Alert, Health, HealthIssue, HealthRules
 
 from ._data import NOW, AlertCollector, H, connect, log_rows, monitor, spread
@@ -192,3 +194,66 @@ def test_a_failing_alert_plugin_does_not_break_health():
     finally:
         plugins.plugin_manager().unregister(plugin)
     assert health.status == "unhealthy"
+
+
+class FeedbackShare:
+    """A plugin's check: too small a share of predictions with feedback, with its limit in
+    ``rules.extra``; it reads only the window's public computations."""
+
+    @modelops.hookimpl
+    def modelops_health_checks(self):
+        def feedback_share(window, rules):
+            limit = rules.extra.get("min_feedback_share", 0.5)
+            share = window.performance.n / len(window) if len(window) else 1.0
+            if share < limit:
+                yield HealthIssue(severity="high", kind="feedback_share",
+                                  message=f"only {share:.0%} of predictions have feedback",
+                                  details={"share": share, "limit": limit})
+
+        return [feedback_share]
+
+
+def test_a_plugin_check_runs_shows_in_health_and_raises_alerts(collector):
+    ops = store(feedback=False)
+    plugin = FeedbackShare()
+    plugins.plugin_manager().register(plugin)
+    try:
+        health = monitor(ops, "fraud", "1.2.0").health()
+        lenient = monitor(ops, "fraud", "1.2.0", extra={"min_feedback_share": 0.0}).health()
+        report = monitor(ops, "fraud", "1.2.0").report()
+    finally:
+        plugins.plugin_manager().unregister(plugin)
+    assert kinds(health) == {"feedback_share": "high", "no_feedback": "low"}
+    assert health.status == "unhealthy" and health.issues[0].details == {"share": 0.0,
+                                                                           "limit": 0.5}
+    assert [a.kind for a in collector.alerts] == ["feedback_share"]
+    assert kinds(lenient) == {"no_feedback": "low"}
+    assert report.health.issue("feedback_share") is not None
+    assert kinds(monitor(ops, "fraud", "1.2.0").health()) == {"no_feedback": "low"}
+
+
+def test_built_in_checks_are_a_table_of_rule_functions():
+    from modelops.monitoring import checks
+
+    assert [c.__name__ for c in checks.BUILTIN_CHECKS] == [
+        "no_data", "volume", "error_rate", "latency", "performance", "drift"]
+    assert checks.health_checks() == checks.BUILTIN_CHECKS
+    window = monitor(store(error_every=50), "fraud", "1.2.0").window("24h")
+    found = list(checks.error_rate(window, HealthRules(error_rate_medium=0.01)))
+    assert [(i.kind, i.severity) for i in found] == [("error_rate", "medium")]
+    assert list(checks.error_rate(window, HealthRules(error_rate_medium=0.05))) == []
+
+
+def test_a_check_that_gives_something_else_than_issues_is_refused():
+    class Wrong:
+        @modelops.hookimpl
+        def modelops_health_checks(self):
+            return [lambda window, rules: ["not an issue"]]
+
+    plugin = Wrong()
+    plugins.plugin_manager().register(plugin)
+    try:
+        with pytest.raises(InvalidInput, match="not a HealthIssue"):
+            monitor(store(), "fraud", "1.2.0").health()
+    finally:
+        plugins.plugin_manager().unregister(plugin)

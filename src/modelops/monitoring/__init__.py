@@ -1,9 +1,11 @@
 """Production monitoring: performance, trends, degradation, drift, volume, latency, errors,
 health with alerts, and reports (``ops.monitor(model)``; see ``docs/monitoring.md``).
 
-``Monitor`` reads a window of logged predictions once and computes every check from it with
-numpy; ``Monitor.health()`` turns the checks into issues with severities by ``HealthRules``
-and fires the ``modelops_alert_raised`` hook for the severe ones; ``Monitor.report()`` gives a
+``Monitor`` reads a window of logged predictions once (a ``Window``) and computes every check
+from it with numpy; ``Monitor.health()`` runs the health checks (``modelops.monitoring.checks``,
+and those plugins add) over the window, each turning what it shows into issues with
+severities by ``HealthRules``, and fires the ``modelops_alert_raised`` hook for the severe
+ones; ``Monitor.report()`` gives a
 ``MonitoringReport`` as a dict, strict JSON, or a standalone HTML page.
 """
 
@@ -25,6 +27,7 @@ from modelops.monitoring.values import (
     Trend,
     Volume,
 )
+from modelops.monitoring.window import Window
 from modelops.monitoring.windows import parse_window
 
 __all__ = [
@@ -44,5 +47,6 @@ __all__ = [
     "Performance",
     "Trend",
     "Volume",
+    "Window",
     "parse_window",
 ]

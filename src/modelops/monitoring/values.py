@@ -294,6 +294,8 @@ class HealthRules:
     volume_floor: float = 0.1
     #: Issues at or above this severity fire the ``modelops_alert_raised`` hook (None: never).
     alert_at: str | None = attrs.field(default="high", validator=_alert_at)
+    #: Settings of the health checks plugins add, under the names their docs give.
+    extra: FrozenDict[str, Any] = attrs.field(factory=FrozenDict, converter=freeze)
 
     def threshold_of(self, metric: str) -> float:
         t = self.degradation_threshold

@@ -1,0 +1,420 @@
+"""``Window``: the predictions of one window of a monitor, and everything computed from them.
+
+A ``Monitor`` reads a window once (``Monitor.window("24h")``) and every check — performance,
+error rate, latency, volume, degradation, drift, and each health rule — reads the same
+``Window``, whose arrays and results are each computed once, on first use, with numpy:
+counts per window with ``np.bincount``, metrics from per-window confusion counts, percentiles
+and ROC AUC from one sort. Nothing loops in Python over rows.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Mapping
+from functools import cached_property
+from itertools import repeat
+from typing import Any, Protocol
+
+import attrs
+import numpy as np
+
+from modelops.entities.predictions import PredictionTable
+from modelops.errors import InvalidInput, NotFound
+from modelops.monitoring import metrics as M
+from modelops.monitoring.values import (
+    Degradation,
+    DriftCheck,
+    ErrorRate,
+    HealthRules,
+    Latency,
+    MetricChange,
+    Performance,
+    Volume,
+)
+from modelops.monitoring.windows import format_window, window_index
+
+__all__ = ["LATENCY_PERCENTILES", "MIN_VOLUME_HISTORY", "Window", "compare_to_baseline",
+           "count_volume", "feature_columns", "prediction_drift"]
+
+LATENCY_PERCENTILES = (50, 90, 95, 99)
+#: Volume anomalies are judged only with at least this many windows of history.
+MIN_VOLUME_HISTORY = 3
+
+
+class Monitor(Protocol):
+    """What a window reads of the ``modelops.monitoring.Monitor`` that made it."""
+
+    client: Any
+    model: str
+    version: str | None
+    task: str | None
+    positive: Any
+    score: str
+    baseline: Mapping[str, float] | None
+    rules: HealthRules
+
+
+class Window:
+    """The predictions of one window ``[since, until)`` of a monitor, and everything computed
+    from them, each once, on first use: what every health check reads.
+
+    ``table`` is the window's ``PredictionTable``; ``monitor`` the ``Monitor`` that read it
+    (its model, version, task, rules and client); ``label`` how the window is shown
+    (``"24h"``). Get one with ``Monitor.window("24h")``.
+    """
+
+    def __init__(self, table: PredictionTable, since: int, until: int, monitor: Monitor,
+                 label: str = "") -> None:
+        self.table = table
+        self.since = since
+        self.until = until
+        self.monitor = monitor
+        self.label = label or format_window(until - since)
+        self._volumes: dict[tuple[int, int], Volume] = {}
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def __repr__(self) -> str:
+        return f"<Window {self.monitor.model!r} {self.label} ({len(self)} predictions)>"
+
+    @property
+    def width(self) -> int:
+        """The window's length in ms."""
+        return self.until - self.since
+
+    @cached_property
+    def reference(self) -> Any:
+        """The model's newest reference profile (read once per window), or None."""
+        try:
+            return self.monitor.client.drift.reference(self.monitor.model)
+        except NotFound:
+            return None
+
+    @cached_property
+    def feedback(self) -> np.ndarray:
+        return self.table.has_feedback
+
+    @cached_property
+    def null_prediction(self) -> np.ndarray:
+        return M.null_mask(self.table.predictions)
+
+    @cached_property
+    def scored(self) -> np.ndarray:
+        """Indices of the rows with feedback and a prediction: what performance is measured on."""
+        return np.flatnonzero(self.feedback & ~self.null_prediction)
+
+    @cached_property
+    def task(self) -> str | None:
+        if self.monitor.task is not None:
+            return self.monitor.task
+        idx = self.scored
+        if len(idx):
+            return M.detect_task(self.table.predictions[idx], self.table.actuals[idx])
+        present = self.table.predictions[~self.null_prediction]
+        return M.detect_task(present, np.zeros(0, dtype=object))
+
+    @cached_property
+    def labels(self) -> tuple[tuple[Any, ...], np.ndarray, np.ndarray, int | None]:
+        """(labels, actual codes, predicted codes, index of the positive label or None) of
+        the scored rows, for classification."""
+        idx = self.scored
+        positive = self.monitor.positive
+        extra: tuple[Any, ...] = () if positive is None else (positive,)
+        labels, true, pred = M.encode_labels(self.table.actuals[idx],
+                                             self.table.predictions[idx], extra)
+        if positive is None:
+            positive = _default_positive(labels)
+            if positive is not None and positive not in labels:
+                labels, true, pred = M.encode_labels(self.table.actuals[idx],
+                                                     self.table.predictions[idx], (positive,))
+        pos = labels.index(positive) if positive is not None and len(labels) <= 2 else None
+        return labels, true, pred, pos
+
+    @cached_property
+    def scores(self) -> np.ndarray | None:
+        """Scores of the positive class for the scored rows (NaN where missing), or None."""
+        probabilities = self.table.probabilities[self.scored]
+        if not np.isfinite(probabilities).any():
+            return None
+        _labels, _true, pred, pos = self.labels
+        if pos is None:
+            return None
+        if self.monitor.score == "confidence":
+            return np.where(pred == pos, probabilities, 1.0 - probabilities)
+        return probabilities
+
+    @cached_property
+    def regression_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        idx = self.scored
+        try:
+            true = np.asarray(self.table.actuals[idx].tolist(), dtype=np.float64)
+            pred = np.asarray(self.table.predictions[idx].tolist(), dtype=np.float64)
+        except (TypeError, ValueError):
+            raise InvalidInput("regression needs numeric predictions and actuals; pass "
+                               "task='classification' for labels", field="task") from None
+        return true, pred
+
+    def metric_groups(self, groups: np.ndarray | None, n_groups: int) -> dict[str, np.ndarray]:
+        """Every metric of the task per group (``groups``: the group of each scored row)."""
+        if len(self.scored) == 0 or self.task is None:
+            return {}
+        if self.task == "regression":
+            true, pred = self.regression_arrays
+            return M.regression(true, pred, groups, n_groups)
+        labels, true, pred, pos = self.labels
+        return M.classification(true, pred, len(labels), pos, groups, n_groups, self.scores)
+
+    @cached_property
+    def error_flags(self) -> tuple[np.ndarray, np.ndarray]:
+        """(prediction is null, metadata has a truthy "error") per row."""
+        flagged = np.zeros(len(self), dtype=bool)
+        metadata = self.table.metadata
+        if len(metadata) == len(self) and metadata.dtype.kind == "O" and len(self):
+            values = metadata.tolist()
+            is_dict = np.fromiter(map(isinstance, values, repeat(dict)), dtype=bool,
+                                  count=len(values))
+            where = np.flatnonzero(is_dict)
+            if len(where):
+                picked = operator.itemgetter(*where.tolist())(values)
+                picked = (picked,) if len(where) == 1 else picked
+                errors = map(operator.methodcaller("get", "error"), picked)
+                flagged[where] = np.fromiter(map(bool, errors), dtype=bool, count=len(where))
+        return self.null_prediction, flagged
+
+    def group(self, width: int, periods: int, start: int | None = None) -> np.ndarray:
+        """Each row's window among ``periods`` windows of ``width`` ending at ``until``."""
+        begin = self.until - width * periods if start is None else start
+        return window_index(self.table.timestamps, begin, width, periods)
+
+    # -- what the checks read -----------------------------------------------------------------
+
+    @cached_property
+    def performance(self) -> Performance:
+        """Model quality on the window's predictions that have feedback."""
+        values = self.metric_groups(None, 1)
+        found = {k: float(v[0]) for k, v in values.items() if not math.isnan(v[0])}
+        labels: tuple[Any, ...] = ()
+        positive = average = None
+        if self.task == "classification" and len(self.scored):
+            labels, _t, _p, pos = self.labels
+            positive = None if pos is None else labels[pos]
+            average = "binary" if pos is not None else "macro"
+        return Performance(task=self.task, n=len(self.scored), metrics=found, labels=labels,
+                           positive=positive, average=average, since=self.since,
+                           until=self.until)
+
+    @cached_property
+    def error_rate(self) -> ErrorRate:
+        """The share of predictions that are null or whose metadata has a truthy ``"error"``."""
+        n = len(self)
+        if n == 0:
+            return ErrorRate(n=0, errors=0, rate=math.nan)
+        null, flagged = self.error_flags
+        errors = int((null | flagged).sum())
+        return ErrorRate(n=n, errors=errors, rate=errors / n, null_predictions=int(null.sum()),
+                         flagged=int(flagged.sum()))
+
+    @cached_property
+    def latency(self) -> Latency:
+        """Percentiles of the logged ``latency_ms``."""
+        values = self.table.latency_ms[np.isfinite(self.table.latency_ms)]
+        if len(values) == 0:
+            return Latency(n=0)
+        p = np.percentile(values, LATENCY_PERCENTILES)
+        return Latency(n=len(values), p50=float(p[0]), p90=float(p[1]), p95=float(p[2]),
+                       p99=float(p[3]), max=float(values.max()), mean=float(values.mean()))
+
+    def volume(self, step: int, history: int | None = None) -> Volume | None:
+        """The count of the newest ``step`` ms against the ``history`` steps before it (by
+        default every whole step before it in the window), judged by the monitor's rules;
+        None when the window is empty or not longer than ``step``."""
+        if history is None:
+            if len(self) == 0 or step >= self.width:
+                return None
+            history = self.width // step - 1
+        key = (step, history)
+        if key not in self._volumes:
+            self._volumes[key] = count_volume(self.table.timestamps, self.until, step, history,
+                                              self.monitor.rules)
+        return self._volumes[key]
+
+    @cached_property
+    def baseline(self) -> tuple[dict[str, float] | None, str]:
+        """The baseline metrics and where they came from (``"given"``,
+        ``"registry:fraud/1.2.0"``), or (None, why there are none): the monitor's
+        ``baseline``, else the metrics registered with its version (the production version
+        when it monitors every version)."""
+        monitor = self.monitor
+        if monitor.baseline is not None:
+            return dict(monitor.baseline), "given"
+        try:
+            registry = monitor.client.registry
+            if monitor.version is not None:
+                mv = registry.get_version(monitor.model, monitor.version)
+            else:
+                mv = registry.get_version(monitor.model, stage="production")
+        except NotFound as exc:
+            return None, str(exc)
+        except InvalidInput as exc:        # a version string that is not semver
+            return None, str(exc)
+        metrics = {M.canonical_metric(k): float(v) for k, v in mv.metrics.items()}
+        if not metrics:
+            return None, (f"version {mv.version} of {monitor.model!r} was registered without "
+                          "metrics")
+        return metrics, f"registry:{mv.name}/{mv.version}"
+
+    def degradation(self, rules: HealthRules | None = None) -> Degradation | None:
+        """The window's performance against :attr:`baseline` by the thresholds of ``rules``
+        (default the monitor's); None when there is no baseline, or fewer predictions with
+        feedback than the rules' ``min_feedback``: then it is not judged."""
+        rules = rules if rules is not None else self.monitor.rules
+        baseline, source = self.baseline
+        if baseline is None or self.performance.n == 0 or self.performance.n < rules.min_feedback:
+            return None
+        return compare_to_baseline(self.performance, baseline, source, rules)
+
+    @cached_property
+    def drift(self) -> DriftCheck:
+        """Input drift against the model's reference profile, and prediction drift against
+        the profile's prediction column, else the window's later half against its earlier
+        half. A check that raised (a column changed type) gives a note, and the error in
+        :attr:`drift_error`."""
+        try:
+            drift = self.check_drift(None, "")
+            if drift.prediction is None and len(self):
+                later = self.table.timestamps >= self.since + (self.until - self.since) // 2
+                predictions = self.table.predictions
+                prediction = prediction_drift(predictions[later], predictions[~later])
+                if prediction is not None:
+                    drift = attrs.evolve(drift, prediction=prediction,
+                                         prediction_against="earlier half")
+        except InvalidInput as exc:
+            self.drift_error = str(exc)
+            return DriftCheck(note=f"the drift check failed: {exc}", since=self.since,
+                              until=self.until)
+        return drift
+
+    #: Why :attr:`drift` failed, or None.
+    drift_error: str | None = None
+
+    def check_drift(self, previous: np.ndarray | None, against: str) -> DriftCheck:
+        """Input drift against the reference profile; prediction drift against the profile's
+        prediction column, else against ``previous`` predictions (called ``against``)."""
+        from modelops.drift import check_profile
+
+        profile = self.reference
+        base = {"since": self.since, "until": self.until}
+        if len(self) == 0:
+            return DriftCheck(note="no predictions in the window", **base)
+        report = None
+        note = ""
+        reference_id = None
+        prediction = None
+        prediction_against = None
+        if profile is None:
+            note = f"no reference profile for {self.monitor.model!r} (ops.drift.fit_reference)"
+        else:
+            reference_id = profile.profile_id
+            columns = feature_columns(profile, self.table)
+            frame: dict[str, Any] = {c: self.table.features[c] for c in columns}
+            if profile.prediction is not None:
+                frame[profile.prediction] = self.table.predictions
+            if profile.target is not None and self.feedback.any():
+                frame[profile.target] = self.table.actuals
+            if columns or profile.prediction is not None:
+                report = check_profile(profile, frame)
+                if profile.prediction is not None:
+                    prediction, prediction_against = report.prediction, "reference"
+                if not columns:
+                    note = "the reference shares no feature with the logged predictions"
+            else:
+                note = "the reference shares no feature with the logged predictions"
+        if prediction is None and previous is not None:
+            prediction = prediction_drift(self.table.predictions, previous)
+            prediction_against = against if prediction is not None else None
+        return DriftCheck(report=report, prediction=prediction,
+                          prediction_against=prediction_against, reference_id=reference_id,
+                          note=note, **base)
+
+
+def _default_positive(labels: tuple[Any, ...]) -> Any:
+    """1 (or True) when the labels are {0, 1} or {-1, 1} numbers or booleans (sklearn's rule);
+    else None: precision, recall and F1 are macro averages, and no ROC AUC."""
+    if not labels or len(labels) > 2:
+        return None
+    if not all(isinstance(v, (int, float, bool, np.number, np.bool_)) for v in labels):
+        return None
+    values = {float(v) for v in labels}
+    if values <= {0.0, 1.0} or values <= {-1.0, 1.0}:
+        return True if any(isinstance(v, (bool, np.bool_)) for v in labels) else 1
+    return None
+
+
+
+
+def compare_to_baseline(performance: Performance, baseline: Mapping[str, float], source: str,
+                        rules: HealthRules) -> Degradation:
+    """The performance's metrics against ``baseline`` (from ``source``): a metric is degraded
+    when worse by more than the rules' threshold for it."""
+    changes = []
+    for name, current in performance.metrics.items():
+        if name not in baseline:
+            continue
+        base = float(baseline[name])
+        worse = current - base if name in M.LOWER_IS_BETTER else base - current
+        limit = rules.threshold_of(name)
+        changes.append(MetricChange(metric=name, baseline=base, current=current,
+                                    worse_by=worse, threshold=limit,
+                                    degraded=bool(worse > limit)))
+    return Degradation(degraded=any(c.degraded for c in changes), changes=changes,
+                       baseline_source=source, n=performance.n, since=performance.since,
+                       until=performance.until)
+
+
+def feature_columns(profile: Any, table: PredictionTable) -> list[str]:
+    """The reference's feature columns (not its target or prediction) the table has."""
+    roles = {profile.target, profile.prediction}
+    return [c for c in profile.columns if c not in roles and c in table.features]
+
+
+def prediction_drift(current: np.ndarray, previous: np.ndarray) -> Any:
+    """The drift of ``current`` predictions against ``previous`` ones, or None."""
+    from modelops.drift import check_profile, profile_frame
+
+    if len(current) == 0 or len(previous) == 0:
+        return None
+    try:
+        profile = profile_frame("predictions", {"prediction": previous}, prediction="prediction")
+        return check_profile(profile, {"prediction": current}).prediction
+    except InvalidInput:
+        return None
+
+
+def count_volume(timestamps: np.ndarray, until: int, width: int, history: int,
+            rules: HealthRules) -> Volume:
+    """The count of the newest ``width`` ms before ``until`` against the ``history`` windows
+    before it, judged by the rules' ``volume_k`` and ``volume_floor``."""
+    periods = history + 1
+    g = window_index(timestamps, until - width * periods, width, periods)
+    counts = np.bincount(g[g >= 0], minlength=periods)
+    count = int(counts[-1])
+    past = counts[:-1]
+    nonzero = np.flatnonzero(past)
+    used = past[nonzero[0]:] if len(nonzero) else past[:0]
+    base = {"window": format_window(width), "count": count, "history": used.tolist(),
+            "since": until - width, "until": until}
+    if len(used) < MIN_VOLUME_HISTORY:
+        return Volume(**base)
+    median = float(np.median(used))
+    mad = float(np.median(np.abs(used - median)))
+    scale = max(1.4826 * mad, rules.volume_floor * median, math.sqrt(median))
+    lower, upper = median - rules.volume_k * scale, median + rules.volume_k * scale
+    anomaly = None
+    if count < lower:
+        anomaly = "zero" if count == 0 else "low"
+    elif count > upper:
+        anomaly = "high"
+    return Volume(median=median, mad=mad, lower=lower, upper=upper, anomaly=anomaly,
+                  enough_history=True, **base)
