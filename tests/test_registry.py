@@ -258,8 +258,29 @@ def test_promotion_rules(reg, model):
         reg.promote("m", "1.0.2", policy=low_latency)
     event = reg.promote("m", "1.0.1", policy=Ceilings({"f1": 0.8}), reason="manual check")
     assert event.decision.promote and event.reason == "manual check"
-    with pytest.raises(InvalidInput, match="no metric 'auc'"):
-        reg.should_promote("m", "1.0.2", metric="auc")
+    with pytest.raises(InvalidInput, match="no metric 'log_loss'"):
+        reg.should_promote("m", "1.0.2", metric="log_loss")
+    assert reg.should_promote("m", "1.0.2", metric="auc").deltas["auc"] == pytest.approx(0.05)
+
+
+def test_versions_compare_under_any_name_of_a_metric(reg, model):
+    reg.register("m", model, version="1.0.0", metrics={"f1_score": 0.80, "AUC": 0.85,
+                                                       "mean_squared_error": 4.0})
+    reg.promote("m", "1.0.0")
+    reg.register("m", model, version="1.1.0", metrics={"f1": 0.83, "roc_auc": 0.84, "mse": 3.0})
+    better = reg.should_promote("m", "1.1.0", metric="f1", min_improvement=0.02)
+    assert better.promote and better.deltas["f1"] == pytest.approx(0.03)
+    assert reg.should_promote("m", "1.1.0", metric="f1_score", min_improvement=0.02).promote
+    assert not reg.should_promote("m", "1.1.0", metric="roc_auc", min_improvement=0.0)
+    # mse is lower-is-better in the metric table: 3.0 against 4.0 is an improvement
+    assert reg.should_promote("m", "1.1.0", metric="mse", min_improvement=0.5).promote
+    assert not reg.should_promote("m", "1.1.0", metric="mse", min_improvement=0.5,
+                                  higher_is_better=True).promote
+    assert Floors({"f1_score": 0.82})(reg.get_version("m", "1.1.0"), None).promote
+    comparison = reg.compare("m", "1.0.0", "1.1.0")
+    assert comparison.metrics["f1"] == pytest.approx((0.80, 0.83, 0.03))
+    assert comparison.metrics["roc_auc"] == pytest.approx((0.85, 0.84, -0.01))
+    assert set(comparison.metrics) == {"f1", "roc_auc", "mse"}
 
 
 def test_models_describe_tag_delete_restore(reg, model):
@@ -291,7 +312,7 @@ def test_compare_versions(reg, model):
                  lineage={"parent_version": "1.0.0"})
     cmp = reg.compare("m", "1.0.0", "1.0.1")
     assert cmp.metrics["f1"] == (0.8, 0.85, pytest.approx(0.05))
-    assert cmp.metrics["auc"] == (0.9, None, None)
+    assert cmp.metrics["roc_auc"] == (0.9, None, None)      # "auc" under its canonical name
     assert cmp.params_differing == {"C": ("1", "2")}
     assert "lineage.parent_version" in str(cmp)
 

@@ -17,7 +17,7 @@ registered later are asked first, so an installed plugin can take over a built-i
 
 Discovery and extension points (every implementation is called, results joined):
 ``modelops_schemes``, ``modelops_model_flavors``, ``modelops_drift_methods``,
-``modelops_health_checks``.
+``modelops_health_checks``, ``modelops_metrics``.
 
 Events (every implementation is called; an exception in one is reported as a warning and
 does not stop the caller): ``modelops_run_finished``, ``modelops_version_registered``,
@@ -35,6 +35,7 @@ import pluggy
 if TYPE_CHECKING:
     from modelops.entities import Run
     from modelops.entities.drift import DriftMethod, DriftReport
+    from modelops.entities.metrics import MetricSpec
     from modelops.entities.monitoring import Alert, HealthIssue
     from modelops.entities.registry import Flavor, ModelVersion, RegistryEvent
     from modelops.stores import DriftStore, PredictionStore, RegistryStore, TrackingStore
@@ -140,6 +141,21 @@ def modelops_drift_methods() -> list[DriftMethod]:
     column's profile (``NumericProfile``: moments, buckets, and every value while there are at
     most 5,000; ``CategoricalProfile``: counts per category) and ``current`` the current values
     as a numpy array (float64 for numeric columns, strings or None for categorical ones).
+    """
+
+
+@hookspec
+def modelops_metrics() -> list[MetricSpec]:
+    """Model-quality metrics for the metric table (``modelops.metrics.metric_table``), usable
+    by name in promotion rules, ``Monitor.performance``/``trend``/``degradation`` and
+    ``modelops.train``.
+
+    A ``modelops.metrics.MetricSpec`` (defined in ``modelops.entities.metrics``) has a
+    canonical ``name``, ``compute(y_true, y_pred, score) -> float``, the ``task`` it applies
+    to (``"classification"`` or ``"regression"``), ``higher_is_better``, other spellings in
+    ``aliases`` and what ``score`` it ``needs`` (None, ``"score"`` or ``"probability"``).
+    The built-in metrics come through this hook too (``modelops.metrics.builtin``); a metric
+    of a plugin registered later replaces one of the same name.
     """
 
 

@@ -25,7 +25,7 @@ ENTRY_POINT_GROUP = "modelops"
 
 #: Built-in plugins, registered exactly like third-party ones.
 BUILTIN_PLUGINS = ("modelops.backends.fsspec.plugin", "modelops.registry.flavors",
-                   "modelops.drift.methods")
+                   "modelops.drift.methods", "modelops.metrics.builtin")
 
 #: Schemes served by plugins that are installed separately: scheme prefix -> package.
 KNOWN_PLUGIN_SCHEMES = {

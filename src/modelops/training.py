@@ -11,10 +11,11 @@ metrics and the evaluation artifacts — the confusion matrix, the ROC curve, th
 classification report, as JSON/text and, when matplotlib is installed, as images — in a
 tracked run, registers the fitted model with the run, and applies the promotion rule.
 
-Metrics: classification — accuracy, precision, recall, f1 (of the positive class when
-binary, else macro averages), roc_auc and log_loss (when the estimator gives scores);
-regression — mae, rmse, r2. Cross-validated means and standard deviations are logged as
-``cv_<metric>_mean`` / ``cv_<metric>_std``.
+Metrics, under their canonical names in the metric table (``modelops.metrics``):
+classification — accuracy, precision, recall, f1 (of the positive class when binary, else
+macro averages), roc_auc and log_loss (when the estimator gives scores); regression — mae,
+rmse, r2; and every metric plugins add to the table for the task. Cross-validated means and
+standard deviations are logged as ``cv_<metric>_mean`` / ``cv_<metric>_std``.
 """
 
 from __future__ import annotations
@@ -142,6 +143,8 @@ def _classification(model: Any, x: Any, y: Any, positive: Any, run: Any,
                                                      labels=classes))
         if raw.ndim == 2 and hasattr(model, "predict_proba"):
             out["log_loss"] = float(skm.log_loss(y, raw, labels=classes))
+    out.update(_plugin_metrics("classification", *_for_metrics(model, classes, pos, y,
+                                                                  predicted, raw)))
     matrix = skm.confusion_matrix(y, predicted, labels=classes)
     run.log_dict({"labels": [_plain(c) for c in classes], "matrix": matrix.tolist(),
                   "rows": "actual", "columns": "predicted"}, "confusion_matrix.json")
@@ -206,7 +209,47 @@ def _regression(model: Any, x: Any, y: Any) -> dict[str, float]:
     predicted = model.predict(x)
     return {"mae": float(skm.mean_absolute_error(y, predicted)),
             "rmse": float(np.sqrt(skm.mean_squared_error(y, predicted))),
-            "r2": float(skm.r2_score(y, predicted))}
+            "r2": float(skm.r2_score(y, predicted)),
+            **_plugin_metrics("regression", np.asarray(y), predicted, None, None)}
+
+
+def _for_metrics(model: Any, classes: list[Any], pos: Any, y: Any, predicted: Any,
+                 raw: Any) -> tuple[Any, Any, Any, Any]:
+    """(y_true, y_pred, score, probabilities) as metric callables take them: a binary
+    problem as booleans "is the positive class" with the positive class's score; more
+    classes as class numbers (by ``classes``) with a score column per class."""
+    import numpy as np
+
+    probabilities = raw is not None and raw.ndim == 2 and hasattr(model, "predict_proba")
+    if pos is not None:
+        score = None
+        if raw is not None:
+            col = classes.index(pos)
+            score = raw[:, col] if raw.ndim == 2 else (raw if col == 1 else -raw)
+        return (np.asarray(y) == pos, np.asarray(predicted) == pos, score,
+                score if probabilities else None)
+    number = {c: i for i, c in enumerate(classes)}
+    true = np.array([number[v] for v in np.asarray(y).tolist()])
+    pred = np.array([number[v] for v in np.asarray(predicted).tolist()])
+    return true, pred, raw if probabilities else None, raw if probabilities else None
+
+
+def _plugin_metrics(task: str, y_true: Any, y_pred: Any, score: Any,
+                    probabilities: Any) -> dict[str, float]:
+    """The metrics plugins add to the metric table for ``task`` (the built-in ones are
+    computed above, with scikit-learn), each that has the score it needs."""
+    from modelops.metrics import metrics_of_task
+    from modelops.metrics.builtin import BUILTIN_METRICS
+
+    out = {}
+    for spec in metrics_of_task(task):
+        if any(spec is b for b in BUILTIN_METRICS):
+            continue
+        given = {None: score, "score": score, "probability": probabilities}[spec.needs]
+        if spec.needs is not None and given is None:
+            continue
+        out[spec.name] = float(spec.compute(y_true, y_pred, given))
+    return out
 
 
 def _cross_validate(estimator: Any, x: Any, y: Any, cv: Any, task: str,

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from modelops.errors import InvalidInput
-from modelops.monitoring import metrics as M
+from modelops.metrics import grouped as M
 from modelops.monitoring import parse_window
 from modelops.monitoring.monitor import _grouped_percentiles
 

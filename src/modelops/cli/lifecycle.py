@@ -32,7 +32,8 @@ def add_parser(groups: Any) -> None:
     run.add_argument("--min-improvement", type=float, default=0.0,
                      help="... by at least this much (default 0)")
     run.add_argument("--lower-is-better", action="store_true",
-                     help="the metric is a loss: lower wins")
+                     help="lower wins (default: the metric's direction, e.g. lower for "
+                          "mae, rmse, log_loss)")
     run.add_argument("--floor", action="append", default=[], metavar="METRIC=VALUE",
                      help="promote only above this floor (repeatable)")
     run.add_argument("--target", default="production",
@@ -104,7 +105,8 @@ def _promotion(args: argparse.Namespace) -> Any:
     rules: list[Any] = []
     if args.metric:
         rules.append(MetricImprovement(args.metric, args.min_improvement,
-                                       higher_is_better=not args.lower_is_better))
+                                       higher_is_better=False if args.lower_is_better
+                                       else None))
     floors = {}
     for item in args.floor:
         name, sep, value = item.partition("=")

@@ -313,7 +313,8 @@ class Router:
 
         ``metric``: ``accuracy`` (prediction equals actual; two-proportion z-test, or
         Fisher's exact test for small counts), ``mae`` or ``mse`` (absolute or squared
-        error; Welch's t-test). ``better``/``worse`` at p < ``alpha``. ``min_effect``: the
+        error; Welch's t-test), or another name of one in the metric table (``acc``,
+        ``mean_squared_error`` …). ``better``/``worse`` at p < ``alpha``. ``min_effect``: the
         smallest difference worth detecting, for ``needed`` (default: the observed one).
 
         Looking at the result again and again as data arrives and stopping at the first
@@ -322,11 +323,14 @@ class Router:
         """
         import numpy as np
 
+        from modelops.metrics import canonical_metric
         from modelops.monitoring.windows import parse_window
 
-        if metric not in METRICS:
-            raise InvalidInput(f"expected one of {', '.join(METRICS)}, got {metric!r}",
-                               field="metric")
+        name = canonical_metric(metric) if isinstance(metric, str) else metric
+        if name not in METRICS:
+            raise InvalidInput(f"expected one of {', '.join(METRICS)} (a mean over predictions;"
+                               f" or another name of one), got {metric!r}", field="metric")
+        metric = name
         alpha = _probability(alpha, "alpha")
         power = _probability(power, "power")
         if min_effect is not None and (isinstance(min_effect, bool) or
@@ -383,7 +387,9 @@ class Router:
 
     def _judge(self, metric: str, a: Any, b: Any, alpha: float, power: float,
                min_effect: float | None, ratio: float, since: int, until: int) -> Evaluation:
-        higher = metric == "accuracy"
+        from modelops.metrics import higher_is_better
+
+        higher = higher_is_better(metric)
         n1, n2 = len(a), len(b)
         m1 = float(a.mean()) if n1 else math.nan
         m2 = float(b.mean()) if n2 else math.nan

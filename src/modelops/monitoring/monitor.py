@@ -19,7 +19,7 @@ import numpy as np
 from modelops.entities._validate import check_name
 from modelops.entities.predictions import PredictionTable
 from modelops.errors import InvalidInput
-from modelops.monitoring import metrics as M
+from modelops.metrics import canonical_metric
 from modelops.monitoring.values import (
     Degradation,
     DriftCheck,
@@ -37,6 +37,7 @@ from modelops.monitoring.window import (
     compare_to_baseline,
     count_volume,
     feature_columns,
+    task_metrics,
 )
 from modelops.monitoring.windows import (
     format_window,
@@ -160,20 +161,21 @@ class Monitor:
                      values=series[metric])
 
     def _trend_metric(self, rows: Window, metric: str | None) -> str:
-        task_metrics = M.REGRESSION_METRICS if rows.task == "regression" else \
-            M.CLASSIFICATION_METRICS
+        own = task_metrics(rows.task or "classification")
         if metric is None:
             if rows.task is None or len(rows.scored) == 0:
                 return "volume"
             return "mae" if rows.task == "regression" else "accuracy"
-        name = M.canonical_metric(metric)
-        if name in _SERIES_EXTRA or name in task_metrics:
+        name = canonical_metric(metric)
+        if name.lower() in _SERIES_EXTRA:
+            return name.lower()
+        if name in own:
             return name
-        other = M.CLASSIFICATION_METRICS if rows.task == "regression" else M.REGRESSION_METRICS
-        hint = f" ({name} is a {'classification' if rows.task == 'regression' else 'regression'}"\
-            f" metric; this model's task is {rows.task})" if name in other else ""
+        other_task = "classification" if rows.task == "regression" else "regression"
+        hint = f" ({name} is a {other_task} metric; this model's task is {rows.task})" \
+            if name in task_metrics(other_task) else ""
         raise InvalidInput(f"unknown metric {metric!r}; expected one of "
-                           f"{', '.join((*task_metrics, *_SERIES_EXTRA))}{hint}", field="metric")
+                           f"{', '.join((*own, *_SERIES_EXTRA))}{hint}", field="metric")
 
     def _series(self, rows: Window, width: int, periods: int,
                 wanted: set[str]) -> dict[str, list[Any]]:
@@ -185,7 +187,7 @@ class Monitor:
             "volume": np.bincount(g[inside], minlength=periods).tolist(),
             "feedback": np.bincount(g[rows.scored][g[rows.scored] >= 0],
                                     minlength=periods).tolist()}
-        perf = [m for m in M.CLASSIFICATION_METRICS + M.REGRESSION_METRICS if m in wanted]
+        perf = [m for m in task_metrics(rows.task) if m in wanted]
         if perf:
             gs = g[rows.scored]
             keep = gs >= 0
@@ -321,8 +323,7 @@ class Monitor:
         metric = self._trend_metric(rows, None)
         wanted = {"error_rate", "latency_p50", "latency_p99", "drift_share"}
         if rows.task is not None:
-            wanted |= set(M.REGRESSION_METRICS if rows.task == "regression"
-                          else M.CLASSIFICATION_METRICS)
+            wanted |= set(task_metrics(rows.task))
         series = self._series(rows, step, periods, wanted)
         return MonitoringReport(
             model=self.model, version=self.version, window=window_label(window),
@@ -354,7 +355,7 @@ def _check_baseline(baseline: Any) -> dict[str, float]:
                 not isinstance(value, (int, float)) or not math.isfinite(value):
             raise InvalidInput(f"expected a finite number, got {value!r}",
                                field=f"baseline[{key!r}]")
-        out[M.canonical_metric(key)] = float(value)
+        out[canonical_metric(key)] = float(value)
     return out
 
 

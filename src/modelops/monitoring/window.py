@@ -21,7 +21,8 @@ import numpy as np
 
 from modelops.entities.predictions import PredictionTable
 from modelops.errors import InvalidInput, NotFound
-from modelops.monitoring import metrics as M
+from modelops.metrics import canonical_metric, higher_is_better, metrics_of_task
+from modelops.metrics import grouped as M
 from modelops.monitoring.values import (
     Degradation,
     DriftCheck,
@@ -35,7 +36,8 @@ from modelops.monitoring.values import (
 from modelops.monitoring.windows import format_window, window_index
 
 __all__ = ["LATENCY_PERCENTILES", "MIN_VOLUME_HISTORY", "Window", "compare_to_baseline",
-           "count_volume", "feature_columns", "prediction_drift"]
+           "count_volume", "feature_columns", "plugin_metrics", "prediction_drift",
+           "task_metrics"]
 
 LATENCY_PERCENTILES = (50, 90, 95, 99)
 #: Volume anomalies are judged only with at least this many windows of history.
@@ -125,7 +127,7 @@ class Window:
         labels, true, pred = M.encode_labels(self.table.actuals[idx],
                                              self.table.predictions[idx], extra)
         if positive is None:
-            positive = _default_positive(labels)
+            positive = M.default_positive(labels)
             if positive is not None and positive not in labels:
                 labels, true, pred = M.encode_labels(self.table.actuals[idx],
                                                      self.table.predictions[idx], (positive,))
@@ -157,14 +159,30 @@ class Window:
         return true, pred
 
     def metric_groups(self, groups: np.ndarray | None, n_groups: int) -> dict[str, np.ndarray]:
-        """Every metric of the task per group (``groups``: the group of each scored row)."""
+        """Every metric of the task per group (``groups``: the group of each scored row): the
+        built-in ones from vectorised kernels, those of plugins group by group."""
         if len(self.scored) == 0 or self.task is None:
             return {}
         if self.task == "regression":
             true, pred = self.regression_arrays
-            return M.regression(true, pred, groups, n_groups)
-        labels, true, pred, pos = self.labels
-        return M.classification(true, pred, len(labels), pos, groups, n_groups, self.scores)
+            out = M.regression(true, pred, groups, n_groups)
+            actual, predicted = true, pred
+        else:
+            labels, true, pred, pos = self.labels
+            out = M.classification(true, pred, len(labels), pos, groups, n_groups, self.scores)
+            actual = self.table.actuals[self.scored]
+            predicted = self.table.predictions[self.scored]
+        for spec in plugin_metrics(self.task):
+            if spec.needs is not None and self.scores is None:
+                continue
+            values = np.full(n_groups, np.nan)
+            for group in range(n_groups):
+                rows = slice(None) if groups is None else groups == group
+                if groups is None or rows.any():
+                    score = None if self.scores is None else self.scores[rows]
+                    values[group] = spec.compute(actual[rows], predicted[rows], score)
+            out[spec.name] = values
+        return out
 
     @cached_property
     def error_flags(self) -> tuple[np.ndarray, np.ndarray]:
@@ -259,7 +277,7 @@ class Window:
             return None, str(exc)
         except InvalidInput as exc:        # a version string that is not semver
             return None, str(exc)
-        metrics = {M.canonical_metric(k): float(v) for k, v in mv.metrics.items()}
+        metrics = {canonical_metric(k): float(v) for k, v in mv.metrics.items()}
         if not metrics:
             return None, (f"version {mv.version} of {monitor.model!r} was registered without "
                           "metrics")
@@ -339,19 +357,24 @@ class Window:
                           note=note, **base)
 
 
-def _default_positive(labels: tuple[Any, ...]) -> Any:
-    """1 (or True) when the labels are {0, 1} or {-1, 1} numbers or booleans (sklearn's rule);
-    else None: precision, recall and F1 are macro averages, and no ROC AUC."""
-    if not labels or len(labels) > 2:
-        return None
-    if not all(isinstance(v, (int, float, bool, np.number, np.bool_)) for v in labels):
-        return None
-    values = {float(v) for v in labels}
-    if values <= {0.0, 1.0} or values <= {-1.0, 1.0}:
-        return True if any(isinstance(v, (bool, np.bool_)) for v in labels) else 1
-    return None
+def plugin_metrics(task: str | None) -> list[Any]:
+    """The metrics of ``task`` that plugins add to the metric table (monitoring computes the
+    built-in ones with its kernels)."""
+    if task is None:
+        return []
+    from modelops.metrics.builtin import BUILTIN_METRICS
+
+    return [spec for spec in metrics_of_task(task)
+            if spec.name not in M.CLASSIFICATION_METRICS + M.REGRESSION_METRICS
+            and not any(spec is b for b in BUILTIN_METRICS)]
 
 
+def task_metrics(task: str | None) -> tuple[str, ...]:
+    """The metrics a window of ``task`` measures: the built-in ones, then plugins'."""
+    if task is None:
+        return ()
+    own = M.REGRESSION_METRICS if task == "regression" else M.CLASSIFICATION_METRICS
+    return (*own, *(spec.name for spec in plugin_metrics(task)))
 
 
 def compare_to_baseline(performance: Performance, baseline: Mapping[str, float], source: str,
@@ -363,7 +386,7 @@ def compare_to_baseline(performance: Performance, baseline: Mapping[str, float],
         if name not in baseline:
             continue
         base = float(baseline[name])
-        worse = current - base if name in M.LOWER_IS_BETTER else base - current
+        worse = base - current if higher_is_better(name) else current - base
         limit = rules.threshold_of(name)
         changes.append(MetricChange(metric=name, baseline=base, current=current,
                                     worse_by=worse, threshold=limit,

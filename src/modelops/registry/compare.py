@@ -7,12 +7,14 @@ from typing import Any
 import attrs
 
 from modelops.entities.registry import ModelVersion
+from modelops.metrics import canonical_metric
 
 
 @attrs.frozen
 class VersionComparison:
-    """``a`` and ``b`` side by side: each metric with ``b - a``, the params that differ, and
-    both lineages."""
+    """``a`` and ``b`` side by side: each metric with ``b - a`` (metrics matched by their
+    canonical names, so ``f1_score`` meets ``f1``), the params that differ, and both
+    lineages."""
 
     a: ModelVersion
     b: ModelVersion
@@ -21,9 +23,11 @@ class VersionComparison:
 
     @classmethod
     def of(cls, a: ModelVersion, b: ModelVersion) -> VersionComparison:
+        mine = _by_canonical_name(a.metrics)
+        theirs = _by_canonical_name(b.metrics)
         metrics = {}
-        for key in sorted(set(a.metrics) | set(b.metrics)):
-            x, y = a.metrics.get(key), b.metrics.get(key)
+        for key in sorted(set(mine) | set(theirs)):
+            x, y = mine.get(key), theirs.get(key)
             metrics[key] = (x, y, None if x is None or y is None else y - x)
         params = {k: (a.params.get(k), b.params.get(k))
                   for k in sorted(set(a.params) | set(b.params))
@@ -60,3 +64,13 @@ class VersionComparison:
         lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths))]
         lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths)) for r in cells]
         return "\n".join(lines)
+
+
+def _by_canonical_name(metrics: dict[str, float]) -> dict[str, float]:
+    """A version's metrics under their canonical names (a name spelled exactly so wins)."""
+    out: dict[str, float] = {}
+    for key, value in metrics.items():
+        name = canonical_metric(key)
+        if name not in out or key == name:
+            out[name] = value
+    return out

@@ -14,27 +14,36 @@ import attrs
 
 from modelops.entities.registry import Decision, ModelVersion
 from modelops.errors import InvalidInput
+from modelops.metrics import find_metric, higher_is_better
 
 Rule = Callable[[ModelVersion, ModelVersion | None], Decision | bool]
 
 
 def _metric(version: ModelVersion, metric: str, role: str) -> float:
-    try:
-        return version.metrics[metric]
-    except KeyError:
+    """The version's value of ``metric``, under any of its names (``f1`` is ``f1_score``)."""
+    found = find_metric(version.metrics, metric)
+    if found is None:
         raise InvalidInput(f"{role} {version.name} {version.version} has no metric {metric!r} "
                            f"(it has: {', '.join(sorted(version.metrics)) or 'none'})",
-                           field="metric") from None
+                           field="metric")
+    return found[1]
 
 
 @attrs.frozen
 class MetricImprovement:
     """Promote when ``metric`` beats the incumbent's by at least ``min_improvement``
-    (absolute), or when there is no incumbent."""
+    (absolute), or when there is no incumbent. A version may hold the metric under any of its
+    names in the metric table (``f1`` or ``f1_score``). ``higher_is_better`` defaults to the
+    table's direction for the metric (lower for ``mae``, ``rmse``, ``mse``, ``log_loss``;
+    higher for names it does not know)."""
 
     metric: str = "f1"
     min_improvement: float = 0.0
-    higher_is_better: bool = True
+    higher_is_better: bool | None = attrs.field(default=None)
+
+    def __attrs_post_init__(self) -> None:
+        if self.higher_is_better is None:
+            object.__setattr__(self, "higher_is_better", higher_is_better(self.metric))
 
     def __call__(self, candidate: ModelVersion, incumbent: ModelVersion | None) -> Decision:
         value = _metric(candidate, self.metric, "candidate")
@@ -56,7 +65,8 @@ class MetricImprovement:
 @attrs.frozen
 class Floors:
     """Promote only when every named metric is strictly above its floor
-    (``Floors({"accuracy": 0.70, "f1": 0.65, "roc_auc": 0.75})``)."""
+    (``Floors({"accuracy": 0.70, "f1": 0.65, "roc_auc": 0.75})``); a version may hold each
+    under any of its names."""
 
     floors: Mapping[str, float] = attrs.field(converter=dict)
 
@@ -73,7 +83,8 @@ class Floors:
 
 @attrs.frozen
 class Ceilings:
-    """Promote only when every named metric is strictly below its ceiling (for losses)."""
+    """Promote only when every named metric is strictly below its ceiling (for losses); a
+    version may hold each under any of its names."""
 
     ceilings: Mapping[str, float] = attrs.field(converter=dict)
 

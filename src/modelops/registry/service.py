@@ -729,13 +729,14 @@ class Registry:
         return [c.version for c in event.changes]
 
     def should_promote(self, name: str, candidate: str, metric: str = "f1",
-                       min_improvement: float = 0.01, higher_is_better: bool = True,
+                       min_improvement: float = 0.01, higher_is_better: bool | None = None,
                        against: str = "production") -> Decision:
         """Would ``candidate`` beat the version holding ``against`` on ``metric``?
         (``against`` is a stage, or an alias written ``"@champion"``.)
 
         A dry run of ``MetricImprovement``: nothing is recorded. With no incumbent, the answer
-        is yes.
+        is yes. Either version may hold the metric under any of its names (``f1`` or
+        ``f1_score``); ``higher_is_better`` defaults to the metric table's direction.
         """
         rule = MetricImprovement(metric, min_improvement, higher_is_better)
         return self.evaluate(name, candidate, rule, against)

@@ -1,4 +1,4 @@
-"""Model-quality metrics over groups of rows (windows), vectorised with numpy.
+"""Model-quality metrics over groups of rows (monitoring windows), vectorised with numpy.
 
 Every function takes whole columns plus a group index per row and returns one value per group,
 so a trend of 168 windows costs about what one window costs: counts come from ``np.bincount``
@@ -26,21 +26,25 @@ import numpy as np
 
 from modelops.errors import InvalidInput
 
+#: What :func:`classification` and :func:`regression` compute, by canonical name (the metric
+#: table, ``modelops.metrics``, names and directs them).
 CLASSIFICATION_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
 REGRESSION_METRICS = ("mae", "rmse", "r2")
-#: Metrics where a lower value is better; every other metric is better when higher.
-LOWER_IS_BETTER = frozenset({"mae", "rmse"})
-#: Other spellings of the metrics, as registered models often name them.
-ALIASES = {"auc": "roc_auc", "roc-auc": "roc_auc", "rocauc": "roc_auc", "f1_score": "f1",
-           "f1-score": "f1", "acc": "accuracy", "r2_score": "r2", "r^2": "r2",
-           "mean_absolute_error": "mae", "root_mean_squared_error": "rmse"}
 #: Classification is assumed for numbers only when they are whole and at most this many.
 MAX_CLASSES_FROM_NUMBERS = 20
 
 
-def canonical_metric(name: str) -> str:
-    key = name.strip().lower()
-    return ALIASES.get(key, key)
+def default_positive(labels: tuple[Any, ...]) -> Any:
+    """1 (or True) when the labels are {0, 1} or {-1, 1} numbers or booleans (sklearn's rule);
+    else None: precision, recall and F1 are macro averages, and no ROC AUC."""
+    if not labels or len(labels) > 2:
+        return None
+    if not all(isinstance(v, (int, float, bool, np.number, np.bool_)) for v in labels):
+        return None
+    values = {float(v) for v in labels}
+    if values <= {0.0, 1.0} or values <= {-1.0, 1.0}:
+        return True if any(isinstance(v, (bool, np.bool_)) for v in labels) else 1
+    return None
 
 
 def null_mask(values: np.ndarray) -> np.ndarray:
