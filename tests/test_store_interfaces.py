@@ -27,7 +27,7 @@ INTERFACES = {
         "list_versions", "download_version", "append_event", "list_events",
     }),
     DriftStore: (DriftStoreSuite, {
-        "save_profile", "get_profile", "list_profiles", "save_report", "get_report",
+        "list_names", "save_profile", "get_profile", "list_profiles", "save_report", "get_report",
         "list_reports",
     }),
     PredictionStore: (PredictionStoreSuite, {

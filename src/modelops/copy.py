@@ -31,7 +31,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, TextIO
 
 import attrs
@@ -386,12 +386,7 @@ def _event_key(event: Any) -> tuple[Any, ...]:
 # -- drift ------------------------------------------------------------------------------------
 
 def _copy_drift(src: Any, dst: Any, tally: _Tally, bar: _Progress) -> None:
-    names = _drift_names(src)
-    if names is None:
-        tally.notes.append("drift not copied: the source store cannot list its monitored "
-                           "models")
-        return
-    for name in names:
+    for name in src.list_names():
         have = {p.profile_id for p in dst.list_profiles(name)}
         for profile in src.list_profiles(name):
             copied = profile.profile_id not in have
@@ -406,35 +401,6 @@ def _copy_drift(src: Any, dst: Any, tally: _Tally, bar: _Progress) -> None:
                 dst.save_report(report)
             tally.add("reports", copied)
             bar(f"drift reports of {name}", i, len(reports))
-
-
-def _drift_names(store: Any) -> list[str] | None:
-    """The monitored models of a drift store: its ``list_names()`` if it has one, else the
-    folders of a layout store."""
-    lister: Callable[[], list[str]] | None = getattr(store, "list_names", None)
-    if lister is not None:
-        return list(lister())
-    storage = getattr(store, "storage", None)
-    if storage is None:
-        return None
-    names = []
-    for folder in storage.listdir("drift"):
-        if not folder.startswith("~"):
-            names.append(folder)
-            continue
-        # A name too long for a folder name: the records inside hold it.
-        for sub in ("profiles", "reports"):
-            entries = storage.listdir(f"drift/{folder}/{sub}")
-            if sub == "reports" and entries:
-                entries = storage.listdir(f"drift/{folder}/reports/{entries[0]}")
-                entries = [f"{storage.listdir(f'drift/{folder}/reports')[0]}/{e}"
-                           for e in entries]
-            if entries:
-                data = storage.read_json(f"drift/{folder}/{sub}/{entries[0]}")
-                if data is not None:
-                    names.append(data["name"])
-                    break
-    return sorted(names)
 
 
 # -- predictions ------------------------------------------------------------------------------

@@ -11,11 +11,17 @@ class DriftStore(abc.ABC):
     """Persists reference profiles per monitored model, and drift reports over time.
 
     Profiles and reports arrive complete (ids and times set by ``modelops.drift``); a store
-    writes each once, whole or absent, and finds them again. ``list_reports`` filters by
-    ``created_time`` (Unix ms) and returns reports in creation order.
+    writes each once, whole or absent, and finds them again. ``list_names`` lists every name
+    with a profile or a report; ``list_reports`` filters by ``created_time`` (Unix ms) and
+    returns reports in creation order.
     """
 
     uri: str = ""
+
+    @abc.abstractmethod
+    def list_names(self) -> list[str]:
+        """Every name (monitored model) that has a reference profile or a drift report,
+        sorted."""
 
     @abc.abstractmethod
     def save_profile(self, profile: DatasetProfile) -> DatasetProfile:

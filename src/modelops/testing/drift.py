@@ -191,6 +191,7 @@ class DriftStoreSuite(StoreSuite):
 
     def test_fresh_store_is_empty(self, store: DriftStore) -> None:
         """A fresh store has no profiles and no reports, and says so with NotFound."""
+        assert store.list_names() == []
         assert store.list_profiles("fraud") == []
         assert store.list_reports("fraud") == []
         with pytest.raises(NotFound):
@@ -259,11 +260,22 @@ class DriftStoreSuite(StoreSuite):
         with pytest.raises(NotFound):
             store.get_profile("fraud")
 
+    def test_names_with_profiles_or_reports_are_listed(self, store: DriftStore) -> None:
+        """``list_names`` gives every name holding a profile, a report or both, sorted, each
+        once."""
+        fraud = store.save_profile(make_profile("fraud", seed=1))
+        store.save_report(make_report(fraud))
+        store.save_profile(make_profile("fraud", seed=2))
+        store.save_profile(make_profile("churn", seed=3))
+        store.save_report(make_report(make_profile("Zeta", seed=4)))   # a report alone
+        assert store.list_names() == sorted(["fraud", "churn", "Zeta"])
+
     @pytest.mark.parametrize("name", AWKWARD_NAMES)
     def test_awkward_valid_names(self, store: DriftStore, name: str) -> None:
         """Names that are awkward as paths, keys or URLs are stored and found as given."""
         profile = store.save_profile(make_profile(name))
         report = store.save_report(make_report(profile))
+        assert store.list_names() == [name]
         assert store.get_profile(name).name == name
         assert_same_report(store.get_report(name, report.report_id), report)
         assert store.list_profiles(name + "x") == []

@@ -110,7 +110,7 @@ class MlflowDriftStore(DriftStore):
         return experiment_id
 
     def list_names(self) -> list[str]:
-        """The monitored models that have a drift experiment, sorted."""
+        """The monitored models that have a drift experiment (a profile or a report), sorted."""
         names = set()
         token = None
         with mlflow_errors(f"listing drift experiments in {self.uri}"):

@@ -39,6 +39,32 @@ class LayoutDriftStore(DriftStore):
     def _dir(self, name: str) -> str:
         return f"drift/{segment(name)}"
 
+    def list_names(self) -> list[str]:
+        names = []
+        for folder in self.storage.listdir("drift"):
+            if not folder.startswith("~"):
+                names.append(folder)
+                continue
+            found = self._name_inside(f"drift/{folder}")
+            if found is not None:
+                names.append(found)
+        return sorted(names)
+
+    def _name_inside(self, folder: str) -> str | None:
+        """The name a folder holds records of (a name too long for a folder name is hashed):
+        read from its first profile, else its first report; None if it holds neither."""
+        profiles = self.storage.listdir(f"{folder}/profiles")
+        if profiles:
+            data = self.storage.read_json(f"{folder}/profiles/{profiles[0]}")
+            if data is not None:
+                return data["name"]
+        for day in self.storage.listdir(f"{folder}/reports"):
+            for entry in self.storage.listdir(f"{folder}/reports/{day}"):
+                data = self.storage.read_json(f"{folder}/reports/{day}/{entry}")
+                if data is not None:
+                    return data["name"]
+        return None
+
     def save_profile(self, profile: DatasetProfile) -> DatasetProfile:
         path = f"{self._dir(profile.name)}/profiles/{profile.profile_id}.json"
         self.storage.create(path, dumps(profile_to_data(profile)))
