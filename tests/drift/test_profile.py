@@ -165,3 +165,28 @@ def test_profiles_of_dask_partitions_merge_to_the_whole():
     assert x_m.m4 == pytest.approx(x_w.m4, rel=1e-9)
     assert merged.columns["k"] == whole.columns["k"]
     assert merged.rows == whole.rows
+
+
+def test_kept_samples_are_stored_packed_and_old_lists_still_read():
+    import base64
+    import json
+
+    x = np.random.default_rng(9).normal(size=3000)
+    p = profile_frame("m", {"x": x})
+    data = profile_to_data(p)
+    column = data["columns"]["x"]
+    # base64 of float64: a JSON list of thousands of floats per column made reading a
+    # profile slower than checking against it
+    assert isinstance(column["sample_f64"], str) and "sample" not in column
+    assert profile_from_data(json.loads(json.dumps(data))) == p
+    old = json.loads(json.dumps(data))
+    old["columns"]["x"].pop("sample_f64")
+    old["columns"]["x"]["sample"] = sorted(x.tolist())
+    assert profile_from_data(old) == p
+    short = base64.b64encode(np.sort(x)[:10].astype("<f8").tobytes()).decode()
+    for bad, match in (("not base64!", "base64"), ("AAAA", "whole float64"),
+                       (short, "keeps 10 values but counts 3000")):
+        broken = json.loads(json.dumps(data))
+        broken["columns"]["x"]["sample_f64"] = bad
+        with pytest.raises(InvalidInput, match=match):
+            profile_from_data(broken)

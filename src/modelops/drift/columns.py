@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import math
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -23,6 +24,7 @@ from modelops.drift.profile import (
     category_counts,
     count_buckets,
     quantiles,
+    sorted_quantiles,
 )
 from modelops.entities.drift import CategoricalProfile, Histogram, NumericProfile
 
@@ -84,10 +86,19 @@ class NumericColumn:
 
     @property
     def reference(self) -> np.ndarray:
-        return np.asarray(self.ref.sample)
+        """Every reference value, sorted (only while the reference kept them)."""
+        return self.ref.sample_array
+
+    @functools.cached_property
+    def pooled(self) -> stats.Pooled:
+        """The reference and current values merged, once for every exact statistic."""
+        return stats.Pooled.of(self.reference, self.values)
 
     def current_quantiles(self, qs: Sequence[float]) -> list[float]:
-        """Quantiles of the current values read from their buckets (as the reference's)."""
+        """Quantiles of the current values: exact while they are sorted, else read from
+        their buckets (as the reference's)."""
+        if self.exact:
+            return sorted_quantiles(self.values, qs)
         cum = np.cumsum(self.c)
         n = cum[-1]
         lo, hi = float(self.values.min()), float(self.values.max())
@@ -103,7 +114,7 @@ class NumericColumn:
 
     def ks(self, alpha: float) -> stats.StatResult:
         if self.exact:
-            return stats.ks(self.reference, self.values, alpha)
+            return stats.ks_of_pooled(self.pooled, stats._alpha(alpha))
         gaps = np.cumsum(self.r) / self.r.sum() - np.cumsum(self.c) / self.c.sum()
         d = float(np.abs(gaps).max())
         n, m = self.ref.count, len(self.values)
@@ -122,7 +133,8 @@ class NumericColumn:
 
     def wasserstein(self, threshold: float) -> stats.StatResult:
         if self.exact:
-            return stats.wasserstein(self.reference, self.values, threshold)
+            return stats.wasserstein_of_pooled(self.pooled, self.values, threshold,
+                                               math.sqrt(self.ref.variance))
         gaps, widths = self._cdf_gaps()
         raw = float(np.dot(np.abs(gaps), widths))
         scale = math.sqrt(self.ref.variance) if self.ref.min != self.ref.max else 0.0
@@ -135,7 +147,7 @@ class NumericColumn:
 
     def energy(self, threshold: float) -> stats.StatResult:
         if self.exact:
-            return stats.energy(self.reference, self.values, threshold)
+            return stats.energy_of_pooled(self.pooled, threshold)
         gaps, widths = self._cdf_gaps()
         value = float(math.sqrt(2) * math.sqrt(np.dot(gaps**2, widths)))
         return stats.StatResult(method="energy", statistic=value, pvalue=None,
@@ -158,9 +170,9 @@ class NumericColumn:
             if hi <= lo:
                 lo, hi = lo - 0.5, hi + 0.5
         edges = np.linspace(lo, hi, _HIST_BINS + 1)
-        if self.exact:
-            r = np.histogram(np.clip(self.reference, lo, hi), bins=edges)[0]
-            c = np.histogram(np.clip(self.values, lo, hi), bins=edges)[0]
+        if self.exact:  # both sorted: np.histogram of the clipped values, by search
+            r = _sorted_counts(self.reference, edges)
+            c = _sorted_counts(self.values, edges)
         else:  # from the bucket counts both sides already have
             points = np.clip(self.points, lo, hi)
             r = np.histogram(points, bins=edges, weights=self.r)[0]
@@ -168,6 +180,14 @@ class NumericColumn:
         labels = [f"{edges[i]:.3g}" for i in range(_HIST_BINS)]
         return Histogram(labels, (r / max(r.sum(), 1)).tolist(), (c / max(c.sum(), 1)).tolist(),
                          edges.tolist())
+
+
+def _sorted_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """``np.histogram(np.clip(values, edges[0], edges[-1]), bins=edges)[0]`` of sorted
+    ``values``: a value belongs to the bin of the last interior edge at or below it."""
+    below = np.searchsorted(values, edges, side="left")
+    below[0], below[-1] = 0, len(values)
+    return np.diff(below)
 
 
 class CategoricalColumn:

@@ -61,9 +61,9 @@ def _gate(test: stats.StatResult, effect: float, min_effect: float) -> bool:
 
 
 def _numeric_summary(finite: np.ndarray, rows: int,
-                     quantile_of: Any = None) -> dict[str, float]:
+                     quantile_of: Any) -> dict[str, float]:
     """The numbers ``profile.summary`` reports, computed directly from current values;
-    ``quantile_of`` reads quantiles from buckets already counted (else they are exact)."""
+    ``quantile_of(qs)`` gives their quantiles."""
     n = len(finite)
     if n == 0:
         nan = math.nan
@@ -71,7 +71,7 @@ def _numeric_summary(finite: np.ndarray, rows: int,
                 "min": nan, "max": nan, "p05": nan, "p25": nan, "median": nan, "p75": nan,
                 "p95": nan}
     qs = (0.05, 0.25, 0.5, 0.75, 0.95)
-    q = quantile_of(qs) if quantile_of is not None else np.quantile(finite, qs).tolist()
+    q = quantile_of(qs)
     return {"count": float(n), "missing_share": 1 - n / rows if rows else 0.0,
             "mean": float(finite.mean()), "std": float(finite.std(ddof=1)) if n > 1 else math.nan,
             "min": float(finite.min()), "max": float(finite.max()),
@@ -261,8 +261,7 @@ def _check_numeric(col: str, role: str, ref: NumericProfile, values: np.ndarray,
     if gate is not None:
         reason += ": drifted" if drifted else ": not drifted"
     ref_summary = summary(ref)
-    cur_summary = _numeric_summary(cur, len(values), None if col_data.exact
-                                   else col_data.current_quantiles)
+    cur_summary = _numeric_summary(cur, len(values), col_data.current_quantiles)
     return ColumnDrift(
         column=col, kind=kind, role=role, method=test.method, statistic=test.statistic,
         pvalue=test.pvalue, threshold=test.threshold, drifted=bool(drifted), effect=effect,

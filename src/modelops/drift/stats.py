@@ -307,15 +307,22 @@ def _numeric_binned(reference: Any, current: Any, bins: Any) -> tuple[np.ndarray
 # --------------------------------------------------------------------------------------------
 
 def _ks_exact_equal(n: int, h: int) -> float:
-    """P(D_{n,n} >= h/n), Hodges' alternating sum evaluated as scipy does (Horner-like)."""
+    """P(D_{n,n} >= h/n): Hodges' alternating sum, in scipy's nested (Horner-like) order.
+
+    Its k-th term is the product over j < h of (n - kh - j) / (n + kh + j + 1), a ratio of
+    factorials; scipy multiplies it out term by term (O(n) Python steps in all), here it is
+    one vectorised ``gammaln`` expression (relative error about 1e-11), and the nesting runs
+    only over the terms that do not underflow to 0.
+    """
+    k = np.arange(n // h + 1, dtype=np.float64)
+    low = n - (k + 1) * h          # a factor of the product is 0 once this is negative
+    with np.errstate(invalid="ignore"):
+        logs = (special.gammaln(n - k * h + 1) - special.gammaln(low + 1)
+                + special.gammaln(n + k * h + 1) - special.gammaln(n + (k + 1) * h + 1))
+    terms = np.where(low >= 0, np.exp(logs), 0.0).tolist()
     total = 0.0
-    k = int(np.floor(n / h))
-    while k >= 0:
-        p1 = 1.0
-        for j in range(h):  # O(n) in all: k * h <= n
-            p1 = (n - k * h - j) * p1 / (n + k * h + j + 1)
+    for p1 in reversed(terms):
         total = p1 * (1.0 - total)
-        k -= 1
     return 2 * total
 
 
@@ -356,6 +363,18 @@ def _ks_exact_unequal(m: int, n: int, g: int, h: int) -> float:
     return float(prev[0])
 
 
+def _exact_unequal() -> Callable[[int, int, int, int], float]:
+    """The recursion of :func:`_ks_exact_unequal` compiled: scipy's own (it ships it
+    compiled with Pythran, and ``ks_2samp`` calls it), else the numpy one here. The numpy one
+    steps once per anti-diagonal — m + n steps of a few array operations, about 40 ms at
+    5,000 and 1,000 values — where the compiled one takes about 1 ms."""
+    try:
+        from scipy.stats._stats_pythran import _compute_outer_prob_inside_method
+    except ImportError:  # a scipy that does not ship it compiled
+        return _ks_exact_unequal
+    return _compute_outer_prob_inside_method
+
+
 def ks_pvalue(d: float, n1: int, n2: int) -> tuple[float, float]:
     """(statistic, p-value) as ``scipy.stats.ks_2samp(..., method="auto")`` reports them."""
     if max(n1, n2) <= KS_EXACT_MAX_N:
@@ -365,7 +384,7 @@ def ks_pvalue(d: float, n1: int, n2: int) -> tuple[float, float]:
         d = h * 1.0 / lcm
         if h == 0:
             return d, 1.0
-        prob = _ks_exact_equal(n1, h) if n1 == n2 else _ks_exact_unequal(n1, n2, g, h)
+        prob = _ks_exact_equal(n1, h) if n1 == n2 else _exact_unequal()(n1, n2, g, h)
         if 0.0 <= prob <= 1.0:
             return d, prob
         # scipy falls back to the asymptotic p-value (with the rounded statistic) here.
@@ -382,21 +401,46 @@ def ks(reference: Any, current: Any, threshold: float = 0.05) -> StatResult:
     alpha = _alpha(threshold)
     ref = _sorted_values(reference, "reference")
     cur = _sorted_values(current, "current")
-    _, ref_le, cur_le = _pooled_counts(ref, cur)
-    diffs = ref_le / ref.size - cur_le / cur.size  # the ECDFs' gap at every distinct value
-    d = float(max(diffs.max(), min(max(-diffs.min(), 0.0), 1.0)))
-    d, p = ks_pvalue(d, ref.size, cur.size)
-    return _test_result("ks", min(max(d, 0.0), 1.0), min(max(p, 0.0), 1.0), alpha)
+    return ks_of_pooled(Pooled.of(ref, cur), alpha)
 
 
 # --------------------------------------------------------------------------------------------
 # Distances on the real line
 # --------------------------------------------------------------------------------------------
 
-def _cdf_distance_parts(ref: np.ndarray, cur: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+class Pooled:
+    """Two sorted samples merged once: the distinct pooled values and, at each, how many
+    reference and current values are at or below it. KS, Wasserstein and energy read it."""
+
+    __slots__ = ("cur_le", "m", "n", "ref", "ref_le", "values")
+
+    def __init__(self, ref: np.ndarray, values: np.ndarray, ref_le: np.ndarray,
+                 cur_le: np.ndarray, m: int) -> None:
+        self.ref, self.values, self.ref_le, self.cur_le = ref, values, ref_le, cur_le
+        self.n, self.m = ref.size, m
+
+    @classmethod
+    def of(cls, ref: np.ndarray, cur: np.ndarray) -> Pooled:
+        """Of two sorted, finite, non-empty samples."""
+        values, ref_le, cur_le = _pooled_counts(ref, cur)
+        return cls(ref, values, ref_le, cur_le, cur.size)
+
+    def gaps(self) -> np.ndarray:
+        """The ECDFs' gap (reference minus current) at every distinct value."""
+        return self.ref_le / self.n - self.cur_le / self.m
+
+
+def ks_of_pooled(pooled: Pooled, alpha: float) -> StatResult:
+    """:func:`ks` of samples already merged."""
+    diffs = pooled.gaps()
+    d = float(max(diffs.max(), min(max(-diffs.min(), 0.0), 1.0)))
+    d, p = ks_pvalue(d, pooled.n, pooled.m)
+    return _test_result("ks", min(max(d, 0.0), 1.0), min(max(p, 0.0), 1.0), alpha)
+
+
+def _cdf_distance_parts(pooled: Pooled) -> tuple[np.ndarray, np.ndarray]:
     """ECDF gaps on each interval between consecutive distinct values, and the intervals."""
-    values, ref_le, cur_le = _pooled_counts(ref, cur)
-    return (ref_le / ref.size - cur_le / cur.size)[:-1], np.diff(values)
+    return pooled.gaps()[:-1], np.diff(pooled.values)
 
 
 def wasserstein(reference: Any, current: Any, threshold: float = 0.1) -> StatResult:
@@ -410,13 +454,23 @@ def wasserstein(reference: Any, current: Any, threshold: float = 0.1) -> StatRes
     limit = _distance_threshold(threshold)
     ref = _sorted_values(reference, "reference")
     cur = _sorted_values(current, "current")
-    diffs, deltas = _cdf_distance_parts(ref, cur)
+    return wasserstein_of_pooled(Pooled.of(ref, cur), cur, limit)
+
+
+def wasserstein_of_pooled(pooled: Pooled, cur: np.ndarray, threshold: float,
+                          ref_std: float | None = None) -> StatResult:
+    """:func:`wasserstein` of samples already merged (``cur`` the current one, sorted;
+    ``ref_std`` the reference's ``np.std`` when known)."""
+    ref = pooled.ref
+    diffs, deltas = _cdf_distance_parts(pooled)
     raw = float(np.dot(np.abs(diffs), deltas))
-    scale = float(np.std(ref)) if ref[0] != ref[-1] else 0.0
+    if ref_std is None:
+        ref_std = float(np.std(ref))
+    scale = 0.0 if ref[0] == ref[-1] else ref_std
     if scale == 0.0:  # a constant reference (or one whose spread underflows)
         scale = float(np.std(np.concatenate((ref, cur)))) if raw > 0.0 else 0.0
     statistic = raw / scale if scale > 0.0 else raw
-    return _distance_result("wasserstein", statistic, limit)
+    return _distance_result("wasserstein", statistic, threshold)
 
 
 def energy(reference: Any, current: Any, threshold: float = 0.1) -> StatResult:
@@ -427,9 +481,14 @@ def energy(reference: Any, current: Any, threshold: float = 0.1) -> StatResult:
     limit = _distance_threshold(threshold)
     ref = _sorted_values(reference, "reference")
     cur = _sorted_values(current, "current")
-    diffs, deltas = _cdf_distance_parts(ref, cur)
+    return energy_of_pooled(Pooled.of(ref, cur), limit)
+
+
+def energy_of_pooled(pooled: Pooled, threshold: float) -> StatResult:
+    """:func:`energy` of samples already merged."""
+    diffs, deltas = _cdf_distance_parts(pooled)
     statistic = float(np.sqrt(2) * np.sqrt(np.dot(np.square(diffs), deltas)))
-    return _distance_result("energy", statistic, limit)
+    return _distance_result("energy", statistic, threshold)
 
 
 # --------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ drift methods (the ``modelops_drift_methods`` hook's payload) and drift reports.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Callable
@@ -66,6 +67,15 @@ class NumericProfile:
     @property
     def rows(self) -> int:
         return self.count + self.missing + self.infinite
+
+    @functools.cached_property
+    def sample_array(self) -> Any:
+        """``sample`` as a float64 numpy array (made once), or None."""
+        if self.sample is None:
+            return None
+        import numpy as np
+
+        return np.asarray(self.sample, dtype=np.float64)
 
     @property
     def missing_share(self) -> float:
