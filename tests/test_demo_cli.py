@@ -157,7 +157,7 @@ def test_cli_drift_fit_and_check(tmp_path, capsys):
     moved = _csv(tmp_path / "moved.csv", 3000, shift=8.0, seed=2)
     assert main(["--uri", uri, "drift", "check", "churn", moved]) == 0  # 1 of 3 < half
     out = capsys.readouterr().out
-    assert "age" in out and "no drift: 1 of 3 features drifted" in out
+    assert "age" in out and "no drift: 1 of 3 judged features drifted" in out
     with pytest.raises(SystemExit) as exit_:
         main(["--uri", uri, "drift", "check", "churn", moved, "--fail-on", "column",
               "--html", str(tmp_path / "r.html")])
@@ -170,3 +170,32 @@ def test_cli_drift_fit_and_check(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["drifted"] is True
     assert main(["--uri", uri, "drift", "check", "churn", str(tmp_path / "nope.csv")]) == 1
     assert "no file" in capsys.readouterr().err
+
+
+def test_cli_column_failures_use_the_corrected_verdict_on_clean_data(tmp_path, capsys):
+    # 30 clean columns judged each at alpha 0.05 flag one in 79 % of checks: `--fail-on
+    # column` exited 3 on clean data unless --correction bh was passed; now it is the default.
+    import numpy as np
+
+    rng = np.random.default_rng(11)
+    uri = str(tmp_path / "store")
+
+    def write(path, rows):
+        names = [f"m{j}" for j in range(30)]
+        data = rng.normal(size=(rows, 30))
+        path.write_text(",".join(names) + "\n"
+                        + "\n".join(",".join(f"{v:.5f}" for v in r) for r in data) + "\n")
+        return str(path)
+
+    assert main(["--uri", uri, "drift", "fit", "wide", write(tmp_path / "ref.csv", 2000)]) == 0
+    failed_alone = 0
+    for k in range(6):
+        batch = write(tmp_path / f"b{k}.csv", 500)
+        assert main(["--uri", uri, "drift", "check", "wide", batch, "--fail-on", "column"]) == 0
+        assert "p-values adjusted: bh" in capsys.readouterr().out
+        try:
+            main(["--uri", uri, "drift", "check", "wide", batch, "--fail-on", "column",
+                  "--correction", "none"])
+        except SystemExit as exit_:
+            failed_alone += exit_.code == 3
+    assert failed_alone >= 3          # what the default did before

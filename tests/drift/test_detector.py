@@ -36,7 +36,7 @@ def test_exact_path_equals_scipy_for_small_references():
         want = scipy.stats.ks_2samp(ref[col], cur[col])
         assert c.method == "ks" and "exactly" in c.reason
         assert c.statistic == pytest.approx(want.statistic, abs=1e-12)
-        assert c.pvalue == pytest.approx(want.pvalue, rel=1e-9, abs=1e-300)
+        assert c.raw_pvalue == pytest.approx(want.pvalue, rel=1e-9, abs=1e-300)
         want_w = scipy.stats.wasserstein_distance(ref[col], cur[col]) / np.std(ref[col])
         assert c.effect == pytest.approx(want_w, rel=1e-9)
     assert report.column("x1").drifted and not report.column("x0").drifted
@@ -44,7 +44,7 @@ def test_exact_path_equals_scipy_for_small_references():
     assert flag.kind == "binary" and flag.method == "z_proportion"
     table = [[np.sum(ref["flag"] == 0), np.sum(ref["flag"] == 1)],
              [np.sum(cur["flag"] == 0), np.sum(cur["flag"] == 1)]]
-    assert flag.pvalue == pytest.approx(scipy.stats.chi2_contingency(
+    assert flag.raw_pvalue == pytest.approx(scipy.stats.chi2_contingency(
         table, correction=False).pvalue, rel=1e-9)
     city = report.column("city")
     levels = sorted(set(ref["city"]) | set(cur["city"]))
@@ -52,7 +52,7 @@ def test_exact_path_equals_scipy_for_small_references():
               [np.sum(cur["city"] == v) for v in levels]]
     want = scipy.stats.chi2_contingency(counts, correction=False)
     assert (city.method, city.statistic) == ("chi2", pytest.approx(want.statistic, rel=1e-9))
-    assert city.pvalue == pytest.approx(want.pvalue, rel=1e-9)
+    assert city.raw_pvalue == pytest.approx(want.pvalue, rel=1e-9)
 
 
 def test_bucketed_ks_is_close_to_the_exact_statistic_at_large_sizes():
@@ -118,7 +118,7 @@ def test_named_methods_and_thresholds():
     assert psi.method == "psi"
     assert psi.statistic == pytest.approx(stats.psi(ref["x2"], cur["x2"]).statistic, rel=1e-12)
     ad = check_profile(profile, cur, method={"x2": "anderson_darling"}).column("x2")
-    assert ad.pvalue == pytest.approx(0.001)  # scipy's floor for a clear shift
+    assert ad.raw_pvalue == pytest.approx(0.001)  # scipy's floor for a clear shift
     strict = check_profile(profile, cur, method="ks", threshold=1e-300).column("x0")
     assert not strict.drifted and strict.threshold == 1e-300
     tvd_city = check_profile(profile, cur, method="tvd").column("city")
@@ -132,9 +132,11 @@ def test_corrections_match_scipy():
     ref = frames(600, seed=1)
     cur = frames(600, seed=2, shift={"x0": 0.15, "x3": 0.2})
     profile = profile_frame("m", ref)
-    raw = check_profile(profile, cur, min_effect=0.0)
+    raw = check_profile(profile, cur, min_effect=0.0, correction="none")
     p = np.array([c.pvalue for c in raw.columns])
-    bh = check_profile(profile, cur, correction="bh", min_effect=0.0)
+    assert all(c.raw_pvalue is None for c in raw.columns)
+    bh = check_profile(profile, cur, min_effect=0.0)        # the default
+    assert bh.correction == "bh" and [c.raw_pvalue for c in bh.columns] == list(p)
     assert [c.pvalue for c in bh.columns] == pytest.approx(
         scipy.stats.false_discovery_control(p, method="bh"), rel=1e-12)
     bonf = check_profile(profile, cur, correction="bonferroni", min_effect=0.0)
@@ -344,4 +346,4 @@ def test_exact_ks_p_values_never_take_the_slow_recursion(monkeypatch):
         for col in ref:
             if n_ref <= 5_000:   # the reference keeps every value: exactly scipy's
                 want = scipy.stats.ks_2samp(ref[col], cur[col])
-                assert report.column(col).pvalue == pytest.approx(want.pvalue, rel=1e-9)
+                assert report.column(col).raw_pvalue == pytest.approx(want.pvalue, rel=1e-9)

@@ -3,23 +3,36 @@
 ``method="auto"`` picks, per column:
 
 - numeric: the two-sample Kolmogorov-Smirnov test **and** the Wasserstein distance in
-  reference standard deviations. A column drifts when the test is significant (p < 0.05) and
-  the distance is at least ``min_effect`` (0.05 σ). The test alone flags every column once
-  samples are large — a shift of 0.001 σ is "significant" at a million rows — and a distance
-  alone cannot tell noise from drift in small samples; requiring both keeps the false-alarm
-  rate at or below α at every size, while a 0.1 σ shift is found from a few thousand rows on.
+  reference standard deviations. A column drifts when the test is significant (p < 0.05,
+  after the correction below) and the distance is at least ``min_effect`` (0.05 σ). The test
+  alone flags every column once samples are large — a shift of 0.001 σ is "significant" at a
+  million rows — and a distance alone cannot tell noise from drift in small samples;
+  requiring both keeps the false-alarm rate at or below α at every size, while a 0.1 σ shift
+  is found from a few thousand rows on.
 - binary (every value 0 or 1): the two-proportion z-test and the change of the share of ones
   (at least ``min_effect`` 0.02).
 - categorical: the chi-square test of homogeneity and the total variation distance (at least
   0.02).
+
+The verdict of a whole check, by default (``modelops.drift.methods`` holds the defaults,
+shared with the health rules; docs/decisions.md gives the error rates they were chosen
+from):
+
+- ``min_rows`` (100): a column with fewer non-missing current values is not judged
+  (``ColumnDrift.judged`` is False): one logged row is no evidence of drift;
+- ``correction`` (``"bh"``): the p-values of the judged columns (target and prediction
+  included) are adjusted together by Benjamini-Hochberg, so a check of 30 clean columns
+  flags one in about α of checks, not in 1 - (1 - α)^30 = 79 % of them; ``"bonferroni"``
+  is stricter, ``"none"`` judges each column at α alone;
+- ``drift_share`` (0.5): the dataset drifted when at least this share of the judged feature
+  columns drifted.
 
 While the reference keeps every value (at most 5,000), the statistics are computed exactly
 (they equal scipy's); beyond, from the reference's buckets, with the current values put in
 the same buckets (``modelops.drift.columns``). A named ``method`` comes from the drift method
 table (``modelops.drift.methods``: the built-in statistics and those of plugins, found the
 same way) and applies to the columns it suits, without the effect gate; ``threshold``
-overrides its alpha or distance threshold. ``correction`` (``"bonferroni"`` or ``"bh"``)
-adjusts the p-values over the tested columns.
+overrides its alpha or distance threshold.
 """
 
 from __future__ import annotations
@@ -32,7 +45,16 @@ import numpy as np
 
 from modelops.drift import stats
 from modelops.drift.columns import CategoricalColumn, NumericColumn, prepared
-from modelops.drift.methods import DEFAULT_ALPHA, is_builtin, method_table
+from modelops.drift.methods import (
+    CORRECTIONS,
+    DEFAULT_ALPHA,
+    DEFAULT_CORRECTION,
+    DEFAULT_DRIFT_SHARE,
+    DEFAULT_MIN_EFFECT,
+    DEFAULT_MIN_ROWS,
+    is_builtin,
+    method_table,
+)
 from modelops.drift.profile import summary
 from modelops.entities.drift import (
     CategoricalProfile,
@@ -46,9 +68,8 @@ from modelops.entities.drift import (
 from modelops.errors import InvalidInput
 from modelops.frames import numeric, to_columns
 
-DEFAULT_MIN_EFFECT = {"numeric": 0.05, "binary": 0.02, "categorical": 0.02}
-CORRECTIONS = ("bonferroni", "bh")
 _HIST_LEVELS = 20
+_CORRECTION_NAMES = {"bh": "Benjamini-Hochberg", "bonferroni": "Bonferroni"}
 
 
 def _fmt_n(n: int) -> str:
@@ -87,19 +108,24 @@ def _categorical_summary(counts: np.ndarray, missing: int) -> dict[str, float]:
 
 
 def check_profile(profile: DatasetProfile, frame: Any, *, method: str | Mapping[str, str] = "auto",
-                  threshold: float | None = None, correction: str | None = None,
+                  threshold: float | None = None, correction: str | None = DEFAULT_CORRECTION,
                   min_effect: float | Mapping[str, float] | None = None,
-                  drift_share: float = 0.5) -> DriftReport:
-    """Check a frame against a reference profile; returns an (unsaved) DriftReport."""
-    if correction is not None and correction not in CORRECTIONS:
-        raise InvalidInput(f"expected one of {', '.join(CORRECTIONS)}, got {correction!r}",
-                           field="correction")
+                  drift_share: float = DEFAULT_DRIFT_SHARE,
+                  min_rows: int = DEFAULT_MIN_ROWS) -> DriftReport:
+    """Check a frame against a reference profile; returns an (unsaved) DriftReport.
+
+    See the module doc for how columns and the dataset are judged; ``correction=None`` is
+    ``"none"``.
+    """
+    correction = check_correction(correction)
     if not (isinstance(drift_share, (int, float)) and 0 < drift_share <= 1):
         raise InvalidInput(f"expected a share in (0, 1], got {drift_share!r}",
                            field="drift_share")
     if threshold is not None and (not isinstance(threshold, (int, float))
                                   or not math.isfinite(threshold) or threshold <= 0):
         raise InvalidInput(f"expected a positive number, got {threshold!r}", field="threshold")
+    if isinstance(min_rows, bool) or not isinstance(min_rows, int) or min_rows < 1:
+        raise InvalidInput(f"expected a whole number >= 1, got {min_rows!r}", field="min_rows")
     gates = dict(DEFAULT_MIN_EFFECT)
     if isinstance(min_effect, Mapping):
         gates.update(min_effect)
@@ -119,21 +145,30 @@ def check_profile(profile: DatasetProfile, frame: Any, *, method: str | Mapping[
         role = "target" if col == profile.target else (
             "prediction" if col == profile.prediction else "feature")
         results.append(_check_column(col, role, ref, data[col], methods.get(col),
-                                     threshold, gates))
-    if correction is not None:
-        results = _correct(results, correction)
+                                     threshold, gates, min_rows))
+    results = correct(results, correction)
     features = [r for r in results if r.role == "feature"]
-    share = sum(r.drifted for r in features) / len(features) if features else 0.0
+    judged = [r for r in features if r.judged]
+    share = sum(r.drifted for r in judged) / len(judged) if judged else 0.0
     by_role = {r.role: r for r in results if r.role != "feature"}
     return DriftReport(
         name=profile.name, profile_id=profile.profile_id, columns=features, share=share,
-        drifted=bool(features) and share >= drift_share, drift_share=drift_share,
+        drifted=bool(judged) and share >= drift_share, drift_share=drift_share,
         method=method if isinstance(method, str) else "per-column", correction=correction,
         missing_columns=[c for c in profile.columns if c not in data],
         new_columns=[c for c in data if c not in profile.columns],
         n_reference=profile.rows, n_current=rows, target=by_role.get("target"),
-        prediction=by_role.get("prediction"),
+        prediction=by_role.get("prediction"), min_rows=min_rows,
     )
+
+
+def check_correction(correction: str | None) -> str:
+    """The name of a correction (None is ``"none"``); ``InvalidInput`` for an unknown one."""
+    correction = "none" if correction is None else correction
+    if correction not in CORRECTIONS:
+        raise InvalidInput(f"expected one of {', '.join(CORRECTIONS)}, got {correction!r}",
+                           field="correction")
+    return correction
 
 
 def _suits(method: DriftMethod, profile: Any) -> bool:
@@ -173,15 +208,27 @@ def _methods_by_column(method: str | Mapping[str, str], profile: DatasetProfile,
 
 def _check_column(col: str, role: str, ref: Any, values: np.ndarray,
                   method: DriftMethod | None, threshold: float | None,
-                  gates: dict[str, float]) -> ColumnDrift:
+                  gates: dict[str, float], min_rows: int) -> ColumnDrift:
     if isinstance(ref, NumericProfile):
         try:
             current = numeric(values, col)
         except InvalidInput:
             raise InvalidInput("was numeric in the reference but holds non-numbers now",
                                field=f"column {col!r}") from None
-        return _check_numeric(col, role, ref, current, method, threshold, gates)
-    return _check_categorical(col, role, ref, values, method, threshold, gates)
+        return _check_numeric(col, role, ref, current, method, threshold, gates, min_rows)
+    return _check_categorical(col, role, ref, values, method, threshold, gates, min_rows)
+
+
+def _not_judged(col: str, role: str, kind: str, ref: Any, n_cur: int, missing_cur: float,
+                sizes: str, min_rows: int) -> ColumnDrift:
+    return ColumnDrift(column=col, kind=kind, role=role, method="min_rows",
+                       statistic=float(n_cur), pvalue=None, threshold=float(min_rows),
+                       drifted=False, judged=False,
+                       reason=f"{kind} column, {sizes}: fewer than {min_rows:,} non-missing "
+                              "current values (min_rows), not judged",
+                       n_reference=ref.count, n_current=n_cur,
+                       missing_share_reference=ref.missing_share,
+                       missing_share_current=missing_cur)
 
 
 def _compute(col: str, kind: str, method: DriftMethod, column: Any, values: np.ndarray,
@@ -222,18 +269,20 @@ def _empty_result(col: str, role: str, kind: str, ref: Any, n_cur: int, missing_
 
 def _check_numeric(col: str, role: str, ref: NumericProfile, values: np.ndarray,
                    method: DriftMethod | None, threshold: float | None,
-                   gates: dict[str, float]) -> ColumnDrift:
+                   gates: dict[str, float], min_rows: int) -> ColumnDrift:
     nan_share = float(np.isnan(values).mean()) if len(values) else 0.0
     col_data = NumericColumn(ref, values)
     cur = col_data.values
     kind = "binary" if ref.binary and bool(np.all((cur == 0) | (cur == 1))) else "numeric"
-    if ref.count == 0 or len(cur) == 0:
+    sizes = f"{_fmt_n(ref.count)} vs {_fmt_n(len(cur))} values"
+    if (ref.count == 0 or len(cur) == 0) and len(values) >= min_rows:
         both = ref.count == 0 and len(cur) == 0
         which = "neither sample has" if both else (
             "the reference has" if ref.count == 0 else "the current data has")
         return _empty_result(col, role, kind, ref, len(cur), nan_share,
                              f"{which} no finite values", drifted=not both)
-    sizes = f"{_fmt_n(ref.count)} vs {_fmt_n(len(cur))} values"
+    if len(cur) < min_rows or ref.count == 0:
+        return _not_judged(col, role, kind, ref, len(cur), nan_share, sizes, min_rows)
     how = "exactly" if col_data.exact else "on the reference's buckets"
     min_effect = gates[kind]
     effect = effect_method = gate = None
@@ -275,19 +324,22 @@ def _check_numeric(col: str, role: str, ref: NumericProfile, values: np.ndarray,
 
 def _check_categorical(col: str, role: str, ref: CategoricalProfile, values: np.ndarray,
                        method: DriftMethod | None, threshold: float | None,
-                       gates: dict[str, float]) -> ColumnDrift:
+                       gates: dict[str, float], min_rows: int) -> ColumnDrift:
     col_data = CategoricalColumn(ref, values)
     n_cur, missing = col_data.n, col_data.missing
     missing_share = missing / len(values) if len(values) else 0.0
-    if ref.count == 0 or n_cur == 0:
+    union, cur_map, r, c = col_data.categories, col_data.current, col_data.r, col_data.c
+    sizes = f"{_fmt_n(ref.count)} vs {_fmt_n(n_cur)} values, {len(union)} categories"
+    if (ref.count == 0 or n_cur == 0) and len(values) >= min_rows:
         both = ref.count == 0 and n_cur == 0
         which = "neither sample has" if both else (
             "the reference has" if ref.count == 0 else "the current data has")
         return _empty_result(col, role, "categorical", ref, n_cur, missing_share,
                              f"{which} any non-missing value", drifted=not both)
-    union, cur_map, r, c = col_data.categories, col_data.current, col_data.r, col_data.c
+    if n_cur < min_rows or ref.count == 0:
+        return _not_judged(col, role, "categorical", ref, n_cur, missing_share, sizes,
+                           min_rows)
     unseen = [k for k in col_data.levels if k not in ref.frequencies]
-    sizes = f"{_fmt_n(ref.count)} vs {_fmt_n(n_cur)} values, {len(union)} categories"
     min_effect = gates["categorical"]
     effect = None
     if method is None:
@@ -329,32 +381,44 @@ def _check_categorical(col: str, role: str, ref: CategoricalProfile, values: np.
     )
 
 
-def _correct(results: Sequence[ColumnDrift], correction: str) -> list[ColumnDrift]:
-    """Adjust p-values over the columns that have one, and re-decide those columns."""
+def adjust(pvalues: Sequence[float], correction: str) -> list[float]:
+    """The p-values adjusted over the family: Bonferroni ``min(p·m, 1)``; Benjamini-Hochberg
+    step-up (``statsmodels``' ``fdr_bh``, R's ``p.adjust(method="BH")``); "none": as given."""
+    p = np.asarray(pvalues, dtype=np.float64)
+    m = len(p)
+    if correction == "none" or m == 0:
+        return p.tolist()
+    if correction == "bonferroni":
+        return np.minimum(p * m, 1.0).tolist()
+    order = np.argsort(p)
+    ranked = p[order] * m / np.arange(1, m + 1)
+    ranked = np.minimum.accumulate(ranked[::-1])[::-1]
+    adjusted = np.empty(m)
+    adjusted[order] = np.minimum(ranked, 1.0)
+    return adjusted.tolist()
+
+
+def correct(results: Sequence[ColumnDrift], correction: str) -> list[ColumnDrift]:
+    """The columns re-decided on p-values adjusted over every judged column that has one
+    (from their ``raw_pvalue`` when already adjusted, so a family can be corrected again
+    with a member added). A column's verdict keeps its effect gate."""
     import attrs
 
-    tested = [i for i, r in enumerate(results) if r.pvalue is not None]
-    m = len(tested)
-    if m == 0:
-        return list(results)
-    p = np.array([results[i].pvalue for i in tested])
-    if correction == "bonferroni":
-        adjusted = np.minimum(p * m, 1.0)
-        label = "Bonferroni"
-    else:  # Benjamini-Hochberg step-up
-        order = np.argsort(p)
-        ranked = p[order] * m / np.arange(1, m + 1)
-        ranked = np.minimum.accumulate(ranked[::-1])[::-1]
-        adjusted = np.empty(m)
-        adjusted[order] = np.minimum(ranked, 1.0)
-        label = "Benjamini-Hochberg"
+    correction = check_correction(correction)
     out = list(results)
-    for i, q in zip(tested, adjusted.tolist()):
+    tested = [i for i, r in enumerate(out) if r.judged and r.pvalue is not None]
+    if correction == "none" or not tested:
+        return out
+    raw = [out[i].pvalue if out[i].raw_pvalue is None else out[i].raw_pvalue for i in tested]
+    m = len(tested)
+    label = _CORRECTION_NAMES[correction]
+    for i, p, q in zip(tested, raw, adjust(raw, correction)):
         r = out[i]
         significant = q < r.threshold
         drifted = significant and (r.effect is None or r.min_effect is None
                                    or r.effect >= r.min_effect)
-        out[i] = attrs.evolve(r, pvalue=q, drifted=drifted,
-                              reason=f"{r.reason}; p adjusted by {label} over {m} columns to "
+        reason = r.reason.split("; p adjusted by ")[0]
+        out[i] = attrs.evolve(r, pvalue=q, raw_pvalue=p, drifted=drifted,
+                              reason=f"{reason}; p adjusted by {label} over {m} tests to "
                                      f"{q:.3g}: {'drifted' if drifted else 'not drifted'}")
     return out

@@ -39,13 +39,32 @@ from modelops.entities.drift import DriftMethod, StatResult
 from modelops.errors import InvalidInput
 from modelops.hookspecs import hookimpl
 
-__all__ = ["BUILTIN_METHODS", "DEFAULT_ALPHA", "DEFAULT_DISTANCE", "DriftMethod",
-           "method_table", "modelops_drift_methods"]
+__all__ = ["BUILTIN_METHODS", "CORRECTIONS", "DEFAULT_ALPHA", "DEFAULT_CORRECTION",
+           "DEFAULT_DISTANCE", "DEFAULT_DRIFT_SHARE", "DEFAULT_MIN_EFFECT", "DEFAULT_MIN_ROWS",
+           "DriftMethod", "method_table", "modelops_drift_methods"]
 
 #: The alpha of a test when the caller gives no threshold.
 DEFAULT_ALPHA = 0.05
 #: The threshold of a distance when the caller gives none.
 DEFAULT_DISTANCE = 0.1
+
+# The defaults of a drift verdict, shared by ``ops.drift.check``, ``modelops drift check``
+# and the health rules (``HealthRules``); docs/decisions.md gives the false-alarm and
+# detection rates they were chosen from (``benchmarks/bench_verdicts.py``).
+
+#: How p-values are adjusted over the columns one check tests: Benjamini-Hochberg, whose
+#: false-alarm rate on clean data is alpha for the whole check instead of alpha per column.
+DEFAULT_CORRECTION = "bh"
+#: The corrections a check knows ("none": each column at alpha on its own).
+CORRECTIONS = ("bh", "bonferroni", "none")
+#: A column with fewer non-missing current values than this is not judged.
+DEFAULT_MIN_ROWS = 100
+#: The dataset drifted when at least this share of the judged feature columns drifted.
+DEFAULT_DRIFT_SHARE = 0.5
+#: The effect an auto-checked column must also show to drift, by kind: the Wasserstein
+#: distance in reference standard deviations, the change of the share of ones, the total
+#: variation distance between the category shares.
+DEFAULT_MIN_EFFECT = {"numeric": 0.05, "binary": 0.02, "categorical": 0.02}
 
 
 def _numeric(reference: Any, current: Any) -> Any:

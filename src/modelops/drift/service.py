@@ -10,6 +10,7 @@ import attrs
 from modelops._ids import new_id, now_ms
 from modelops._time import to_ms as _ms
 from modelops.drift.detector import check_profile
+from modelops.drift.methods import DEFAULT_CORRECTION, DEFAULT_DRIFT_SHARE, DEFAULT_MIN_ROWS
 from modelops.drift.profile import profile_frame
 from modelops.entities._validate import check_name
 from modelops.entities.drift import DatasetProfile, DriftReport
@@ -54,19 +55,23 @@ class Drift:
         return self.store.get_profile(check_name(name, "name"), profile_id)
 
     def check(self, name: str, frame: Any, *, method: str | Mapping[str, str] = "auto",
-              threshold: float | None = None, correction: str | None = None,
+              threshold: float | None = None, correction: str | None = DEFAULT_CORRECTION,
               min_effect: float | Mapping[str, float] | None = None,
-              drift_share: float = 0.5, save: bool = True) -> DriftReport:
+              drift_share: float = DEFAULT_DRIFT_SHARE, min_rows: int = DEFAULT_MIN_ROWS,
+              save: bool = True) -> DriftReport:
         """Check a frame against the reference of ``name``; returns a DriftReport.
 
-        See ``modelops.drift.detector`` for how ``method="auto"`` decides. The report is
-        stored (``save=False`` skips that) and, when the dataset drifted, the
-        ``modelops_drift_detected`` hook fires.
+        See ``modelops.drift.detector`` for how columns and the dataset are judged: by
+        default p-values are adjusted over the columns by Benjamini-Hochberg
+        (``correction``), a column needs 100 non-missing values to be judged (``min_rows``)
+        and the dataset drifts when half the judged features do (``drift_share``) — the
+        defaults of the health rules too. The report is stored (``save=False`` skips that)
+        and, when the dataset drifted, the ``modelops_drift_detected`` hook fires.
         """
         profile = self.reference(name)
         report = check_profile(profile, frame, method=method, threshold=threshold,
                                correction=correction, min_effect=min_effect,
-                               drift_share=drift_share)
+                               drift_share=drift_share, min_rows=min_rows)
         report = attrs.evolve(report, report_id=new_id(), created_time=now_ms())
         if save:
             report = self.store.save_report(report)

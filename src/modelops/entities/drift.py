@@ -224,9 +224,9 @@ class ColumnDrift:
     column: str
     kind: str                     # numeric | binary | categorical
     role: str = "feature"         # feature | target | prediction
-    method: str                   # the test or distance that decided
+    method: str                   # the test or distance that decided ("min_rows": not judged)
     statistic: float
-    pvalue: float | None
+    pvalue: float | None          # adjusted over the check's columns when it corrected
     threshold: float
     drifted: bool
     effect: float | None = None           # an effect size that also had to be large enough
@@ -241,15 +241,19 @@ class ColumnDrift:
     reference_summary: FrozenDict[str, float] = attrs.field(factory=FrozenDict, converter=freeze)
     current_summary: FrozenDict[str, float] = attrs.field(factory=FrozenDict, converter=freeze)
     histogram: Histogram | None = None
+    judged: bool = True           # False: too few current values (the check's min_rows)
+    raw_pvalue: float | None = None       # before the check's correction (None: none made)
 
 
 @attrs.frozen(kw_only=True)
 class DriftReport:
     """A drift check of one dataset against a model's reference profile.
 
-    ``share`` is the share of feature columns that drifted; the dataset ``drifted`` when it
-    reaches ``drift_share`` (0.5 by default, as Evidently). Target and prediction drift are
-    in ``target`` and ``prediction``, outside the share.
+    ``share`` is the share of judged feature columns that drifted (a column with fewer than
+    ``min_rows`` non-missing values is not judged); the dataset ``drifted`` when it reaches
+    ``drift_share`` (0.5 by default, as Evidently). ``correction`` names how p-values were
+    adjusted over the columns (``"bh"``, ``"bonferroni"``, ``"none"``). Target and prediction
+    drift are in ``target`` and ``prediction``, outside the share.
     """
 
     name: str
@@ -268,10 +272,16 @@ class DriftReport:
     n_current: int = 0
     target: ColumnDrift | None = None
     prediction: ColumnDrift | None = None
+    min_rows: int = 0             # 0: a report from before columns needed a minimum
 
     @property
     def drifted_columns(self) -> list[str]:
         return [c.column for c in self.columns if c.drifted]
+
+    @property
+    def judged_columns(self) -> list[str]:
+        """The feature columns with enough current values to be judged."""
+        return [c.column for c in self.columns if c.judged]
 
     def column(self, name: str) -> ColumnDrift:
         for c in self.columns:

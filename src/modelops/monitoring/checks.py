@@ -24,14 +24,16 @@ error_rate          medium    more than ``error_rate_medium`` [1 %]
 latency             medium    p99 latency above ``latency_slo_ms`` [no SLO]
 degradation         high      a metric worse than the baseline by more than
                               ``degradation_threshold`` [0.05, absolute]
-input_drift         high      the dataset drifted against the reference (the share of
-                              drifted features reached the report's drift_share, 0.5)
+input_drift         high      the dataset drifted against the reference: at least
+                              ``drift_share`` [0.5] of the judged features drifted
 input_drift         medium    some features drifted, the dataset did not
 prediction_drift    medium    the predictions' distribution drifted (against the
                               reference's prediction column, else the window's later
                               half against its earlier half)
 target_drift        medium    the actuals' distribution drifted against the reference's
                               target column
+drift_not_judged    low       no feature has ``drift_min_rows`` [100] non-missing values
+                              in the window
 no_feedback         low       no prediction in the window has feedback
 little_feedback     low       fewer than ``min_feedback`` [30] have: not judged
 no_baseline         low       no baseline metrics (none given, no registered version
@@ -39,6 +41,14 @@ no_baseline         low       no baseline metrics (none given, no registered ver
 no_reference        low       no reference profile: input drift not checked
 drift_failed        low       the drift check raised (e.g. a column changed type)
 ==================  ========  ==========================================================
+
+Drift is judged as one family of tests per health check — every feature, the target and
+the prediction — by ``HealthRules``: a column needs ``drift_min_rows`` [100] non-missing
+values in the window to be judged; its test is significant at ``drift_alpha`` [0.05] after
+the ``drift_correction`` [Benjamini-Hochberg] over the family; and it must also show an
+effect of ``drift_min_effect`` [0.05 σ numeric, 0.02 binary and categorical]. These are the
+defaults of ``ops.drift.check`` too; docs/decisions.md gives the false-alarm and detection
+rates they were chosen from.
 """
 
 from __future__ import annotations
@@ -152,7 +162,8 @@ def performance(window: Window, rules: HealthRules) -> Iterator[HealthIssue]:
 
 def drift(window: Window, rules: HealthRules) -> Iterator[HealthIssue]:
     """``input_drift``, ``prediction_drift`` and ``target_drift``, or why drift is not checked
-    (``no_reference``, ``drift_failed``)."""
+    (``no_reference``, ``drift_not_judged``, ``drift_failed``). Every issue says the rules it
+    was judged by (``HealthRules.drift_*``) in its message and in ``details["rules"]``."""
     if len(window) == 0:
         return
     found = window.drift
@@ -161,38 +172,61 @@ def drift(window: Window, rules: HealthRules) -> Iterator[HealthIssue]:
                      error=window.drift_error)
         return
     report = found.report
+    how = rules.drift_rule_text()
+    judged_by = _drift_rules(rules, found)
     if found.reference_id is None:
         yield _issue("low", "no_reference", f"no reference profile for "
                      f"{window.monitor.model!r}: input drift is not checked (fit one with "
                      "ops.drift.fit_reference)")
     elif report is not None and report.columns:
+        judged = report.judged_columns
         drifted = list(report.drifted_columns)
-        n = len(report.columns)
+        n = len(judged)
         shown = ", ".join(drifted[:10]) + (f" and {len(drifted) - 10} more"
                                            if len(drifted) > 10 else "")
-        if report.drifted:
+        if not judged:
+            yield _issue("low", "drift_not_judged", f"input drift not judged: no feature has "
+                         f"{rules.drift_min_rows:,} non-missing values in the last "
+                         f"{window.label} ({len(window):,} predictions) [{how}]",
+                         n=len(window), rules=judged_by, reference_id=found.reference_id)
+        elif report.drifted:
             yield _issue("high", "input_drift", f"input drift: {len(drifted)} of {n} features "
-                         f"drifted ({_pct(report.share)}; the dataset counts as drifted from "
-                         f"{_pct(report.drift_share)}): {shown}", share=report.share,
-                         columns=drifted, reference_id=found.reference_id)
+                         f"drifted ({_pct(report.share)}): {shown} [{how}]",
+                         share=report.share, columns=drifted, judged=n, rules=judged_by,
+                         reference_id=found.reference_id)
         elif drifted:
             yield _issue("medium", "input_drift", f"{len(drifted)} of {n} features drifted: "
                          f"{shown} (the dataset as a whole did not, share "
-                         f"{_pct(report.share)})", share=report.share, columns=drifted,
+                         f"{_pct(report.share)}) [{how}]", share=report.share,
+                         columns=drifted, judged=n, rules=judged_by,
                          reference_id=found.reference_id)
     if found.prediction is not None and found.prediction.drifted:
         c = found.prediction
         yield _issue("medium", "prediction_drift", f"the predictions drifted against the "
                      f"{found.prediction_against}: {c.method} statistic {c.statistic:.3g}"
                      + (f", p={c.pvalue:.3g}" if c.pvalue is not None else "")
-                     + (f", effect {c.effect:.3g}" if c.effect is not None else ""),
-                     against=found.prediction_against, method=c.method,
-                     statistic=c.statistic, pvalue=c.pvalue, effect=c.effect)
+                     + (f", effect {c.effect:.3g}" if c.effect is not None else "")
+                     + f" [{how}]", against=found.prediction_against, method=c.method,
+                     statistic=c.statistic, pvalue=c.pvalue, effect=c.effect, rules=judged_by)
     if report is not None and report.target is not None and report.target.drifted:
         c = report.target
         yield _issue("medium", "target_drift", f"the actuals ({c.column}) drifted against the "
-                     f"reference: {c.method} statistic {c.statistic:.3g}", method=c.method,
-                     statistic=c.statistic, pvalue=c.pvalue, effect=c.effect)
+                     f"reference: {c.method} statistic {c.statistic:.3g}"
+                     + (f", p={c.pvalue:.3g}" if c.pvalue is not None else "") + f" [{how}]",
+                     method=c.method, statistic=c.statistic, pvalue=c.pvalue, effect=c.effect,
+                     rules=judged_by)
+
+
+def _drift_rules(rules: HealthRules, found: Any) -> dict[str, Any]:
+    """The drift rules as issue details: the settings, and how many tests shared alpha."""
+    report = found.report
+    family = [] if report is None else [*report.columns, report.target]
+    family.append(found.prediction)
+    tests = sum(1 for c in family if c is not None and c.judged and c.pvalue is not None)
+    options = rules.drift_options()
+    return {"alpha": options["threshold"], "correction": options["correction"],
+            "tests": tests, "min_rows": options["min_rows"],
+            "min_effect": options["min_effect"], "drift_share": options["drift_share"]}
 
 
 #: The built-in checks, in the order their issues are listed (most severe first after that).

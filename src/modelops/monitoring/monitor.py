@@ -48,8 +48,6 @@ from modelops.monitoring.windows import (
 
 TASKS = ("classification", "regression")
 SCORES = ("probability", "confidence")
-#: Windows of a trend with fewer predictions than this get no drift share (NaN).
-MIN_DRIFT_ROWS = 30
 _SERIES_EXTRA = ("volume", "error_rate", "drift_share",
                  *(f"latency_p{q}" for q in LATENCY_PERCENTILES))
 
@@ -231,15 +229,18 @@ class Monitor:
 
         order = np.argsort(g, kind="stable")
         bounds = np.searchsorted(g[order], np.arange(periods + 1))
+        options = self.rules.drift_options()
         for i in range(periods):
             idx = order[bounds[i]:bounds[i + 1]]
-            if len(idx) < MIN_DRIFT_ROWS:
-                continue
+            if len(idx) < self.rules.drift_min_rows:
+                continue     # too few to judge any column: no share (NaN)
             frame = {c: np.asarray(rows.table.features[c])[idx] for c in columns}
             try:
-                shares[i] = float(check_profile(profile, frame).share)
+                report = check_profile(profile, frame, **options)
             except InvalidInput:
                 continue
+            if report.judged_columns:
+                shares[i] = float(report.share)
         return shares
 
     def degradation(self, baseline: Mapping[str, float] | None = None,

@@ -12,6 +12,14 @@ from typing import Any
 
 import attrs
 
+from modelops.drift.methods import (
+    CORRECTIONS,
+    DEFAULT_ALPHA,
+    DEFAULT_CORRECTION,
+    DEFAULT_DRIFT_SHARE,
+    DEFAULT_MIN_EFFECT,
+    DEFAULT_MIN_ROWS,
+)
 from modelops.entities._frozen import FrozenDict, freeze
 from modelops.entities.monitoring import SEVERITIES, Alert, HealthIssue, severity_rank
 from modelops.entities.plain import fields_to_plain, finite_or_none, to_plain
@@ -239,6 +247,38 @@ def _alert_at(instance: Any, attribute: Any, value: Any) -> None:
         severity_rank(value, attribute.name)
 
 
+def _whole_number(instance: Any, attribute: Any, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidInput(f"expected a whole number >= 1, got {value!r}",
+                           field=attribute.name)
+
+
+def _share(instance: Any, attribute: Any, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+            not 0 < value <= 1:
+        raise InvalidInput(f"expected a number in (0, 1], got {value!r}", field=attribute.name)
+
+
+def _correction(instance: Any, attribute: Any, value: Any) -> None:
+    if value not in CORRECTIONS:
+        raise InvalidInput(f"expected one of {', '.join(CORRECTIONS)}, got {value!r}",
+                           field=attribute.name)
+
+
+def _min_effect(instance: Any, attribute: Any, value: Any) -> None:
+    if value is None:
+        return
+    values = value.items() if isinstance(value, Mapping) else [("", value)]
+    for kind, v in values:
+        if isinstance(value, Mapping) and kind not in DEFAULT_MIN_EFFECT:
+            raise InvalidInput(f"expected kinds among {', '.join(DEFAULT_MIN_EFFECT)}, got "
+                               f"{kind!r}", field=attribute.name)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 0 \
+                or not math.isfinite(v):
+            raise InvalidInput(f"expected a number >= 0 (or one per kind), got {value!r}",
+                               field=attribute.name)
+
+
 def _window_field(instance: Any, attribute: Any, value: Any) -> None:
     from modelops.monitoring.windows import parse_window
 
@@ -266,10 +306,49 @@ class HealthRules:
     #: Volume is anomalous beyond median ± volume_k × max(1.4826 × MAD, volume_floor × median).
     volume_k: float = attrs.field(default=3.0, validator=_positive_number)
     volume_floor: float = 0.1
+    #: Input drift: a feature with fewer non-missing values in the window is not judged.
+    drift_min_rows: int = attrs.field(default=DEFAULT_MIN_ROWS, validator=_whole_number)
+    #: Input drift: how the window's drift tests (features, target, prediction) share alpha:
+    #: ``"bh"`` (Benjamini-Hochberg), ``"bonferroni"`` or ``"none"``.
+    drift_correction: str = attrs.field(default=DEFAULT_CORRECTION, validator=_correction)
+    #: Input drift: the significance level of each test, after the correction.
+    drift_alpha: float = attrs.field(default=DEFAULT_ALPHA, validator=_share)
+    #: Input drift: the smallest effect a drifted column shows, one number or by kind
+    #: (``{"numeric": 0.05, "binary": 0.02, "categorical": 0.02}``: the default).
+    drift_min_effect: float | Mapping[str, float] | None = attrs.field(
+        default=None, validator=_min_effect,
+        converter=lambda v: freeze(v) if isinstance(v, Mapping) else v)
+    #: Input drift is "high" when at least this share of the judged features drifted.
+    drift_share: float = attrs.field(default=DEFAULT_DRIFT_SHARE, validator=_share)
     #: Issues at or above this severity fire the ``modelops_alert_raised`` hook (None: never).
     alert_at: str | None = attrs.field(default="high", validator=_alert_at)
     #: Settings of the health checks plugins add, under the names their docs give.
     extra: FrozenDict[str, Any] = attrs.field(factory=FrozenDict, converter=freeze)
+
+    def drift_options(self) -> dict[str, Any]:
+        """The keyword arguments of ``check_profile`` (and ``ops.drift.check``) these rules
+        judge drift with."""
+        return {"threshold": self.drift_alpha, "correction": self.drift_correction,
+                "min_rows": self.drift_min_rows, "drift_share": self.drift_share,
+                "min_effect": None if self.drift_min_effect is None
+                else (dict(self.drift_min_effect) if isinstance(self.drift_min_effect, Mapping)
+                      else self.drift_min_effect)}
+
+    def drift_rule_text(self) -> str:
+        """The drift rules in a few words, for issue messages."""
+        effect = self.drift_min_effect
+        if effect is None:
+            effect = DEFAULT_MIN_EFFECT
+        if isinstance(effect, Mapping):
+            gates = ", ".join(f"{k} {v:g}" for k, v in effect.items())
+        else:
+            gates = f"{effect:g}"
+        correction = {"bh": "Benjamini-Hochberg", "bonferroni": "Bonferroni",
+                      "none": "no correction"}[self.drift_correction]
+        return (f"alpha {self.drift_alpha:g} with {correction} over the window's drift tests, "
+                f"effect at least {gates}, at least {self.drift_min_rows:,} non-missing "
+                f"values per column; the dataset drifts from {self.drift_share:.0%} of the "
+                "features")
 
     def threshold_of(self, metric: str) -> float:
         t = self.degradation_threshold

@@ -297,17 +297,19 @@ class Window:
     def drift(self) -> DriftCheck:
         """Input drift against the model's reference profile, and prediction drift against
         the profile's prediction column, else the window's later half against its earlier
-        half. A check that raised (a column changed type) gives a note, and the error in
-        :attr:`drift_error`."""
+        half — every test of it judged together by the monitor's rules (one correction over
+        the features, the target and the prediction). A check that raised (a column changed
+        type) gives a note, and the error in :attr:`drift_error`."""
+        rules = self.monitor.rules
         try:
             drift = self.check_drift(None, "")
             if drift.prediction is None and len(self):
                 later = self.table.timestamps >= self.since + (self.until - self.since) // 2
                 predictions = self.table.predictions
-                prediction = prediction_drift(predictions[later], predictions[~later])
+                prediction = prediction_drift(predictions[later], predictions[~later], rules)
                 if prediction is not None:
-                    drift = attrs.evolve(drift, prediction=prediction,
-                                         prediction_against="earlier half")
+                    drift = attrs.evolve(drift, prediction_against="earlier half",
+                                         **_with_prediction(drift.report, prediction, rules))
         except InvalidInput as exc:
             self.drift_error = str(exc)
             return DriftCheck(note=f"the drift check failed: {exc}", since=self.since,
@@ -319,9 +321,11 @@ class Window:
 
     def check_drift(self, previous: np.ndarray | None, against: str) -> DriftCheck:
         """Input drift against the reference profile; prediction drift against the profile's
-        prediction column, else against ``previous`` predictions (called ``against``)."""
+        prediction column, else against ``previous`` predictions (called ``against``); by
+        the monitor's rules."""
         from modelops.drift import check_profile
 
+        rules = self.monitor.rules
         profile = self.reference
         base = {"since": self.since, "until": self.until}
         if len(self) == 0:
@@ -342,19 +346,41 @@ class Window:
             if profile.target is not None and self.feedback.any():
                 frame[profile.target] = self.table.actuals
             if columns or profile.prediction is not None:
-                report = check_profile(profile, frame)
+                report = check_profile(profile, frame, **rules.drift_options())
                 if profile.prediction is not None:
                     prediction, prediction_against = report.prediction, "reference"
                 if not columns:
                     note = "the reference shares no feature with the logged predictions"
             else:
                 note = "the reference shares no feature with the logged predictions"
+        found = DriftCheck(report=report, prediction=prediction,
+                           prediction_against=prediction_against, reference_id=reference_id,
+                           note=note, **base)
         if prediction is None and previous is not None:
-            prediction = prediction_drift(self.table.predictions, previous)
-            prediction_against = against if prediction is not None else None
-        return DriftCheck(report=report, prediction=prediction,
-                          prediction_against=prediction_against, reference_id=reference_id,
-                          note=note, **base)
+            prediction = prediction_drift(self.table.predictions, previous, rules)
+            if prediction is not None:
+                found = attrs.evolve(found, prediction_against=against,
+                                     **_with_prediction(report, prediction, rules))
+        return found
+
+
+def _with_prediction(report: Any, prediction: Any, rules: HealthRules) -> dict[str, Any]:
+    """The report and the prediction's drift re-decided as one family: the prediction's test
+    against an earlier window joins the features' and the target's in the correction."""
+    from modelops.drift.detector import correct
+
+    if report is None:
+        (prediction,) = correct([prediction], rules.drift_correction)
+        return {"prediction": prediction}
+    family = [*report.columns, *(c for c in (report.target,) if c is not None), prediction]
+    judged = correct(family, rules.drift_correction)
+    features, prediction = judged[:len(report.columns)], judged[-1]
+    target = judged[len(report.columns)] if report.target is not None else None
+    counted = [c for c in features if c.judged]
+    share = sum(c.drifted for c in counted) / len(counted) if counted else 0.0
+    return {"prediction": prediction,
+            "report": attrs.evolve(report, columns=features, target=target, share=share,
+                                   drifted=bool(counted) and share >= report.drift_share)}
 
 
 def plugin_metrics(task: str | None) -> list[Any]:
@@ -402,15 +428,19 @@ def feature_columns(profile: Any, table: PredictionTable) -> list[str]:
     return [c for c in profile.columns if c not in roles and c in table.features]
 
 
-def prediction_drift(current: np.ndarray, previous: np.ndarray) -> Any:
-    """The drift of ``current`` predictions against ``previous`` ones, or None."""
+def prediction_drift(current: np.ndarray, previous: np.ndarray,
+                     rules: HealthRules | None = None) -> Any:
+    """The drift of ``current`` predictions against ``previous`` ones (by ``rules``, with no
+    correction: the caller corrects it with its family), or None."""
     from modelops.drift import check_profile, profile_frame
 
-    if len(current) == 0 or len(previous) == 0:
+    options = (rules or HealthRules()).drift_options()
+    options["correction"] = "none"
+    if len(current) == 0 or len(previous) < options["min_rows"]:
         return None
     try:
         profile = profile_frame("predictions", {"prediction": previous}, prediction="prediction")
-        return check_profile(profile, {"prediction": current}).prediction
+        return check_profile(profile, {"prediction": current}, **options).prediction
     except InvalidInput:
         return None
 
