@@ -23,7 +23,10 @@ error_rate          high      more than ``error_rate_high`` [5 %] of predictions
 error_rate          medium    more than ``error_rate_medium`` [1 %]
 latency             medium    p99 latency above ``latency_slo_ms`` [no SLO]
 degradation         high      a metric worse than the baseline by more than
-                              ``degradation_threshold`` [0.05, absolute]
+                              ``degradation_threshold`` [0.05, absolute], and
+                              significantly so: the drop's one-sided p-value (from the
+                              metric's bootstrap standard error) below
+                              ``degradation_alpha`` [0.01]
 input_drift         high      the dataset drifted against the reference: at least
                               ``drift_share`` [0.5] of the judged features drifted
 input_drift         medium    some features drifted, the dataset did not
@@ -151,12 +154,17 @@ def performance(window: Window, rules: HealthRules) -> Iterator[HealthIssue]:
         worse = [c for c in found.changes if c.degraded] if found is not None else []
         if worse:
             parts = [f"{c.metric} {c.current:.4g} against {c.baseline:.4g} (worse by "
-                     f"{c.worse_by:.3g}, threshold {c.threshold:g})" for c in worse]
-            yield _issue("high", "degradation", f"performance degraded against {source}: "
-                         + "; ".join(parts), baseline_source=source,
+                     f"{c.worse_by:.3g}, threshold {c.threshold:g}"
+                     + (f", p={c.pvalue:.2g} < {found.alpha:g}" if c.pvalue is not None
+                        and found.alpha is not None else "") + ")" for c in worse]
+            yield _issue("high", "degradation", f"performance degraded against {source} on "
+                         f"{n:,} predictions with feedback: " + "; ".join(parts),
+                         baseline_source=source, n=n, alpha=found.alpha,
                          metrics={c.metric: {"baseline": c.baseline, "current": c.current,
                                              "worse_by": c.worse_by,
-                                             "threshold": c.threshold}
+                                             "threshold": c.threshold,
+                                             "standard_error": c.standard_error,
+                                             "pvalue": c.pvalue}
                                   for c in worse})
 
 

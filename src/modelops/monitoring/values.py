@@ -86,7 +86,10 @@ class Performance(_Plain):
 @attrs.frozen(kw_only=True)
 class MetricChange(_Plain):
     """One metric against its baseline. ``worse_by`` is positive when the metric got worse
-    (for mae and rmse: rose; for every other metric: fell)."""
+    (for mae and rmse: rose; for every other metric: fell). ``degraded`` when worse by more
+    than ``threshold`` and, with a ``pvalue``, when that is below the rules'
+    ``degradation_alpha``: ``pvalue`` is the chance of a drop this large from the window's
+    sample alone, from the metric's bootstrap ``standard_error``."""
 
     metric: str
     baseline: float
@@ -94,6 +97,8 @@ class MetricChange(_Plain):
     worse_by: float
     threshold: float
     degraded: bool
+    standard_error: float | None = None
+    pvalue: float | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -108,6 +113,7 @@ class Degradation(_Plain):
     n: int = 0
     since: int = 0
     until: int = 0
+    alpha: float | None = None   # the rules' degradation_alpha the drops were tested at
 
     @property
     def degraded_metrics(self) -> list[str]:
@@ -259,6 +265,11 @@ def _share(instance: Any, attribute: Any, value: Any) -> None:
         raise InvalidInput(f"expected a number in (0, 1], got {value!r}", field=attribute.name)
 
 
+def _optional_share(instance: Any, attribute: Any, value: Any) -> None:
+    if value is not None:
+        _share(instance, attribute, value)
+
+
 def _correction(instance: Any, attribute: Any, value: Any) -> None:
     if value not in CORRECTIONS:
         raise InvalidInput(f"expected one of {', '.join(CORRECTIONS)}, got {value!r}",
@@ -294,6 +305,11 @@ class HealthRules:
     degradation_threshold: float | Mapping[str, float] = attrs.field(
         default=0.05, validator=_threshold,
         converter=lambda v: freeze(v) if isinstance(v, Mapping) else v)
+    #: ... and only when the drop is significant: its one-sided p-value (from the metric's
+    #: bootstrap standard error over the window's rows) is below this (None: by the
+    #: threshold alone). A window of 50 rows misses a baseline accuracy of 0.92 by more than
+    #: 0.05 about one time in ten by chance alone.
+    degradation_alpha: float | None = attrs.field(default=0.01, validator=_optional_share)
     #: Fewer rows with feedback than this: performance is not judged (a "low" issue).
     min_feedback: int = 30
     #: Error rate above this: "high"; above ``error_rate_medium``: "medium".

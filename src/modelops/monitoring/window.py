@@ -35,11 +35,14 @@ from modelops.monitoring.values import (
 )
 from modelops.monitoring.windows import format_window, window_index
 
-__all__ = ["LATENCY_PERCENTILES", "MIN_VOLUME_HISTORY", "Window", "compare_to_baseline",
-           "count_volume", "feature_columns", "plugin_metrics", "prediction_drift",
-           "task_metrics"]
+__all__ = ["BOOTSTRAP_RESAMPLES", "BOOTSTRAP_ROWS", "LATENCY_PERCENTILES", "MIN_VOLUME_HISTORY",
+           "Window", "compare_to_baseline", "count_volume", "feature_columns",
+           "plugin_metrics", "prediction_drift", "task_metrics"]
 
 LATENCY_PERCENTILES = (50, 90, 95, 99)
+#: A metric's standard error comes from this many bootstrap resamples of this many rows at most.
+BOOTSTRAP_RESAMPLES = 200
+BOOTSTRAP_ROWS = 2_000
 #: Volume anomalies are judged only with at least this many windows of history.
 MIN_VOLUME_HISTORY = 3
 
@@ -158,30 +161,57 @@ class Window:
                                "task='classification' for labels", field="task") from None
         return true, pred
 
-    def metric_groups(self, groups: np.ndarray | None, n_groups: int) -> dict[str, np.ndarray]:
-        """Every metric of the task per group (``groups``: the group of each scored row): the
-        built-in ones from vectorised kernels, those of plugins group by group."""
+    def metric_groups(self, groups: np.ndarray | None, n_groups: int,
+                      rows: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """Every metric of the task per group (``groups``: the group of each scored row, or
+        of each of ``rows``, positions among the scored rows — a resample): the built-in ones
+        from vectorised kernels, those of plugins group by group."""
         if len(self.scored) == 0 or self.task is None:
             return {}
+        pick = slice(None) if rows is None else rows
         if self.task == "regression":
             true, pred = self.regression_arrays
+            true, pred = true[pick], pred[pick]
             out = M.regression(true, pred, groups, n_groups)
             actual, predicted = true, pred
         else:
             labels, true, pred, pos = self.labels
-            out = M.classification(true, pred, len(labels), pos, groups, n_groups, self.scores)
-            actual = self.table.actuals[self.scored]
-            predicted = self.table.predictions[self.scored]
+            scores = None if self.scores is None else self.scores[pick]
+            out = M.classification(true[pick], pred[pick], len(labels), pos, groups, n_groups,
+                                   scores)
+            actual = self.table.actuals[self.scored][pick]
+            predicted = self.table.predictions[self.scored][pick]
         for spec in plugin_metrics(self.task):
             if spec.needs is not None and self.scores is None:
                 continue
             values = np.full(n_groups, np.nan)
             for group in range(n_groups):
-                rows = slice(None) if groups is None else groups == group
-                if groups is None or rows.any():
-                    score = None if self.scores is None else self.scores[rows]
-                    values[group] = spec.compute(actual[rows], predicted[rows], score)
+                where = slice(None) if groups is None else groups == group
+                if groups is None or where.any():
+                    score = None if self.scores is None else self.scores[pick][where]
+                    values[group] = spec.compute(actual[where], predicted[where], score)
             out[spec.name] = values
+        return out
+
+    @cached_property
+    def metric_errors(self) -> dict[str, float]:
+        """The standard error of each metric of :attr:`performance`: the spread of the metric
+        over 200 bootstrap resamples of the scored rows (seeded, so a window always gets the
+        same answer). Above 2,000 rows the resamples hold 2,000 rows and the spread is scaled
+        by √(2,000 / n), as for any metric that averages over rows."""
+        n = len(self.scored)
+        if n < 2 or self.task is None:
+            return {}
+        size = min(n, BOOTSTRAP_ROWS)
+        rows = np.random.default_rng(0).integers(0, n, size=BOOTSTRAP_RESAMPLES * size)
+        groups = np.repeat(np.arange(BOOTSTRAP_RESAMPLES), size)
+        values = self.metric_groups(groups, BOOTSTRAP_RESAMPLES, rows)
+        scale = math.sqrt(size / n)
+        out = {}
+        for name, v in values.items():
+            v = v[np.isfinite(v)]
+            if len(v) >= BOOTSTRAP_RESAMPLES // 2:
+                out[name] = float(np.std(v, ddof=1)) * scale
         return out
 
     @cached_property
@@ -291,7 +321,8 @@ class Window:
         baseline, source = self.baseline
         if baseline is None or self.performance.n == 0 or self.performance.n < rules.min_feedback:
             return None
-        return compare_to_baseline(self.performance, baseline, source, rules)
+        return compare_to_baseline(self.performance, baseline, source, rules,
+                                   self.metric_errors)
 
     @cached_property
     def drift(self) -> DriftCheck:
@@ -404,22 +435,35 @@ def task_metrics(task: str | None) -> tuple[str, ...]:
 
 
 def compare_to_baseline(performance: Performance, baseline: Mapping[str, float], source: str,
-                        rules: HealthRules) -> Degradation:
+                        rules: HealthRules,
+                        errors: Mapping[str, float] | None = None) -> Degradation:
     """The performance's metrics against ``baseline`` (from ``source``): a metric is degraded
-    when worse by more than the rules' threshold for it."""
+    when worse by more than the rules' threshold for it and — given its standard error in
+    ``errors`` and a ``degradation_alpha`` — when so large a drop is unlikely from the
+    window's sample alone: the one-sided p-value of the drop, ``P(Z > worse_by / error)``, is
+    below ``degradation_alpha``."""
+    from scipy.stats import norm
+
     changes = []
+    alpha = rules.degradation_alpha
     for name, current in performance.metrics.items():
         if name not in baseline:
             continue
         base = float(baseline[name])
         worse = base - current if higher_is_better(name) else current - base
         limit = rules.threshold_of(name)
+        error = None if errors is None else errors.get(name)
+        pvalue = None
+        if alpha is not None and error is not None and math.isfinite(error):
+            pvalue = float(norm.sf(worse / error)) if error > 0 else (0.0 if worse > 0 else 1.0)
+        significant = pvalue is None or alpha is None or pvalue < alpha
         changes.append(MetricChange(metric=name, baseline=base, current=current,
                                     worse_by=worse, threshold=limit,
-                                    degraded=bool(worse > limit)))
+                                    degraded=bool(worse > limit and significant),
+                                    standard_error=error, pvalue=pvalue))
     return Degradation(degraded=any(c.degraded for c in changes), changes=changes,
                        baseline_source=source, n=performance.n, since=performance.since,
-                       until=performance.until)
+                       until=performance.until, alpha=alpha)
 
 
 def feature_columns(profile: Any, table: PredictionTable) -> list[str]:
