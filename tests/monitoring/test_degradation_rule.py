@@ -25,14 +25,52 @@ def test_standard_errors_agree_with_the_textbook_and_scipy_bootstrap():
     score = np.clip(truth * 0.35 + rng.random(n) * 0.65, 0, 1)
     pred = (score > 0.5).astype(int)
     window = window_of(connect(), "m", truth.tolist(), pred.tolist(), score.tolist())
-    errors = window.metric_errors
-    accuracy = float(np.mean(truth == pred))
-    assert errors["accuracy"] == pytest.approx(np.sqrt(accuracy * (1 - accuracy) / n), rel=0.15)
-    for name, fn in (("f1", lambda i: skm.f1_score(truth[i], pred[i])),
-                     ("roc_auc", lambda i: skm.roc_auc_score(truth[i], score[i]))):
-        want = scipy.stats.bootstrap((np.arange(n),), fn, vectorized=False, n_resamples=400,
-                                     method="percentile", rng=np.random.default_rng(0))
-        assert errors[name] == pytest.approx(want.standard_error, rel=0.2), name
+    # proportions: the exact binomial test over the rows they count, sqrt(b (1 - b) / n)
+    error, p = window.drop_test("accuracy", 0.9, 0.85)
+    assert error == pytest.approx(np.sqrt(0.09 / n))
+    assert p == pytest.approx(scipy.stats.binomtest(round(0.85 * n), n, 0.9,
+                                                    alternative="less").pvalue)
+    positives, predicted = int(truth.sum()), int(pred.sum())
+    error, p = window.drop_test("recall", 0.8, 0.7)
+    assert error == pytest.approx(np.sqrt(0.16 / positives))
+    assert p == pytest.approx(scipy.stats.binom.cdf(round(0.7 * positives), positives, 0.8))
+    assert window.drop_test("precision", 0.8, 0.7)[0] == pytest.approx(
+        np.sqrt(0.16 / predicted))
+    # the bootstrap, where no formula fits, against scipy's
+    want = scipy.stats.bootstrap((np.arange(n),), lambda i: skm.f1_score(truth[i], pred[i]),
+                                 vectorized=False, n_resamples=400, method="percentile",
+                                 rng=np.random.default_rng(0))
+    error, p = window.drop_test("f1", 0.8, 0.75)
+    assert error == pytest.approx(want.standard_error, rel=0.2)
+    assert p == pytest.approx(scipy.stats.norm.sf(0.05 / error))
+
+
+def test_roc_auc_error_is_hanley_and_mcneil_and_matches_simulation():
+    # Hanley & McNeil (1982): SE of an AUC of 0.8 on 50 positives and 50 negatives is 0.0445
+    from modelops.monitoring.window import _hanley_mcneil
+
+    assert _hanley_mcneil(0.8, 50, 50) == pytest.approx(0.0445, abs=5e-4)
+    # binormal scores with AUC 0.8: the spread of the AUC over samples of that size
+    rng = np.random.default_rng(3)
+    gap = np.sqrt(2) * scipy.stats.norm.ppf(0.8)
+    aucs = [skm.roc_auc_score(np.r_[np.ones(50), np.zeros(50)],
+                              np.r_[rng.normal(gap, 1, 50), rng.normal(0, 1, 50)])
+            for _ in range(2_000)]
+    assert np.std(aucs) == pytest.approx(0.0445, rel=0.15)
+    assert _hanley_mcneil(0.7, 0, 30) is None
+
+
+def test_a_metric_the_window_cannot_judge_is_not_degraded():
+    # one fraud among 50 claims: its ROC AUC and F1 swing wildly, and say nothing
+    ops = connect()
+    truth = [1] + [0] * 49
+    score = [0.1] + [0.5] * 49
+    window_of(ops, "m", truth, [0] * 50, score)
+    change = {c.metric: c for c in monitor(ops, "m", baseline={"roc_auc": 0.9, "f1": 0.6})
+              .degradation(window="24h").changes}
+    assert change["roc_auc"].worse_by > 0.5 and not change["roc_auc"].degraded
+    assert change["roc_auc"].pvalue is None and change["f1"].pvalue is None
+    assert not change["f1"].degraded
 
 
 def test_a_clean_window_of_fifty_rows_is_not_called_degraded():

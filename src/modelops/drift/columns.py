@@ -136,7 +136,7 @@ class NumericColumn:
             return stats.wasserstein_of_pooled(self.pooled, self.values, threshold,
                                                math.sqrt(self.ref.variance))
         gaps, widths = self._cdf_gaps()
-        raw = float(np.dot(np.abs(gaps), widths))
+        raw = float(np.sum(np.abs(gaps) * widths))
         scale = math.sqrt(self.ref.variance) if self.ref.min != self.ref.max else 0.0
         if scale == 0.0 and raw > 0:
             pooled = np.concatenate((self.values, [self.ref.mean]))
@@ -149,7 +149,7 @@ class NumericColumn:
         if self.exact:
             return stats.energy_of_pooled(self.pooled, threshold)
         gaps, widths = self._cdf_gaps()
-        value = float(math.sqrt(2) * math.sqrt(np.dot(gaps**2, widths)))
+        value = float(math.sqrt(2) * math.sqrt(np.sum(gaps**2 * widths)))
         return stats.StatResult(method="energy", statistic=value, pvalue=None,
                                 threshold=threshold, drifted=value >= threshold)
 

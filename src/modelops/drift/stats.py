@@ -463,7 +463,7 @@ def wasserstein_of_pooled(pooled: Pooled, cur: np.ndarray, threshold: float,
     ``ref_std`` the reference's ``np.std`` when known)."""
     ref = pooled.ref
     diffs, deltas = _cdf_distance_parts(pooled)
-    raw = float(np.dot(np.abs(diffs), deltas))
+    raw = float(np.sum(np.abs(diffs) * deltas))  # np.dot goes through BLAS threads: slower
     if ref_std is None:
         ref_std = float(np.std(ref))
     scale = 0.0 if ref[0] == ref[-1] else ref_std
@@ -487,7 +487,7 @@ def energy(reference: Any, current: Any, threshold: float = 0.1) -> StatResult:
 def energy_of_pooled(pooled: Pooled, threshold: float) -> StatResult:
     """:func:`energy` of samples already merged."""
     diffs, deltas = _cdf_distance_parts(pooled)
-    statistic = float(np.sqrt(2) * np.sqrt(np.dot(np.square(diffs), deltas)))
+    statistic = float(np.sqrt(2) * np.sqrt(np.sum(np.square(diffs) * deltas)))
     return _distance_result("energy", statistic, threshold)
 
 

@@ -259,7 +259,7 @@ class Monitor:
                                "baseline={'f1': 0.9, ...}", field="baseline")
         rules = self.rules if threshold is None else \
             attrs.evolve(self.rules, degradation_threshold=threshold)
-        return compare_to_baseline(rows.performance, found, source, rules, rows.metric_errors)
+        return compare_to_baseline(rows.performance, found, source, rules, rows.drop_test)
 
     def drift(self, window: Any = "24h") -> DriftCheck:
         """Input drift of the window against the model's reference profile, and prediction

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cached_property
 from itertools import repeat
 from typing import Any, Protocol
@@ -35,14 +35,17 @@ from modelops.monitoring.values import (
 )
 from modelops.monitoring.windows import format_window, window_index
 
-__all__ = ["BOOTSTRAP_RESAMPLES", "BOOTSTRAP_ROWS", "LATENCY_PERCENTILES", "MIN_VOLUME_HISTORY",
-           "Window", "compare_to_baseline", "count_volume", "feature_columns",
-           "plugin_metrics", "prediction_drift", "task_metrics"]
+__all__ = ["BOOTSTRAP_RESAMPLES", "BOOTSTRAP_ROWS", "LATENCY_PERCENTILES", "MIN_CLASS_ROWS",
+           "MIN_VOLUME_HISTORY", "Window", "compare_to_baseline", "count_volume",
+           "feature_columns", "plugin_metrics", "prediction_drift", "task_metrics"]
 
 LATENCY_PERCENTILES = (50, 90, 95, 99)
 #: A metric's standard error comes from this many bootstrap resamples of this many rows at most.
 BOOTSTRAP_RESAMPLES = 200
 BOOTSTRAP_ROWS = 2_000
+#: An ROC AUC or F1 is tested for degradation only with this many actual positives and
+#: negatives in the window: below, the normal approximation of its spread is no guide.
+MIN_CLASS_ROWS = 10
 #: Volume anomalies are judged only with at least this many windows of history.
 MIN_VOLUME_HISTORY = 3
 
@@ -194,11 +197,11 @@ class Window:
         return out
 
     @cached_property
-    def metric_errors(self) -> dict[str, float]:
-        """The standard error of each metric of :attr:`performance`: the spread of the metric
-        over 200 bootstrap resamples of the scored rows (seeded, so a window always gets the
-        same answer). Above 2,000 rows the resamples hold 2,000 rows and the spread is scaled
-        by √(2,000 / n), as for any metric that averages over rows."""
+    def bootstrap_errors(self) -> dict[str, float]:
+        """The standard error of each metric of :attr:`performance` by the bootstrap: the
+        spread of the metric over 200 resamples of the scored rows (seeded, so a window
+        always gets the same answer). Above 2,000 rows the resamples hold 2,000 rows and the
+        spread is scaled by √(2,000 / n), as for any metric that averages over rows."""
         n = len(self.scored)
         if n < 2 or self.task is None:
             return {}
@@ -213,6 +216,73 @@ class Window:
             if len(v) >= BOOTSTRAP_RESAMPLES // 2:
                 out[name] = float(np.std(v, ddof=1)) * scale
         return out
+
+    def drop_test(self, metric: str, baseline: float, current: float
+                  ) -> tuple[float | None, float | None]:
+        """(standard error, one-sided p-value) of ``metric`` falling from ``baseline`` to
+        ``current`` on the window's scored rows by chance alone — were its true value still
+        the baseline; (None, None) when the window cannot tell.
+
+        - accuracy, and precision and recall of a binary positive class: proportions over
+          the rows they count (all rows; the predicted positives; the actual positives):
+          the exact binomial test, with √(b (1 - b) / n) as the error;
+        - roc_auc: Hanley & McNeil's (1982) error at the baseline, and f1 of a binary
+          positive class: the bootstrap's — both only with at least 10 rows of each class;
+        - mae: the standard deviation of the absolute errors / √n; rmse: the delta method
+          on the squared errors (SE(mse) / 2 rmse);
+        - macro averages, r2 and plugins' metrics: the bootstrap (:attr:`bootstrap_errors`);
+
+        the normal approximation ``P(Z > worse_by / error)`` for all but the proportions.
+        """
+        from scipy import stats
+
+        n = len(self.scored)
+        if n < 2 or self.task is None:
+            return None, None
+        b = float(baseline)
+        higher = higher_is_better(metric)
+        worse = b - current if higher else current - b
+        error: float | None = None
+        if self.task == "regression":
+            true, pred = self.regression_arrays
+            err = true - pred
+            err = err[np.isfinite(err)]
+            if len(err) < 2:
+                return None, None
+            if metric == "mae":
+                error = float(np.std(np.abs(err), ddof=1)) / math.sqrt(len(err))
+            elif metric == "rmse":
+                rmse = math.sqrt(float(np.mean(err ** 2)))
+                se_mse = float(np.std(err ** 2, ddof=1)) / math.sqrt(len(err))
+                error = se_mse / (2 * rmse) if rmse > 0 else None
+            else:
+                error = self.bootstrap_errors.get(metric)
+        else:
+            _labels, true, pred, pos = self.labels
+            binary = pos is not None
+            positives = int((true == pos).sum()) if binary else 0
+            counted = {"accuracy": n}
+            if binary:
+                counted.update(precision=int((pred == pos).sum()), recall=positives)
+            if metric in counted:
+                m = counted[metric]
+                if m == 0 or not 0 <= b <= 1:
+                    return None, None
+                hits = round(current * m)
+                pvalue = float(stats.binom.cdf(hits, m, b)) if higher else None
+                return math.sqrt(b * (1 - b) / m), pvalue
+            if binary and metric in ("roc_auc", "f1"):
+                if min(positives, n - positives) < MIN_CLASS_ROWS:
+                    return None, None
+                error = _hanley_mcneil(b, positives, n - positives) if metric == "roc_auc" \
+                    else self.bootstrap_errors.get(metric)
+            else:
+                error = self.bootstrap_errors.get(metric)
+        if error is None or not math.isfinite(error):
+            return None, None
+        if error == 0:
+            return 0.0, 0.0 if worse > 0 else 1.0
+        return error, float(stats.norm.sf(worse / error))
 
     @cached_property
     def error_flags(self) -> tuple[np.ndarray, np.ndarray]:
@@ -322,7 +392,7 @@ class Window:
         if baseline is None or self.performance.n == 0 or self.performance.n < rules.min_feedback:
             return None
         return compare_to_baseline(self.performance, baseline, source, rules,
-                                   self.metric_errors)
+                                   self.drop_test)
 
     @cached_property
     def drift(self) -> DriftCheck:
@@ -436,14 +506,15 @@ def task_metrics(task: str | None) -> tuple[str, ...]:
 
 def compare_to_baseline(performance: Performance, baseline: Mapping[str, float], source: str,
                         rules: HealthRules,
-                        errors: Mapping[str, float] | None = None) -> Degradation:
+                        drop_test: Callable[[str, float, float],
+                                            tuple[float | None, float | None]] | None = None
+                        ) -> Degradation:
     """The performance's metrics against ``baseline`` (from ``source``): a metric is degraded
-    when worse by more than the rules' threshold for it and — given its standard error in
-    ``errors`` and a ``degradation_alpha`` — when so large a drop is unlikely from the
-    window's sample alone: the one-sided p-value of the drop, ``P(Z > worse_by / error)``, is
-    below ``degradation_alpha``."""
-    from scipy.stats import norm
-
+    when worse by more than the rules' threshold for it and — with the rules'
+    ``degradation_alpha`` — when so large a drop is unlikely from the window's sample alone:
+    ``drop_test(metric, baseline, current)`` gives the drop's standard error and one-sided
+    p-value (``Window.drop_test``), which must be below ``degradation_alpha``. A metric the
+    window cannot test (too few of the class it counts) is then not judged."""
     changes = []
     alpha = rules.degradation_alpha
     for name, current in performance.metrics.items():
@@ -452,11 +523,8 @@ def compare_to_baseline(performance: Performance, baseline: Mapping[str, float],
         base = float(baseline[name])
         worse = base - current if higher_is_better(name) else current - base
         limit = rules.threshold_of(name)
-        error = None if errors is None else errors.get(name)
-        pvalue = None
-        if alpha is not None and error is not None and math.isfinite(error):
-            pvalue = float(norm.sf(worse / error)) if error > 0 else (0.0 if worse > 0 else 1.0)
-        significant = pvalue is None or alpha is None or pvalue < alpha
+        error, pvalue = (None, None) if drop_test is None else drop_test(name, base, current)
+        significant = alpha is None or (pvalue is not None and pvalue < alpha)
         changes.append(MetricChange(metric=name, baseline=base, current=current,
                                     worse_by=worse, threshold=limit,
                                     degraded=bool(worse > limit and significant),
@@ -464,6 +532,17 @@ def compare_to_baseline(performance: Performance, baseline: Mapping[str, float],
     return Degradation(degraded=any(c.degraded for c in changes), changes=changes,
                        baseline_source=source, n=performance.n, since=performance.since,
                        until=performance.until, alpha=alpha)
+
+
+def _hanley_mcneil(auc: float, positives: int, negatives: int) -> float | None:
+    """The standard error of an ROC AUC of ``auc`` on so many positives and negatives
+    (Hanley & McNeil, Radiology 143, 1982, eq. 2)."""
+    if positives < 1 or negatives < 1 or not 0 <= auc <= 1:
+        return None
+    q1, q2 = auc / (2 - auc), 2 * auc * auc / (1 + auc)
+    variance = (auc * (1 - auc) + (positives - 1) * (q1 - auc * auc)
+                + (negatives - 1) * (q2 - auc * auc)) / (positives * negatives)
+    return math.sqrt(max(variance, 0.0))
 
 
 def feature_columns(profile: Any, table: PredictionTable) -> list[str]:
