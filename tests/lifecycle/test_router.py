@@ -357,3 +357,41 @@ def test_bad_input_is_refused(ops):
     with pytest.raises(modelops.InvalidInput, match="features"):
         router.predict("k", [1, 2])
     assert isinstance(router, Router) and repr(router).startswith("<Router 'fraud'")
+
+
+def test_a_pipeline_over_named_categorical_columns_is_served_a_frame(tmp_path):
+    # A ColumnTransformer selects its columns by name: fed a numpy row, it failed. The
+    # router hands it a one-row DataFrame of the training columns, in the training order,
+    # whatever order (and extra keys) the request has.
+    pd = pytest.importorskip("pandas")
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    rng = np.random.default_rng(0)
+    n = 400
+    train = pd.DataFrame({"department": rng.choice(["sales", "it", "hr"], n),
+                          "overtime": rng.choice(["yes", "no"], n),
+                          "age": rng.normal(40, 9, n)})
+    y = np.where((train["overtime"] == "yes") & (train["department"] == "sales"),
+                 "Leaves", "Stays")
+    prep = ColumnTransformer([("cat", OneHotEncoder(handle_unknown="ignore"),
+                               ["department", "overtime"]),
+                              ("num", StandardScaler(), ["age"])])
+    model = make_pipeline(prep, LogisticRegression()).fit(train, y)
+    ops = modelops.connect(tmp_path / "store")
+    ops.registry.register("attrition", model)
+    ops.registry.promote("attrition", "1.0.0")
+    ops.registry.register("attrition", model)
+    with ops.router("attrition", challenger="1.0.1", share=0.5) as router:
+        request = {"age": 31.0, "request_id": "r-1", "overtime": "yes", "department": "sales"}
+        served = router.predict("employee-7", request)
+    frame = pd.DataFrame({"department": ["sales"], "overtime": ["yes"], "age": [31.0]})
+    assert served.prediction == model.predict(frame)[0] == "Leaves"
+    # binary: the probability of the second class (sklearn's "positive"), here "Stays"
+    assert served.probability == pytest.approx(model.predict_proba(frame)[0, 1])
+    with ops.router("attrition", challenger="1.0.1", share=0.5) as router, \
+            pytest.raises(modelops.InvalidInput,
+                          match="fitted on columns the features lack: overtime"):
+        router.predict("employee-7", {"age": 31.0, "department": "sales"})

@@ -252,25 +252,31 @@ class Router:
     def predict(self, key: Any, features: Mapping[str, Any], *,
                 timestamp: int | None = None) -> RoutedPrediction:
         """Serve one request: pick the version for ``key``, predict with its model on the
-        features (one row, in the mapping's order), log the prediction, return it.
+        features (one row), log the prediction, return it.
 
-        The model's ``predict`` is called on a 1×n array; with ``predict_proba``, the logged
-        probability is the positive (second) class's for a binary classifier — what the
-        monitor's ROC AUC expects — and the predicted class's otherwise."""
-        import numpy as np
+        A model fitted on named columns (scikit-learn's ``feature_names_in_``: a pipeline
+        with a ``ColumnTransformer`` over categorical inputs, say) gets a one-row pandas
+        DataFrame of its training columns in their order; any other model a 1×n array of the
+        features in the mapping's order. With ``predict_proba``, the logged probability is
+        the positive class's for a binary classifier — the model's monitoring setting
+        ``positive`` when stored (``ops.registry.set_monitoring``), else the second class,
+        what the monitor's ROC AUC expects — and the predicted class's otherwise."""
+        from modelops.lifecycle.scoring import model_input, predict_scores
 
         if not isinstance(features, Mapping):
             raise InvalidInput(f"expected a mapping of feature to value, got "
                                f"{type(features).__name__}", field="features")
         assignment = self.assign(key)
         model = self.load(assignment.role)
-        row = np.asarray([list(features.values())])
+        row = model_input(model, {name: [value] for name, value in features.items()})
         started = time.perf_counter()
-        prediction = model.predict(row)[0]
+        predictions, score, proba = predict_scores(model, row, self._positive())
+        prediction = predictions[0]
         probability = None
-        if hasattr(model, "predict_proba"):
-            scores = model.predict_proba(row)[0]
-            probability = float(scores[1] if len(scores) == 2 else np.max(scores))
+        if score is not None:
+            probability = float(score[0])
+        elif proba is not None:
+            probability = float(proba[0].max())
         latency = (time.perf_counter() - started) * 1000
         prediction = prediction.item() if hasattr(prediction, "item") else prediction
         pid = self.log(assignment, features, prediction, probability, latency,
@@ -278,6 +284,10 @@ class Router:
         return RoutedPrediction(id=pid, key=assignment.key, role=assignment.role,
                                 version=assignment.version, prediction=prediction,
                                 probability=probability, latency_ms=latency)
+
+    def _positive(self) -> Any:
+        """The model's stored positive label (monitoring settings), or None."""
+        return None
 
     def feedback(self, id: str, actual: Any, timestamp: int | None = None) -> None:
         """Record the ground truth of a routed prediction (whichever version served it)."""
