@@ -18,10 +18,12 @@ def now_hour() -> int:
 
 
 def production_model(ops: Any, model: str = "fraud", accuracy: float = 0.95,
-                     seed: int = 0) -> str:
-    """Register a (stand-in) model with its metrics, promote it, and profile its inputs."""
+                     seed: int = 0, fitted: Any = None) -> str:
+    """Register a model (a stand-in unless ``fitted`` is given) with its metrics, promote
+    it, and profile its inputs."""
     rng = np.random.default_rng(seed)
-    version = ops.registry.register(model, {"weights": [0.5, -1.0]}, flavor="joblib",
+    version = ops.registry.register(model, {"weights": [0.5, -1.0]} if fitted is None
+                                    else fitted, flavor="joblib",
                                     metrics={"accuracy": accuracy})
     ops.registry.promote(model, version.version)
     ops.drift.fit_reference(model, {f: rng.normal(0, 1, 3_000) for f in FEATURES})

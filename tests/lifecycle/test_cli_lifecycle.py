@@ -53,13 +53,13 @@ def test_run_with_a_policy_floors_and_a_challenger_target(project, capsys):
     traffic(ops, now_hour(), shifted=4)
     assert main(["--uri", project, "lifecycle", "run", "fraud", "--train",
                  "mytraining:Jobs.retrain", "--drift-share", "0.5", "--floor", "f1=0.85",
-                 "--target", "staging"]) == 0
+                 "--target", "staging", "--compare", "registered"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("fraud: refused — registered 1.0.1, not promoted: f1=0.8 is not "
                           "above 0.85")
     assert main(["--uri", project, "lifecycle", "run", "fraud", "--train",
                  "mytraining:train", "--force", "--floor", "f1=0.85", "--target", "staging",
-                 "--experiment", "nightly"]) == 0
+                 "--experiment", "nightly", "--compare", "registered"]) == 0
     assert "promoted it to staging" in capsys.readouterr().out
     assert ops.registry.get_version("fraud", stage="staging").version == "1.0.2"
     assert 1_000 < ops.tracking.search_runs("nightly")[0].metrics["rows"] <= 1_200

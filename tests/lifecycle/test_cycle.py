@@ -49,8 +49,9 @@ def test_the_whole_cycle(any_ops):
                     triggers=context.decision.triggers, run=context.run.run_id)
         return fit(context)
 
+    # (the stand-in production model cannot predict: compare the registered metrics)
     report = run_cycle(ops, "fraud", train, promotion=MetricImprovement("accuracy", 0.01),
-                       now=now)
+                       compare="registered", now=now)
     assert report.status == "promoted" and report.promoted and report.trained
     assert report.version.version == "1.0.1" and report.replaced == "1.0.0"
     assert report.message == "registered 1.0.1 and promoted it to production"
@@ -104,7 +105,7 @@ def test_a_refusal_is_recorded_and_production_stays(ops):
     now = now_hour()
     drifted(ops, now)
     report = run_cycle(ops, "fraud", quick, promotion=MetricImprovement("accuracy", 0.05),
-                       now=now)
+                       compare="registered", now=now)
     assert report.status == "refused" and report.trained and not report.promoted
     assert "needs 0.05 higher: not enough" in report.promotion.reason
     assert ops.registry.get_version("fraud", stage="production").version == "1.0.0"
@@ -126,15 +127,15 @@ def test_a_challenger_goes_to_staging_or_an_alias_judged_against_production(ops)
     now = now_hour()
     drifted(ops, now)
     report = run_cycle(ops, "fraud", quick, promotion=Floors({"accuracy": 0.9}),
-                       target="staging", now=now)
+                       target="staging", compare="registered", now=now)
     assert report.status == "promoted" and report.message.endswith("promoted it to staging")
     assert ops.registry.get_version("fraud", stage="staging").version == "1.0.1"
     assert ops.registry.get_version("fraud", stage="production").version == "1.0.0"
     report = run_cycle(ops, "fraud", quick, promotion=MetricImprovement("accuracy", 0.1),
-                       target="@challenger", force=True, now=now)
+                       target="@challenger", force=True, compare="registered", now=now)
     assert report.status == "refused" and "vs 0.95" in report.promotion.reason
     report = run_cycle(ops, "fraud", quick, promotion=MetricImprovement("accuracy"),
-                       target="@challenger", force=True, now=now)
+                       target="@challenger", force=True, compare="registered", now=now)
     assert report.status == "promoted"
     assert ops.registry.get_version("fraud", alias="challenger").version == "1.0.3"
 
@@ -354,3 +355,114 @@ def test_a_deleted_model_is_refused_before_the_lease(ops):
     with pytest.raises(modelops.NotFound, match="is deleted"):
         run_cycle(ops, "fraud", quick, force=True)
     assert len(ops.registry.history("fraud")) == events
+
+
+def concept_traffic(ops, now, *, flip, n=1_500, seed=5):
+    """A day of traffic whose label is 1 when x1 + x2 > 0 — or, with ``flip``, when
+    x1 - x2 > 0 (the world changed) — 8 % of labels noisy, logged with the production
+    version's predictions."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, len(FEATURES)))
+    truth = ((x[:, 0] - x[:, 1] if flip else x[:, 0] + x[:, 1]) > 0).astype(int)
+    truth = np.where(rng.random(n) < 0.08, 1 - truth, truth)     # 8 % label noise
+    stamps = now - 24 * H + np.arange(n) * (24 * H // n)
+    production = ops.registry.load("fraud", stage="production")
+    with ops.predictions.logger("fraud", version="1.0.0") as log:
+        ids = log.log_batch(dict(zip(FEATURES, x.T)), production.predict(x).tolist(),
+                            timestamps=stamps.tolist())
+        log.feedback_batch(ids, truth.tolist(), timestamps=(stamps + 1).tolist())
+
+
+def trained_before(ops):
+    """Production: a logistic regression that learnt x1 + x2 > 0, registered at 0.97."""
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2_000, len(FEATURES)))
+    model = LogisticRegression().fit(x, (x[:, 0] + x[:, 1] > 0).astype(int))
+    production_model(ops, accuracy=0.97, fitted=model)
+
+
+def test_a_better_model_replaces_a_degraded_production_one(ops):
+    # The world changed: production, registered at accuracy 0.97, now scores about 0.5. A
+    # model retrained on the day scores about 0.9 — below the registered 0.97, so comparing
+    # with registered metrics refuses it; on the same held-out day it wins.
+    pytest.importorskip("sklearn")
+    now = now_hour()
+    trained_before(ops)
+    concept_traffic(ops, now, flip=True)
+    stale = run_cycle(ops, "fraud", fit_on_window, promotion=MetricImprovement("accuracy"),
+                      force=True, compare="registered", now=now)
+    assert stale.status == "refused" and "vs 0.97" in stale.promotion.reason
+    report = run_cycle(ops, "fraud", fit_on_window, promotion=MetricImprovement("accuracy"),
+                       force=True, now=now)
+    assert report.status == "promoted", report.promotion.reason
+    reason = report.promotion.reason
+    assert reason.startswith("the new model and production 1.0.0 scored on the same 450 "
+                             "held-out predictions with feedback of [")
+    assert report.promotion.deltas["accuracy"] > 0.3          # about 0.9 against 0.5
+    version = ops.registry.get_version("fraud", report.version.version)
+    assert version.metrics["accuracy"] > 0.85 and "roc_auc" in version.metrics
+    assert version.tags["modelops.compared_on"] == reason.split(": ")[0]
+    run = ops.tracking.get_run(report.run_id)
+    assert run.metrics["holdout_production_accuracy"] < 0.65
+    assert run.metrics["holdout_accuracy"] == version.metrics["accuracy"]
+    event = [e for e in ops.registry.history("fraud") if e.action == "promote"][-1]
+    assert event.decision.reason == reason          # the history says what was compared
+
+
+def test_a_worse_retrained_model_is_refused_whatever_it_reports(ops):
+    # A training function that overfits (or reports its training accuracy) claims 0.99:
+    # against the registered 0.97 it would be promoted; on held-out data it is worse.
+    pytest.importorskip("sklearn")
+    now = now_hour()
+    trained_before(ops)
+    concept_traffic(ops, now, flip=False)
+
+    def boastful(context):
+        from sklearn.dummy import DummyClassifier
+
+        x, y = context.labelled(features=list(FEATURES))
+        return DummyClassifier().fit(x, y.astype(int)), {"accuracy": 0.99}
+
+    naive = run_cycle(ops, "fraud", boastful, promotion=MetricImprovement("accuracy"),
+                      force=True, compare="registered", now=now)
+    assert naive.status == "promoted"
+    ops.registry.rollback("fraud")                  # back to the good model
+    report = run_cycle(ops, "fraud", boastful, promotion=MetricImprovement("accuracy"),
+                       force=True, now=now)
+    assert report.status == "refused" and "not enough" in report.promotion.reason
+    assert "scored on the same" in report.promotion.reason
+    assert ops.registry.get_version("fraud", stage="production").version == "1.0.0"
+
+
+def test_without_enough_held_out_data_or_a_scorable_production_model_it_refuses(ops):
+    now = now_hour()
+    drifted(ops, now)             # the stand-in production model cannot predict
+    report = run_cycle(ops, "fraud", fit, promotion=MetricImprovement("accuracy"),
+                       force=True, now=now)
+    assert report.status == "refused"
+    assert "production 1.0.0 could not be scored on the held-out predictions" in \
+        report.promotion.reason and "compare='registered'" in report.promotion.reason
+    ops2 = modelops.connect("memory://")
+    trained_before(ops2)
+    traffic(ops2, now, n=60)      # 18 held out
+    report = run_cycle(ops2, "fraud", fit, promotion=MetricImprovement("accuracy"),
+                       force=True, now=now)
+    assert report.status == "refused" and "only 18 held-out predictions" in \
+        report.promotion.reason
+    with pytest.raises(modelops.InvalidInput, match="compare"):
+        run_cycle(ops2, "fraud", fit, compare="latest", force=True, now=now)
+
+
+def fit_on_window(context):
+    from sklearn.linear_model import LogisticRegression
+
+    x, y = context.labelled(features=list(FEATURES))
+    held_x, _ = context.holdout(features=list(FEATURES))
+    # compare="holdout" keeps 30 % apart; "registered" keeps nothing
+    assert (len(x), len(held_x)) in ((1_050, 450), (1_500, 0))
+    cut = len(y) * 3 // 4                 # its own validation split, as training code has
+    model = LogisticRegression().fit(x[:cut], y[:cut].astype(int))
+    accuracy = float(np.mean(model.predict(x[cut:]) == y[cut:].astype(int)))
+    return model, {"accuracy": accuracy, "rows": float(len(y))}

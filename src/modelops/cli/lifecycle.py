@@ -38,6 +38,10 @@ def add_parser(groups: Any) -> None:
                      help="promote only above this floor (repeatable)")
     run.add_argument("--target", default="production",
                      help="production (default), staging, or @alias for a challenger")
+    run.add_argument("--compare", choices=["holdout", "registered"], default="holdout",
+                     help="what the rule compares: both models scored on the same held-out "
+                          "predictions of the data window (default), or the metrics "
+                          "training returned against production's registered ones")
     run.add_argument("--experiment", help="tracking experiment (default MODEL-retraining)")
     run.add_argument("--lease", default="1h",
                      help="how long a cycle holds the model's lease (default 1h)")
@@ -131,7 +135,8 @@ def _run(args: argparse.Namespace) -> None:
     ops = modelops.connect(args.uri)
     report = run_cycle(ops, args.model, train, policy=_policy(args),
                        promotion=_promotion(args), target=args.target,
-                       experiment=args.experiment, force=args.force, lease=args.lease)
+                       experiment=args.experiment, force=args.force, lease=args.lease,
+                       compare=args.compare)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2, default=str))
     else:

@@ -31,6 +31,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
+import numpy as np
 
 from modelops._ids import new_id, now_ms
 from modelops._time import utc_time
@@ -44,7 +45,13 @@ from modelops.entities.registry import (
     check_alias,
     check_metrics,
 )
-from modelops.errors import AlreadyExists, InvalidInput, NotFound, PromotionRefused
+from modelops.errors import (
+    AlreadyExists,
+    InvalidInput,
+    MissingDependency,
+    NotFound,
+    PromotionRefused,
+)
 from modelops.lifecycle.cycles import (
     CycleLog,
     CycleRecord,
@@ -59,6 +66,13 @@ from modelops.lifecycle.policy import RetrainDecision, RetrainPolicy, production
 #: What ``CycleReport.status`` can be.
 STATUSES = ("skipped", "busy", "promoted", "registered", "refused")
 
+#: What ``run_cycle(compare=...)`` can compare.
+COMPARISONS = ("holdout", "registered")
+#: The share of the window's predictions with feedback ``compare="holdout"`` keeps apart.
+HOLDOUT_SHARE = 0.3
+#: Fewer held-out predictions than this: no comparison, the promotion is refused.
+MIN_HOLDOUT = 30
+
 
 def _iso(ms: int) -> str:
     return utc_time(ms, "%Y-%m-%dT%H:%M:%SZ")
@@ -68,7 +82,13 @@ def _iso(ms: int) -> str:
 class TrainContext:
     """What ``train_fn`` gets: the client, the model, the tracked run to log into, why it is
     retraining, the production version it replaces, and the data window
-    ``[since, until)`` (Unix ms) of logged predictions to learn from."""
+    ``[since, until)`` (Unix ms) of logged predictions to learn from.
+
+    With ``run_cycle(..., compare="holdout")`` (the default) a share of the window's
+    predictions with feedback is held out: :meth:`predictions` and :meth:`labelled` leave
+    those out, and the cycle scores the new model and the production one on them; do not
+    train on :meth:`holdout`.
+    """
 
     ops: Any
     model: str
@@ -78,35 +98,71 @@ class TrainContext:
     production: ModelVersion | None
     since: int
     until: int
+    table: Any = None                     # the window's predictions, read once
+    held_out: Any = None                  # a mask over ``table``: the held-out rows
+    requested: list[str] = attrs.field(factory=list)   # features labelled() was asked for
+
+    def _table(self) -> Any:
+        if self.table is not None:
+            return self.table
+        return self.ops.predictions.read(self.model, since=self.since, until=self.until)
 
     def predictions(self, labelled: bool = True) -> Any:
         """The predictions logged in the data window (a ``PredictionTable``), only those
-        with feedback unless ``labelled=False``."""
-        table = self.ops.predictions.read(self.model, since=self.since, until=self.until)
-        return table.select(table.has_feedback) if labelled else table
+        with feedback unless ``labelled=False``; never the held-out ones."""
+        table = self._table()
+        keep = table.has_feedback if labelled else np.ones(len(table), dtype=bool)
+        if self.held_out is not None:
+            keep = keep & ~self.held_out
+        return table.select(keep)
 
-    def labelled(self, features: Sequence[str] | None = None) -> tuple[Any, Any]:
-        """``(X, y)`` from the data window's predictions that have feedback: ``X`` a 2-D
-        float array of ``features`` (default: every logged feature, in logged order), ``y``
-        the actuals. ``InvalidInput`` names a feature that is missing or not numeric."""
-        import numpy as np
+    def labelled(self, features: Sequence[str] | None = None, *,
+                 as_frame: bool | None = None) -> tuple[Any, Any]:
+        """``(X, y)`` from the data window's predictions that have feedback (the held-out
+        ones left out): ``X`` holds ``features`` (default: every logged feature, in logged
+        order), ``y`` the actuals. ``X`` is a 2-D float array when every feature is numeric,
+        else a pandas DataFrame (categorical features as strings) — or as ``as_frame``
+        says. ``InvalidInput`` names a feature that is missing."""
+        return self._xy(self.predictions(), features, as_frame)
 
-        table = self.predictions()
+    def holdout(self, features: Sequence[str] | None = None, *,
+                as_frame: bool | None = None) -> tuple[Any, Any]:
+        """``(X, y)`` of the held-out predictions, as :meth:`labelled` gives them: what the
+        cycle compares the new model and the production one on. Empty without a holdout."""
+        table = self._table()
+        mask = np.zeros(len(table), dtype=bool) if self.held_out is None else self.held_out
+        return self._xy(table.select(mask), features, as_frame)
+
+    def _xy(self, table: Any, features: Sequence[str] | None,
+            as_frame: bool | None) -> tuple[Any, Any]:
+        from modelops.lifecycle.scoring import _column
+
         names = list(table.features) if features is None else list(features)
-        columns = []
+        if features is not None:
+            self.requested[:] = names
+        columns = {}
         for name in names:
             if name not in table.features:
                 raise InvalidInput(f"no logged feature {name!r} in the data window "
                                    f"(logged: {', '.join(table.features) or 'none'})",
                                    field="features")
+            columns[name] = _column(table.features[name])
+        numeric = all(c.dtype.kind in "fiub" for c in columns.values())
+        y = np.asarray(table.actuals.tolist())
+        if as_frame or (as_frame is None and not numeric):
             try:
-                columns.append(np.asarray(table.features[name], dtype=np.float64))
-            except (TypeError, ValueError):
-                raise InvalidInput(f"feature {name!r} is not numeric; read "
-                                   "context.predictions() and encode it", field="features") \
-                    from None
-        x = np.column_stack(columns) if columns else np.zeros((len(table), 0))
-        return x, np.asarray(table.actuals.tolist())
+                import pandas as pd
+            except ImportError:
+                raise MissingDependency("categorical features as a DataFrame",
+                                        "pandas") from None
+            return pd.DataFrame(columns, columns=names), y
+        try:
+            x = np.column_stack([np.asarray(c, dtype=np.float64) for c in columns.values()]) \
+                if columns else np.zeros((len(table), 0))
+        except (TypeError, ValueError):
+            raise InvalidInput("a feature is not numeric; pass as_frame=True",
+                               field="features") from None
+        return x, y
 
     def production_model(self) -> Any:
         """The production model, loaded (None when there is none)."""
@@ -227,7 +283,8 @@ def run_cycle(ops: Any, model: str, train_fn: Callable[[TrainContext], Any], *,
               policy: RetrainPolicy | None = None, promotion: Any = None,
               target: str = "production", experiment: str | None = None,
               data_window: Any = None, force: bool = False, lease: Any = "1h",
-              monitor: Any = None, now: Callable[[], int] | int | None = None) -> CycleReport:
+              monitor: Any = None, compare: str = "holdout", holdout: float = HOLDOUT_SHARE,
+              now: Callable[[], int] | int | None = None) -> CycleReport:
     """One retraining cycle of ``model``; safe to call from a scheduler every few minutes.
 
     :param ops: a ``modelops.Client``.
@@ -237,6 +294,15 @@ def run_cycle(ops: Any, model: str, train_fn: Callable[[TrainContext], Any], *,
     :param promotion: a promotion rule (``modelops.registry.MetricImprovement("f1", 0.01)``,
         ``Floors``, ``AllOf`` or any ``(candidate, incumbent) -> Decision`` callable),
         judged against the production version. None: register only.
+    :param compare: what the rule compares. ``"holdout"`` (default): a share ``holdout`` of
+        the data window's predictions with feedback is kept from ``train_fn``, and the new
+        model and the production model are both scored on it, by the metric table's metrics
+        for the task — the same data, the same day; the version is registered with those
+        metrics and the recorded reason says so. Without enough of them (30) or a production
+        model that cannot be scored on the logged features, the promotion is refused, saying
+        why. ``"registered"``: the rule compares the metrics ``train_fn`` returned with those
+        the production version was registered with, whenever and on whatever data.
+    :param holdout: the share held out with ``compare="holdout"`` (0.3).
     :param target: where a promoted version goes: ``"production"`` (default),
         ``"staging"`` or an alias ``"@challenger"`` (to route it as a challenger first).
     :param experiment: the tracking experiment of the run (default ``"<model>-retraining"``).
@@ -261,6 +327,13 @@ def run_cycle(ops: Any, model: str, train_fn: Callable[[TrainContext], Any], *,
         raise InvalidInput(f"expected a promotion rule (a callable), got "
                            f"{type(promotion).__name__}", field="promotion")
     stage, alias = _target(target)
+    if compare not in COMPARISONS:
+        raise InvalidInput(f"expected one of {', '.join(COMPARISONS)}, got {compare!r}",
+                           field="compare")
+    if isinstance(holdout, bool) or not isinstance(holdout, (int, float)) or \
+            not 0 < holdout < 1:
+        raise InvalidInput(f"expected a share between 0 and 1, got {holdout!r}",
+                           field="holdout")
     from modelops.monitoring.windows import parse_window
 
     lease_ms = parse_window(lease, "lease")
@@ -315,12 +388,13 @@ def run_cycle(ops: Any, model: str, train_fn: Callable[[TrainContext], Any], *,
     until = clock()
     since = until - window_ms
     try:
-        version, run_id = _train_and_register(
+        version, run_id, comparison = _train_and_register(
             ops, model, train_fn, got, decision, production, since, until,
-            experiment or f"{model}-retraining", clock)
+            experiment or f"{model}-retraining", clock,
+            holdout if compare == "holdout" else None)
         outcome, promotion_decision, message = _promote(
             registry, model, version, stage, alias, promotion, cycle,
-            lambda: still_held(store, got, clock()))
+            lambda: still_held(store, got, clock()), comparison)
     except BaseException as exc:
         if is_current(store, got):             # not taken over: free it, saying why
             release(store, got, outcome="failed", version=None,
@@ -338,23 +412,39 @@ def run_cycle(ops: Any, model: str, train_fn: Callable[[TrainContext], Any], *,
 
 def _train_and_register(ops: Any, model: str, train_fn: Callable[[TrainContext], Any],
                         lease: Any, decision: RetrainDecision, production: ModelVersion | None,
-                        since: int, until: int, experiment: str,
-                        clock: Callable[[], int]) -> tuple[ModelVersion, str]:
-    """Train inside a tracked run (failed if anything here fails) and register."""
+                        since: int, until: int, experiment: str, clock: Callable[[], int],
+                        holdout: float | None
+                        ) -> tuple[ModelVersion, str, Comparison | None]:
+    """Train inside a tracked run (failed if anything here fails), compare on the held-out
+    predictions (with ``holdout``) and register."""
     triggers = ",".join(decision.triggers)
     replaced = None if production is None else production.version
     tags = {"modelops.cycle": lease.cycle, "modelops.trigger": triggers,
             "modelops.data_since": _iso(since), "modelops.data_until": _iso(until)}
     if replaced is not None:
         tags["modelops.replaces"] = replaced
+    table = held = None
+    if holdout is not None:
+        table = ops.predictions.read(model, since=since, until=until)
+        held = _hold_out(table, holdout)
     with ops.tracking.start_run(experiment=experiment, name=f"retrain-{model}",
                                 tags=tags) as run:
         context = TrainContext(ops=ops, model=model, cycle=lease.cycle, run=run,
                                decision=decision, production=production, since=since,
-                               until=until)
+                               until=until, table=table, held_out=held)
         fitted, metrics = _unpack(train_fn(context))
         if metrics:
             run.log_metrics(metrics)
+        comparison = None
+        if holdout is not None:
+            comparison = _compare(context, fitted)
+            if comparison.candidate:
+                run.log_metrics({f"holdout_{k}": v for k, v in comparison.candidate.items()})
+            if comparison.incumbent:
+                run.log_metrics({f"holdout_production_{k}": v
+                                 for k, v in comparison.incumbent.items()})
+            metrics = {**metrics, **comparison.candidate}
+            tags["modelops.compared_on"] = comparison.describe()
         still_held(ops.registry.store, lease, clock())
         lineage = Lineage(
             parent_version=replaced,
@@ -365,12 +455,81 @@ def _train_and_register(ops: Any, model: str, train_fn: Callable[[TrainContext],
             model, fitted, run=run, metrics=metrics, lineage=lineage, tags=tags,
             description=f"retrained ({triggers})"
                         + (f", replacing {replaced}" if replaced else ""))
-        return version, run.run_id
+        return version, run.run_id, comparison
+
+
+def _hold_out(table: Any, share: float) -> Any:
+    """A seeded random ``share`` of the rows with feedback (and a prediction) of ``table``."""
+    from modelops.metrics.grouped import null_mask
+
+    labelled = np.flatnonzero(table.has_feedback & ~null_mask(table.predictions))
+    chosen = np.random.default_rng(0).permutation(labelled)[:round(share * len(labelled))]
+    mask = np.zeros(len(table), dtype=bool)
+    mask[chosen] = True
+    return mask
+
+
+@attrs.frozen(kw_only=True)
+class Comparison:
+    """The new model and the production model scored on the same held-out predictions."""
+
+    n: int
+    since: int
+    until: int
+    candidate: dict[str, float] = attrs.field(factory=dict)
+    incumbent: dict[str, float] | None = None
+    incumbent_version: str | None = None
+    problem: str | None = None            # why they could not be compared
+
+    def describe(self) -> str:
+        where = (f"{self.n:,} held-out predictions with feedback of "
+                 f"[{_iso(self.since)}, {_iso(self.until)})")
+        if self.incumbent_version is None:
+            scored = f"scored on {where}" if self.candidate else \
+                "judged on the metrics train_fn returned"
+            return f"{scored}; no production version to compare with"
+        return f"the new model and production {self.incumbent_version} scored on the same {where}"
+
+
+def _compare(context: TrainContext, fitted: Any) -> Comparison:
+    """Score the trained model and the production one on the held-out predictions."""
+    from modelops.lifecycle.scoring import score_model
+
+    table = context.table.select(context.held_out)
+    base = {"n": len(table), "since": context.since, "until": context.until}
+    production = context.production
+    version = None if production is None else production.version
+    if len(table) < MIN_HOLDOUT:
+        if production is None:   # nothing to compare with: the rule reads train_fn's metrics
+            return Comparison(**base)
+        return Comparison(incumbent_version=version, **base,
+                          problem=f"only {len(table)} held-out predictions with feedback in "
+                                  f"the data window, {MIN_HOLDOUT} needed to compare")
+    actuals = table.actuals
+    order = context.requested or None
+    try:
+        candidate = score_model(fitted, table.features, actuals, order=order)
+    except Exception as exc:  # a model that cannot predict on the logged features
+        return Comparison(incumbent_version=version, **base,
+                          problem=f"the new model could not be scored on the held-out "
+                                  f"predictions: {type(exc).__name__}: {exc}")
+    if production is None:
+        return Comparison(candidate=candidate, **base)
+    try:
+        current = context.production_model()
+        incumbent = score_model(current, table.features, actuals, order=order)
+    except Exception as exc:
+        return Comparison(candidate=candidate, incumbent_version=version, **base,
+                          problem=f"production {version} could not be scored on the "
+                                  f"held-out predictions: {type(exc).__name__}: {exc}")
+    return Comparison(candidate=candidate, incumbent=incumbent, incumbent_version=version,
+                      **base)
 
 
 def _promote(registry: Any, model: str, version: ModelVersion, stage: str | None,
              alias: str | None, promotion: Any, cycle: str,
-             check_lease: Callable[[], None]) -> tuple[str, Decision | None, str]:
+             check_lease: Callable[[], None],
+             comparison: Comparison | None) -> tuple[str, Decision | None, str]:
     """Apply the rule against production; promote to the target, or say why not."""
     v = version.version
     if promotion is None:
@@ -378,6 +537,9 @@ def _promote(registry: Any, model: str, version: ModelVersion, stage: str | None
                                    "development"
     reason = f"retraining cycle {cycle[:12]}"
     check_lease()
+    if comparison is not None:
+        return _promote_compared(registry, model, version, stage, alias, promotion, reason,
+                                 comparison)
     if stage == Stage.PRODUCTION.value:
         try:
             event = registry.promote(model, v, stage=stage, policy=promotion, reason=reason)
@@ -391,3 +553,44 @@ def _promote(registry: Any, model: str, version: ModelVersion, stage: str | None
     registry.promote(model, v, stage=stage, alias=alias, reason=f"{reason}: {decision.reason}")
     where = stage if stage is not None else f"alias {alias!r}"
     return "promoted", decision, f"registered {v} and promoted it to {where}"
+
+
+def _promote_compared(registry: Any, model: str, version: ModelVersion, stage: str | None,
+                      alias: str | None, promotion: Any, reason: str,
+                      comparison: Comparison) -> tuple[str, Decision | None, str]:
+    """The rule judges both models' held-out metrics; the registry records its decision."""
+    from modelops.registry.policies import apply_rule
+
+    v = version.version
+    said = comparison.describe()
+    if comparison.problem is not None:
+        decision = Decision(promote=False, candidate=v, incumbent=comparison.incumbent_version,
+                            reason=f"{said}: {comparison.problem}; pass compare='registered' "
+                                   "to compare registered metrics instead")
+    else:
+        incumbent = None
+        if comparison.incumbent_version is not None:
+            held = registry.get_version(model, comparison.incumbent_version)
+            incumbent = attrs.evolve(held, metrics=comparison.incumbent)
+        # the version holds train_fn's metrics with the held-out ones over them
+        judged = apply_rule(promotion, version, incumbent)
+        decision = attrs.evolve(judged, reason=f"{said}: {judged.reason}")
+
+    def as_compared(candidate: ModelVersion, holder: ModelVersion | None) -> Decision:
+        # production changed hands since the comparison: what was compared is moot
+        if stage == Stage.PRODUCTION.value and decision.promote and \
+                (None if holder is None else holder.version) != comparison.incumbent_version:
+            return Decision(promote=False, candidate=v,
+                            incumbent=None if holder is None else holder.version,
+                            reason=f"production is {holder.version if holder else 'empty'} "
+                                   f"now, not {comparison.incumbent_version} as compared")
+        return decision
+
+    where = stage if stage is not None else f"alias {alias!r}"
+    try:
+        event = registry.promote(model, v, stage=stage, alias=alias, policy=as_compared,
+                                 reason=reason)
+    except PromotionRefused as refused:
+        return "refused", refused.decision, \
+            f"registered {v}, not promoted: {refused.decision.reason}"
+    return "promoted", event.decision, f"registered {v} and promoted it to {where}"
