@@ -30,13 +30,6 @@ from modelops.entities._frozen import FrozenDict, freeze
 from modelops.entities.plain import to_plain
 from modelops.errors import InvalidInput, MissingDependency, PromotionRefused
 
-_CV_SCORING = {
-    "classification_binary": {"accuracy": "accuracy", "f1": "f1", "roc_auc": "roc_auc"},
-    "classification_multi": {"accuracy": "accuracy", "f1": "f1_macro"},
-    "regression": {"mae": "neg_mean_absolute_error", "rmse": "neg_root_mean_squared_error",
-                   "r2": "r2"},
-}
-
 
 @attrs.frozen(kw_only=True)
 class TrainingResult:
@@ -249,22 +242,82 @@ def _plugin_metrics(task: str, y_true: Any, y_pred: Any, score: Any,
     return out
 
 
-def _cross_validate(estimator: Any, x: Any, y: Any, cv: Any, task: str,
-                    n_classes: int) -> dict[str, float]:
+def _cv_scoring(task: str, classes: list[Any], positive: Any) -> dict[str, Any]:
+    """The cross-validation scorers: for a binary classifier of its positive class (labels
+    of any type, strings included), as the held-out metrics are."""
+    from sklearn.metrics import f1_score, make_scorer, roc_auc_score
+
+    if task == "regression":
+        return {"mae": "neg_mean_absolute_error", "rmse": "neg_root_mean_squared_error",
+                "r2": "r2"}
+    if len(classes) != 2:
+        return {"accuracy": "accuracy", "f1": "f1_macro"}
+    pos = classes[1] if positive is None else positive
+
+    def roc_auc(estimator: Any, x: Any, y: Any) -> float:
+        import numpy as np
+
+        raw = _scores(estimator, x, 1)
+        if raw is None:
+            return float("nan")
+        raw = np.asarray(raw)
+        col = list(estimator.classes_).index(pos)
+        score = raw[:, col] if raw.ndim == 2 else (raw if col == 1 else -raw)
+        return float(roc_auc_score(np.asarray(y) == pos, score))
+
+    return {"accuracy": "accuracy", "f1": make_scorer(f1_score, pos_label=pos),
+            "roc_auc": roc_auc}
+
+
+def _cross_validate(estimator: Any, x: Any, y: Any, cv: Any, task: str, positive: Any
+                    ) -> dict[str, float]:
+    import numpy as np
     from sklearn.model_selection import cross_validate
 
-    kind = "regression" if task == "regression" else \
-        ("classification_binary" if n_classes == 2 else "classification_multi")
-    scoring = _CV_SCORING[kind]
-    found = cross_validate(estimator, x, y, cv=cv, scoring=scoring)
+    # scikit-learn's classes_ order: a binary problem's positive is the second by default
+    classes = [to_plain(c) for c in np.unique(np.asarray(y))] if task == "classification" \
+        else []
+    scoring = _cv_scoring(task, classes, positive)
+    try:
+        found = cross_validate(estimator, x, y, cv=cv, scoring=scoring, error_score="raise")
+    except ValueError as exc:
+        raise InvalidInput(f"cross-validation failed: {exc}", field="cv") from None
     out = {}
-    for name in scoring:
+    for name, scorer in scoring.items():
         values = found[f"test_{name}"]
-        if scoring[name].startswith("neg_"):
+        if isinstance(scorer, str) and scorer.startswith("neg_"):
             values = -values
         out[f"cv_{name}_mean"] = float(values.mean())
         out[f"cv_{name}_std"] = float(values.std())
     return out
+
+
+def _log_search(ops: Any, search: Any, parent: Any) -> list[str]:
+    """A parameter search (``GridSearchCV``, ``RandomizedSearchCV``): its best params on the
+    parent run (``best_<param>``, as MLflow's autologging names them) and one child run per
+    candidate with its params and cross-validated scores. Returns the child runs' ids."""
+    import math
+
+    results = search.cv_results_
+    experiment = ops.tracking.get_experiment(parent.experiment_id)
+    parent.log_params({f"best_{k}": str(v) for k, v in search.best_params_.items()})
+    if isinstance(getattr(search, "best_score_", None), float) and \
+            math.isfinite(search.best_score_):
+        parent.log_metric("best_cv_score", float(search.best_score_))
+    keys = [k for k in results if k.startswith(("mean_", "std_", "rank_"))]
+    ids = []
+    for i, params in enumerate(results["params"]):
+        with ops.tracking.start_run(experiment=experiment, name=f"candidate-{i}",
+                                    parent=parent) as child:  # in the parent's experiment
+            child.log_params({k: str(v) for k, v in params.items()})
+            metrics = {}
+            for key in keys:
+                value = float(results[key][i])
+                if math.isfinite(value):
+                    metrics[key] = value
+            child.log_metrics(metrics)
+            ids.append(child.run_id)
+    return ids
 
 
 def train(ops: Any, name: str, estimator: Any, X: Any, y: Any, *, X_test: Any = None,
@@ -347,10 +400,11 @@ def train(ops: Any, name: str, estimator: Any, X: Any, y: Any, *, X_test: Any = 
         active.log_params(logged)
         cv_metrics: dict[str, float] = {}
         if cv is not None:
-            n_classes = len(set(to_plain(v) for v in y_train)) if task == "classification" else 0
             cv_metrics = _cross_validate(clone(estimator), x_train, y_train, cv, task,
-                                         n_classes)
+                                         positive)
         model.fit(x_train, y_train)
+        if hasattr(model, "cv_results_") and hasattr(model, "best_params_"):
+            _log_search(ops, model, active)
         if task == "classification":
             metrics, artifacts = _classification(model, x_test, y_test, positive, active,
                                                  figures)

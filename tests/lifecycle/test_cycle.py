@@ -466,3 +466,34 @@ def fit_on_window(context):
     model = LogisticRegression().fit(x[:cut], y[:cut].astype(int))
     accuracy = float(np.mean(model.predict(x[cut:]) == y[cut:].astype(int)))
     return model, {"accuracy": accuracy, "rows": float(len(y))}
+
+
+def test_labelled_gives_categorical_features_as_a_frame(ops):
+    # It refused any non-numeric feature ("read context.predictions() and encode it").
+    pd = pytest.importorskip("pandas")
+    now = now_hour()
+    rng = np.random.default_rng(2)
+    n = 200
+    with ops.predictions.logger("attrition", version="1.0.0") as log:
+        ids = log.log_batch({"department": rng.choice(["it", "hr"], n).tolist(),
+                             "age": rng.normal(40, 8, n).tolist()},
+                            ["Stays"] * n,
+                            timestamps=(now - 24 * H + np.arange(n) * 60_000).tolist())
+        log.feedback_batch(ids, rng.choice(["Stays", "Leaves"], n).tolist(),
+                           timestamps=(now - 24 * H + np.arange(n) * 60_000 + 1).tolist())
+    seen = {}
+
+    def train(context):
+        x, y = context.labelled()
+        seen["x"], seen["y"] = x, y
+        seen["numbers"] = context.labelled(features=["age"])[0]
+        with pytest.raises(modelops.InvalidInput, match="as_frame=True"):
+            context.labelled(as_frame=False)
+        return {"w": 1}, {"accuracy": 0.9}
+
+    run_cycle(ops, "attrition", train, now=now)
+    x = seen["x"]
+    assert isinstance(x, pd.DataFrame) and list(x.columns) == ["department", "age"]
+    assert set(x["department"]) == {"it", "hr"} and x["age"].dtype.kind == "f"
+    assert len(x) == len(seen["y"]) == 140         # 30 % held out to score the new model
+    assert isinstance(seen["numbers"], np.ndarray) and seen["numbers"].shape == (140, 1)

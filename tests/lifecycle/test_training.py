@@ -155,3 +155,88 @@ def test_bad_input_is_refused_before_a_run_starts(ops, call, field):
     assert err.value.field == field
     assert ops.tracking.list_experiments() == [] or all(
         not ops.tracking.search_runs(e.name) for e in ops.tracking.list_experiments())
+
+
+def survey(n=600, seed=0):
+    """A survey: string answers, some missing, and string labels."""
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({
+        "parties": rng.choice(["often", "sometimes", "never"], n),
+        "hours_alone": rng.normal(4, 2, n),
+        "stage_fear": rng.choice(["yes", "no", None], n, p=[0.45, 0.45, 0.10]),
+    })
+    extrovert = (frame["parties"] == "often") | ((frame["hours_alone"] < 3.5)
+                                                  & (frame["stage_fear"] == "no"))
+    flip = rng.random(n) < 0.1
+    labels = np.where(extrovert ^ flip, "Extrovert", "Introvert")
+    return frame, labels
+
+
+def survey_model():
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.preprocessing import OneHotEncoder
+
+    prep = ColumnTransformer([
+        ("cat", make_pipeline(SimpleImputer(strategy="constant", fill_value="missing"),
+                              OneHotEncoder(handle_unknown="ignore")),
+         ["parties", "stage_fear"]),
+        ("num", StandardScaler(), ["hours_alone"])])
+    return make_pipeline(prep, LogisticRegression(max_iter=2_000))
+
+
+def test_cross_validation_scores_the_given_positive_of_string_labels(ops, recwarn):
+    # cv=5 with positive="Extrovert" used to give NaN CV scores and a screen of warnings:
+    # the f1 scorer looked for a positive label 1.
+    from sklearn.metrics import f1_score, make_scorer
+
+    frame, labels = survey()
+    result = modelops.train(ops, "personality", survey_model(), frame, labels, cv=5,
+                            positive="Extrovert")
+    cv = result.cv_metrics
+    assert all(np.isfinite(v) for v in cv.values()), cv
+    x_train, _, y_train, _ = train_test_split(frame, labels, test_size=0.25, random_state=0,
+                                              stratify=labels)
+    want = cross_val_score(survey_model(), x_train, y_train, cv=5,
+                           scoring=make_scorer(f1_score, pos_label="Extrovert"))
+    assert cv["cv_f1_mean"] == pytest.approx(want.mean())
+    auc = cross_val_score(survey_model(), x_train, y_train == "Extrovert", cv=5,
+                          scoring="roc_auc")
+    assert cv["cv_roc_auc_mean"] == pytest.approx(auc.mean())
+    assert not [w for w in recwarn.list if "sklearn" in str(w.filename)]
+    assert result.metrics["f1"] == pytest.approx(f1_score(
+        *_held_out(frame, labels, result.model), pos_label="Extrovert"))
+
+
+def _held_out(frame, labels, model):
+    _, x_test, _, y_test = train_test_split(frame, labels, test_size=0.25, random_state=0,
+                                            stratify=labels)
+    return y_test, model.predict(x_test)
+
+
+def test_a_parameter_search_logs_its_best_params_and_a_child_run_per_candidate(ops):
+    from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
+
+    data = load_breast_cancer()
+    grid = GridSearchCV(estimator(), {"logisticregression__C": [0.01, 0.1, 1.0]}, cv=3)
+    result = modelops.train(ops, "cancer", grid, data.data, data.target)
+    run = ops.tracking.get_run(result.run_id)
+    best = result.model.best_params_["logisticregression__C"]
+    assert run.params["best_logisticregression__C"] == str(best)
+    assert run.metrics["best_cv_score"] == pytest.approx(result.model.best_score_)
+    children = ops.tracking.search_runs("cancer-training",
+                                        filter=f"attributes.parent_run_id = "
+                                               f"'{result.run_id}'")
+    assert len(children) == 3
+    by_c = {r.params["logisticregression__C"]: r for r in children}
+    scores = result.model.cv_results_
+    for i, c in enumerate(scores["param_logisticregression__C"]):
+        child = by_c[str(c)]
+        assert child.metrics["mean_test_score"] == pytest.approx(scores["mean_test_score"][i])
+        assert child.metrics["rank_test_score"] == scores["rank_test_score"][i]
+    search = RandomizedSearchCV(estimator(), {"logisticregression__C": [0.01, 0.1, 1.0, 10.0]},
+                                n_iter=2, cv=3, random_state=0)
+    again = modelops.train(ops, "cancer", search, data.data, data.target, register=False)
+    assert len(ops.tracking.search_runs(
+        "cancer-training", filter=f"attributes.parent_run_id = '{again.run_id}'")) == 2
