@@ -97,6 +97,24 @@ class Client:
 
         return Monitor(self, model, version, **options)
 
+    def set_monitoring(self, model: str, *, task: str | None = None, positive: Any = None,
+                       score: str | None = None, rules: Any = None, replace: bool = False,
+                       **rule_options: Any):  # type: ignore[no-untyped-def]
+        """Store how ``model`` (a registered model) is monitored — its task, positive label,
+        what a logged probability is, health rules — with the model, for every monitor of it
+        (code and ``modelops monitor``) to use; returns the ``MonitorSettings`` stored. See
+        ``modelops.monitoring.settings``."""
+        from modelops.monitoring.settings import save_settings
+
+        return save_settings(self, model, task=task, positive=positive, score=score,
+                             rules=rules, replace=replace, **rule_options)
+
+    def monitoring_settings(self, model: str):  # type: ignore[no-untyped-def]
+        """The ``MonitorSettings`` stored with ``model`` (empty ones when none are)."""
+        from modelops.monitoring.settings import load_settings
+
+        return load_settings(self, model)
+
     def router(self, model: str, champion: str = "production", challenger: str = "staging",
                share: float = 0.1, **options: Any):  # type: ignore[no-untyped-def]
         """Champion/challenger routing of ``model`` (``modelops.lifecycle.Router``): a

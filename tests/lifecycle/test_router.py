@@ -391,6 +391,11 @@ def test_a_pipeline_over_named_categorical_columns_is_served_a_frame(tmp_path):
     assert served.prediction == model.predict(frame)[0] == "Leaves"
     # binary: the probability of the second class (sklearn's "positive"), here "Stays"
     assert served.probability == pytest.approx(model.predict_proba(frame)[0, 1])
+    # the model's stored positive label chooses the probability logged
+    ops.set_monitoring("attrition", positive="Leaves")
+    with ops.router("attrition", challenger="1.0.1", share=0.5) as router:
+        served = router.predict("employee-7", request)
+    assert served.probability == pytest.approx(model.predict_proba(frame)[0, 0])
     with ops.router("attrition", challenger="1.0.1", share=0.5) as router, \
             pytest.raises(modelops.InvalidInput,
                           match="fitted on columns the features lack: overtime"):

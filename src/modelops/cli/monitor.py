@@ -8,6 +8,7 @@ from typing import Any
 
 import modelops
 from modelops.cli._output import print_table
+from modelops.errors import InvalidInput
 
 #: Exit status of ``modelops monitor health`` when the model is degraded / unhealthy
 #: (healthy exits 0, errors 1; ``modelops drift check`` uses 3 for drift).
@@ -29,6 +30,34 @@ def add_parser(groups: Any) -> None:
                         help="do not fire the modelops_alert_raised hook")
     health.set_defaults(handler=_health)
 
+    configure = commands.add_parser(
+        "configure", help="store how a model is monitored (task, positive label, rules) "
+                          "with the model, for every later monitor of it",
+        description="Settings given here are kept with the registered model and used by "
+                    "`monitor health`, `monitor report` and code (ops.monitor); a command's "
+                    "own options win over them. Without options, prints the stored ones.")
+    configure.add_argument("model", help="the registered model")
+    configure.add_argument("--task", choices=["classification", "regression"],
+                           help="the model's task (default: detected from the data)")
+    configure.add_argument("--positive", metavar="LABEL",
+                           help="the positive label of a binary classifier (1, true and 1.5 "
+                                "are read as numbers and booleans)")
+    configure.add_argument("--score", choices=["probability", "confidence"],
+                           help="what a logged probability is: the positive class's "
+                                "(probability) or the predicted label's (confidence)")
+    configure.add_argument("--latency-slo", type=float, metavar="MS",
+                           help="report p99 latency above this many ms")
+    configure.add_argument("--threshold", type=float, metavar="X",
+                           help="degradation threshold against the baseline (default 0.05)")
+    configure.add_argument("--rule", action="append", default=[], metavar="NAME=VALUE",
+                           help="any HealthRules field, e.g. drift_min_rows=500 or "
+                                "alert_at=medium (repeatable; VALUE read as JSON when it "
+                                "parses, else as text)")
+    configure.add_argument("--replace", action="store_true",
+                           help="replace the stored settings instead of updating them")
+    configure.add_argument("--json", action="store_true", help="print the settings as JSON")
+    configure.set_defaults(handler=_configure)
+
     report = commands.add_parser("report", help="a monitoring report (JSON and/or HTML)")
     _common(report)
     report.add_argument("--trend-window", default="1h",
@@ -39,11 +68,14 @@ def add_parser(groups: Any) -> None:
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("model")
+    parser.add_argument("model", help="the model whose logged predictions are judged")
     parser.add_argument("--version", help="monitor one version (default: every version)")
     parser.add_argument("--window", default="24h", help="e.g. 30m, 1h, 24h, 7d (default 24h)")
-    parser.add_argument("--task", choices=["classification", "regression"])
-    parser.add_argument("--positive", help="the positive label of a binary classifier")
+    parser.add_argument("--task", choices=["classification", "regression"],
+                        help="the model's task (default: the stored setting, else detected)")
+    parser.add_argument("--positive", metavar="LABEL",
+                        help="the positive label of a binary classifier (default: the stored "
+                             "setting; 1 and true are read as a number and a boolean)")
     parser.add_argument("--latency-slo", type=float, metavar="MS",
                         help="report p99 latency above this many ms")
     parser.add_argument("--threshold", type=float,
@@ -61,7 +93,56 @@ def _monitor(args: argparse.Namespace) -> Any:
     if getattr(args, "no_alerts", False):
         options["alert_at"] = None
     return Monitor(modelops.connect(args.uri), args.model, args.version, task=args.task,
-                   positive=args.positive, **options)
+                   positive=label(args.positive), **options)
+
+
+def label(text: str | None) -> Any:
+    """A label given on the command line: ``1``, ``2.5``, ``true`` as the number or boolean
+    JSON reads, anything else as text."""
+    if text is None:
+        return None
+    import json
+
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text
+    return value if isinstance(value, (bool, int, float)) else text
+
+
+def _configure(args: argparse.Namespace) -> None:
+    import json
+
+    ops = modelops.connect(args.uri)
+    rules: dict[str, Any] = {}
+    if args.latency_slo is not None:
+        rules["latency_slo_ms"] = args.latency_slo
+    if args.threshold is not None:
+        rules["degradation_threshold"] = args.threshold
+    for item in args.rule:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise InvalidInput(f"expected NAME=VALUE, got {item!r}", field="--rule")
+        try:
+            rules[name] = json.loads(value)
+        except ValueError:
+            rules[name] = value
+    given = (args.task, args.positive, args.score)
+    if any(v is not None for v in given) or rules or args.replace:
+        settings = ops.set_monitoring(args.model, task=args.task,
+                                      positive=label(args.positive), score=args.score,
+                                      replace=args.replace, **rules)
+    else:
+        ops.registry.get_model(args.model)      # an unknown model is an error, not "(none)"
+        settings = ops.monitoring_settings(args.model)
+    if args.json:
+        print(json.dumps(settings.to_dict(), indent=2))
+        return
+    print(f"{args.model}: task {settings.task or '(detected)'}, positive "
+          f"{settings.positive if settings.positive is not None else '(1 or true)'}, score "
+          f"{settings.score or 'probability'}")
+    for name, value in sorted(settings.rules.items()):
+        print(f"  {name} = {value}")
 
 
 def _health(args: argparse.Namespace) -> None:

@@ -505,10 +505,14 @@ def _compare(context: TrainContext, fitted: Any) -> Comparison:
         return Comparison(incumbent_version=version, **base,
                           problem=f"only {len(table)} held-out predictions with feedback in "
                                   f"the data window, {MIN_HOLDOUT} needed to compare")
+    from modelops.monitoring.settings import load_settings
+
+    settings = load_settings(context.ops, context.model)
     actuals = table.actuals
     order = context.requested or None
+    how = {"task": settings.task, "positive": settings.positive, "order": order}
     try:
-        candidate = score_model(fitted, table.features, actuals, order=order)
+        candidate = score_model(fitted, table.features, actuals, **how)
     except Exception as exc:  # a model that cannot predict on the logged features
         return Comparison(incumbent_version=version, **base,
                           problem=f"the new model could not be scored on the held-out "
@@ -517,7 +521,7 @@ def _compare(context: TrainContext, fitted: Any) -> Comparison:
         return Comparison(candidate=candidate, **base)
     try:
         current = context.production_model()
-        incumbent = score_model(current, table.features, actuals, order=order)
+        incumbent = score_model(current, table.features, actuals, **how)
     except Exception as exc:
         return Comparison(candidate=candidate, incumbent_version=version, **base,
                           problem=f"production {version} could not be scored on the "

@@ -286,8 +286,12 @@ class Router:
                                 probability=probability, latency_ms=latency)
 
     def _positive(self) -> Any:
-        """The model's stored positive label (monitoring settings), or None."""
-        return None
+        """The model's positive label from its monitoring settings, or None; read once."""
+        if not hasattr(self, "_stored_positive"):
+            from modelops.monitoring.settings import load_settings
+
+            self._stored_positive = load_settings(self.client, self.model).positive
+        return self._stored_positive
 
     def feedback(self, id: str, actual: Any, timestamp: int | None = None) -> None:
         """Record the ground truth of a routed prediction (whichever version served it)."""

@@ -11,6 +11,7 @@ ones; ``Monitor.report()`` gives a
 
 from modelops.monitoring.monitor import Monitor
 from modelops.monitoring.report import MonitoringReport
+from modelops.monitoring.settings import MonitorSettings
 from modelops.monitoring.values import (
     SEVERITIES,
     STATUSES,
@@ -43,6 +44,7 @@ __all__ = [
     "Latency",
     "MetricChange",
     "Monitor",
+    "MonitorSettings",
     "MonitoringReport",
     "Performance",
     "Trend",

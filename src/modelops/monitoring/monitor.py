@@ -69,13 +69,19 @@ class Monitor:
     is a dict of metrics to compare against instead of the registered version's. Health
     thresholds come from ``rules`` (a ``HealthRules``) or keyword arguments naming its fields
     (``latency_slo_ms=200``, ``alert_at="medium"`` …).
+
+    What is not given comes from the settings stored with the model
+    (``ops.set_monitoring``; ``settings`` shows them): a call's own ``task``, ``positive``,
+    ``score`` and ``rules`` win, and rule keywords change single fields of either.
     """
 
     def __init__(self, client: Any, model: str, version: str | None = None, *,
                  now: Callable[[], int] | int | None = None, task: str | None = None,
-                 positive: Any = None, score: str = "probability",
+                 positive: Any = None, score: str | None = None,
                  baseline: Mapping[str, float] | None = None, rules: HealthRules | None = None,
                  **rule_options: Any) -> None:
+        from modelops.monitoring.settings import load_settings
+
         self.client = client
         self.model = check_name(model, "model")
         if version is not None and not isinstance(version, str):
@@ -90,6 +96,11 @@ class Monitor:
         else:
             raise InvalidInput(f"expected a callable returning Unix ms, got {now!r}",
                                field="now")
+        #: The settings stored with the model (empty when there are none).
+        self.settings = load_settings(client, self.model)
+        task = self.settings.task if task is None else task
+        positive = self.settings.positive if positive is None else positive
+        score = (self.settings.score or "probability") if score is None else score
         if task is not None and task not in TASKS:
             raise InvalidInput(f"expected one of {', '.join(TASKS)}, got {task!r}",
                                field="task")
@@ -100,7 +111,7 @@ class Monitor:
         self.positive = positive
         self.score = score
         self.baseline = None if baseline is None else _check_baseline(baseline)
-        rules = rules if rules is not None else HealthRules()
+        rules = rules if rules is not None else self.settings.health_rules()
         if not isinstance(rules, HealthRules):
             raise InvalidInput(f"expected HealthRules, got {type(rules).__name__}",
                                field="rules")
