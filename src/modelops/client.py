@@ -90,6 +90,13 @@ class Client:
             self._predictions = Predictions(self.store("predictions"), client=self)
         return self._predictions
 
+    def load_model(self, uri: str, trusted: bool = True) -> Any:
+        """Load the model a ``models:/`` URI names (``models:/fraud@production``,
+        ``models:/fraud/1.2.0``, ``models:/fraud@champion``, ``models:/fraud/latest``) from
+        this client's registry, digests verified. Loading a pickle runs code: see
+        ``Registry.load``."""
+        return self.registry.load_uri(uri, trusted=trusted)
+
     def monitor(self, model: str, version: str | None = None, **options: Any):  # type: ignore[no-untyped-def]
         """Production monitoring of ``model`` (``modelops.monitoring.Monitor``): performance,
         drift, volume, latency, errors, health with alerts, reports; see docs/monitoring.md."""
@@ -136,6 +143,8 @@ class Client:
         for store in {id(s): s for s in self._stores.values()
                       if s is not None and not isinstance(s, NotFound)}.values():
             store.close()
+        if latest_client() is self:
+            _latest.clear()
 
     def __enter__(self) -> Client:
         return self
@@ -145,6 +154,16 @@ class Client:
 
     def __repr__(self) -> str:
         return f"<modelops.Client {self.uri}>"
+
+
+# The client the most recent connect() returned: the module-level API's default (see
+# modelops.fluent.get_client) unless set_uri or $MODELOPS_URI says otherwise.
+_latest: list[Client] = []
+
+
+def latest_client() -> Client | None:
+    """The client the most recent ``connect()`` returned (None once it is closed)."""
+    return _latest[0] if _latest else None
 
 
 def connect(uri: str | os.PathLike[str] | None = None, *,
@@ -157,7 +176,20 @@ def connect(uri: str | os.PathLike[str] | None = None, *,
     Keyword arguments named after a store kind (``tracking``, ``registry``, ``drift``,
     ``predictions``) take that kind from another URI; ``storage_options`` go to the backend
     (for fsspec ones, to the filesystem).
+
+    The client becomes the default of the module-level API (``modelops.load_model``,
+    ``modelops.start_run`` …) unless ``set_uri`` or ``$MODELOPS_URI`` chose another.
     """
+    client = open_client(uri, storage_options=storage_options, **overrides)
+    _latest[:] = [client]
+    return client
+
+
+def open_client(uri: str | os.PathLike[str] | None = None, *,
+                storage_options: dict[str, Any] | None = None,
+                **overrides: str | os.PathLike[str]) -> Client:
+    """``connect`` without making the client the module-level API's default (for clients
+    modelops opens for itself, such as the two sides of ``copy_store``)."""
     unknown = set(overrides) - set(STORE_KINDS)
     if unknown:
         from modelops.errors import InvalidInput

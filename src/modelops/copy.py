@@ -125,15 +125,15 @@ def copy_store(src_uri: str | os.PathLike[str], dst_uri: str | os.PathLike[str],
     (default: when stderr is a terminal). ``src_options`` and ``dst_options`` are each
     side's ``storage_options``. Returns a ``CopyResult``.
     """
-    from modelops.client import connect
+    from modelops.client import open_client
 
     wanted = tuple(kinds)
     unknown = sorted(set(wanted) - set(KINDS))
     if unknown or not wanted:
         raise InvalidInput(f"expected some of {', '.join(KINDS)}, got {list(wanted)!r}",
                            field="kinds")
-    src = connect(src_uri, storage_options=src_options)
-    dst = connect(dst_uri, storage_options=dst_options)
+    src = open_client(src_uri, storage_options=src_options)
+    dst = open_client(dst_uri, storage_options=dst_options)
     if src.uri == dst.uri:
         raise InvalidInput(f"source and destination are the same store ({src.uri})",
                            field="dst_uri")

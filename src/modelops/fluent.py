@@ -1,8 +1,16 @@
 """Module-level tracking for notebooks and MLflow users: ``modelops.start_run`` and friends.
 
-They act on a default client (``modelops.connect()`` on first use, or ``set_uri``). Each
-thread has its own stack of active runs, so threads never log into each other's runs; the
-experiment chosen by ``set_experiment`` is process-wide, as in MLflow.
+They act on a default client, chosen by one rule (``get_client``):
+
+1. the store ``set_uri(uri)`` chose, if it was called;
+2. else the store ``$MODELOPS_URI`` names, if it is set;
+3. else the client of the most recent ``modelops.connect(...)`` in this process;
+4. else ``./.modelops`` on local disk.
+
+So ``ops = modelops.connect("s3://bucket/ml")`` followed by
+``modelops.load_model("models:/fraud@production")`` loads from that bucket. Each thread has
+its own stack of active runs, so threads never log into each other's runs; the experiment
+chosen by ``set_experiment`` is process-wide, as in MLflow.
 """
 
 from __future__ import annotations
@@ -12,13 +20,15 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from modelops.client import Client, connect
+from modelops.client import Client, latest_client, open_client
 from modelops.entities import Run, RunStatus
 from modelops.errors import Conflict
 from modelops.tracking import ActiveRun, RunList
+from modelops.uri import ENV_URI, default_uri
 
 _lock = threading.Lock()
-_client: Client | None = None
+_client: Client | None = None                  # set_uri's choice
+_fallback: tuple[str, Client] | None = None    # a client for $MODELOPS_URI or ./.modelops
 _experiment: str | None = None
 _local = threading.local()
 
@@ -31,20 +41,30 @@ def _stack() -> list[ActiveRun]:
 
 
 def set_uri(uri: str | os.PathLike[str] | None) -> Client:
-    """Point the module-level API at another store (None: back to the default)."""
+    """Point the module-level API at another store (None: back to the rule of this module's
+    doc: ``$MODELOPS_URI``, else the most recent ``connect()``, else ``./.modelops``)."""
     global _client
     with _lock:
-        _client = connect(uri)
-        return _client
+        _client = None if uri is None else open_client(uri)
+    return get_client()
 
 
 def get_client() -> Client:
-    """The client the module-level API uses, connecting on first use."""
-    global _client
+    """The client the module-level API uses: ``set_uri``'s, else one for ``$MODELOPS_URI``,
+    else the most recent ``modelops.connect()``'s, else one for ``./.modelops``."""
+    global _fallback
     with _lock:
-        if _client is None:
-            _client = connect()
-        return _client
+        if _client is not None:
+            return _client
+        wanted = os.environ.get(ENV_URI)
+        if not wanted:
+            latest = latest_client()
+            if latest is not None:
+                return latest
+            wanted = default_uri()
+        if _fallback is None or _fallback[0] != wanted:
+            _fallback = (wanted, open_client(wanted))
+        return _fallback[1]
 
 
 def set_experiment(name: str) -> None:
@@ -157,8 +177,10 @@ def log_figure(figure: Any, artifact_file: str) -> None:
 
 def load_model(uri: str, trusted: bool = True) -> Any:
     """Load a model by URI (``models:/fraud@production``, ``models:/fraud/1.2.0``) from the
-    default client's registry. Loading a pickle runs code: see ``Registry.load``."""
-    return get_client().registry.load_uri(uri, trusted=trusted)
+    default client's registry (see this module's doc for which store that is: the most
+    recent ``connect()`` unless ``set_uri`` or ``$MODELOPS_URI`` says otherwise). Loading a
+    pickle runs code: see ``Registry.load``."""
+    return get_client().load_model(uri, trusted=trusted)
 
 
 def get_run(run_id: str) -> Run:
@@ -178,8 +200,11 @@ def search_runs(experiments: Any = None, filter: str | None = None,
 
 def _reset_for_tests() -> None:
     """Forget the default client, the experiment and this thread's runs."""
-    global _client, _experiment
+    global _client, _experiment, _fallback
+    from modelops import client
+
     with _lock:
-        _client = None
+        _client = _fallback = None
         _experiment = None
+        client._latest.clear()
     _local.stack = []

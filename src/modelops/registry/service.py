@@ -560,11 +560,19 @@ class Registry:
              alias: str | None = None, trusted: bool = True, dst_dir: str | None = None) -> Any:
         """Load a version's model: verify every digest, then rebuild it with its flavor.
 
+        ``name`` may be a ``models:/`` URI instead (``models:/fraud@production``), naming the
+        version itself.
+
         Loading a ``joblib`` (pickle) version runs code from the file: only load what you
         trust. ``trusted=False`` refuses pickles and loads ``skops`` versions with skops'
         safe types only. ``path`` versions return the local path of the verified copy
         (kept in ``dst_dir``, or a new temporary directory).
         """
+        if isinstance(name, str) and name.startswith("models:/"):
+            if (version, stage, alias) != (None, None, None):
+                raise InvalidInput("a models:/ URI names the version itself; give no "
+                                   "version, stage or alias with it", field="version")
+            return self.load_uri(name, trusted=trusted, dst_dir=dst_dir)
         record = self.get_version(name, version, stage=stage, alias=alias)
         return self._load(record, trusted, dst_dir)
 
