@@ -64,7 +64,7 @@ def add_parser(groups: Any) -> None:
     check.add_argument("--fail-on", choices=["dataset", "column"], default="dataset",
                        help="exit non-zero when the dataset drifted (default), or when any "
                             "column did (after the correction)")
-    check.set_defaults(handler=_check)
+    check.set_defaults(handler=_check, reads=True)
 
 
 def _fit(args: argparse.Namespace) -> None:

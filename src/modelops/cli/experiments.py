@@ -13,12 +13,13 @@ def add_parser(groups: Any) -> None:
     parser = groups.add_parser("experiments", help="list and manage experiments")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     ls = commands.add_parser("list", help="list experiments")
-    ls.add_argument("--view", default="active_only", choices=["active_only", "deleted_only", "all"])
-    ls.set_defaults(handler=_list)
+    ls.add_argument("--view", default="active_only", choices=["active_only", "deleted_only", "all"],
+                    help="which experiments: active ones (default), deleted ones, or all")
+    ls.set_defaults(handler=_list, reads=True)
     for name, handler in (("create", _create), ("delete", _delete), ("restore", _restore)):
         sub = commands.add_parser(name, help=f"{name} an experiment")
         sub.add_argument("name", help="experiment name (or id)")
-        sub.set_defaults(handler=handler)
+        sub.set_defaults(handler=handler, reads=name != "create")
 
 
 def _list(args: argparse.Namespace) -> None:

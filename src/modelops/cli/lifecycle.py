@@ -23,7 +23,7 @@ def add_parser(groups: Any) -> None:
 
     run = commands.add_parser(
         "run", help="retrain MODEL if the policy says so: train, register, promote")
-    run.add_argument("model")
+    run.add_argument("model", help="the model to retrain (its first cycle trains it)")
     run.add_argument("--train", required=True, metavar="MODULE:FUNCTION",
                      help="the training function, train(context) -> (model, metrics); "
                           "MODULE is imported with the working directory on sys.path")
@@ -51,7 +51,7 @@ def add_parser(groups: Any) -> None:
 
     check = commands.add_parser(
         "check", help=f"ask the policy only; exits {EXIT_DUE} when retraining is due")
-    check.add_argument("model")
+    check.add_argument("model", help="the model whose production version is judged")
     _policy_options(check)
     check.add_argument("--json", action="store_true", help="print the decision as JSON")
     check.set_defaults(handler=_check)

@@ -6,40 +6,40 @@ import argparse
 from typing import Any
 
 import modelops
-from modelops._time import utc_time
 from modelops.cli._output import print_table
 
 
 def add_parser(groups: Any) -> None:
     parser = groups.add_parser("models", help="the model registry")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser("list", help="list registered models").set_defaults(handler=_list)
+    commands.add_parser("list", help="list registered models").set_defaults(handler=_list,
+                                                                          reads=True)
 
     show = commands.add_parser("show", help="a model's versions, stages and aliases")
-    show.add_argument("name")
-    show.set_defaults(handler=_show)
+    show.add_argument("name", help="the registered model")
+    show.set_defaults(handler=_show, reads=True)
 
     promote = commands.add_parser("promote", help="move a version to a stage or alias")
-    promote.add_argument("name")
-    promote.add_argument("version")
+    promote.add_argument("name", help="the registered model")
+    promote.add_argument("version", help="the version to promote, e.g. 1.2.0")
     promote.add_argument("--stage", help="production (default), staging, archived, failed, "
                          "development")
     promote.add_argument("--alias", help="give the version this alias instead of a stage")
-    promote.add_argument("--reason")
+    promote.add_argument("--reason", help="why, for the audit trail")
     promote.add_argument("--keep-previous", action="store_true",
                          help="put the previous production version in staging, not archived")
-    promote.set_defaults(handler=_promote)
+    promote.set_defaults(handler=_promote, reads=True)
 
     rollback = commands.add_parser("rollback", help="give a stage back to its previous holder")
-    rollback.add_argument("name")
+    rollback.add_argument("name", help="the registered model")
     rollback.add_argument("--stage", help="production (default)")
     rollback.add_argument("--alias", help="roll back an alias instead")
-    rollback.add_argument("--reason")
-    rollback.set_defaults(handler=_rollback)
+    rollback.add_argument("--reason", help="why, for the audit trail")
+    rollback.set_defaults(handler=_rollback, reads=True)
 
     history = commands.add_parser("history", help="a model's audit trail")
-    history.add_argument("name")
-    history.set_defaults(handler=_history)
+    history.add_argument("name", help="the registered model")
+    history.set_defaults(handler=_history, reads=True)
 
 
 def _registry(args: argparse.Namespace) -> Any:
@@ -87,7 +87,7 @@ def _rollback(args: argparse.Namespace) -> None:
 def _history(args: argparse.Namespace) -> None:
     rows = []
     for e in _registry(args).history(args.name):
-        rows.append({"seq": e.seq, "when": utc_time(e.timestamp),
+        rows.append({"seq": e.seq, "when": e.timestamp,
                      "actor": e.actor, "action": e.action,
                      "changes": "; ".join(f"{c.version} {c.field}: {c.before}->{c.after}"
                                           for c in e.changes) or None,

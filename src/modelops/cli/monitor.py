@@ -28,7 +28,7 @@ def add_parser(groups: Any) -> None:
     health.add_argument("--json", action="store_true", help="print the health as JSON")
     health.add_argument("--no-alerts", action="store_true",
                         help="do not fire the modelops_alert_raised hook")
-    health.set_defaults(handler=_health)
+    health.set_defaults(handler=_health, reads=True)
 
     configure = commands.add_parser(
         "configure", help="store how a model is monitored (task, positive label, rules) "
@@ -56,7 +56,7 @@ def add_parser(groups: Any) -> None:
     configure.add_argument("--replace", action="store_true",
                            help="replace the stored settings instead of updating them")
     configure.add_argument("--json", action="store_true", help="print the settings as JSON")
-    configure.set_defaults(handler=_configure)
+    configure.set_defaults(handler=_configure, reads=True)
 
     report = commands.add_parser("report", help="a monitoring report (JSON and/or HTML)")
     _common(report)
@@ -64,7 +64,7 @@ def add_parser(groups: Any) -> None:
                         help="the window of each point of the charts (default 1h)")
     report.add_argument("--html", help="write the report as a standalone HTML page")
     report.add_argument("--json", action="store_true", help="print the report as JSON")
-    report.set_defaults(handler=_report)
+    report.set_defaults(handler=_report, reads=True)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -79,7 +79,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--latency-slo", type=float, metavar="MS",
                         help="report p99 latency above this many ms")
     parser.add_argument("--threshold", type=float,
-                        help="degradation threshold against the baseline (default 0.05)")
+                        help="degradation threshold against the baseline (default: the "
+                             "stored setting, else 0.05)")
 
 
 def _monitor(args: argparse.Namespace) -> Any:
@@ -92,8 +93,34 @@ def _monitor(args: argparse.Namespace) -> Any:
         options["degradation_threshold"] = args.threshold
     if getattr(args, "no_alerts", False):
         options["alert_at"] = None
-    return Monitor(modelops.connect(args.uri), args.model, args.version, task=args.task,
+    ops = modelops.connect(args.uri)
+    known(ops, args.model)
+    return Monitor(ops, args.model, args.version, task=args.task,
                    positive=label(args.positive), **options)
+
+
+def known(ops: Any, model: str) -> None:
+    """``NotFound`` naming ``model`` when the store knows nothing of it: not registered, no
+    prediction logged, no reference profile (an unknown name is a typo, not a sick model)."""
+    from modelops.errors import NotFound
+
+    try:
+        ops.registry.get_model(model)
+        return
+    except NotFound:
+        pass
+    try:
+        if model in ops.predictions.models():
+            return
+    except NotFound:          # a backend without a prediction store
+        pass
+    try:
+        ops.drift.reference(model)
+        return
+    except NotFound:
+        pass
+    raise NotFound(f"no model {model!r} in the store at {ops.uri}: not registered, no "
+                   "prediction logged and no reference profile")
 
 
 def label(text: str | None) -> Any:
