@@ -349,7 +349,7 @@ def test_bad_input_is_refused(ops):
     with pytest.raises(modelops.InvalidInput, match="key"):
         router.assign(1.5)
     with pytest.raises(modelops.InvalidInput, match="metric"):
-        router.evaluate("auc")
+        router.evaluate("brier_score")
     with pytest.raises(modelops.InvalidInput, match="alpha"):
         router.evaluate(alpha=1.0)
     with pytest.raises(modelops.InvalidInput, match="min_effect"):
@@ -400,3 +400,181 @@ def test_a_pipeline_over_named_categorical_columns_is_served_a_frame(tmp_path):
             pytest.raises(modelops.InvalidInput,
                           match="fitted on columns the features lack: overtime"):
         router.predict("employee-7", {"age": 31.0, "department": "sales"})
+
+
+# -- every metric of the table, and callables -----------------------------------------------
+
+def scored_traffic(router, n, *, auc_champion=0.80, auc_challenger=0.86, seed=3,
+                   positive="fraud", start=None):
+    """Fraud/legit traffic with binormal scores of a known ROC AUC per role; the logged
+    prediction is "fraud" above 0.5. Returns per role (truth, score, prediction)."""
+    rng = np.random.default_rng(seed)
+    start = now_hour() - 6 * H if start is None else start
+    out = {"champion": ([], [], []), "challenger": ([], [], [])}
+    for i in range(n):
+        a = router.assign(f"k-{seed}-{i}")
+        auc = auc_challenger if a.role == "challenger" else auc_champion
+        fraud = rng.random() < 0.3
+        z = rng.normal(np.sqrt(2) * stats.norm.ppf(auc) if fraud else 0.0, 1)
+        score = float(stats.norm.cdf(z - 0.8))
+        prediction = positive if score > 0.5 else "legit"
+        truth = positive if fraud else "legit"
+        pid = router.log(a, {"x": float(i)}, prediction, probability=score,
+                         timestamp=start + i * 1_000)
+        router.feedback(pid, truth, timestamp=start + i * 1_000 + 1)
+        for bucket, value in zip(out[a.role], (truth, score, prediction)):
+            bucket.append(value)
+    router.flush()
+    return {role: tuple(np.asarray(v) for v in values) for role, values in out.items()}
+
+
+def test_precision_and_recall_are_two_proportions_checked_against_scipy(ops):
+    now = now_hour()
+    with ops.router("fraud", share=0.5) as router:
+        data = scored_traffic(router, 3_000)
+        for metric, over in (("precision", 2), ("recall", 0)):
+            result = router.evaluate(metric, positive="fraud", now=now)
+            table = []
+            for role in ("champion", "challenger"):
+                truth, _, pred = data[role]
+                counted = (pred == "fraud") if over == 2 else (truth == "fraud")
+                hits = int(((pred == "fraud") & (truth == "fraud")).sum())
+                table.append([hits, int(counted.sum()) - hits])
+            p = stats.chi2_contingency(table, correction=False).pvalue
+            assert result.test == "two-proportion z-test"
+            assert result.pvalue == pytest.approx(p, rel=1e-9), metric
+            assert result.champion_value == pytest.approx(table[0][0] / sum(table[0]))
+
+
+def test_log_loss_is_welch_on_per_prediction_losses_and_roc_auc_is_delong(ops):
+    from sklearn.metrics import roc_auc_score
+
+    now = now_hour()
+    with ops.router("fraud", share=0.5) as router:
+        data = scored_traffic(router, 2_000)
+        result = router.evaluate("logloss", positive="fraud", now=now)     # an alias
+        losses = [-np.log(np.where(t == "fraud", s, 1 - s))
+                  for t, s, _ in (data["champion"], data["challenger"])]
+        want = stats.ttest_ind(losses[1], losses[0], equal_var=False)
+        assert result.metric == "log_loss" and result.test == "Welch's t-test"
+        assert result.pvalue == pytest.approx(want.pvalue, rel=1e-9)
+        auc = router.evaluate("auc", positive="fraud", now=now)
+    assert auc.metric == "roc_auc" and auc.test == "DeLong's test"
+    for role, value in (("champion", auc.champion_value), ("challenger",
+                                                          auc.challenger_value)):
+        truth, score, _ = data[role]
+        assert value == pytest.approx(roc_auc_score(truth == "fraud", score))
+    # DeLong's p-value against a permutation test of the same difference (scipy)
+    (ta, sa, _), (tb, sb, _) = data["champion"], data["challenger"]
+    truth, score = np.r_[ta, tb] == "fraud", np.r_[sa, sb]
+    perm = stats.permutation_test(
+        (np.arange(len(ta)), np.arange(len(ta), len(truth))),
+        lambda a, b: roc_auc_score(truth[b], score[b]) - roc_auc_score(truth[a], score[a]),
+        vectorized=False, n_resamples=499, rng=np.random.default_rng(1))
+    assert auc.pvalue == pytest.approx(perm.pvalue, abs=0.04)
+
+
+def test_f1_and_callables_get_a_seeded_permutation_test(ops):
+    from sklearn.metrics import f1_score
+
+    now = now_hour()
+    with ops.router("fraud", share=0.5) as router:
+        data = scored_traffic(router, 1_000, auc_challenger=0.90)
+        result = router.evaluate("f1_score", positive="fraud", resamples=999, now=now)
+        again = router.evaluate("f1", positive="fraud", resamples=999, now=now)
+
+        def balanced(y_true, y_pred):
+            from sklearn.metrics import balanced_accuracy_score
+
+            return balanced_accuracy_score(y_true, y_pred)
+
+        custom = router.evaluate(balanced, resamples=199, now=now)
+        with_score = router.evaluate(lambda t, p, s: -float(np.mean((s - t) ** 2)),
+                                     positive="fraud", resamples=199, now=now)
+    assert result.metric == "f1" and result.test == "permutation test (999 resamples)"
+    assert (result.pvalue, result.statistic) == (again.pvalue, again.statistic)   # seeded
+    (ta, _, pa), (tb, _, pb) = data["champion"], data["challenger"]
+    assert result.champion_value == pytest.approx(f1_score(ta, pa, pos_label="fraud"))
+    # scipy's permutation test of the same difference, F1 written out (2 TP / (P + PP))
+    truth, pred = np.r_[ta, tb] == "fraud", np.r_[pa, pb] == "fraud"
+
+    def f1(rows):
+        hits = np.sum(truth[rows] & pred[rows], axis=-1)
+        return 2 * hits / (np.sum(truth[rows], axis=-1) + np.sum(pred[rows], axis=-1))
+
+    want = stats.permutation_test(
+        (np.arange(len(ta)), np.arange(len(ta), len(truth))),
+        lambda a, b, axis: f1(b) - f1(a), vectorized=True, n_resamples=4_999,
+        rng=np.random.default_rng(7))
+    assert result.pvalue == pytest.approx(want.pvalue, abs=0.03)
+    assert result.statistic == pytest.approx(want.statistic)
+    assert custom.metric == "balanced" and custom.higher_is_better
+    assert with_score.metric == "<lambda>" and with_score.test == \
+        "permutation test (199 resamples)"
+    for found in (result, custom, with_score):
+        assert found.needed is not None and (found.needed == 0) == (found.verdict != "unknown")
+
+
+def test_needed_predictions_for_roc_auc_reach_the_planned_power():
+    # The plan from a pilot sample; at the planned size, DeLong's test at alpha 0.05 finds
+    # the difference in about 80 % of fresh experiments.
+    from modelops.lifecycle.judge import Groups, comparison_for
+
+    rng = np.random.default_rng(11)
+
+    def draw(n, auc):
+        fraud = rng.random(n) < 0.3
+        score = rng.normal(np.where(fraud, np.sqrt(2) * stats.norm.ppf(auc), 0.0), 1)
+        truth = np.where(fraud, "fraud", "legit")
+        return truth, score
+
+    comparison = comparison_for("roc_auc", positive="fraud")
+    ta, sa = draw(400, 0.80)
+    tb, sb = draw(400, 0.85)
+    pilot = Groups(ta, ta, sa, tb, tb, sb)
+    planned = comparison.plan(pilot, 0.05, 1.0, 0.05, 0.8, 1.0)
+    n = math.ceil(planned)
+    found = 0
+    runs = 200
+    for _ in range(runs):
+        ta, sa = draw(n, 0.80)
+        tb, sb = draw(n, 0.85)
+        found += comparison.test(Groups(ta, ta, sa, tb, tb, sb)).pvalue < 0.05
+    assert 0.7 <= found / runs <= 0.9, (n, found)
+
+
+def test_needed_predictions_for_f1_come_from_the_bootstrap_and_reach_the_planned_power():
+    from modelops.lifecycle import abtest as ab
+    from modelops.lifecycle.judge import Groups, comparison_for
+
+    rng = np.random.default_rng(12)
+
+    def draw(n, recall):
+        fraud = rng.random(n) < 0.3
+        hit = rng.random(n) < np.where(fraud, recall, 0.1)
+        return np.where(fraud, "fraud", "legit"), np.where(hit, "fraud", "legit")
+
+    comparison = comparison_for("f1", positive="fraud", resamples=999)
+    ta, pa = draw(600, 0.70)
+    tb, pb = draw(600, 0.80)
+    nan = np.full(600, np.nan)
+    planned = comparison.plan(Groups(pa, ta, nan, pb, tb, nan), 0.06, 1.0, 0.05, 0.8, 1.0)
+    n = math.ceil(planned)
+    # the F1 of each side at the planned size, by simulation: the normal test on the two
+    # F1s with their simulated spread reaches about the planned power
+    sides = {}
+    for recall in (0.70, 0.80):
+        f1s = []
+        for _ in range(400):
+            t, p = draw(n, recall)
+            tp = np.sum((t == "fraud") & (p == "fraud"))
+            f1s.append(2 * tp / (np.sum(t == "fraud") + np.sum(p == "fraud")))
+        sides[recall] = np.asarray(f1s)
+    gap = sides[0.80].mean() - sides[0.70].mean()
+    se = np.sqrt(sides[0.80].var() + sides[0.70].var())
+    achieved = stats.norm.sf(stats.norm.isf(0.025) - gap / se)
+    if abs(gap - 0.06) > 0.02:        # the planned effect is the simulated one, give or take
+        pytest.fail(f"the simulated F1 gap is {gap:.3f}, planned for 0.06")
+    assert 0.65 <= achieved <= 0.95, (n, achieved)
+    assert ab.unit_variance(lambda r: float(np.mean(r)), np.arange(50.0), resamples=999,
+                            seed=0) == pytest.approx(np.var(np.arange(50.0), ddof=1), rel=0.15)

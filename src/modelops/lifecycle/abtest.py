@@ -1,21 +1,35 @@
 """The statistics of a champion/challenger comparison: tests and sample sizes.
 
-- Accuracy (a share of correct predictions) is compared with the two-proportion z-test with a
-  pooled variance — the same p-value as Pearson's chi-square test of the 2×2 table without
-  Yates' correction — and with Fisher's exact test when an expected cell count is below 5,
-  where the normal approximation is poor.
-- Per-prediction losses (absolute or squared error) are compared with Welch's t-test, which
-  does not assume equal variances.
-- The sample size still needed is the textbook normal-approximation formula (Fleiss, Levin &
-  Paik, *Statistical Methods for Rates and Proportions*, §4.2, without continuity
-  correction; for means, the same with the Welch variances), for unequal group sizes.
+Each metric is compared with the test that fits it, closed-form where one exists:
 
-Each test is checked against scipy in the test suite; the sample sizes against simulation.
+- Shares of predictions — accuracy (over all predictions), precision (over the predicted
+  positives), recall (over the actual positives) — with the two-proportion z-test with a
+  pooled variance (the p-value of Pearson's chi-square on the 2×2 table without Yates'
+  correction), and Fisher's exact test when an expected cell count is below 5, where the
+  normal approximation is poor.
+- Means of per-prediction losses — absolute error (mae), squared error (mse), log loss —
+  with Welch's t-test, which does not assume equal variances.
+- ROC AUC with DeLong's test for two independent areas (DeLong, DeLong & Clarke-Pearson,
+  Biometrics 44, 1988): each area's variance from its placement values.
+- Every other metric — F1, a plugin's metric, any callable ``metric(y_true, y_pred[,
+  score])`` — with a permutation test of the difference (``scipy.stats.permutation_test``,
+  the predictions reassigned between the two versions, seeded).
+
+The sample size still needed is the textbook normal-approximation formula (Fleiss, Levin &
+Paik, *Statistical Methods for Rates and Proportions*, §4.2, without continuity correction;
+for means, the same with the Welch variances), for unequal group sizes. For a metric with no
+such formula, the same formula takes each group's variance per prediction from its
+bootstrap standard error (``scipy.stats.bootstrap``, seeded): n · SE(n)² is nearly constant
+in n for a metric that averages over predictions.
+
+Each test is checked against scipy or textbook values in the test suite; the sample sizes
+against simulation.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import attrs
 import numpy as np
@@ -103,3 +117,71 @@ def n_for_means(delta: float, sd1: float, sd2: float, *, alpha: float = 0.05,
         return math.inf
     za, zb = _z(alpha, power)
     return (za + zb) ** 2 * (sd1 ** 2 / ratio + sd2 ** 2) / delta ** 2
+
+
+def delong(positive_a: np.ndarray, scores_a: np.ndarray, positive_b: np.ndarray,
+           scores_b: np.ndarray) -> tuple[Significance, float, float]:
+    """Is the ROC AUC of ``b`` different from that of ``a`` (independent samples)? DeLong's
+    z-test, two-sided, positive when ``b``'s is higher; also each area's variance."""
+    from scipy import stats
+
+    auc_a, var_a = _auc_variance(positive_a, scores_a)
+    auc_b, var_b = _auc_variance(positive_b, scores_b)
+    se = math.sqrt(var_a + var_b)
+    if se == 0:
+        same = auc_a == auc_b
+        return (Significance(test="DeLong's test", statistic=0.0 if same else math.copysign(
+            math.inf, auc_b - auc_a), pvalue=1.0 if same else 0.0), var_a, var_b)
+    z = (auc_b - auc_a) / se
+    return (Significance(test="DeLong's test", statistic=z,
+                         pvalue=float(2 * stats.norm.sf(abs(z)))), var_a, var_b)
+
+
+def _auc_variance(positive: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
+    """The area and its DeLong variance, var(V10)/m + var(V01)/n, from the placement values:
+    V10 of each positive is the share of negatives it outscores (ties half), V01 of each
+    negative the share of positives that outscore it."""
+    from scipy.stats import rankdata
+
+    positive = np.asarray(positive, dtype=bool)
+    scores = np.asarray(scores, dtype=np.float64)
+    pos, neg = scores[positive], scores[~positive]
+    m, n = len(pos), len(neg)
+    if m < 2 or n < 2:
+        raise ValueError("needs at least two positives and two negatives")
+    both = rankdata(np.concatenate((pos, neg)))
+    v10 = (both[:m] - rankdata(pos)) / n          # negatives below each positive
+    v01 = 1.0 - (both[m:] - rankdata(neg)) / m    # positives above each negative
+    auc = float(v10.mean())
+    return auc, float(v10.var(ddof=1) / m + v01.var(ddof=1) / n)
+
+
+def permutation(statistic: Callable[[np.ndarray], float], n_a: int, n_b: int, *,
+                resamples: int, seed: int) -> Significance:
+    """Is ``statistic`` of the second group different from the first's? A two-sided
+    permutation test of the difference, the rows reassigned between the groups
+    (``scipy.stats.permutation_test``); ``statistic(rows)`` measures a group of row
+    indices (the first group's rows are 0 .. n_a - 1, the second's n_a .. n_a + n_b - 1)."""
+    from scipy import stats
+
+    def difference(a: np.ndarray, b: np.ndarray) -> float:
+        return statistic(b) - statistic(a)
+
+    rows = np.arange(n_a + n_b)
+    found = stats.permutation_test((rows[:n_a], rows[n_a:]), difference,
+                                   permutation_type="independent", vectorized=False,
+                                   n_resamples=resamples, alternative="two-sided",
+                                   rng=np.random.default_rng(seed))
+    return Significance(test=f"permutation test ({resamples:,} resamples)",
+                        statistic=float(found.statistic), pvalue=float(found.pvalue))
+
+
+def unit_variance(statistic: Callable[[np.ndarray], float], rows: np.ndarray, *,
+                  resamples: int, seed: int) -> float:
+    """The variance per observation of ``statistic`` over ``rows``: n · SE², with SE its
+    bootstrap standard error (``scipy.stats.bootstrap``)."""
+    from scipy import stats
+
+    found = stats.bootstrap((rows,), statistic, vectorized=False, n_resamples=resamples,
+                            method="percentile", rng=np.random.default_rng(seed))
+    return float(found.standard_error) ** 2 * len(rows)

@@ -27,12 +27,8 @@ import attrs
 from modelops.entities._validate import check_name
 from modelops.entities.registry import ModelVersion, RegistryEvent, Stage, check_alias
 from modelops.errors import InvalidInput, NotFound, PromotionRefused
-from modelops.lifecycle import abtest
 
 ROLES = ("champion", "challenger")
-#: Metrics ``evaluate`` compares: accuracy (higher is better), mean absolute and squared
-#: error (lower is better).
-METRICS = ("accuracy", "mae", "mse")
 VERDICTS = ("better", "worse", "unknown")
 _TWO_64 = float(2 ** 64)
 
@@ -319,32 +315,33 @@ class Router:
 
     # -- judging --------------------------------------------------------------------------
 
-    def evaluate(self, metric: str = "accuracy", *, window: Any = "7d", alpha: float = 0.05,
-                 power: float = 0.8, min_effect: float | None = None,
+    def evaluate(self, metric: Any = "accuracy", *, window: Any = "7d", alpha: float = 0.05,
+                 power: float = 0.8, min_effect: float | None = None, positive: Any = None,
+                 higher_is_better: bool | None = None, resamples: int = 2_000, seed: int = 0,
                  now: int | None = None) -> Evaluation:
         """Compare the challenger with the champion on this router's predictions of the
         last ``window`` that got feedback (logged predictions are flushed first).
 
-        ``metric``: ``accuracy`` (prediction equals actual; two-proportion z-test, or
-        Fisher's exact test for small counts), ``mae`` or ``mse`` (absolute or squared
-        error; Welch's t-test), or another name of one in the metric table (``acc``,
-        ``mean_squared_error`` …). ``better``/``worse`` at p < ``alpha``. ``min_effect``: the
+        ``metric`` is any metric of the metric table, by a canonical name or alias —
+        accuracy, precision, recall, f1, roc_auc, log_loss, mae, mse, … — or a callable
+        ``metric(y_true, y_pred)`` / ``metric(y_true, y_pred, score) -> float`` (higher is
+        better unless ``higher_is_better=False``). Each is tested as
+        ``modelops.lifecycle.judge`` says: two proportions for accuracy, precision and recall
+        (Fisher's exact test for small counts), Welch's t-test for mae, mse and log loss,
+        DeLong's test for ROC AUC, a permutation test (``resamples``, ``seed``) for F1 and
+        the rest. ``positive`` is the positive label (default: the model's monitoring
+        setting, else 1/True). ``better``/``worse`` at p < ``alpha``. ``min_effect``: the
         smallest difference worth detecting, for ``needed`` (default: the observed one).
 
         Looking at the result again and again as data arrives and stopping at the first
         p < alpha raises the false-positive rate above ``alpha``: decide on the sample
         ``needed`` gives, or use a smaller ``alpha`` for repeated looks.
         """
-        import numpy as np
 
-        from modelops.metrics import canonical_metric
+        from modelops.lifecycle.judge import Groups, comparison_for
+        from modelops.metrics.grouped import null_mask
         from modelops.monitoring.windows import parse_window
 
-        name = canonical_metric(metric) if isinstance(metric, str) else metric
-        if name not in METRICS:
-            raise InvalidInput(f"expected one of {', '.join(METRICS)} (a mean over predictions;"
-                               f" or another name of one), got {metric!r}", field="metric")
-        metric = name
         alpha = _probability(alpha, "alpha")
         power = _probability(power, "power")
         if min_effect is not None and (isinstance(min_effect, bool) or
@@ -352,6 +349,9 @@ class Router:
                                        not min_effect > 0 or not math.isfinite(min_effect)):
             raise InvalidInput(f"expected a positive number, got {min_effect!r}",
                                field="min_effect")
+        if isinstance(resamples, bool) or not isinstance(resamples, int) or resamples < 99:
+            raise InvalidInput(f"expected a whole number of at least 99, got {resamples!r}",
+                               field="resamples")
         width = parse_window(window)
         self.flush()
         if now is None:
@@ -361,26 +361,22 @@ class Router:
         since = int(now) - width
         table = self.client.predictions.read(self.model, since=since, until=int(now))
         roles = self._roles(table)
-        scored = table.has_feedback & (roles >= 0)
+        scored = table.has_feedback & (roles >= 0) & ~null_mask(table.predictions)
         roles = roles[scored]
         predictions = table.predictions[scored]
         actuals = table.actuals[scored]
+        scores = table.probabilities[scored]
+        labels = tuple(dict.fromkeys([*actuals.tolist(), *predictions.tolist()]))
+        comparison = comparison_for(
+            metric, positive=self._positive() if positive is None else positive,
+            labels=labels if len(labels) <= 2 else (), higher_is_better=higher_is_better,
+            resamples=resamples, seed=seed)
+        a, b = roles == 0, roles == 1
+        groups = Groups(predictions[a], actuals[a], scores[a], predictions[b], actuals[b],
+                        scores[b])
         ratio = (1 - self.share) / self.share if 0 < self.share < 1 else 1.0
-        if metric == "accuracy":
-            correct = np.fromiter((bool(p == a) for p, a in zip(predictions.tolist(),
-                                                                actuals.tolist())),
-                                  dtype=bool, count=len(roles))
-            values = correct.astype(np.float64)
-        else:
-            try:
-                err = np.asarray(predictions.tolist(), dtype=np.float64) - \
-                    np.asarray(actuals.tolist(), dtype=np.float64)
-            except (TypeError, ValueError):
-                raise InvalidInput(f"{metric} needs numeric predictions and actuals; use "
-                                   "metric='accuracy' for labels", field="metric") from None
-            values = np.abs(err) if metric == "mae" else err ** 2
-        a, b = values[roles == 0], values[roles == 1]
-        return self._judge(metric, a, b, alpha, power, min_effect, ratio, since, int(now))
+        return self._judge(comparison, groups, alpha, power, min_effect, ratio, since,
+                           int(now))
 
     def _roles(self, table: Any) -> Any:
         """0 for this router's champion rows, 1 for its challenger rows, -1 for the rest."""
@@ -399,23 +395,20 @@ class Router:
                     out[i] = 1
         return out
 
-    def _judge(self, metric: str, a: Any, b: Any, alpha: float, power: float,
+    def _judge(self, comparison: Any, groups: Any, alpha: float, power: float,
                min_effect: float | None, ratio: float, since: int, until: int) -> Evaluation:
-        from modelops.metrics import higher_is_better
-
-        higher = higher_is_better(metric)
-        n1, n2 = len(a), len(b)
-        m1 = float(a.mean()) if n1 else math.nan
-        m2 = float(b.mean()) if n2 else math.nan
+        metric, higher = comparison.name, comparison.higher_is_better
+        n1, n2 = groups.sizes
+        m1, m2 = comparison.values(groups)
         diff = m2 - m1
         base = {"model": self.model, "metric": metric, "champion": self.champion.version,
                 "challenger": self.challenger.version, "n_champion": n1, "n_challenger": n2,
                 "champion_value": m1, "challenger_value": m2, "difference": diff,
                 "higher_is_better": higher, "alpha": alpha, "power": power, "since": since,
                 "until": until}
-        enough = n1 >= 2 and n2 >= 2
-        if not enough:
-            needed, effect = self._plan(metric, a, b, m1, m2, min_effect, alpha, power, ratio)
+        if not comparison.enough(groups):
+            needed, effect = self._plan(comparison, groups, diff, min_effect, alpha, power,
+                                        ratio)
             return Evaluation(
                 test="none", statistic=math.nan, pvalue=math.nan, verdict="unknown",
                 planned_effect=effect, needed=needed,
@@ -423,10 +416,7 @@ class Router:
                 message=f"not enough feedback yet: {n1} champion and {n2} challenger "
                         f"predictions with feedback" + self._need_text(needed, effect),
                 **base)
-        if metric == "accuracy":
-            result = abtest.two_proportions(int(a.sum()), n1, int(b.sum()), n2)
-        else:
-            result = abtest.welch(a, b)
+        result = comparison.test(groups)
         if result.pvalue < alpha:
             verdict = "better" if (diff > 0) == higher else "worse"
             needed: int | None = 0
@@ -436,7 +426,8 @@ class Router:
                        f" < {alpha:g} on {n2} vs {n1} predictions with feedback")
         else:
             verdict = "unknown"
-            needed, effect = self._plan(metric, a, b, m1, m2, min_effect, alpha, power, ratio)
+            needed, effect = self._plan(comparison, groups, diff, min_effect, alpha, power,
+                                        ratio)
             message = (f"not known yet: {metric} {m2:.4g} vs {m1:.4g} ({diff:+.4g}), "
                        f"{result.test} p={result.pvalue:.3g} ≥ {alpha:g} on {n2} vs {n1} "
                        "predictions with feedback" + self._need_text(needed, effect))
@@ -444,31 +435,18 @@ class Router:
                           verdict=verdict, planned_effect=effect, needed=needed,
                           needed_requests=self._requests(needed), message=message, **base)
 
-    def _plan(self, metric: str, a: Any, b: Any, m1: float, m2: float,
-              min_effect: float | None, alpha: float, power: float,
-              ratio: float) -> tuple[int | None, float | None]:
-        """More challenger observations needed to detect the planned effect, and that
-        effect; (None, None) without anything to plan on."""
-        observed = m2 - m1 if not math.isnan(m2 - m1) else 0.0
+    def _plan(self, comparison: Any, groups: Any, diff: float, min_effect: float | None,
+              alpha: float, power: float, ratio: float) -> tuple[int | None, float | None]:
+        """More challenger predictions with feedback needed to detect the planned effect, and
+        that effect; (None, None) without anything to plan on."""
+        observed = diff if not math.isnan(diff) else 0.0
         effect = float(min_effect) if min_effect is not None else abs(observed)
         if effect == 0:
             return None, None
-        if metric == "accuracy":
-            if math.isnan(m1):
-                return None, effect
-            p1 = m1
-            p2 = min(max(p1 + (effect if observed >= 0 else -effect), 0.0), 1.0)
-            if p2 == p1:
-                p2 = max(p1 - effect, 0.0)
-            total = abtest.n_for_proportions(p1, p2, alpha=alpha, power=power, ratio=ratio)
-        else:
-            if len(a) < 2 or len(b) < 2:
-                return None, effect
-            total = abtest.n_for_means(effect, float(a.std(ddof=1)), float(b.std(ddof=1)),
-                                       alpha=alpha, power=power, ratio=ratio)
-        if not math.isfinite(total):
+        total = comparison.plan(groups, effect, observed, alpha, power, ratio)
+        if total is None or not math.isfinite(total):
             return None, effect
-        return max(0, math.ceil(total) - len(b)), effect
+        return max(0, math.ceil(total) - groups.sizes[1]), effect
 
     def _requests(self, needed: int | None) -> int | None:
         if needed is None or self.share == 0:
