@@ -240,3 +240,42 @@ def test_a_parameter_search_logs_its_best_params_and_a_child_run_per_candidate(o
     again = modelops.train(ops, "cancer", search, data.data, data.target, register=False)
     assert len(ops.tracking.search_runs(
         "cancer-training", filter=f"attributes.parent_run_id = '{again.run_id}'")) == 2
+
+
+def test_a_version_trained_with_f1_and_one_registered_with_f1_score_compare(ops, tmp_path,
+                                                                              capsys,
+                                                                              monkeypatch):
+    # modelops.train logs "f1"; MLflow users register "f1_score": one metric table makes
+    # them one metric for rules, the CLI, the router and monitoring alike.
+    from modelops.cli import main
+    from modelops.registry import Floors
+
+    uri = str(tmp_path / "store")
+    local = modelops.connect(uri)
+    data = load_breast_cancer()
+    trained = modelops.train(local, "cancer", estimator(), data.data, data.target,
+                             stage="production", promotion=MetricImprovement("f1"))
+    assert trained.promoted and "f1" in trained.version.metrics
+    f1 = trained.version.metrics["f1"]
+    logged = local.registry.register("cancer", estimator().fit(data.data, data.target),
+                                     metrics={"f1_score": f1 + 0.02})
+    for name in ("f1", "f1_score", "F1-Score"):
+        decision = local.registry.should_promote("cancer", logged.version, metric=name,
+                                                 min_improvement=0.01)
+        assert decision.promote and decision.deltas[name] == pytest.approx(0.02)
+    assert not Floors({"f1": f1 + 0.05})(local.registry.get_version("cancer",
+                                                                    logged.version), None)
+    # the CLI: a retraining whose train function reports f1_score, judged on f1
+    (tmp_path / "reports_f1_score.py").write_text(
+        "def train(context):\n"
+        "    return {'w': 1}, {'f1_score': " + repr(f1 - 0.1) + "}\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert main(["--uri", uri, "lifecycle", "run", "cancer", "--train",
+                 "reports_f1_score:train", "--force", "--metric", "f1",
+                 "--compare", "registered"]) == 0
+    out = capsys.readouterr().out
+    assert "refused" in out and f"f1 {f1 - 0.1:.6g} vs {f1:.6g}" in out
+    # monitoring: a baseline registered as f1_score meets the window's f1
+    monitor = local.monitor("cancer", logged.version)
+    assert monitor.window("24h").baseline[0] == {"f1": pytest.approx(f1 + 0.02)}
