@@ -293,9 +293,9 @@ def test_html_header_and_verdict():
     assert "2023-11-14 22:13:20 UTC" in text            # 1_700_000_000_000 ms
     assert "1,000" in text and "800" in text
     assert "No dataset drift" in text
-    assert "1 of 5 feature columns drifted" in text
+    assert "1 of 5 judged feature columns drifted" in text
     assert "20%" in text and "50%" in text
-    assert "bonferroni" in text
+    assert "Bonferroni over the columns" in text
     assert "Missing columns" in text and "income" in text
     assert "New columns" in text and "shoe_size" in text
     drifted = report_to_html(make_report(drifted=True, share=0.6), None)
@@ -321,7 +321,8 @@ def test_html_escapes_every_user_string():
 def test_html_summary_table_has_every_column_with_its_role():
     report = make_report()
     text = report_to_html(report, None)
-    table = text[text.index("<table>"):text.index("</table>")]
+    start = text.index("<table>\n<thead><tr><th>Column</th>")
+    table = text[start:text.index("</table>", start)]
     for c in [*report.columns, report.target, report.prediction]:
         assert f">{html.escape(c.column)}</a></td>" in table
     assert table.count("<tr") == 1 + len(report.columns) + 2
@@ -336,8 +337,9 @@ def test_html_one_svg_per_column_with_a_histogram():
     text = report_to_html(report, None)
     with_hist = [c for c in [*report.columns, report.target, report.prediction]
                  if c.histogram is not None]
-    assert text.count("<svg") == len(with_hist) == 6
-    assert text.count("</svg>") == 6
+    # one histogram per column that has one, and the chart of effects
+    assert text.count("<svg") == len(with_hist) + 1 == 7
+    assert text.count("</svg>") == 7
     assert "No histogram." in text
     # the chart: two colours, a legend, axis labels
     assert "#4c72b0" in text and "#dd8452" in text
@@ -357,8 +359,9 @@ def test_html_without_histograms_has_no_svg():
                       pvalue=None, threshold=0.1, drifted=True)
     report = DriftReport(name="m", columns=[col], share=1.0, drifted=True)
     text = report_to_html(report, None)
-    assert "<svg" not in text and "lonely" in text and "No histogram." in text
-    assert "Dataset drift detected" in text and "1 of 1 feature column drifted" in text
+    assert text.count("<svg") == 1 and "lonely" in text and "No histogram." in text
+    assert "drift of each column against its threshold" in text   # the chart of effects
+    assert "Dataset drift detected" in text and "1 of 1 judged feature column drifted" in text
     assert "unknown" in text                               # created_time 0
 
 
@@ -373,7 +376,7 @@ def test_html_fragment_for_notebooks():
     css = fragment[fragment.index("<style>") + 7:fragment.index("</style>")]
     selectors = [s.strip() for rule in re.findall(r"([^{}]+)\{", css) for s in rule.split(",")]
     assert selectors and all(s.startswith(".mo-drift-report") for s in selectors)
-    assert fragment.count("<svg") == 6
+    assert fragment.count("<svg") == 7
 
 
 @pytest.mark.parametrize("standalone", [True, False])
@@ -381,7 +384,7 @@ def test_html_is_well_formed(standalone):
     p = parse(report_to_html(make_report(), None, standalone=standalone))
     assert p.errors == []
     assert p.stack == []
-    assert p.starts["svg"] == 6
+    assert p.starts["svg"] == 7
 
 
 def test_html_non_finite_and_missing_values_render():
@@ -391,7 +394,7 @@ def test_html_non_finite_and_missing_values_render():
                                              current=[0.0, 0.0], edges=[0.0, 1.0, 2.0]))
     text = report_to_html(make_report(columns=[col], share=math.nan), None)
     assert "NaN" in text and "&infin;" in text and "&mdash;" in text
-    assert text.count("<svg") == 3                      # the column, target and prediction
+    assert text.count("<svg") == 4           # the column, target and prediction; the effects
     assert parse(text).errors == []
 
 
@@ -402,7 +405,8 @@ def test_html_many_bins_are_thinned_and_rotated():
     col = categorical_column(histogram=Histogram(labels=labels, reference=shares,
                                                  current=shares))
     text = report_to_html(make_report(columns=[col]), None)
-    svg = text[text.index("<svg"):text.index("</svg>")]
+    start = text.rindex("<svg", 0, text.index(">category nu"))   # this column's histogram
+    svg = text[start:text.index("</svg>", start)]
     assert "rotate(-45" in svg
     shown = re.findall(r">(category nu…)</text>", svg)
     assert 0 < len(shown) < n                             # not every label: they would overlap
@@ -421,10 +425,10 @@ def test_html_report_with_50_columns_is_quick(tmp_path):
     text = report_to_html(report, str(tmp_path / "big.html"))
     elapsed = time.perf_counter() - start
     assert elapsed < 1.0
-    assert text.count("<svg") == 50
+    assert text.count("<svg") == 51                       # and the chart of effects
     for i in range(50):
         assert f">col_{i}</a></td>" in text
-    assert "13 of 50 feature columns drifted" in text
+    assert "13 of 50 judged feature columns drifted" in text
     assert parse(text).errors == []
 
 
@@ -443,3 +447,103 @@ def test_html_refuses_what_is_not_a_report():
         report_to_html({"name": "x"}, None)
     with pytest.raises(InvalidInput):
         report_to_dict({"name": "x"})
+
+
+# -- reading a report: order, whole numbers, skew, the summary, one axis of effects ----------
+
+def checked():
+    """A real check: a drifted count column, a skewed amount, a category share change with a
+    new category, missing values, and quiet columns."""
+    import modelops
+
+    rng = np.random.default_rng(0)
+    ops = modelops.connect("memory://")
+    n = 3_000
+    ref = {"visits": rng.poisson(3, n).astype(float), "amount": rng.lognormal(8, 1.2, n),
+           "plan": rng.choice(["basic", "plus", "pro"], n, p=[0.6, 0.3, 0.1]).astype(object),
+           "quiet": rng.normal(size=n), "age": rng.normal(40, 10, n)}
+    ops.drift.fit_reference("m", ref)
+    cur = {"visits": rng.poisson(4, 1_500).astype(float),
+           "amount": rng.lognormal(8, 1.2, 1_500),
+           "plan": rng.choice(["basic", "plus", "pro", "gold"], 1_500,
+                              p=[0.5, 0.3, 0.15, 0.05]).astype(object),
+           "quiet": rng.normal(size=1_500), "age": rng.normal(40.5, 10, 1_500)}
+    cur["age"][:150] = np.nan
+    return ops.drift.check("m", cur)
+
+
+def test_columns_are_ordered_drifted_first_then_by_effect_over_threshold():
+    report = checked()
+    text = report_to_html(report, None)
+    from modelops.drift.report import by_drift, effect_ratio
+
+    ordered = [c.column for c in by_drift(report.columns)]
+    assert ordered[:2] == ["visits", "plan"] or ordered[:2] == ["plan", "visits"]
+    drifted = [c for c in report.columns if c.drifted]
+    assert all(c.drifted for c in by_drift(report.columns)[:len(drifted)])
+    ratios = [effect_ratio(c) for c in by_drift(report.columns)[len(drifted):]]
+    assert ratios == sorted(ratios, reverse=True)
+    start = text.index("<h2>Columns</h2>")
+    table = text[text.index("<table>\n<thead><tr><th>Column</th>", start):]
+    positions = [table.index(f">{name}</a></td>") for name in ordered]
+    assert positions == sorted(positions)
+
+
+def test_counts_get_whole_number_bins_and_quantiles_skewed_columns_a_log_scale():
+    report = checked()
+    visits = report.column("visits")
+    assert visits.histogram.scale == "integer"
+    assert all(label.replace(",", "").isdigit() for label in visits.histogram.labels)
+    assert [e % 1 for e in visits.histogram.edges] == [0.5] * len(visits.histogram.edges)
+    for summary in (visits.reference_summary, visits.current_summary):
+        assert all(float(summary[q]).is_integer() for q in ("p05", "p25", "median", "p75",
+                                                             "p95"))
+    amount = report.column("amount")
+    assert amount.histogram.scale == "log"
+    edges = np.asarray(amount.histogram.edges)
+    assert np.allclose(edges[1:] / edges[:-1], edges[1] / edges[0])   # equal ratios
+    assert report.column("quiet").histogram.scale == "linear"
+    text = report_to_html(report, None)
+    assert "log scale: bins of equal ratios" in text
+    from modelops.drift import check_profile, profile_frame
+
+    rng = np.random.default_rng(1)
+    profile = profile_frame("m", {"amount": rng.lognormal(8, 1.2, 2_000)})
+    forced = check_profile(profile, {"amount": rng.lognormal(8, 1.2, 500)},
+                           histogram="linear")
+    assert forced.column("amount").histogram.scale == "linear"
+
+
+def test_the_summary_gives_rows_missing_values_and_new_categories():
+    report = checked()
+    text = report_to_html(report, None)
+    table = text[text.index('<table class="mo-summary">'):]
+    table = table[:table.index("</table>")]
+    assert ">3,000</td>" in table and ">1,500</td>" in table
+    assert "missing values" in table and ">2%</td>" in table     # 10 % of one of 5 columns
+    assert "new categories" in table and "in 1 column" in table
+    assert "features judged" in table and "5 of 5" in table
+
+
+def test_effects_of_every_kind_share_one_axis_against_their_thresholds():
+    # Wasserstein σ and total variation were bars on one axis; each is now over its own
+    # threshold, so 1 is drift's line for both.
+    report = checked()
+    from modelops.drift.report import effect_ratio
+
+    visits, plan = report.column("visits"), report.column("plan")
+    assert visits.effect_method == "wasserstein" and plan.effect_method == "tvd"
+    assert effect_ratio(visits) == pytest.approx(visits.effect / 0.05)
+    assert effect_ratio(plan) == pytest.approx(plan.effect / 0.02)
+    text = report_to_html(report, None)
+    svg = text[text.index('aria-label="drift of each column against its threshold"'):]
+    svg = svg[:svg.index("</svg>")]
+    assert "effect &divide; its threshold" in svg and 'stroke-dasharray="4 3"' in svg
+    assert f"{effect_ratio(plan):.2g}× — tvd" in svg
+    assert f"{effect_ratio(visits):.2g}× — wasserstein" in svg
+    named = ColumnDrift(column="p", kind="numeric", method="psi", statistic=0.3, pvalue=None,
+                        threshold=0.1, drifted=True)
+    tested = ColumnDrift(column="k", kind="numeric", method="ks", statistic=0.3,
+                         pvalue=1e-4, threshold=0.01, drifted=True)
+    assert effect_ratio(named) == pytest.approx(3.0)
+    assert effect_ratio(tested) == pytest.approx(2.0)            # log(1e-4) / log(0.01)

@@ -158,3 +158,98 @@ def test_cli_report_writes_html_and_json(tmp_path, capsys):
     assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert run(["--uri", uri, "monitor", "report", "fraud"]) == 0
     assert "DEGRADED" in capsys.readouterr().out
+
+
+# -- what the page draws ----------------------------------------------------------------------
+
+def scored_day(ops, *, pending_hours=0):
+    """A binary classifier's day with scores; the last ``pending_hours`` mostly without
+    feedback yet."""
+    rng = np.random.default_rng(4)
+    n = 24 * 120
+    ts = spread(n, NOW - 24 * H, NOW)
+    truth = rng.integers(0, 2, n)
+    score = np.clip(0.25 + 0.5 * truth + rng.normal(0, 0.2, n), 0, 1)
+    pred = (score > 0.5).astype(int)
+    actuals = [int(t) if ts[i] < NOW - pending_hours * H or i % 10 == 0 else None
+               for i, t in enumerate(truth)]
+    log_rows(ops, "fraud", ts, pred.tolist(), actuals=actuals,
+             probabilities=score.tolist(), features={"x": rng.normal(size=n)},
+             version="1.2.0")
+    ops.registry.register("fraud", {"w": 1}, version="1.2.0", flavor="joblib",
+                          metrics={"accuracy": 0.9, "f1": 0.9, "roc_auc": 0.95})
+    ops.drift.fit_reference("fraud", {"x": np.random.default_rng(5).normal(size=3_000)})
+    return truth, score, pred
+
+
+def test_metric_charts_show_the_baseline_its_threshold_and_pending_feedback():
+    ops = connect()
+    scored_day(ops, pending_hours=3)
+    report = monitor(ops, "fraud", "1.2.0").report("24h", "1h")
+    text = report.to_html()
+    accuracy = text[text.index("<figcaption>accuracy per 1h</figcaption>"):]
+    accuracy = accuracy[:accuracy.index("</svg>")]
+    assert "baseline 0.9<" in accuracy and "degraded beyond 0.85<" in accuracy
+    assert accuracy.count('stroke-dasharray="5 3"') == 2
+    assert accuracy.count("<title>feedback pending</title>") == 3      # the last 3 hours
+    assert "Hatched windows: feedback pending" in text
+
+
+def test_classification_gets_its_confusion_matrix_and_curves_checked_against_sklearn():
+    from sklearn import metrics as skm
+
+    ops = connect()
+    truth, score, pred = scored_day(ops)
+    report = monitor(ops, "fraud", "1.2.0").report("24h", "1h")
+    curves = report.to_dict()["curves"]
+    assert curves["confusion"]["matrix"] == skm.confusion_matrix(truth, pred).tolist()
+    assert curves["roc"]["auc"] == pytest.approx(skm.roc_auc_score(truth, score))
+    fpr, tpr, _ = skm.roc_curve(truth, score)
+    assert np.interp(0.2, curves["roc"]["fpr"], curves["roc"]["tpr"]) == pytest.approx(
+        np.interp(0.2, fpr, tpr), abs=0.02)
+    assert curves["pr"]["prevalence"] == pytest.approx(truth.mean())
+    assert sum(curves["calibration"]["count"]) == len(truth)
+    assert sum(curves["scores"]["positive"]) == truth.sum()
+    text = report.to_html()
+    for caption in ("Confusion matrix", "ROC curve (AUC", "Precision-recall curve",
+                    "Calibration", "Scores by actual class"):
+        assert f"<figcaption>{caption}" in text
+    json.loads(report.to_json(), parse_constant=_no_constants)
+
+
+def test_regression_gets_its_errors_and_predicted_against_actual():
+    ops = connect()
+    rng = np.random.default_rng(6)
+    n = 2_000
+    truth = rng.normal(50, 10, n)
+    pred = truth + rng.normal(1, 2, n)
+    log_rows(ops, "price", spread(n, NOW - 24 * H, NOW), pred.tolist(),
+             actuals=truth.tolist())
+    report = monitor(ops, "price").report("24h", "1h")
+    curves = report.curves
+    assert sum(curves["errors"]["counts"]) == n
+    assert len(curves["scatter"]["actual"]) == 400 and curves["scatter"]["n"] == n
+    text = report.to_html()
+    assert "<figcaption>Errors (predicted − actual)" in text
+    assert "<figcaption>Predicted against actual (400 of 2,000 predictions)" in text
+
+
+def test_each_feature_s_drift_over_time():
+    ops = connect()
+    rng = np.random.default_rng(7)
+    n = 24 * 200
+    ts = spread(n, NOW - 24 * H, NOW)
+    moved = np.where(ts >= NOW - 6 * H, 1.0, 0.0)       # x moves in the last 6 hours
+    log_rows(ops, "m", ts, [0] * n, features={"x": rng.normal(size=n) + moved,
+                                              "y": rng.normal(size=n)})
+    ops.drift.fit_reference("m", {"x": rng.normal(size=3_000), "y": rng.normal(size=3_000)})
+    report = monitor(ops, "m").report("24h", "1h")
+    by_column = report.trend["drift_columns"]
+    assert list(by_column["x"]["drifted"][-6:]) == [True] * 6
+    # (before the move, a few false alarms among 18 windows of 200 rows, at about alpha)
+    assert sum(by_column["x"]["drifted"][:18]) <= 4 and sum(by_column["y"]["drifted"]) <= 4
+    assert all(r > 5 for r in by_column["x"]["ratio"][-6:])
+    text = report.to_html()
+    heat = text[text.index("Drift of each feature over time"):]
+    assert heat.index(">x</text>") < heat.index(">y</text>")      # the drifted one first
+    assert heat.count("drifted: ") >= 6

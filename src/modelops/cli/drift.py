@@ -60,6 +60,9 @@ def add_parser(groups: Any) -> None:
                             f"(default {DEFAULT_DRIFT_SHARE:g})")
     check.add_argument("--html", metavar="PATH",
                        help="also write the report as a standalone HTML page")
+    check.add_argument("--histogram", choices=["auto", "linear", "log"], default="auto",
+                       help="numeric histograms of the report: auto (whole-number bins for "
+                            "counts, log-spaced for skewed positive columns), linear or log")
     check.add_argument("--json", action="store_true", help="print the report as JSON")
     check.add_argument("--fail-on", choices=["dataset", "column"], default="dataset",
                        help="exit non-zero when the dataset drifted (default), or when any "
@@ -80,7 +83,7 @@ def _check(args: argparse.Namespace) -> None:
     report = modelops.connect(args.uri).drift.check(
         args.name, read_table(args.path), method=args.method, threshold=args.threshold,
         correction=args.correction, drift_share=args.drift_share, min_rows=args.min_rows,
-        min_effect=args.min_effect)
+        min_effect=args.min_effect, histogram=args.histogram)
     if args.html:
         report.to_html(args.html)
     if args.json:

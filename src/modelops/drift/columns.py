@@ -98,14 +98,15 @@ class NumericColumn:
         """Quantiles of the current values: exact while they are sorted, else read from
         their buckets (as the reference's)."""
         if self.exact:
-            return sorted_quantiles(self.values, qs)
+            return sorted_quantiles(self.values, qs, self.integer)
         cum = np.cumsum(self.c)
         n = cum[-1]
         lo, hi = float(self.values.min()), float(self.values.max())
         out = []
         for q in qs:
             i = min(int(np.searchsorted(cum, q * (n - 1) + 1, side="left")), len(cum) - 1)
-            out.append(float(np.clip(self.points[i], lo, hi)))
+            value = float(np.clip(self.points[i], lo, hi))
+            out.append(float(round(value)) if self.integer else value)
         return out
 
     def _cdf_gaps(self) -> tuple[np.ndarray, np.ndarray]:
@@ -163,23 +164,54 @@ class NumericColumn:
         return (np.bincount(where, weights=self.r, minlength=n),
                 np.bincount(where, weights=self.c, minlength=n))
 
-    def histogram(self) -> Histogram:
+    @functools.cached_property
+    def integer(self) -> bool:
+        """Whether both samples hold whole numbers only (counts, ages, codes)."""
+        return self.ref.integer and bool(np.all(self.values == np.round(self.values)))
+
+    def histogram(self, scale: str = "auto") -> Histogram:
+        """Reference and current shares over 20 bins between the reference's 0.5 % and
+        99.5 % quantiles (values beyond fall in the outer bins). Whole numbers get bins of
+        whole numbers; ``scale`` ``"log"`` (or ``"auto"`` for a positive column skewed to
+        the right, skewness above 2 over a range of more than a factor of 20) cuts bins of
+        equal ratios, ``"linear"`` of equal widths."""
         lo, hi = quantiles(self.ref, (0.005, 0.995))
         if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
             lo, hi = (self.ref.min, self.ref.max) if self.ref.count else (0.0, 1.0)
             if hi <= lo:
                 lo, hi = lo - 0.5, hi + 0.5
-        edges = np.linspace(lo, hi, _HIST_BINS + 1)
+        if self.integer:
+            first, last = math.floor(lo), math.ceil(hi)
+            width = max(1, math.ceil((last - first + 1) / _HIST_BINS))
+            bins = math.ceil((last - first + 1) / width)
+            edges = first - 0.5 + width * np.arange(bins + 1, dtype=np.float64)
+            starts = [first + i * width for i in range(bins)]
+            labels = [f"{a:,}" if width == 1 else f"{a:,} to {a + width - 1:,}"
+                      for a in starts]
+            shape = "integer"
+        elif scale == "log" or (scale == "auto" and _skewed(self.ref, lo, hi)):
+            lo = lo if lo > 0 else (self.ref.min if self.ref.min > 0 else hi / 1e3)
+            edges = np.geomspace(lo, hi, _HIST_BINS + 1)
+            labels = [f"{e:.3g}" for e in edges[:-1]]
+            shape = "log"
+        else:
+            edges = np.linspace(lo, hi, _HIST_BINS + 1)
+            labels = [f"{e:.3g}" for e in edges[:-1]]
+            shape = "linear"
         if self.exact:  # both sorted: np.histogram of the clipped values, by search
             r = _sorted_counts(self.reference, edges)
             c = _sorted_counts(self.values, edges)
         else:  # from the bucket counts both sides already have
-            points = np.clip(self.points, lo, hi)
+            points = np.clip(self.points, edges[0], edges[-1])
             r = np.histogram(points, bins=edges, weights=self.r)[0]
             c = np.histogram(points, bins=edges, weights=self.c)[0]
-        labels = [f"{edges[i]:.3g}" for i in range(_HIST_BINS)]
         return Histogram(labels, (r / max(r.sum(), 1)).tolist(), (c / max(c.sum(), 1)).tolist(),
-                         edges.tolist())
+                         edges.tolist(), scale=shape)
+
+
+def _skewed(ref: NumericProfile, lo: float, hi: float) -> bool:
+    skew = ref.skewness
+    return bool(lo > 0 and hi / lo > 20 and math.isfinite(skew) and skew > 2)
 
 
 def _sorted_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:

@@ -69,6 +69,8 @@ from modelops.errors import InvalidInput
 from modelops.frames import numeric, to_columns
 
 _HIST_LEVELS = 20
+#: How ``check_profile(histogram=...)`` may cut numeric histograms.
+HISTOGRAM_SCALES = ("auto", "linear", "log")
 _CORRECTION_NAMES = {"bh": "Benjamini-Hochberg", "bonferroni": "Bonferroni"}
 
 
@@ -111,11 +113,13 @@ def check_profile(profile: DatasetProfile, frame: Any, *, method: str | Mapping[
                   threshold: float | None = None, correction: str | None = DEFAULT_CORRECTION,
                   min_effect: float | Mapping[str, float] | None = None,
                   drift_share: float = DEFAULT_DRIFT_SHARE,
-                  min_rows: int = DEFAULT_MIN_ROWS) -> DriftReport:
+                  min_rows: int = DEFAULT_MIN_ROWS, histogram: str = "auto") -> DriftReport:
     """Check a frame against a reference profile; returns an (unsaved) DriftReport.
 
     See the module doc for how columns and the dataset are judged; ``correction=None`` is
-    ``"none"``.
+    ``"none"``. ``histogram`` cuts the numeric columns' histograms: ``"auto"`` (log-spaced
+    bins for a positive, right-skewed column, whole-number bins for whole numbers, else
+    equal widths), ``"linear"`` or ``"log"``.
     """
     correction = check_correction(correction)
     if not (isinstance(drift_share, (int, float)) and 0 < drift_share <= 1):
@@ -126,6 +130,9 @@ def check_profile(profile: DatasetProfile, frame: Any, *, method: str | Mapping[
         raise InvalidInput(f"expected a positive number, got {threshold!r}", field="threshold")
     if isinstance(min_rows, bool) or not isinstance(min_rows, int) or min_rows < 1:
         raise InvalidInput(f"expected a whole number >= 1, got {min_rows!r}", field="min_rows")
+    if histogram not in HISTOGRAM_SCALES:
+        raise InvalidInput(f"expected one of {', '.join(HISTOGRAM_SCALES)}, got "
+                           f"{histogram!r}", field="histogram")
     gates = dict(DEFAULT_MIN_EFFECT)
     if isinstance(min_effect, Mapping):
         gates.update(min_effect)
@@ -145,7 +152,7 @@ def check_profile(profile: DatasetProfile, frame: Any, *, method: str | Mapping[
         role = "target" if col == profile.target else (
             "prediction" if col == profile.prediction else "feature")
         results.append(_check_column(col, role, ref, data[col], methods.get(col),
-                                     threshold, gates, min_rows))
+                                     threshold, gates, min_rows, histogram))
     results = correct(results, correction)
     features = [r for r in results if r.role == "feature"]
     judged = [r for r in features if r.judged]
@@ -208,14 +215,15 @@ def _methods_by_column(method: str | Mapping[str, str], profile: DatasetProfile,
 
 def _check_column(col: str, role: str, ref: Any, values: np.ndarray,
                   method: DriftMethod | None, threshold: float | None,
-                  gates: dict[str, float], min_rows: int) -> ColumnDrift:
+                  gates: dict[str, float], min_rows: int, scale: str = "auto") -> ColumnDrift:
     if isinstance(ref, NumericProfile):
         try:
             current = numeric(values, col)
         except InvalidInput:
             raise InvalidInput("was numeric in the reference but holds non-numbers now",
                                field=f"column {col!r}") from None
-        return _check_numeric(col, role, ref, current, method, threshold, gates, min_rows)
+        return _check_numeric(col, role, ref, current, method, threshold, gates, min_rows,
+                              scale)
     return _check_categorical(col, role, ref, values, method, threshold, gates, min_rows)
 
 
@@ -269,7 +277,7 @@ def _empty_result(col: str, role: str, kind: str, ref: Any, n_cur: int, missing_
 
 def _check_numeric(col: str, role: str, ref: NumericProfile, values: np.ndarray,
                    method: DriftMethod | None, threshold: float | None,
-                   gates: dict[str, float], min_rows: int) -> ColumnDrift:
+                   gates: dict[str, float], min_rows: int, scale: str) -> ColumnDrift:
     nan_share = float(np.isnan(values).mean()) if len(values) else 0.0
     col_data = NumericColumn(ref, values)
     cur = col_data.values
@@ -318,7 +326,7 @@ def _check_numeric(col: str, role: str, ref: NumericProfile, values: np.ndarray,
         reason=reason, n_reference=ref.count, n_current=len(cur),
         missing_share_reference=ref.missing_share, missing_share_current=nan_share,
         reference_summary=ref_summary, current_summary=cur_summary,
-        histogram=col_data.histogram(),
+        histogram=col_data.histogram(scale),
     )
 
 

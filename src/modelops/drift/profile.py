@@ -102,16 +102,18 @@ def profile_numeric(values: np.ndarray, spec: BucketSpec | None = None) -> Numer
         m2, m3, m4 = float(d2.sum()), float((d2 * d).sum()), float((d2 * d2).sum())
         lo, hi = float(finite.min()), float(finite.max())
         binary = bool(np.all((finite == 0) | (finite == 1)))
+        integer = bool(np.all(finite == np.round(finite)))
     else:
         mean = m2 = m3 = m4 = 0.0
         lo, hi = math.inf, -math.inf
-        binary = False
+        binary = integer = False
     keys, counts = count_buckets(finite, spec)
     return NumericProfile(
         count=n, missing=int(nan.sum()), infinite=int(inf.sum()), mean=mean, m2=m2, m3=m3,
         m4=m4, min=lo, max=hi, binary=binary, spec=spec,
         buckets=dict(zip(keys.tolist(), counts.tolist())),
         sample=tuple(np.sort(finite).tolist()) if n <= EXACT_LIMIT else None,
+        integer=integer,
     )
 
 
@@ -213,6 +215,7 @@ def merge_numeric(a: NumericProfile, b: NumericProfile) -> NumericProfile:
         m2=m2, m3=m3, m4=m4, min=min(a.min, b.min), max=max(a.max, b.max),
         binary=(a.binary or a.count == 0) and (b.binary or b.count == 0) and n > 0,
         spec=a.spec, buckets=dict(sorted(buckets.items())), sample=sample,
+        integer=(a.integer or a.count == 0) and (b.integer or b.count == 0) and n > 0,
     )
 
 
@@ -275,14 +278,20 @@ def bucket_arrays(profile: NumericProfile) -> tuple[np.ndarray, np.ndarray]:
     return keys[order], counts[order]
 
 
-def sorted_quantiles(values: np.ndarray, qs: Sequence[float]) -> list[float]:
+def sorted_quantiles(values: np.ndarray, qs: Sequence[float],
+                     integer: bool = False) -> list[float]:
     """``np.quantile(values, qs)`` (its default, linear rule) of values already sorted: read
-    at their positions instead of partitioning again."""
+    at their positions instead of partitioning again. ``integer``: the ``inverted_cdf``
+    rule instead — the smallest value with at least that share at or below it — so the
+    quantiles of counts are counts."""
     n = len(values)
     if n == 0:
         return [math.nan] * len(qs)
     out = []
     for q in qs:   # a handful of quantiles: scalar arithmetic beats array calls here
+        if integer:
+            out.append(float(values[min(max(math.ceil(q * n) - 1, 0), n - 1)]))
+            continue
         at = q * (n - 1)
         below = math.floor(at)
         t = at - below
@@ -294,11 +303,12 @@ def sorted_quantiles(values: np.ndarray, qs: Sequence[float]) -> list[float]:
 
 def quantiles(profile: NumericProfile, qs: Sequence[float]) -> list[float]:
     """Quantiles: exact (numpy's linear rule) while every value is kept, else from buckets
-    (the midpoint, in z, of the bucket holding the quantile, clipped to [min, max])."""
+    (the midpoint, in z, of the bucket holding the quantile, clipped to [min, max]); whole
+    numbers for a column of whole numbers (see :func:`sorted_quantiles`)."""
     if profile.count == 0:
         return [math.nan] * len(qs)
     if profile.sample is not None:
-        return sorted_quantiles(profile.sample_array, qs)
+        return sorted_quantiles(profile.sample_array, qs, profile.integer)
     keys, counts = bucket_arrays(profile)
     cum = np.cumsum(counts)
     lo, hi = bucket_bounds(keys, profile.spec)
@@ -306,7 +316,8 @@ def quantiles(profile: NumericProfile, qs: Sequence[float]) -> list[float]:
     for q in qs:
         i = int(np.searchsorted(cum, q * (profile.count - 1) + 1, side="left"))
         i = min(i, len(keys) - 1)
-        out.append(float(np.clip((lo[i] + hi[i]) / 2, profile.min, profile.max)))
+        value = float(np.clip((lo[i] + hi[i]) / 2, profile.min, profile.max))
+        out.append(float(round(value)) if profile.integer else value)
     return out
 
 

@@ -70,6 +70,8 @@ __all__ = ["report_from_dict", "report_to_dict", "report_to_html", "report_to_js
 _REFERENCE_COLOUR = "#4c72b0"
 _CURRENT_COLOUR = "#dd8452"
 _ROOT = "mo-drift-report"
+_CORRECTIONS = {"bh": "Benjamini-Hochberg over the columns", "bonferroni":
+                "Bonferroni over the columns", "none": "none (each column alone)"}
 
 _CSS = """
 .@ {font-family: -apple-system, BlinkMacSystemFont, "Segoe UI", Roboto, Helvetica, Arial,
@@ -145,18 +147,42 @@ def _all_columns(report: DriftReport) -> list[ColumnDrift]:
     return columns
 
 
+def effect_ratio(c: ColumnDrift) -> float | None:
+    """How far a column is from drifting, on one scale for every method: its effect over
+    the smallest effect that counts (Wasserstein σ over its floor, total variation over its
+    floor …); for a named distance its value over its threshold; for a named test
+    log(p) / log(alpha). 1 is the line a drifted column crosses; None when not judged."""
+    if not c.judged:
+        return None
+    if c.effect is not None and c.min_effect:
+        return float(c.effect) / float(c.min_effect)
+    if c.pvalue is None:
+        return float(c.statistic) / c.threshold if c.threshold > 0 else None
+    p = float(c.raw_pvalue if c.raw_pvalue is not None else c.pvalue)
+    if not 0 < c.threshold < 1:
+        return None
+    return math.log(max(p, 1e-300)) / math.log(c.threshold)
+
+
+def by_drift(columns: Iterable[ColumnDrift]) -> list[ColumnDrift]:
+    """Columns drifted first, then by how far over (or under) their threshold they are."""
+    return sorted(columns, key=lambda c: (not c.drifted, -(effect_ratio(c) or -1.0)))
+
+
 def _fragment(report: DriftReport, style: bool) -> str:
     seed = f"{report.report_id}\0{report.name}\0{report.created_time}".encode()
     uid = "mo" + hashlib.sha1(seed, usedforsecurity=False).hexdigest()[:8]
-    columns = _all_columns(report)
+    columns = by_drift(_all_columns(report))
     out: list[str] = [f'<div class="{_ROOT}" id="{uid}">']
     if style:
         out.append(f"<style>{_CSS}</style>")
     out.append(_header(report))
     out.append(_verdict(report))
+    out.append(_data_summary(report))
     out.append(_column_sets(report))
     out.append("<h2>Columns</h2>")
     if columns:
+        out.append(effect_bars(columns))
         out.append(_summary_table(columns, uid))
         out.append("<h2>Details</h2>")
         for i, c in enumerate(columns):
@@ -173,7 +199,8 @@ def _header(report: DriftReport) -> str:
         ("Rows", f"reference {_count(report.n_reference)} &middot; current "
                  f"{_count(report.n_current)}"),
         ("Method", _e(report.method)),
-        ("Correction", _e(report.correction) if report.correction else "none"),
+        ("Correction", _CORRECTIONS.get(report.correction or "none",
+                                        _e(report.correction))),
     ]
     if report.report_id:
         rows.append(("Report", f"<code>{_e(report.report_id)}</code>"))
@@ -191,13 +218,13 @@ def _count(n: Any) -> str:
 
 
 def _verdict(report: DriftReport) -> str:
-    n = len(report.columns)
+    n = sum(1 for c in report.columns if c.judged)
     k = sum(1 for c in report.columns if c.drifted)
     if report.drifted:
         head, cls = "Dataset drift detected", "mo-bad"
     else:
         head, cls = "No dataset drift", "mo-good"
-    detail = (f"{k} of {n} feature column{'' if n == 1 else 's'} drifted "
+    detail = (f"{k} of {n} judged feature column{'' if n == 1 else 's'} drifted "
               f"(share {_pct(report.share)}); the dataset counts as drifted when the share "
               f"reaches {_pct(report.drift_share)}.")
     lines = [f"<strong>{head}</strong>", detail]
@@ -207,6 +234,30 @@ def _verdict(report: DriftReport) -> str:
                      else '<span class="mo-no">not drifted</span>')
             lines.append(f"{role} <code>{_e(c.column)}</code>: {state}.")
     return f'<div class="mo-verdict {cls}">' + "<br>".join(lines) + "</div>"
+
+
+def _data_summary(report: DriftReport) -> str:
+    """One table row each: rows, missing values, new categories, of both samples."""
+    columns = _all_columns(report)
+    ref_missing = sum(c.missing_share_reference for c in columns) / len(columns) \
+        if columns else 0.0
+    cur_missing = sum(c.missing_share_current for c in columns) / len(columns) \
+        if columns else 0.0
+    unseen = [c for c in columns if c.unseen_categories]
+    new = sum(len(c.unseen_categories) for c in unseen)
+    judged = sum(1 for c in report.columns if c.judged)
+    rows = [("rows", _count(report.n_reference), _count(report.n_current), ""),
+            ("missing values (mean share per column)", _pct(ref_missing),
+             _pct(cur_missing), ""),
+            ("new categories", "", _count(new),
+             f"in {len(unseen)} column{'' if len(unseen) == 1 else 's'}" if unseen else ""),
+            ("features judged", "", f"{judged:,} of {len(report.columns):,}",
+             f"a column needs {report.min_rows:,} non-missing values" if report.min_rows
+             else "")]
+    body = "".join(f"<tr><th>{k}</th><td class=\"mo-num\">{a}</td><td class=\"mo-num\">{b}"
+                   f"</td><td class=\"mo-note\">{_e(note)}</td></tr>" for k, a, b, note in rows)
+    return ("<table class=\"mo-summary\"><thead><tr><th></th><th>reference</th>"
+            f"<th>current</th><th></th></tr></thead><tbody>{body}</tbody></table>")
 
 
 def _column_sets(report: DriftReport) -> str:
@@ -243,20 +294,23 @@ def _summary_table(columns: list[ColumnDrift], uid: str) -> str:
             f'<td class="mo-num">{_num(c.threshold)}</td>'
             f'<td class="mo-num">{effect}</td>'
             f'<td class="mo-num">{_num(c.min_effect)}</td>'
-            f"<td>{_drifted(c.drifted)}</td>"
+            f"<td>{_drifted(c.drifted, c.judged)}</td>"
             f'<td class="mo-reason">{_e(c.reason)}</td></tr>')
     rows.append("</tbody>\n</table>")
     return "\n".join(rows)
 
 
-def _drifted(flag: bool) -> str:
+def _drifted(flag: bool, judged: bool = True) -> str:
+    if not judged:
+        return '<span class="mo-sub">not judged</span>'
     return '<span class="mo-yes">yes</span>' if flag else '<span class="mo-no">no</span>'
 
 
 def _column_section(c: ColumnDrift, anchor: str) -> str:
     cls = "mo-col mo-drifted" if c.drifted else "mo-col"
     state = ('<span class="mo-yes">drifted</span>' if c.drifted
-             else '<span class="mo-no">not drifted</span>')
+             else '<span class="mo-no">not drifted</span>' if c.judged
+             else '<span class="mo-sub">not judged</span>')
     out = [f'<section class="{cls}" id="{anchor}">',
            f'<h3>{_e(c.column)} <span class="mo-sub">{_e(c.kind)} &middot; {_e(c.role)} '
            f"&middot; {_e(c.method)}</span> &mdash; {state}</h3>",
@@ -278,6 +332,7 @@ def _column_section(c: ColumnDrift, anchor: str) -> str:
 def _summaries(c: ColumnDrift) -> str:
     keys = list(c.reference_summary)
     keys += [k for k in c.current_summary if k not in c.reference_summary]
+    keys = [k for k in keys if k not in ("count", "missing_share")]   # the first two rows
     rows = ["<table>", "<thead><tr><th></th><th>reference</th><th>current</th></tr></thead>",
             "<tbody>",
             f'<tr><th>rows</th><td class="mo-num">{_num(c.n_reference)}</td>'
@@ -310,7 +365,75 @@ def _short(text: Any, limit: int) -> str:
     return s if len(s) <= limit else s[: limit - 1] + "\u2026"
 
 
-# --- the chart ---------------------------------------------------------------------------------
+# --- the charts --------------------------------------------------------------------------------
+
+_BARS_SHOWN = 40
+_RATIO_CAP = 5.0           # bars longer than 5× their threshold are drawn at 5× (labelled)
+_UNITS = {"wasserstein": " σ"}
+
+
+def _effect_text(c: ColumnDrift) -> str:
+    if not c.judged:
+        return "not judged"
+    if c.effect is not None and c.min_effect is not None:
+        unit = _UNITS.get(c.effect_method or "", "")
+        return (f"{c.effect_method or 'effect'} {c.effect:.3g}{unit} (counts from "
+                f"{c.min_effect:g}{unit})")
+    if c.pvalue is None:
+        return f"{c.method} {c.statistic:.3g} (threshold {c.threshold:g})"
+    p = c.raw_pvalue if c.raw_pvalue is not None else c.pvalue
+    return f"{c.method} p={p:.3g} (alpha {c.threshold:g})"
+
+
+def effect_bars(columns: Iterable[ColumnDrift]) -> str:
+    """Each column's effect over its own threshold (:func:`effect_ratio`) as a bar, drifted
+    columns red, with the line at 1 every drifted column crosses: one axis for Wasserstein
+    σ, total variation and every other statistic, each measured against its own threshold."""
+    items = list(columns)
+    shown, hidden = items[:_BARS_SHOWN], len(items) - _BARS_SHOWN
+    ratios = [effect_ratio(c) for c in shown]
+    top = min(max([r for r in ratios if r is not None] + [1.5]), _RATIO_CAP)
+    top, _ = _nice_axis(top)
+    label_w = min(max(len(str(c.column)) for c in shown) * _CHAR_WIDTH + 12, 220)
+    plot_w, row_h, text_w = 300.0, 18.0, 420.0
+    width = label_w + plot_w + text_w
+    height = row_h * len(shown) + 40 + (16 if hidden > 0 else 0)
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
+           f'viewBox="0 0 {width:.0f} {height:.0f}" role="img" '
+           'aria-label="drift of each column against its threshold" font-family="sans-serif" '
+           'font-size="11">', "<title>drift of each column against its threshold</title>"]
+    base = 8 + row_h * len(shown)
+    for k in range(int(top) + 1):
+        x = label_w + k / top * plot_w
+        line = 'stroke="#cf222e" stroke-width="2" stroke-dasharray="4 3"' if k == 1 else \
+            'stroke="#d0d7de" stroke-width="1"'
+        out.append(f'<line x1="{x:.1f}" y1="4" x2="{x:.1f}" y2="{base:.1f}" {line}/>')
+        out.append(f'<text x="{x:.1f}" y="{base + 13:.1f}" text-anchor="middle" '
+                   f'fill="#57606a">{k}&times;</text>')
+    for i, (c, ratio) in enumerate(zip(shown, ratios)):
+        y = 6 + i * row_h
+        name = _short(c.column, 34)
+        out.append(f'<text x="{label_w - 6:.1f}" y="{y + 12:.1f}" text-anchor="end" '
+                   f'fill="#1f2328">{_e(name)}</text>')
+        text = _effect_text(c)
+        if ratio is not None:
+            w = min(max(ratio, 0.0), top) / top * plot_w
+            colour = "#cf222e" if c.drifted else _REFERENCE_COLOUR
+            out.append(f'<rect x="{label_w:.1f}" y="{y + 2:.1f}" width="{w:.1f}" '
+                       f'height="{row_h - 5:.1f}" fill="{colour}"><title>'
+                       f"{_e(f'{c.column}: {text}; {ratio:.3g}× its threshold')}</title></rect>")
+            text = f"{ratio:.2g}× — {text}" + (" (beyond the axis)" if ratio > top else "")
+        out.append(f'<text x="{label_w + plot_w + 6:.1f}" y="{y + 12:.1f}" fill="#57606a">'
+                   f"{_e(_short(text, 72))}</text>")
+    out.append(f'<text x="{label_w + plot_w / 2:.1f}" y="{base + 28:.1f}" text-anchor="middle" '
+               'fill="#57606a">effect &divide; its threshold (the dashed line: drift, when the '
+               "test agrees)</text>")
+    if hidden > 0:
+        out.append(f'<text x="{label_w:.1f}" y="{height - 4:.1f}" fill="#57606a">and '
+                   f"{hidden:,} more columns in the table below</text>")
+    out.append("</svg>")
+    return "\n".join(out)
+
 
 _PLOT_HEIGHT = 150
 _CHAR_WIDTH = 6.2          # px per character of an 11px sans-serif label, roughly
@@ -321,7 +444,8 @@ _ROTATED_STEP = 14         # px between two rotated labels
 def _histogram_svg(h: Histogram, column: str, kind: str) -> str:
     """Reference and current shares side by side per bin, as inline SVG."""
     n = min(len(h.labels), len(h.reference), len(h.current))
-    numeric = h.edges is not None and len(h.edges) == n + 1
+    # whole-number bins are labelled by the values they hold, like categories
+    numeric = h.edges is not None and len(h.edges) == n + 1 and h.scale != "integer"
     if n == 0:
         return '<p class="mo-note">Empty histogram.</p>'
     ref = [_share(v) for v in h.reference[:n]]
@@ -392,6 +516,8 @@ def _histogram_svg(h: Histogram, column: str, kind: str) -> str:
             out.append(f'<text x="{x:.1f}" y="{label_y:.1f}" text-anchor="middle" '
                        f'fill="#1f2328">{_e(t)}</text>')
     axis = "value" if numeric else ("value" if kind in ("numeric", "binary") else "category")
+    if h.scale == "log":
+        axis = "value (log scale: bins of equal ratios)"
     out.append(f'<text x="{left + plot_w / 2:.1f}" y="{height - 4:.1f}" text-anchor="middle" '
                f'fill="#57606a">{axis}</text>')
     # legend

@@ -58,20 +58,24 @@ class Drift:
               threshold: float | None = None, correction: str | None = DEFAULT_CORRECTION,
               min_effect: float | Mapping[str, float] | None = None,
               drift_share: float = DEFAULT_DRIFT_SHARE, min_rows: int = DEFAULT_MIN_ROWS,
-              save: bool = True) -> DriftReport:
+              histogram: str = "auto", save: bool = True) -> DriftReport:
         """Check a frame against the reference of ``name``; returns a DriftReport.
 
         See ``modelops.drift.detector`` for how columns and the dataset are judged: by
         default p-values are adjusted over the columns by Benjamini-Hochberg
         (``correction``), a column needs 100 non-missing values to be judged (``min_rows``)
         and the dataset drifts when half the judged features do (``drift_share``) — the
-        defaults of the health rules too. The report is stored (``save=False`` skips that)
+        defaults of the health rules too. ``histogram`` cuts the report's numeric histograms
+        (``"auto"``: whole-number bins for whole numbers, log-spaced ones for a positive,
+        right-skewed column; ``"linear"``; ``"log"``). The report is stored (``save=False``
+        skips that)
         and, when the dataset drifted, the ``modelops_drift_detected`` hook fires.
         """
         profile = self.reference(name)
         report = check_profile(profile, frame, method=method, threshold=threshold,
                                correction=correction, min_effect=min_effect,
-                               drift_share=drift_share, min_rows=min_rows)
+                               drift_share=drift_share, min_rows=min_rows,
+                               histogram=histogram)
         report = attrs.evolve(report, report_id=new_id(), created_time=now_ms())
         if save:
             report = self.store.save_report(report)

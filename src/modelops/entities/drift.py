@@ -61,6 +61,7 @@ class NumericProfile:
     spec: BucketSpec
     buckets: FrozenDict[int, int] = attrs.field(factory=FrozenDict, converter=freeze)
     sample: tuple[float, ...] | None = None   # every value, sorted, while there are few
+    integer: bool = False         # every value is a whole number (counts, ages, codes)
 
     kind = "numeric"
 
@@ -208,13 +209,17 @@ class DriftMethod:
 @attrs.frozen
 class Histogram:
     """Reference and current shares over the same bins, for plots: numeric bins have
-    ``edges`` (len(labels) + 1), categorical bins are labelled by category."""
+    ``edges`` (len(labels) + 1), categorical bins are labelled by category. ``scale`` says
+    how numeric bins were cut: ``"linear"`` (equal widths), ``"log"`` (equal ratios, for a
+    positive, right-skewed column) or ``"integer"`` (whole numbers, labelled by the values
+    they hold)."""
 
     labels: tuple[str, ...] = attrs.field(converter=tuple)
     reference: tuple[float, ...] = attrs.field(converter=tuple)
     current: tuple[float, ...] = attrs.field(converter=tuple)
     edges: tuple[float, ...] | None = attrs.field(
         default=None, converter=lambda v: None if v is None else tuple(v))
+    scale: str = "linear"
 
 
 @attrs.frozen(kw_only=True)

@@ -216,7 +216,9 @@ class Monitor:
             for q, v in zip(lat, values):
                 out[f"latency_p{q}"] = v.tolist()
         if "drift_share" in wanted:
-            out["drift_share"] = self._drift_shares(rows, g, periods)
+            out["drift_share"], by_column = self._drift_shares(rows, g, periods)
+            if "drift_columns" in wanted:
+                out["drift_columns"] = by_column
         return out
 
     @staticmethod
@@ -228,16 +230,24 @@ class Monitor:
         values = rows.metric_groups(groups, periods + 1)
         return {k: v[:periods] for k, v in values.items()}
 
-    def _drift_shares(self, rows: Window, g: np.ndarray, periods: int) -> list[float]:
+    def _drift_shares(self, rows: Window, g: np.ndarray, periods: int
+                      ) -> tuple[list[float], dict[str, dict[str, list[Any]]]]:
+        """Per window: the share of drifted features, and per feature its effect over its
+        threshold (``ratio``: ``modelops.drift.report.effect_ratio``, NaN where not judged)
+        and whether it ``drifted``."""
         profile = rows.reference
         shares = [math.nan] * periods
+        by_column: dict[str, dict[str, list[Any]]] = {}
         if profile is None:
-            return shares
+            return shares, by_column
         columns = feature_columns(profile, rows.table)
         if not columns:
-            return shares
+            return shares, by_column
         from modelops.drift import check_profile
+        from modelops.drift.report import effect_ratio
 
+        by_column = {c: {"ratio": [math.nan] * periods, "drifted": [False] * periods}
+                     for c in columns}
         order = np.argsort(g, kind="stable")
         bounds = np.searchsorted(g[order], np.arange(periods + 1))
         options = self.rules.drift_options()
@@ -252,7 +262,12 @@ class Monitor:
                 continue
             if report.judged_columns:
                 shares[i] = float(report.share)
-        return shares
+            for c in report.columns:
+                ratio = effect_ratio(c)
+                if ratio is not None and math.isfinite(ratio):
+                    by_column[c.column]["ratio"][i] = ratio
+                    by_column[c.column]["drifted"][i] = bool(c.drifted)
+        return shares, by_column
 
     def degradation(self, baseline: Mapping[str, float] | None = None,
                     threshold: float | Mapping[str, float] | None = None,
@@ -333,10 +348,11 @@ class Monitor:
         rows = self.window(window)
         assessment = assess(rows)
         metric = self._trend_metric(rows, None)
-        wanted = {"error_rate", "latency_p50", "latency_p99", "drift_share"}
+        wanted = {"error_rate", "latency_p50", "latency_p99", "drift_share", "drift_columns"}
         if rows.task is not None:
             wanted |= set(task_metrics(rows.task))
         series = self._series(rows, step, periods, wanted)
+        from modelops.monitoring.curves import curves
         return MonitoringReport(
             model=self.model, version=self.version, window=window_label(window),
             trend_window=window_label(trend_window), since=rows.since, until=rows.until,
@@ -344,7 +360,8 @@ class Monitor:
             performance=assessment.performance, degradation=assessment.degradation,
             baseline_note=assessment.baseline_note, drift=assessment.drift,
             volume=assessment.volume, latency=assessment.latency,
-            error_rate=assessment.error_rate, trend_metric=metric, trend=series)
+            error_rate=assessment.error_rate, trend_metric=metric, trend=series,
+            curves=curves(rows))
 
 
 # -- helpers ----------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from modelops._html import escape as _e
 from modelops._html import nice_axis as _nice_axis
 from modelops._html import utc_time as _time
 from modelops.entities._frozen import FrozenDict, freeze
+from modelops.metrics import higher_is_better
 from modelops.monitoring.values import (
     Degradation,
     DriftCheck,
@@ -77,8 +78,10 @@ class MonitoringReport:
 
     ``trend`` holds per-``trend_window`` series, oldest first: ``starts`` (Unix ms),
     ``volume``, ``feedback`` (rows with feedback), each of the task's metrics,
-    ``error_rate``, ``latency_p50``, ``latency_p99`` and ``drift_share`` (NaN where a window
-    has too little data, or there is no reference).
+    ``error_rate``, ``latency_p50``, ``latency_p99``, ``drift_share`` (NaN where a window
+    has too little data, or there is no reference) and ``drift_columns`` (each feature's
+    drift effect over its threshold per window). ``curves`` holds what the charts of
+    predictions against actuals draw (``modelops.monitoring.curves``).
     """
 
     model: str
@@ -99,6 +102,7 @@ class MonitoringReport:
     error_rate: ErrorRate
     trend_metric: str
     trend: FrozenDict[str, Any] = attrs.field(converter=freeze)
+    curves: FrozenDict[str, Any] = attrs.field(factory=FrozenDict, converter=freeze)
 
     @property
     def status(self) -> str:
@@ -116,6 +120,7 @@ class MonitoringReport:
             "volume": None if self.volume is None else self.volume.to_dict(),
             "latency": self.latency.to_dict(), "error_rate": self.error_rate.to_dict(),
             "trend": {"metric": self.trend_metric, **to_plain(self.trend)},
+            "curves": to_plain(self.curves),
         }
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -186,8 +191,10 @@ def _fragment(r: MonitoringReport, style: bool) -> str:
     out.append(_charts(r))
     out.append("<h2>Performance</h2>")
     out.append(_performance(r))
+    out.append(_against_actuals(r))
     out.append("<h2>Drift</h2>")
     out.append(_drift(r.drift))
+    out.append(_drift_over_time(r))
     out.append("<h2>Volume, latency and errors</h2>")
     out.append(_operations(r))
     out.append("</div>")
@@ -211,26 +218,46 @@ def _verdict(health: Health) -> str:
     return f"{head} &mdash; {n} issue{'' if n == 1 else 's'}.\n" + "\n".join(rows) + "</div>"
 
 
+#: A window with feedback for fewer than this share of its predictions is "feedback
+#: pending": its metrics are marked, not read as a drop.
+PENDING_SHARE = 0.5
+
+
 def _charts(r: MonitoringReport) -> str:
     t = r.trend
     starts = list(t.get("starts", ()))
     if not starts:
         return '<p class="mo-note">No windows.</p>'
     step = starts[1] - starts[0] if len(starts) > 1 else r.until - starts[0]
+    volume = _finite(t.get("volume", ()))
+    feedback = _finite(t.get("feedback", ()))
+    pending = [v > 0 and f < PENDING_SHARE * v for v, f in zip(volume, feedback)]
+    changes = {c.metric: c for c in (r.degradation.changes if r.degradation else ())}
     figures = [_figure(f"Predictions per {r.trend_window}",
                        _time_chart(starts, step, t.get("volume", ()), "bar", _BLUE,
                                    "predictions", integer=True))]
     metric = r.trend_metric
-    if metric in t and metric not in ("volume",):
-        figures.append(_figure(f"{metric} per {r.trend_window}",
-                               _time_chart(starts, step, t[metric], "line", _ORANGE, metric)))
-    for name, label, colour, pct in (("f1", "f1", _BLUE, False),
-                                     ("roc_auc", "roc_auc", _BLUE, False),
-                                     ("rmse", "rmse", _BLUE, False),
-                                     ("error_rate", "error rate", _RED, True),
+    names = [metric] + [n for n in ("f1", "roc_auc", "rmse") if n != metric]
+    for name in names:
+        if name not in t or name == "volume":
+            continue
+        values = _finite(t[name])
+        if not any(math.isfinite(v) for v in values):
+            continue
+        c = changes.get(name)
+        lines = []
+        if c is not None:
+            limit = c.baseline - c.threshold if higher_is_better(name) else \
+                c.baseline + c.threshold
+            lines = [(c.baseline, "baseline", "#1a7f37"), (limit, "degraded beyond", _RED)]
+        figures.append(_figure(
+            f"{name} per {r.trend_window}",
+            _time_chart(starts, step, values, "line", _ORANGE if name == metric else _BLUE,
+                        name, lines=lines, pending=pending)))
+    for name, label, colour, pct in (("error_rate", "error rate", _RED, True),
                                      ("latency_p99", "p99 latency (ms)", _ORANGE, False),
                                      ("drift_share", "share of drifted features", _RED, True)):
-        if name == metric or name not in t:
+        if name not in t:
             continue
         values = _finite(t[name])
         if not any(math.isfinite(v) for v in values):
@@ -238,7 +265,12 @@ def _charts(r: MonitoringReport) -> str:
         figures.append(_figure(f"{label} per {r.trend_window}",
                                _time_chart(starts, step, values, "line", colour, label,
                                            percent=pct)))
-    return '<div class="mo-charts">' + "\n".join(figures) + "</div>"
+    note = ""
+    if any(pending):
+        note = ('<p class="mo-note">Hatched windows: feedback pending (fewer than '
+                f"{PENDING_SHARE:.0%} of their predictions have feedback yet); their metrics "
+                "are provisional.</p>")
+    return '<div class="mo-charts">' + "\n".join(figures) + "</div>" + note
 
 
 def _figure(caption: str, svg: str) -> str:
@@ -288,18 +320,22 @@ def _drift(d: DriftCheck) -> str:
         rep = d.report
         state = '<span class="mo-yes">drifted</span>' if rep.drifted else \
             '<span class="mo-no">not drifted</span>'
-        out.append(f"<p>Dataset {state}: {len(rep.drifted_columns)} of {len(rep.columns)} "
-                   f"features drifted (share {_pct(rep.share)}, drifted from "
+        out.append(f"<p>Dataset {state}: {len(rep.drifted_columns)} of "
+                   f"{len(rep.judged_columns)} judged features drifted (share "
+                   f"{_pct(rep.share)}, drifted from "
                    f"{_pct(rep.drift_share)}) against reference <code>{_e(d.reference_id)}"
                    "</code>.</p>")
         if rep.columns:
-            out.append(_column_bars(rep.columns))
+            from modelops.drift.report import by_drift, effect_bars
+
+            columns = by_drift(rep.columns)
+            out.append(effect_bars(columns))
             rows = ["<table><thead><tr><th>Column</th><th>Kind</th><th>Method</th>"
                     "<th>Statistic</th><th>p-value</th><th>Effect</th><th>Drifted</th></tr>"
                     "</thead><tbody>"]
-            for c in rep.columns:
+            for c in columns:
                 state = '<span class="mo-yes">yes</span>' if c.drifted else \
-                    '<span class="mo-no">no</span>'
+                    '<span class="mo-no">no</span>' if c.judged else "not judged"
                 rows.append(f"<tr><td>{_e(c.column)}</td><td>{_e(c.kind)}</td>"
                             f"<td>{_e(c.method)}</td><td class=\"mo-num\">{_num(c.statistic)}"
                             f"</td><td class=\"mo-num\">{_num(c.pvalue)}</td>"
@@ -353,13 +389,23 @@ def _tick_label(value: float, percent: bool, integer: bool) -> str:
 
 
 def _time_chart(starts: list[int], step: int, values: Any, kind: str, colour: str,
-                label: str, *, percent: bool = False, integer: bool = False) -> str:
-    """Values per window against time, as an inline SVG bar or line chart; NaN is a gap."""
+                label: str, *, percent: bool = False, integer: bool = False,
+                lines: list[tuple[float, str, str]] = (),  # type: ignore[assignment]
+                pending: list[bool] = ()) -> str:  # type: ignore[assignment]
+    """Values per window against time, as an inline SVG bar or line chart; NaN is a gap.
+    ``lines``: horizontal reference lines (value, label, colour) such as a baseline and the
+    threshold beyond which it degrades; ``pending``: windows hatched as feedback pending."""
     ys = _finite(values)
     n = len(ys)
     finite = [v for v in ys if math.isfinite(v)]
-    low = min(0.0, min(finite, default=0.0))
-    top, tick = _nice_axis(max(finite, default=0.0) - low)
+    marks = [v for v, _, _ in lines if math.isfinite(v)]
+    low = min(0.0, min(finite + marks, default=0.0))
+    if lines and finite:
+        # a metric against its baseline: the axis spans the data and the lines, not 0 to 1
+        span = max(finite + marks) - min(finite + marks)
+        _, tick = _nice_axis(max(span, 1e-9) * 1.25)
+        low = math.floor((min(finite + marks) - 0.1 * span) / tick) * tick
+    top, tick = _nice_axis(max(finite + marks, default=0.0) - low)
     top += low
     plot_w = float(min(max(n * 14, 320), 760))
     left, right, pad_top, bottom = 62.0, 12.0, 10.0, 34.0
@@ -382,6 +428,27 @@ def _time_chart(starts: list[int], step: int, values: Any, kind: str, colour: st
         out.append(f'<text x="{left - 4:.1f}" y="{y + 4:.1f}" text-anchor="end" '
                    f'fill="#57606a">{_e(_tick_label(v, percent, integer))}</text>')
     fmt = "%H:%M" if starts[-1] - starts[0] < 86_400_000 else "%m-%d %H:%M"
+    if any(pending):
+        out.append('<defs><pattern id="mo-pending" width="6" height="6" '
+                   'patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
+                   '<line x1="0" y1="0" x2="0" y2="6" stroke="#d4a72c" stroke-width="2"/>'
+                   "</pattern></defs>")
+        for i, waiting in enumerate(pending[:n]):
+            if waiting:
+                out.append(f'<rect x="{left + i * slot:.1f}" y="{pad_top:.1f}" '
+                           f'width="{slot:.1f}" height="{_PLOT_H:.1f}" fill="url(#mo-pending)" '
+                           'opacity="0.35"><title>feedback pending</title></rect>')
+    for k, (value, name, line_colour) in enumerate(lines):
+        if not math.isfinite(value):
+            continue
+        y = y_of(value)
+        out.append(f'<line x1="{left:.1f}" y1="{y:.1f}" x2="{left + plot_w:.1f}" y2="{y:.1f}" '
+                   f'stroke="{line_colour}" stroke-width="1.5" stroke-dasharray="5 3"/>')
+        # the first label above its line at the right, the next below its line at the left
+        x, anchor, dy = (left + plot_w - 2, "end", -3) if k % 2 == 0 else (left + 2, "start",
+                                                                             11)
+        out.append(f'<text x="{x:.1f}" y="{y + dy:.1f}" text-anchor="{anchor}" '
+                   f'fill="{line_colour}">{_e(name)} {value:.4g}</text>')
 
     def tip(i: int) -> str:
         value = "no data" if not math.isfinite(ys[i]) else \
@@ -422,39 +489,243 @@ def _time_chart(starts: list[int], step: int, values: Any, kind: str, colour: st
     return "\n".join(out)
 
 
-def _column_bars(columns: Any) -> str:
-    """Per column, its drift effect (or statistic) as a horizontal bar: red when drifted."""
-    items = []
-    for c in columns:
-        value = c.effect if c.effect is not None else c.statistic
-        try:
-            v = float(value)
-        except (TypeError, ValueError):
-            v = math.nan
-        items.append((str(c.column), v if math.isfinite(v) else 0.0, bool(c.drifted),
-                      c.effect_method or c.method))
-    label_w = min(max(len(name) for name, *_ in items) * 6.5 + 10, 200)
-    plot_w, row_h = 360.0, 18.0
-    top, _step = _nice_axis(max((v for _, v, _, _ in items), default=0.0))
-    width = label_w + plot_w + 70
-    height = row_h * len(items) + 30
+# -- predictions against actuals --------------------------------------------------------------
+
+
+def _against_actuals(r: MonitoringReport) -> str:
+    c = r.curves
+    if not c:
+        return ""
+    figures = []
+    if "confusion" in c:
+        figures.append(_figure("Confusion matrix (rows: actual, columns: predicted)",
+                               _confusion(c["confusion"])))
+    if "roc" in c:
+        roc = c["roc"]
+        figures.append(_figure(f"ROC curve (AUC {roc['auc']:.3f})", _xy_chart(
+            [(roc["fpr"], roc["tpr"], _BLUE, "ROC")], "false positive rate",
+            "true positive rate", diagonal=True)))
+    if "pr" in c:
+        pr = c["pr"]
+        figures.append(_figure("Precision-recall curve", _xy_chart(
+            [(pr["recall"], pr["precision"], _BLUE, "precision")], "recall", "precision",
+            level=(pr["prevalence"], "share of positives"))))
+    if "calibration" in c:
+        cal = c["calibration"]
+        figures.append(_figure("Calibration (ten bins of the probability)", _xy_chart(
+            [(cal["predicted"], cal["observed"], _ORANGE, "observed")],
+            "mean predicted probability", "share of positives", diagonal=True,
+            points=cal["count"])))
+    if "scores" in c:
+        h = c["scores"]
+        figures.append(_figure(f"Scores by actual class (positive: {c.get('positive')})",
+                               _histogram(h["edges"], [(h["negative"], _BLUE, "negative"),
+                                                       (h["positive"], _ORANGE, "positive")],
+                                          "score")))
+    if "errors" in c:
+        h = c["errors"]
+        figures.append(_figure("Errors (predicted − actual)",
+                               _histogram(h["edges"], [(h["counts"], _BLUE, "predictions")],
+                                          "error")))
+    if "scatter" in c:
+        sc = c["scatter"]
+        shown = len(sc["actual"])
+        figures.append(_figure(
+            f"Predicted against actual ({shown:,} of {sc['n']:,} predictions)",
+            _xy_chart([(sc["actual"], sc["predicted"], _BLUE, "prediction")], "actual",
+                      "predicted", diagonal=True, scatter=True)))
+    return ("<h3>Predictions against actuals</h3>\n<div class=\"mo-charts\">"
+            + "\n".join(figures) + "</div>")
+
+
+def _confusion(data: Any) -> str:
+    labels, matrix = list(data["labels"]), [list(row) for row in data["matrix"]]
+    total = max(sum(sum(row) for row in matrix), 1)
+    peak = max((v for row in matrix for v in row), default=1) or 1
+    head = "".join(f"<th>{_e(v)}</th>" for v in labels)
+    rows = [f"<table class=\"mo-confusion\"><thead><tr><th>actual \\ predicted</th>{head}"
+            "</tr></thead><tbody>"]
+    for label, row in zip(labels, matrix):
+        cells = []
+        for j, v in enumerate(row):
+            strength = v / peak
+            tint = f"rgba(76, 114, 176, {0.08 + 0.8 * strength:.2f})"
+            colour = "#ffffff" if strength > 0.55 else "#1f2328"
+            right = " mo-diag" if labels[j] == label else ""
+            cells.append(f'<td class="mo-num{right}" style="background: {tint}; color: '
+                         f'{colour}" title="{v:,} ({v / total:.1%})">{v:,}</td>')
+        rows.append(f"<tr><th>{_e(label)}</th>{''.join(cells)}</tr>")
+    rows.append("</tbody></table>")
+    if data.get("others"):
+        rows.append(f'<p class="mo-note">{data["others"]} rarer labels left out.</p>')
+    return "\n".join(rows)
+
+
+def _xy_chart(series: list[tuple[Any, Any, str, str]], x_label: str, y_label: str, *,
+              diagonal: bool = False, level: tuple[float, str] | None = None,
+              points: Any = None, scatter: bool = False) -> str:
+    """Lines (or a scatter) of (x, y) series, as inline SVG; unit axes unless the data
+    leave them (scatter)."""
+    size, left, bottom, top_pad, right = 220.0, 46.0, 34.0, 8.0, 10.0
+    xs = [float(v) for s in series for v in s[0]]
+    ys = [float(v) for s in series for v in s[1]]
+    if scatter and xs:
+        lo = min(min(xs), min(ys))
+        hi = max(max(xs), max(ys))
+        if hi <= lo:
+            lo, hi = lo - 1, hi + 1
+    else:
+        lo, hi = 0.0, 1.0
+    width, height = left + size + right, top_pad + size + bottom
+
+    def px(x: float) -> float:
+        return left + (x - lo) / (hi - lo) * size
+
+    def py(y: float) -> float:
+        return top_pad + size - (y - lo) / (hi - lo) * size
+
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
-           f'viewBox="0 0 {width:.0f} {height:.0f}" role="img" '
-           'aria-label="drift per column" font-family="sans-serif" font-size="11">',
-           "<title>drift per column</title>"]
-    for i, (name, v, drifted, method) in enumerate(items):
-        y = 6 + i * row_h
-        short = name if len(name) <= 30 else name[:29] + "\u2026"
-        w = max(v / top * plot_w, 0.0) if top > 0 else 0.0
-        out.append(f'<text x="{label_w - 6:.1f}" y="{y + 12:.1f}" text-anchor="end" '
-                   f'fill="#1f2328">{_e(short)}</text>')
-        out.append(f'<rect x="{label_w:.1f}" y="{y + 2:.1f}" width="{w:.1f}" '
-                   f'height="{row_h - 5:.1f}" fill="{_RED if drifted else _BLUE}">'
-                   f"<title>{_e(f'{name}: {method} {v:.4g}, drifted: {drifted}')}</title>"
-                   "</rect>")
-        out.append(f'<text x="{label_w + w + 4:.1f}" y="{y + 12:.1f}" fill="#57606a">'
-                   f"{_e(f'{v:.3g}')}</text>")
-    out.append(f'<text x="{label_w:.1f}" y="{height - 4:.1f}" fill="#57606a">effect (red: '
-               "drifted)</text>")
+           f'viewBox="0 0 {width:.0f} {height:.0f}" role="img" aria-label="{_e(y_label)} '
+           f'against {_e(x_label)}" font-family="sans-serif" font-size="11">',
+           f"<title>{_e(y_label)} against {_e(x_label)}</title>",
+           f'<rect x="{left}" y="{top_pad}" width="{size}" height="{size}" fill="none" '
+           'stroke="#d0d7de"/>']
+    for k in range(5):
+        v = lo + k * (hi - lo) / 4
+        out.append(f'<text x="{px(v):.1f}" y="{top_pad + size + 13:.1f}" text-anchor="middle" '
+                   f'fill="#57606a">{v:.3g}</text>')
+        out.append(f'<text x="{left - 4:.1f}" y="{py(v) + 4:.1f}" text-anchor="end" '
+                   f'fill="#57606a">{v:.3g}</text>')
+    if diagonal:
+        out.append(f'<line x1="{px(lo):.1f}" y1="{py(lo):.1f}" x2="{px(hi):.1f}" '
+                   f'y2="{py(hi):.1f}" stroke="#8c959f" stroke-dasharray="4 3"/>')
+    if level is not None:
+        out.append(f'<line x1="{px(lo):.1f}" y1="{py(level[0]):.1f}" x2="{px(hi):.1f}" '
+                   f'y2="{py(level[0]):.1f}" stroke="#8c959f" stroke-dasharray="4 3">'
+                   f"<title>{_e(level[1])} {level[0]:.3g}</title></line>")
+    for x_values, y_values, colour, _name in series:
+        coords = [(px(float(x)), py(float(y))) for x, y in zip(x_values, y_values)
+                  if math.isfinite(float(x)) and math.isfinite(float(y))]
+        if scatter:
+            out += [f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2" fill="{colour}" '
+                    'fill-opacity="0.5"/>' for x, y in coords]
+        elif coords:
+            out.append(f'<polyline points="{" ".join(f"{x:.1f},{y:.1f}" for x, y in coords)}"'
+                       f' fill="none" stroke="{colour}" stroke-width="1.8"/>')
+        if points is not None:
+            biggest = max(points) or 1
+            for (x, y), count in zip(coords, points):
+                r = 2.5 + 4 * math.sqrt(count / biggest)
+                out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}" fill="{colour}">'
+                           f"<title>{count:,} predictions</title></circle>")
+    out.append(f'<text x="{left + size / 2:.1f}" y="{height - 4:.1f}" text-anchor="middle" '
+               f'fill="#57606a">{_e(x_label)}</text>')
+    out.append(f'<text x="11" y="{top_pad + size / 2:.1f}" text-anchor="middle" '
+               f'fill="#57606a" transform="rotate(-90 11 {top_pad + size / 2:.1f})">'
+               f"{_e(y_label)}</text>")
     out.append("</svg>")
     return "\n".join(out)
+
+
+def _histogram(edges: Any, series: list[tuple[Any, str, str]], x_label: str) -> str:
+    """Counts over bins, one series beside another, as inline SVG."""
+    edges = [float(e) for e in edges]
+    n = len(edges) - 1
+    highest = max((float(v) for counts, _, _ in series for v in counts), default=0.0)
+    top, tick = _nice_axis(highest)
+    plot_w, left, bottom, pad_top = 300.0, 46.0, 34.0, 22.0
+    width, height = left + plot_w + 10, pad_top + _PLOT_H + bottom
+    base = pad_top + _PLOT_H
+    group = plot_w / max(n, 1)
+    bar = group * 0.8 / max(len(series), 1)
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
+           f'viewBox="0 0 {width:.0f} {height:.0f}" role="img" aria-label="histogram of '
+           f'{_e(x_label)}" font-family="sans-serif" font-size="11">',
+           f"<title>histogram of {_e(x_label)}</title>"]
+    for k in range(round(top / tick) + 1):
+        y = base - k * tick / top * _PLOT_H
+        out.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" '
+                   f'stroke="{"#57606a" if k == 0 else "#d0d7de"}"/>')
+        out.append(f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end" fill="#57606a">'
+                   f"{_e(_tick_label(k * tick, False, True))}</text>")
+    for j, (counts, colour, name) in enumerate(series):
+        for i, v in enumerate(counts):
+            h = float(v) / top * _PLOT_H
+            x = left + i * group + group * 0.1 + j * bar
+            out.append(f'<rect x="{x:.1f}" y="{base - h:.1f}" width="{bar:.1f}" '
+                       f'height="{h:.1f}" fill="{colour}"><title>{_e(name)} '
+                       f"[{edges[i]:.3g}, {edges[i + 1]:.3g}): {int(v):,}</title></rect>")
+        out.append(f'<rect x="{left + 8 + j * 90}" y="6" width="10" height="10" '
+                   f'fill="{colour}"/><text x="{left + 22 + j * 90}" y="15" fill="#1f2328">'
+                   f"{_e(name)}</text>")
+    for k in range(5):
+        i = round(k * n / 4)
+        out.append(f'<text x="{left + i * group:.1f}" y="{base + 14:.1f}" text-anchor="middle" '
+                   f'fill="#57606a">{edges[i]:.3g}</text>')
+    out.append(f'<text x="{left + plot_w / 2:.1f}" y="{height - 4:.1f}" text-anchor="middle" '
+               f'fill="#57606a">{_e(x_label)}</text>')
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+# -- drift over time --------------------------------------------------------------------------
+
+
+def _drift_over_time(r: MonitoringReport) -> str:
+    """Each feature's drift per window, as a heat map: red where it drifted (darker the
+    further beyond its threshold), pale blue where not, grey where the window had too few
+    values to judge it."""
+    by_column = dict(r.trend.get("drift_columns", {}) or {})
+    starts = list(r.trend.get("starts", ()))
+    if not by_column or not starts:
+        return ""
+    values = {c: _finite(v.get("ratio", ())) for c, v in by_column.items()}
+    drifted = {c: list(v.get("drifted", ())) for c, v in by_column.items()}
+    if not any(math.isfinite(x) for v in values.values() for x in v):
+        return ('<p class="mo-note">Drift over time: no window had enough values to judge a '
+                "feature.</p>")
+    order = sorted(values, key=lambda c: (-sum(map(bool, drifted[c])),
+                                          -max([x for x in values[c] if math.isfinite(x)],
+                                               default=-1.0)))
+    shown = order[:30]
+    n = len(starts)
+    label_w = min(max(len(c) for c in shown) * 6.5 + 10, 200)
+    cell_w, cell_h = max(min(640 / n, 28), 6), 16.0
+    width, height = label_w + cell_w * n + 20, cell_h * len(shown) + 40
+    fmt = "%H:%M" if starts[-1] - starts[0] < 86_400_000 else "%m-%d %H:%M"
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
+           f'viewBox="0 0 {width:.0f} {height:.0f}" role="img" aria-label="drift of each '
+           'feature over time" font-family="sans-serif" font-size="11">',
+           "<title>drift of each feature over time</title>"]
+    for row, name in enumerate(shown):
+        y = 4 + row * cell_h
+        short = name if len(name) <= 30 else name[:29] + "\u2026"
+        out.append(f'<text x="{label_w - 6:.1f}" y="{y + 12:.1f}" text-anchor="end" '
+                   f'fill="#1f2328">{_e(short)}</text>')
+        for i, v in enumerate(values[name]):
+            x = label_w + i * cell_w
+            hit = i < len(drifted[name]) and bool(drifted[name][i])
+            if not math.isfinite(v):
+                fill, text = "#eaeef2", "not judged (too few values)"
+            elif hit:
+                fill = f"rgba(207, 34, 46, {0.35 + 0.6 * min(v, 4.0) / 4.0:.2f})"
+                text = f"drifted: {v:.2g}× its threshold"
+            else:
+                fill = f"rgba(76, 114, 176, {0.05 + 0.3 * min(v, 2.0) / 2.0:.2f})"
+                text = f"not drifted: {v:.2g}× its threshold"
+            out.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{cell_w - 1:.1f}" '
+                       f'height="{cell_h - 1:.1f}" fill="{fill}"><title>'
+                       f"{_e(f'{name}, {_time(starts[i], fmt)} UTC: {text}')}</title></rect>")
+    base = 4 + len(shown) * cell_h
+    for j in range(min(n, 6)):
+        i = round(j * (n - 1) / max(min(n, 6) - 1, 1))
+        out.append(f'<text x="{label_w + (i + 0.5) * cell_w:.1f}" y="{base + 13:.1f}" '
+                   f'text-anchor="middle" fill="#57606a">{_e(_time(starts[i], fmt))}</text>')
+    out.append(f'<text x="{label_w:.1f}" y="{height - 4:.1f}" fill="#57606a">window start '
+               "(UTC); red: drifted in that window (darker: further beyond its threshold); "
+               "blue: not drifted; grey: too few values</text>")
+    out.append("</svg>")
+    more = len(order) - len(shown)
+    note = f'<p class="mo-note">{more:,} more features not shown.</p>' if more > 0 else ""
+    return ("<h3>Drift of each feature over time</h3>\n" + _figure(
+        f"effect over its threshold per {r.trend_window}", "\n".join(out)) + note)
