@@ -5,7 +5,8 @@ and compare them, register the best and promote it through a rule; then put it i
 serve predictions with logging and feedback, watch its health, let the inputs drift and the
 health turn, retrain automatically through a retraining policy, route a share of traffic to the
 challenger, judge it with a significance test and promote it — printing what happens at each
-step and writing the HTML drift and monitoring reports.
+step, ending healthy on clean data with the reasons why, and writing the HTML drift and
+monitoring reports.
 
     python examples/demo.py                   # store in ./.modelops (or $MODELOPS_URI)
     python examples/demo.py --store ./ops     # any store URI or path
@@ -159,7 +160,8 @@ def serve(ops: modelops.Client, model: object, version: str, patients: Patients,
     print(f"  logged {log.stats.written} records ({log.stats.dropped} dropped)")
 
 
-def show_health(ops: modelops.Client, version: str, at: int, label: str) -> str:
+def show_health(ops: modelops.Client, version: str, at: int, label: str,
+                why: bool = False) -> str:
     monitor = ops.monitor(MODEL, version, now=at)
     perf = monitor.performance("6h")
     health = monitor.health("6h", alert=False)
@@ -168,7 +170,37 @@ def show_health(ops: modelops.Client, version: str, at: int, label: str) -> str:
     for issue in health.issues:
         if issue.severity in ("critical", "high", "medium"):
             print(f"    [{issue.severity}] {issue.kind}: {issue.message}")
+    if why:
+        explain(monitor)
     return health.status
+
+
+def explain(monitor: object) -> None:
+    """Why the health is what it is: each verdict with the rule that made it."""
+    window = monitor.window("6h")  # type: ignore[attr-defined]
+    rules = monitor.rules  # type: ignore[attr-defined]
+    report = window.drift.report
+    if report is not None:
+        tests = sum(1 for c in (*report.columns, report.target, window.drift.prediction)
+                    if c is not None and c.judged and c.pvalue is not None)
+        print(f"    why: input drift — {len(report.drifted_columns)} of "
+              f"{len(report.judged_columns)} features drifted; a column drifts when its test "
+              f"is significant at alpha {rules.drift_alpha:g} after "
+              f"{rules.drift_correction.upper()} over the window's {tests} tests and its "
+              f"effect reaches its floor (0.05 σ), each judged on at least "
+              f"{rules.drift_min_rows} values")
+    found = window.degradation()
+    if found is not None:
+        shown = ", ".join(f"{c.metric} {c.current:.3f} vs {c.baseline:.3f}"
+                          + ("" if c.pvalue is None else f" (p={c.pvalue:.2g})")
+                          for c in found.changes)
+        print(f"    why: performance against the registered metrics — {shown}; a metric "
+              f"degrades when worse by more than {rules.degradation_threshold:g} and "
+              f"significantly so (p < {found.alpha:g})")
+    prediction = window.drift.prediction
+    if prediction is not None:
+        print(f"    why: the predictions against the {window.drift.prediction_against}: "
+              f"{'drifted' if prediction.drifted else 'not drifted'}")
 
 
 def make_retrain(patients_x: np.ndarray) -> object:
@@ -346,7 +378,8 @@ def main(argv: list[str] | None = None) -> None:
                                   until=now - 6 * HOUR)
     ops.drift.fit_reference(MODEL, {k: window.features[k] for k in names})
     print("  reference profile refreshed from the new version's training window")
-    show_health(ops, production.version, now, "now, last 6h")
+    status = show_health(ops, production.version, now, "now, last 6h", why=True)
+    print(f"  the model in production is {status} on clean data")
     monitoring_path = args.monitoring_report or os.path.join(os.getcwd(),
                                                              "demo-monitoring-report.html")
     ops.monitor(MODEL, champion, now=now).report("18h", trend_window="1h").to_html(

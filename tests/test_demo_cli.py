@@ -36,6 +36,11 @@ def test_the_demo_tells_the_whole_story(tmp_path):
     assert "requests: better — the challenger 1.0.1 is better" in out
     assert "conclude: promoted" in out
     assert "production is now 1.0.1; 1.0.0 is archived" in out
+    # it ends healthy on clean data, and says why
+    assert "now, last 6h: accuracy=" in out and "health: healthy" in out.split("10. After")[1]
+    assert "why: input drift — 0 of 30 features drifted" in out
+    assert "why: performance against the registered metrics — accuracy" in out
+    assert "the model in production is healthy on clean data" in out
     for report in ("drift.html", "monitoring.html"):
         assert "<svg" in (tmp_path / report).read_text(encoding="utf-8")
 
