@@ -236,7 +236,7 @@ def test_reports_render_and_profiles_are_versioned(ops, tmp_path):
     assert report.profile_id == second.profile_id
     page = report.to_html(str(tmp_path / "r.html"))
     assert (tmp_path / "r.html").read_text(encoding="utf-8") == page
-    assert page.count("<svg") == len(report.columns)
+    assert page.count("<svg") == len(report.columns) + 1       # and the chart of effects
     assert '"share"' in report.to_json()
 
 

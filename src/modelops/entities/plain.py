@@ -18,6 +18,9 @@ import attrs
 
 __all__ = ["fields_to_plain", "finite_or_none", "to_plain"]
 
+_PLAIN = frozenset({str, int, float, bool})
+_SEQUENCES = frozenset({list, tuple})
+
 
 def to_plain(value: Any) -> Any:
     """``value`` as plain Python data.
@@ -28,9 +31,12 @@ def to_plain(value: Any) -> Any:
     enum its value; a numpy array a list and a numpy scalar the Python scalar (``bool``,
     ``int`` or ``float``). Anything else is returned as it is.
     """
-    if value is None or type(value) is str:
+    kind = type(value)
+    if kind in _PLAIN or value is None:   # the common case first: no ABC checks
         return value
-    if attrs.has(type(value)):
+    if kind in _SEQUENCES:
+        return [v if type(v) in _PLAIN else to_plain(v) for v in value]
+    if attrs.has(kind):
         to_dict = getattr(value, "to_dict", None)
         return to_dict() if to_dict is not None else fields_to_plain(value)
     if isinstance(value, Mapping):
