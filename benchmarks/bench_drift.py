@@ -24,9 +24,14 @@ The systems:
 
 Usage::
 
-    python benchmarks/bench_drift.py                  # 100,000 and 1,000,000 rows
+    python benchmarks/bench_drift.py                  # 100,000 and 1,000,000 rows, the sweep
     python benchmarks/bench_drift.py --quick          # smoke run: 10,000 rows
     python benchmarks/bench_drift.py --no-evidently-1m --json out.json
+    python benchmarks/bench_drift.py --sizes 10000 --no-evidently --quality-seeds 0  # the sweep
+
+and a size sweep: the check against the scipy loop from 100 to 10,000,000 rows (the last
+point with 4 columns), including 5,000 and 8,000 reference rows against 1,000 current ones,
+where the exact KS p-value once made the check 20 times slower than scipy.
 
 The benchmark reports what it measures; it is not tuned to pass. A FAIL is a finding.
 """
@@ -753,6 +758,82 @@ def describe(spec: dict[str, Any]) -> list[str]:
     return lines
 
 
+# -- the size sweep -------------------------------------------------------------------------
+
+#: (rows of reference and of current data, numeric columns). The 10,000,000-row point has 4
+#: columns: a scipy loop over 30 such columns takes several minutes; per column the figures
+#: are what matter. (5,000, 1,000) is where the old check fell off a cliff.
+SWEEP = [(100, 100, 30), (1_000, 1_000, 30), (5_000, 1_000, 30), (8_000, 1_000, 30),
+         (10_000, 10_000, 30), (100_000, 100_000, 30), (1_000_000, 1_000_000, 30),
+         (10_000_000, 10_000_000, 4)]
+QUICK_SWEEP = SWEEP[:5]
+
+
+def sweep(root: str, points: list[tuple[int, int, int]], seed: int) -> list[dict[str, Any]]:
+    """At each size: the check against a profile in memory (``check_profile``), the check as
+    users call it (``ops.drift.check``: the stored profile read, no report saved; and with
+    the report saved), and the scipy loop (``ks_2samp`` per column), on the same normal
+    columns, one of every three shifted by 0.1 σ. Median of repeats (one at the large
+    sizes); the reference is profiled first, untimed."""
+    rows = []
+    for n_ref, n_cur, cols in points:
+        out = sweep_point(os.path.join(root, f"sweep-{n_ref}-{n_cur}"), n_ref, n_cur, cols,
+                          seed)
+        rows.append(out)
+        print(f"  sweep {n_ref:>10,} / {n_cur:>10,} rows x {cols}: check_profile "
+              f"{fmt_time(out['check_profile_s'])}, check {fmt_time(out['check_s'])} (saved "
+              f"{fmt_time(out['check_saved_s'])}), scipy {fmt_time(out['scipy_s'])}",
+              flush=True)
+    return rows
+
+
+def sweep_point(root: str, n_ref: int, n_cur: int, cols: int, seed: int) -> dict[str, Any]:
+    from scipy.stats import ks_2samp
+
+    import modelops
+    from modelops.drift import check_profile
+
+    big = max(n_ref, n_cur) >= 1_000_000
+    r = np.random.default_rng([seed, n_ref, n_cur])
+    ref = {f"x{j}": r.normal(size=n_ref) for j in range(cols)}
+    cur = {f"x{j}": r.normal(0.1 if j % 3 == 0 else 0.0, 1.0, n_cur) for j in range(cols)}
+    ops = modelops.connect(root)
+    ops.drift.fit_reference("sweep", ref)
+    profile = ops.drift.reference("sweep")
+    repeats = 1 if big else 7
+
+    def scipy_ks() -> None:
+        for c in ref:
+            ks_2samp(ref[c], cur[c])
+
+    out: dict[str, Any] = {"reference_rows": n_ref, "current_rows": n_cur, "columns": cols}
+    for key, fn in (("check_profile", lambda: check_profile(profile, cur)),
+                    ("check", lambda: ops.drift.check("sweep", cur, save=False)),
+                    ("check_saved", lambda: ops.drift.check("sweep", cur)),
+                    ("scipy", scipy_ks)):
+        med, times = median_time(fn, repeats, warmup=0 if big else 1)
+        out[f"{key}_s"], out[f"{key}_times_s"] = med, times
+    out["ratio_check_profile"] = out["scipy_s"] / out["check_profile_s"]
+    out["ratio_check"] = out["scipy_s"] / out["check_s"]
+    ops.close()
+    return out
+
+
+def print_sweep(rows: list[dict[str, Any]]) -> None:
+    print("\nSize sweep: the drift check against the scipy loop (ks_2samp per column); ratio "
+          "is scipy time / modelops time, target >= 1 at every size")
+    headers = ["reference / current rows", "columns", "check_profile", "ops.drift.check",
+               "... with the report saved", "scipy loop", "ratio (check)", "target"]
+    table = []
+    for r in rows:
+        ok = r["ratio_check"] >= 1.0
+        table.append([f"{r['reference_rows']:,} / {r['current_rows']:,}", str(r["columns"]),
+                      fmt_time(r["check_profile_s"]), fmt_time(r["check_s"]),
+                      fmt_time(r["check_saved_s"]), fmt_time(r["scipy_s"]),
+                      f"{r['ratio_check']:.1f}x", "PASS" if ok else "FAIL"])
+    print_table(headers, table)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="smoke run: 10,000 rows")
@@ -773,6 +854,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="modelops check repeats (default 5, 3 at 1M rows)")
     parser.add_argument("--scipy-repeats", type=int, default=0,
                         help="scipy loop repeats (default 3, 2 at 1M rows)")
+    parser.add_argument("--no-sweep", action="store_true",
+                        help="skip the size sweep against the scipy loop")
     parser.add_argument("--quality-seeds", type=int, default=None,
                         help="further seeds, detection only (modelops and scipy), at the "
                              "smallest size (default 10, 3 with --quick)")
@@ -841,10 +924,20 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
+    if not args.no_sweep:
+        print("size sweep against the scipy loop ...", flush=True)
+        sweep_dir = tempfile.mkdtemp(prefix="modelops-bench-sweep-")
+        try:
+            results["sweep"] = sweep(sweep_dir, QUICK_SWEEP if args.quick else SWEEP,
+                                     args.seed)
+        finally:
+            shutil.rmtree(sweep_dir, ignore_errors=True)
     results["environment"]["load_end"] = load()
 
     results["table"] = rows_of(results["sizes"])
     print_report(results)
+    if results.get("sweep"):
+        print_sweep(results["sweep"])
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump(results, f, indent=2)

@@ -1,7 +1,8 @@
 """A column of current data against its reference profile, ready for the drift methods.
 
 While the reference keeps every value (at most 5,000), statistics are computed exactly, on
-the values (they equal scipy's). Beyond, from the reference's buckets, with the current values
+the values (they equal scipy's; a KS p-value whose exact recursion would take more than a
+few milliseconds comes from Smirnov's distribution instead, see ``stats.ks_pvalue``). Beyond, from the reference's buckets, with the current values
 put in the same buckets (a 2 % relative grid): the KS statistic is that of the bucketed data,
 and its p-value comes from the limiting Kolmogorov distribution once n·m/(n+m) ≥ 10,000.
 """
@@ -115,7 +116,8 @@ class NumericColumn:
 
     def ks(self, alpha: float) -> stats.StatResult:
         if self.exact:
-            return stats.ks_of_pooled(self.pooled, stats._alpha(alpha))
+            return stats.ks_of_pooled(self.pooled, stats._alpha(alpha),
+                                      stats.KS_EXACT_BUDGET)
         gaps = np.cumsum(self.r) / self.r.sum() - np.cumsum(self.c) / self.c.sum()
         d = float(np.abs(gaps).max())
         n, m = self.ref.count, len(self.values)
@@ -127,7 +129,7 @@ class NumericColumn:
 
             p = float(special.kolmogorov(math.sqrt(en) * d))
         else:
-            d, p = stats.ks_pvalue(d, n, m)
+            d, p = stats.ks_pvalue(d, n, m, stats.KS_EXACT_BUDGET)
         return stats.StatResult(method="ks", statistic=min(max(d, 0.0), 1.0),
                                 pvalue=min(max(p, 0.0), 1.0), threshold=alpha,
                                 drifted=p < alpha)

@@ -375,9 +375,22 @@ def _exact_unequal() -> Callable[[int, int, int, int], float]:
     return _compute_outer_prob_inside_method
 
 
-def ks_pvalue(d: float, n1: int, n2: int) -> tuple[float, float]:
-    """(statistic, p-value) as ``scipy.stats.ks_2samp(..., method="auto")`` reports them."""
-    if max(n1, n2) <= KS_EXACT_MAX_N:
+#: The drift check's budget for one exact KS p-value, in steps of the exact recursion.
+KS_EXACT_BUDGET = 200_000
+
+
+def ks_pvalue(d: float, n1: int, n2: int,
+              budget: float | None = None) -> tuple[float, float]:
+    """(statistic, p-value) as ``scipy.stats.ks_2samp(..., method="auto")`` reports them.
+
+    With a ``budget``, the exact p-value of unequal sizes is computed only when its
+    recursion takes at most that many steps — about ``max(n1, n2) · 2 D · min(n1, n2)``,
+    a few milliseconds for 5,000 against 1,000 values and a clear difference — and
+    otherwise read from Smirnov's distribution ``kstwo.sf(D, round(n1 n2 / (n1 + n2)))``,
+    what scipy itself uses beyond 10,000 values (within a few per cent of the exact value
+    at these sizes). Equal sizes are exact at any size: Hodges' sum costs microseconds."""
+    if max(n1, n2) <= KS_EXACT_MAX_N and (
+            budget is None or n1 == n2 or max(n1, n2) * 2 * d * min(n1, n2) <= budget):
         g = math.gcd(n1, n2)
         lcm = (n1 // g) * n2
         h = int(np.round(d * lcm))
@@ -430,11 +443,11 @@ class Pooled:
         return self.ref_le / self.n - self.cur_le / self.m
 
 
-def ks_of_pooled(pooled: Pooled, alpha: float) -> StatResult:
-    """:func:`ks` of samples already merged."""
+def ks_of_pooled(pooled: Pooled, alpha: float, budget: float | None = None) -> StatResult:
+    """:func:`ks` of samples already merged (``budget``: see :func:`ks_pvalue`)."""
     diffs = pooled.gaps()
     d = float(max(diffs.max(), min(max(-diffs.min(), 0.0), 1.0)))
-    d, p = ks_pvalue(d, pooled.n, pooled.m)
+    d, p = ks_pvalue(d, pooled.n, pooled.m, budget)
     return _test_result("ks", min(max(d, 0.0), 1.0), min(max(p, 0.0), 1.0), alpha)
 
 
