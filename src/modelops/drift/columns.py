@@ -2,9 +2,10 @@
 
 While the reference keeps every value (at most 5,000), statistics are computed exactly, on
 the values (they equal scipy's; a KS p-value whose exact recursion would take more than a
-few milliseconds comes from Smirnov's distribution instead, see ``stats.ks_pvalue``). Beyond, from the reference's buckets, with the current values
-put in the same buckets (a 2 % relative grid): the KS statistic is that of the bucketed data,
-and its p-value comes from the limiting Kolmogorov distribution once n·m/(n+m) ≥ 10,000.
+few milliseconds comes from Smirnov's distribution instead, see ``stats.ks_pvalue``).
+Beyond, from the reference's buckets, with the current values put in the same buckets (a 2 %
+relative grid): the KS statistic is that of the bucketed data, and its p-value comes from the
+limiting Kolmogorov distribution once n·m/(n+m) ≥ 10,000.
 """
 
 from __future__ import annotations
