@@ -14,8 +14,6 @@ from modelops.cli import main
 
 
 def test_every_option_and_argument_has_help():
-    # (imported here: importing modelops.cli.main at collection would shadow the function
-    # ``modelops.cli.main`` that other test modules import)
     from modelops.cli.main import build_parser, commands
 
     missing = []
@@ -111,3 +109,11 @@ def test_refusals_name_the_command_line_options(tmp_path, capsys):
     assert main(["--uri", uri, "models", "promote", "fraud", "1.0.0", "--stage",
                  "production", "--alias", "x"]) == 1
     assert "--alias: give a stage or an alias, not both" in capsys.readouterr().err
+
+
+def test_the_command_is_the_function_whatever_was_imported_before():
+    # importing the submodule modelops.cli.main used to rebind the name to the module
+    import modelops.cli
+    import modelops.cli.main
+
+    assert callable(modelops.cli.main) and modelops.cli.main(["plugins"]) == 0

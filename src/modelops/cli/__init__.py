@@ -1,7 +1,9 @@
 """The ``modelops`` command."""
 
+# The submodule first: importing it binds ``modelops.cli.main`` to the module, and the
+# function below must be what that name means afterwards (the console script calls it).
+from modelops.cli import main as _commands
+
 
 def main(argv: list[str] | None = None) -> int:
-    from modelops.cli.main import run
-
-    return run(argv)
+    return _commands.run(argv)
