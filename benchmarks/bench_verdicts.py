@@ -713,6 +713,9 @@ def main(argv: list[str] | None = None) -> int:
         for pop in populations(args.datasets.split(",") if args.datasets else None):
             print(f"[{pop.name}] {pop.task}, {len(pop.columns)} columns", flush=True)
             results["populations"].append(run_population(pop, args, data_dir))
+        if args.json:     # modelops' figures first: Evidently takes a while
+            with open(args.json, "w", encoding="utf-8") as f:
+                json.dump(results, f, indent=2, default=str)
         if py is not None and data_dir is not None:
             print("Evidently on the same batches ...", flush=True)
             t0 = perf()

@@ -135,7 +135,7 @@ class TrainContext:
 
     def _xy(self, table: Any, features: Sequence[str] | None,
             as_frame: bool | None) -> tuple[Any, Any]:
-        from modelops.lifecycle.scoring import _column
+        from modelops.lifecycle.scoring import column_values
 
         names = list(table.features) if features is None else list(features)
         if features is not None:
@@ -146,7 +146,7 @@ class TrainContext:
                 raise InvalidInput(f"no logged feature {name!r} in the data window "
                                    f"(logged: {', '.join(table.features) or 'none'})",
                                    field="features")
-            columns[name] = _column(table.features[name])
+            columns[name] = column_values(table.features[name])
         numeric = all(c.dtype.kind in "fiub" for c in columns.values())
         y = np.asarray(table.actuals.tolist())
         if as_frame or (as_frame is None and not numeric):

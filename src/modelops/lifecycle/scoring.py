@@ -20,7 +20,7 @@ from typing import Any
 
 from modelops.errors import InvalidInput, MissingDependency
 
-__all__ = ["feature_names", "model_input", "predict_scores", "score_model"]
+__all__ = ["column_values", "feature_names", "model_input", "predict_scores", "score_model"]
 
 
 def feature_names(model: Any) -> list[str] | None:
@@ -51,7 +51,7 @@ def model_input(model: Any, features: Mapping[str, Any],
         except ImportError:
             raise MissingDependency("predicting with a model fitted on named columns",
                                     "pandas") from None
-        return pd.DataFrame({c: _column(features[c]) for c in names}, columns=names)
+        return pd.DataFrame({c: column_values(features[c]) for c in names}, columns=names)
     columns = list(features) if order is None else list(order)
     missing = [c for c in columns if c not in features]
     if missing:
@@ -59,10 +59,12 @@ def model_input(model: Any, features: Mapping[str, Any],
                            field="features")
     if not columns:
         return np.zeros((0, 0))
-    return np.column_stack([_column(features[c]) for c in columns])
+    return np.column_stack([column_values(features[c]) for c in columns])
 
 
-def _column(values: Any) -> Any:
+def column_values(values: Any) -> Any:
+    """A logged feature as a numpy array: numbers as float64 (missing ones, logged as None,
+    as NaN), anything else as it is."""
     import numpy as np
 
     arr = np.asarray(values)
