@@ -85,7 +85,7 @@ def test_training_monitoring_and_the_router_use_the_tables_names():
     from sklearn.datasets import load_breast_cancer, load_diabetes
     from sklearn.linear_model import LogisticRegression, Ridge
 
-    from modelops.lifecycle.router import METRICS
+    from modelops.lifecycle.judge import LOSSES, PROPORTIONS   # the router's own tests
     from modelops.metrics import grouped
 
     ops = modelops.connect("memory://")
@@ -95,7 +95,7 @@ def test_training_monitoring_and_the_router_use_the_tables_names():
     data = load_diabetes()
     regressed = modelops.train(ops, "r", Ridge(), data.data, data.target, figures=False).metrics
     table = metric_table()
-    for name in (*trained, *regressed, *METRICS, *grouped.CLASSIFICATION_METRICS,
+    for name in (*trained, *regressed, *PROPORTIONS, *LOSSES, *grouped.CLASSIFICATION_METRICS,
                  *grouped.REGRESSION_METRICS):
         assert name in table and canonical_metric(name) == name, name
     assert {table[name].task for name in trained} == {"classification"}
