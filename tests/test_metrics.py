@@ -85,7 +85,7 @@ def test_training_monitoring_and_the_router_use_the_tables_names():
     from sklearn.datasets import load_breast_cancer, load_diabetes
     from sklearn.linear_model import LogisticRegression, Ridge
 
-    from modelops.lifecycle.judge import LOSSES, PROPORTIONS   # the router's own tests
+    from modelops.lifecycle.judge import LOSSES, PROPORTIONS  # the router's own tests
     from modelops.metrics import grouped
 
     ops = modelops.connect("memory://")

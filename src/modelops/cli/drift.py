@@ -44,7 +44,8 @@ def add_parser(groups: Any) -> None:
                        help="a drift method of the method table for every column it suits "
                             "(default auto: KS or chi-square with an effect floor)")
     check.add_argument("--threshold", type=float,
-                       help="alpha of a test or threshold of a distance (default 0.05 / 0.1)")
+                       help="alpha of the tests or threshold of a named distance (default "
+                            "0.025 for auto, 0.05 for a named test, 0.1 for a distance)")
     check.add_argument("--correction", choices=list(CORRECTIONS), default=DEFAULT_CORRECTION,
                        help="how p-values are adjusted over the columns (default "
                             f"{DEFAULT_CORRECTION}: Benjamini-Hochberg; 'none' judges each "

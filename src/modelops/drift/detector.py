@@ -3,8 +3,9 @@
 ``method="auto"`` picks, per column:
 
 - numeric: the two-sample Kolmogorov-Smirnov test **and** the Wasserstein distance in
-  reference standard deviations. A column drifts when the test is significant (p < 0.05,
-  after the correction below) and the distance is at least ``min_effect`` (0.05 σ). The test
+  reference standard deviations. A column drifts when the test is significant (p < 0.025,
+  after the correction below; ``threshold`` sets it) and the distance is at least
+  ``min_effect`` (0.05 σ). The test
   alone flags every column once samples are large — a shift of 0.001 σ is "significant" at a
   million rows — and a distance alone cannot tell noise from drift in small samples;
   requiring both keeps the false-alarm rate at or below α at every size, while a 0.1 σ shift
@@ -47,8 +48,8 @@ from modelops.drift import stats
 from modelops.drift.columns import CategoricalColumn, NumericColumn, prepared
 from modelops.drift.methods import (
     CORRECTIONS,
-    DEFAULT_ALPHA,
     DEFAULT_CORRECTION,
+    DEFAULT_DRIFT_ALPHA,
     DEFAULT_DRIFT_SHARE,
     DEFAULT_MIN_EFFECT,
     DEFAULT_MIN_ROWS,
@@ -297,14 +298,14 @@ def _check_numeric(col: str, role: str, ref: NumericProfile, values: np.ndarray,
     if method is None and kind == "binary":
         test = stats.z_proportion_from_counts(round(ref.mean * ref.count), ref.count,
                                               float(cur.sum()), len(cur),
-                                              threshold or DEFAULT_ALPHA)
+                                              threshold or DEFAULT_DRIFT_ALPHA)
         effect, effect_method = abs(float(cur.mean()) - ref.mean), "share_of_ones"
         drifted = gate = _gate(test, effect, min_effect)
         reason = (f"binary column, {sizes}: two-proportion z-test (p={test.pvalue:.3g}, "
                   f"alpha {test.threshold:g}) and the share of ones moved by {effect:.3g} "
                   f"(needs {min_effect:g})")
     elif method is None:
-        test = col_data.ks(threshold or DEFAULT_ALPHA)
+        test = col_data.ks(threshold or DEFAULT_DRIFT_ALPHA)
         dist = col_data.wasserstein(min_effect)
         effect, effect_method = dist.statistic, "wasserstein"
         drifted = gate = _gate(test, effect, min_effect)
@@ -351,7 +352,7 @@ def _check_categorical(col: str, role: str, ref: CategoricalProfile, values: np.
     min_effect = gates["categorical"]
     effect = None
     if method is None:
-        test = stats.chi2(r, c, threshold or DEFAULT_ALPHA)
+        test = stats.chi2(r, c, threshold or DEFAULT_DRIFT_ALPHA)
         effect = float(0.5 * np.abs(r / r.sum() - c / c.sum()).sum())
         drifted = _gate(test, effect, min_effect)
         reason = (f"categorical column, {sizes}: chi-square test (p={test.pvalue:.3g}, alpha "

@@ -24,8 +24,8 @@ error_rate          medium    more than ``error_rate_medium`` [1 %]
 latency             medium    p99 latency above ``latency_slo_ms`` [no SLO]
 degradation         high      a metric worse than the baseline by more than
                               ``degradation_threshold`` [0.05, absolute], and
-                              significantly so: the drop's one-sided p-value (from the
-                              metric's bootstrap standard error) below
+                              significantly so: the drop's one-sided p-value, times
+                              the number of metrics compared, below
                               ``degradation_alpha`` [0.01]
 input_drift         high      the dataset drifted against the reference: at least
                               ``drift_share`` [0.5] of the judged features drifted
@@ -47,7 +47,7 @@ drift_failed        low       the drift check raised (e.g. a column changed type
 
 Drift is judged as one family of tests per health check — every feature, the target and
 the prediction — by ``HealthRules``: a column needs ``drift_min_rows`` [100] non-missing
-values in the window to be judged; its test is significant at ``drift_alpha`` [0.05] after
+values in the window to be judged; its test is significant at ``drift_alpha`` [0.025] after
 the ``drift_correction`` [Benjamini-Hochberg] over the family; and it must also show an
 effect of ``drift_min_effect`` [0.05 σ numeric, 0.02 binary and categorical]. These are the
 defaults of ``ops.drift.check`` too; docs/decisions.md gives the false-alarm and detection
@@ -155,11 +155,12 @@ def performance(window: Window, rules: HealthRules) -> Iterator[HealthIssue]:
         if worse:
             parts = [f"{c.metric} {c.current:.4g} against {c.baseline:.4g} (worse by "
                      f"{c.worse_by:.3g}, threshold {c.threshold:g}"
-                     + (f", p={c.pvalue:.2g} < {found.alpha:g}" if c.pvalue is not None
-                        and found.alpha is not None else "") + ")" for c in worse]
+                     + (f", p={c.pvalue:.2g} × {found.tests} metrics < {found.alpha:g}"
+                        if c.pvalue is not None and found.alpha is not None else "") + ")"
+                     for c in worse]
             yield _issue("high", "degradation", f"performance degraded against {source} on "
                          f"{n:,} predictions with feedback: " + "; ".join(parts),
-                         baseline_source=source, n=n, alpha=found.alpha,
+                         baseline_source=source, n=n, alpha=found.alpha, tests=found.tests,
                          metrics={c.metric: {"baseline": c.baseline, "current": c.current,
                                              "worse_by": c.worse_by,
                                              "threshold": c.threshold,

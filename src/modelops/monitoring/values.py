@@ -14,8 +14,8 @@ import attrs
 
 from modelops.drift.methods import (
     CORRECTIONS,
-    DEFAULT_ALPHA,
     DEFAULT_CORRECTION,
+    DEFAULT_DRIFT_ALPHA,
     DEFAULT_DRIFT_SHARE,
     DEFAULT_MIN_EFFECT,
     DEFAULT_MIN_ROWS,
@@ -114,6 +114,7 @@ class Degradation(_Plain):
     since: int = 0
     until: int = 0
     alpha: float | None = None   # the rules' degradation_alpha the drops were tested at
+    tests: int = 0               # how many metrics shared it (Bonferroni)
 
     @property
     def degraded_metrics(self) -> list[str]:
@@ -305,10 +306,10 @@ class HealthRules:
     degradation_threshold: float | Mapping[str, float] = attrs.field(
         default=0.05, validator=_threshold,
         converter=lambda v: freeze(v) if isinstance(v, Mapping) else v)
-    #: ... and only when the drop is significant: its one-sided p-value (from the metric's
-    #: bootstrap standard error over the window's rows) is below this (None: by the
-    #: threshold alone). A window of 50 rows misses a baseline accuracy of 0.92 by more than
-    #: 0.05 about one time in ten by chance alone.
+    #: ... and only when the drop is significant: its one-sided p-value (an exact binomial
+    #: test, or the metric's standard error) times the number of metrics compared is below
+    #: this (None: by the threshold alone). A window of 50 rows misses a baseline accuracy
+    #: of 0.92 by more than 0.05 about one time in ten by chance alone.
     degradation_alpha: float | None = attrs.field(default=0.01, validator=_optional_share)
     #: Fewer rows with feedback than this: performance is not judged (a "low" issue).
     min_feedback: int = 30
@@ -328,7 +329,7 @@ class HealthRules:
     #: ``"bh"`` (Benjamini-Hochberg), ``"bonferroni"`` or ``"none"``.
     drift_correction: str = attrs.field(default=DEFAULT_CORRECTION, validator=_correction)
     #: Input drift: the significance level of each test, after the correction.
-    drift_alpha: float = attrs.field(default=DEFAULT_ALPHA, validator=_share)
+    drift_alpha: float = attrs.field(default=DEFAULT_DRIFT_ALPHA, validator=_share)
     #: Input drift: the smallest effect a drifted column shows, one number or by kind
     #: (``{"numeric": 0.05, "binary": 0.02, "categorical": 0.02}``: the default).
     drift_min_effect: float | Mapping[str, float] | None = attrs.field(

@@ -44,7 +44,8 @@ LATENCY_PERCENTILES = (50, 90, 95, 99)
 BOOTSTRAP_RESAMPLES = 200
 BOOTSTRAP_ROWS = 2_000
 #: An ROC AUC or F1 is tested for degradation only with this many actual positives and
-#: negatives in the window: below, the normal approximation of its spread is no guide.
+#: negatives (and, for F1, predicted positives) in the window: below, the normal
+#: approximation of its spread is no guide.
 MIN_CLASS_ROWS = 10
 #: Volume anomalies are judged only with at least this many windows of history.
 MIN_VOLUME_HISTORY = 3
@@ -272,16 +273,18 @@ class Window:
                 pvalue = float(stats.binom.cdf(hits, m, b)) if higher else None
                 return math.sqrt(b * (1 - b) / m), pvalue
             if binary and metric in ("roc_auc", "f1"):
-                if min(positives, n - positives) < MIN_CLASS_ROWS:
+                predicted = int((pred == pos).sum())
+                least = min(positives, n - positives) if metric == "roc_auc" else \
+                    min(positives, n - positives, predicted)
+                if least < MIN_CLASS_ROWS:
                     return None, None
                 error = _hanley_mcneil(b, positives, n - positives) if metric == "roc_auc" \
                     else self.bootstrap_errors.get(metric)
             else:
                 error = self.bootstrap_errors.get(metric)
-        if error is None or not math.isfinite(error):
+        # a spread of 0 (every resample alike, as when no prediction is right) says nothing
+        if error is None or not math.isfinite(error) or error <= 0:
             return None, None
-        if error == 0:
-            return 0.0, 0.0 if worse > 0 else 1.0
         return error, float(stats.norm.sf(worse / error))
 
     @cached_property
@@ -513,25 +516,32 @@ def compare_to_baseline(performance: Performance, baseline: Mapping[str, float],
     when worse by more than the rules' threshold for it and — with the rules'
     ``degradation_alpha`` — when so large a drop is unlikely from the window's sample alone:
     ``drop_test(metric, baseline, current)`` gives the drop's standard error and one-sided
-    p-value (``Window.drop_test``), which must be below ``degradation_alpha``. A metric the
-    window cannot test (too few of the class it counts) is then not judged."""
-    changes = []
+    p-value (``Window.drop_test``). The window's metrics are one family: a drop is
+    significant when its p-value times the number of metrics tested (Bonferroni) is below
+    ``degradation_alpha`` — five metrics of one window each at 0.01 would call a clean model
+    degraded several times as often. A metric the window cannot test (too few of the class
+    it counts) is then not judged."""
     alpha = rules.degradation_alpha
+    found = []
     for name, current in performance.metrics.items():
         if name not in baseline:
             continue
         base = float(baseline[name])
         worse = base - current if higher_is_better(name) else current - base
-        limit = rules.threshold_of(name)
         error, pvalue = (None, None) if drop_test is None else drop_test(name, base, current)
-        significant = alpha is None or (pvalue is not None and pvalue < alpha)
+        found.append((name, base, current, worse, error, pvalue))
+    tested = sum(1 for *_, pvalue in found if pvalue is not None)
+    changes = []
+    for name, base, current, worse, error, pvalue in found:
+        limit = rules.threshold_of(name)
+        significant = alpha is None or (pvalue is not None and pvalue * tested < alpha)
         changes.append(MetricChange(metric=name, baseline=base, current=current,
                                     worse_by=worse, threshold=limit,
                                     degraded=bool(worse > limit and significant),
                                     standard_error=error, pvalue=pvalue))
     return Degradation(degraded=any(c.degraded for c in changes), changes=changes,
                        baseline_source=source, n=performance.n, since=performance.since,
-                       until=performance.until, alpha=alpha)
+                       until=performance.until, alpha=alpha, tests=tested)
 
 
 def _hanley_mcneil(auc: float, positives: int, negatives: int) -> float | None:
