@@ -108,3 +108,22 @@ def test_a_real_drop_is_still_degradation_and_says_its_p_value():
     change = issue.details["metrics"]["accuracy"]
     assert change["pvalue"] < 1e-6 and change["standard_error"] > 0
     assert "p=" in issue.message and "150 predictions with feedback" in issue.message
+
+
+def test_the_window_s_metrics_are_one_family():
+    # 3 errors in 50 against a registered 0.993: p = 0.005 for accuracy alone, below 0.01;
+    # the window compares accuracy and F1, so the drop must be below 0.01 / 2.
+    ops = connect()
+    truth = np.array([0, 1] * 25)
+    pred = truth.copy()
+    pred[:3] = 1 - pred[:3]
+    window_of(ops, "m", truth.tolist(), pred.tolist())
+    found = monitor(ops, "m", baseline={"accuracy": 0.993, "f1": 0.993}).degradation(
+        window="24h")
+    accuracy = {c.metric: c for c in found.changes}["accuracy"]
+    assert accuracy.worse_by > 0.05 and accuracy.pvalue == pytest.approx(
+        scipy.stats.binom.cdf(47, 50, 0.993))
+    assert found.tests == 2 and 0.01 / 2 < accuracy.pvalue < 0.01
+    assert not accuracy.degraded
+    alone = monitor(ops, "m", baseline={"accuracy": 0.993}).degradation(window="24h")
+    assert alone.tests == 1 and alone.degraded
