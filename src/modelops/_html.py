@@ -3,11 +3,12 @@ numbers, shares, UTC times and round chart axes."""
 
 from __future__ import annotations
 
-import datetime as _dt
 import html
 import math
 import numbers
 from typing import Any
+
+from modelops import _time
 
 
 def escape(value: Any) -> str:
@@ -49,7 +50,7 @@ def pct(share: Any, nan: str = "NaN") -> str:
 def utc_time(ms: Any, fmt: str = "%Y-%m-%d %H:%M:%S UTC") -> str:
     """Unix milliseconds as a UTC time; the value itself when it is not a time."""
     try:
-        return _dt.datetime.fromtimestamp(ms / 1000, tz=_dt.timezone.utc).strftime(fmt)
+        return _time.utc_time(ms, fmt)
     except (OverflowError, OSError, ValueError, TypeError):
         return escape(ms)
 

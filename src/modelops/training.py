@@ -27,6 +27,7 @@ from typing import Any
 import attrs
 
 from modelops.entities._frozen import FrozenDict, freeze
+from modelops.entities.plain import to_plain
 from modelops.errors import InvalidInput, MissingDependency, PromotionRefused
 
 _CV_SCORING = {
@@ -135,7 +136,7 @@ def _classification(model: Any, x: Any, y: Any, positive: Any, run: Any,
             score = raw[:, col] if raw.ndim == 2 else (raw if col == 1 else -raw)
             out["roc_auc"] = float(skm.roc_auc_score(np.asarray(y) == pos, score))
             fpr, tpr, thresholds = skm.roc_curve(np.asarray(y) == pos, score)
-            roc = {"positive": _plain(pos), "auc": out["roc_auc"], "fpr": fpr.tolist(),
+            roc = {"positive": to_plain(pos), "auc": out["roc_auc"], "fpr": fpr.tolist(),
                    "tpr": tpr.tolist(),
                    "thresholds": [t if np.isfinite(t) else None for t in thresholds.tolist()]}
         elif raw.ndim == 2 and hasattr(model, "predict_proba"):
@@ -146,7 +147,7 @@ def _classification(model: Any, x: Any, y: Any, positive: Any, run: Any,
     out.update(_plugin_metrics("classification", *_for_metrics(model, classes, pos, y,
                                                                   predicted, raw)))
     matrix = skm.confusion_matrix(y, predicted, labels=classes)
-    run.log_dict({"labels": [_plain(c) for c in classes], "matrix": matrix.tolist(),
+    run.log_dict({"labels": [to_plain(c) for c in classes], "matrix": matrix.tolist(),
                   "rows": "actual", "columns": "predicted"}, "confusion_matrix.json")
     artifacts.append("confusion_matrix.json")
     run.log_text(skm.classification_report(y, predicted, labels=classes, zero_division=0),
@@ -158,10 +159,6 @@ def _classification(model: Any, x: Any, y: Any, positive: Any, run: Any,
     if figures:
         artifacts += _figures(run, classes, matrix, roc)
     return out, artifacts
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if hasattr(value, "item") else value
 
 
 def _figures(run: Any, classes: list[Any], matrix: Any, roc: dict[str, Any] | None) -> list[str]:
@@ -350,7 +347,7 @@ def train(ops: Any, name: str, estimator: Any, X: Any, y: Any, *, X_test: Any = 
         active.log_params(logged)
         cv_metrics: dict[str, float] = {}
         if cv is not None:
-            n_classes = len(set(_plain(v) for v in y_train)) if task == "classification" else 0
+            n_classes = len(set(to_plain(v) for v in y_train)) if task == "classification" else 0
             cv_metrics = _cross_validate(clone(estimator), x_train, y_train, cv, task,
                                          n_classes)
         model.fit(x_train, y_train)

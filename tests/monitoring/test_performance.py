@@ -25,13 +25,14 @@ sk = pytest.importorskip("sklearn.metrics")
 
 @pytest.mark.parametrize(("text", "ms"), [("30m", 30 * 60_000), ("1h", H), ("24h", 24 * H),
                                           ("7d", 7 * 24 * H), ("90s", 90_000),
-                                          ("2w", 14 * 24 * H), (dt.timedelta(hours=2), 2 * H)])
+                                          ("2w", 14 * 24 * H), (dt.timedelta(hours=2), 2 * H),
+                                          ("1.5h", 90 * 60_000), (" 500 ms ", 500)])
 def test_parse_window(text, ms):
     assert parse_window(text) == ms
 
 
-@pytest.mark.parametrize("bad", ["", "1", "h", "0h", "-1h", "1.5h", "1y", "24 hours", 3600,
-                                 None, dt.timedelta(0)])
+@pytest.mark.parametrize("bad", ["", "1", "h", "0h", "-1h", "1.5.1h", "1y", "24 hours", 3600,
+                                 None, dt.timedelta(0), "0.0001s"])
 def test_parse_window_refuses(bad):
     with pytest.raises(InvalidInput, match="window"):
         parse_window(bad)

@@ -139,10 +139,10 @@ def _run(args: argparse.Namespace) -> None:
 
 
 def _check(args: argparse.Namespace) -> None:
-    from modelops.lifecycle.policy import _production
+    from modelops.lifecycle.policy import production_version
 
     ops = modelops.connect(args.uri)
-    production = _production(ops, args.model)
+    production = production_version(ops.registry, args.model)
     monitor = ops.monitor(args.model, None if production is None else production.version)
     decision = _policy(args).evaluate(monitor)
     if args.json:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import datetime
 from typing import Any
 
 import modelops
+from modelops._time import utc_time
 from modelops.cli._output import print_table
 
 
@@ -87,8 +87,7 @@ def _rollback(args: argparse.Namespace) -> None:
 def _history(args: argparse.Namespace) -> None:
     rows = []
     for e in _registry(args).history(args.name):
-        when = datetime.datetime.fromtimestamp(e.timestamp / 1000, datetime.timezone.utc)
-        rows.append({"seq": e.seq, "when": when.strftime("%Y-%m-%d %H:%M:%S"),
+        rows.append({"seq": e.seq, "when": utc_time(e.timestamp),
                      "actor": e.actor, "action": e.action,
                      "changes": "; ".join(f"{c.version} {c.field}: {c.before}->{c.after}"
                                           for c in e.changes) or None,

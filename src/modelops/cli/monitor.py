@@ -69,7 +69,7 @@ def _health(args: argparse.Namespace) -> None:
     if args.json:
         import json
 
-        from modelops.monitoring.values import finite_or_none
+        from modelops.entities.plain import finite_or_none
 
         print(json.dumps(finite_or_none(health.to_dict()), indent=2, allow_nan=False))
     else:

@@ -10,6 +10,7 @@ from typing import Any
 
 import attrs
 
+from modelops.entities.plain import to_plain
 from modelops.entities.registry import (
     ArtifactFile,
     Change,
@@ -40,19 +41,10 @@ def _version_data(v: ModelVersion) -> dict[str, Any]:
         "size": v.size, "created_time": v.created_time, "creator": v.creator,
         "lineage": {"parent_version": lineage.parent_version,
                     "training_data": lineage.training_data, "notes": lineage.notes},
-        "flavor_meta": _plain_tree(v.flavor_meta), "artifact_location": v.artifact_location,
-        "description": v.description, "tags": dict(v.tags), "stage": _plain(None, None, v.stage),
+        "flavor_meta": to_plain(v.flavor_meta), "artifact_location": v.artifact_location,
+        "description": v.description, "tags": dict(v.tags), "stage": to_plain(v.stage),
         "aliases": list(v.aliases),
     }
-
-
-def _plain_tree(value: Any) -> Any:
-    """JSON-ready data with every mapping a dict and every tuple a list, as asdict gives."""
-    if isinstance(value, dict):
-        return {k: _plain_tree(x) for k, x in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain_tree(x) for x in value]
-    return value
 
 
 def _plain(_inst: Any, _field: Any, value: Any) -> Any:

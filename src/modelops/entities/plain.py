@@ -23,9 +23,10 @@ def to_plain(value: Any) -> Any:
     """``value`` as plain Python data.
 
     An attrs value object becomes its ``to_dict()`` when it has one, else one key per field
-    (:func:`fields_to_plain`); a mapping a ``dict`` with ``str`` keys; a tuple or list a
-    ``list``; an enum its value; a numpy array a list and a numpy scalar the Python scalar
-    (``bool``, ``int`` or ``float``). Anything else is returned as it is.
+    (:func:`fields_to_plain`); a mapping a ``dict`` (keys that are strings, numbers, booleans
+    or None stay, as JSON writes them; others become strings); a tuple or list a ``list``; an
+    enum its value; a numpy array a list and a numpy scalar the Python scalar (``bool``,
+    ``int`` or ``float``). Anything else is returned as it is.
     """
     if value is None or type(value) is str:
         return value
@@ -33,7 +34,7 @@ def to_plain(value: Any) -> Any:
         to_dict = getattr(value, "to_dict", None)
         return to_dict() if to_dict is not None else fields_to_plain(value)
     if isinstance(value, Mapping):
-        return {k if isinstance(k, str) else str(k): to_plain(v) for k, v in value.items()}
+        return {_key(k): to_plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [to_plain(v) for v in value]
     if isinstance(value, enum.Enum):
@@ -67,6 +68,13 @@ def finite_or_none(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [finite_or_none(v) for v in value]
     return value
+
+
+def _key(key: Any) -> Any:
+    if key is None or isinstance(key, str):
+        return key
+    plain = to_plain(key)
+    return plain if isinstance(plain, (bool, int, float)) else str(key)
 
 
 def _is_numpy_bool(value: Any) -> bool:

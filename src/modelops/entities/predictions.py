@@ -8,6 +8,7 @@ from typing import Any
 import attrs
 
 from modelops.entities._frozen import FrozenDict, freeze
+from modelops.entities.plain import to_plain
 
 __all__ = ["LoggerStats", "PredictionTable"]
 
@@ -104,7 +105,7 @@ class PredictionTable:
                 "version": self.versions[i], "prediction": self.predictions[i],
                 "probability": float(self.probabilities[i]),
                 "latency_ms": float(self.latency_ms[i]),
-                "features": {k: _plain(f[i]) for k, f in zip(names, feats)},
+                "features": {k: to_plain(f[i]) for k, f in zip(names, feats)},
                 "metadata": self.metadata[i] if len(self.metadata) == len(self) else None,
                 "actual": self.actuals[i] if has_actuals else None,
             }
@@ -127,10 +128,6 @@ class PredictionTable:
             columns["actual"] = self.actuals
             columns["feedback_timestamp"] = self.feedback_timestamps
         return pd.DataFrame(columns)
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if hasattr(value, "item") else value
 
 
 @attrs.frozen(kw_only=True)

@@ -33,6 +33,7 @@ from typing import Any
 import attrs
 
 from modelops._ids import new_id, now_ms
+from modelops._time import utc_time
 from modelops.entities._validate import check_name
 from modelops.entities.registry import (
     Decision,
@@ -53,16 +54,14 @@ from modelops.lifecycle.cycles import (
     release,
     still_held,
 )
-from modelops.lifecycle.policy import RetrainDecision, RetrainPolicy
+from modelops.lifecycle.policy import RetrainDecision, RetrainPolicy, production_version
 
 #: What ``CycleReport.status`` can be.
 STATUSES = ("skipped", "busy", "promoted", "registered", "refused")
 
 
 def _iso(ms: int) -> str:
-    import datetime as dt
-
-    return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc_time(ms, "%Y-%m-%dT%H:%M:%SZ")
 
 
 @attrs.frozen(kw_only=True)
@@ -211,13 +210,6 @@ def _ensure_model(registry: Any, model: str) -> None:
         registry.get_model(model)    # NotFound for a deleted model: restore_model it first
 
 
-def _production(registry: Any, model: str) -> ModelVersion | None:
-    try:
-        return registry.get_version(model, stage="production")
-    except NotFound:
-        return None
-
-
 def _unpack(result: Any) -> tuple[Any, dict[str, float]]:
     if not isinstance(result, tuple) or len(result) != 2:
         raise InvalidInput(f"train_fn must return (model, metrics), got "
@@ -292,7 +284,7 @@ def run_cycle(ops: Any, model: str, train_fn: Callable[[TrainContext], Any], *,
                            started_at=started, finished_at=clock(),
                            message=f"cycle {live.cycle[:12]} of {live.holder} holds the lease "
                                    f"until {_iso(live.expires_at)}")
-    production = _production(registry, model)
+    production = production_version(registry, model)
     replaced = None if production is None else production.version
     if force:
         decision = RetrainDecision.forced(model, replaced, started)

@@ -91,7 +91,7 @@ class RetrainDecision:
 
     def to_dict(self) -> dict[str, Any]:
         """Every field as plain data."""
-        from modelops.monitoring.values import to_plain
+        from modelops.entities.plain import to_plain
 
         return {"retrain": self.retrain, "reasons": list(self.reasons),
                 "triggers": list(self.triggers), "model": self.model, "version": self.version,
@@ -165,7 +165,7 @@ class RetrainPolicy:
                                f"{type(monitor).__name__}", field="monitor")
         now = monitor.now()
         model = monitor.model
-        production = _production(monitor.client, model)
+        production = production_version(monitor.client.registry, model)
         triggers: list[str] = []
         fired: list[str] = []
         calm: list[str] = []
@@ -323,9 +323,10 @@ class RetrainPolicy:
                         f"{_age(since)} ago (cooldown {self.cooldown})")
 
 
-def _production(client: Any, model: str) -> Any:
-    """The production version of ``model``, or None (also when the model is unknown)."""
+def production_version(registry: Any, model: str) -> Any:
+    """The production version of ``model`` in ``registry``, or None (also when the model is
+    unknown)."""
     try:
-        return client.registry.get_version(model, stage="production")
+        return registry.get_version(model, stage="production")
     except NotFound:
         return None

@@ -14,6 +14,7 @@ import attrs
 
 from modelops.entities._frozen import FrozenDict, freeze
 from modelops.entities.monitoring import SEVERITIES, Alert, HealthIssue, severity_rank
+from modelops.entities.plain import fields_to_plain, finite_or_none, to_plain
 from modelops.errors import InvalidInput
 
 __all__ = ["SEVERITIES", "STATUSES", "Alert", "Degradation", "DriftCheck", "ErrorRate",
@@ -24,37 +25,10 @@ __all__ = ["SEVERITIES", "STATUSES", "Alert", "Degradation", "DriftCheck", "Erro
 STATUSES = ("healthy", "degraded", "unhealthy")
 
 
-def to_plain(value: Any) -> Any:
-    """A value object, mapping, sequence or numpy value as plain Python data."""
-    if attrs.has(type(value)):
-        to_dict = getattr(value, "to_dict", None)
-        if to_dict is not None:
-            return to_dict()
-        return {f.name: to_plain(getattr(value, f.name)) for f in attrs.fields(type(value))}
-    if isinstance(value, Mapping):
-        return {str(k): to_plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_plain(v) for v in value]
-    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
-        return to_plain(value.tolist())
-    return value
-
-
-def finite_or_none(value: Any) -> Any:
-    """NaN and ±inf become None, recursively: for strict JSON."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: finite_or_none(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [finite_or_none(v) for v in value]
-    return value
-
-
 class _Plain:
     def to_dict(self) -> dict[str, Any]:
         """Every field as plain Python data (floats as they are, NaN included)."""
-        return {f.name: to_plain(getattr(self, f.name)) for f in attrs.fields(type(self))}
+        return fields_to_plain(self)
 
 
 @attrs.frozen(kw_only=True)

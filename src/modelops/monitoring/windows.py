@@ -1,4 +1,4 @@
-"""Time windows: ``"30m"``, ``"1h"``, ``"24h"``, ``"7d"`` as milliseconds, and the rows in them.
+"""Time windows: ``"30m"``, ``"1.5h"``, ``"24h"``, ``"7d"`` as milliseconds, and the rows in them.
 
 A window always ends at the monitor's *now* and reaches back its length: ``"24h"`` is
 ``[now - 24 h, now)``. Consecutive windows (trends, volume history) are laid back to back from
@@ -7,48 +7,20 @@ A window always ends at the monitor's *now* and reaches back its length: ``"24h"
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 from typing import Any
 
 import numpy as np
 
-from modelops.errors import InvalidInput
+from modelops._time import format_duration as format_window
+from modelops._time import parse_duration
 
-UNITS_MS = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
-_PATTERN = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
-
+__all__ = ["format_window", "parse_window", "window_index", "window_label", "window_starts"]
 
 def parse_window(window: Any, field: str = "window") -> int:
-    """The length of a window in milliseconds.
-
-    ``window`` is a string of a positive whole number and a unit — ``s`` seconds, ``m``
-    minutes, ``h`` hours, ``d`` days, ``w`` weeks (``"30m"``, ``"1h"``, ``"24h"``, ``"7d"``) —
-    or a positive ``datetime.timedelta``. Anything else raises ``InvalidInput`` naming
-    ``field``.
-    """
-    if isinstance(window, dt.timedelta):
-        ms = int(window.total_seconds() * 1000)
-        if ms <= 0:
-            raise InvalidInput(f"expected a positive duration, got {window!r}", field=field)
-        return ms
-    if isinstance(window, str):
-        match = _PATTERN.match(window)
-        if match:
-            ms = int(match.group(1)) * UNITS_MS[match.group(2)]
-            if ms > 0:
-                return ms
-    raise InvalidInput(f"expected a window such as '30m', '1h', '24h' or '7d', got {window!r}",
-                       field=field)
-
-
-def format_window(ms: int) -> str:
-    """The shortest spelling of a window: 3_600_000 → ``"1h"``."""
-    for unit in ("w", "d", "h", "m", "s"):
-        size = UNITS_MS[unit]
-        if ms % size == 0:
-            return f"{ms // size}{unit}"
-    return f"{ms}ms"
+    """The length of a window in milliseconds: a duration (``"30m"``, ``"1.5h"``, ``"24h"``,
+    ``"7d"``, or a ``datetime.timedelta``) by the one grammar of ``modelops._time``; a bare
+    number is refused. ``InvalidInput`` names ``field`` for anything else."""
+    return parse_duration(window, field)
 
 
 def window_label(window: Any) -> str:

@@ -31,7 +31,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from modelops._ids import new_id, now_ms
+from modelops._time import utc_day
 from modelops.entities._validate import check_int, check_name
+from modelops.entities.plain import finite_or_none
 from modelops.entities.predictions import LoggerStats
 from modelops.errors import InvalidInput
 from modelops.stores import PredictionStore
@@ -51,21 +53,10 @@ def _default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-def _finite(value: Any) -> Any:
-    """NaN and ±inf become null: strict JSON, as DuckDB and Spark expect."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
-
-
 # One C encoder for every record: json.dumps with options builds a new one per call.
 _ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False, default=_default)
 _SAFE_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False,
-                                 default=lambda v: _finite(_default(v)))
+                                 default=lambda v: finite_or_none(_default(v)))
 
 
 def encode(record: Any, field: str = "record") -> str:
@@ -73,7 +64,7 @@ def encode(record: Any, field: str = "record") -> str:
     try:
         return _ENCODER.encode(record)
     except ValueError:
-        return _SAFE_ENCODER.encode(_finite(record))
+        return _SAFE_ENCODER.encode(finite_or_none(record))
     except TypeError as exc:
         raise InvalidInput(f"cannot be stored as JSON: {exc}", field=field) from None
 
@@ -102,7 +93,7 @@ class _Day:
         if self.start <= ms < self.end:
             return self.name
         start = ms - ms % _DAY_MS
-        name = dt.datetime.fromtimestamp(start / 1000, dt.timezone.utc).strftime("%Y-%m-%d")
+        name = utc_day(start)
         if ms >= self.start:  # keep caching the newest day
             self.start, self.end, self.name = start, start + _DAY_MS, name
         return name

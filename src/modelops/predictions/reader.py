@@ -12,7 +12,6 @@ edited by hand — is skipped, counted and reported with a warning; it never bre
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import json
 import warnings
@@ -20,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from modelops._time import utc_day
 from modelops.entities.predictions import PredictionTable
 from modelops.errors import NotFound
 from modelops.stores import PredictionStore
@@ -28,10 +28,6 @@ from modelops.stores.predictions import Part
 PREDICTION_FIELDS = ("id", "ts", "version", "prediction", "probability", "latency_ms",
                      "metadata", "features")
 FEEDBACK_FIELDS = ("id", "ts", "actual")
-
-
-def day_of(ms: int) -> str:
-    return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).strftime("%Y-%m-%d")
 
 
 def parse_lines(data: bytes, where: str) -> list[dict[str, Any]]:
@@ -165,8 +161,8 @@ def _numpy(column: Any, dtype: Any = None) -> np.ndarray:
 
 def _read_arrow(pa: Any, store: PredictionStore, model: str, version: str | None,
                 since: int | None, until: int | None, with_feedback: bool) -> PredictionTable:
-    first = day_of(since) if since is not None else None
-    last = day_of(until - 1) if until is not None else None
+    first = utc_day(since) if since is not None else None
+    last = utc_day(until - 1) if until is not None else None
     table = _arrow_table(pa, model, _parts(store, model, "predictions", first, last))
     if table is None:
         return _empty()
@@ -247,8 +243,8 @@ def _records(store: PredictionStore, model: str, kind: str, first: str | None,
 
 def _read_python(store: PredictionStore, model: str, version: str | None,
                  since: int | None, until: int | None, with_feedback: bool) -> PredictionTable:
-    first = day_of(since) if since is not None else None
-    last = day_of(until - 1) if until is not None else None
+    first = utc_day(since) if since is not None else None
+    last = utc_day(until - 1) if until is not None else None
     rows = [r for r in _records(store, model, "predictions", first, last)
             if (since is None or r.get("ts", 0) >= since)
             and (until is None or r.get("ts", 0) < until)

@@ -8,11 +8,12 @@ import json
 from typing import Any
 
 from modelops._time import to_ms as _ms
+from modelops._time import utc_day
 from modelops.entities._validate import check_name
 from modelops.entities.predictions import PredictionTable
 from modelops.errors import InvalidInput
 from modelops.predictions.logger import PredictionLogger, encode
-from modelops.predictions.reader import arrow_json, arrow_parquet, day_of, read_predictions
+from modelops.predictions.reader import arrow_json, arrow_parquet, read_predictions
 from modelops.stores import PredictionStore
 
 
@@ -58,7 +59,7 @@ class Predictions:
         check_name(model, "model")
         ts = now_ms() if timestamp is None else int(timestamp)
         line = encode({"id": _check_id(id), "ts": ts, "actual": actual})
-        self.store.write_part(model, "feedback", day_of(ts), (line + "\n").encode())
+        self.store.write_part(model, "feedback", utc_day(ts), (line + "\n").encode())
         from modelops.plugins import emit
 
         emit("modelops_predictions_written", model=model, version=None, kind="feedback",
@@ -72,7 +73,7 @@ class Predictions:
         """Retention: remove predictions and feedback of days before ``day`` (a date, a
         datetime, an ISO string, or Unix ms). Returns the days removed."""
         check_name(model, "model")
-        cut = day_of(_ms(day, "day"))
+        cut = utc_day(_ms(day, "day"))
         removed = self.store.delete_before(model, "predictions", cut)
         self.store.delete_before(model, "feedback", cut)
         return removed
@@ -82,8 +83,8 @@ class Predictions:
         installed (``fmt="parquet"``), else JSON lines. Readers never see a record twice,
         even if compaction is interrupted. Returns the new parts' names."""
         check_name(model, "model")
-        name = day_of(_ms(day, "day"))
-        if name >= day_of(_ms(dt.datetime.now(dt.timezone.utc), "now")):
+        name = utc_day(_ms(day, "day"))
+        if name >= utc_day(_ms(dt.datetime.now(dt.timezone.utc), "now")):
             raise InvalidInput(f"{name} is not closed yet (compact days before today)",
                                field="day")
         if fmt is None:

@@ -10,6 +10,7 @@ from typing import Any
 
 from modelops import query
 from modelops._ids import now_ms
+from modelops._time import parse_duration
 from modelops.entities import Experiment, FileInfo, MetricSeries, Run, RunStatus, ViewType
 from modelops.entities._validate import check_name
 from modelops.errors import AlreadyExists, Conflict, InvalidInput, NotFound
@@ -34,22 +35,6 @@ def _view(view: ViewType | str) -> ViewType:
     except ValueError:
         choices = ", ".join(v.value for v in ViewType)
         raise InvalidInput(f"expected one of {choices}, got {view!r}", field="view") from None
-
-
-def _parse_age(value: str | float | int) -> float:
-    """Seconds from ``30`` (days), ``"12h"``, ``"7d"``, ``"2w"``, ``"90m"``."""
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        seconds = float(value) * 86400
-    elif (isinstance(value, str) and value[-1:] in units
-          and value[:-1].replace(".", "", 1).isdigit()):
-        seconds = float(value[:-1]) * units[value[-1]]
-    else:
-        raise InvalidInput(f"expected days or a duration like '12h', '7d', got {value!r}",
-                           field="older_than")
-    if seconds < 0:
-        raise InvalidInput(f"must not be negative, got {value!r}", field="older_than")
-    return seconds
 
 
 class Tracking:
@@ -205,7 +190,8 @@ class Tracking:
         Only runs in ``statuses`` are touched (running runs never are). Soft-deletes unless
         ``permanently``, which removes the runs' data for good. Returns the run ids.
         """
-        cutoff = now_ms() - int(_parse_age(older_than) * 1000)
+        cutoff = now_ms() - parse_duration(older_than, "older_than", number_unit="d",
+                                           allow_zero=True)
         wanted = {RunStatus.parse(s) for s in statuses} - {RunStatus.RUNNING}
         view = ViewType.ALL if permanently else ViewType.ACTIVE_ONLY
         ids = [self._experiment_id(experiment)]

@@ -9,9 +9,10 @@ from typing import Any
 import attrs
 
 from modelops.entities._frozen import FrozenDict
+from modelops.entities.plain import to_plain
 from modelops.errors import InvalidInput
 
-__all__ = ["SEVERITIES", "Issue", "ValidationResult", "plain", "text_table"]
+__all__ = ["SEVERITIES", "Issue", "ValidationResult", "text_table"]
 
 SEVERITIES = ("error", "warning", "info")
 
@@ -25,26 +26,7 @@ def _deep_freeze(value: Any) -> Any:
         return FrozenDict({k: _deep_freeze(v) for k, v in value.items()})
     if isinstance(value, (list, tuple)):
         return tuple(_deep_freeze(v) for v in value)
-    return _scalar(value)
-
-
-def _scalar(value: Any) -> Any:
-    """numpy scalars as Python ones."""
-    item = getattr(value, "item", None)
-    if callable(item) and type(value).__module__ == "numpy":
-        return item()
-    return value
-
-
-def plain(value: Any) -> Any:
-    """Plain, JSON-ready data: mappings become dicts, tuples lists, numpy scalars Python."""
-    if isinstance(value, Mapping):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    if attrs.has(type(value)) and hasattr(value, "to_dict"):
-        return value.to_dict()
-    return _scalar(value)
+    return to_plain(value)
 
 
 def _check_text(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -72,7 +54,7 @@ def _check_count(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None
 
 
 def _to_count(value: Any) -> Any:
-    return _scalar(value)
+    return to_plain(value)
 
 
 @attrs.frozen(kw_only=True)
@@ -96,7 +78,7 @@ class Issue:
     def to_dict(self) -> dict[str, Any]:
         """The issue as plain data (lists, dicts, Python numbers)."""
         return {"column": self.column, "check": self.check, "severity": self.severity,
-                "message": self.message, "count": self.count, "details": plain(self.details)}
+                "message": self.message, "count": self.count, "details": to_plain(self.details)}
 
     def to_row(self) -> dict[str, Any]:
         """The issue as one flat table row (no details)."""

@@ -12,6 +12,7 @@ import attrs
 import numpy as np
 
 from modelops.entities._frozen import FrozenDict, freeze
+from modelops.entities.plain import to_plain
 from modelops.errors import InvalidInput, NotFound
 from modelops.validation._frame import (
     NUMERIC,
@@ -21,7 +22,7 @@ from modelops.validation._frame import (
     read,
     sort_labels,
 )
-from modelops.validation._issues import HasIssues, Issue, _to_issues, fmt, plain, text_table
+from modelops.validation._issues import HasIssues, Issue, _to_issues, fmt, text_table
 
 __all__ = ["OUTLIER_METHODS", "WEIGHTS", "ClassBalance", "ColumnQuality", "QualityReport",
            "check_quality", "quality_score"]
@@ -74,7 +75,7 @@ class ColumnQuality:
 
     def to_dict(self) -> dict[str, Any]:
         """Every field, as plain data."""
-        return plain(attrs.asdict(self, recurse=False))
+        return to_plain(attrs.asdict(self, recurse=False))
 
 
 @attrs.frozen(kw_only=True)
@@ -102,7 +103,7 @@ class ClassBalance:
 
     def to_dict(self) -> dict[str, Any]:
         """Every field, as plain data."""
-        return plain(attrs.asdict(self, recurse=False))
+        return to_plain(attrs.asdict(self, recurse=False))
 
 
 def _to_columns(value: Any) -> tuple[ColumnQuality, ...]:

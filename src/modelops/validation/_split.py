@@ -10,10 +10,11 @@ import attrs
 import numpy as np
 
 from modelops.entities._frozen import FrozenDict, freeze
+from modelops.entities.plain import to_plain
 from modelops.errors import InvalidInput
 from modelops.validation._frame import Column, check_names, contained_rows, joint_keys, read
 from modelops.validation._frame import sort_labels as _sort
-from modelops.validation._issues import HasIssues, Issue, _to_issues, plain, text_table
+from modelops.validation._issues import HasIssues, Issue, _to_issues, text_table
 from modelops.validation._quality import target_labels
 
 __all__ = ["MAX_LABEL_TVD", "SplitReport", "check_split"]
@@ -57,7 +58,7 @@ class SplitReport(HasIssues):
 
     def to_dict(self) -> dict[str, Any]:
         """The whole report as plain data."""
-        out = plain(attrs.asdict(self, recurse=False))
+        out = to_plain(attrs.asdict(self, recurse=False))
         out["issues"] = [i.to_dict() for i in self.issues]
         out["passed"] = self.passed
         return out

@@ -11,8 +11,7 @@ touches only the days it spans.
 
 from __future__ import annotations
 
-import datetime as dt
-
+from modelops._time import utc_day
 from modelops.backends.fsspec.storage import Storage, dumps, segment
 from modelops.entities.drift import DatasetProfile, DriftReport
 from modelops.entities.drift_codec import (
@@ -23,10 +22,6 @@ from modelops.entities.drift_codec import (
 )
 from modelops.errors import NotFound
 from modelops.stores import DriftStore
-
-
-def _day(ms: int) -> str:
-    return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).strftime("%Y-%m-%d")
 
 
 class LayoutDriftStore(DriftStore):
@@ -93,7 +88,7 @@ class LayoutDriftStore(DriftStore):
         return out
 
     def save_report(self, report: DriftReport) -> DriftReport:
-        path = (f"{self._dir(report.name)}/reports/date={_day(report.created_time)}/"
+        path = (f"{self._dir(report.name)}/reports/date={utc_day(report.created_time)}/"
                 f"{report.report_id}.json")
         self.storage.create(path, report_to_json(report, indent=None).encode())
         return report
@@ -109,8 +104,8 @@ class LayoutDriftStore(DriftStore):
     def list_reports(self, name: str, since: int | None = None,
                      until: int | None = None) -> list[DriftReport]:
         folder = f"{self._dir(name)}/reports"
-        first = f"date={_day(since)}" if since is not None else None
-        last = f"date={_day(until)}" if until is not None else None
+        first = f"date={utc_day(since)}" if since is not None else None
+        last = f"date={utc_day(until)}" if until is not None else None
         out = []
         for day in self.storage.listdir(folder):
             if (first and day < first) or (last and day > last):
