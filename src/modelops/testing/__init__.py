@@ -41,7 +41,10 @@ A registry backend does the same with ``RegistryStoreSuite`` and ``registry_mach
 Contents:
 
 - ``TrackingStoreSuite``, ``StoreCapabilities`` (``modelops.testing.tracking``): the
-  conformance tests, a plain pytest class to subclass. Needs pytest.
+  conformance tests, a plain pytest class to subclass. Needs pytest. The suite is the union
+  of one mixin per area — ``ExperimentTests``, ``RunTests``, ``LoggingTests``,
+  ``SearchTests``, ``ArtifactTests``, ``SharingTests`` (handles, threads, processes), each on
+  ``TrackingStoreTests`` (the fixtures) — for a backend that serves only some areas.
 - ``TrackingStoreMachine``, ``tracking_machine`` (``modelops.testing.tracking_stateful``): a
   Hypothesis state machine comparing a store with a model. Needs hypothesis.
 - ``RegistryStoreSuite`` (``modelops.testing.registry``): the conformance tests of the
@@ -81,17 +84,34 @@ if TYPE_CHECKING:
     from modelops.testing.predictions import PredictionStoreSuite
     from modelops.testing.registry import RegistryStoreSuite
     from modelops.testing.registry_stateful import RegistryMachine, registry_machine
-    from modelops.testing.tracking import StoreCapabilities, TrackingStoreSuite
+    from modelops.testing.tracking import (
+        ArtifactTests,
+        ExperimentTests,
+        LoggingTests,
+        RunTests,
+        SearchTests,
+        SharingTests,
+        StoreCapabilities,
+        TrackingStoreSuite,
+        TrackingStoreTests,
+    )
     from modelops.testing.tracking_stateful import TrackingStoreMachine, tracking_machine
 
 __all__ = [
+    "ArtifactTests",
     "DriftStoreSuite",
+    "ExperimentTests",
+    "LoggingTests",
     "PredictionStoreSuite",
     "RegistryMachine",
     "RegistryStoreSuite",
+    "RunTests",
+    "SearchTests",
+    "SharingTests",
     "StoreCapabilities",
     "TrackingStoreMachine",
     "TrackingStoreSuite",
+    "TrackingStoreTests",
     "registry_machine",
     "strategies",
     "tracking_machine",
@@ -101,6 +121,9 @@ __all__ = [
 _LAZY = {
     "StoreCapabilities": ("modelops.testing.tracking", "StoreCapabilities"),
     "TrackingStoreSuite": ("modelops.testing.tracking", "TrackingStoreSuite"),
+    **{name: ("modelops.testing.tracking", name)
+       for name in ("TrackingStoreTests", "ExperimentTests", "RunTests", "LoggingTests",
+                    "SearchTests", "ArtifactTests", "SharingTests")},
     "TrackingStoreMachine": ("modelops.testing.tracking_stateful", "TrackingStoreMachine"),
     "tracking_machine": ("modelops.testing.tracking_stateful", "tracking_machine"),
     "RegistryStoreSuite": ("modelops.testing.registry", "RegistryStoreSuite"),
