@@ -43,7 +43,7 @@ class MemoryRegistryMachine(registry_machine(memory_store, name="MemoryRegistryM
             free_memory_store(self.store)
 
 
-TestMemoryRegistryMachine = MemoryRegistryMachine.TestCase
+TestMemoryRegistryMachine = pytest.mark.slow(MemoryRegistryMachine.TestCase)
 
 
 class LocalDiskRegistryMachine(RegistryMachine):
@@ -60,7 +60,7 @@ class LocalDiskRegistryMachine(RegistryMachine):
             shutil.rmtree(self.tmpdir, ignore_errors=True)
 
 
-TestLocalDiskRegistryMachine = LocalDiskRegistryMachine.TestCase
+TestLocalDiskRegistryMachine = pytest.mark.slow(LocalDiskRegistryMachine.TestCase)
 
 
 def test_machines_use_modest_default_settings():
@@ -91,6 +91,7 @@ def test_base_machine_needs_a_store_factory():
         RegistryMachine()
 
 
+@pytest.mark.slow
 def test_machine_detects_a_broken_store():
     """The machine catches a store whose versions are not claimed exclusively (a sanity
     check of the checker)."""

@@ -57,6 +57,17 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+_SERVERS = {"mlflow_server", "mlflow_app_server"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Under pytest-xdist (``--dist loadgroup``) the tests of the session-wide servers run in
+    # one worker: each server starts once per run, not once per worker.
+    for item in items:
+        if _SERVERS & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.xdist_group("mlflow-servers"))
+
+
 @pytest.fixture(scope="session")
 def mlflow_server(mlflow_template: Path, tmp_path_factory: pytest.TempPathFactory
                   ) -> Iterator[str]:
@@ -79,37 +90,50 @@ def mlflow_app_server(mlflow_template: Path, tmp_path_factory: pytest.TempPathFa
 def _serve(template: Path, folder: Path, *options: str) -> Iterator[str]:
     db = folder / "server.db"
     shutil.copyfile(template, db)
-    port = _free_port()
     log = open(folder / "server.log", "wb")  # noqa: SIM115 - closed in the finally below
     mlflow = Path(sys.executable).with_name("mlflow")
-    command = [str(mlflow) if mlflow.exists() else "mlflow", "server",
-               "--backend-store-uri", f"sqlite:///{db}",
-               "--artifacts-destination", str(folder / "artifacts"),
-               "--host", "127.0.0.1", "--port", str(port), "--workers", "1", *options]
-    # MLflow's job runner (GenAI jobs, unused here) would start a dozen more processes.
-    proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=folder,
-                            start_new_session=True,
-                            env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"})
-    url = f"http://127.0.0.1:{port}"
+    proc = None
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError("mlflow server exited: "
-                                   + (folder / "server.log").read_text(errors="replace")[-2000:])
-            try:
-                with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("mlflow server did not start within 120 s")
-            time.sleep(0.2)
+        # A free port may be taken between choosing and binding (by another test process's
+        # server): a server that exits before it answers is started again on another port.
+        for _attempt in range(3):
+            port = _free_port()
+            command = [str(mlflow) if mlflow.exists() else "mlflow", "server",
+                       "--backend-store-uri", f"sqlite:///{db}",
+                       "--artifacts-destination", str(folder / "artifacts"),
+                       "--host", "127.0.0.1", "--port", str(port), "--workers", "1", *options]
+            # MLflow's job runner (GenAI jobs, unused here) would start a dozen more processes.
+            proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=folder,
+                                    start_new_session=True,
+                                    env={**os.environ,
+                                         "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"})
+            url = f"http://127.0.0.1:{port}"
+            if _answers(proc, url):
+                break
+        else:
+            raise RuntimeError("mlflow server exited: "
+                               + (folder / "server.log").read_text(errors="replace")[-2000:])
         yield url
     finally:
-        _stop(proc)
+        if proc is not None:
+            _stop(proc)
         log.close()
+
+
+def _answers(proc: subprocess.Popen[bytes], url: str) -> bool:
+    """Wait until the server answers its health check (True), or exits (False)."""
+    deadline = time.monotonic() + 120
+    while proc.poll() is None:
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+                if response.status == 200:
+                    return True
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError("mlflow server did not start within 120 s")
+        time.sleep(0.2)
+    return False
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:

@@ -158,6 +158,7 @@ while True:
 """
 
 
+@pytest.mark.slow
 def test_a_writer_killed_at_any_instant_leaves_mlflow_in_step(sqlite_uri, model, tmp_path):
     """A process promoting in a loop is killed (SIGKILL) at random instants: every time, the
     database opens, the history reads, and MLflow's aliases and stage tags say what the
