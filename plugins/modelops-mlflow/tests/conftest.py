@@ -61,7 +61,7 @@ _SERVERS = {"mlflow_server", "mlflow_app_server"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # Under pytest-xdist (``--dist loadgroup``) the tests of the session-wide servers run in
+    # Under pytest-xdist (``--dist loadgroup``) the tests of the run-wide servers run in
     # one worker: each server starts once per run, not once per worker.
     for item in items:
         if _SERVERS & set(getattr(item, "fixturenames", ())):

@@ -20,6 +20,7 @@ from modelops._html import escape as _e
 from modelops._html import nice_axis as _nice_axis
 from modelops._html import utc_time as _time
 from modelops.entities import FrozenDict, freeze
+from modelops.entities.plain import finite_or_none, to_plain
 from modelops.monitoring.values import (
     Degradation,
     DriftCheck,
@@ -28,8 +29,6 @@ from modelops.monitoring.values import (
     Latency,
     Performance,
     Volume,
-    finite_or_none,
-    to_plain,
 )
 
 _ROOT = "mo-monitor-report"

@@ -14,12 +14,12 @@ import attrs
 
 from modelops.entities import FrozenDict, freeze
 from modelops.entities.monitoring import SEVERITIES, Alert, HealthIssue, severity_rank
-from modelops.entities.plain import fields_to_plain, finite_or_none, to_plain
+from modelops.entities.plain import fields_to_plain
 from modelops.errors import InvalidInput
 
 __all__ = ["SEVERITIES", "STATUSES", "Alert", "Degradation", "DriftCheck", "ErrorRate",
            "Health", "HealthIssue", "HealthRules", "Latency", "MetricChange", "Performance",
-           "Trend", "Volume", "finite_or_none", "severity_rank", "to_plain"]
+           "Trend", "Volume", "severity_rank"]
 
 #: Health statuses, best first.
 STATUSES = ("healthy", "degraded", "unhealthy")

@@ -196,7 +196,7 @@ _CHILD_SCRIPT = textwrap.dedent("""
 
 class TrackingStoreTests(StoreSuite):
     """What every part of the tracking suite shares: the ``store`` fixture a backend defines,
-    the ``experiment`` and ``run`` fixtures, helpers, and the checks of the store object
+    the ``experiment`` and ``run`` fixtures, shared methods, and the checks of the store object
     itself. Not collected by pytest on its own (no ``Test`` prefix)."""
 
     # -- fixtures and helpers -------------------------------------------------------------

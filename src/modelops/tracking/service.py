@@ -10,7 +10,6 @@ from typing import Any
 
 from modelops import query
 from modelops._ids import now_ms
-from modelops._time import parse_duration
 from modelops.entities import Experiment, FileInfo, MetricSeries, Run, RunStatus, ViewType
 from modelops.entities.validators import check_name
 from modelops.errors import AlreadyExists, Conflict, InvalidInput, NotFound
@@ -190,6 +189,8 @@ class Tracking:
         Only runs in ``statuses`` are touched (running runs never are). Soft-deletes unless
         ``permanently``, which removes the runs' data for good. Returns the run ids.
         """
+        from modelops._time import parse_duration
+
         cutoff = now_ms() - parse_duration(older_than, "older_than", number_unit="d",
                                            allow_zero=True)
         wanted = {RunStatus.parse(s) for s in statuses} - {RunStatus.RUNNING}
