@@ -94,12 +94,18 @@ class Connection:
                    direct_sql=options.get("direct_sql", True))
 
     def client(self) -> Any:
-        """A new ``mlflow.MlflowClient`` on these URIs."""
+        """A new ``mlflow.MlflowClient`` on these URIs, its stores open (on a database that
+        lacks MLflow's tables, the first process to get here creates them; see
+        ``modelops_mlflow.schema``)."""
         try:
             from mlflow.tracking import MlflowClient
         except ImportError:  # pragma: no cover - the distribution depends on mlflow
             raise MissingDependency("mlflow+ store URIs", "mlflow") from None
-        return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.registry_uri)
+        from modelops_mlflow.schema import open_client
+
+        return open_client(lambda: MlflowClient(tracking_uri=self.tracking_uri,
+                                                registry_uri=self.registry_uri),
+                           self.tracking_uri, self.registry_uri)
 
     def artifact_location(self, folder: str) -> str | None:
         """Where a new experiment keeps its artifacts (None: MLflow's default)."""
