@@ -10,7 +10,7 @@ import sqlite3
 import numpy as np
 import pytest
 from mirroring import expected, mirrored, mlflow_client
-from modelops_mlflow.database import Database, Writer
+from modelops_mlflow.database import Database, SqliteDatabase, Writer
 from modelops_mlflow.registry import STAGE_TAG, _ClientWrites
 
 import modelops
@@ -227,11 +227,11 @@ def test_statements_on_tables_without_workspaces(tmp_path):
     path = tmp_path / "old.db"
     with sqlite3.connect(path) as conn:
         conn.executescript(_SCHEMA_WITHOUT_WORKSPACES)
-    db = Database(str(path), None)
+    db = SqliteDatabase(str(path))
     with db.writing() as tx:
         tx.add_param("trail", "event.000000000001", "{}")
-        tx.set_version_tag("fraud", 1, STAGE_TAG, "production")
-        tx.set_version_tag("fraud", 2, STAGE_TAG, "archived")  # deleted: left alone
+        tx.set_tag("fraud", 1, STAGE_TAG, "production")
+        tx.set_tag("fraud", 2, STAGE_TAG, "archived")  # deleted: left alone
         tx.set_alias("fraud", "production", 1)
         tx.set_alias("fraud", "champion", 3)
         tx.set_run_tag("trail", "modelops.mirrored", "1")
