@@ -83,14 +83,18 @@ def mlflow_app_server(mlflow_template: Path, tmp_path_factory: pytest.TempPathFa
         yield url, folder / "server.db"
 
 
-def _serve(template: Path, folder: Path, *options: str) -> Iterator[str]:
-    db = folder / "server.db"
-    shutil.copyfile(template, db)
+def _serve(template: Path, folder: Path, *options: str, backend: str | None = None
+           ) -> Iterator[str]:
+    """An ``mlflow server`` on a copy of ``template`` (or on the database ``backend``)."""
+    if backend is None:
+        db = folder / "server.db"
+        shutil.copyfile(template, db)
+        backend = f"sqlite:///{db}"
     port = _free_port()
     log = open(folder / "server.log", "wb")  # noqa: SIM115 - closed in the finally below
     mlflow = Path(sys.executable).with_name("mlflow")
     command = [str(mlflow) if mlflow.exists() else "mlflow", "server",
-               "--backend-store-uri", f"sqlite:///{db}",
+               "--backend-store-uri", backend,
                "--artifacts-destination", str(folder / "artifacts"),
                "--host", "127.0.0.1", "--port", str(port), "--workers", "1", *options]
     # MLflow's job runner (GenAI jobs, unused here) would start a dozen more processes.
@@ -232,3 +236,15 @@ def postgres_uri(postgres_databases) -> Iterator[Callable[[], str]]:
     """A factory of ``mlflow+postgresql`` URIs, each an empty MLflow database."""
     yield postgres_databases.take
     postgres_databases.release()
+
+
+@pytest.fixture(scope="session")
+def mlflow_app_server_on_postgres(postgres_databases, tmp_path_factory: pytest.TempPathFactory
+                                  ) -> Iterator[tuple[str, str]]:
+    """``mlflow server --app-name modelops`` on a PostgreSQL database of its own; yields its
+    URL and the database's ``mlflow+postgresql`` URI."""
+    folder = tmp_path_factory.mktemp("mlflow-app-server-pg")
+    uri = postgres_databases.server.create_database(f"server_{uuid.uuid4().hex[:8]}",
+                                                    postgres_databases.TEMPLATE)
+    for url in _serve(Path(), folder, "--app-name", "modelops", backend=uri):
+        yield url, f"mlflow+{uri}"

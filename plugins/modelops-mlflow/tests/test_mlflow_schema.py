@@ -17,59 +17,64 @@ from mirroring import mlflow_client
 import modelops
 from modelops.errors import StoreError
 
-# Each process loads modelops and MLflow first, then waits for the word, so that all of
-# them open the database in the same instant.
+# Each process loads modelops and MLflow first, then, for each database in turn, waits for
+# the word and opens it, so that all of them open each database in the same instant.
 _OPENING = """
 import os, sys, time
 import mlflow.tracking, modelops
 print("ready", flush=True)
-while not os.path.exists(sys.argv[3]):
-    time.sleep(0.005)
-try:
-    ops = modelops.connect(sys.argv[1])
-    ops.tracking.create_experiment(sys.argv[2])
-    print("ok", flush=True)
-except Exception as exc:
-    print(type(exc).__module__, type(exc).__name__, exc, flush=True)
+for uri, go in zip(sys.argv[2::2], sys.argv[3::2]):
+    while not os.path.exists(go):
+        time.sleep(0.005)
+    try:
+        ops = modelops.connect(uri)
+        ops.tracking.create_experiment(sys.argv[1])
+        print("ok", flush=True)
+    except Exception as exc:
+        print(type(exc).__module__, type(exc).__name__, str(exc).splitlines()[0], flush=True)
 """
 
 
-def _open_at_once(uri: str, folder, n: int = 8) -> list[str]:
-    """What each of ``n`` processes opening ``uri`` at once says ("ok" when it could)."""
-    go = folder / "go"
-    procs = [subprocess.Popen([sys.executable, "-c", _OPENING, uri, f"e{i}", str(go)],
+def _fresh_postgres(request) -> str | None:
+    """An empty PostgreSQL database (no MLflow tables), or None without PostgreSQL here."""
+    try:
+        postgres = request.getfixturevalue("postgres")
+    except pytest.skip.Exception:
+        return None
+    return "mlflow+" + postgres.create_database(f"fresh_{uuid.uuid4().hex[:8]}")
+
+
+def test_processes_opening_fresh_databases_at_once(tmp_path, request):
+    """Eight processes connect at once to a sqlite database that does not exist yet, then
+    to an empty PostgreSQL database: on each, one creates MLflow's tables while the others
+    wait on the lock (a file beside the sqlite database, an advisory lock on PostgreSQL);
+    then all of them work."""
+    uris = [f"mlflow+sqlite:///{tmp_path}/fresh/mlflow.db"]
+    postgres = _fresh_postgres(request)
+    if postgres is not None:
+        uris.append(postgres)
+    gos = [tmp_path / f"go-{i}" for i in range(len(uris))]
+    args = [str(a) for pair in zip(uris, gos) for a in pair]
+    procs = [subprocess.Popen([sys.executable, "-c", _OPENING, f"e{i}", *args],
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-             for i in range(n)]
+             for i in range(8)]
     try:
         for proc in procs:
             assert proc.stdout.readline().strip() == "ready"
-        go.touch()
-        return [proc.communicate(timeout=300)[0].strip() for proc in procs]
+        for uri, go in zip(uris, gos):
+            go.touch()
+            assert [proc.stdout.readline().strip() for proc in procs] == ["ok"] * 8, uri
+            assert _experiments(uri) == {f"e{i}" for i in range(8)}
     finally:
         for proc in procs:
             if proc.poll() is None:
                 proc.kill()
-                proc.wait()
+            proc.wait()
+    assert os.path.exists(f"{tmp_path}/fresh/mlflow.db.modelops-lock")
 
 
 def _experiments(uri: str) -> set[str]:
     return {e.name for e in mlflow_client(uri).search_experiments()} - {"Default"}
-
-
-def test_processes_opening_a_fresh_sqlite_database_at_once(tmp_path):
-    """Eight processes connect to a database file that does not exist yet: one creates
-    MLflow's tables while the others wait on the lock file beside it; all then work."""
-    uri = f"mlflow+sqlite:///{tmp_path}/fresh/mlflow.db"
-    assert _open_at_once(uri, tmp_path) == ["ok"] * 8
-    assert _experiments(uri) == {f"e{i}" for i in range(8)}
-    assert os.path.exists(f"{tmp_path}/fresh/mlflow.db.modelops-lock")
-
-
-def test_processes_opening_a_fresh_postgres_database_at_once(postgres, tmp_path):
-    """The same on an empty PostgreSQL database: the first takes an advisory lock."""
-    uri = "mlflow+" + postgres.create_database(f"fresh_{uuid.uuid4().hex[:8]}")
-    assert _open_at_once(uri, tmp_path) == ["ok"] * 8
-    assert _experiments(uri) == {f"e{i}" for i in range(8)}
 
 
 def test_a_database_mlflow_cannot_open_is_a_store_error(mlflow_template, tmp_path):

@@ -842,19 +842,22 @@ class MlflowRegistryStore(RegistryStore):
     def list_events(self, name: str, after_seq: int = 0) -> list[RegistryEvent]:
         if self._app is not None:
             return self._app.events(name, after_seq)
-        rm = self._registered(name)
-        trail = (rm.tags or {}).get(TRAIL_TAG) or self._trails.get(name)
-        events: list[RegistryEvent] = []
-        mirrored = 0
-        if trail:
-            cache = self._read_trail(name, trail)
-            with self._lock:
-                events, mirrored = cache.sorted_events(), cache.mirrored
-        last = events[-1].seq if events else 0
-        if mirrored >= last:
-            sync = self._sync_event(name, rm, events, last + 1)
-            if sync is not None:
-                events.append(sync)
+        # MLflow's aliases and the trail read in one snapshot: read apart, aliases a writer
+        # moved between the two reads would look set outside modelops (a sync event).
+        with self._reading() if self._db is not None else contextlib.nullcontext():
+            rm = self._registered(name)
+            trail = (rm.tags or {}).get(TRAIL_TAG) or self._trails.get(name)
+            events: list[RegistryEvent] = []
+            mirrored = 0
+            if trail:
+                cache = self._read_trail(name, trail)
+                with self._lock:
+                    events, mirrored = cache.sorted_events(), cache.mirrored
+            last = events[-1].seq if events else 0
+            if mirrored >= last:
+                sync = self._sync_event(name, rm, events, last + 1)
+                if sync is not None:
+                    events.append(sync)
         return [e for e in events if e.seq > after_seq]
 
     def append_event(self, event: RegistryEvent) -> RegistryEvent:
@@ -880,10 +883,13 @@ class MlflowRegistryStore(RegistryStore):
         last = events[-1].seq if events else 0
         claims = [(event, claim)]
         if mirrored >= last and event.seq == last + 2:
-            # The caller saw the aliases plain MLflow code set: record them first.
+            # The caller saw the aliases plain MLflow code set: record them first. If they
+            # are gone, the caller decided on a state that no longer holds: never leave a
+            # gap another writer could fill with an event the caller did not see.
             sync = self._sync_event(event.model, rm, events, last + 1)
-            if sync is not None:
-                claims.insert(0, (sync, uuid.uuid4().hex))
+            if sync is None:
+                raise Conflict(f"the aliases of {event.model!r} changed meanwhile")
+            claims.insert(0, (sync, uuid.uuid4().hex))
         if self._db is not None:
             self._append_in_one(event.model, trail, claims)
             return event
@@ -913,6 +919,10 @@ class MlflowRegistryStore(RegistryStore):
                     if tx.param(trail, key) != text:  # else ours, from an earlier try
                         raise Conflict(f"event {event.seq} of model {name!r} was written by "
                                        "someone else first") from None
+            first = claims[0][0].seq  # the trail locked now: no one can add it meanwhile
+            if first > 1 and not tx.has_param(trail, _event_key(first - 1)):
+                raise Conflict(f"event {first - 1} of model {name!r} is not in its history; "
+                               "a claim never leaves a gap")
             ours = {event.seq: event for event, _ in claims}
             row = tx.trail(trail, after, MIRRORED_TAG)
             others = {k: v for k, v in row.params.items()
