@@ -1,6 +1,7 @@
 """One MLflow connection per store URI, and MLflow's errors said in modelops' words.
 
 ``mlflow+<mlflow uri>`` names an MLflow tracking URI: ``mlflow+sqlite:///path/mlflow.db``,
+``mlflow+postgresql://user:pw@host/mlflow`` (the driver: ``modelops-mlflow[postgres]``),
 ``mlflow+http://host:5000``, ``mlflow+https://…``, ``mlflow+databricks`` (or
 ``mlflow+databricks://profile``). Everything after ``mlflow+`` goes to MLflow unchanged, so
 any URI MLflow understands works. Options (``connect(..., storage_options={...})``):
@@ -15,8 +16,8 @@ any URI MLflow understands works. Options (``connect(..., storage_options={...})
   experiment names are workspace paths).
 - ``mlflow_model_layout``: write scikit-learn versions as MLflow models too (default True),
   see ``modelops_mlflow.layout``.
-- ``direct_sql``: on a sqlite database, let the registry read and write its events in SQL
-  on MLflow's tables, one transaction per change (default True), see
+- ``direct_sql``: on a sqlite or PostgreSQL database, let the registry read and write its
+  events in SQL on MLflow's tables, one transaction per change (default True), see
   ``modelops_mlflow.database``; through a server running modelops' app, let the server do
   so, one request per registry read or change (``modelops_mlflow.server``); False goes
   through MLflow's client alone.

@@ -20,7 +20,8 @@ Where sqlite relied on its single writer, PostgreSQL takes row locks:
   what committed before it. An event's param is inserted ``ON CONFLICT DO NOTHING``: a
   sequence number someone else claimed inserts nothing, and the claim fails as Conflict; so
   does a transaction the database aborts for a deadlock, which the registry tries again.
-  Reads run in one REPEATABLE READ, READ ONLY transaction (a snapshot).
+  Reads that must agree with each other (a model's aliases and its trail) run in one
+  REPEATABLE READ, READ ONLY transaction (a snapshot); others statement by statement.
 
 Only rows MLflow's own calls write are written, with the same keys: a trail event is a row
 of ``params`` (``log_batch``), the mirrored mark one of ``tags`` (``set_tag``), stage tags
@@ -178,21 +179,24 @@ class Database:
         table that is not there)."""
         raise NotImplementedError
 
-    def _transaction(self, write: bool) -> contextlib.AbstractContextManager[
-            Callable[..., Any]]:
-        """A transaction (holding the write lock or row locks it needs when ``write``),
-        yielding ``execute(sql, args)``; committed when the block ends, rolled back when it
-        raises."""
+    def _transaction(self, write: bool, snapshot: bool = True
+                     ) -> contextlib.AbstractContextManager[Callable[..., Any]]:
+        """A transaction (holding the write lock or row locks it needs when ``write``; reading
+        one snapshot when ``snapshot``), yielding ``execute(sql, args)``; committed when the
+        block ends, rolled back when it raises."""
         raise NotImplementedError
 
     @contextlib.contextmanager
-    def reading(self) -> Iterator[Reader]:
-        """Reads in one snapshot of the database (the open transaction's, inside one)."""
+    def reading(self, snapshot: bool = False) -> Iterator[Reader]:
+        """Reads; with ``snapshot``, all in one snapshot of the database (inside an open
+        transaction, all of them that transaction's). Without, each statement may see what
+        committed before it (on sqlite, one snapshot all the same: it costs nothing there;
+        on PostgreSQL the BEGIN and COMMIT are round trips of their own)."""
         held = getattr(self._local, "open", None)
         if held is not None:
             yield held
             return
-        with self._transaction(write=False) as execute:
+        with self._transaction(write=False, snapshot=snapshot) as execute:
             self._local.open = reader = Reader(execute, self)
             try:
                 yield reader
@@ -258,7 +262,8 @@ class SqliteDatabase(Database):
             raise StoreError(f"MLflow database {self.path}: {exc}") from exc
 
     @contextlib.contextmanager
-    def _transaction(self, write: bool) -> Iterator[Callable[..., Any]]:
+    def _transaction(self, write: bool, snapshot: bool = True
+                     ) -> Iterator[Callable[..., Any]]:
         with self._connect() as conn:
             # BEGIN IMMEDIATE takes the write lock first: no one appends meanwhile.
             conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
@@ -304,9 +309,7 @@ class PostgresDatabase(Database):
             import sqlalchemy
 
             # Transactions are begun and ended by statements of their own, which name their
-            # isolation; the driver's are off (autocommit). No ping when a connection is taken
-            # from the pool: BEGIN is the first round trip, tried again on a new connection
-            # when the old one broke.
+            # isolation; the driver's are off (autocommit).
             self._engine = sqlalchemy.create_engine(self.url, isolation_level="AUTOCOMMIT")
             self._pid = os.getpid()
         return self._engine
@@ -326,48 +329,52 @@ class PostgresDatabase(Database):
         return columns, keys
 
     @contextlib.contextmanager
-    def _transaction(self, write: bool) -> Iterator[Callable[..., Any]]:
-        begin = "BEGIN" if write else "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+    def _transaction(self, write: bool, snapshot: bool = True
+                     ) -> Iterator[Callable[..., Any]]:
+        begin = ("BEGIN" if write else
+                 "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY" if snapshot else None)
         error = self.engine.dialect.loaded_dbapi.Error
-        try:
-            conn = self._begun(begin)
-        except error as exc:
-            raise self._error(exc) from exc
+        conn = self.engine.raw_connection()  # the driver's connection, as the pool lends it
+        first = True
 
         def execute(sql: str, args: tuple[Any, ...] = ()) -> Any:
-            cursor = conn.cursor()
-            cursor.execute(sql, args)
-            return cursor
+            # Statements go to the driver directly, the cheapest way. No ping when a
+            # connection is taken from the pool: the first statement (BEGIN, or the only
+            # statements of a read outside a transaction) is tried again on a new connection
+            # when the pooled one broke (the server restarted, say).
+            nonlocal conn, first
+            was_first, first = first, False
+            try:
+                cursor = conn.cursor()
+                cursor.execute(sql, args)
+                return cursor
+            except error as exc:
+                if not was_first or not self.engine.dialect.is_disconnect(
+                        exc, conn.dbapi_connection, None):
+                    raise
+                conn.invalidate()
+                conn = self.engine.raw_connection()
+                cursor = conn.cursor()
+                cursor.execute(sql, args)
+                return cursor
 
         try:
+            if begin is not None:
+                execute(begin)
             yield execute
-            execute("COMMIT")
+            if begin is not None:
+                execute("COMMIT")
         except BaseException as exc:
-            try:
-                execute("ROLLBACK")
-            except error:
-                conn.invalidate()  # never back into the pool inside a transaction
+            if begin is not None:
+                try:
+                    execute("ROLLBACK")
+                except error:
+                    conn.invalidate()  # never back into the pool inside a transaction
             if isinstance(exc, error):
                 raise self._error(exc) from exc
             raise
         finally:
             conn.close()  # back into the pool
-
-    def _begun(self, begin: str) -> Any:
-        """A connection of the pool (the driver's, as SQLAlchemy's pool lends it) on which
-        ``begin`` ran; statements go to the driver directly, the cheapest way."""
-        error = self.engine.dialect.loaded_dbapi.Error
-        for attempt in range(2):
-            conn = self.engine.raw_connection()
-            try:
-                conn.cursor().execute(begin)
-                return conn
-            except error as exc:
-                broken = self.engine.dialect.is_disconnect(exc, conn.dbapi_connection, None)
-                conn.invalidate() if broken else conn.close()
-                if attempt or not broken:
-                    raise
-        raise AssertionError("unreachable")
 
     def _error(self, orig: Any) -> Exception:
         """The modelops error for the driver's error ``orig``."""
@@ -404,17 +411,29 @@ class Reader:
         return f" AND {alias}workspace = ?", (self.workspace,)
 
     def model(self, name: str) -> ModelRow:
-        """The registered model ``name``; NotFound if there is none."""
+        """The registered model ``name`` with its tags and aliases (one statement); NotFound
+        if there is none."""
         ws, arg = self._in()
-        row = self._q(
-            "SELECT name, description, creation_time, last_updated_time FROM registered_models"
-            f" WHERE name = ?{ws}", (name, *arg)).fetchone()
-        if row is None:
+        found: tuple[Any, ...] | None = None
+        tags: dict[str, str] = {}
+        aliases: dict[str, str] = {}
+        for kind, key, value, number, updated in self._q(
+                "SELECT 0, name, description, creation_time, last_updated_time FROM"
+                f" registered_models WHERE name = ?{ws} UNION ALL"
+                " SELECT 1, key, value, NULL, NULL FROM registered_model_tags"
+                f" WHERE name = ?{ws} UNION ALL"
+                " SELECT 2, alias, NULL, version, NULL FROM registered_model_aliases"
+                f" WHERE name = ?{ws}", (name, *arg) * 3):
+            if kind == 0:
+                found = (key, value, number, updated)
+            elif kind == 1:
+                tags[key] = value
+            else:
+                aliases[key] = str(number)
+        if found is None:
             raise NotFound(f"no model named {name!r}")
-        tags = dict(self._q(
-            f"SELECT key, value FROM registered_model_tags WHERE name = ?{ws}", (name, *arg)))
-        return ModelRow(name=row[0], tags=tags, aliases=self.aliases(name), description=row[1],
-                        creation_timestamp=row[2], last_updated_timestamp=row[3])
+        return ModelRow(name=found[0], tags=tags, aliases=aliases, description=found[1],
+                        creation_timestamp=found[2], last_updated_timestamp=found[3])
 
     def aliases(self, name: str) -> dict[str, str]:
         """MLflow alias -> version number of ``name``."""
@@ -517,34 +536,37 @@ class Writer(Reader):
     def set_run_tag(self, run_id: str, key: str, value: str) -> None:
         self._put("tags", {"key": key, "run_uuid": run_id}, {"value": value})
 
-    def _live(self, name: str, number: int) -> bool:
-        ws, arg = self._in()
-        return self._q(
-            "SELECT 1 FROM model_versions WHERE name = ? AND version = ? AND current_stage != ?"
-            f"{ws}", (name, number, _DELETED, *arg)).fetchone() is not None
-
-    def _put(self, table: str, key: dict[str, Any], values: dict[str, Any]) -> None:
+    def _put(self, table: str, key: dict[str, Any], values: dict[str, Any],
+             version: tuple[str, int] | None = None) -> None:
         """Insert the row ``key`` + ``values`` into ``table``, replacing the row with the
-        same key (``key`` is the table's primary key, with the workspace where it has one)."""
+        same key (``key`` is the table's primary key, with the workspace where it has one);
+        with ``version`` (a model's name and a version number), only while that version is
+        live (not deleted meanwhile), in the same statement."""
         if self.workspace and table in _WORKSPACED:
             key = {"workspace": self.workspace, **key}
         row = {**key, **values}
-        sql = (f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})")
+        args = tuple(row.values())
+        sql = f"INSERT INTO {table} ({', '.join(row)}) SELECT {', '.join('?' * len(row))}"
+        if version is not None:
+            ws, arg = self._in()
+            sql += (" WHERE EXISTS (SELECT 1 FROM model_versions WHERE name = ? AND version = ?"
+                    f" AND current_stage != ?{ws})")
+            args += (*version, _DELETED, *arg)
         if self._postgres:
             sql += (f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET "
                     + ", ".join(f"{column} = EXCLUDED.{column}" for column in values))
         else:
             sql = sql.replace("INSERT", "INSERT OR REPLACE", 1)
-        self._q(sql, tuple(row.values()))
+        self._q(sql, args)
 
     def set_tag(self, name: str, number: int | None, key: str, value: str) -> None:
         """Set a tag of a live version (``number``; a version deleted meanwhile is left
         alone) or of the model (None)."""
         if number is None:
             self._put("registered_model_tags", {"key": key, "name": name}, {"value": value})
-        elif self._live(name, number):
+        else:
             self._put("model_version_tags", {"key": key, "name": name, "version": number},
-                      {"value": value})
+                      {"value": value}, version=(name, number))
 
     def delete_tag(self, name: str, number: int | None, key: str) -> None:
         """Remove a tag of a version (``number``) or of the model (None)."""
@@ -569,9 +591,8 @@ class Writer(Reader):
             _validate_model_alias_name_reserved(alias)
         except MlflowException as exc:
             raise InvalidInput(exc.message, field="alias") from exc
-        if self._live(name, number):
-            self._put("registered_model_aliases", {"name": name, "alias": alias},
-                      {"version": number})
+        self._put("registered_model_aliases", {"name": name, "alias": alias},
+                  {"version": number}, version=(name, number))
 
     def delete_alias(self, name: str, alias: str) -> None:
         ws, arg = self._in()

@@ -227,11 +227,12 @@ class MlflowRegistryStore(RegistryStore):
         return self._remote
 
     @contextlib.contextmanager
-    def _reading(self) -> Iterator[Reader]:
-        """A snapshot of the database (inside a write of this thread, the write's)."""
+    def _reading(self, snapshot: bool = False) -> Iterator[Reader]:
+        """Reads of the database, in one snapshot when ``snapshot`` (inside a read or a write
+        of this thread, that one's)."""
         assert self._db is not None
         try:
-            with self._db.reading() as reader:
+            with self._db.reading(snapshot) as reader:
                 yield reader
         except NotFound as exc:
             raise NotFound(f"{exc} in {self.uri}") from None
@@ -844,7 +845,7 @@ class MlflowRegistryStore(RegistryStore):
             return self._app.events(name, after_seq)
         # MLflow's aliases and the trail read in one snapshot: read apart, aliases a writer
         # moved between the two reads would look set outside modelops (a sync event).
-        with self._reading() if self._db is not None else contextlib.nullcontext():
+        with self._reading(snapshot=True) if self._db is not None else contextlib.nullcontext():
             rm = self._registered(name)
             trail = (rm.tags or {}).get(TRAIL_TAG) or self._trails.get(name)
             events: list[RegistryEvent] = []
@@ -919,10 +920,6 @@ class MlflowRegistryStore(RegistryStore):
                     if tx.param(trail, key) != text:  # else ours, from an earlier try
                         raise Conflict(f"event {event.seq} of model {name!r} was written by "
                                        "someone else first") from None
-            first = claims[0][0].seq  # the trail locked now: no one can add it meanwhile
-            if first > 1 and not tx.has_param(trail, _event_key(first - 1)):
-                raise Conflict(f"event {first - 1} of model {name!r} is not in its history; "
-                               "a claim never leaves a gap")
             ours = {event.seq: event for event, _ in claims}
             row = tx.trail(trail, after, MIRRORED_TAG)
             others = {k: v for k, v in row.params.items()

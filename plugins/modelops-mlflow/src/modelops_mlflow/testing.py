@@ -23,7 +23,6 @@ import atexit
 import contextlib
 import glob
 import os
-import pwd
 import shutil
 import subprocess
 import tempfile
@@ -79,7 +78,7 @@ class LocalPostgres:
         self.port: int | None = None
         self.root: str | None = None
         self._bin: str | None = None
-        self._user: pwd.struct_passwd | None = None
+        self._user: Any = None  # the pwd entry of the user the server runs as
 
     # -- the process ------------------------------------------------------------------------
 
@@ -93,6 +92,8 @@ class LocalPostgres:
             raise MissingDependency("a local PostgreSQL server", "postgresql (apt-get install "
                                     "-y postgresql)")
         if os.geteuid() == 0:  # initdb and postgres refuse to run as root
+            import pwd
+
             try:
                 self._user = pwd.getpwnam(_SUPERUSER)
             except KeyError:
