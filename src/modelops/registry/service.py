@@ -531,17 +531,26 @@ class Registry:
     def download(self, name: str, version: str, dst_dir: str) -> ModelVersion:
         """Copy a version's files into ``dst_dir`` and verify every digest; returns the
         version. A file that is missing, extra, or whose bytes changed raises
-        ``IntegrityError`` (the copied files are removed)."""
-        return self._download(self.get_version(name, version), dst_dir)
-
-    def _download(self, record: ModelVersion, dst_dir: str) -> ModelVersion:
-        self.store.download_version(record.name, record.version, dst_dir)
-        try:
-            _verify(record, {f.path: f for f in _digest_files(dst_dir)})
-        except IntegrityError:
-            shutil.rmtree(dst_dir, ignore_errors=True)
-            raise
+        ``IntegrityError``. Files already in ``dst_dir`` are never touched: one in the way
+        of a version's file (with other content) is refused with ``InvalidInput`` before
+        anything is written, and a failed download removes only what it wrote."""
+        record = self.get_version(name, version)
+        self._download_into(record, dst_dir)
         return record
+
+    def _download_into(self, record: ModelVersion, dst_dir: str) -> None:
+        """Download into the caller's ``dst_dir``: staged and verified in a folder of
+        modelops' own first, then placed beside whatever the caller keeps there."""
+        from modelops._placing import place_into
+
+        expected = {f.path: (f.sha256, f.size) for f in record.files}
+        place_into(dst_dir, lambda staging: self._fetch(record, staging), expected)
+
+    def _fetch(self, record: ModelVersion, directory: str) -> None:
+        """Copy a version's files into ``directory``, a folder modelops made and owns, and
+        verify them; everything in it is the store's."""
+        self.store.download_version(record.name, record.version, directory)
+        _verify(record, {f.path: f for f in _digest_files(directory)})
 
     def _load_in_memory(self, record: ModelVersion, flavor: Any, trusted: bool) -> Any:
         """A one-file model verified and deserialized from the very bytes read: no copy on
@@ -581,11 +590,17 @@ class Registry:
         if (dst_dir is None and len(record.files) == 1 and record.size <= _IN_MEMORY_BYTES
                 and hasattr(flavor, "load_bytes")):
             return self._load_in_memory(record, flavor, trusted)
-        keep = dst_dir is not None or record.flavor == "path"
-        target = dst_dir or tempfile.mkdtemp(prefix="modelops-model-")
+        if dst_dir is not None:
+            self._download_into(record, dst_dir)
+            return flavor.load(os.path.abspath(os.fspath(dst_dir)), dict(record.flavor_meta),
+                               trusted)
+        target = tempfile.mkdtemp(prefix="modelops-model-")
+        keep = False
         try:
-            self._download(record, target)
-            return flavor.load(target, dict(record.flavor_meta), trusted)
+            self._fetch(record, target)
+            model = flavor.load(target, dict(record.flavor_meta), trusted)
+            keep = record.flavor == "path"  # the model is the verified copy itself
+            return model
         finally:
             if not keep:
                 shutil.rmtree(target, ignore_errors=True)

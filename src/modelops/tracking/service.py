@@ -230,10 +230,24 @@ class Tracking:
         return self.store.list_artifacts(run_id, path)
 
     def download_artifacts(self, run_id: str, path: str = "", dst_path: str | None = None) -> str:
-        """Copy an artifact file or directory to a local directory; returns its local path."""
-        dst = dst_path or tempfile.mkdtemp(prefix="modelops-artifacts-")
-        os.makedirs(dst, exist_ok=True)
-        return self.store.download_artifact(run_id, path, dst)
+        """Copy an artifact file or directory to a local directory; returns its local path.
+
+        Files already in ``dst_path`` are never touched: one in the way (with other content)
+        is refused with ``InvalidInput`` before anything is written, and a failed download
+        removes only what it wrote."""
+        if dst_path is None:
+            return self.store.download_artifact(
+                run_id, path, tempfile.mkdtemp(prefix="modelops-artifacts-"))
+        from modelops._placing import place_into
+
+        local: list[str] = []
+
+        def fill(staging: str) -> None:
+            got = self.store.download_artifact(run_id, path, staging)
+            local.append(os.path.relpath(got, staging))
+
+        place_into(dst_path, fill)
+        return os.path.normpath(os.path.join(os.path.abspath(os.fspath(dst_path)), local[0]))
 
     def read_text(self, run_id: str, path: str) -> str:
         """An artifact's content as text."""
