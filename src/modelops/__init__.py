@@ -49,6 +49,7 @@ from modelops.errors import (
     ParamConflict,
     PromotionRefused,
     StoreError,
+    StoreWarning,
     UnknownScheme,
     UntrustedModel,
 )
@@ -157,6 +158,7 @@ __all__ = [
     "SplitReport",
     "Stage",
     "StoreError",
+    "StoreWarning",
     "TrainingResult",
     "UnknownScheme",
     "UntrustedModel",

@@ -54,10 +54,17 @@ def read_file_up_to(path: str, limit: int | None) -> bytes | None:
     caller then streams it)."""
     fd = os.open(path, _FLAGS)
     try:
-        size = os.fstat(fd).st_size
-        if limit is not None and size > limit:
-            return None
-        data = b"".join(_chunks(fd, size))
+        return read_open(fd, limit)
     finally:
         os.close(fd)
+
+
+def read_open(fd: int, limit: int | None = None, size: int | None = None) -> bytes | None:
+    """The content of an open file from its current offset; None if the file is larger
+    than ``limit`` bytes. ``size`` is the file's size when the caller already knows it."""
+    if size is None:
+        size = os.fstat(fd).st_size
+    if limit is not None and size > limit:
+        return None
+    data = b"".join(_chunks(fd, size))
     return data if limit is None or len(data) <= limit else None

@@ -149,6 +149,12 @@ class Stage(str, enum.Enum):
         return value in cls._value2member_map_
 
 
+def is_version(text: Any) -> bool:
+    """Whether ``text`` is a version as the registry records it: a semantic version without
+    build metadata (a check for version numbers read back from storage)."""
+    return isinstance(text, str) and "+" not in text and _SEMVER.fullmatch(text) is not None
+
+
 def check_alias(value: Any, field: str = "alias") -> str:
     """An alias (``champion``) is a name that is not a stage and has no ``@`` or ``/``."""
     check_name(value, field)

@@ -35,16 +35,26 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import warnings
 import zlib
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import attrs
 
 from modelops._files import read_file, read_file_up_to, sha256_file
 from modelops.backends.fsspec.storage import Storage, dumps, loads, segment
 from modelops.entities.codec import event_from_data, model_from_data, to_data, version_from_data
-from modelops.entities.registry import ModelVersion, RegisteredModel, RegistryEvent
-from modelops.errors import AlreadyExists, Conflict, InvalidInput, NotFound, StoreError
+from modelops.entities.registry import ModelVersion, RegisteredModel, RegistryEvent, is_version
+from modelops.errors import (
+    AlreadyExists,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    StoreError,
+    StoreWarning,
+)
 from modelops.stores import RegistryStore
 
 _SEQ_WIDTH = 12
@@ -107,7 +117,50 @@ def _parse_line(line: bytes) -> tuple[str, bytes] | None:
     if crc != b"%08x" % zlib.crc32(body):
         return None
     version, _, record = body.partition(b"\t")
-    return version.decode(), record
+    try:
+        text = version.decode("ascii")
+    except UnicodeDecodeError:
+        return None
+    return (text, record) if is_version(text) else None
+
+
+_DIGEST = re.compile(r"[0-9a-f]{64}")
+#: What a stored version record may raise when it is not the shape written.
+DECODE_ERRORS = (TypeError, ValueError, KeyError, AttributeError, IndexError)
+
+
+def _stored_version(data: Any, name: str, version: str, where: str
+                    ) -> tuple[ModelVersion, dict[str, str], dict[str, tuple[int, int]]]:
+    """A stored version record with its blob and pack maps, each checked as strictly as
+    user input: a blob is named by 64 hex digits only, every map entry is a file of the
+    record, offsets are whole numbers. ``StoreError`` naming ``where`` otherwise — so a
+    crafted record can never make a read leave the model's own folder."""
+    try:
+        data = dict(data)
+        blobs = data.pop("blobs", None) or {}
+        packed = data.pop("packed", None) or {}
+        record = version_from_data(data)
+        if record.name != name or record.version != version:
+            raise ValueError(f"it is the record of {record.name!r} {record.version}")
+        paths = {f.path for f in record.files}
+        for path, digest in blobs.items():
+            if path not in paths or not isinstance(digest, str) or not _DIGEST.fullmatch(digest):
+                raise ValueError(f"its blob map names {path!r} -> {digest!r}")
+        checked: dict[str, tuple[int, int]] = {}
+        for path, where_in_pack in packed.items():
+            start, size = where_in_pack
+            if path not in paths or not all(type(n) is int and n >= 0 for n in (start, size)):
+                raise ValueError(f"its pack map names {path!r} -> {where_in_pack!r}")
+            checked[path] = (start, size)
+    except DECODE_ERRORS as exc:
+        raise StoreError(f"{where}: not a valid record of {name!r} {version} ({exc}); "
+                         "refusing to read it") from None
+    return record, blobs, checked
+
+
+def skipped(error: StoreError) -> None:
+    """Report a stored record a listing skips (the error names it)."""
+    warnings.warn(f"modelops: skipped {error}", StoreWarning, stacklevel=3)
 
 
 class LayoutRegistryStore(RegistryStore):
@@ -260,10 +313,13 @@ class LayoutRegistryStore(RegistryStore):
             text = log.records.get(version) or self._read_log(name, log).get(version)
             if text is None:
                 return None
-            data = loads(text)
-            blobs = data.pop("blobs")
-            packed = {path: (where[0], where[1]) for path, where in data.pop("packed").items()}
-            record = self._keep(name, version_from_data(data), blobs, packed)
+            where = self.storage.uri_of(_log(name))
+            try:
+                data = loads(text)
+            except ValueError:
+                raise StoreError(f"{where}: the record of {name!r} {version} is not JSON; "
+                                 "refusing to read it") from None
+            record = self._keep(name, *_stored_version(data, name, version, where))
         return record
 
     def _keep(self, name: str, record: ModelVersion, blobs: dict[str, str],
@@ -293,22 +349,29 @@ class LayoutRegistryStore(RegistryStore):
             self.storage.put_file(local, blob)
         return digest
 
-    def _load_claim(self, path: str) -> ModelVersion | None:
+    def _load_claim(self, name: str, version: str | None, path: str) -> ModelVersion | None:
+        """The record in the claim file ``path`` (of ``version``, or of whichever version a
+        long version's hashed file holds); None if there is none."""
         cached = self._versions.get(path)
         if cached is not None:
             return cached
         data = self.storage.read_json(path)
         if data is None:
             return None
-        self._blobs[path] = data.pop("blobs", {})
-        record = self._versions[path] = version_from_data(data)
+        if version is None:
+            version = data.get("version") if isinstance(data, dict) else None
+            if not is_version(version):
+                raise StoreError(f"{self.storage.uri_of(path)}: not a version record")
+        record, blobs, _ = _stored_version(data, name, version, self.storage.uri_of(path))
+        self._blobs[path] = blobs
+        self._versions[path] = record
         return record
 
     def get_version(self, name: str, version: str) -> ModelVersion:
         self.get_model(name)
         log = self._logs.get(name)
         if log is None:
-            record = self._load_claim(_claim(name, version))
+            record = self._load_claim(name, version, _claim(name, version))
         else:
             record = self._logged_version(name, log, version)
         if record is None:
@@ -318,13 +381,28 @@ class LayoutRegistryStore(RegistryStore):
     def list_versions(self, name: str) -> list[ModelVersion]:
         self.get_model(name)
         log = self._logs.get(name)
-        if log is not None:
-            versions = list(self._read_log(name, log))
-            return [r for v in versions if (r := self._logged_version(name, log, v)) is not None]
         out = []
+        if log is not None:
+            for v in list(self._read_log(name, log)):
+                try:
+                    record = self._logged_version(name, log, v)
+                except StoreError as exc:
+                    skipped(exc)
+                    continue
+                if record is not None:
+                    out.append(record)
+            return out
         folder = f"{_model_dir(name)}/versions"
         for entry in self.storage.listdir(folder):
-            record = self._load_claim(f"{folder}/{entry}")
+            version = entry[:-5] if entry.endswith(".json") else ""
+            if not (is_version(version) or entry.startswith("~")):
+                continue  # not a claim: a stray file
+            try:
+                record = self._load_claim(name, version if entry[0] != "~" else None,
+                                          f"{folder}/{entry}")
+            except StoreError as exc:
+                skipped(exc)
+                continue
             if record is not None:
                 out.append(record)
         return out
@@ -340,10 +418,14 @@ class LayoutRegistryStore(RegistryStore):
         known = self._claimed.setdefault(name, {})
         for entry in set(entries).difference(known):
             if entry[0] == "~":  # a long version, named by its digest: read the record
-                record = self._load_claim(f"{folder}/{entry}")
+                try:
+                    record = self._load_claim(name, None, f"{folder}/{entry}")
+                except StoreError as exc:
+                    skipped(exc)
+                    continue
                 if record is not None:
                     known[entry] = record.version
-            elif entry.endswith(".json"):
+            elif entry.endswith(".json") and is_version(entry[:-5]):
                 known[entry] = entry[:-5]
         if len(known) > len(entries):  # a claim went away (a store rewritten underneath)
             known = self._claimed[name] = {e: known[e] for e in entries if e in known}
@@ -373,7 +455,7 @@ class LayoutRegistryStore(RegistryStore):
                 if f.path in packed:
                     _write_local(local, self._read_file(name, record, f.path))
                 else:
-                    self.storage.get(_blob(name, blobs.get(f.path, f.sha256)), local)
+                    self.storage.get_file(_blob(name, blobs.get(f.path, f.sha256)), local)
             except FileNotFoundError:
                 continue  # reported by the registry's digest check as a missing file
         return dst_dir

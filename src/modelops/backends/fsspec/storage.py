@@ -5,7 +5,15 @@ Every write is whole or absent: a reader never sees half a file. ``create`` clai
 exclusively (of two racing writers exactly one wins); ``replace`` swaps a file's content
 atomically. Storages that can (local disk on POSIX) also append to a file under a lock held
 across processes, which lets a writer add a record without creating a file. Paths given to a
-Storage are relative to its root and were validated by the layout.
+Storage are relative to its root and were validated by the layout; each Storage checks
+them again (``confined``), since some are built from stored data.
+
+Nothing is read through a link: on local disk every file and folder is opened with
+``O_NOFOLLOW`` and the path the open descriptor really names is checked to lie under the
+store's root (``/proc/self/fd`` on Linux, ``F_GETPATH`` on macOS) before a byte is read, so a
+link swapped in between a check and the open cannot redirect the read. A link planted
+anywhere in a store — on a file, on a folder, on a folder higher up — is refused with a
+``StoreError`` naming it.
 """
 
 from __future__ import annotations
@@ -16,11 +24,12 @@ import functools
 import json
 import os
 import shutil
+import stat
 import threading
 from collections.abc import Iterator
 from typing import Any
 
-from modelops._files import read_file
+from modelops._files import read_open
 from modelops._ids import new_id
 from modelops.errors import StoreError
 
@@ -30,6 +39,10 @@ except ImportError:  # Windows: no advisory locks, so no appends
     fcntl = None  # type: ignore[assignment]
 
 _BINARY = getattr(os, "O_BINARY", 0)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+_PROC_FD = "/proc/self/fd"
 
 #: Path -> the lock of this process's threads on it (``flock`` locks open files, and two
 #: threads appending to one path must also exclude each other where it is emulated per process).
@@ -53,6 +66,19 @@ def segment(name: str) -> str:
     import hashlib
 
     return "~" + hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def confined(rel: str) -> str:
+    """``rel`` if it names a place below a store's root: relative, with no empty, ``.`` or
+    ``..`` segment, no backslash and no NUL; else ``StoreError``. Paths reach a Storage from
+    validated names and from stored data alike, so the Storage checks them once more."""
+    suspect = (".." in rel or "//" in rel or "\\" in rel or "\x00" in rel or "/./" in rel
+               or rel.startswith(("/", "./")) or rel.endswith(("/", "/.")) or rel == ".")
+    # The precise check only for what the quick one flags ("a..b" is a fine name).
+    if suspect and ("\\" in rel or "\x00" in rel
+                    or any(part in ("", ".", "..") for part in rel.split("/"))):
+        raise StoreError(f"refusing the path {rel!r}: it would leave the store")
+    return rel
 
 
 def dumps(obj: Any) -> bytes:
@@ -133,6 +159,14 @@ class Storage:
     def get(self, rel: str, local_path: str) -> None:
         """Copy a file or a directory tree out to a local path."""
         raise NotImplementedError
+
+    def get_file(self, rel: str, local_path: str) -> None:
+        """Copy one file out to a local path (``FileNotFoundError`` if it does not exist,
+        ``StoreError`` if it is a folder)."""
+        data = self.read_bytes(rel)
+        os.makedirs(os.path.dirname(os.path.abspath(local_path)), exist_ok=True)
+        with open(local_path, "wb") as f:
+            f.write(data)
 
     def remove_tree(self, rel: str) -> None:
         """Remove a file or directory tree; missing is fine."""
@@ -222,6 +256,20 @@ class LockedFile:
         return _append_to(self._fd, self.path, data)
 
 
+def _fd_path(fd: int) -> str | None:
+    """The path an open descriptor names, from the kernel; None where it cannot tell."""
+    if _HAS_PROC_FD:
+        return os.readlink(f"{_PROC_FD}/{fd}")
+    get_path = getattr(fcntl, "F_GETPATH", None) if fcntl is not None else None
+    if get_path is not None:  # macOS
+        return fcntl.fcntl(fd, get_path, b"\0" * 1024).rstrip(b"\0").decode(
+            "utf-8", "surrogateescape")
+    return None
+
+
+_HAS_PROC_FD = os.path.isdir(_PROC_FD)
+
+
 class LocalStorage(Storage):
     """Local disk, with the primitives the OS gives for free.
 
@@ -231,6 +279,11 @@ class LocalStorage(Storage):
     live in ``<root>/.tmp`` so no listing ever shows them. Appends (POSIX only) are single
     writes under an ``flock`` of the file that orders them; the lock dies with its process, so
     a crash never leaves it held.
+
+    Reads open with ``O_NOFOLLOW`` and check where the descriptor really points (see the
+    module's docstring); folders are listed through a descriptor checked the same way, and a
+    link inside one is listed as a file that cannot be read. Writes make their folders and
+    check, once per folder, that it resolves inside the root.
     """
 
     appends = fcntl is not None
@@ -240,13 +293,62 @@ class LocalStorage(Storage):
         self.uri = "file://" + self.root
         self._tmp = os.path.join(self.root, ".tmp")
         self._made: set[str] = set()
+        self._real_root = os.path.realpath(self.root)
 
     def _abs(self, rel: str) -> str:
-        return f"{self.root}{os.sep}{rel}" if rel else self.root
+        return f"{self.root}{os.sep}{confined(rel)}" if rel else self.root
+
+    def _inside(self, real: str) -> bool:
+        root = self._real_root
+        if real == root or real.startswith(root + os.sep):
+            return True
+        # The root may have been made (through a link of the user's) since it was resolved.
+        self._real_root = os.path.realpath(self.root)
+        return real == self._real_root or real.startswith(self._real_root + os.sep)
+
+    def _open(self, rel: str, flags: int, what: str = "reading") -> tuple[int, str, os.stat_result]:
+        """A descriptor of ``rel`` opened without following a link, checked to lie in the
+        store and to be a regular file or a folder (a FIFO or a device planted in a store
+        would hang or flood a read); its path and status. ``FileNotFoundError`` if it does
+        not exist."""
+        path = self._abs(rel)
+        try:
+            fd = os.open(path, flags | _NOFOLLOW | _NONBLOCK | _BINARY, 0o666)
+        except FileNotFoundError:
+            raise
+        except NotADirectoryError:
+            if flags & _DIRECTORY and os.path.islink(path):  # Linux says ENOTDIR for a link
+                raise StoreError(f"{what} {path} refused: it is a symbolic link, and modelops "
+                                 "never follows links in a store") from None
+            raise FileNotFoundError(path) from None
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise StoreError(f"{what} {path} refused: it is a symbolic link, and modelops "
+                                 "never follows links in a store") from None
+            raise _store_error(exc, what, path) from exc
+        try:
+            real = _fd_path(fd)
+            if real is None:  # no way to ask the kernel: resolve the path (not race-free)
+                real = os.path.realpath(path)
+            st = os.fstat(fd)
+        except OSError as exc:
+            os.close(fd)
+            raise _store_error(exc, what, path) from exc
+        if not self._inside(real):
+            os.close(fd)
+            raise StoreError(f"{what} {path} refused: it leads to {real!r}, outside the "
+                             f"store {self.root} (through a symbolic link)")
+        if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
+            os.close(fd)
+            raise StoreError(f"{what} {path} refused: it is neither a file nor a folder")
+        return fd, path, st
 
     def _ensure_dir(self, path: str) -> None:
         if path not in self._made:
             os.makedirs(path, exist_ok=True)
+            if not self._inside(os.path.realpath(path)):
+                raise StoreError(f"writing in {path} refused: it leads outside the store "
+                                 f"{self.root} (through a symbolic link)")
             self._made.add(path)
 
     def _write_temp(self, data: bytes) -> str:
@@ -260,15 +362,15 @@ class LocalStorage(Storage):
         return tmp
 
     def read_bytes(self, rel: str) -> bytes:
-        path = self._abs(rel)
+        fd, path, st = self._open(rel, os.O_RDONLY)
         try:
-            return read_file(path)
-        except FileNotFoundError:
-            raise
-        except NotADirectoryError:
-            raise FileNotFoundError(path) from None
+            data = read_open(fd, size=st.st_size)
         except OSError as exc:
             raise _store_error(exc, "reading", path) from exc
+        finally:
+            os.close(fd)
+        assert data is not None
+        return data
 
     def create(self, rel: str, data: bytes) -> None:
         path = self._abs(rel)
@@ -301,13 +403,7 @@ class LocalStorage(Storage):
             raise _store_error(exc, "writing", path) from exc
 
     def read_range(self, rel: str, start: int, end: int | None = None) -> bytes:
-        path = self._abs(rel)
-        try:
-            fd = os.open(path, os.O_RDONLY | _BINARY)
-        except FileNotFoundError:
-            raise
-        except OSError as exc:
-            raise _store_error(exc, "reading", path) from exc
+        fd, path, _ = self._open(rel, os.O_RDONLY)
         try:
             return _read_at(fd, path, start, end)
         finally:
@@ -317,7 +413,7 @@ class LocalStorage(Storage):
     def locked(self, rel: str) -> Iterator[LockedFile]:
         path = self._abs(rel)
         with _THREAD_LOCKS.setdefault(path, threading.Lock()):
-            fd = self._open_appending(path, "locking")
+            fd = self._open_appending(rel, "locking")
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)
                 yield LockedFile(fd, path)
@@ -325,51 +421,59 @@ class LocalStorage(Storage):
                 os.close(fd)  # releases the lock, also when the process dies
 
     def append(self, rel: str, data: bytes) -> int:
-        path = self._abs(rel)
-        fd = self._open_appending(path, "appending to")
+        fd = self._open_appending(rel, "appending to")
         try:
-            return _append_to(fd, path, data)
+            return _append_to(fd, self._abs(rel), data)
         finally:
             os.close(fd)
 
-    def _open_appending(self, path: str, what: str) -> int:
-        """A descriptor that appends to ``path``, created if missing. Read-write: where flock
+    def _open_appending(self, rel: str, what: str) -> int:
+        """A descriptor that appends to ``rel``, created if missing. Read-write: where flock
         is emulated with POSIX locks (NFS), an exclusive lock needs one open for writing."""
+        path = self._abs(rel)
         try:
             self._ensure_dir(os.path.dirname(path))
-            return os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | _BINARY, 0o666)
         except OSError as exc:
             raise _store_error(exc, what, path) from exc
+        fd = self._open(rel, os.O_RDWR | os.O_APPEND | os.O_CREAT, what)[0]
+        os.set_blocking(fd, True)
+        return fd
 
     def _hidden(self, rel: str, name: str) -> bool:
         # Only the temporary-file folder at the root is ours to hide.
         return rel == "" and name == ".tmp"
 
-    def listdir(self, rel: str) -> list[str]:
+    def _scan(self, rel: str, detail: bool) -> list[tuple[str, bool, int | None]]:
+        """``(name, is_dir, size)`` (or ``(name, False, None)`` without ``detail``) of each
+        entry of a folder, read through a checked descriptor; empty if there is none. A link
+        is listed as what it is (not a folder), never as what it points to."""
         try:
-            names = os.listdir(self._abs(rel))
-            if rel == "":
-                names = [n for n in names if not self._hidden(rel, n)]
-            return sorted(names)
-        except (FileNotFoundError, NotADirectoryError):
+            fd, path, _ = self._open(rel, os.O_RDONLY | _DIRECTORY, "listing")
+        except FileNotFoundError:
             return []
-        except OSError as exc:
-            raise _store_error(exc, "listing", self._abs(rel)) from exc
-
-    def list_detail(self, rel: str) -> list[tuple[str, bool, int | None]]:
-        out = []
+        out: list[tuple[str, bool, int | None]] = []
         try:
-            with os.scandir(self._abs(rel)) as entries:
+            with os.scandir(fd) as entries:
                 for e in entries:
                     if self._hidden(rel, e.name):
                         continue
-                    is_dir = e.is_dir()
-                    out.append((e.name, is_dir, None if is_dir else e.stat().st_size))
-        except (FileNotFoundError, NotADirectoryError):
-            return []
+                    if not detail:
+                        out.append((e.name, False, None))
+                        continue
+                    is_dir = e.is_dir(follow_symlinks=False)
+                    out.append((e.name, is_dir,
+                                None if is_dir else e.stat(follow_symlinks=False).st_size))
         except OSError as exc:
-            raise _store_error(exc, "listing", self._abs(rel)) from exc
+            raise _store_error(exc, "listing", path) from exc
+        finally:
+            os.close(fd)
         return sorted(out)
+
+    def listdir(self, rel: str) -> list[str]:
+        return [name for name, _, _ in self._scan(rel, detail=False)]
+
+    def list_detail(self, rel: str) -> list[tuple[str, bool, int | None]]:
+        return self._scan(rel, detail=True)
 
     def exists(self, rel: str) -> bool:
         return os.path.exists(self._abs(rel))
@@ -387,14 +491,14 @@ class LocalStorage(Storage):
 
     def signatures(self, rel: str, child_file: str) -> dict[str, Signature]:
         out: dict[str, Signature] = {}
-        stat = os.stat
+        stat_of = os.stat
         try:
             with os.scandir(self._abs(rel)) as entries:
                 for e in entries:
                     if self._hidden(rel, e.name):
                         continue
                     try:
-                        st = stat(f"{e.path}/{child_file}")
+                        st = stat_of(f"{e.path}/{child_file}")
                         out[e.name] = (st.st_ino, st.st_mtime_ns, st.st_size)
                     except OSError:
                         out[e.name] = None
@@ -416,21 +520,49 @@ class LocalStorage(Storage):
             raise _store_error(exc, "copying to", path) from exc
 
     def get(self, rel: str, local_path: str) -> None:
-        src = self._abs(rel)
-        if os.path.isdir(src):
-            shutil.copytree(src, local_path, dirs_exist_ok=True)
-        else:
+        fd, _, st = self._open(rel, os.O_RDONLY)
+        os.close(fd)
+        if not stat.S_ISDIR(st.st_mode):
+            self.get_file(rel, local_path)
+            return
+        os.makedirs(local_path, exist_ok=True)
+        for sub, _ in self.walk_files(rel):
+            self.get_file(f"{rel}/{sub}" if rel else sub, os.path.join(local_path, *sub.split("/")))
+
+    def get_file(self, rel: str, local_path: str) -> None:
+        fd, path, st = self._open(rel, os.O_RDONLY)
+        try:
+            if stat.S_ISDIR(st.st_mode):
+                raise StoreError(f"reading {path} failed: it is a folder, not a file")
             os.makedirs(os.path.dirname(os.path.abspath(local_path)), exist_ok=True)
-            shutil.copyfile(src, local_path)
+            with open(local_path, "wb") as out:
+                while chunk := os.read(fd, 1 << 20):
+                    out.write(chunk)
+        except StoreError:
+            raise
+        except OSError as exc:
+            raise _store_error(exc, "copying", path) from exc
+        finally:
+            os.close(fd)
 
     def remove_tree(self, rel: str) -> None:
         path = self._abs(rel)
+        # Never through a link: the folder holding what is removed must be the store's own.
+        if not self._inside(os.path.realpath(os.path.dirname(path))):
+            raise StoreError(f"removing {path} refused: it leads outside the store "
+                             f"{self.root} (through a symbolic link)")
         # Drop cached "directory exists" facts below the removed path.
         self._made = {d for d in self._made if not (d == path or d.startswith(path + os.sep))}
-        if os.path.isdir(path):
-            shutil.rmtree(path, ignore_errors=True)
-        elif os.path.exists(path):
-            os.unlink(path)
+        try:
+            if os.path.isdir(path) and not os.path.islink(path):
+                # rmtree never follows links below it (it removes the links themselves).
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                os.unlink(path)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise _store_error(exc, "removing", path) from exc
 
     def uri_of(self, rel: str) -> str:
         return "file://" + self._abs(rel)
@@ -454,7 +586,7 @@ class FsspecStorage(Storage):
         self._create_lock = threading.Lock()
 
     def _abs(self, rel: str) -> str:
-        return f"{self.root}/{rel}" if rel else self.root
+        return f"{self.root}/{confined(rel)}" if rel else self.root
 
     def _call(self, what: str, rel: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -515,12 +647,14 @@ class FsspecStorage(Storage):
     def get(self, rel: str, local_path: str) -> None:
         if self.is_dir(rel):
             for sub, _ in self.walk_files(rel):
-                self.get(f"{rel}/{sub}", os.path.join(local_path, *sub.split("/")))
+                self.get_file(f"{rel}/{sub}", os.path.join(local_path, *sub.split("/")))
             return
-        os.makedirs(os.path.dirname(os.path.abspath(local_path)), exist_ok=True)
-        data = self.read_bytes(rel)
-        with open(local_path, "wb") as f:
-            f.write(data)
+        self.get_file(rel, local_path)
+
+    def get_file(self, rel: str, local_path: str) -> None:
+        if self.is_dir(rel):
+            raise StoreError(f"reading {self.uri_of(rel)} failed: it is a folder, not a file")
+        super().get_file(rel, local_path)
 
     def remove_tree(self, rel: str) -> None:
         # Listed, never globbed: fs.rm would expand "*", "?" and "[x]" in a name and remove
