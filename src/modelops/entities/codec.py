@@ -18,6 +18,7 @@ from modelops.entities.registry import (
     ModelVersion,
     RegisteredModel,
     RegistryEvent,
+    check_event,
 )
 
 
@@ -90,4 +91,4 @@ def event_from_data(d: dict[str, Any]) -> RegistryEvent:
     d["changes"] = tuple(Change(**_known(Change, c)) for c in d.get("changes", ()))
     if d.get("decision") is not None:
         d["decision"] = Decision(**_known(Decision, d["decision"]))
-    return RegistryEvent(**d)
+    return check_event(RegistryEvent(**d))

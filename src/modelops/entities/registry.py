@@ -327,3 +327,62 @@ class RegistryEvent:
     reason: str | None = None
     decision: Decision | None = None
     payload: FrozenDict[str, Any] = attrs.field(factory=FrozenDict, converter=freeze)
+
+
+# What the registry's fold (``modelops.registry.state``) and the retraining log
+# (``modelops.lifecycle``) read from an event's payload, by action: key -> type.
+_PAYLOADS: dict[str, dict[str, type | tuple[type, ...]]] = {
+    "promote": {"version": str},
+    "set_alias": {"version": str},
+    "tag": {"set": dict},
+    "describe": {"description": str},
+    "cycle_started": {"cycle": str, "expires_at": int},
+}
+_OPTIONAL: dict[str, type | tuple[type, ...]] = {"target": str, "version": str,
+                                                 "unset": (tuple, list), "cycle": str}
+
+
+def check_event(event: RegistryEvent) -> RegistryEvent:
+    """``event`` if its fields have the types every reader of a history relies on, else
+    ``ValueError`` saying what is wrong. Events built by modelops always do; this checks
+    events read back from storage (what a payload means is ``check_payload``'s)."""
+    if type(event.seq) is not int or event.seq < 1:
+        raise ValueError(f"seq {event.seq!r} is not a positive integer")
+    if not isinstance(event.model, str) or not isinstance(event.action, str) \
+            or not isinstance(event.actor, str):
+        raise ValueError("model, action and actor must be strings")
+    if type(event.timestamp) is not int or not (event.reason is None or
+                                                isinstance(event.reason, str)):
+        raise ValueError("timestamp must be an integer and reason a string")
+    for change in event.changes:
+        if not (isinstance(change.version, str) and isinstance(change.field, str)
+                and all(x is None or isinstance(x, str) for x in (change.before, change.after))):
+            raise ValueError(f"change {change!r} is not made of strings")
+        if change.field == "stage" and change.after is not None \
+                and not Stage.is_stage(change.after):
+            raise ValueError(f"change {change!r} names no stage")
+    if event.decision is not None and not (isinstance(event.decision.promote, bool)
+                                           and isinstance(event.decision.reason, str)):
+        raise ValueError(f"decision {event.decision!r} is not a decision")
+    return event
+
+
+def check_payload(event: RegistryEvent) -> RegistryEvent:
+    """``event`` if its payload holds what folding its action reads (the registry's state,
+    the retraining log), else ``ValueError`` saying what is wrong. A store keeps any
+    payload; a reader skips an event that fails this rather than break on it."""
+    payload = event.payload
+    wanted = dict(_PAYLOADS.get(event.action, {}))
+    if event.action in ("promote", "set_alias") and "target" not in payload:
+        wanted.pop("version")  # nothing to hold: the version is not read
+    for key, kind in {**_OPTIONAL, **wanted}.items():
+        value = payload.get(key)
+        if value is None and key not in wanted:
+            continue
+        if type(value) is bool or not isinstance(value, kind):
+            raise ValueError(f"payload[{key!r}] is {value!r}")
+    if event.action == "tag" and not (all(isinstance(v, str) for v in payload["set"].values())
+                                      and all(isinstance(k, str)
+                                              for k in payload.get("unset") or ())):
+        raise ValueError("the payload of a tag event must map strings to strings")
+    return event
