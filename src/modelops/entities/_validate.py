@@ -3,6 +3,14 @@
 Stores lay names out as paths or keys, so a name must never be able to escape its place:
 path separators (in names), ``..`` segments, NUL and control characters are refused, with an
 ``InvalidInput`` that names the field and shows the value.
+
+A name must also come back from every backend exactly as it went in, so what one of them
+would read differently is refused everywhere, before anything is written: ``?`` and ``#``
+(an object store's client or a URL cuts a key there: ``a?versionId=1`` is written as ``a``),
+text that is not valid Unicode (a lone surrogate has no UTF-8 form, so no file or key can be
+named by it), a key segment longer than a filesystem's 255 bytes, and a leading ``~`` in a
+name — the folders of names too long for a filesystem are ``~`` and a digest, and no valid
+name may ever be one of them.
 """
 
 from __future__ import annotations
@@ -18,6 +26,8 @@ MAX_NAME_LENGTH = 200
 MAX_KEY_LENGTH = 250
 MAX_PARAM_VALUE_LENGTH = 6000
 MAX_TAG_VALUE_LENGTH = 8000
+#: The longest file or folder name (in UTF-8 bytes) filesystems hold.
+MAX_SEGMENT_BYTES = 255
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -44,6 +54,9 @@ def check_name(value: Any, field: str) -> str:
     if text in (".", "..") or text != text.strip():
         raise InvalidInput(f"must not be '.' or '..' or start/end with spaces, got {text!r}",
                            field=field)
+    if text[0] == "~":
+        raise InvalidInput(f"must not start with '~' (the folders of long names do), got "
+                           f"{text!r}", field=field)
     return _remember(_valid_names, text)
 
 
@@ -63,6 +76,10 @@ def check_key(value: Any, field: str) -> str:
         )
     if "\\" in text:
         raise InvalidInput(f"must not contain '\\', got {text!r}", field=field)
+    if len(text) * 4 > MAX_SEGMENT_BYTES and any(
+            len(part.encode()) > MAX_SEGMENT_BYTES for part in text.split("/")):
+        raise InvalidInput(f"has a segment longer than {MAX_SEGMENT_BYTES} bytes in UTF-8 "
+                           f"(no filesystem holds such a name), got {text!r}", field=field)
     return _remember(_valid_keys, text)
 
 
@@ -131,4 +148,13 @@ def _check_text(value: Any, field: str, max_length: int) -> str:
     if _CONTROL.search(value):
         raise InvalidInput(f"must not contain NUL or control characters, got {value!r}",
                            field=field)
+    if "?" in value or "#" in value:
+        raise InvalidInput(f"must not contain '?' or '#' (object stores and URLs cut a key "
+                           f"there), got {value!r}", field=field)
+    if not value.isascii():
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            raise InvalidInput(f"is not valid Unicode (a lone surrogate?), got {value!r}",
+                               field=field) from None
     return value

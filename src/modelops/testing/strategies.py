@@ -270,15 +270,15 @@ def runs(draw: st.DrawFn) -> Run:
 _BAD_NAMES = (
     "", ".", "..", "../x", "../../etc/passwd", "a/b", "/abs", "a/", "a\\b", "..\\x",
     "\x00", "a\x00b", "a\nb", "a\tb", "\x1b[0m", "\x7f", " lead", "trail ", " ",
-    "x" * (MAX_NAME_LENGTH + 1),
+    "x" * (MAX_NAME_LENGTH + 1), "a?versionId=1", "a#b", "~x", "a\ud800",
 )
 
 
 def invalid_names() -> st.SearchStrategy[str]:
     """Strings every store must refuse as a name with ``InvalidInput``: path traversal,
-    separators, NUL and control characters, empty, '.', '..', surrounding whitespace,
-    too long."""
-    forbidden = st.sampled_from(sorted(_CONTROL + "/\\"))
+    separators, NUL and control characters, '?' and '#', lone surrogates, a leading '~',
+    empty, '.', '..', surrounding whitespace, too long."""
+    forbidden = st.sampled_from(sorted(_CONTROL + "/\\?#\ud800\udfff"))
     inserted = st.builds(lambda a, c, b: a + c + b, st.text(max_size=10), forbidden,
                          st.text(max_size=10))
     too_long = st.integers(MAX_NAME_LENGTH + 1, MAX_NAME_LENGTH + 50).flatmap(
@@ -294,13 +294,13 @@ def invalid_names() -> st.SearchStrategy[str]:
 
 def invalid_keys() -> st.SearchStrategy[str]:
     """Strings every store must refuse as a metric, param or tag key: empty, '.'/'..'
-    or empty segments, leading or trailing '/', backslashes, control characters, too
-    long."""
+    or empty segments, leading or trailing '/', backslashes, control characters, '?' and
+    '#', lone surrogates, too long."""
     bad_segment = st.sampled_from(["", ".", ".."])
     segmented = st.builds(lambda a, bad, b: "/".join([*a, bad, *b]),
                           st.lists(st.sampled_from(["a", "b"]), max_size=2), bad_segment,
                           st.lists(st.sampled_from(["a", "b"]), max_size=2))
-    forbidden = st.sampled_from(sorted(_CONTROL + "\\"))
+    forbidden = st.sampled_from(sorted(_CONTROL + "\\?#\ud800"))
     inserted = st.builds(lambda a, c, b: a + c + b, st.text(max_size=10), forbidden,
                          st.text(max_size=10))
     too_long = st.integers(MAX_KEY_LENGTH + 1, MAX_KEY_LENGTH + 50).map(lambda n: "k" * n)

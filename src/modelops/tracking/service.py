@@ -11,7 +11,7 @@ from typing import Any
 from modelops import query
 from modelops._ids import now_ms
 from modelops.entities import Experiment, FileInfo, MetricSeries, Run, RunStatus, ViewType
-from modelops.entities._validate import check_name
+from modelops.entities._validate import MAX_TAG_VALUE_LENGTH, check_name, check_str_mapping
 from modelops.errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from modelops.stores import TrackingStore
 from modelops.tracking.names import random_run_name
@@ -125,17 +125,22 @@ class Tracking:
         parent_active = parent if isinstance(parent, ActiveRun) else None
         if run_id is not None:
             return self._resume(run_id, parent_active, max_buffered)
+        # Everything is checked before the experiment may be created: a bad run name must
+        # not leave a new experiment behind.
+        run_name = check_name(name if name is not None else random_run_name(), "run name")
+        tags = check_str_mapping(tags, "run tags", MAX_TAG_VALUE_LENGTH)
+        parent_id = parent.run_id if isinstance(parent, (ActiveRun, Run)) else parent
+        if parent_id is not None and parent_active is None:
+            self.store.get_run(parent_id)  # NotFound for an unknown parent, before writing
         if isinstance(experiment, Experiment):
             experiment_id = experiment.experiment_id
         else:
             exp_name = DEFAULT_EXPERIMENT if experiment is None else experiment
             experiment_id = self._experiment_ids.get(exp_name) \
-                or self.get_or_create_experiment(exp_name).experiment_id
-        parent_id = parent.run_id if isinstance(parent, (ActiveRun, Run)) else parent
-        if parent_id is not None and parent_active is None:
-            self.store.get_run(parent_id)  # NotFound for an unknown parent, before writing
+                or self.get_or_create_experiment(check_name(exp_name, "experiment")
+                                                 ).experiment_id
         run = self.store.create_run(
-            experiment_id, run_name=name or random_run_name(), start_time=now_ms(),
+            experiment_id, run_name=run_name, start_time=now_ms(),
             tags=tags, parent_run_id=parent_id, user=_user(),
         )
         return ActiveRun(self, run, parent=parent_active, max_buffered=max_buffered)
