@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from modelops.entities._validate import check_timestamp
 from modelops.errors import InvalidInput
 
 
@@ -14,8 +15,12 @@ def to_ms(value: Any, field: str) -> int | None:
         return None
     if isinstance(value, bool):
         raise InvalidInput(f"expected a time, got {value!r}", field=field)
-    if isinstance(value, (int, float)):
-        return int(value)
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise InvalidInput(f"expected a time, got {value!r}", field=field)
+        return check_timestamp(int(value), field)
+    if isinstance(value, int):
+        return check_timestamp(value, field)
     if isinstance(value, str):
         try:
             value = dt.datetime.fromisoformat(value)

@@ -104,6 +104,8 @@ def check_number(value: Any, field: str) -> float:
         return float(value)
     except (TypeError, ValueError):
         raise InvalidInput(f"expected a number, got {value!r}", field=field) from None
+    except OverflowError:
+        raise InvalidInput(f"{value!r} is too large for a 64-bit float", field=field) from None
 
 
 def check_finite(value: Any, field: str) -> float:
@@ -123,6 +125,20 @@ def check_int(value: Any, field: str) -> int:
     number = int(value.__index__())
     if not _INT64[0] <= number <= _INT64[1]:
         raise InvalidInput(f"{number} does not fit in 64 bits", field=field)
+    return number
+
+
+#: Unix milliseconds of 0001-01-01 and of the last millisecond of 9999: the times a date
+#: (a day partition, a report's day) can be made of.
+MIN_TIMESTAMP_MS, MAX_TIMESTAMP_MS = -62_135_596_800_000, 253_402_300_799_999
+
+
+def check_timestamp(value: Any, field: str) -> int:
+    """A time in Unix milliseconds that has a calendar date (years 1 to 9999)."""
+    number = check_int(value, field)
+    if not MIN_TIMESTAMP_MS <= number <= MAX_TIMESTAMP_MS:
+        raise InvalidInput(f"{number} ms is not a time between the years 1 and 9999",
+                           field=field)
     return number
 
 

@@ -192,7 +192,11 @@ def check_metrics(metrics: Any, *, allow_nonfinite: bool = False,
         if isinstance(value, bool) or (not isinstance(value, (int, float)) and \
                 not hasattr(value, "__float__")):
             raise InvalidInput(f"expected a number, got {value!r}", field=f"{field}[{key!r}]")
-        number = float(value)
+        try:
+            number = float(value)
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise InvalidInput(f"expected a number that fits a 64-bit float, got {value!r} "
+                               f"({exc})", field=f"{field}[{key!r}]") from None
         if not allow_nonfinite and not math.isfinite(number):
             raise InvalidInput(f"expected a finite number, got {number!r} (pass "
                                "allow_nonfinite=True to keep it)", field=f"{field}[{key!r}]")

@@ -31,7 +31,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from modelops._ids import new_id, now_ms
-from modelops.entities._validate import check_int, check_name
+from modelops.entities._validate import check_name, check_timestamp
 from modelops.entities.predictions import LoggerStats
 from modelops.errors import InvalidInput
 from modelops.stores import PredictionStore
@@ -86,7 +86,12 @@ def _number(value: Any, field: str) -> str:
     if isinstance(value, bool) or (not isinstance(value, (int, float)) and \
             not hasattr(value, "__float__")):
         raise InvalidInput(f"expected a number, got {value!r}", field=field)
-    return _number(float(value), field)
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise InvalidInput(f"expected a number that fits a 64-bit float, got {value!r} ({exc})",
+                           field=field) from None
+    return _number(number, field)
 
 
 class _Day:
@@ -166,7 +171,7 @@ class PredictionLogger:
             raise InvalidInput(f"expected a mapping of feature to value, got "
                                f"{type(features).__name__}", field="features")
         rid = new_id() if id is None else _check_id(id)
-        ts = now_ms() if timestamp is None else check_int(timestamp, "timestamp")
+        ts = now_ms() if timestamp is None else check_timestamp(timestamp, "timestamp")
         if metadata is not None and not isinstance(metadata, Mapping):
             raise InvalidInput(f"expected a mapping, got {type(metadata).__name__}",
                                field="metadata")
@@ -222,7 +227,7 @@ class PredictionLogger:
     def feedback(self, id: str, actual: Any, timestamp: int | None = None) -> None:
         """Record the ground truth for a logged prediction (the latest feedback wins)."""
         rid = _check_id(id)
-        ts = now_ms() if timestamp is None else check_int(timestamp, "timestamp")
+        ts = now_ms() if timestamp is None else check_timestamp(timestamp, "timestamp")
         self._push("feedback", self._days.of(ts),
                    encode({"id": rid, "ts": ts, "actual": actual}))
 

@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from modelops._time import to_ms as _ms
-from modelops.entities._validate import check_name
+from modelops.entities._validate import check_name, check_timestamp
 from modelops.entities.predictions import PredictionTable
 from modelops.errors import InvalidInput
 from modelops.predictions.logger import PredictionLogger, encode
@@ -56,7 +56,7 @@ class Predictions:
         from modelops.predictions.logger import _check_id
 
         check_name(model, "model")
-        ts = now_ms() if timestamp is None else int(timestamp)
+        ts = now_ms() if timestamp is None else check_timestamp(timestamp, "timestamp")
         line = encode({"id": _check_id(id), "ts": ts, "actual": actual})
         self.store.write_part(model, "feedback", day_of(ts), (line + "\n").encode())
         from modelops.plugins import emit

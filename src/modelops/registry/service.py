@@ -42,8 +42,11 @@ from modelops.errors import (
     Conflict,
     IntegrityError,
     InvalidInput,
+    MissingDependency,
+    ModelOpsError,
     NotFound,
     PromotionRefused,
+    StoreError,
 )
 from modelops.registry.compare import VersionComparison
 from modelops.registry.flavors import Flavor, available_flavors, choose_flavor
@@ -117,6 +120,24 @@ def _verify(record: ModelVersion, found: Mapping[str, ArtifactFile]) -> None:
     if extra:
         raise IntegrityError(f"{name} {record.version}: unexpected file(s) {extra} in "
                              "the stored artifact")
+
+
+@contextlib.contextmanager
+def _loading(record: ModelVersion) -> Any:
+    """Errors of a flavor rebuilding a verified model become modelops errors naming the
+    version: the files are what was registered, so the record's flavor or metadata does
+    not fit them (a package the pickle needs is missing, a mislabelled flavor …)."""
+    try:
+        yield
+    except ModelOpsError:
+        raise
+    except ImportError as exc:
+        raise MissingDependency(f"loading {record.name} {record.version}",
+                                exc.name or str(exc)) from exc
+    except Exception as exc:
+        raise StoreError(f"{record.name} {record.version}: its {record.flavor!r} flavor could "
+                         f"not load the stored files ({type(exc).__name__}: {exc}); is the "
+                         "version's flavor the one it was saved with?") from exc
 
 
 def _sources(saved: SavedModel) -> dict[str, str]:
@@ -313,7 +334,16 @@ class Registry:
              framework: str | None = None) -> SavedModel:
         """Write a model with its flavor into an empty local directory and digest the files."""
         chosen, detected = choose_flavor(model, flavor)
-        meta = chosen.save(model, directory)
+        try:
+            meta = chosen.save(model, directory)
+        except ModelOpsError:
+            raise
+        except OSError as exc:
+            raise StoreError(f"saving the model into {directory} failed: {exc}") from exc
+        except Exception as exc:  # a pickler or a serializer refusing this object
+            raise InvalidInput(f"the {chosen.name} flavor cannot save this "
+                               f"{type(model).__name__}: {type(exc).__name__}: {exc}",
+                               field="model") from exc
         return SavedModel(directory, chosen.name, framework or detected, meta,
                           _digest_files(directory))
 
@@ -563,7 +593,8 @@ class Registry:
         found = {} if data is None else {
             f.path: ArtifactFile(f.path, hashlib.sha256(data).hexdigest(), len(data))}
         _verify(record, found)
-        return flavor.load_bytes(data, dict(record.flavor_meta), trusted)
+        with _loading(record):
+            return flavor.load_bytes(data, dict(record.flavor_meta), trusted)
 
     def load(self, name: str, version: str | None = None, *, stage: Stage | str | None = None,
              alias: str | None = None, trusted: bool = True, dst_dir: str | None = None) -> Any:
@@ -592,13 +623,15 @@ class Registry:
             return self._load_in_memory(record, flavor, trusted)
         if dst_dir is not None:
             self._download_into(record, dst_dir)
-            return flavor.load(os.path.abspath(os.fspath(dst_dir)), dict(record.flavor_meta),
-                               trusted)
+            with _loading(record):
+                return flavor.load(os.path.abspath(os.fspath(dst_dir)),
+                                   dict(record.flavor_meta), trusted)
         target = tempfile.mkdtemp(prefix="modelops-model-")
         keep = False
         try:
             self._fetch(record, target)
-            model = flavor.load(target, dict(record.flavor_meta), trusted)
+            with _loading(record):
+                model = flavor.load(target, dict(record.flavor_meta), trusted)
             keep = record.flavor == "path"  # the model is the verified copy itself
             return model
         finally:

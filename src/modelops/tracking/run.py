@@ -100,7 +100,7 @@ class ActiveRun:
     # -- logging ----------------------------------------------------------------------------
 
     def _key(self, key: Any, field: str) -> str:
-        if key not in self._valid_keys:
+        if key.__class__ is not str or key not in self._valid_keys:
             check_key(key, field)
             self._valid_keys.add(key)
         return key
@@ -108,7 +108,7 @@ class ActiveRun:
     def log_metric(self, key: str, value: float, step: int | None = None,
                    timestamp: int | None = None) -> None:
         """Log one metric point. ``step`` defaults to 0 and ``timestamp`` to now (ms)."""
-        if key not in self._valid_keys:
+        if key.__class__ is not str or key not in self._valid_keys:
             self._key(key, "metric key")
         if value.__class__ is not float:
             value = check_number(value, f"metrics[{key!r}].value")
@@ -231,13 +231,14 @@ class ActiveRun:
 
     def log_text(self, text: str, artifact_file: str) -> None:
         """Write text (UTF-8) as the artifact ``artifact_file``."""
+        _path(artifact_file, "artifact_file")
         if not isinstance(text, str):
             raise InvalidInput(f"expected str, got {type(text).__name__}", field="text")
         self._store.write_artifact(self.run_id, text.encode(), artifact_file)
 
     def log_dict(self, dictionary: Mapping[str, Any], artifact_file: str) -> None:
         """Write a mapping as JSON (or YAML for ``.yaml``/``.yml`` when PyYAML is installed)."""
-        if artifact_file.endswith((".yaml", ".yml")):
+        if _path(artifact_file, "artifact_file").endswith((".yaml", ".yml")):
             try:
                 import yaml
             except ImportError:
@@ -251,6 +252,7 @@ class ActiveRun:
 
     def log_figure(self, figure: Any, artifact_file: str, **savefig_kwargs: Any) -> None:
         """Save a matplotlib figure (anything with ``savefig``) as an image artifact."""
+        _path(artifact_file, "artifact_file")
         if not hasattr(figure, "savefig"):
             raise InvalidInput(f"expected a figure with savefig(), got {type(figure).__name__}",
                                field="figure")
@@ -269,6 +271,8 @@ class ActiveRun:
         if client is None:
             raise Conflict("log_model needs a run started from a Client with a registry")
         registry = client.registry
+        registry._check_model_name(name)  # before anything is written
+        _path(artifact_path, "artifact_path")
         with tempfile.TemporaryDirectory(prefix="modelops-model-") as tmp:
             saved = registry.save(model, tmp, flavor, framework)
             self.log_artifacts(tmp, artifact_path)
@@ -343,6 +347,13 @@ class ActiveRun:
             self.end(RunStatus.FAILED)
 
 
+def _path(value: Any, field: str) -> str:
+    """An artifact path given by the caller: a string (the store checks its segments)."""
+    if not isinstance(value, str):
+        raise InvalidInput(f"expected a path like 'plots/loss.png', got {value!r}", field=field)
+    return value
+
+
 def _join(directory: str | None, name: str) -> str:
-    directory = (directory or "").strip("/")
+    directory = ("" if directory is None else _path(directory, "artifact_path")).strip("/")
     return f"{directory}/{name}" if directory else name

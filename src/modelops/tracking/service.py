@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import math
 import os
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -40,15 +41,19 @@ def _parse_age(value: str | float | int) -> float:
     """Seconds from ``30`` (days), ``"12h"``, ``"7d"``, ``"2w"``, ``"90m"``."""
     units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        seconds = float(value) * 86400
+        try:
+            seconds = float(value) * 86400
+        except OverflowError:
+            seconds = math.inf
     elif (isinstance(value, str) and value[-1:] in units
           and value[:-1].replace(".", "", 1).isdigit()):
         seconds = float(value[:-1]) * units[value[-1]]
     else:
         raise InvalidInput(f"expected days or a duration like '12h', '7d', got {value!r}",
                            field="older_than")
-    if seconds < 0:
-        raise InvalidInput(f"must not be negative, got {value!r}", field="older_than")
+    if not 0 <= seconds < 1e13:  # past 300,000 years no run is old enough: say so
+        raise InvalidInput(f"expected a duration of 0 up to 100,000 years, got {value!r}",
+                           field="older_than")
     return seconds
 
 

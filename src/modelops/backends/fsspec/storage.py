@@ -194,7 +194,7 @@ class Storage:
         """Every file below ``rel`` as ``(path relative to rel, size)``, depth first."""
         for name, is_dir, size in self.list_detail(rel):
             if is_dir:
-                for sub, sub_size in self.walk_files(f"{rel}/{name}"):
+                for sub, sub_size in self.walk_files(f"{rel}/{name}" if rel else name):
                     yield f"{name}/{sub}", sub_size
             else:
                 yield name, size

@@ -77,6 +77,8 @@ def _run_dir(experiment_id: str, run_id: str) -> str:
 def _artifact_rel(path: str | None) -> str:
     if path in (None, "", "."):
         return ""
+    if not isinstance(path, str):
+        raise InvalidInput(f"expected a path, got {path!r}", field="artifact path")
     return check_key(path.strip("/") if path != "/" else "", "artifact path")
 
 
