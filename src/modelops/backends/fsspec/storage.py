@@ -26,6 +26,7 @@ import os
 import shutil
 import stat
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -268,6 +269,13 @@ def _fd_path(fd: int) -> str | None:
 
 
 _HAS_PROC_FD = os.path.isdir(_PROC_FD)
+#: The temporary-file folders this process has already swept.
+_SWEPT: set[str] = set()
+
+
+def _unlink_quietly(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
 
 
 class LocalStorage(Storage):
@@ -280,6 +288,11 @@ class LocalStorage(Storage):
     writes under an ``flock`` of the file that orders them; the lock dies with its process, so
     a crash never leaves it held.
 
+    A write that fails removes its temporary file; temporary files older than
+    ``STALE_TEMP_SECONDS`` (left by a process killed mid-write) are removed when a process
+    first opens the store. A live writer's are young: each is written and renamed within
+    one call.
+
     Reads open with ``O_NOFOLLOW`` and check where the descriptor really points (see the
     module's docstring); folders are listed through a descriptor checked the same way, and a
     link inside one is listed as a file that cannot be read. Writes make their folders and
@@ -287,6 +300,8 @@ class LocalStorage(Storage):
     """
 
     appends = fcntl is not None
+    #: Temporary files older than this were left by a dead writer.
+    STALE_TEMP_SECONDS = 3600
 
     def __init__(self, root: str) -> None:
         self.root = os.path.abspath(root)
@@ -294,6 +309,23 @@ class LocalStorage(Storage):
         self._tmp = os.path.join(self.root, ".tmp")
         self._made: set[str] = set()
         self._real_root = os.path.realpath(self.root)
+        if self._tmp not in _SWEPT:
+            _SWEPT.add(self._tmp)
+            self._remove_stale_temp()
+
+    def _remove_stale_temp(self) -> None:
+        """Remove temporary files a killed writer left (a store that cannot be written,
+        read-only say, keeps them: opening it must not fail)."""
+        cutoff = time.time() - self.STALE_TEMP_SECONDS
+        try:
+            with os.scandir(self._tmp) as entries:
+                for e in entries:
+                    with contextlib.suppress(OSError):
+                        if e.is_file(follow_symlinks=False) and \
+                                e.stat(follow_symlinks=False).st_mtime < cutoff:
+                            os.unlink(e.path)
+        except OSError:
+            pass
 
     def _abs(self, rel: str) -> str:
         return f"{self.root}{os.sep}{confined(rel)}" if rel else self.root
@@ -357,6 +389,9 @@ class LocalStorage(Storage):
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _BINARY, 0o666)
         try:
             _write_all(fd, data)
+        except BaseException:
+            _unlink_quietly(tmp)
+            raise
         finally:
             os.close(fd)
         return tmp
@@ -388,7 +423,7 @@ class LocalStorage(Storage):
                 with open(path, "xb") as f:
                     f.write(data)
             finally:
-                os.unlink(tmp)
+                _unlink_quietly(tmp)
         except FileExistsError:
             raise
         except OSError as exc:
@@ -398,7 +433,12 @@ class LocalStorage(Storage):
         path = self._abs(rel)
         try:
             self._ensure_dir(os.path.dirname(path))
-            os.replace(self._write_temp(data), path)
+            tmp = self._write_temp(data)
+            try:
+                os.replace(tmp, path)
+            except BaseException:
+                _unlink_quietly(tmp)
+                raise
         except OSError as exc:
             raise _store_error(exc, "writing", path) from exc
 
@@ -512,8 +552,12 @@ class LocalStorage(Storage):
             self._ensure_dir(self._tmp)
             self._ensure_dir(os.path.dirname(path))
             tmp = os.path.join(self._tmp, new_id())
-            shutil.copyfile(local_path, tmp)
-            os.replace(tmp, path)
+            try:
+                shutil.copyfile(local_path, tmp)
+                os.replace(tmp, path)
+            except BaseException:
+                _unlink_quietly(tmp)
+                raise
         except FileNotFoundError:
             raise
         except OSError as exc:

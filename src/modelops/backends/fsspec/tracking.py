@@ -613,9 +613,11 @@ class LayoutTrackingStore(TrackingStore):
         if token is not None and stale >= _INDEX_REWRITE_THRESHOLD \
                 and any(s is not None for s in signatures.values()):
             # A derived cache: last writer wins, and readers check its token, so a stale or
-            # lost index only costs re-reading summaries.
-            self.storage.replace(f"{_exp_dir(experiment_id)}/index.json",
-                                 dumps(index.to_data()))
+            # lost index only costs re-reading summaries. A read never fails for it: a full
+            # disk or a read-only store only means the next cold search reads them again.
+            with contextlib.suppress(StoreError):
+                self.storage.replace(f"{_exp_dir(experiment_id)}/index.json",
+                                     dumps(index.to_data()))
 
     def _load_index(self, experiment_id: str) -> _ExperimentIndex:
         data = self.storage.read_json(f"{_exp_dir(experiment_id)}/index.json")
