@@ -11,7 +11,7 @@ from modelops._ids import new_id, now_ms
 from modelops._time import to_ms as _ms
 from modelops.drift.detector import check_profile
 from modelops.drift.profile import profile_frame
-from modelops.entities._validate import check_name
+from modelops.entities._validate import check_bool, check_name
 from modelops.entities.drift import DatasetProfile, DriftReport
 from modelops.errors import InvalidInput
 from modelops.stores import DriftStore
@@ -63,6 +63,7 @@ class Drift:
         stored (``save=False`` skips that) and, when the dataset drifted, the
         ``modelops_drift_detected`` hook fires.
         """
+        check_bool(save, "save")
         profile = self.reference(name)
         report = check_profile(profile, frame, method=method, threshold=threshold,
                                correction=correction, min_effect=min_effect,

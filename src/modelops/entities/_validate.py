@@ -122,7 +122,10 @@ def check_int(value: Any, field: str) -> int:
     """An integer that fits in 64 bits (steps and timestamps are stored as int64)."""
     if isinstance(value, bool) or not hasattr(value, "__index__"):
         raise InvalidInput(f"expected an integer, got {value!r}", field=field)
-    number = int(value.__index__())
+    try:
+        number = int(value.__index__())
+    except (TypeError, ValueError):  # a numpy array of floats has __index__, and refuses
+        raise InvalidInput(f"expected an integer, got {value!r}", field=field) from None
     if not _INT64[0] <= number <= _INT64[1]:
         raise InvalidInput(f"{number} does not fit in 64 bits", field=field)
     return number
@@ -140,6 +143,39 @@ def check_timestamp(value: Any, field: str) -> int:
         raise InvalidInput(f"{number} ms is not a time between the years 1 and 9999",
                            field=field)
     return number
+
+
+def check_text(value: Any, field: str) -> str:
+    """Any text that can be stored: a string with no lone surrogate (it has no UTF-8 form)."""
+    if not isinstance(value, str):
+        raise InvalidInput(f"expected a string, got {type(value).__name__} {value!r}",
+                           field=field)
+    if not value.isascii():
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            raise InvalidInput(f"is not valid Unicode (a lone surrogate?), got {value!r}",
+                               field=field) from None
+    return value
+
+
+def check_bool(value: Any, field: str) -> bool:
+    """A yes/no switch: True or False (numpy's too), never any object's truth."""
+    if type(value) is bool or type(value).__name__ == "bool_":
+        return bool(value)
+    raise InvalidInput(f"expected True or False, got {value!r}", field=field)
+
+
+def check_sequence(value: Any, field: str) -> list[Any]:
+    """An ordered sequence of values (a list, a tuple, a 1-D array or series) as a list."""
+    if isinstance(value, (str, bytes, bytearray, Mapping, set, frozenset)) or \
+            not hasattr(value, "__len__") or not hasattr(value, "__iter__"):
+        raise InvalidInput(f"expected a list of values, got {type(value).__name__}",
+                           field=field)
+    if getattr(value, "ndim", 1) != 1:
+        raise InvalidInput(f"expected one value per row (one dimension), got "
+                           f"{getattr(value, 'ndim', '?')} dimensions", field=field)
+    return value.tolist() if hasattr(value, "tolist") else list(value)
 
 
 def check_str_mapping(value: Any, field: str, max_value_length: int) -> dict[str, str]:
@@ -167,10 +203,4 @@ def _check_text(value: Any, field: str, max_length: int) -> str:
     if "?" in value or "#" in value:
         raise InvalidInput(f"must not contain '?' or '#' (object stores and URLs cut a key "
                            f"there), got {value!r}", field=field)
-    if not value.isascii():
-        try:
-            value.encode()
-        except UnicodeEncodeError:
-            raise InvalidInput(f"is not valid Unicode (a lone surrogate?), got {value!r}",
-                               field=field) from None
-    return value
+    return check_text(value, field)

@@ -31,7 +31,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from modelops._ids import new_id, now_ms
-from modelops.entities._validate import check_name, check_timestamp
+from modelops.entities._validate import (
+    check_name,
+    check_sequence,
+    check_text,
+    check_timestamp,
+)
 from modelops.entities.predictions import LoggerStats
 from modelops.errors import InvalidInput
 from modelops.stores import PredictionStore
@@ -121,8 +126,8 @@ class PredictionLogger:
                  batch_size: int = 20_000, drop_policy: str = "oldest",
                  max_retry_delay: float = 5.0) -> None:
         check_name(model, "model")
-        if version is not None and not isinstance(version, str):
-            raise InvalidInput(f"expected a string, got {version!r}", field="version")
+        if version is not None:
+            check_text(version, "version")
         if drop_policy not in DROP_POLICIES:
             raise InvalidInput(f"expected one of {', '.join(DROP_POLICIES)}, got "
                                f"{drop_policy!r}", field="drop_policy")
@@ -167,6 +172,14 @@ class PredictionLogger:
             id: str | None = None, timestamp: int | None = None,
             metadata: Mapping[str, Any] | None = None) -> str:
         """Log one prediction; returns its id (generated, time-ordered, unless given)."""
+        rid, day, line = self._prediction(features, prediction, probability, latency_ms, id,
+                                          timestamp, metadata)
+        self._push("predictions", day, line)
+        return rid
+
+    def _prediction(self, features: Any, prediction: Any, probability: Any, latency_ms: Any,
+                    id: Any, timestamp: Any, metadata: Any) -> tuple[str, str, str]:
+        """A prediction's id, day and JSON line, every field checked."""
         if not isinstance(features, Mapping):
             raise InvalidInput(f"expected a mapping of feature to value, got "
                                f"{type(features).__name__}", field="features")
@@ -182,8 +195,7 @@ class PredictionLogger:
                 f'"latency_ms":{_number(latency_ms, "latency_ms")},'
                 f'"features":{encode(features, "features")},'
                 f'"metadata":{"null" if metadata is None else encode(metadata, "metadata")}}}')
-        self._push("predictions", self._days.of(ts), line)
-        return rid
+        return rid, self._days.of(ts), line
 
     @staticmethod
     def _quote(rid: str) -> str:
@@ -195,49 +207,58 @@ class PredictionLogger:
                   latency_ms: Sequence[float] | None = None, ids: Sequence[str] | None = None,
                   timestamps: Sequence[int] | None = None,
                   metadata: Sequence[Mapping[str, Any] | None] | None = None) -> list[str]:
-        """Log many predictions: a frame of features and one value per row elsewhere."""
+        """Log many predictions: a frame of features and one value per row elsewhere. All
+        rows are checked before any is logged."""
         from modelops.frames import to_columns
 
         columns = to_columns(features)
-        n = len(predictions)
+        preds = check_sequence(predictions, "predictions")
+        n = len(preds)
         for name, values in columns.items():
             if len(values) != n:
                 raise InvalidInput(f"has {len(values)} rows for {n} predictions",
                                    field=f"features[{name!r}]")
+        given = {}
         for field, values in (("probabilities", probabilities), ("latency_ms", latency_ms),
                               ("ids", ids), ("timestamps", timestamps), ("metadata", metadata)):
-            if values is not None and len(values) != n:
-                raise InvalidInput(f"has {len(values)} values for {n} predictions", field=field)
+            if values is not None:
+                given[field] = check_sequence(values, field)
+                if len(given[field]) != n:
+                    raise InvalidInput(f"has {len(given[field])} values for {n} predictions",
+                                       field=field)
         names = list(columns)
         rows = zip(*(columns[k].tolist() for k in names)) if names else ([()] * n)
-        out = []
-        preds = _tolist(predictions)
-        probs, lats = _tolist(probabilities), _tolist(latency_ms)
-        stamps = _tolist(timestamps)
+        lines = []
         for i, row in enumerate(rows):
-            out.append(self.log(
+            lines.append(self._prediction(
                 dict(zip(names, row)), preds[i],
-                probability=None if probs is None else probs[i],
-                latency_ms=None if lats is None else lats[i],
-                id=None if ids is None else ids[i],
-                timestamp=None if stamps is None else stamps[i],
-                metadata=None if metadata is None else metadata[i]))
-        return out
+                *(given[f][i] if f in given else None
+                  for f in ("probabilities", "latency_ms", "ids", "timestamps", "metadata"))))
+        for _, day, line in lines:
+            self._push("predictions", day, line)
+        return [rid for rid, _, _ in lines]
 
     def feedback(self, id: str, actual: Any, timestamp: int | None = None) -> None:
         """Record the ground truth for a logged prediction (the latest feedback wins)."""
+        day, line = self._feedback(id, actual, timestamp)
+        self._push("feedback", day, line)
+
+    def _feedback(self, id: Any, actual: Any, timestamp: Any) -> tuple[str, str]:
         rid = _check_id(id)
         ts = now_ms() if timestamp is None else check_timestamp(timestamp, "timestamp")
-        self._push("feedback", self._days.of(ts),
-                   encode({"id": rid, "ts": ts, "actual": actual}))
+        return self._days.of(ts), encode({"id": rid, "ts": ts, "actual": actual}, "actual")
 
     def feedback_batch(self, ids: Sequence[str], actuals: Sequence[Any],
                        timestamps: Sequence[int] | None = None) -> None:
-        if len(ids) != len(actuals) or (timestamps is not None and len(timestamps) != len(ids)):
+        """Record many ground truths; all are checked before any is recorded."""
+        ids, actuals = check_sequence(ids, "ids"), check_sequence(actuals, "actuals")
+        stamps = None if timestamps is None else check_sequence(timestamps, "timestamps")
+        if len(ids) != len(actuals) or (stamps is not None and len(stamps) != len(ids)):
             raise InvalidInput("ids, actuals and timestamps differ in length", field="actuals")
-        stamps = _tolist(timestamps)
-        for i, (rid, actual) in enumerate(zip(_tolist(ids), _tolist(actuals))):
-            self.feedback(rid, actual, None if stamps is None else stamps[i])
+        lines = [self._feedback(rid, actual, None if stamps is None else stamps[i])
+                 for i, (rid, actual) in enumerate(zip(ids, actuals))]
+        for day, line in lines:
+            self._push("feedback", day, line)
 
     def _push(self, kind: str, day: str, line: str) -> None:
         with self._lock:
@@ -404,13 +425,7 @@ def _check_id(value: Any) -> str:
     if not isinstance(value, str) or not value or len(value) > 200 or "\n" in value:
         raise InvalidInput(f"expected a non-empty string of at most 200 characters, got "
                            f"{value!r}", field="id")
-    return value
-
-
-def _tolist(values: Any) -> Any:
-    if values is None:
-        return None
-    return values.tolist() if hasattr(values, "tolist") else list(values)
+    return check_text(value, "id")
 
 
 _live: weakref.WeakSet[PredictionLogger] = weakref.WeakSet()

@@ -192,7 +192,7 @@ def choose_flavor(obj: Any, name: str | None) -> tuple[Flavor, str]:
     """The flavor to save ``obj`` with, and the framework it detected."""
     flavors = available_flavors()
     if name is not None:
-        if name not in flavors:
+        if not isinstance(name, str) or name not in flavors:
             raise InvalidInput(f"unknown flavor {name!r}; available: "
                                f"{', '.join(sorted(flavors))}", field="flavor")
         flavor = flavors[name]

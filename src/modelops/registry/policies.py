@@ -12,6 +12,7 @@ from typing import Any
 
 import attrs
 
+from modelops.entities._validate import check_bool, check_finite, check_key
 from modelops.entities.registry import Decision, ModelVersion
 from modelops.errors import InvalidInput
 
@@ -32,9 +33,12 @@ class MetricImprovement:
     """Promote when ``metric`` beats the incumbent's by at least ``min_improvement``
     (absolute), or when there is no incumbent."""
 
-    metric: str = "f1"
-    min_improvement: float = 0.0
-    higher_is_better: bool = True
+    metric: str = attrs.field(default="f1",
+                              validator=lambda _, a, v: check_key(v, a.name))
+    min_improvement: float = attrs.field(default=0.0,
+                                         converter=lambda v: check_finite(v, "min_improvement"))
+    higher_is_better: bool = attrs.field(default=True,
+                                         validator=lambda _, a, v: check_bool(v, a.name))
 
     def __call__(self, candidate: ModelVersion, incumbent: ModelVersion | None) -> Decision:
         value = _metric(candidate, self.metric, "candidate")

@@ -21,7 +21,10 @@ from modelops.entities import Run
 from modelops.entities._validate import (
     MAX_PARAM_VALUE_LENGTH,
     MAX_TAG_VALUE_LENGTH,
+    check_bool,
+    check_key,
     check_name,
+    check_sequence,
     check_str_mapping,
 )
 from modelops.entities.registry import (
@@ -282,6 +285,7 @@ class Registry:
 
     def list_models(self, include_deleted: bool = False) -> list[RegisteredModel]:
         """Every model, sorted by name."""
+        check_bool(include_deleted, "include_deleted")
         out = []
         for record in sorted(self.store.list_models(), key=lambda m: m.name):
             state = self._state(record.name)
@@ -305,6 +309,7 @@ class Registry:
             unset: Sequence[str] = ()) -> None:
         """Set (and ``unset``) tags on a model, or on one of its versions."""
         checked = check_str_mapping(tags, "tags", MAX_TAG_VALUE_LENGTH)
+        unset = [check_key(k, "unset") for k in check_sequence(unset, "unset")]
         v = self.get_version(name, version).version if version is not None else None
         self._model(name)
         self._append(name, lambda s: self._event(
@@ -313,6 +318,7 @@ class Registry:
     def delete_model(self, name: str, force: bool = False) -> None:
         """Soft-delete a model: hidden and not loadable until ``restore_model``. Refused while
         a version is in production or holds an alias, unless ``force``."""
+        check_bool(force, "force")
         _, state = self._model(name)
         busy = [v for v, s in state.stages.items() if s == Stage.PRODUCTION.value]
         busy += list(state.aliases.values())
@@ -363,10 +369,11 @@ class Registry:
         auto-chosen version then moves on to the next one. ``metrics`` and ``params`` default
         to those of ``run``. Everything is validated before anything is written.
         """
-        if name not in self._known_models:  # those were checked when first registered
+        if type(name) is not str or name not in self._known_models:  # those were checked
             self._check_model_name(name)
         wanted = SemVer.parse(version) if version is not None else None
-        if bump not in _BUMPS:
+        check_bool(allow_nonfinite, "allow_nonfinite")
+        if not isinstance(bump, str) or bump not in _BUMPS:
             FIRST_VERSION.bump(bump)  # raises InvalidInput naming the choices
         run_id, run_metrics, run_params = self._run_facts(run)
         checked_metrics = check_metrics(run_metrics if metrics is None else metrics,
@@ -422,6 +429,9 @@ class Registry:
         if state.deleted:
             raise Conflict(f"model {name!r} is deleted; restore_model it before registering "
                            "new versions")
+        if wanted is not None and wanted.core in self.store.version_numbers(name):
+            # Refused before any file is stored (the claim below still settles a race).
+            raise AlreadyExists(f"model {name!r} already has version {wanted.core}")
         tags = dict(fields.pop("tags"))
         for attempt in range(_MAX_CLAIM_ATTEMPTS):
             semver = wanted if wanted is not None else self._next_version(name, bump, attempt)
@@ -613,6 +623,9 @@ class Registry:
         return self._load(self.resolve(uri), trusted, dst_dir)
 
     def _load(self, record: ModelVersion, trusted: bool, dst_dir: str | None) -> Any:
+        check_bool(trusted, "trusted")
+        if dst_dir is not None and not isinstance(dst_dir, (str, os.PathLike)):
+            raise InvalidInput(f"expected a local directory, got {dst_dir!r}", field="dst_dir")
         # ``record`` was just resolved through _model, which refuses a deleted model.
         flavor: Flavor | None = available_flavors().get(record.flavor)
         if flavor is None:
@@ -653,6 +666,9 @@ class Registry:
         ``PromotionRefused``. Returns the event appended to the history.
         """
         target = _target(stage, alias)
+        check_bool(archive_previous, "archive_previous")
+        if reason is not None and not isinstance(reason, str):
+            raise InvalidInput(f"expected a string, got {reason!r}", field="reason")
         candidate, state = self._version(name, version, None, None)
         v = candidate.version
 

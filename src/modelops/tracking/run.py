@@ -25,6 +25,7 @@ from modelops.entities._validate import (
     check_int,
     check_key,
     check_number,
+    check_text,
     check_value,
 )
 from modelops.errors import Conflict, InvalidInput, NotFound, ParamConflict
@@ -145,7 +146,7 @@ class ActiveRun:
 
     def log_param(self, key: str, value: Any) -> None:
         """Log a param; logging it again with another value raises ``ParamConflict``."""
-        self.log_params({key: value})
+        self.log_params({self._key(key, "param key"): value})
 
     def log_params(self, params: Mapping[str, Any]) -> None:
         """Log params, all or none (a conflict or a bad value refuses the whole call)."""
@@ -172,7 +173,7 @@ class ActiveRun:
 
     def set_tag(self, key: str, value: Any) -> None:
         """Set a tag (tags, unlike params, may change)."""
-        self.set_tags({key: value})
+        self.set_tags({self._key(key, "tag key"): value})
 
     def set_tags(self, tags: Mapping[str, Any]) -> None:
         if not isinstance(tags, Mapping):
@@ -210,7 +211,7 @@ class ActiveRun:
     def log_artifact(self, local_path: str | os.PathLike[str],
                      artifact_path: str | None = None) -> None:
         """Copy a local file into the run, under the directory ``artifact_path``."""
-        local_path = os.fspath(local_path)
+        local_path = _local(local_path, "local_path")
         if not os.path.isfile(local_path):
             raise NotFound(f"no local file {local_path!r} to log as an artifact")
         name = os.path.basename(local_path)
@@ -219,7 +220,7 @@ class ActiveRun:
     def log_artifacts(self, local_dir: str | os.PathLike[str],
                       artifact_path: str | None = None) -> None:
         """Copy every file below a local directory into the run, keeping the tree."""
-        local_dir = os.fspath(local_dir)
+        local_dir = _local(local_dir, "local_dir")
         if not os.path.isdir(local_dir):
             raise NotFound(f"no local directory {local_dir!r} to log as artifacts")
         for dirpath, _, files in os.walk(local_dir):
@@ -232,8 +233,7 @@ class ActiveRun:
     def log_text(self, text: str, artifact_file: str) -> None:
         """Write text (UTF-8) as the artifact ``artifact_file``."""
         _path(artifact_file, "artifact_file")
-        if not isinstance(text, str):
-            raise InvalidInput(f"expected str, got {type(text).__name__}", field="text")
+        check_text(text, "text")
         self._store.write_artifact(self.run_id, text.encode(), artifact_file)
 
     def log_dict(self, dictionary: Mapping[str, Any], artifact_file: str) -> None:
@@ -345,6 +345,16 @@ class ActiveRun:
             self.end(RunStatus.KILLED)
         else:
             self.end(RunStatus.FAILED)
+
+
+def _local(value: Any, field: str) -> str:
+    """A local file or folder's path given by the caller."""
+    if not isinstance(value, (str, os.PathLike)):
+        raise InvalidInput(f"expected a local path, got {value!r}", field=field)
+    path = os.fspath(value)
+    if not isinstance(path, str) or "\x00" in path:
+        raise InvalidInput(f"expected a local path, got {value!r}", field=field)
+    return path
 
 
 def _path(value: Any, field: str) -> str:

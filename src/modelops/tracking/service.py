@@ -12,7 +12,13 @@ from typing import Any
 from modelops import query
 from modelops._ids import now_ms
 from modelops.entities import Experiment, FileInfo, MetricSeries, Run, RunStatus, ViewType
-from modelops.entities._validate import MAX_TAG_VALUE_LENGTH, check_name, check_str_mapping
+from modelops.entities._validate import (
+    MAX_TAG_VALUE_LENGTH,
+    check_bool,
+    check_name,
+    check_sequence,
+    check_str_mapping,
+)
 from modelops.errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from modelops.stores import TrackingStore
 from modelops.tracking.names import random_run_name
@@ -112,7 +118,7 @@ class Tracking:
     def _experiment_id(self, experiment: str | Experiment) -> str:
         if isinstance(experiment, Experiment):
             return experiment.experiment_id
-        cached = self._experiment_ids.get(experiment)
+        cached = self._experiment_ids.get(check_name(experiment, "experiment"))
         return cached if cached is not None else self.get_experiment(experiment).experiment_id
 
     # -- runs -------------------------------------------------------------------------------
@@ -140,10 +146,10 @@ class Tracking:
         if isinstance(experiment, Experiment):
             experiment_id = experiment.experiment_id
         else:
-            exp_name = DEFAULT_EXPERIMENT if experiment is None else experiment
+            exp_name = check_name(DEFAULT_EXPERIMENT if experiment is None else experiment,
+                                  "experiment")
             experiment_id = self._experiment_ids.get(exp_name) \
-                or self.get_or_create_experiment(check_name(exp_name, "experiment")
-                                                 ).experiment_id
+                or self.get_or_create_experiment(exp_name).experiment_id
         run = self.store.create_run(
             experiment_id, run_name=run_name, start_time=now_ms(),
             tags=tags, parent_run_id=parent_id, user=_user(),
@@ -191,15 +197,20 @@ class Tracking:
         else:
             if isinstance(experiments, (str, Experiment)):
                 experiments = [experiments]
+            elif not isinstance(experiments, (list, tuple)):
+                raise InvalidInput(f"expected an experiment's name, an Experiment or a list "
+                                   f"of them, got {type(experiments).__name__}",
+                                   field="experiments")
             ids = [self._experiment_id(e) for e in experiments]
-        page = self.store.search_runs(
-            ids, query.parse_filter(filter), query.parse_order_by(order_by),
-            max_results=max_results, page_token=page_token, view=_view(view),
-        )
+        parsed, order = query.parse_filter(filter), query.parse_order_by(order_by)
+        query.check_page(max_results, page_token, parsed, order)  # before anything is read
+        page = self.store.search_runs(ids, parsed, order, max_results=max_results,
+                                      page_token=page_token, view=_view(view))
         return RunList(page.items, page.token)
 
     def compare(self, runs: Sequence[Run | ActiveRun | str]) -> RunComparison:
         """Runs side by side: params that differ, and every metric."""
+        runs = check_sequence(runs, "runs")
         loaded = [r if isinstance(r, Run) else self.get_run(r.run_id if isinstance(r, ActiveRun)
                                                            else r) for r in runs]
         return RunComparison.of(loaded)
@@ -213,8 +224,11 @@ class Tracking:
         Only runs in ``statuses`` are touched (running runs never are). Soft-deletes unless
         ``permanently``, which removes the runs' data for good. Returns the run ids.
         """
+        check_bool(permanently, "permanently")
+        check_bool(dry_run, "dry_run")
         cutoff = now_ms() - int(_parse_age(older_than) * 1000)
-        wanted = {RunStatus.parse(s) for s in statuses} - {RunStatus.RUNNING}
+        wanted = {RunStatus.parse(s) for s in check_sequence(statuses, "statuses")} \
+            - {RunStatus.RUNNING}
         view = ViewType.ALL if permanently else ViewType.ACTIVE_ONLY
         ids = [self._experiment_id(experiment)]
         chosen, token = [], None
@@ -263,5 +277,13 @@ class Tracking:
         """An artifact's content as text."""
         with tempfile.TemporaryDirectory() as tmp:
             local = self.download_artifacts(run_id, path, tmp)
-            with open(local, encoding="utf-8") as f:
-                return f.read()
+            if os.path.isdir(local):
+                raise InvalidInput(f"{path!r} is a folder of artifacts, not a file",
+                                   field="path")
+            with open(local, "rb") as f:
+                data = f.read()
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidInput(f"artifact {path!r} is not UTF-8 text ({exc})",
+                               field="path") from None

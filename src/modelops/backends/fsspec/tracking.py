@@ -75,10 +75,12 @@ def _run_dir(experiment_id: str, run_id: str) -> str:
 
 
 def _artifact_rel(path: str | None) -> str:
-    if path in (None, "", "."):
+    if path is None:
         return ""
     if not isinstance(path, str):
         raise InvalidInput(f"expected a path, got {path!r}", field="artifact path")
+    if path in ("", "."):
+        return ""
     return check_key(path.strip("/") if path != "/" else "", "artifact path")
 
 
@@ -402,7 +404,7 @@ class LayoutTrackingStore(TrackingStore):
         return summary, set(names)
 
     def _writer(self, run_id: str) -> _RunState:
-        state = self._writers.get(run_id)
+        state = self._writers.get(check_name(run_id, "run id"))
         if state is None:
             summary, known = self._load_state(run_id)
             with self._lock:
