@@ -51,6 +51,8 @@ class Drift:
 
     def reference(self, name: str, profile_id: str | None = None) -> DatasetProfile:
         """The newest reference profile of ``name`` (or the one with ``profile_id``)."""
+        if profile_id is not None:
+            check_name(profile_id, "profile_id")
         return self.store.get_profile(check_name(name, "name"), profile_id)
 
     def check(self, name: str, frame: Any, *, method: str | Mapping[str, str] = "auto",
@@ -86,4 +88,5 @@ class Drift:
 
     def report(self, name: str, report_id: str) -> DriftReport:
         """One stored report."""
-        return self.store.get_report(check_name(name, "name"), report_id)
+        return self.store.get_report(check_name(name, "name"),
+                                     check_name(report_id, "report_id"))

@@ -126,7 +126,16 @@ class PathFlavor:
         return meta
 
     def load(self, directory: str, meta: dict[str, Any], trusted: bool) -> Any:
-        return os.path.join(directory, *meta["root"].split("/"))
+        # The root comes from the stored record: it must name one of the verified files (or
+        # their folder) inside ``directory``, never a path elsewhere.
+        root = meta.get("root")
+        if not isinstance(root, str) or any(p in ("", ".", "..") for p in root.split("/")) \
+                or "\\" in root:
+            raise ValueError(f"the record's root {root!r} is not a path inside the version")
+        path = os.path.join(directory, *root.split("/"))
+        if not os.path.exists(path):
+            raise ValueError(f"the record's root {root!r} is none of the version's files")
+        return path
 
 
 class SkopsFlavor:

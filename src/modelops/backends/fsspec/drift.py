@@ -6,14 +6,16 @@ Layout under the root::
     drift/<name>/reports/date=YYYY-MM-DD/<id>.json      written once; Hive-style partitions
 
 Ids are time-ordered, so the newest profile is the last listed, and a time range of reports
-touches only the days it spans.
+touches only the days it spans. A profile or report that does not decode is a ``StoreError``
+naming its file when asked for by id, and is skipped with a ``StoreWarning`` by listings.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from modelops.backends.fsspec.storage import Storage, dumps, segment
+from modelops.backends.fsspec.storage import DECODE_ERRORS, Storage, dumps, segment, skipped
 from modelops.entities.drift import DatasetProfile, DriftReport
 from modelops.entities.drift_codec import (
     profile_from_data,
@@ -21,7 +23,7 @@ from modelops.entities.drift_codec import (
     report_from_dict,
     report_to_json,
 )
-from modelops.errors import NotFound
+from modelops.errors import NotFound, StoreError
 from modelops.stores import DriftStore
 
 
@@ -52,18 +54,37 @@ class LayoutDriftStore(DriftStore):
                 raise NotFound(f"no reference profile for {name!r}; fit one with "
                                "ops.drift.fit_reference")
             profile_id = names[-1].removesuffix(".json")
-        data = self.storage.read_json(f"{folder}/{profile_id}.json")
-        if data is None:
+        profile = self._decode(f"{folder}/{profile_id}.json", profile_from_data, "profile")
+        if profile is None:
             raise NotFound(f"no profile {profile_id!r} for {name!r}")
-        return profile_from_data(data)
+        return profile
+
+    def _decode(self, rel: str, decode: Any, what: str) -> Any:
+        """The record in ``rel`` decoded; None if there is none, ``StoreError`` naming the
+        file if it does not decode."""
+        data = self.storage.read_json(rel)
+        if data is None:
+            return None
+        try:
+            return decode(data)
+        except DECODE_ERRORS as exc:
+            raise StoreError(f"{self.storage.uri_of(rel)}: not a drift {what} "
+                             f"({type(exc).__name__}: {exc})") from None
+
+    def _listed(self, rel: str, decode: Any, what: str) -> Any:
+        try:
+            return self._decode(rel, decode, what)
+        except StoreError as exc:
+            skipped(exc)
+            return None
 
     def list_profiles(self, name: str) -> list[DatasetProfile]:
         folder = f"{self._dir(name)}/profiles"
         out = []
         for entry in self.storage.listdir(folder):
-            data = self.storage.read_json(f"{folder}/{entry}")
-            if data is not None:
-                out.append(profile_from_data(data))
+            profile = self._listed(f"{folder}/{entry}", profile_from_data, "profile")
+            if profile is not None:
+                out.append(profile)
         return out
 
     def save_report(self, report: DriftReport) -> DriftReport:
@@ -75,9 +96,10 @@ class LayoutDriftStore(DriftStore):
     def get_report(self, name: str, report_id: str) -> DriftReport:
         folder = f"{self._dir(name)}/reports"
         for day in reversed(self.storage.listdir(folder)):
-            data = self.storage.read_json(f"{folder}/{day}/{report_id}.json")
-            if data is not None:
-                return report_from_dict(data)
+            report = self._decode(f"{folder}/{day}/{report_id}.json", report_from_dict,
+                                  "report")
+            if report is not None:
+                return report
         raise NotFound(f"no drift report {report_id!r} for {name!r}")
 
     def list_reports(self, name: str, since: int | None = None,
@@ -90,10 +112,9 @@ class LayoutDriftStore(DriftStore):
             if (first and day < first) or (last and day > last):
                 continue
             for entry in self.storage.listdir(f"{folder}/{day}"):
-                data = self.storage.read_json(f"{folder}/{day}/{entry}")
-                if data is None:
+                report = self._listed(f"{folder}/{day}/{entry}", report_from_dict, "report")
+                if report is None:
                     continue
-                report = report_from_dict(data)
                 if (since is None or report.created_time >= since) and \
                         (until is None or report.created_time < until):
                     out.append(report)

@@ -54,7 +54,14 @@ import attrs
 
 from modelops._files import read_file, read_file_up_to, sha256_file
 from modelops._ids import now_ms
-from modelops.backends.fsspec.storage import Storage, dumps, loads, segment
+from modelops.backends.fsspec.storage import (
+    DECODE_ERRORS,
+    Storage,
+    dumps,
+    loads,
+    segment,
+    skipped,
+)
 from modelops.entities.codec import event_from_data, model_from_data, to_data, version_from_data
 from modelops.entities.registry import ModelVersion, RegisteredModel, RegistryEvent, is_version
 from modelops.errors import (
@@ -135,8 +142,6 @@ def _parse_line(line: bytes) -> tuple[str, bytes] | None:
 
 
 _DIGEST = re.compile(r"[0-9a-f]{64}")
-#: What a stored version record may raise when it is not the shape written.
-DECODE_ERRORS = (TypeError, ValueError, KeyError, AttributeError, IndexError)
 
 
 def _stored_version(data: Any, name: str, version: str, where: str
@@ -166,11 +171,6 @@ def _stored_version(data: Any, name: str, version: str, where: str
         raise StoreError(f"{where}: not a valid record of {name!r} {version} ({exc}); "
                          "refusing to read it") from None
     return record, blobs, checked
-
-
-def skipped(error: StoreError) -> None:
-    """Report a stored record a listing skips (the error names it)."""
-    warnings.warn(f"modelops: skipped {error}", StoreWarning, stacklevel=3)
 
 
 class LayoutRegistryStore(RegistryStore):

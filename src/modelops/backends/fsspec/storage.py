@@ -82,6 +82,20 @@ def confined(rel: str) -> str:
     return rel
 
 
+#: What decoding a stored record of the wrong shape may raise (InvalidInput, from a value
+#: object's validation, is a ValueError).
+DECODE_ERRORS = (TypeError, ValueError, KeyError, AttributeError, IndexError)
+
+
+def skipped(error: Exception) -> None:
+    """Report a stored record a listing or a search goes on without (the error names it)."""
+    import warnings
+
+    from modelops.errors import StoreWarning
+
+    warnings.warn(f"modelops: skipped {error}", StoreWarning, stacklevel=3)
+
+
 def dumps(obj: Any) -> bytes:
     # allow_nan: NaN and ±inf round-trip as NaN/Infinity, which json.loads reads back exactly.
     return json.dumps(obj, separators=(",", ":"), allow_nan=True).encode()
