@@ -799,6 +799,7 @@ class _Workload:
     acknowledged: list[str] = attrs.Factory(list)
     run_id: str | None = None
     ids: list[str] = attrs.Factory(list)
+    leftovers: list[Any] = attrs.Factory(list)  # runs to end once the faults are off
 
     def run(self, ops: Any, scratch: str) -> None:
         source = os.path.join(scratch, "weights.bin")
@@ -838,11 +839,11 @@ class _Workload:
             except ModelOpsError:
                 continue
             self.acknowledged.append(name)
-        self._leftovers = active
+        self.leftovers = active
 
     def finish(self) -> None:
         """End what the workload left open (with the faults off), so nothing writes later."""
-        for active in getattr(self, "_leftovers", ()):
+        for active in self.leftovers:
             with contextlib.suppress(ModelOpsError):
                 active.end()
 
