@@ -7,12 +7,20 @@ so callers are not stalled behind it. The buffer is written when it holds ``batc
 records, every ``flush_every`` seconds, on ``flush()``, on ``close()`` and at interpreter
 exit.
 
-When storage fails, the records stay buffered and the write is retried with backoff. The
-buffer is bounded by ``max_buffer``: past it, ``drop_policy`` decides — ``"oldest"``
-(default) drops the oldest record, ``"newest"`` refuses the new one, ``"block"`` makes
-``log()`` wait for room. Every drop is counted in ``stats`` and reported with a warning;
-nothing is lost silently. After ``fork`` the child starts with an empty buffer (the parent
-writes what it had buffered) and a writer of its own.
+When storage fails, the records stay buffered and the write is retried with exponential
+backoff (0.1 s doubling up to ``max_retry_delay``); a caller waiting in ``flush()`` waits for
+the next try, it never hurries it. The buffer is bounded by ``max_buffer`` records and
+``max_buffer_bytes`` bytes: past either, ``drop_policy`` decides — ``"oldest"`` (default)
+drops the oldest records, ``"newest"`` refuses the new one, ``"block"`` makes ``log()`` wait
+for room. Every drop is counted in ``stats`` and reported with a warning; nothing is lost
+silently.
+
+``close()`` waits at most ``close_timeout`` seconds (10 by default) for the buffer to be
+written, so a shutting-down server never hangs on a store that is down. What it could not
+write is reported with a warning and, by the ``unwritten`` policy, spilled (the default) to a
+local file that the next logger of the model on the same store writes first — exactly once
+(``modelops.predictions.spill``) — or dropped and counted. After ``fork`` the child starts
+with an empty buffer (the parent writes what it had buffered) and a writer of its own.
 """
 
 from __future__ import annotations
@@ -39,9 +47,13 @@ from modelops.entities._validate import (
 )
 from modelops.entities.predictions import LoggerStats
 from modelops.errors import InvalidInput
+from modelops.predictions import spill as _spill
 from modelops.stores import PredictionStore
 
 DROP_POLICIES = ("oldest", "newest", "block")
+UNWRITTEN_POLICIES = ("spill", "drop")
+#: The first retry comes this long after a failed write; each next one twice as long.
+_FIRST_RETRY = 0.1
 _DAY_MS = 86_400_000
 
 
@@ -123,29 +135,43 @@ class PredictionLogger:
 
     def __init__(self, store: PredictionStore, model: str, version: str | None = None, *,
                  flush_every: float = 1.0, max_buffer: int = 200_000,
-                 batch_size: int = 20_000, drop_policy: str = "oldest",
-                 max_retry_delay: float = 5.0) -> None:
+                 max_buffer_bytes: int = 64 << 20, batch_size: int = 20_000,
+                 drop_policy: str = "oldest", max_retry_delay: float = 5.0,
+                 close_timeout: float = 10.0, unwritten: str = "spill",
+                 spill_dir: str | os.PathLike[str] | None = None) -> None:
         check_name(model, "model")
         if version is not None:
             check_text(version, "version")
-        if drop_policy not in DROP_POLICIES:
-            raise InvalidInput(f"expected one of {', '.join(DROP_POLICIES)}, got "
-                               f"{drop_policy!r}", field="drop_policy")
-        for field, value in (("flush_every", flush_every), ("max_retry_delay", max_retry_delay)):
-            if not isinstance(value, (int, float)) or not value > 0:
+        for field, value, choices in (("drop_policy", drop_policy, DROP_POLICIES),
+                                      ("unwritten", unwritten, UNWRITTEN_POLICIES)):
+            if not isinstance(value, str) or value not in choices:
+                raise InvalidInput(f"expected one of {', '.join(choices)}, got {value!r}",
+                                   field=field)
+        for field, value in (("flush_every", flush_every), ("max_retry_delay", max_retry_delay),
+                             ("close_timeout", close_timeout)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                    or not 0 < value < 1e9:
                 raise InvalidInput(f"expected a positive number of seconds, got {value!r}",
                                    field=field)
-        for field, value in (("max_buffer", max_buffer), ("batch_size", batch_size)):
+        for field, value in (("max_buffer", max_buffer), ("batch_size", batch_size),
+                             ("max_buffer_bytes", max_buffer_bytes)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise InvalidInput(f"expected a positive integer, got {value!r}", field=field)
+        if spill_dir is not None and not isinstance(spill_dir, (str, os.PathLike)):
+            raise InvalidInput(f"expected a local directory, got {spill_dir!r}",
+                               field="spill_dir")
         self.store = store
         self.model = model
         self.version = version
         self.flush_every = float(flush_every)
         self.max_buffer = max_buffer
+        self.max_buffer_bytes = max_buffer_bytes
         self.batch_size = min(batch_size, max_buffer)
         self.drop_policy = drop_policy
         self.max_retry_delay = float(max_retry_delay)
+        self.close_timeout = float(close_timeout)
+        self.unwritten = unwritten
+        self.spill_dir = _spill.spill_dir(spill_dir)
         self._version_json = encode(version)
         self._init_state()
         _live.add(self)
@@ -156,14 +182,21 @@ class PredictionLogger:
         self._room = threading.Condition(self._lock)      # a blocked log() waits here
         self._idle = threading.Condition(self._lock)      # flush() waits here
         self._wake = threading.Event()
+        self._stop = threading.Event()                    # close(): no more waiting
         self._thread: threading.Thread | None = None
         self._in_flight = 0
+        self._bytes = 0  # of the records buffered and in flight
         self._closed = False
         self._days = _Day()
-        self._logged = self._written = self._dropped = self._retries = 0
+        self._logged = self._written = self._dropped = self._retries = self._spilled = 0
         self._last_error: str | None = None
         self._counts = {"predictions": 0, "feedback": 0}
         self._warned_drop = False
+        self._spills = _spill.pending(self.spill_dir, getattr(self.store, "uri", ""),
+                                      self.model)
+        if self._spills:
+            with self._lock:
+                self._start()  # written first, by the writer
 
     # -- logging --------------------------------------------------------------------------
 
@@ -261,24 +294,35 @@ class PredictionLogger:
             self._push("feedback", day, line)
 
     def _push(self, kind: str, day: str, line: str) -> None:
+        size = len(line)  # JSON lines are ASCII: characters are bytes
+        if size > self.max_buffer_bytes:
+            raise InvalidInput(f"is a record of {size} bytes, more than max_buffer_bytes "
+                               f"({self.max_buffer_bytes})", field="features")
         with self._lock:
             if self._closed:
                 from modelops.errors import Conflict
 
                 raise Conflict(f"the prediction logger of {self.model!r} is closed")
-            if len(self._buffer) >= self.max_buffer:
+            if not self._has_room(size):
                 if self.drop_policy == "block":
                     self._start()
                     self._wake.set()
-                    while len(self._buffer) >= self.max_buffer and not self._closed:
+                    while not self._has_room(size) and not self._closed:
                         self._room.wait(0.1)
                 elif self.drop_policy == "newest":
                     self._drop(1, line=True)
                     return
                 else:
-                    self._buffer.popleft()
-                    self._drop(1)
+                    dropped = 0
+                    while self._buffer and not self._has_room(size):
+                        self._bytes -= len(self._buffer.popleft()[2])
+                        dropped += 1
+                    if not self._has_room(size):  # all of it is being written right now
+                        self._drop(dropped + 1, line=True)
+                        return
+                    self._drop(dropped)
             self._buffer.append((kind, day, line))
+            self._bytes += size
             self._logged += 1
             self._counts[kind] += 1
             full = len(self._buffer) >= self.batch_size
@@ -287,15 +331,22 @@ class PredictionLogger:
         if full:
             self._wake.set()
 
+    def _has_room(self, size: int) -> bool:
+        return len(self._buffer) < self.max_buffer and \
+            self._bytes + size <= self.max_buffer_bytes
+
     def _drop(self, n: int, line: bool = False) -> None:
+        if not n:
+            return
         self._dropped += n
         if not self._warned_drop:
             self._warned_drop = True
             what = "new records" if line else "the oldest records"
             warnings.warn(f"modelops: the prediction buffer of {self.model!r} is full "
-                          f"({self.max_buffer} records; last store error: {self._last_error}); "
-                          f"dropping {what} (drop_policy={self.drop_policy!r}); see "
-                          "logger.stats.dropped", RuntimeWarning, stacklevel=4)
+                          f"({self.max_buffer} records or {self.max_buffer_bytes} bytes; last "
+                          f"store error: {self._last_error}); dropping {what} "
+                          f"(drop_policy={self.drop_policy!r}); see logger.stats.dropped",
+                          RuntimeWarning, stacklevel=4)
 
     # -- writing --------------------------------------------------------------------------
 
@@ -309,15 +360,49 @@ class PredictionLogger:
     def _run(self) -> None:
         delay = 0.0
         while True:
-            self._wake.wait(timeout=delay or self.flush_every)
+            if delay:
+                # Backoff: neither flush() nor a full buffer hurries the next try; close()
+                # ends the wait, and the writer with it.
+                self._stop.wait(delay)
+            else:
+                self._wake.wait(timeout=self.flush_every)
             self._wake.clear()
-            ok = self._write_some()
-            delay = 0.0 if ok else min(self.max_retry_delay, max(0.05, delay * 2 or 0.1))
+            stopping = self._stop.is_set() and delay > 0
+            ok = not stopping and self._replay_spills() and self._write_some()
+            delay = 0.0 if ok else min(self.max_retry_delay, max(_FIRST_RETRY, delay * 2))
             with self._lock:
-                if self._closed and (not self._buffer or not ok):
-                    self._thread = None
-                    self._idle.notify_all()
-                    return
+                if not (self._closed and (not self._buffer or not ok or self._stop.is_set())):
+                    continue
+                self._thread = None
+                # A write that was under way when close() gave up and failed after it:
+                # its records are set aside like the rest.
+                left = list(self._buffer) if self._stop.is_set() else []
+                self._buffer.clear()
+                self._bytes = 0
+                self._idle.notify_all()
+            if left:
+                self._set_aside(left)
+            return
+
+    def _replay_spills(self) -> bool:
+        """Write the spill files a closing logger left, before anything newer; False when
+        the store failed (they are tried again with the buffer)."""
+        while self._spills:
+            path = self._spills[0]
+            try:
+                counts = _spill.replay(self.store, self.model, path, self.batch_size,
+                                       lambda kind, lines: _announce(self, kind, lines))
+            except FileNotFoundError:
+                counts = {}  # replayed by another logger meanwhile
+            except Exception as exc:
+                with self._lock:
+                    self._retries += 1
+                    self._last_error = f"{type(exc).__name__}: {exc}"
+                return False
+            with self._lock:
+                self._written += sum(counts.values())
+                self._spills.pop(0)
+        return True
 
     def _write_some(self) -> bool:
         """Write everything buffered, batch by batch; False when the store failed."""
@@ -329,7 +414,6 @@ class PredictionLogger:
                     return True
                 batch = [self._buffer.popleft() for _ in range(n)]
                 self._in_flight = n
-                self._room.notify_all()
             groups: dict[tuple[str, str], list[str]] = {}
             for kind, day, line in batch:
                 groups.setdefault((kind, day), []).append(line)
@@ -341,6 +425,8 @@ class PredictionLogger:
                     done.add((kind, day))
                     with self._lock:
                         self._written += len(lines)
+                        self._bytes -= sum(map(len, lines))
+                        self._room.notify_all()
                     _announce(self, kind, lines)
             except Exception as exc:
                 with self._lock:
@@ -349,11 +435,13 @@ class PredictionLogger:
                     # Put back what was not written, in order, ahead of newer records.
                     rest = [e for e in batch if (e[0], e[1]) not in done]
                     self._buffer.extendleft(reversed(rest))
-                    overflow = len(self._buffer) - self.max_buffer
-                    if overflow > 0 and self.drop_policy != "block":
-                        for _ in range(overflow):
-                            self._buffer.popleft()
-                        self._drop(overflow)
+                    if self.drop_policy != "block":
+                        dropped = 0
+                        while self._buffer and (len(self._buffer) > self.max_buffer
+                                                or self._bytes > self.max_buffer_bytes):
+                            self._bytes -= len(self._buffer.popleft()[2])
+                            dropped += 1
+                        self._drop(dropped)
                     self._in_flight = 0
                     self._idle.notify_all()
                 return False
@@ -364,12 +452,12 @@ class PredictionLogger:
     def flush(self, timeout: float | None = None) -> bool:
         """Write everything logged so far; True once it is stored. False if ``timeout``
         (seconds) passed first, e.g. while the store is failing (the records stay
-        buffered and are retried)."""
+        buffered and are retried on the writer's own schedule)."""
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._lock:
-            if self._thread is None and self._buffer:
+            if self._thread is None and (self._buffer or self._spills):
                 self._start()
-            while self._buffer or self._in_flight:
+            while self._buffer or self._in_flight or self._spills:
                 self._wake.set()
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0:
@@ -378,23 +466,57 @@ class PredictionLogger:
             return True
 
     def close(self, timeout: float | None = None) -> bool:
-        """Flush and stop the writer; later log() calls raise ``Conflict``."""
-        flushed = self.flush(timeout)
+        """Flush and stop the writer; later log() calls raise ``Conflict``. Waits at most
+        ``timeout`` seconds (default: ``close_timeout``; ``math.inf`` to wait for good).
+        True if everything was stored; else what was not is reported with a warning and,
+        by the ``unwritten`` policy, spilled to a local file the next logger of the model
+        writes (``stats.spilled``) or dropped (``stats.dropped``)."""
+        wait = self.close_timeout if timeout is None else timeout
+        flushed = self.flush(None if wait == math.inf else wait)
         with self._lock:
             self._closed = True
             self._room.notify_all()
+            left: list[tuple[str, str, str]] = []
+            if not flushed:
+                left = list(self._buffer)
+                self._buffer.clear()
+                self._bytes = 0
+        self._stop.set()
         self._wake.set()
         _live.discard(self)
+        if left:
+            self._set_aside(left)
         return flushed
+
+    def _set_aside(self, records: list[tuple[str, str, str]]) -> None:
+        """Spill (or drop) what a closing logger could not write, and say so."""
+        where = None
+        if self.unwritten == "spill":
+            try:
+                where = _spill.write(self.spill_dir, getattr(self.store, "uri", ""), self.model,
+                                     records)
+            except OSError as exc:
+                self._last_error = f"spilling failed: {exc}"
+        with self._lock:
+            if where is None:
+                self._dropped += len(records)
+            else:
+                self._spilled += len(records)
+        fate = f"spilled to {where}; the next logger of {self.model!r} writes them" \
+            if where is not None else "dropped (see logger.stats.dropped)"
+        warnings.warn(f"modelops: {len(records)} records of {self.model!r} could not be "
+                      f"written to {getattr(self.store, 'uri', 'the store')} before close "
+                      f"(last error: {self._last_error}); {fate}", RuntimeWarning,
+                      stacklevel=3)
 
     @property
     def stats(self) -> LoggerStats:
-        """Counts of what this logger accepted, wrote and dropped."""
+        """Counts of what this logger accepted, wrote, dropped and spilled."""
         with self._lock:
             return LoggerStats(logged=self._logged, written=self._written,
                                dropped=self._dropped, pending=len(self._buffer) + self._in_flight,
                                retries=self._retries, last_error=self._last_error,
-                               counts=dict(self._counts))
+                               counts=dict(self._counts), spilled=self._spilled)
 
     def __enter__(self) -> PredictionLogger:
         return self
@@ -433,13 +555,11 @@ _live: weakref.WeakSet[PredictionLogger] = weakref.WeakSet()
 
 @atexit.register
 def _flush_at_exit() -> None:
+    # Closed as close() does: what cannot be written in time is spilled (or dropped) and
+    # reported, by each logger's policy.
     timeout = float(os.environ.get("MODELOPS_EXIT_FLUSH_TIMEOUT", "10"))
     for logger in list(_live):
-        if not logger.flush(timeout):
-            stats = logger.stats
-            warnings.warn(f"modelops: {stats.pending} predictions of {logger.model!r} could "
-                          f"not be written at exit ({stats.last_error})", RuntimeWarning,
-                          stacklevel=1)
+        logger.close(timeout)
 
 
 def _after_fork() -> None:
