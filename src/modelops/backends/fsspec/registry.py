@@ -52,6 +52,7 @@ from typing import Any
 
 import attrs
 
+from modelops._crash import crash_point
 from modelops._files import read_file, read_file_up_to, sha256_file
 from modelops._ids import now_ms
 from modelops.backends.fsspec.storage import (
@@ -295,13 +296,16 @@ class LayoutRegistryStore(RegistryStore):
         with self.storage.locked(_log(name)) as locked:
             if version.version in self._read_log(name, log, locked.read):
                 raise _taken(version)
+            crash_point("registry.log.locked")
             for rel, local in small.items():
                 data = read_file(local)
                 blobs[rel] = hashlib.sha256(data).hexdigest()
                 packed[rel] = (self.storage.append(_pack(name), data), len(data))
+            crash_point("registry.log.packed")
             record = dumps({**to_data(stored), "blobs": blobs, "packed": packed})
             line = _log_line(version.version, record)
             start = locked.append(line)
+            crash_point("registry.log.appended")
             log.records[version.version] = record
             # Nothing was appended since the read under this lock: the log is read up to the
             # end of this record (past, at most, a line cut short that no reader takes).

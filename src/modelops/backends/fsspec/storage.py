@@ -30,6 +30,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from modelops._crash import crash_point
 from modelops._files import read_open
 from modelops._ids import new_id
 from modelops.errors import StoreError
@@ -426,6 +427,7 @@ class LocalStorage(Storage):
         try:
             self._ensure_dir(os.path.dirname(path))
             tmp = self._write_temp(data)
+            crash_point("storage.create.written")
             try:
                 os.link(tmp, path)
             except FileExistsError:

@@ -34,6 +34,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from modelops import query
+from modelops._crash import crash_point
 from modelops._ids import new_id, now_ms
 from modelops.backends.fsspec.storage import Signature, Storage, dumps, segment, skipped
 from modelops.entities import (
@@ -589,6 +590,7 @@ class LayoutTrackingStore(TrackingStore):
                 check(state.summary)
             segment_id = new_id()
             self.storage.create(f"{rdir}/log/{segment_id}.json", dumps(segment))
+            crash_point("tracking.segment.written")
             state.known.add(f"{segment_id}.json")
             _fold(state.summary, segment, segment_id)
             # The segment is stored: readers fold it and the next write rewrites the summary.
