@@ -123,12 +123,14 @@ def main(argv: list[str] | None = None) -> int:
     reads = [measure(store, start, end, True, env) for _ in range(args.repeats)]
     peak = max(reads, key=lambda r: r["peak_mb"])
     files = folder_mb(os.path.join(store, "predictions"))
-    verdict = "PASS" if peak["peak_mb"] <= TARGET_PEAK_MB * n / 1_000_000 else "FAIL"
+    # The target is the day of a million predictions; other sizes are informational.
+    verdict = ("PASS" if peak["peak_mb"] <= TARGET_PEAK_MB else "FAIL") if n == 1_000_000 \
+        else "-"
     print(f"a day of {n:,} predictions with {args.features} features "
           f"({peak['with_feedback']:,} with feedback), {files:,.0f} MB of parts")
     print(f"{'figure':<44} {'value':>12}  target")
     print(f"{'peak RSS of the read (largest of ' + str(args.repeats) + ')':<44} "
-          f"{peak['peak_mb']:>9,.0f} MB  <= {TARGET_PEAK_MB * n / 1_000_000:,.0f} MB "
+          f"{peak['peak_mb']:>9,.0f} MB  <= {TARGET_PEAK_MB:,} MB for 1,000,000 rows "
           f"{verdict}")
     print(f"{'peak RSS, same process reading nothing':<44} {idle['peak_mb']:>9,.0f} MB")
     print(f"{'the read own share':<44} {peak['peak_mb'] - idle['peak_mb']:>9,.0f} MB")
@@ -142,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
                       indent=2)
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
-    return 0 if verdict == "PASS" else 1
+    return 1 if verdict == "FAIL" else 0
 
 
 if __name__ == "__main__":
