@@ -53,3 +53,16 @@ def test_every_documented_hook_exists():
     assert set(re.findall(r"^## `(modelops_\w+)\(", page, re.MULTILINE)) == set(_hooks())
     pm = plugins.plugin_manager()
     assert set(_hooks()) <= {name for name in dir(pm.hook) if name.startswith("modelops_")}
+
+
+def test_every_test_guarantees_md_names_exists():
+    """docs/guarantees.md maps each promise to its tests: each one named must exist."""
+    text = (ROOT / "docs" / "guarantees.md").read_text()
+    current = None
+    for path, name in re.findall(r"`(?:((?:tests|plugins)/[\w/.-]+\.py))?::(\w+)`", text):
+        current = path or current
+        source = (ROOT / current).read_text()
+        assert re.search(rf"^\s*(?:def|class) {name}\b", source, re.MULTILINE), \
+            f"{current}::{name}"
+    for path in re.findall(r"`((?:tests|plugins|benchmarks)/[\w/.-]+\.py)", text):
+        assert (ROOT / path).exists(), path
