@@ -27,8 +27,8 @@ class TestLocalFaults(FaultSuite):
 
 class TestMemory:
     @pytest.fixture
-    def sandbox(self):
-        return Sandbox.memory()
+    def sandbox(self, tmp_path):
+        return Sandbox.memory(tmp_path)
 
 
 class TestMemoryBadInput(TestMemory, BadInputSuite):

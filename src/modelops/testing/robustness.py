@@ -107,15 +107,18 @@ class Sandbox:
         return sandbox
 
     @classmethod
-    def memory(cls) -> Sandbox:
+    def memory(cls, scratch: Any = None) -> Sandbox:
+        """A sandbox in the process's memory filesystem; ``scratch`` a local folder (a new
+        temporary one by default)."""
         import fsspec
 
         from modelops._ids import new_id
         from modelops.backends.fsspec.storage import FsspecStorage
 
         name = f"sandbox-{new_id()}"
-        sandbox = cls(FsspecStorage(fsspec.filesystem("memory"), f"/{name}", protocol="memory"),
-                      f"memory://{name}/store")
+        storage = FsspecStorage(fsspec.filesystem("memory"), f"/{name}", protocol="memory")
+        sandbox = cls(storage, f"memory://{name}/store") if scratch is None else \
+            cls(storage, f"memory://{name}/store", scratch=os.fspath(scratch))
         sandbox.plant_secret()
         return sandbox
 
