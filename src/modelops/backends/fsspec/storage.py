@@ -509,12 +509,12 @@ class LocalStorage(Storage):
             return []
         out: list[tuple[str, bool, int | None]] = []
         try:
+            if not detail:
+                return [(name, False, None) for name in sorted(os.listdir(fd))
+                        if not self._hidden(rel, name)]
             with os.scandir(fd) as entries:
                 for e in entries:
                     if self._hidden(rel, e.name):
-                        continue
-                    if not detail:
-                        out.append((e.name, False, None))
                         continue
                     is_dir = e.is_dir(follow_symlinks=False)
                     out.append((e.name, is_dir,
@@ -526,7 +526,7 @@ class LocalStorage(Storage):
         return sorted(out)
 
     def listdir(self, rel: str) -> list[str]:
-        return [name for name, _, _ in self._scan(rel, detail=False)]
+        return [name for name, _, _ in self._scan(rel, detail=False)]  # sorted by _scan
 
     def list_detail(self, rel: str) -> list[tuple[str, bool, int | None]]:
         return self._scan(rel, detail=True)

@@ -129,8 +129,6 @@ def _strings(mapping: dict[str, Any]) -> bool:
 
 _RUN = {"run_id": str, "experiment_id": str, "run_name": str, "start_time": _INT, "user": str,
         "parent_run_id": _OPTIONAL_STR, "artifact_uri": str, "tags": dict}
-_SUMMARY = {**_RUN, "status": str, "end_time": _OPTIONAL_INT, "params": dict, "metrics": dict,
-            "last_segment": _OPTIONAL_STR}
 _INT64 = 2**63
 
 
@@ -141,11 +139,25 @@ def _is_run(record: Any, run_id: str) -> bool:
 
 
 def _is_summary(summary: Any, run_id: str) -> bool:
-    """Whether a summary read back has the shape a search relies on, to the fields the Run
-    made of it validates."""
-    if not (_has(summary, _SUMMARY) and _is_run(summary, run_id)
-            and summary["status"] in _STATUSES
-            and _strings(summary["params"]) and -_INT64 <= summary["start_time"] < _INT64):
+    """Whether a summary read back has the shape a search relies on. (Spelled out field by
+    field: a cold search checks a thousand of them. Names are checked when a run of the page
+    is made: see ``search_runs``.)"""
+    try:
+        end, parent, last = summary["end_time"], summary["parent_run_id"], \
+            summary["last_segment"]
+        if not (summary["run_id"] == run_id and type(summary["experiment_id"]) is str
+                and type(summary["run_name"]) is str and summary["status"] in _STATUSES
+                and type(summary["start_time"]) is int
+                and -_INT64 <= summary["start_time"] < _INT64
+                and (end is None or type(end) is int) and type(summary["user"]) is str
+                and (parent is None or type(parent) is str)
+                and type(summary["artifact_uri"]) is str
+                and (last is None or type(last) is str)
+                and type(summary["tags"]) is dict and _strings(summary["tags"])
+                and type(summary["params"]) is dict and _strings(summary["params"])
+                and type(summary["metrics"]) is dict):
+            return False
+    except (KeyError, TypeError):
         return False
     for key, point in summary["metrics"].items():
         if not (type(key) is str and type(point) is list and len(point) == 3
@@ -216,6 +228,8 @@ def _latest_index(steps: list[int], stamps: list[int]) -> int:
 
 
 def _run_from_summary(s: dict[str, Any], deleted: bool) -> Run:
+    """The Run of a summary; ``InvalidInput`` if a name or key in it does not check out (a
+    summary read back is checked for its shape, its names when a Run is made of it)."""
     info = RunInfo(
         run_id=s["run_id"],
         experiment_id=s["experiment_id"],
@@ -551,6 +565,14 @@ class LayoutTrackingStore(TrackingStore):
             return None
         return segment
 
+    def _stored_run(self, summary: dict[str, Any], run_id: str) -> Run:
+        """The Run of a summary read back; ``StoreError`` naming it if its names are bad."""
+        try:
+            return _run_from_summary(summary,
+                                     self._is_deleted(summary["experiment_id"], run_id))
+        except InvalidInput as exc:
+            raise StoreError(f"the summary of run {run_id!r} in {self.uri}: {exc}") from None
+
     def _writer(self, run_id: str) -> _RunState:
         state = self._writers.get(check_name(run_id, "run id"))
         if state is None:
@@ -577,7 +599,7 @@ class LayoutTrackingStore(TrackingStore):
     def get_run(self, run_id: str) -> Run:
         # Always from storage: another handle or process may have written since.
         summary = self._read_state(run_id)
-        return _run_from_summary(summary, self._is_deleted(summary["experiment_id"], run_id))
+        return self._stored_run(summary, run_id)
 
     def _append(self, run_id: str, segment: dict[str, Any],
                 check: Any = None) -> dict[str, Any]:
@@ -621,7 +643,7 @@ class LayoutTrackingStore(TrackingStore):
         if run_name is not None:
             segment["run_name"] = check_name(run_name, "run name")
         summary = self._append(run_id, segment) if segment else self._read_state(run_id)
-        return _run_from_summary(summary, self._is_deleted(summary["experiment_id"], run_id))
+        return self._stored_run(summary, run_id)
 
     def set_run_lifecycle(self, run_id: str, deleted: bool) -> None:
         exp = self._experiment_of(run_id)
@@ -708,7 +730,14 @@ class LayoutTrackingStore(TrackingStore):
             candidates.extend(self._runs_of(experiment_id, view))
         # Filter and sort cheap views of the summaries; build Runs only for the page.
         page = query.search(candidates, filter, order_by, max_results, page_token)
-        return Page(tuple(v.to_run() for v in page.items), page.token)
+        runs = []
+        for view in page.items:
+            try:
+                runs.append(view.to_run())
+            except InvalidInput as exc:  # a summary whose names do not check out
+                skipped(StoreError(f"the summary of run {view.summary.get('run_id')!r} in "
+                                   f"{self.uri}: {exc}"))
+        return Page(tuple(runs), page.token)
 
     def _runs_of(self, experiment_id: str, view: ViewType) -> list[_RunView]:
         """Every run of an experiment, read through the search index.
