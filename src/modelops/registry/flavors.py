@@ -134,7 +134,9 @@ class PathFlavor:
             raise ValueError(f"the record's root {root!r} is not a path inside the version")
         path = os.path.join(directory, *root.split("/"))
         if not os.path.exists(path):
-            raise ValueError(f"the record's root {root!r} is none of the version's files")
+            if meta.get("kind") != "directory":
+                raise ValueError(f"the record's root {root!r} is none of the version's files")
+            os.makedirs(path, exist_ok=True)  # an empty directory: no file made it exist
         return path
 
 
