@@ -116,7 +116,9 @@ def test_machine_detects_a_broken_store():
                                settings=settings(DEFAULT_SETTINGS, max_examples=100,
                                                  database=None, phases=[Phase.generate],
                                                  report_multiple_bugs=False))
-    with pytest.raises(AssertionError, match="AlreadyExists"):
+    # Caught as a second claim of a version that passed, or as the wrong version chosen next
+    # (the store's numbers hide the taken ones).
+    with pytest.raises(AssertionError, match=r"AlreadyExists|assert '1\.0\.0' =="):
         machine.TestCase("runTest").runTest()
 
 
