@@ -472,6 +472,9 @@ class PredictionLogger:
         by the ``unwritten`` policy, spilled to a local file the next logger of the model
         writes (``stats.spilled``) or dropped (``stats.dropped``)."""
         wait = self.close_timeout if timeout is None else timeout
+        if isinstance(wait, bool) or not isinstance(wait, (int, float)) or not wait >= 0:
+            raise InvalidInput(f"expected a number of seconds, got {timeout!r}",
+                               field="timeout")
         flushed = self.flush(None if wait == math.inf else wait)
         with self._lock:
             self._closed = True

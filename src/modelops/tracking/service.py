@@ -57,8 +57,8 @@ def _parse_age(value: str | float | int) -> float:
     else:
         raise InvalidInput(f"expected days or a duration like '12h', '7d', got {value!r}",
                            field="older_than")
-    if not 0 <= seconds < 1e13:  # past 300,000 years no run is old enough: say so
-        raise InvalidInput(f"expected a duration of 0 up to 100,000 years, got {value!r}",
+    if not 0 <= seconds < 1e12:  # no run is 30,000 years old: a typo, or an overflow
+        raise InvalidInput(f"expected a duration of at most 30,000 years, got {value!r}",
                            field="older_than")
     return seconds
 
@@ -138,7 +138,8 @@ class Tracking:
             return self._resume(run_id, parent_active, max_buffered)
         # Everything is checked before the experiment may be created: a bad run name must
         # not leave a new experiment behind.
-        run_name = check_name(name if name is not None else random_run_name(), "run name")
+        unnamed = name is None or (isinstance(name, str) and not name)
+        run_name = check_name(random_run_name() if unnamed else name, "run name")
         tags = check_str_mapping(tags, "run tags", MAX_TAG_VALUE_LENGTH)
         parent_id = parent.run_id if isinstance(parent, (ActiveRun, Run)) else parent
         if parent_id is not None and parent_active is None:

@@ -27,13 +27,14 @@ import shutil
 import stat
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
 from modelops._crash import crash_point
 from modelops._files import read_open
 from modelops._ids import new_id
-from modelops.errors import StoreError
+from modelops.errors import StoreError, StoreWarning
 
 try:
     import fcntl
@@ -90,10 +91,6 @@ DECODE_ERRORS = (TypeError, ValueError, KeyError, AttributeError, IndexError)
 
 def skipped(error: Exception) -> None:
     """Report a stored record a listing or a search goes on without (the error names it)."""
-    import warnings
-
-    from modelops.errors import StoreWarning
-
     warnings.warn(f"modelops: skipped {error}", StoreWarning, stacklevel=3)
 
 
@@ -499,37 +496,41 @@ class LocalStorage(Storage):
         # Only the temporary-file folder at the root is ours to hide.
         return rel == "" and name == ".tmp"
 
-    def _scan(self, rel: str, detail: bool) -> list[tuple[str, bool, int | None]]:
-        """``(name, is_dir, size)`` (or ``(name, False, None)`` without ``detail``) of each
-        entry of a folder, read through a checked descriptor; empty if there is none. A link
-        is listed as what it is (not a folder), never as what it points to."""
+    @contextlib.contextmanager
+    def _folder(self, rel: str) -> Iterator[tuple[int, str] | None]:
+        """A checked descriptor of the folder ``rel`` and its path; None if there is none."""
         try:
             fd, path, _ = self._open(rel, os.O_RDONLY | _DIRECTORY, "listing")
         except FileNotFoundError:
-            return []
-        out: list[tuple[str, bool, int | None]] = []
+            yield None
+            return
         try:
-            if not detail:
-                return [(name, False, None) for name in sorted(os.listdir(fd))
-                        if not self._hidden(rel, name)]
-            with os.scandir(fd) as entries:
-                for e in entries:
-                    if self._hidden(rel, e.name):
-                        continue
-                    is_dir = e.is_dir(follow_symlinks=False)
-                    out.append((e.name, is_dir,
-                                None if is_dir else e.stat(follow_symlinks=False).st_size))
+            yield fd, path
         except OSError as exc:
             raise _store_error(exc, "listing", path) from exc
         finally:
             os.close(fd)
-        return sorted(out)
 
     def listdir(self, rel: str) -> list[str]:
-        return [name for name, _, _ in self._scan(rel, detail=False)]  # sorted by _scan
+        with self._folder(rel) as folder:
+            if folder is None:
+                return []
+            return sorted(n for n in os.listdir(folder[0]) if not self._hidden(rel, n))
 
     def list_detail(self, rel: str) -> list[tuple[str, bool, int | None]]:
-        return self._scan(rel, detail=True)
+        out = []
+        with self._folder(rel) as folder:
+            if folder is None:
+                return []
+            with os.scandir(folder[0]) as entries:
+                for e in entries:
+                    if self._hidden(rel, e.name):
+                        continue
+                    # A link is listed as what it is (not a folder), never as its target.
+                    is_dir = e.is_dir(follow_symlinks=False)
+                    out.append((e.name, is_dir,
+                                None if is_dir else e.stat(follow_symlinks=False).st_size))
+        return sorted(out)
 
     def exists(self, rel: str) -> bool:
         return os.path.exists(self._abs(rel))
