@@ -17,10 +17,12 @@ class TestLocalBadInput(BadInputSuite):
     pass
 
 
+@pytest.mark.slow
 class TestLocalCorruption(CorruptionSuite):
     pass
 
 
+@pytest.mark.slow
 class TestLocalFaults(FaultSuite):
     pass
 
@@ -35,6 +37,7 @@ class TestMemoryBadInput(TestMemory, BadInputSuite):
     pass
 
 
+@pytest.mark.slow
 class TestMemoryCorruption(TestMemory, CorruptionSuite):
     pass
 
