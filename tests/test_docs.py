@@ -117,3 +117,16 @@ def test_every_page_is_reachable_from_the_navigation():
     pages = {str(p.relative_to(ROOT / "docs")) for p in (ROOT / "docs").rglob("*.md")}
     assert pages == in_nav, (f"not in the nav: {sorted(pages - in_nav)}; "
                              f"in the nav but missing: {sorted(in_nav - pages)}")
+
+
+def test_every_test_guarantees_md_names_exists():
+    """docs/guarantees.md maps each promise to its tests: each one named must exist."""
+    text = (ROOT / "docs" / "guarantees.md").read_text()
+    current = None
+    for path, name in re.findall(r"`(?:((?:tests|plugins)/[\w/.-]+\.py))?::(\w+)`", text):
+        current = path or current
+        source = (ROOT / current).read_text()
+        assert re.search(rf"^\s*(?:def|class) {name}\b", source, re.MULTILINE), \
+            f"{current}::{name}"
+    for path in re.findall(r"`((?:tests|plugins|benchmarks)/[\w/.-]+\.py)", text):
+        assert (ROOT / path).exists(), path

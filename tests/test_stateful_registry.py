@@ -98,6 +98,11 @@ def test_machine_detects_a_broken_store():
     from modelops.backends.layout.registry import LayoutRegistryStore
 
     class Pretends(LayoutRegistryStore):
+        # Says every version is free, then "claims" a taken one without a word (the registry
+        # asks version_numbers first, to refuse a taken version before storing any file).
+        def version_numbers(self, name):
+            return []
+
         def create_version(self, version, files):
             try:
                 return super().create_version(version, files)
@@ -112,7 +117,9 @@ def test_machine_detects_a_broken_store():
                                settings=settings(DEFAULT_SETTINGS, max_examples=100,
                                                  database=None, phases=[Phase.generate],
                                                  report_multiple_bugs=False))
-    with pytest.raises(AssertionError, match="AlreadyExists"):
+    # Caught as a second claim of a version that passed, or as the wrong version chosen next
+    # (the store's numbers hide the taken ones).
+    with pytest.raises(AssertionError, match=r"AlreadyExists|assert '1\.0\.0' =="):
         machine.TestCase("runTest").runTest()
 
 

@@ -12,7 +12,7 @@ from modelops._time import to_ms as _ms
 from modelops.drift.detector import check_profile
 from modelops.drift.profile import profile_frame
 from modelops.entities.drift import DatasetProfile, DriftReport
-from modelops.entities.validators import check_name
+from modelops.entities.validators import check_bool, check_name
 from modelops.errors import InvalidInput
 from modelops.stores import DriftStore
 
@@ -51,6 +51,8 @@ class Drift:
 
     def reference(self, name: str, profile_id: str | None = None) -> DatasetProfile:
         """The newest reference profile of ``name`` (or the one with ``profile_id``)."""
+        if profile_id is not None:
+            check_name(profile_id, "profile_id")
         return self.store.get_profile(check_name(name, "name"), profile_id)
 
     def check(self, name: str, frame: Any, *, method: str | Mapping[str, str] = "auto",
@@ -63,6 +65,7 @@ class Drift:
         stored (``save=False`` skips that) and, when the dataset drifted, the
         ``modelops_drift_detected`` hook fires.
         """
+        check_bool(save, "save")
         profile = self.reference(name)
         report = check_profile(profile, frame, method=method, threshold=threshold,
                                correction=correction, min_effect=min_effect,
@@ -85,4 +88,5 @@ class Drift:
 
     def report(self, name: str, report_id: str) -> DriftReport:
         """One stored report."""
-        return self.store.get_report(check_name(name, "name"), report_id)
+        return self.store.get_report(check_name(name, "name"),
+                                     check_name(report_id, "report_id"))

@@ -19,6 +19,7 @@ from modelops.entities.registry import (
     ModelVersion,
     RegisteredModel,
     RegistryEvent,
+    check_event,
 )
 
 
@@ -57,20 +58,29 @@ def _plain(_inst: Any, _field: Any, value: Any) -> Any:
     return value
 
 
+def _known(cls: type, d: Any) -> dict[str, Any]:
+    """The fields of ``cls`` in a stored object; a field a newer writer added is ignored.
+    ``TypeError`` for anything but a JSON object (the callers name the file)."""
+    if not isinstance(d, dict):
+        raise TypeError(f"expected a JSON object, got {type(d).__name__}")
+    names = attrs.fields_dict(cls)
+    return {k: v for k, v in d.items() if k in names}
+
+
 def model_from_data(d: dict[str, Any]) -> RegisteredModel:
-    return RegisteredModel(**d)
+    return RegisteredModel(**_known(RegisteredModel, d))
 
 
 def version_from_data(d: dict[str, Any]) -> ModelVersion:
-    d = dict(d)
-    d["files"] = tuple(ArtifactFile(**f) for f in d.get("files", ()))
-    d["lineage"] = Lineage(**(d.get("lineage") or {}))
+    d = _known(ModelVersion, d)
+    d["files"] = tuple(ArtifactFile(**_known(ArtifactFile, f)) for f in d.get("files", ()))
+    d["lineage"] = Lineage(**_known(Lineage, d.get("lineage") or {}))
     return ModelVersion(**d)
 
 
 def event_from_data(d: dict[str, Any]) -> RegistryEvent:
-    d = dict(d)
-    d["changes"] = tuple(Change(**c) for c in d.get("changes", ()))
+    d = _known(RegistryEvent, d)
+    d["changes"] = tuple(Change(**_known(Change, c)) for c in d.get("changes", ()))
     if d.get("decision") is not None:
-        d["decision"] = Decision(**d["decision"])
-    return RegistryEvent(**d)
+        d["decision"] = Decision(**_known(Decision, d["decision"]))
+    return check_event(RegistryEvent(**d))

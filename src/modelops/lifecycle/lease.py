@@ -29,7 +29,7 @@ from typing import Any
 
 import attrs
 
-from modelops.entities.registry import RegistryEvent
+from modelops.entities.registry import RegistryEvent, check_payload
 from modelops.errors import Conflict
 
 STARTED = "cycle_started"
@@ -80,6 +80,11 @@ class CycleLog:
 
     def apply(self, event: RegistryEvent) -> None:
         payload = event.payload
+        try:
+            check_payload(event)
+        except ValueError:
+            self.seq = event.seq  # the registry's fold reports it
+            return
         if event.action == STARTED:
             record = CycleRecord(cycle=payload["cycle"], seq=event.seq,
                                  holder=payload.get("holder", event.actor),

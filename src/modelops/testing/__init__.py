@@ -60,6 +60,10 @@ Contents:
   (profiles and reports whole and found again, the newest profile, reports by creation time)
   and of the ``PredictionStore`` contract (parts byte for byte, by day then write order,
   compaction as one change, retention by whole days). Plain pytest classes; need pytest.
+- ``BadInputSuite``, ``CorruptionSuite``, ``FaultSuite``, ``Sandbox``
+  (``modelops.testing.robustness``): property suites of what modelops promises under
+  hostile input, a damaged file and a failing storage, through the public API of a client on
+  the backend (``docs/guarantees.md``). Need pytest and hypothesis.
 - ``modelops.testing.strategies``: Hypothesis strategies for names, keys, metric values,
   params, tags, metric series, experiments, runs, and invalid names; for the registry,
   model names, semantic versions (valid and invalid), aliases and registry events. Needs
@@ -84,6 +88,7 @@ if TYPE_CHECKING:
     from modelops.testing.predictions import PredictionStoreSuite
     from modelops.testing.registry import RegistryStoreSuite
     from modelops.testing.registry_stateful import RegistryMachine, registry_machine
+    from modelops.testing.robustness import BadInputSuite, CorruptionSuite, FaultSuite, Sandbox
     from modelops.testing.tracking import (
         ArtifactTests,
         ExperimentTests,
@@ -99,13 +104,17 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ArtifactTests",
+    "BadInputSuite",
+    "CorruptionSuite",
     "DriftStoreSuite",
     "ExperimentTests",
+    "FaultSuite",
     "LoggingTests",
     "PredictionStoreSuite",
     "RegistryMachine",
     "RegistryStoreSuite",
     "RunTests",
+    "Sandbox",
     "SearchTests",
     "SharingTests",
     "StoreCapabilities",
@@ -132,6 +141,10 @@ _LAZY = {
     "strategies": ("modelops.testing.strategies", None),
     "DriftStoreSuite": ("modelops.testing.drift", "DriftStoreSuite"),
     "PredictionStoreSuite": ("modelops.testing.predictions", "PredictionStoreSuite"),
+    "BadInputSuite": ("modelops.testing.robustness", "BadInputSuite"),
+    "CorruptionSuite": ("modelops.testing.robustness", "CorruptionSuite"),
+    "FaultSuite": ("modelops.testing.robustness", "FaultSuite"),
+    "Sandbox": ("modelops.testing.robustness", "Sandbox"),
 }
 
 

@@ -111,6 +111,11 @@ INVALID_NAMES: tuple[tuple[str, Any], ...] = (
     ("trailing-space", "trail "),
     ("only-spaces", "   "),
     ("too-long", "x" * (MAX_NAME_LENGTH + 1)),
+    ("version-id", "a?versionId=1"),
+    ("question-mark", "a?b"),
+    ("hash", "a#b"),
+    ("leading-tilde", "~x"),
+    ("lone-surrogate", "a\ud800b"),
     ("none", None),
     ("int", 42),
     ("bytes", b"name"),
@@ -129,12 +134,15 @@ INVALID_ARTIFACT_PATHS: tuple[tuple[str, str], ...] = (
     ("backslash-traversal", "..\\x"),
     ("nul", "a\x00b"),
     ("newline", "a\nb"),
+    ("question-mark", "a?versionId=1"),
+    ("hash", "a#b"),
+    ("long-segment", "é" * 128),
 )
 
 #: Valid names that are awkward for stores that map names to paths, keys or URLs.
 AWKWARD_NAMES: tuple[str, ...] = (
-    "a b", "a.b", "a..b", "-x", "x.json", "a:b", "a::b", "[x]", "*", "a?b", "a#b", "%2F",
-    "~x", "$HOME", "a|b", "{x}", "'quoted'", '"dq"', "CON", "nul", "é", "Überprüfung",
+    "a b", "a.b", "a..b", "-x", "x.json", "a:b", "a::b", "[x]", "*", "a=b&c", "%2F",
+    "x~", "a~b", "$HOME", "a|b", "{x}", "'quoted'", '"dq"', "CON", "nul", "é", "Überprüfung",
     "名前", "😀", "a\u200bb", "Ωmega ∑",
 )
 

@@ -8,7 +8,8 @@ import os
 import threading
 from typing import Any
 
-from modelops.backends.layout.storage import Signature, Storage, store_error
+from modelops.backends.layout.storage import Signature, Storage, confined, store_error
+from modelops.errors import StoreError
 
 
 class FsspecStorage(Storage):
@@ -29,7 +30,7 @@ class FsspecStorage(Storage):
         self._create_lock = threading.Lock()
 
     def _abs(self, rel: str) -> str:
-        return f"{self.root}/{rel}" if rel else self.root
+        return f"{self.root}/{confined(rel)}" if rel else self.root
 
     def _call(self, what: str, rel: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -90,12 +91,14 @@ class FsspecStorage(Storage):
     def get(self, rel: str, local_path: str) -> None:
         if self.is_dir(rel):
             for sub, _ in self.walk_files(rel):
-                self.get(f"{rel}/{sub}", os.path.join(local_path, *sub.split("/")))
+                self.get_file(f"{rel}/{sub}", os.path.join(local_path, *sub.split("/")))
             return
-        os.makedirs(os.path.dirname(os.path.abspath(local_path)), exist_ok=True)
-        data = self.read_bytes(rel)
-        with open(local_path, "wb") as f:
-            f.write(data)
+        self.get_file(rel, local_path)
+
+    def get_file(self, rel: str, local_path: str) -> None:
+        if self.is_dir(rel):
+            raise StoreError(f"reading {self.uri_of(rel)} failed: it is a folder, not a file")
+        super().get_file(rel, local_path)
 
     def remove_tree(self, rel: str) -> None:
         # Listed, never globbed: fs.rm would expand "*", "?" and "[x]" in a name and remove

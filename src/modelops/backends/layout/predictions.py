@@ -16,13 +16,17 @@ leaves the old parts in force.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
+from modelops._files import path_name
 from modelops._ids import new_id
-from modelops.backends.layout.storage import Storage, dumps, path_name
+from modelops.backends.layout.storage import Storage, dumps
 from modelops.errors import InvalidInput, NotFound
 from modelops.stores import PredictionStore
 from modelops.stores.predictions import KINDS, Part
+
+_PART_ID = re.compile(r"[0-9a-f][0-9a-f-]{0,99}")
 
 
 class LayoutPredictionStore(PredictionStore):
@@ -38,9 +42,19 @@ class LayoutPredictionStore(PredictionStore):
         base = f"predictions/{path_name(model)}" + ("/feedback" if kind == "feedback" else "")
         return base if day is None else f"{base}/date={day}"
 
-    def write_part(self, model: str, kind: str, day: str, data: bytes) -> Part:
-        name = f"part-{new_id()}.jsonl"
-        self.storage.create(f"{self._dir(model, kind, day)}/{name}", data)
+    def write_part(self, model: str, kind: str, day: str, data: bytes, *,
+                   part_id: str | None = None) -> Part:
+        if part_id is not None and not (isinstance(part_id, str)
+                                        and _PART_ID.fullmatch(part_id)):
+            raise InvalidInput(f"expected lowercase hex digits and dashes, got {part_id!r}",
+                               field="part_id")
+        name = f"part-{part_id or new_id()}.jsonl"
+        try:
+            self.storage.create(f"{self._dir(model, kind, day)}/{name}", data)
+        except FileExistsError:
+            if part_id is None:
+                raise
+            return Part(kind, day, name, "jsonl", None)  # written before: once is enough
         return Part(kind, day, name, "jsonl", len(data))
 
     def list_parts(self, model: str, kind: str, first_day: str | None = None,

@@ -13,6 +13,7 @@ Layout under the root::
                                               each record a claim, created exclusively, last
     models/<name>/events/<seq>.json           the audit trail: seq 1, 2, 3 … each claimed
                                               with an exclusive create
+    models/<name>/quarantine/                 the bytes of events found unreadable, set aside
 
 A model keeps its versions one way for good, chosen when it is created: ``model.json`` of a
 model whose versions are in the log says ``"versions": "log"``.
@@ -27,29 +28,55 @@ counts. An append writes to a file that exists where a claim creates one: on a b
 is several times cheaper, and a register creates no file at all. Records are decoded when
 asked for, so reading one version of a long log costs a read and a scan, not a decode of all.
 
+An event that cannot be read (cut short by a machine crash, damaged, of the wrong shape) is
+skipped with a ``StoreWarning`` naming its file. Its number stays taken: the next writer to
+claim that number finds it unreadable, copies its bytes into ``quarantine/`` (never deleting
+them), puts in its place a ``quarantined`` event that says where they went, and claims the
+number after. The place is only ever replaced by that marker, so two writers doing this at
+once write the same thing, and no number is ever claimed twice.
+
 Blobs are written whole under their digest, so repeated registrations of the same big file
 store it once, and a changed byte can never hide behind a valid name.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import re
+import warnings
 import zlib
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import attrs
 
-from modelops._files import read_file, read_file_up_to, sha256_file
-from modelops.backends.layout.storage import Storage, dumps, loads, path_name
-from modelops.entities.registry import ModelVersion, RegisteredModel, RegistryEvent
+from modelops._crash import crash_point
+from modelops._files import path_name, read_file, read_file_up_to, sha256_file
+from modelops._ids import now_ms
+from modelops.backends.layout.storage import (
+    DECODE_ERRORS,
+    Storage,
+    dumps,
+    loads,
+    skipped,
+)
+from modelops.entities.registry import ModelVersion, RegisteredModel, RegistryEvent, is_version
 from modelops.entities.registry_codec import (
     event_from_data,
     model_from_data,
     to_data,
     version_from_data,
 )
-from modelops.errors import AlreadyExists, Conflict, InvalidInput, NotFound, StoreError
+from modelops.errors import (
+    AlreadyExists,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    StoreError,
+    StoreWarning,
+)
 from modelops.stores import RegistryStore
 
 _SEQ_WIDTH = 12
@@ -112,7 +139,43 @@ def _parse_line(line: bytes) -> tuple[str, bytes] | None:
     if crc != b"%08x" % zlib.crc32(body):
         return None
     version, _, record = body.partition(b"\t")
-    return version.decode(), record
+    try:
+        text = version.decode("ascii")
+    except UnicodeDecodeError:
+        return None
+    return (text, record) if is_version(text) else None
+
+
+_DIGEST = re.compile(r"[0-9a-f]{64}")
+
+
+def _stored_version(data: Any, name: str, version: str, where: str
+                    ) -> tuple[ModelVersion, dict[str, str], dict[str, tuple[int, int]]]:
+    """A stored version record with its blob and pack maps, each checked as strictly as
+    user input: a blob is named by 64 hex digits only, every map entry is a file of the
+    record, offsets are whole numbers. ``StoreError`` naming ``where`` otherwise — so a
+    crafted record can never make a read leave the model's own folder."""
+    try:
+        data = dict(data)
+        blobs = data.pop("blobs", None) or {}
+        packed = data.pop("packed", None) or {}
+        record = version_from_data(data)
+        if record.name != name or record.version != version:
+            raise ValueError(f"it is the record of {record.name!r} {record.version}")
+        paths = {f.path for f in record.files}
+        for path, digest in blobs.items():
+            if path not in paths or not isinstance(digest, str) or not _DIGEST.fullmatch(digest):
+                raise ValueError(f"its blob map names {path!r} -> {digest!r}")
+        checked: dict[str, tuple[int, int]] = {}
+        for path, where_in_pack in packed.items():
+            start, size = where_in_pack
+            if path not in paths or not all(type(n) is int and n >= 0 for n in (start, size)):
+                raise ValueError(f"its pack map names {path!r} -> {where_in_pack!r}")
+            checked[path] = (start, size)
+    except DECODE_ERRORS as exc:
+        raise StoreError(f"{where}: not a valid record of {name!r} {version} ({exc}); "
+                         "refusing to read it") from None
+    return record, blobs, checked
 
 
 class LayoutRegistryStore(RegistryStore):
@@ -146,25 +209,48 @@ class LayoutRegistryStore(RegistryStore):
     def _model_from(self, data: dict) -> RegisteredModel:
         """The model of a ``model.json``, noting whether its versions are in a log."""
         data = dict(data)
-        if data.pop(_KEPT_IN, None) == "log":
-            self._logs.setdefault(data["name"], _Log())
-        return model_from_data(data)
+        log = data.pop(_KEPT_IN, None) == "log"
+        model = model_from_data(data)
+        if log:
+            self._logs.setdefault(model.name, _Log())
+        return model
 
     def get_model(self, name: str) -> RegisteredModel:
         record = self._records.get(name)
         if record is None:
-            data = self.storage.read_json(f"{_model_dir(name)}/model.json")
-            if data is None:
+            record = self._read_model(_model_dir(name), name)
+            if record is None:
                 raise NotFound(f"no model named {name!r} in {self.uri}")
-            record = self._records[name] = self._model_from(data)
+            self._records[name] = record
+        return record
+
+    def _read_model(self, folder: str, name: str | None) -> RegisteredModel | None:
+        """The model record in ``folder`` (of ``name`` if given); None if there is none,
+        ``StoreError`` naming the file if it is not a model record."""
+        rel = f"{folder}/model.json"
+        data = self.storage.read_json(rel)
+        if data is None:
+            return None
+        try:
+            record = self._model_from(data)
+            if (record.name != name) if name is not None else \
+                    (_model_dir(record.name) != folder):
+                raise ValueError(f"it is the record of {record.name!r}")
+        except DECODE_ERRORS as exc:
+            raise StoreError(f"{self.storage.uri_of(rel)}: not a model record ({exc})") from None
         return record
 
     def list_models(self) -> list[RegisteredModel]:
         out = []
         for folder in self.storage.listdir("models"):
-            data = self.storage.read_json(f"models/{folder}/model.json")
-            if data is not None:
-                out.append(self._model_from(data))
+            try:
+                record = self._read_model(f"models/{folder}", None)
+            except StoreError as exc:
+                skipped(exc)
+                continue
+            if record is not None:
+                self._records.setdefault(record.name, record)
+                out.append(record)
         return sorted(out, key=lambda m: m.name)
 
     def create_version(self, version: ModelVersion, files: Mapping[str, str]) -> ModelVersion:
@@ -214,13 +300,16 @@ class LayoutRegistryStore(RegistryStore):
         with self.storage.locked(_log(name)) as locked:
             if version.version in self._read_log(name, log, locked.read):
                 raise _taken(version)
+            crash_point("registry.log.locked")
             for rel, local in small.items():
                 data = read_file(local)
                 blobs[rel] = hashlib.sha256(data).hexdigest()
                 packed[rel] = (self.storage.append(_pack(name), data), len(data))
+            crash_point("registry.log.packed")
             record = dumps({**to_data(stored), "blobs": blobs, "packed": packed})
             line = _log_line(version.version, record)
             start = locked.append(line)
+            crash_point("registry.log.appended")
             log.records[version.version] = record
             # Nothing was appended since the read under this lock: the log is read up to the
             # end of this record (past, at most, a line cut short that no reader takes).
@@ -265,10 +354,13 @@ class LayoutRegistryStore(RegistryStore):
             text = log.records.get(version) or self._read_log(name, log).get(version)
             if text is None:
                 return None
-            data = loads(text)
-            blobs = data.pop("blobs")
-            packed = {path: (where[0], where[1]) for path, where in data.pop("packed").items()}
-            record = self._keep(name, version_from_data(data), blobs, packed)
+            where = self.storage.uri_of(_log(name))
+            try:
+                data = loads(text)
+            except ValueError:
+                raise StoreError(f"{where}: the record of {name!r} {version} is not JSON; "
+                                 "refusing to read it") from None
+            record = self._keep(name, *_stored_version(data, name, version, where))
         return record
 
     def _keep(self, name: str, record: ModelVersion, blobs: dict[str, str],
@@ -298,22 +390,29 @@ class LayoutRegistryStore(RegistryStore):
             self.storage.put_file(local, blob)
         return digest
 
-    def _load_claim(self, path: str) -> ModelVersion | None:
+    def _load_claim(self, name: str, version: str | None, path: str) -> ModelVersion | None:
+        """The record in the claim file ``path`` (of ``version``, or of whichever version a
+        long version's hashed file holds); None if there is none."""
         cached = self._versions.get(path)
         if cached is not None:
             return cached
         data = self.storage.read_json(path)
         if data is None:
             return None
-        self._blobs[path] = data.pop("blobs", {})
-        record = self._versions[path] = version_from_data(data)
+        if version is None:
+            version = data.get("version") if isinstance(data, dict) else None
+            if not is_version(version):
+                raise StoreError(f"{self.storage.uri_of(path)}: not a version record")
+        record, blobs, _ = _stored_version(data, name, version, self.storage.uri_of(path))
+        self._blobs[path] = blobs
+        self._versions[path] = record
         return record
 
     def get_version(self, name: str, version: str) -> ModelVersion:
         self.get_model(name)
         log = self._logs.get(name)
         if log is None:
-            record = self._load_claim(_claim(name, version))
+            record = self._load_claim(name, version, _claim(name, version))
         else:
             record = self._logged_version(name, log, version)
         if record is None:
@@ -323,13 +422,28 @@ class LayoutRegistryStore(RegistryStore):
     def list_versions(self, name: str) -> list[ModelVersion]:
         self.get_model(name)
         log = self._logs.get(name)
-        if log is not None:
-            versions = list(self._read_log(name, log))
-            return [r for v in versions if (r := self._logged_version(name, log, v)) is not None]
         out = []
+        if log is not None:
+            for v in list(self._read_log(name, log)):
+                try:
+                    record = self._logged_version(name, log, v)
+                except StoreError as exc:
+                    skipped(exc)
+                    continue
+                if record is not None:
+                    out.append(record)
+            return out
         folder = f"{_model_dir(name)}/versions"
         for entry in self.storage.listdir(folder):
-            record = self._load_claim(f"{folder}/{entry}")
+            version = entry[:-5] if entry.endswith(".json") else ""
+            if not (is_version(version) or entry.startswith("~")):
+                continue  # not a claim: a stray file
+            try:
+                record = self._load_claim(name, version if entry[0] != "~" else None,
+                                          f"{folder}/{entry}")
+            except StoreError as exc:
+                skipped(exc)
+                continue
             if record is not None:
                 out.append(record)
         return out
@@ -345,10 +459,14 @@ class LayoutRegistryStore(RegistryStore):
         known = self._claimed.setdefault(name, {})
         for entry in set(entries).difference(known):
             if entry[0] == "~":  # a long version, named by its digest: read the record
-                record = self._load_claim(f"{folder}/{entry}")
+                try:
+                    record = self._load_claim(name, None, f"{folder}/{entry}")
+                except StoreError as exc:
+                    skipped(exc)
+                    continue
                 if record is not None:
                     known[entry] = record.version
-            elif entry.endswith(".json"):
+            elif entry.endswith(".json") and is_version(entry[:-5]):
                 known[entry] = entry[:-5]
         if len(known) > len(entries):  # a claim went away (a store rewritten underneath)
             known = self._claimed[name] = {e: known[e] for e in entries if e in known}
@@ -378,7 +496,7 @@ class LayoutRegistryStore(RegistryStore):
                 if f.path in packed:
                     _write_local(local, self._read_file(name, record, f.path))
                 else:
-                    self.storage.get(_blob(name, blobs.get(f.path, f.sha256)), local)
+                    self.storage.get_file(_blob(name, blobs.get(f.path, f.sha256)), local)
             except FileNotFoundError:
                 continue  # reported by the registry's digest check as a missing file
         return dst_dir
@@ -388,33 +506,106 @@ class LayoutRegistryStore(RegistryStore):
 
     def append_event(self, event: RegistryEvent) -> RegistryEvent:
         self.get_model(event.model)
-        path = f"{_model_dir(event.model)}/events/{event.seq:0{_SEQ_WIDTH}d}.json"
+        path = _event_path(event.model, event.seq)
         try:
             self.storage.create(path, dumps(to_data(event)))
         except FileExistsError:
+            if self._readable_event(event.model, event.seq) is None:
+                self._quarantine(event.model, event.seq)
             raise Conflict(f"event {event.seq} of model {event.model!r} was written by "
                            "someone else first") from None
         self._events[path] = event
         return event
 
+    def _readable_event(self, name: str, seq: int) -> RegistryEvent | None:
+        """The event ``seq`` of a model if it reads and has the right shape, else None."""
+        path = _event_path(name, seq)
+        event = self._events.get(path)
+        if event is None:
+            try:
+                event = self._read_event(name, seq)
+            except StoreError:
+                return None
+            if event is not None:
+                self._events[path] = event
+        return event
+
+    def _read_event(self, name: str, seq: int) -> RegistryEvent | None:
+        """The stored event ``seq``: None if there is no such file, ``StoreError`` naming
+        the file if it does not read as that event."""
+        path = _event_path(name, seq)
+        try:
+            data = loads(self.storage.read_bytes(path))
+        except FileNotFoundError:
+            return None
+        except (ValueError, UnicodeDecodeError):
+            raise StoreError(f"{self.storage.uri_of(path)}: not JSON (cut short by a crash, "
+                             "or damaged)") from None
+        try:
+            event = event_from_data(data)
+            if event.model != name or event.seq != seq:
+                raise ValueError(f"it is event {event.seq} of {event.model!r}")
+        except DECODE_ERRORS as exc:
+            raise StoreError(f"{self.storage.uri_of(path)}: not an event of {name!r} "
+                             f"({exc})") from None
+        return event
+
+    def _quarantine(self, name: str, seq: int) -> None:
+        """Set an unreadable event aside: its bytes into ``quarantine/`` (never deleted),
+        a ``quarantined`` event in its place, so the trail can move past its number."""
+        path = _event_path(name, seq)
+        try:
+            data = self.storage.read_bytes(path)
+        except FileNotFoundError:
+            return
+        kept = f"{_model_dir(name)}/quarantine/events-{seq:0{_SEQ_WIDTH}d}-" \
+               f"{hashlib.sha256(data).hexdigest()[:16]}.json"
+        with contextlib.suppress(FileExistsError):  # another writer did a moment ago
+            self.storage.create(kept, data)
+        marker = RegistryEvent(
+            model=name, seq=seq, action="quarantined", actor="modelops", timestamp=now_ms(),
+            reason=f"event {seq} ({self.storage.uri_of(path)}) could not be read; its bytes "
+                   f"were set aside in {self.storage.uri_of(kept)}",
+            payload={"quarantined": kept})
+        # The only event ever replaced, and only by this marker: whoever writes it last, the
+        # trail says the same thing.
+        self.storage.replace(path, dumps(to_data(marker)))
+        self._events[path] = marker
+        warnings.warn(f"modelops: {marker.reason}; the history moves on past it",
+                      StoreWarning, stacklevel=4)
+
     def list_events(self, name: str, after_seq: int = 0) -> list[RegistryEvent]:
         self.get_model(name)
         rel = f"{_model_dir(name)}/events"
-        if after_seq > 0 and not self.storage.exists(f"{rel}/{after_seq + 1:0{_SEQ_WIDTH}d}.json"):
+        if after_seq > 0 and not self.storage.exists(_event_path(name, after_seq + 1)):
             # Each event claims the number after the last, so with no event after_seq + 1
             # there is none later: a reader that is up to date asks for one name, not a
             # listing of the whole trail.
             return []
         out = []
         for entry in self.storage.listdir(rel):
-            if int(entry.split(".", 1)[0]) <= after_seq:
+            if not _EVENT_FILE.fullmatch(entry):
+                continue  # not an event: a stray file (.DS_Store, notes …)
+            seq = int(entry[:_SEQ_WIDTH])
+            if seq <= after_seq:
                 continue
             path = f"{rel}/{entry}"
             event = self._events.get(path)
             if event is None:
-                data = self.storage.read_json(path)
-                if data is None:
+                try:
+                    event = self._read_event(name, seq)
+                except StoreError as exc:
+                    skipped(exc)
                     continue
-                event = self._events[path] = event_from_data(data)
+                if event is None:
+                    continue
+                self._events[path] = event
             out.append(event)
         return out
+
+
+_EVENT_FILE = re.compile(rf"[0-9]{{{_SEQ_WIDTH}}}\.json")
+
+
+def _event_path(name: str, seq: int) -> str:
+    return f"{_model_dir(name)}/events/{seq:0{_SEQ_WIDTH}d}.json"

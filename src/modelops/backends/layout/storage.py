@@ -4,41 +4,49 @@ Every write is whole or absent: a reader never sees half a file. ``create`` clai
 exclusively (of two racing writers exactly one wins); ``replace`` swaps a file's content
 atomically. Storages that can (local disk on POSIX) also append to a file under a lock held
 across processes, which lets a writer add a record without creating a file. Paths given to a
-Storage are relative to its root and were validated by the layout. The storages:
+Storage are relative to its root and were validated by the layout; each Storage checks
+them again (``confined``), since some are built from stored data. The storages:
 ``LocalStorage`` (``modelops.backends.layout.local``: local disk through the operating
-system) and ``FsspecStorage`` (``modelops.backends.layout.filesystem``: any fsspec
-filesystem — memory here, S3 through its plugin).
+system, never through a link) and ``FsspecStorage`` (``modelops.backends.layout.filesystem``:
+any fsspec filesystem — memory here, S3 through its plugin).
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import os
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
-from modelops.errors import StoreError
+from modelops.errors import StoreError, StoreWarning
 
 #: A file's identity and version, cheap to get without reading it; None when unknown.
 Signature = tuple[Any, ...] | None
 
 
-#: Longest name (in UTF-8 bytes) used as a file or folder name as it is.
-MAX_PATH_NAME_BYTES = 200
+def confined(rel: str) -> str:
+    """``rel`` if it names a place below a store's root: relative, with no empty, ``.`` or
+    ``..`` segment, no backslash and no NUL; else ``StoreError``. Paths reach a Storage from
+    validated names and from stored data alike, so the Storage checks them once more."""
+    suspect = (".." in rel or "//" in rel or "\\" in rel or "\x00" in rel or "/./" in rel
+               or rel.startswith(("/", "./")) or rel.endswith(("/", "/.")) or rel == ".")
+    # The precise check only for what the quick one flags ("a..b" is a fine name).
+    if suspect and ("\\" in rel or "\x00" in rel
+                    or any(part in ("", ".", "..") for part in rel.split("/"))):
+        raise StoreError(f"refusing the path {rel!r}: it would leave the store")
+    return rel
 
 
-@functools.lru_cache(maxsize=4096)  # a store's few names, asked for on every call
-def path_name(name: str) -> str:
-    """The file or folder name for a (validated) name: the name itself, or — when its UTF-8
-    form is too long for file systems (255 bytes) — ``~`` and its sha256 digest. Records
-    inside keep the real name."""
-    if len(name.encode("utf-8", "surrogatepass")) <= MAX_PATH_NAME_BYTES:
-        return name
-    import hashlib
+#: What decoding a stored record of the wrong shape may raise (InvalidInput, from a value
+#: object's validation, is a ValueError).
+DECODE_ERRORS = (TypeError, ValueError, KeyError, AttributeError, IndexError)
 
-    return "~" + hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()
+
+def skipped(error: Exception) -> None:
+    """Report a stored record a listing or a search goes on without (the error names it)."""
+    warnings.warn(f"modelops: skipped {error}", StoreWarning, stacklevel=3)
 
 
 def dumps(obj: Any) -> bytes:
@@ -120,6 +128,14 @@ class Storage:
         """Copy a file or a directory tree out to a local path."""
         raise NotImplementedError
 
+    def get_file(self, rel: str, local_path: str) -> None:
+        """Copy one file out to a local path (``FileNotFoundError`` if it does not exist,
+        ``StoreError`` if it is a folder)."""
+        data = self.read_bytes(rel)
+        os.makedirs(os.path.dirname(os.path.abspath(local_path)), exist_ok=True)
+        with open(local_path, "wb") as f:
+            f.write(data)
+
     def remove_tree(self, rel: str) -> None:
         """Remove a file or directory tree; missing is fine."""
         raise NotImplementedError
@@ -146,7 +162,7 @@ class Storage:
         """Every file below ``rel`` as ``(path relative to rel, size)``, depth first."""
         for name, is_dir, size in self.list_detail(rel):
             if is_dir:
-                for sub, sub_size in self.walk_files(f"{rel}/{name}"):
+                for sub, sub_size in self.walk_files(f"{rel}/{name}" if rel else name):
                     yield f"{name}/{sub}", sub_size
             else:
                 yield name, size

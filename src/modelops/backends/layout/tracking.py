@@ -14,6 +14,12 @@ Layout under the root::
     experiments/<exp>/runs/<run>/artifacts/...
     experiments/<exp>/index.json                     a cache of summaries for search; derived
 
+Every record read back is checked for the shape written before it is used: an experiment,
+a name claim or a run record that is not is a ``StoreError`` naming the file when it is
+asked for, and is skipped with a ``StoreWarning`` by listings and searches; a log segment or
+a lifecycle event that is not is skipped with a warning; a summary or the search index that
+is not (both derived) is rebuilt from the records it derives from.
+
 Ids are time-ordered, so a directory listing is time order. Nothing is edited in place; the
 summary is derived (it names the last segment it folded, and a reader folds any newer ones),
 so a crash between a segment and its summary loses nothing. One process writes a run at a
@@ -28,8 +34,10 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from modelops import query
+from modelops._crash import crash_point
+from modelops._files import path_name
 from modelops._ids import new_id, now_ms
-from modelops.backends.layout.storage import Signature, Storage, dumps, path_name
+from modelops.backends.layout.storage import Signature, Storage, dumps, skipped
 from modelops.entities import (
     Experiment,
     FileInfo,
@@ -75,9 +83,117 @@ def _run_dir(experiment_id: str, run_id: str) -> str:
 
 
 def _artifact_rel(path: str | None) -> str:
-    if path in (None, "", "."):
+    if path is None:
+        return ""
+    if not isinstance(path, str):
+        raise InvalidInput(f"expected a path, got {path!r}", field="artifact path")
+    if path in ("", "."):
         return ""
     return check_key(path.strip("/") if path != "/" else "", "artifact path")
+
+
+_ANY = object()
+_INT = (int,)
+_OPTIONAL_INT = (int, type(None))
+_OPTIONAL_STR = (str, type(None))
+_STATUSES = frozenset(s.value for s in RunStatus)
+
+
+def _has(data: Any, fields: Mapping[str, Any]) -> bool:
+    """Whether ``data`` is an object whose ``fields`` have the given types (a bool is no
+    int here, as it is not in what modelops writes)."""
+    if not isinstance(data, dict):
+        return False
+    for key, kind in fields.items():
+        value = data.get(key, _ANY)
+        if kind is bool:
+            if type(value) is not bool:
+                return False
+        elif value is _ANY or not isinstance(value, kind) or type(value) is bool:
+            return False
+    return True
+
+
+def _names(*values: Any) -> bool:
+    try:
+        for value in values:
+            if value is not None:
+                check_name(value, "name")
+    except InvalidInput:
+        return False
+    return True
+
+
+def _strings(mapping: dict[str, Any]) -> bool:
+    return all(type(k) is str and type(v) is str for k, v in mapping.items())
+
+
+_RUN = {"run_id": str, "experiment_id": str, "run_name": str, "start_time": _INT, "user": str,
+        "parent_run_id": _OPTIONAL_STR, "artifact_uri": str, "tags": dict}
+_INT64 = 2**63
+
+
+def _is_run(record: Any, run_id: str) -> bool:
+    return (_has(record, _RUN) and record["run_id"] == run_id and _strings(record["tags"])
+            and _names(record["run_id"], record["experiment_id"], record["run_name"],
+                       record["parent_run_id"]))
+
+
+def _is_summary(summary: Any, run_id: str) -> bool:
+    """Whether a summary read back has the shape a search relies on. (Spelled out field by
+    field: a cold search checks a thousand of them. Names are checked when a run of the page
+    is made: see ``search_runs``.)"""
+    try:
+        end, parent, last = summary["end_time"], summary["parent_run_id"], \
+            summary["last_segment"]
+        if not (summary["run_id"] == run_id and type(summary["experiment_id"]) is str
+                and type(summary["run_name"]) is str and summary["status"] in _STATUSES
+                and type(summary["start_time"]) is int
+                and -_INT64 <= summary["start_time"] < _INT64
+                and (end is None or type(end) is int) and type(summary["user"]) is str
+                and (parent is None or type(parent) is str)
+                and type(summary["artifact_uri"]) is str
+                and (last is None or type(last) is str)
+                and type(summary["tags"]) is dict and _strings(summary["tags"])
+                and type(summary["params"]) is dict and _strings(summary["params"])
+                and type(summary["metrics"]) is dict):
+            return False
+    except (KeyError, TypeError):
+        return False
+    for key, point in summary["metrics"].items():
+        if not (type(key) is str and type(point) is list and len(point) == 3
+                and isinstance(point[0], (int, float)) and type(point[1]) is int
+                and type(point[2]) is int):
+            return False
+    return True
+
+
+def _is_segment(segment: Any) -> bool:
+    """Whether a log segment has the shape ``_fold`` relies on."""
+    if not isinstance(segment, dict):
+        return False
+    for field in ("params", "tags"):
+        if not isinstance(segment.get(field) or {}, dict) or \
+                not _strings(segment.get(field) or {}):
+            return False
+    if "status" in segment and segment["status"] not in _STATUSES:
+        return False
+    if not isinstance(segment.get("end_time"), _OPTIONAL_INT) or \
+            not isinstance(segment.get("run_name", ""), str):
+        return False
+    metrics = segment.get("metrics") or {}
+    if not isinstance(metrics, dict):
+        return False
+    for columns in metrics.values():
+        if not (type(columns) is list and len(columns) == 3
+                and all(type(c) is list for c in columns)
+                and len(columns[0]) == len(columns[1]) == len(columns[2]) > 0
+                and all(type(x) is int for x in columns[0])
+                and all(type(x) is int for x in columns[2])
+                and all(isinstance(x, (int, float)) and type(x) is not bool
+                        for x in columns[1])):
+            return False
+    return True
 
 
 def _fold(summary: dict[str, Any], segment: dict[str, Any], segment_id: str) -> None:
@@ -113,6 +229,8 @@ def _latest_index(steps: list[int], stamps: list[int]) -> int:
 
 
 def _run_from_summary(s: dict[str, Any], deleted: bool) -> Run:
+    """The Run of a summary; ``InvalidInput`` if a name or key in it does not check out (a
+    summary read back is checked for its shape, its names when a Run is made of it)."""
     info = RunInfo(
         run_id=s["run_id"],
         experiment_id=s["experiment_id"],
@@ -275,29 +393,57 @@ class LayoutTrackingStore(TrackingStore):
 
     def get_experiment(self, experiment_id: str) -> Experiment:
         check_name(experiment_id, "experiment id")
-        record = self.storage.read_json(f"{_exp_dir(experiment_id)}/experiment.json")
+        rel = f"{_exp_dir(experiment_id)}/experiment.json"
+        record = self.storage.read_json(rel)
         if record is None:
             raise NotFound(f"no experiment with id {experiment_id!r} in {self.uri}")
         stage = self._lifecycle(f"{_exp_dir(experiment_id)}/lifecycle")
-        return Experiment(
-            experiment_id=experiment_id, name=record["name"], tags=record.get("tags") or {},
-            creation_time=record["creation_time"],
-            artifact_location=record.get("artifact_location", ""),
-            lifecycle_stage=LifecycleStage.DELETED if stage else LifecycleStage.ACTIVE,
-        )
+        try:
+            if not _has(record, {"name": str, "creation_time": _INT}):
+                raise InvalidInput("a name or creation time is missing")
+            return Experiment(
+                experiment_id=experiment_id, name=record["name"],
+                tags=record.get("tags") or {}, creation_time=record["creation_time"],
+                artifact_location=record.get("artifact_location", ""),
+                lifecycle_stage=LifecycleStage.DELETED if stage else LifecycleStage.ACTIVE,
+            )
+        except (InvalidInput, TypeError) as exc:
+            raise StoreError(f"{self.storage.uri_of(rel)}: not an experiment record "
+                             f"({exc})") from None
+
+    def _claimed(self, rel: str, name: str | None) -> str | None:
+        """The experiment id a name claim holds (of ``name``, when given); None if there is
+        no claim, ``StoreError`` naming the file if it is not one."""
+        claim = self.storage.read_json(rel)
+        if claim is None:
+            return None
+        if not (_has(claim, {"experiment_id": str, "name": str})
+                and _names(claim["experiment_id"], claim["name"])
+                and (name is None or claim["name"] == name)):
+            raise StoreError(f"{self.storage.uri_of(rel)}: not a claim of an experiment name")
+        return claim["experiment_id"]
 
     def get_experiment_by_name(self, name: str) -> Experiment | None:
         check_name(name, "experiment name")
-        claim = self.storage.read_json(f"experiment-names/{path_name(name)}.json")
-        return None if claim is None else self.get_experiment(claim["experiment_id"])
+        experiment_id = self._claimed(f"experiment-names/{path_name(name)}.json", name)
+        return None if experiment_id is None else self.get_experiment(experiment_id)
 
     def list_experiments(self, view: ViewType = ViewType.ACTIVE_ONLY) -> list[Experiment]:
         out = []
         for entry in self.storage.listdir("experiment-names"):
-            claim = self.storage.read_json(f"experiment-names/{entry}")
-            if claim is None:
+            try:
+                experiment_id = self._claimed(f"experiment-names/{entry}", None)
+                if experiment_id is None:
+                    continue
+                exp = self.get_experiment(experiment_id)
+            except StoreError as exc:
+                skipped(exc)
                 continue
-            exp = self.get_experiment(claim["experiment_id"])
+            except NotFound:
+                record = self.storage.uri_of(f"{_exp_dir(experiment_id)}/experiment.json")
+                skipped(StoreError(f"{record}: missing or unreadable, though "
+                                   f"experiment-names/{entry} claims it"))
+                continue
             if ViewType(view).admits(exp.lifecycle_stage):
                 out.append(exp)
         return sorted(out, key=lambda e: (e.creation_time, e.experiment_id))
@@ -319,6 +465,10 @@ class LayoutTrackingStore(TrackingStore):
             if path not in self._events:
                 event = self.storage.read_json(path)
                 if event is None:
+                    continue
+                if not (_has(event, {"deleted": bool})
+                        and isinstance(event.get("run_id", ""), str)):
+                    skipped(StoreError(f"{self.storage.uri_of(path)}: not a lifecycle event"))
                     continue
                 self._events[path] = event
             event = self._events[path]
@@ -384,23 +534,48 @@ class LayoutTrackingStore(TrackingStore):
         exp = self._experiment_of(run_id)
         rdir = _run_dir(exp, run_id)
         summary = self.storage.read_json(f"{rdir}/summary.json")
+        if summary is not None and not _is_summary(summary, run_id):
+            skipped(StoreError(f"{self.storage.uri_of(f'{rdir}/summary.json')}: not a run "
+                               "summary; rebuilt from the run's records"))
+            summary = None
         if summary is None:
-            record = self.storage.read_json(f"{rdir}/run.json")
+            rel = f"{rdir}/run.json"
+            record = self.storage.read_json(rel)
             if record is None:
                 raise NotFound(f"no run with id {run_id!r} in {self.uri}")
+            if not _is_run(record, run_id):
+                raise StoreError(f"{self.storage.uri_of(rel)}: not a run record")
             summary = self._initial_summary(record)
         last = summary["last_segment"]
         names = self.storage.listdir(f"{rdir}/log")
         for name in names:
             segment_id = name.removesuffix(".json")
             if last is None or segment_id > last:
-                segment = self.storage.read_json(f"{rdir}/log/{name}")
+                segment = self._segment(rdir, name)
                 if segment is not None:
                     _fold(summary, segment, segment_id)
         return summary, set(names)
 
+    def _segment(self, rdir: str, name: str) -> dict[str, Any] | None:
+        """A log segment of a run; None (with a warning if it is damaged) if it cannot be
+        folded."""
+        rel = f"{rdir}/log/{name}"
+        segment = self.storage.read_json(rel)
+        if segment is not None and not _is_segment(segment):
+            skipped(StoreError(f"{self.storage.uri_of(rel)}: not a log segment"))
+            return None
+        return segment
+
+    def _stored_run(self, summary: dict[str, Any], run_id: str) -> Run:
+        """The Run of a summary read back; ``StoreError`` naming it if its names are bad."""
+        try:
+            return _run_from_summary(summary,
+                                     self._is_deleted(summary["experiment_id"], run_id))
+        except InvalidInput as exc:
+            raise StoreError(f"the summary of run {run_id!r} in {self.uri}: {exc}") from None
+
     def _writer(self, run_id: str) -> _RunState:
-        state = self._writers.get(run_id)
+        state = self._writers.get(check_name(run_id, "run id"))
         if state is None:
             summary, known = self._load_state(run_id)
             with self._lock:
@@ -411,7 +586,7 @@ class LayoutTrackingStore(TrackingStore):
         """Fold segments another handle (or process) wrote since this one last looked."""
         for name in self.storage.listdir(f"{rdir}/log"):
             if name not in state.known:
-                segment = self.storage.read_json(f"{rdir}/log/{name}")
+                segment = self._segment(rdir, name)
                 if segment is not None:
                     last = state.summary["last_segment"]
                     _fold(state.summary, segment, name.removesuffix(".json"))
@@ -425,7 +600,7 @@ class LayoutTrackingStore(TrackingStore):
     def get_run(self, run_id: str) -> Run:
         # Always from storage: another handle or process may have written since.
         summary = self._read_state(run_id)
-        return _run_from_summary(summary, self._is_deleted(summary["experiment_id"], run_id))
+        return self._stored_run(summary, run_id)
 
     def _append(self, run_id: str, segment: dict[str, Any],
                 check: Any = None) -> dict[str, Any]:
@@ -438,6 +613,7 @@ class LayoutTrackingStore(TrackingStore):
                 check(state.summary)
             segment_id = new_id()
             self.storage.create(f"{rdir}/log/{segment_id}.json", dumps(segment))
+            crash_point("tracking.segment.written")
             state.known.add(f"{segment_id}.json")
             _fold(state.summary, segment, segment_id)
             # The segment is stored: readers fold it and the next write rewrites the summary.
@@ -468,7 +644,7 @@ class LayoutTrackingStore(TrackingStore):
         if run_name is not None:
             segment["run_name"] = check_name(run_name, "run name")
         summary = self._append(run_id, segment) if segment else self._read_state(run_id)
-        return _run_from_summary(summary, self._is_deleted(summary["experiment_id"], run_id))
+        return self._stored_run(summary, run_id)
 
     def set_run_lifecycle(self, run_id: str, deleted: bool) -> None:
         exp = self._experiment_of(run_id)
@@ -534,7 +710,7 @@ class LayoutTrackingStore(TrackingStore):
         values: list[float] = []
         stamps: list[int] = []
         for name in self.storage.listdir(f"{rdir}/log"):
-            segment = self.storage.read_json(f"{rdir}/log/{name}")
+            segment = self._segment(rdir, name)
             cols = ((segment or {}).get("metrics") or {}).get(key)
             if cols:
                 steps += cols[0]
@@ -555,7 +731,14 @@ class LayoutTrackingStore(TrackingStore):
             candidates.extend(self._runs_of(experiment_id, view))
         # Filter and sort cheap views of the summaries; build Runs only for the page.
         page = query.search(candidates, filter, order_by, max_results, page_token)
-        return Page(tuple(v.to_run() for v in page.items), page.token)
+        runs = []
+        for view in page.items:
+            try:
+                runs.append(view.to_run())
+            except InvalidInput as exc:  # a summary whose names do not check out
+                skipped(StoreError(f"the summary of run {view.summary.get('run_id')!r} in "
+                                   f"{self.uri}: {exc}"))
+        return Page(tuple(runs), page.token)
 
     def _runs_of(self, experiment_id: str, view: ViewType) -> list[_RunView]:
         """Every run of an experiment, read through the search index.
@@ -611,26 +794,41 @@ class LayoutTrackingStore(TrackingStore):
         if token is not None and stale >= _INDEX_REWRITE_THRESHOLD \
                 and any(s is not None for s in signatures.values()):
             # A derived cache: last writer wins, and readers check its token, so a stale or
-            # lost index only costs re-reading summaries.
-            self.storage.replace(f"{_exp_dir(experiment_id)}/index.json",
-                                 dumps(index.to_data()))
+            # lost index only costs re-reading summaries. A read never fails for it: a full
+            # disk or a read-only store only means the next cold search reads them again.
+            with contextlib.suppress(StoreError):
+                self.storage.replace(f"{_exp_dir(experiment_id)}/index.json",
+                                     dumps(index.to_data()))
 
     def _load_index(self, experiment_id: str) -> _ExperimentIndex:
-        data = self.storage.read_json(f"{_exp_dir(experiment_id)}/index.json")
-        if not isinstance(data, dict) or "runs" not in data:
+        rel = f"{_exp_dir(experiment_id)}/index.json"
+        data = self.storage.read_json(rel)
+        if data is None:
             return _ExperimentIndex()
         runs_uri = self.storage.uri_of(f"{_exp_dir(experiment_id)}/runs")
-        return _ExperimentIndex.from_data(data, experiment_id, runs_uri)
+        try:
+            index = _ExperimentIndex.from_data(data, experiment_id, runs_uri)
+        except (TypeError, ValueError, KeyError, AttributeError):
+            index = None
+        if index is None or not all(_is_summary(e.summary, run_id)
+                                    for run_id, e in index.entries.items()):
+            # A derived cache: dropped and rebuilt from the summaries.
+            skipped(StoreError(f"{self.storage.uri_of(rel)}: not a search index; rebuilt"))
+            return _ExperimentIndex()
+        return index
 
     def _read_summary(self, experiment_id: str, run_id: str) -> dict[str, Any] | None:
         rdir = _run_dir(experiment_id, run_id)
         summary = self.storage.read_json(f"{rdir}/summary.json")
-        if summary is not None:
+        if summary is not None and _is_summary(summary, run_id):
             return summary
         try:
             self._run_experiment.setdefault(run_id, experiment_id)
             return self._read_state(run_id)
         except NotFound:
+            return None
+        except StoreError as exc:  # a damaged run: the search goes on without it
+            skipped(exc)
             return None
 
     # -- artifacts --------------------------------------------------------------------------
