@@ -94,7 +94,7 @@ def test_base_machine_needs_a_store_factory():
 def test_machine_detects_a_broken_store():
     """The machine catches a store whose versions are not claimed exclusively (a sanity
     check of the checker)."""
-    from modelops.backends.fsspec.registry import LayoutRegistryStore
+    from modelops.backends.layout.registry import LayoutRegistryStore
 
     class Pretends(LayoutRegistryStore):
         def create_version(self, version, files):

@@ -24,7 +24,7 @@ ENV_PLUGINS = "MODELOPS_PLUGINS"
 ENTRY_POINT_GROUP = "modelops"
 
 #: Built-in plugins, registered exactly like third-party ones.
-BUILTIN_PLUGINS = ("modelops.backends.fsspec.plugin", "modelops.registry.flavors",
+BUILTIN_PLUGINS = ("modelops.backends.layout.plugin", "modelops.registry.flavors",
                    "modelops.drift.methods", "modelops.metrics.builtin")
 
 #: Schemes served by plugins that are installed separately: scheme prefix -> package.

@@ -13,7 +13,7 @@ from conftest import python_env
 
 import modelops
 from modelops.lifecycle import RetrainPolicy, run_cycle
-from modelops.lifecycle.cycles import acquire, read_cycles
+from modelops.lifecycle.lease import acquire, read_cycles
 from modelops.registry import Floors, MetricImprovement
 
 from ._data import FEATURES, H, now_hour, production_model, traffic

@@ -11,7 +11,7 @@ import math
 import pytest
 
 from modelops.client import open_store
-from modelops.entities._validate import MAX_NAME_LENGTH
+from modelops.entities.validators import MAX_NAME_LENGTH
 from modelops.errors import InvalidInput
 from modelops.testing import (
     DriftStoreSuite,

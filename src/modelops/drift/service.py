@@ -11,8 +11,8 @@ from modelops._ids import new_id, now_ms
 from modelops._time import to_ms as _ms
 from modelops.drift.detector import check_profile
 from modelops.drift.profile import profile_frame
-from modelops.entities._validate import check_name
 from modelops.entities.drift import DatasetProfile, DriftReport
+from modelops.entities.validators import check_name
 from modelops.errors import InvalidInput
 from modelops.stores import DriftStore
 

@@ -16,7 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 import attrs
 
 from modelops.entities._frozen import FrozenDict, freeze
-from modelops.entities._validate import (
+from modelops.entities.validators import (
     MAX_TAG_VALUE_LENGTH,
     check_key,
     check_name,
@@ -310,7 +310,7 @@ class RegistryEvent:
     create, so two concurrent promotions are ordered and the second sees the first.
     ``action`` is ``promote``, ``rollback``, ``archive``, ``set_alias``, ``remove_alias``,
     ``refused``, ``tag``, ``describe``, ``delete_model`` or ``restore_model``; retraining
-    cycles add ``cycle_started`` and ``cycle_finished`` (``modelops.lifecycle.cycles``).
+    cycles add ``cycle_started`` and ``cycle_finished`` (``modelops.lifecycle.lease``).
     """
 
     model: str

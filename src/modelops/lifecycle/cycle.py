@@ -12,7 +12,7 @@ A cycle:
 1. reads the model's cycle history; a live lease elsewhere makes this call ``busy``;
 2. asks the policy (``RetrainPolicy.evaluate``) about the production version's monitor; not
    due: ``skipped``, nothing is written;
-3. takes the cycle lease (see ``modelops.lifecycle.cycles``); lost to another process that
+3. takes the cycle lease (see ``modelops.lifecycle.lease``); lost to another process that
    decided at the same moment: ``busy``;
 4. calls ``train_fn(context) -> (model, metrics)`` inside a tracked run;
 5. registers the model with lineage: the version it replaces, the triggers, the data window;
@@ -34,7 +34,6 @@ import attrs
 
 from modelops._ids import new_id, now_ms
 from modelops._time import utc_time
-from modelops.entities._validate import check_name
 from modelops.entities.registry import (
     Decision,
     Lineage,
@@ -44,8 +43,9 @@ from modelops.entities.registry import (
     check_alias,
     check_metrics,
 )
+from modelops.entities.validators import check_name
 from modelops.errors import AlreadyExists, InvalidInput, NotFound, PromotionRefused
-from modelops.lifecycle.cycles import (
+from modelops.lifecycle.lease import (
     CycleLog,
     CycleRecord,
     acquire,

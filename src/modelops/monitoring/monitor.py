@@ -16,8 +16,8 @@ from typing import Any
 import attrs
 import numpy as np
 
-from modelops.entities._validate import check_name
 from modelops.entities.predictions import PredictionTable
+from modelops.entities.validators import check_name
 from modelops.errors import InvalidInput
 from modelops.metrics import canonical_metric
 from modelops.monitoring.values import (

@@ -19,7 +19,7 @@ from modelops import _html
 from modelops._html import escape as _e
 from modelops._html import nice_axis as _nice_axis
 from modelops._html import utc_time as _time
-from modelops.entities._frozen import FrozenDict, freeze
+from modelops.entities import FrozenDict, freeze
 from modelops.monitoring.values import (
     Degradation,
     DriftCheck,

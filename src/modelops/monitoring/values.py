@@ -12,7 +12,7 @@ from typing import Any
 
 import attrs
 
-from modelops.entities._frozen import FrozenDict, freeze
+from modelops.entities import FrozenDict, freeze
 from modelops.entities.monitoring import SEVERITIES, Alert, HealthIssue, severity_rank
 from modelops.entities.plain import fields_to_plain, finite_or_none, to_plain
 from modelops.errors import InvalidInput

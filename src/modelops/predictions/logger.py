@@ -32,9 +32,9 @@ from typing import Any
 
 from modelops._ids import new_id, now_ms
 from modelops._time import utc_day
-from modelops.entities._validate import check_int, check_name
 from modelops.entities.plain import finite_or_none
 from modelops.entities.predictions import LoggerStats
+from modelops.entities.validators import check_int, check_name
 from modelops.errors import InvalidInput
 from modelops.stores import PredictionStore
 

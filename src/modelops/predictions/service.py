@@ -9,8 +9,8 @@ from typing import Any
 
 from modelops._time import to_ms as _ms
 from modelops._time import utc_day
-from modelops.entities._validate import check_name
 from modelops.entities.predictions import PredictionTable
+from modelops.entities.validators import check_name
 from modelops.errors import InvalidInput
 from modelops.predictions.logger import PredictionLogger, encode
 from modelops.predictions.reader import arrow_json, arrow_parquet, read_predictions

@@ -18,12 +18,6 @@ import attrs
 from modelops._files import sha256_file
 from modelops._ids import now_ms
 from modelops.entities import Run
-from modelops.entities._validate import (
-    MAX_PARAM_VALUE_LENGTH,
-    MAX_TAG_VALUE_LENGTH,
-    check_name,
-    check_str_mapping,
-)
 from modelops.entities.registry import (
     ArtifactFile,
     Change,
@@ -36,6 +30,12 @@ from modelops.entities.registry import (
     Stage,
     check_alias,
     check_metrics,
+)
+from modelops.entities.validators import (
+    MAX_PARAM_VALUE_LENGTH,
+    MAX_TAG_VALUE_LENGTH,
+    check_name,
+    check_str_mapping,
 )
 from modelops.errors import (
     AlreadyExists,

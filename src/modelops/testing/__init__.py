@@ -42,7 +42,7 @@ Contents:
 
 - ``TrackingStoreSuite``, ``StoreCapabilities`` (``modelops.testing.tracking``): the
   conformance tests, a plain pytest class to subclass. Needs pytest.
-- ``TrackingStoreMachine``, ``tracking_machine`` (``modelops.testing.stateful``): a
+- ``TrackingStoreMachine``, ``tracking_machine`` (``modelops.testing.tracking_stateful``): a
   Hypothesis state machine comparing a store with a model. Needs hypothesis.
 - ``RegistryStoreSuite`` (``modelops.testing.registry``): the conformance tests of the
   ``RegistryStore`` contract (exclusive version and event claims, whole-or-absent versions,
@@ -81,8 +81,8 @@ if TYPE_CHECKING:
     from modelops.testing.predictions import PredictionStoreSuite
     from modelops.testing.registry import RegistryStoreSuite
     from modelops.testing.registry_stateful import RegistryMachine, registry_machine
-    from modelops.testing.stateful import TrackingStoreMachine, tracking_machine
     from modelops.testing.tracking import StoreCapabilities, TrackingStoreSuite
+    from modelops.testing.tracking_stateful import TrackingStoreMachine, tracking_machine
 
 __all__ = [
     "DriftStoreSuite",
@@ -101,8 +101,8 @@ __all__ = [
 _LAZY = {
     "StoreCapabilities": ("modelops.testing.tracking", "StoreCapabilities"),
     "TrackingStoreSuite": ("modelops.testing.tracking", "TrackingStoreSuite"),
-    "TrackingStoreMachine": ("modelops.testing.stateful", "TrackingStoreMachine"),
-    "tracking_machine": ("modelops.testing.stateful", "tracking_machine"),
+    "TrackingStoreMachine": ("modelops.testing.tracking_stateful", "TrackingStoreMachine"),
+    "tracking_machine": ("modelops.testing.tracking_stateful", "tracking_machine"),
     "RegistryStoreSuite": ("modelops.testing.registry", "RegistryStoreSuite"),
     "RegistryMachine": ("modelops.testing.registry_stateful", "RegistryMachine"),
     "registry_machine": ("modelops.testing.registry_stateful", "registry_machine"),

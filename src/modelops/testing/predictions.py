@@ -42,7 +42,7 @@ import pytest
 from modelops.errors import InvalidInput, NotFound
 from modelops.stores import PredictionStore
 from modelops.stores.predictions import KINDS, Part
-from modelops.testing._shared import StoreCapabilities, StoreSuite, in_threads
+from modelops.testing.base import StoreCapabilities, StoreSuite, in_threads
 from modelops.testing.tracking import AWKWARD_NAMES
 
 __all__ = ["PredictionStoreSuite", "StoreCapabilities", "lines"]

@@ -1,7 +1,7 @@
 """Hypothesis strategies for modelops value objects, valid by construction.
 
 Every strategy draws values the entities and stores must accept: they respect the limits of
-``modelops.entities._validate`` (name and key lengths, forbidden characters, value
+``modelops.entities.validators`` (name and key lengths, forbidden characters, value
 lengths). ``invalid_names()`` and ``invalid_keys()`` draw what must be refused.
 
 For the model registry: ``model_names()``, ``semvers()`` (and ``invalid_semvers()``),
@@ -33,20 +33,20 @@ from modelops.entities import (
     RunInfo,
     RunStatus,
 )
-from modelops.entities._validate import (
-    MAX_KEY_LENGTH,
-    MAX_NAME_LENGTH,
-    MAX_PARAM_VALUE_LENGTH,
-    MAX_TAG_VALUE_LENGTH,
-    check_key,
-    check_name,
-)
 from modelops.entities.registry import (
     Change,
     Decision,
     RegistryEvent,
     Stage,
     check_alias,
+)
+from modelops.entities.validators import (
+    MAX_KEY_LENGTH,
+    MAX_NAME_LENGTH,
+    MAX_PARAM_VALUE_LENGTH,
+    MAX_TAG_VALUE_LENGTH,
+    check_key,
+    check_name,
 )
 from modelops.errors import InvalidInput
 

@@ -50,7 +50,7 @@ from modelops.entities import (
     RunStatus,
     ViewType,
 )
-from modelops.entities._validate import (
+from modelops.entities.validators import (
     MAX_NAME_LENGTH,
     MAX_PARAM_VALUE_LENGTH,
     MAX_TAG_VALUE_LENGTH,
@@ -64,7 +64,7 @@ from modelops.errors import (
 )
 from modelops.query import parse_filter, parse_order_by
 from modelops.stores import TrackingStore
-from modelops.testing._shared import StoreCapabilities, StoreSuite, in_threads
+from modelops.testing.base import StoreCapabilities, StoreSuite, in_threads
 
 __all__ = [
     "AWKWARD_NAMES",

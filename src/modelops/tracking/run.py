@@ -19,7 +19,7 @@ from typing import Any
 
 from modelops._ids import now_ms
 from modelops.entities import Metric, MetricSeries, Run, RunStatus
-from modelops.entities._validate import (
+from modelops.entities.validators import (
     MAX_PARAM_VALUE_LENGTH,
     MAX_TAG_VALUE_LENGTH,
     check_int,

@@ -12,7 +12,7 @@ from modelops import query
 from modelops._ids import now_ms
 from modelops._time import parse_duration
 from modelops.entities import Experiment, FileInfo, MetricSeries, Run, RunStatus, ViewType
-from modelops.entities._validate import check_name
+from modelops.entities.validators import check_name
 from modelops.errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from modelops.stores import TrackingStore
 from modelops.tracking.names import random_run_name

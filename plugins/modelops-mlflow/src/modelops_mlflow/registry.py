@@ -69,7 +69,6 @@ from typing import Any
 import attrs
 
 from modelops._files import sha256_file
-from modelops.entities.codec import event_from_data, to_data
 from modelops.entities.registry import (
     ArtifactFile,
     Change,
@@ -81,6 +80,7 @@ from modelops.entities.registry import (
     Stage,
     check_alias,
 )
+from modelops.entities.registry_codec import event_from_data, to_data
 from modelops.errors import AlreadyExists, Conflict, InvalidInput, NotFound, StoreError
 from modelops.stores import RegistryStore
 from modelops_mlflow.connection import Connection, error_code, mlflow_errors

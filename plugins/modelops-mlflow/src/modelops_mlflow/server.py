@@ -36,7 +36,7 @@ import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
-from modelops.entities.codec import event_from_data, to_data
+from modelops.entities.registry_codec import event_from_data, to_data
 from modelops.errors import (
     AlreadyExists,
     Conflict,

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from modelops._ids import new_id
-from modelops.backends.fsspec.storage import Signature, Storage
+from modelops.backends.layout.storage import Signature, Storage
 from modelops.errors import StoreError
 from modelops_s3.retry import RetryPolicy, error_code, error_message, is_transient
 

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from modelops import query
 from modelops._ids import new_id, now_ms
-from modelops.backends.fsspec.storage import Signature, Storage, dumps, segment
+from modelops.backends.layout.storage import Signature, Storage, dumps, path_name
 from modelops.entities import (
     Experiment,
     FileInfo,
@@ -43,7 +43,7 @@ from modelops.entities import (
     RunStatus,
     ViewType,
 )
-from modelops.entities._validate import (
+from modelops.entities.validators import (
     MAX_TAG_VALUE_LENGTH,
     check_key,
     check_name,
@@ -263,7 +263,7 @@ class LayoutTrackingStore(TrackingStore):
                   "artifact_location": exp.artifact_location}
         self.storage.create(f"{_exp_dir(experiment_id)}/experiment.json", dumps(record))
         try:
-            self.storage.create(f"experiment-names/{segment(name)}.json",
+            self.storage.create(f"experiment-names/{path_name(name)}.json",
                                 dumps({"experiment_id": experiment_id, "name": name}))
         except FileExistsError:
             self.storage.remove_tree(_exp_dir(experiment_id))
@@ -288,7 +288,7 @@ class LayoutTrackingStore(TrackingStore):
 
     def get_experiment_by_name(self, name: str) -> Experiment | None:
         check_name(name, "experiment name")
-        claim = self.storage.read_json(f"experiment-names/{segment(name)}.json")
+        claim = self.storage.read_json(f"experiment-names/{path_name(name)}.json")
         return None if claim is None else self.get_experiment(claim["experiment_id"])
 
     def list_experiments(self, view: ViewType = ViewType.ACTIVE_ONLY) -> list[Experiment]:

@@ -1,8 +1,10 @@
-"""Validation shared by every value object: names, keys, numbers.
+"""Validators shared by every value object, and by backends that take raw input: names,
+keys, numbers, and the limits on them (``MAX_NAME_LENGTH`` …).
 
 Stores lay names out as paths or keys, so a name must never be able to escape its place:
 path separators (in names), ``..`` segments, NUL and control characters are refused, with an
-``InvalidInput`` that names the field and shows the value.
+``InvalidInput`` that names the field and shows the value. Each ``check_*`` function returns
+the checked value (normalised where it says so) or raises.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from modelops._ids import new_id
-from modelops.backends.fsspec.storage import Storage, dumps, segment
+from modelops.backends.layout.storage import Storage, dumps, path_name
 from modelops.errors import InvalidInput, NotFound
 from modelops.stores import PredictionStore
 from modelops.stores.predictions import KINDS, Part
@@ -35,7 +35,7 @@ class LayoutPredictionStore(PredictionStore):
     def _dir(self, model: str, kind: str, day: str | None = None) -> str:
         if kind not in KINDS:
             raise InvalidInput(f"expected one of {', '.join(KINDS)}, got {kind!r}", field="kind")
-        base = f"predictions/{segment(model)}" + ("/feedback" if kind == "feedback" else "")
+        base = f"predictions/{path_name(model)}" + ("/feedback" if kind == "feedback" else "")
         return base if day is None else f"{base}/date={day}"
 
     def write_part(self, model: str, kind: str, day: str, data: bytes) -> Part:

@@ -41,9 +41,14 @@ from collections.abc import Callable, Mapping
 import attrs
 
 from modelops._files import read_file, read_file_up_to, sha256_file
-from modelops.backends.fsspec.storage import Storage, dumps, loads, segment
-from modelops.entities.codec import event_from_data, model_from_data, to_data, version_from_data
+from modelops.backends.layout.storage import Storage, dumps, loads, path_name
 from modelops.entities.registry import ModelVersion, RegisteredModel, RegistryEvent
+from modelops.entities.registry_codec import (
+    event_from_data,
+    model_from_data,
+    to_data,
+    version_from_data,
+)
 from modelops.errors import AlreadyExists, Conflict, InvalidInput, NotFound, StoreError
 from modelops.stores import RegistryStore
 
@@ -56,11 +61,11 @@ _KEPT_IN = "versions"
 
 
 def _model_dir(name: str) -> str:
-    return f"models/{segment(name)}"
+    return f"models/{path_name(name)}"
 
 
 def _claim(name: str, version: str) -> str:
-    return f"{_model_dir(name)}/versions/{segment(version)}.json"
+    return f"{_model_dir(name)}/versions/{path_name(version)}.json"
 
 
 def _blob(name: str, sha256: str) -> str:

@@ -1,4 +1,5 @@
-"""What the conformance suites share: capabilities, a base class, a thread race."""
+"""What every conformance suite shares: the capabilities a backend declares, the base class
+of the suites, and a thread race (``in_threads``) for concurrency tests."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ touches only the days it spans.
 from __future__ import annotations
 
 from modelops._time import utc_day
-from modelops.backends.fsspec.storage import Storage, dumps, segment
+from modelops.backends.layout.storage import Storage, dumps, path_name
 from modelops.entities.drift import DatasetProfile, DriftReport
 from modelops.entities.drift_codec import (
     profile_from_data,
@@ -32,7 +32,7 @@ class LayoutDriftStore(DriftStore):
         self.uri = storage.uri
 
     def _dir(self, name: str) -> str:
-        return f"drift/{segment(name)}"
+        return f"drift/{path_name(name)}"
 
     def list_names(self) -> list[str]:
         names = []

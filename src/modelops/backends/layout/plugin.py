@@ -16,7 +16,8 @@ def open_storage(uri: StoreURI):  # type: ignore[no-untyped-def]
     ``memory://`` with no path is a fresh private store; ``memory://name`` is shared by every
     ``connect`` in the process, as fsspec's memory filesystem is.
     """
-    from modelops.backends.fsspec.storage import FsspecStorage, LocalStorage
+    from modelops.backends.layout.filesystem import FsspecStorage
+    from modelops.backends.layout.local import LocalStorage
 
     if uri.scheme == "file":
         return LocalStorage(uri.path)
@@ -40,18 +41,18 @@ def layout_store(kind: str, storage: Any) -> Any:
     if storage is None:
         return None
     if kind == "tracking":
-        from modelops.backends.fsspec.tracking import LayoutTrackingStore
+        from modelops.backends.layout.tracking import LayoutTrackingStore
 
         return LayoutTrackingStore(storage)
     if kind == "registry":
-        from modelops.backends.fsspec.registry import LayoutRegistryStore
+        from modelops.backends.layout.registry import LayoutRegistryStore
 
         return LayoutRegistryStore(storage)
     if kind == "drift":
-        from modelops.backends.fsspec.drift import LayoutDriftStore
+        from modelops.backends.layout.drift import LayoutDriftStore
 
         return LayoutDriftStore(storage)
-    from modelops.backends.fsspec.predictions import LayoutPredictionStore
+    from modelops.backends.layout.predictions import LayoutPredictionStore
 
     return LayoutPredictionStore(storage)
 
