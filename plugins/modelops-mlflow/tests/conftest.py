@@ -188,15 +188,29 @@ class _PostgresDatabases:
         """The ``mlflow+postgresql://`` URI of an empty database for this test."""
         if self._free:
             name = self._free.pop()
-            with self._connect(name) as conn, conn.transaction():
-                conn.execute(self._truncate)
-                for insert, rows in self._rows:
-                    conn.cursor().executemany(insert, rows)
+            self._empty(name)
         else:
             name = f"t_{uuid.uuid4().hex[:12]}"
             self.server.create_database(name, self.TEMPLATE)
         self._used.append(name)
         return "mlflow+" + self.server.uri(name)
+
+    def _empty(self, name: str) -> None:
+        import psycopg
+
+        for attempt in range(2):
+            try:
+                with self._connect(name) as conn, conn.transaction():
+                    conn.execute("SET LOCAL lock_timeout = '10s'")
+                    conn.execute(self._truncate)
+                    for insert, rows in self._rows:
+                        conn.cursor().executemany(insert, rows)
+                return
+            except psycopg.errors.LockNotAvailable:
+                if attempt:
+                    raise
+                # A session a test left inside a transaction holds a table: end it.
+                self.server.disconnect(name)
 
     def release(self) -> None:
         """The databases taken since the last release are free again."""

@@ -33,6 +33,13 @@ def model():
 
 # -- the conformance suites -----------------------------------------------------------------
 
+# The drift store calls MLflow's client, on PostgreSQL as on sqlite. Its suite's race of
+# processes (over half a minute on two cores) creates experiments at once as the tracking
+# suite's does, which runs here; so it runs on sqlite only.
+PROCESSES_ON_SQLITE = ("processes creating MLflow experiments at once: the tracking suite's "
+                       "race here, this one on sqlite")
+
+
 class TestPostgresTrackingStore(on_sqlite.TestMlflowTrackingStore):
     """The TrackingStore suite on MLflow's PostgreSQL store (a fresh database per test)."""
 
@@ -63,6 +70,9 @@ class TestPostgresDriftStore(on_sqlite.TestMlflowDriftStore):
         store = open_store("drift", parse_uri(postgres_uri()))
         yield store
         store.close()
+
+    def test_processes_saving_at_once(self, store, tmp_path):
+        pytest.skip(PROCESSES_ON_SQLITE)
 
 
 @pytest.mark.filterwarnings("ignore:.*not written as an MLflow model")
@@ -104,14 +114,13 @@ def test_an_unexpected_schema_goes_through_the_client(postgres_databases, model)
 
 
 _REGISTERING = """
-import json, sys
-import numpy as np
-from sklearn.linear_model import LogisticRegression
+import json, os, sys, tempfile
 import modelops
 
-X = np.random.default_rng(int(sys.argv[2])).normal(size=(40, 3))
-model = LogisticRegression().fit(X, (X[:, 0] > 0).astype(int))
-ops = modelops.connect(sys.argv[1], storage_options={"mlflow_model_layout": False})
+model = os.path.join(tempfile.mkdtemp(), "weights.bin")  # a model of the "path" flavor
+with open(model, "wb") as f:
+    f.write(os.urandom(64))
+ops = modelops.connect(sys.argv[1])
 print("ready", flush=True)
 sys.stdin.readline()
 mine = []
@@ -242,10 +251,13 @@ def test_artifacts_on_s3(postgres_uri, model, tmp_path, monkeypatch):
         loaded = ops.registry.load("fraud", stage="production")
         X = np.ones((2, 3))
         assert (loaded.predict(X) == model.predict(X)).all()
+        before = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
         mlflow.set_tracking_uri(uri.removeprefix("mlflow+"))
+        mlflow.set_registry_uri(uri.removeprefix("mlflow+"))
         try:
             plain = mlflow.sklearn.load_model("models:/fraud@production")
         finally:
-            mlflow.set_tracking_uri(None)
+            mlflow.set_tracking_uri(before[0])
+            mlflow.set_registry_uri(before[1])
         assert (plain.predict(X) == model.predict(X)).all()
         ops.close()
