@@ -292,6 +292,32 @@ class Monitor:
         ``"error"`` key."""
         return self.window(window).error_rate
 
+    def estimated_performance(self, window: Any = "24h", every: Any = "1h", *,
+                              reference: Any = None, estimator: str | None = None) -> Any:
+        """The model's metrics estimated without labels, per ``every`` over the last
+        ``window``: an ``EstimatedPerformance`` whose ``estimates`` give each metric's value
+        and band per window, with the realised value wherever feedback has arrived.
+
+        ``reference``: the labelled data the estimator is fitted on; by default the
+        predictions with feedback of the rules' ``estimation_reference`` (30 days) before
+        the window; or a ``(since, until)`` period, a ``PredictionTable``, or a frame with
+        ``prediction``, ``actual``, ``probability`` and feature columns (see
+        ``modelops.monitoring.estimated``). ``estimator``: a name in the estimator table
+        (default CBPE for a classifier, DLE for a regressor). Needs scikit-learn
+        (``modelops[sklearn]``). ``window`` must be a whole multiple of ``every``."""
+        from modelops.monitoring.estimated import estimate_windows
+
+        width = parse_window(window)
+        step = parse_window(every, "every")
+        if step > width or width % step:
+            raise InvalidInput(f"the window {format_window(width)} is not a whole multiple of "
+                               f"{format_window(step)}", field="every")
+        rows = self.window(window)
+        return estimate_windows(self, rows.table, rows.until, step, width // step,
+                                reference=reference, estimator=estimator,
+                                window_label=window_label(window),
+                                every_label=window_label(every))
+
     def health(self, window: Any = "24h", *, alert: bool = True) -> Health:
         """Every check on the window (read once) turned into issues with severities; issues
         at or above the rules' ``alert_at`` fire the ``modelops_alert_raised`` hook (unless

@@ -317,6 +317,28 @@ class Window:
     #: Why :attr:`drift` failed, or None.
     drift_error: str | None = None
 
+    @cached_property
+    def estimated(self) -> tuple[Any, str]:
+        """(the window's performance estimated without labels as one period, or None; why
+        not). Estimated from the rules' ``estimation_reference`` period before the window
+        (``modelops.monitoring.estimated``); None without a reference, or when the window
+        has fewer predictions than the rules' ``estimation_min_rows``."""
+        from modelops.errors import MissingDependency
+        from modelops.monitoring.estimated import estimate_windows
+
+        rules = self.monitor.rules
+        if rules.estimation_reference is None:
+            return None, "estimation is off (estimation_reference=None)"
+        if len(self) < rules.estimation_min_rows:
+            return None, (f"{len(self)} predictions, fewer than estimation_min_rows "
+                          f"({rules.estimation_min_rows})")
+        try:
+            found = estimate_windows(self.monitor, self.table, self.until, self.width, 1,
+                                     window_label=self.label, every_label=self.label)
+        except (InvalidInput, MissingDependency) as exc:
+            return None, str(exc)
+        return found, ""
+
     def check_drift(self, previous: np.ndarray | None, against: str) -> DriftCheck:
         """Input drift against the reference profile; prediction drift against the profile's
         prediction column, else against ``previous`` predictions (called ``against``)."""
