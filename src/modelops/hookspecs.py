@@ -34,7 +34,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from modelops.entities import Run
-    from modelops.entities.drift import DriftMethod, DriftReport
+    from modelops.entities.drift import DriftMethod, DriftReport, MultivariateMethod
     from modelops.entities.estimation import Estimator
     from modelops.entities.metrics import MetricSpec
     from modelops.entities.monitoring import Alert, HealthIssue
@@ -129,7 +129,7 @@ def modelops_stage_changed(event: RegistryEvent, store_uri: str) -> None:
 
 
 @hookspec
-def modelops_drift_methods() -> list[DriftMethod]:
+def modelops_drift_methods() -> list[DriftMethod | MultivariateMethod]:
     """Drift tests, usable by name in ``ops.drift.check(..., method=...)``: the drift method
     table (``modelops.drift.methods.method_table``) joins every plugin's.
 
@@ -142,6 +142,13 @@ def modelops_drift_methods() -> list[DriftMethod]:
     column's profile (``NumericProfile``: moments, buckets, and every value while there are at
     most 5,000; ``CategoricalProfile``: counts per category) and ``current`` the current values
     as a numpy array (float64 for numeric columns, strings or None for categorical ones).
+
+    A ``modelops.drift.MultivariateMethod(name, compute)`` judges the columns together, usable
+    by name in ``ops.drift.check(..., multivariate=[...])`` and health's ``multivariate``
+    rule (``modelops.drift.methods.multivariate_table``): ``compute(reference, current,
+    threshold) -> MultivariateDrift`` gets the reference profile's row sample and the current
+    rows, each a mapping of feature column to numpy array. The built-in ``reconstruction``
+    and ``domain_classifier`` come through this hook too.
     """
 
 

@@ -56,21 +56,26 @@ class Drift:
     def check(self, name: str, frame: Any, *, method: str | Mapping[str, str] = "auto",
               threshold: float | None = None, correction: str | None = None,
               min_effect: float | Mapping[str, float] | None = None,
-              drift_share: float = 0.5, save: bool = True) -> DriftReport:
+              drift_share: float = 0.5, save: bool = True,
+              multivariate: bool | str | Sequence[str] = False) -> DriftReport:
         """Check a frame against the reference of ``name``; returns a DriftReport.
 
-        See ``modelops.drift.detector`` for how ``method="auto"`` decides. The report is
-        stored (``save=False`` skips that) and, when the dataset drifted, the
-        ``modelops_drift_detected`` hook fires.
+        See ``modelops.drift.detector`` for how ``method="auto"`` decides. ``multivariate``
+        also judges the columns together (True: ``reconstruction`` and
+        ``domain_classifier``, or the names of the methods to run; see
+        ``modelops.drift.multivariate``), into ``report.multivariate``. The report is stored
+        (``save=False`` skips that) and, when the dataset drifted (or a multivariate method
+        found drift), the ``modelops_drift_detected`` hook fires.
         """
         profile = self.reference(name)
         report = check_profile(profile, frame, method=method, threshold=threshold,
                                correction=correction, min_effect=min_effect,
-                               drift_share=drift_share)
+                               drift_share=drift_share, multivariate=multivariate)
         report = attrs.evolve(report, report_id=new_id(), created_time=now_ms())
         if save:
             report = self.store.save_report(report)
-        if report.drifted or (report.target and report.target.drifted) or \
+        if report.drifted or report.multivariate_drifted or \
+                (report.target and report.target.drifted) or \
                 (report.prediction and report.prediction.drifted):
             from modelops.plugins import emit
 

@@ -20,6 +20,7 @@ from modelops.entities.drift import (
     DatasetProfile,
     DriftReport,
     Histogram,
+    MultivariateDrift,
     NumericProfile,
 )
 from modelops.errors import InvalidInput
@@ -61,7 +62,27 @@ def report_from_dict(data: Mapping[str, Any]) -> DriftReport:
     for name in ("missing_columns", "new_columns"):
         if name in kwargs:
             kwargs[name] = tuple(_sequence(kwargs[name], f"report.{name}"))
+    if "multivariate" in kwargs:
+        kwargs["multivariate"] = tuple(
+            _multivariate_from_dict(m, f"report.multivariate[{i}]")
+            for i, m in enumerate(_sequence(kwargs["multivariate"], "report.multivariate")))
     return DriftReport(**kwargs)
+
+
+def _multivariate_from_dict(data: Any, where: str) -> MultivariateDrift:
+    kwargs = _kwargs(MultivariateDrift, data, where)
+    for name in ("statistic", "expected", "lower", "upper", "threshold"):
+        if name in kwargs:
+            kwargs[name] = _float(kwargs[name])
+    if "columns" in kwargs:
+        kwargs["columns"] = tuple(_sequence(kwargs["columns"], f"{where}.columns"))
+    if "explanation" in kwargs:
+        pairs = list(_sequence(kwargs["explanation"], f"{where}.explanation"))
+        for i, pair in enumerate(pairs):
+            if len(list(_sequence(pair, f"{where}.explanation[{i}]"))) != 2:
+                raise InvalidInput("expected [column, share]", field=f"{where}.explanation[{i}]")
+        kwargs["explanation"] = tuple((c, _float(x)) for c, x in pairs)
+    return MultivariateDrift(**kwargs)
 
 
 def _column_from_dict(data: Any, where: str) -> ColumnDrift:
@@ -159,9 +180,14 @@ def profile_to_data(profile: DatasetProfile) -> dict[str, Any]:
             data = {"kind": "categorical", "count": col.count, "missing": col.missing,
                     "frequencies": dict(col.frequencies)}
         columns[name] = data
-    return {"name": profile.name, "profile_id": profile.profile_id,
-            "created_time": profile.created_time, "rows": profile.rows,
-            "target": profile.target, "prediction": profile.prediction, "columns": columns}
+    out = {"name": profile.name, "profile_id": profile.profile_id,
+           "created_time": profile.created_time, "rows": profile.rows,
+           "target": profile.target, "prediction": profile.prediction, "columns": columns}
+    if profile.sample is not None:
+        out["sample"] = {name: [None if isinstance(v, float) and not math.isfinite(v) else v
+                                for v in values]
+                         for name, values in profile.sample.items()}
+    return out
 
 
 def profile_from_data(data: Mapping[str, Any]) -> DatasetProfile:
@@ -182,4 +208,31 @@ def profile_from_data(data: Mapping[str, Any]) -> DatasetProfile:
     return DatasetProfile(name=data["name"], columns=columns, rows=data["rows"],
                           target=data.get("target"), prediction=data.get("prediction"),
                           profile_id=data.get("profile_id", ""),
-                          created_time=data.get("created_time", 0))
+                          created_time=data.get("created_time", 0),
+                          sample=_sample_from_data(data.get("sample"), columns))
+
+
+def _sample_from_data(data: Any, columns: Mapping[str, Any]) -> dict[str, tuple[Any, ...]] | None:
+    """The profile's row sample as stored: one list per profiled column, all as long; numeric
+    values null (NaN) or numbers, categorical ones null or strings."""
+    if data is None:
+        return None
+    data = _mapping(data, "profile.sample")
+    out: dict[str, tuple[Any, ...]] = {}
+    for name, values in data.items():
+        where = f"profile.sample[{name!r}]"
+        if name not in columns:
+            raise InvalidInput("is not a profiled column", field=where)
+        values = list(_sequence(values, where))
+        if columns[name].kind == "numeric":
+            if not all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))
+                       for v in values):
+                raise InvalidInput("expected numbers or null", field=where)
+            out[name] = tuple(math.nan if v is None else float(v) for v in values)
+        else:
+            if not all(v is None or isinstance(v, str) for v in values):
+                raise InvalidInput("expected strings or null", field=where)
+            out[name] = tuple(values)
+    if len({len(v) for v in out.values()}) > 1:
+        raise InvalidInput("columns of different lengths", field="profile.sample")
+    return out

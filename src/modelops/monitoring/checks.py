@@ -46,6 +46,12 @@ classifier, DLE for a regressor; ``modelops.monitoring.estimated``) is worse tha
 reference it was estimated from by more than ``degradation_threshold``. The reference is the
 predictions with feedback of ``estimation_reference`` [30d] before the window; windows with
 fewer than ``estimation_min_rows`` [100] predictions are not estimated.
+
+And ``multivariate_drift``, medium: no feature drifted on its own, yet a multivariate method
+of the rules' ``multivariate`` [``("reconstruction",)``] found the features drifted together
+against the reference profile's row sample — how they move together changed (windows of at
+least ``multivariate_min_rows`` [100] predictions). When features drifted one by one,
+``input_drift`` says so and this check stays quiet rather than repeat it.
 """
 
 from __future__ import annotations
@@ -66,7 +72,8 @@ if TYPE_CHECKING:
 HealthCheck = Callable[["Window", HealthRules], Iterable[HealthIssue]]
 
 __all__ = ["BUILTIN_CHECKS", "HealthCheck", "drift", "error_rate", "estimated_performance",
-           "health_checks", "latency", "no_data", "performance", "volume"]
+           "health_checks", "latency", "multivariate_drift", "no_data", "performance",
+           "volume"]
 
 
 def _issue(severity: str, kind: str, message: str, **details: Any) -> HealthIssue:
@@ -233,9 +240,27 @@ def drift(window: Window, rules: HealthRules) -> Iterator[HealthIssue]:
                      statistic=c.statistic, pvalue=c.pvalue, effect=c.effect)
 
 
+def multivariate_drift(window: Window, rules: HealthRules) -> Iterator[HealthIssue]:
+    """``multivariate_drift``: the features drifted together (``modelops.drift.multivariate``)
+    while none drifted alone, which a column-by-column check cannot see."""
+    if len(window) < rules.multivariate_min_rows or not rules.multivariate or \
+            window.drift.drifted_columns:
+        return
+    found, _why = window.multivariate
+    for result in found:
+        if result.drifted:
+            top = ", ".join(f"{c} ({share:.0%})" for c, share in result.explanation[:3])
+            yield _issue("medium", "multivariate_drift",
+                         f"the features drifted together ({result.method}): {result.reason}",
+                         method=result.method, statistic=result.statistic,
+                         expected=result.expected, lower=result.lower, upper=result.upper,
+                         pvalue=result.pvalue, columns=[c for c, _ in result.explanation],
+                         explanation=top)
+
+
 #: The built-in checks, in the order their issues are listed (most severe first after that).
 BUILTIN_CHECKS: tuple[HealthCheck, ...] = (no_data, volume, error_rate, latency, performance,
-                                           estimated_performance, drift)
+                                           estimated_performance, drift, multivariate_drift)
 
 
 def health_checks() -> tuple[HealthCheck, ...]:

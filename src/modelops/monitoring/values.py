@@ -283,6 +283,11 @@ class HealthRules:
     #: The severity of ``estimated_degradation`` (an estimated metric worse than the
     #: reference's by more than ``degradation_threshold``).
     estimated_severity: str = attrs.field(default="medium", validator=_severity_field)
+    #: Multivariate drift methods health runs on the window's features against the reference
+    #: profile's row sample (``modelops.drift.multivariate``); () for none.
+    multivariate: tuple[str, ...] = attrs.field(default=("reconstruction",), converter=tuple)
+    #: Windows with fewer predictions than this are not checked for multivariate drift.
+    multivariate_min_rows: int = 100
     #: Issues at or above this severity fire the ``modelops_alert_raised`` hook (None: never).
     alert_at: str | None = attrs.field(default="high", validator=_alert_at)
     #: Settings of the health checks plugins add, under the names their docs give.

@@ -318,6 +318,28 @@ class Window:
     drift_error: str | None = None
 
     @cached_property
+    def multivariate(self) -> tuple[tuple[Any, ...], str]:
+        """(the multivariate drift results of the rules' ``multivariate`` methods on the
+        window's features against the reference profile's row sample; why there are none)."""
+        rules = self.monitor.rules
+        profile = self.reference
+        if not rules.multivariate:
+            return (), "no multivariate method in the rules"
+        if profile is None:
+            return (), "no reference profile"
+        if len(self) < rules.multivariate_min_rows:
+            return (), (f"{len(self)} predictions, fewer than multivariate_min_rows "
+                        f"({rules.multivariate_min_rows})")
+        from modelops.drift.multivariate import check_multivariate
+        from modelops.errors import MissingDependency
+
+        frame = {c: self.table.features[c] for c in feature_columns(profile, self.table)}
+        try:
+            return check_multivariate(profile, frame, rules.multivariate), ""
+        except (InvalidInput, MissingDependency) as exc:
+            return (), str(exc)
+
+    @cached_property
     def estimated(self) -> tuple[Any, str]:
         """(the window's performance estimated without labels as one period, or None; why
         not). Estimated from the rules' ``estimation_reference`` period before the window
