@@ -24,7 +24,6 @@ from modelops.monitoring.values import (
     Degradation,
     DriftCheck,
     ErrorRate,
-    Health,
     HealthRules,
     Latency,
     Performance,
@@ -318,13 +317,23 @@ class Monitor:
                                 window_label=window_label(window),
                                 every_label=window_label(every))
 
-    def health(self, window: Any = "24h", *, alert: bool = True) -> Health:
+    def health(self, window: Any = "24h", *, alert: bool = True, segment_by: Any = None,
+               min_segment: int = 100) -> Any:
         """Every check on the window (read once) turned into issues with severities; issues
         at or above the rules' ``alert_at`` fire the ``modelops_alert_raised`` hook (unless
-        ``alert=False``). See ``modelops.monitoring.checks`` for the rules."""
+        ``alert=False``). See ``modelops.monitoring.checks`` for the rules.
+
+        ``segment_by`` (a logged feature, or a function of the logged features giving one
+        value per prediction) runs every check per segment of at least ``min_segment``
+        predictions and returns a ``SegmentedHealth``, worst segments first (see
+        ``modelops.monitoring.segments``)."""
         from modelops.monitoring.health import assess, raise_alerts
 
         checked = self.window(window)
+        if segment_by is not None:
+            from modelops.monitoring.segments import segmented_health
+
+            return segmented_health(checked, segment_by, min_segment, alert)
         assessment = assess(checked)
         if alert:
             raise_alerts(checked, assessment.health)

@@ -316,6 +316,9 @@ class Window:
 
     #: Why :attr:`drift` failed, or None.
     drift_error: str | None = None
+    #: The alpha of the input drift tests (None: the drift check's default); health per
+    #: segment lowers it for the number of segments.
+    drift_threshold: float | None = None
 
     @cached_property
     def multivariate(self) -> tuple[tuple[Any, ...], str]:
@@ -386,7 +389,7 @@ class Window:
             if profile.target is not None and self.feedback.any():
                 frame[profile.target] = self.table.actuals
             if columns or profile.prediction is not None:
-                report = check_profile(profile, frame)
+                report = check_profile(profile, frame, threshold=self.drift_threshold)
                 if profile.prediction is not None:
                     prediction, prediction_against = report.prediction, "reference"
                 if not columns:
