@@ -73,7 +73,7 @@ def test_calibration_is_applied_only_when_it_helps_out_of_fold():
 @given(seed=st.integers(0, 2**32 - 1))
 def test_a_calibrated_model_is_estimated_ever_closer_as_the_window_grows(seed):
     rng = np.random.default_rng(seed)
-    p, y = calibrated_model(rng, 2000)
+    p, y = calibrated_model(rng, 10_000)
     fitted = fit_cbpe(EstimationData(predictions=(p > 0.5).astype(int), scores=p, actuals=y))
     errors = {}
     for n in (500, 50_000):
@@ -181,16 +181,35 @@ def test_bad_references_name_what_is_wrong():
         fitted.estimate(EstimationData(predictions=np.array(["x"]), scores=np.array([np.nan])))
 
 
-def test_without_scikit_learn_the_error_names_the_extra(monkeypatch):
+def test_cbpe_needs_no_scikit_learn_and_dle_names_the_extra(monkeypatch):
     import sys
+
+    from modelops.estimation import fit_dle
 
     monkeypatch.setitem(sys.modules, "sklearn", None)
     rng = np.random.default_rng(9)
     p, y = calibrated_model(rng, 500)
+    fitted = fit_cbpe(EstimationData(predictions=(p > 0.5).astype(int), scores=p, actuals=y),
+                      calibration=True)
+    assert fitted.notes["calibrated"]
     with pytest.raises(MissingDependency, match=r"modelops\[sklearn\]"):
-        fit_cbpe(EstimationData(predictions=(p > 0.5).astype(int), scores=p, actuals=y))
+        fit_dle(EstimationData(predictions=p, actuals=y.astype(float), features={"p": p}))
 
 
 def test_the_builtin_estimators_come_through_the_table():
     table = estimator_table()
     assert table["cbpe"].task == "classification" and table["dle"].task == "regression"
+
+
+def test_isotonic_equals_scikit_learns():
+    from sklearn.isotonic import IsotonicRegression
+
+    from modelops.estimation.calibration import Isotonic
+
+    rng = np.random.default_rng(10)
+    s = np.round(rng.random(3000), 2)                      # ties included
+    y = (rng.random(3000) < s ** 2).astype(float)
+    new = np.concatenate((rng.random(500) * 1.2 - 0.1, s[:100]))
+    ours = Isotonic(s, y).predict(new)
+    theirs = IsotonicRegression(y_min=0, y_max=1, out_of_bounds="clip").fit(s, y).predict(new)
+    assert np.allclose(ours, theirs)

@@ -130,14 +130,13 @@ class CBPE:
             "estimator": "cbpe", "mode": mode, "n_reference": n_reference,
             "calibrated": any(used),
             "calibration": (
-                "scores calibrated on the reference by isotonic regression: calibrated out "
-                "of fold, they had a clearly lower Brier score than as they are"
+                "scores calibrated on the reference by isotonic regression: calibrated, "
+                "held-out scores had a lower expected calibration error"
                 if all(used) else
-                "scores used as they are: calibrating them out of fold did not clearly lower "
-                "their Brier score" if not any(used) else
+                "scores used as they are: calibrating did not lower the held-out expected "
+                "calibration error" if not any(used) else
                 f"{sum(used)} of {len(used)} class scores calibrated by isotonic regression "
-                "(where calibrating out of fold clearly lowered the Brier score)"),
-            "calibration_z": [c.z for c in calibrations],
+                "(where it lowered the held-out expected calibration error)"),
             "ece_raw": [c.ece_raw for c in calibrations],
             "ece_calibrated": [c.ece_calibrated for c in calibrations],
             "band": f"±{BAND_Z:g} standard errors of the realised value (closed form)"}
@@ -146,13 +145,15 @@ class CBPE:
         return f"<CBPE {self.mode} classes={self.classes!r}>"
 
     def _index(self, predictions: np.ndarray) -> np.ndarray:
+        """Each prediction's class index (hashing the few distinct values, not every row)."""
         index = {label: i for i, label in enumerate(self.classes)}
+        distinct, inverse = np.unique(np.asarray(predictions), return_inverse=True)
         try:
-            return np.fromiter((index[v] for v in np.asarray(predictions).tolist()),
-                               dtype=np.intp, count=len(predictions))
+            codes = np.array([index[v] for v in distinct.tolist()], dtype=np.intp)
         except KeyError as exc:
             raise InvalidInput(f"a prediction {exc.args[0]!r} is not one of the reference's "
                                f"classes {self.classes!r}", field="predictions") from None
+        return codes[inverse.reshape(-1)]
 
     def probabilities(self, data: EstimationData) -> np.ndarray:
         """The calibrated probabilities of ``data``: of the positive class (binary), of each
