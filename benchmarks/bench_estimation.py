@@ -210,8 +210,9 @@ def multivariate_cases(rng: np.random.Generator) -> dict[str, dict[str, Any]]:
 
 
 def modelops_multivariate(case: dict[str, Any], tmp: str) -> dict[str, Any]:
-    import modelops
     from scipy import stats
+
+    import modelops
 
     names = [f"c{i}" for i in range(case["reference"].shape[1])]
     ops = modelops.connect(os.path.join(tmp, "store"))
