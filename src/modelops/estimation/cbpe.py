@@ -63,7 +63,7 @@ def expected_auc(p: np.ndarray, s: np.ndarray) -> float:
     """The expected ROC AUC of rows positive with probability ``p``, ranked by ``s``: over
     pairs of different rows, ``Σ p_i (1 - p_j) [s_i > s_j]`` (ties half) over
     ``Σ p_i (1 - p_j)``."""
-    order = np.argsort(s, kind="stable")
+    order = np.argsort(s)              # ties are pooled below: their order does not matter
     s, p = s[order], p[order]
     q = 1.0 - p
     n = len(s)
@@ -145,15 +145,16 @@ class CBPE:
         return f"<CBPE {self.mode} classes={self.classes!r}>"
 
     def _index(self, predictions: np.ndarray) -> np.ndarray:
-        """Each prediction's class index (hashing the few distinct values, not every row)."""
-        index = {label: i for i, label in enumerate(self.classes)}
-        distinct, inverse = np.unique(np.asarray(predictions), return_inverse=True)
-        try:
-            codes = np.array([index[v] for v in distinct.tolist()], dtype=np.intp)
-        except KeyError as exc:
-            raise InvalidInput(f"a prediction {exc.args[0]!r} is not one of the reference's "
-                               f"classes {self.classes!r}", field="predictions") from None
-        return codes[inverse.reshape(-1)]
+        """Each prediction's class index: one vectorised comparison per class."""
+        predictions = np.asarray(predictions)
+        out = np.full(len(predictions), -1, dtype=np.intp)
+        for k, label in enumerate(self.classes):
+            out[predictions == label] = k
+        if (out < 0).any():
+            bad = predictions[np.argmax(out < 0)]
+            raise InvalidInput(f"a prediction {bad!r} is not one of the reference's classes "
+                               f"{self.classes!r}", field="predictions")
+        return out
 
     def probabilities(self, data: EstimationData) -> np.ndarray:
         """The calibrated probabilities of ``data``: of the positive class (binary), of each
