@@ -116,3 +116,17 @@ def test_the_window_must_be_a_multiple_of_every():
         monitor(ops, "m").estimated_performance("24h", every="7h")
     with pytest.raises(InvalidInput):
         HealthRules(estimated_severity="loud")
+
+
+def test_the_report_draws_estimated_and_realised_together():
+    rng = np.random.default_rng(5)
+    ops, _ = store(rng, feedback_new=True)
+    report = monitor(ops, "m").report("24h", trend_window="6h")
+    found = report.estimated
+    assert found is not None and found.every == "6h" and len(found.starts) == 4
+    assert all(e.realised is not None for e in found.estimates["roc_auc"])
+    html = report.to_html()
+    assert "estimated without labels and realised" in html and "realised 0." in html
+    assert report.to_dict()["estimated"]["estimator"] == "cbpe"
+    plain = connect()
+    assert monitor(plain, "m").report("24h").estimated is None

@@ -361,6 +361,7 @@ class Monitor:
             wanted |= set(task_metrics(rows.task))
         series = self._series(rows, step, periods, wanted)
         return MonitoringReport(
+            estimated=self._estimated_series(rows, step, periods, trend_window),
             model=self.model, version=self.version, window=window_label(window),
             trend_window=window_label(trend_window), since=rows.since, until=rows.until,
             n=len(rows), task=rows.task, health=assessment.health,
@@ -368,6 +369,21 @@ class Monitor:
             baseline_note=assessment.baseline_note, drift=assessment.drift,
             volume=assessment.volume, latency=assessment.latency,
             error_rate=assessment.error_rate, trend_metric=metric, trend=series)
+
+
+    def _estimated_series(self, rows: Window, step: int, periods: int, every: Any) -> Any:
+        """Estimated performance per trend window, or None when it cannot be estimated (no
+        labelled reference, no scikit-learn for DLE, estimation off)."""
+        from modelops.errors import MissingDependency
+        from modelops.monitoring.estimated import estimate_windows
+
+        if self.rules.estimation_reference is None or len(rows) == 0:
+            return None
+        try:
+            return estimate_windows(self, rows.table, rows.until, step, periods,
+                                    window_label=rows.label, every_label=window_label(every))
+        except (InvalidInput, MissingDependency):
+            return None
 
 
 # -- helpers ----------------------------------------------------------------------------------
