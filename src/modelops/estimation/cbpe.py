@@ -218,11 +218,28 @@ def _scores(data: EstimationData, ndim: int) -> np.ndarray:
     return scores
 
 
+def _encode(actuals: np.ndarray, predictions: np.ndarray,
+            extra: tuple[Any, ...]) -> tuple[tuple[Any, ...], np.ndarray, np.ndarray]:
+    """Sorted labels and both arrays as indices into them: by sorting when both hold whole
+    numbers or booleans (the common case, and fast), else by ``grouped.encode_labels``."""
+    kinds = {actuals.dtype.kind, predictions.dtype.kind}
+    if kinds <= {"b", "i", "u"} and all(isinstance(v, (bool, int, np.integer, np.bool_))
+                                         for v in extra):
+        both = np.concatenate((actuals.astype(np.int64), predictions.astype(np.int64),
+                               np.asarray(extra, dtype=np.int64)))
+        found = np.unique(both)
+        labels = tuple(bool(v) for v in found) if kinds == {"b"} else \
+            tuple(int(v) for v in found)
+        return (labels, np.searchsorted(found, actuals.astype(np.int64)),
+                np.searchsorted(found, predictions.astype(np.int64)))
+    return grouped.encode_labels(actuals, predictions, extra)
+
+
 def _labels(data: EstimationData) -> tuple[tuple[Any, ...], np.ndarray, np.ndarray]:
     if data.actuals is None or len(data.actuals) != len(data):
         raise InvalidInput("a reference needs the actual of every row", field="actuals")
-    labels, true, pred = grouped.encode_labels(np.asarray(data.actuals),
-                                               np.asarray(data.predictions), data.classes)
+    labels, true, pred = _encode(np.asarray(data.actuals), np.asarray(data.predictions),
+                                 data.classes)
     if data.classes:
         # keep the caller's order (score columns, or negative then positive)
         order = [labels.index(c) if c in labels else -1 for c in data.classes]
