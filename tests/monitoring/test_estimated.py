@@ -72,11 +72,19 @@ def test_health_estimates_when_feedback_is_missing():
     assert quiet.issue("estimated_degradation") is None
 
 
-def test_no_estimated_degradation_on_a_window_like_the_reference():
-    rng = np.random.default_rng(2)
-    ops, _ = store(rng, shift_scale=2.0)
-    health = monitor(ops, "m").health("24h", alert=False)
-    assert health.issue("estimated_degradation") is None
+def test_false_alarms_and_detection_at_the_default_minimum_of_rows():
+    """The rates behind the defaults (docs/estimation.md), on 300-prediction days."""
+    found = {}
+    for scale in (2.0, 1.0):
+        hits = 0
+        for seed in range(20):
+            ops, _ = store(np.random.default_rng(seed), shift_scale=scale, n_new=300)
+            hits += monitor(ops, "m").health("24h", alert=False).issue(
+                "estimated_degradation") is not None
+        found[scale] = hits
+    assert found[2.0] == 0 and found[1.0] == 20
+    ops, _ = store(np.random.default_rng(0), shift_scale=0.3, n_new=299)
+    assert monitor(ops, "m").health("24h", alert=False).issue("estimated_degradation") is None
 
 
 def test_no_estimate_without_a_labelled_reference():

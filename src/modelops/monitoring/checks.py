@@ -45,7 +45,7 @@ And ``estimated_degradation``, severity ``estimated_severity`` [medium]: with fe
 classifier, DLE for a regressor; ``modelops.monitoring.estimated``) is worse than on the
 reference it was estimated from by more than ``degradation_threshold``. The reference is the
 predictions with feedback of ``estimation_reference`` [30d] before the window; windows with
-fewer than ``estimation_min_rows`` [100] predictions are not estimated.
+fewer than ``estimation_min_rows`` [300] predictions are not estimated.
 
 And ``multivariate_drift``, medium: no feature drifted on its own, yet a multivariate method
 of the rules' ``multivariate`` [``("reconstruction",)``] found the features drifted together

@@ -278,8 +278,9 @@ class HealthRules:
     #: Without enough feedback, performance is estimated (CBPE, DLE) from the predictions with
     #: feedback of this period before the window; None: never estimated.
     estimation_reference: str | None = attrs.field(default="30d", validator=_optional_window)
-    #: Windows with fewer predictions than this are not estimated.
-    estimation_min_rows: int = 100
+    #: Windows with fewer predictions than this are not estimated (at 100 rows, 3 of 100 clean
+    #: days raised ``estimated_degradation``; at 300, none did).
+    estimation_min_rows: int = 300
     #: The severity of ``estimated_degradation`` (an estimated metric worse than the
     #: reference's by more than ``degradation_threshold``).
     estimated_severity: str = attrs.field(default="medium", validator=_severity_field)
