@@ -73,3 +73,30 @@ def test_one_segment_is_the_global_verdict(seed, shift):
     assert single.health.status == whole.status
     assert [(i.kind, i.severity) for i in single.health.issues] == \
         [(i.kind, i.severity) for i in whole.issues]
+
+
+def test_a_segment_is_estimated_from_its_own_labelled_history():
+    """A region where the model always did worse is not 'degraded' for being itself; the
+    region whose inputs moved to where the model hesitates is."""
+    rng = np.random.default_rng(3)
+    ops = connect()
+
+    def rows(n, hard_scale):
+        region = rng.choice(["easy", "hard"], n)
+        x = rng.normal(0, np.where(region == "hard", hard_scale, 3.0), n)
+        p = 1 / (1 + np.exp(-2 * x))
+        return region, x, p, (p > 0.5).astype(int), (rng.random(n) < p).astype(int)
+
+    region, x, p, pred, y = rows(4000, 0.8)            # "hard" was always near the boundary
+    log_rows(ops, "m", spread(4000, NOW - 30 * 24 * H, NOW - 24 * H), pred.tolist(),
+             actuals=y.tolist(), probabilities=p, features={"region": region, "x": x})
+    region, x, p, pred, y = rows(2000, 0.8)
+    x = np.where(region == "easy", rng.normal(0, 0.6, 2000), x)    # easy moves in; hard stays
+    p = 1 / (1 + np.exp(-2 * x))
+    log_rows(ops, "m", spread(2000, NOW - 24 * H, NOW), (p > 0.5).astype(int).tolist(),
+             probabilities=p, features={"region": region, "x": x})
+    found = monitor(ops, "m").health("24h", alert=False, segment_by="region")
+    assert found.segment("easy").health.issue("estimated_degradation") is not None
+    assert found.segment("hard").health.issue("estimated_degradation") is None
+    assert "segment easy" in found.segment("easy").health.issue(
+        "estimated_degradation").details["reference"]

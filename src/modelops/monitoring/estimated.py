@@ -225,15 +225,32 @@ def fitted_estimator(monitor: Any, reference: Reference, estimator: str | None) 
     return cache[key]
 
 
+def segment_of(reference: Reference, segment: tuple[Any, str]) -> Reference:
+    """The rows of ``reference`` in ``segment`` (``(segment_by, value)``): a segment is
+    estimated from its own labelled history, and judged against it."""
+    from modelops.drift.segments import segment_labels
+
+    segment_by, value = segment
+    table = reference.table
+    features = {k: np.asarray(v) for k, v in table.features.items()}
+    rows = segment_labels(segment_by, features, len(table), "the reference") == value
+    return Reference(table=table.select(rows), source=f"{reference.source}, segment {value}",
+                     key=None if reference.key is None else (*reference.key, "segment", value))
+
+
 def estimate_windows(monitor: Any, table: PredictionTable, until: int, every: int,
                      periods: int, *, reference: Any = None, estimator: str | None = None,
-                     window_label: str = "", every_label: str = "") -> EstimatedPerformance:
+                     window_label: str = "", every_label: str = "",
+                     segment: tuple[Any, str] | None = None) -> EstimatedPerformance:
     """Estimate the metrics of ``periods`` windows of ``every`` ms ending at ``until``, over
-    the predictions of ``table``, from an estimator fitted on the reference."""
+    the predictions of ``table``, from an estimator fitted on the reference (only its rows
+    of ``segment``, ``(segment_by, value)``, when given)."""
     from modelops.monitoring.windows import format_window, window_index, window_starts
 
     since = until - every * periods
     ref = read_reference(monitor, reference, since)
+    if segment is not None:
+        ref = segment_of(ref, segment)
     chosen, fitted, task, classes, positive, confidence = fitted_estimator(monitor, ref,
                                                                            estimator)
     data, idx = estimation_rows(table, task, classes, positive, confidence, monitor.score,

@@ -6,8 +6,9 @@ per prediction). Its input drift is judged against the same segment of the refer
 profile's row sample (``modelops.drift.segments``; the whole reference when the reference
 cannot be cut that way, e.g. it lacks the column), with the drift tests' alpha divided by the
 number of segments judged (Bonferroni), so that more segments do not mean more false alarms.
-Segments with fewer than ``min_segment`` predictions are not judged. With one segment, the
-verdict is the global one.
+Its performance, while feedback is missing, is estimated from the same segment's labelled
+history and judged against what was realised there. Segments with fewer than
+``min_segment`` predictions are not judged. With one segment, the verdict is the global one.
 """
 
 from __future__ import annotations
@@ -111,6 +112,8 @@ def segmented_health(window: Window, segment_by: Any, min_segment: int,
         if own is not None:
             part.__dict__["reference"] = own         # this segment of the reference
         part.drift_threshold = alpha if len(judged) > 1 else None
+        if not rows.all():
+            part.segment = (segment_by, value)
         health = assess(part).health
         health = attrs.evolve(health, issues=[
             attrs.evolve(i, message=f"[{segment_name(segment_by)}={value}] {i.message}",

@@ -319,6 +319,9 @@ class Window:
     #: The alpha of the input drift tests (None: the drift check's default); health per
     #: segment lowers it for the number of segments.
     drift_threshold: float | None = None
+    #: ``(segment_by, value)`` when the window is one segment's rows (health per segment):
+    #: its performance is then estimated from the same segment's labelled history.
+    segment: tuple[Any, str] | None = None
 
     @cached_property
     def multivariate(self) -> tuple[tuple[Any, ...], str]:
@@ -359,7 +362,8 @@ class Window:
                           f"({rules.estimation_min_rows})")
         try:
             found = estimate_windows(self.monitor, self.table, self.until, self.width, 1,
-                                     window_label=self.label, every_label=self.label)
+                                     window_label=self.label, every_label=self.label,
+                                     segment=self.segment)
         except (InvalidInput, MissingDependency) as exc:
             return None, str(exc)
         return found, ""
