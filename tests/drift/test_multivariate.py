@@ -92,8 +92,13 @@ def test_the_row_sample_and_the_results_survive_storage(ops):
     assert profile.sample_rows == 5000 and set(profile.sample) == {"a", "b", "n0", "n1",
                                                                     "n2", "city"}
     back = profile_from_data(json.loads(json.dumps(profile_to_data(profile))))
-    assert back.sample["city"] == profile.sample["city"]
-    assert np.allclose(back.sample["a"], profile.sample["a"])
+    assert list(back.sample["city"]) == list(profile.sample["city"])
+    assert np.array_equal(back.sample["a"], profile.sample["a"])
+    assert not back.sample["a"].flags.writeable           # a frozen value's arrays too
+    data = profile_to_data(profile)
+    data["sample"]["city"]["codes"] = "not base64!"
+    with pytest.raises(InvalidInput, match="base64"):
+        profile_from_data(data)
     report = ops.drift.check("m", rows(np.random.default_rng(4), 300, -0.5),
                              multivariate="reconstruction")
     again = report_from_dict(json.loads(report_to_json(report)))
@@ -107,8 +112,14 @@ def test_missing_values_and_large_references():
     ops = modelops.connect("memory://")
     big = rows(rng, 20_000, 0.9)
     big["a"][::7] = np.nan
+    big["city"] = big["city"].astype(object)
+    big["city"][::11] = None
     profile = ops.drift.fit_reference("big", big)
     assert profile.sample_rows == 5000
+    stored = ops.drift.reference("big")
+    assert np.array_equal(stored.sample["a"], profile.sample["a"], equal_nan=True)
+    assert list(stored.sample["city"]) == list(profile.sample["city"])
+    assert None in list(stored.sample["city"])
     frame = rows(rng, 400, 0.9)
     frame["a"][::5] = np.nan
     found = ops.drift.check("big", frame, multivariate="reconstruction", save=False)

@@ -167,23 +167,23 @@ def profile_frame(name: str, frame: Any, *, categorical: Sequence[str] | None = 
 
 
 def _row_sample(data: Mapping[str, np.ndarray], profiles: Mapping[str, Any],
-                rows: int) -> dict[str, tuple[Any, ...]]:
+                rows: int) -> dict[str, np.ndarray]:
     """Up to ``SAMPLE_ROWS`` whole rows, drawn without replacement (a fixed seed, so a
     profile of the same data is the same), in their original order."""
     from modelops.frames import categorical
 
     pick = slice(None) if rows <= SAMPLE_ROWS else \
         np.sort(np.random.default_rng(0).choice(rows, SAMPLE_ROWS, replace=False))
-    out: dict[str, tuple[Any, ...]] = {}
+    out: dict[str, np.ndarray] = {}
     for col, values in data.items():
         if profiles[col].kind == NUMERIC:
-            out[col] = tuple(_as_float(values, col)[pick].tolist())
+            out[col] = _as_float(values, col)[pick]
         else:
-            out[col] = tuple(categorical(np.asarray(values)[pick]).tolist())
+            out[col] = categorical(np.asarray(values)[pick])
     return out
 
 
-def merge_samples(profiles: Sequence[DatasetProfile]) -> dict[str, tuple[Any, ...]] | None:
+def merge_samples(profiles: Sequence[DatasetProfile]) -> dict[str, np.ndarray] | None:
     """One row sample of the profiled parts: every row while they have at most
     ``SAMPLE_ROWS`` together, else rows of each part in proportion to its rows."""
     if any(p.sample is None for p in profiles):
@@ -192,14 +192,13 @@ def merge_samples(profiles: Sequence[DatasetProfile]) -> dict[str, tuple[Any, ..
     rng = np.random.default_rng(0)
     wanted = [p.sample_rows if total <= SAMPLE_ROWS else
               min(p.sample_rows, round(SAMPLE_ROWS * p.rows / total)) for p in profiles]
-    out: dict[str, list[Any]] = {c: [] for c in profiles[0].columns}
+    parts: dict[str, list[np.ndarray]] = {c: [] for c in profiles[0].columns}
     for p, k in zip(profiles, wanted):
         keep = np.arange(p.sample_rows) if k == p.sample_rows else \
             np.sort(rng.choice(p.sample_rows, k, replace=False))
-        for col in out:
-            values = p.sample[col]
-            out[col].extend(values[i] for i in keep.tolist())
-    return {c: tuple(v) for c, v in out.items()}
+        for col, found in parts.items():
+            found.append(p.sample[col][keep])
+    return {c: np.concatenate(v) for c, v in parts.items()}
 
 
 def column_kinds(data: Mapping[str, np.ndarray],

@@ -119,14 +119,28 @@ class CategoricalProfile:
         return self.missing / self.rows if self.rows else 0.0
 
 
+def _read_only(values: Any) -> Any:
+    """A column of a row sample as a read-only array: float64 for numbers, else objects."""
+    import numpy as np
+
+    array = np.asarray(values)
+    array = array.astype(np.float64) if array.dtype.kind in "biuf" else \
+        np.asarray(values, dtype=object)
+    if array is values:
+        array = array.copy()
+    array.flags.writeable = False
+    return array
+
+
 @attrs.frozen(kw_only=True)
 class DatasetProfile:
     """A reference dataset: one profile per column, and the roles of special columns.
 
     ``sample`` keeps whole rows for the multivariate methods, which need to see columns
-    together: every row while there are at most 5,000, else 5,000 drawn at random (numeric
-    columns as floats with NaN, categorical ones as strings or None), column by column. It is
-    a sample, so it is left out of equality: merged profiles equal the whole's without it.
+    together: every row while there are at most 5,000, else 5,000 drawn at random, column by
+    column as read-only numpy arrays (numeric columns float64 with NaN, categorical ones
+    objects: strings or None). It is a sample, so it is left out of equality: merged profiles
+    equal the whole's without it.
     """
 
     name: str
@@ -136,9 +150,9 @@ class DatasetProfile:
     prediction: str | None = None
     profile_id: str = ""
     created_time: int = 0
-    sample: FrozenDict[str, tuple[Any, ...]] | None = attrs.field(
+    sample: FrozenDict[str, Any] | None = attrs.field(
         default=None, eq=False, converter=lambda v: None if v is None else freeze(
-            {k: tuple(c) for k, c in v.items()}))
+            {k: _read_only(c) for k, c in v.items()}))
 
     @property
     def sample_rows(self) -> int:

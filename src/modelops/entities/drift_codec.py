@@ -7,6 +7,7 @@ the outer histogram edges as ∓inf). Profiles: bucket counts are written as two
 
 from __future__ import annotations
 
+import base64
 import math
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -184,10 +185,31 @@ def profile_to_data(profile: DatasetProfile) -> dict[str, Any]:
            "created_time": profile.created_time, "rows": profile.rows,
            "target": profile.target, "prediction": profile.prediction, "columns": columns}
     if profile.sample is not None:
-        out["sample"] = {name: [None if isinstance(v, float) and not math.isfinite(v) else v
-                                for v in values]
+        # numbers as base64 of little-endian float64: a 5,000-row sample of 40 numeric
+        # columns reads in milliseconds, where JSON lists of numbers take a tenth of a second
+        out["sample"] = {name: _sample_column(values)
                          for name, values in profile.sample.items()}
     return out
+
+
+def _b64(array: Any) -> str:
+    return base64.b64encode(array.tobytes()).decode("ascii")
+
+
+def _sample_column(values: Any) -> dict[str, Any]:
+    """One column of a row sample: numbers as base64 of little-endian float64; categories as
+    their distinct ``levels`` and base64 of little-endian int32 ``codes`` into them (-1 for
+    a missing value). A 5,000-row sample of 50 columns reads in milliseconds this way, where
+    JSON lists of its values took a tenth of a second."""
+    import numpy as np
+
+    if values.dtype.kind == "f":
+        return {"float64": _b64(values.astype("<f8"))}
+    present = np.not_equal(values, None)
+    levels, codes = np.unique(values[present].astype(str), return_inverse=True)
+    full = np.full(len(values), -1, dtype="<i4")
+    full[present] = codes.reshape(-1)
+    return {"levels": levels.tolist(), "codes": _b64(full)}
 
 
 def profile_from_data(data: Mapping[str, Any]) -> DatasetProfile:
@@ -212,27 +234,41 @@ def profile_from_data(data: Mapping[str, Any]) -> DatasetProfile:
                           sample=_sample_from_data(data.get("sample"), columns))
 
 
-def _sample_from_data(data: Any, columns: Mapping[str, Any]) -> dict[str, tuple[Any, ...]] | None:
-    """The profile's row sample as stored: one list per profiled column, all as long; numeric
-    values null (NaN) or numbers, categorical ones null or strings."""
+def _unb64(text: Any, width: int, where: str) -> bytes:
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (TypeError, ValueError):
+        raise InvalidInput("expected base64 text", field=where) from None
+    if len(raw) % width:
+        raise InvalidInput(f"bytes are not a multiple of {width}", field=where)
+    return raw
+
+
+def _sample_from_data(data: Any, columns: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The profile's row sample as stored (see :func:`_sample_column`): per profiled column,
+    all as long."""
+    import numpy as np
+
     if data is None:
         return None
     data = _mapping(data, "profile.sample")
-    out: dict[str, tuple[Any, ...]] = {}
+    out: dict[str, Any] = {}
     for name, values in data.items():
         where = f"profile.sample[{name!r}]"
         if name not in columns:
             raise InvalidInput("is not a profiled column", field=where)
-        values = list(_sequence(values, where))
+        values = _mapping(values, where)
         if columns[name].kind == "numeric":
-            if not all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))
-                       for v in values):
-                raise InvalidInput("expected numbers or null", field=where)
-            out[name] = tuple(math.nan if v is None else float(v) for v in values)
+            out[name] = np.frombuffer(_unb64(values.get("float64"), 8, where),
+                                      dtype="<f8").astype(np.float64)
         else:
-            if not all(v is None or isinstance(v, str) for v in values):
-                raise InvalidInput("expected strings or null", field=where)
-            out[name] = tuple(values)
+            levels = list(_sequence(values.get("levels"), f"{where}.levels"))
+            if not all(isinstance(v, str) for v in levels):
+                raise InvalidInput("expected strings", field=f"{where}.levels")
+            codes = np.frombuffer(_unb64(values.get("codes"), 4, where), dtype="<i4")
+            if len(codes) and (codes.min() < -1 or codes.max() >= len(levels)):
+                raise InvalidInput("codes outside the levels", field=f"{where}.codes")
+            out[name] = np.array([*levels, None], dtype=object)[codes]
     if len({len(v) for v in out.values()}) > 1:
         raise InvalidInput("columns of different lengths", field="profile.sample")
     return out
