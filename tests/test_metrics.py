@@ -174,3 +174,24 @@ def test_a_plugin_metric_is_usable_by_name_everywhere(plugin_metric):
     assert degradation["balanced_accuracy"].worse_by == pytest.approx(0.85 - expected)
     assert degradation["miss_rate"].worse_by == pytest.approx(
         1 - skm.recall_score(truth, pred) - 0.10)
+
+
+def test_a_plugin_metric_in_health_s_degradation_rule(plugin_metric):
+    from monitoring._data import NOW, H, log_rows, monitor, spread
+
+    ops = modelops.connect("memory://")
+    rng = np.random.default_rng(2)
+    truth = rng.integers(0, 2, 400)
+    pred = np.where(rng.random(400) < 0.8, truth, 1 - truth)
+    log_rows(ops, "m", spread(400, NOW - 24 * H, NOW), pred.tolist(), actuals=truth.tolist())
+    # a lower-is-better plugin metric, in a baseline spelled by its name
+    health = monitor(ops, "m", baseline={"miss_rate": 0.05}).health(alert=False)
+    issue = health.issue("degradation")
+    assert set(issue.details["metrics"]) == {"miss_rate"}
+    found = issue.details["metrics"]["miss_rate"]
+    assert found["current"] == pytest.approx(1 - skm.recall_score(truth, pred))
+    assert found["worse_by"] == pytest.approx(found["current"] - 0.05)
+    # by its alias, with a per-metric threshold
+    health = monitor(ops, "m", baseline={"bacc": 0.9},
+                     degradation_threshold={"balanced_accuracy": 0.01}).health(alert=False)
+    assert "balanced_accuracy" in health.issue("degradation").details["metrics"]

@@ -25,7 +25,8 @@ ENTRY_POINT_GROUP = "modelops"
 
 #: Built-in plugins, registered exactly like third-party ones.
 BUILTIN_PLUGINS = ("modelops.backends.layout.plugin", "modelops.registry.flavors",
-                   "modelops.drift.methods", "modelops.metrics.builtin")
+                   "modelops.drift.methods", "modelops.metrics.builtin",
+                   "modelops.estimation.builtin")
 
 #: Schemes served by plugins that are installed separately: scheme prefix -> package.
 KNOWN_PLUGIN_SCHEMES = {

@@ -354,3 +354,21 @@ def test_a_deleted_model_is_refused_before_the_lease(ops):
     with pytest.raises(modelops.NotFound, match="is deleted"):
         run_cycle(ops, "fraud", quick, force=True)
     assert len(ops.registry.history("fraud")) == events
+
+
+def test_data_rules_gate_the_cycle(ops):
+    from modelops.validation import rules
+
+    now = now_hour()
+    drifted(ops, now)
+    broken = [rules.between("x1", -2.5, 2.5), rules.isin("actual", [0, 1], severity="warning")]
+    report = run_cycle(ops, "fraud", quick, now=now, data_rules=broken)
+    assert report.status == "invalid_data" and not report.trained
+    assert report.validation.errors[0].check == "between(x1)"
+    assert "between(x1)" in report.message
+    assert ops.registry.history("fraud")[-1].payload["outcome"] == "invalid_data"
+    assert [v.version for v in ops.registry.list_versions("fraud")] == ["1.0.0"]
+    kept = [rules.between("x1", -20, 20), rules.not_null("actual"),
+            rules.row("a label", lambda f: np.isin(f["actual"].astype(int), [0, 1]))]
+    report = run_cycle(ops, "fraud", quick, now=now, data_rules=kept)
+    assert report.status == "registered" and report.validation.passed

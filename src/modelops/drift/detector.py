@@ -33,6 +33,7 @@ import numpy as np
 from modelops.drift import stats
 from modelops.drift.columns import CategoricalColumn, NumericColumn, prepared
 from modelops.drift.methods import DEFAULT_ALPHA, is_builtin, method_table
+from modelops.drift.multivariate import check_multivariate
 from modelops.drift.profile import summary
 from modelops.entities.drift import (
     CategoricalProfile,
@@ -89,8 +90,11 @@ def _categorical_summary(counts: np.ndarray, missing: int) -> dict[str, float]:
 def check_profile(profile: DatasetProfile, frame: Any, *, method: str | Mapping[str, str] = "auto",
                   threshold: float | None = None, correction: str | None = None,
                   min_effect: float | Mapping[str, float] | None = None,
-                  drift_share: float = 0.5) -> DriftReport:
-    """Check a frame against a reference profile; returns an (unsaved) DriftReport."""
+                  drift_share: float = 0.5,
+                  multivariate: bool | str | Sequence[str] = False) -> DriftReport:
+    """Check a frame against a reference profile; returns an (unsaved) DriftReport.
+    ``multivariate`` names multivariate methods to run too (True: all of them; see
+    ``modelops.drift.multivariate``)."""
     if correction is not None and correction not in CORRECTIONS:
         raise InvalidInput(f"expected one of {', '.join(CORRECTIONS)}, got {correction!r}",
                            field="correction")
@@ -133,6 +137,7 @@ def check_profile(profile: DatasetProfile, frame: Any, *, method: str | Mapping[
         new_columns=[c for c in data if c not in profile.columns],
         n_reference=profile.rows, n_current=rows, target=by_role.get("target"),
         prediction=by_role.get("prediction"),
+        multivariate=check_multivariate(profile, data, multivariate),
     )
 
 

@@ -58,22 +58,42 @@ class Drift:
     def check(self, name: str, frame: Any, *, method: str | Mapping[str, str] = "auto",
               threshold: float | None = None, correction: str | None = None,
               min_effect: float | Mapping[str, float] | None = None,
-              drift_share: float = 0.5, save: bool = True) -> DriftReport:
+              drift_share: float = 0.5, save: bool = True,
+              multivariate: bool | str | Sequence[str] = False, segment_by: Any = None,
+              min_segment: int = 100,
+              segment_correction: str | None = "bonferroni") -> Any:
         """Check a frame against the reference of ``name``; returns a DriftReport.
 
-        See ``modelops.drift.detector`` for how ``method="auto"`` decides. The report is
-        stored (``save=False`` skips that) and, when the dataset drifted, the
-        ``modelops_drift_detected`` hook fires.
+        See ``modelops.drift.detector`` for how ``method="auto"`` decides. ``multivariate``
+        also judges the columns together (True: ``reconstruction`` and
+        ``domain_classifier``, or the names of the methods to run; see
+        ``modelops.drift.multivariate``), into ``report.multivariate``. The report is stored
+        (``save=False`` skips that) and, when the dataset drifted (or a multivariate method
+        found drift), the ``modelops_drift_detected`` hook fires.
+
+        ``segment_by`` (a column, or a function of the frame's columns giving one value per
+        row) checks each segment against the same segment of the reference instead, and
+        returns a ``SegmentedDriftReport``, worst segments first, not stored; see
+        ``modelops.drift.segments`` for ``min_segment`` and ``segment_correction``.
         """
         check_bool(save, "save")
         profile = self.reference(name)
+        if segment_by is not None:
+            from modelops.drift.segments import check_segments
+
+            return check_segments(profile, frame, segment_by, min_segment=min_segment,
+                                  segment_correction=segment_correction, threshold=threshold,
+                                  method=method, correction=correction,
+                                  min_effect=min_effect, drift_share=drift_share,
+                                  multivariate=multivariate)
         report = check_profile(profile, frame, method=method, threshold=threshold,
                                correction=correction, min_effect=min_effect,
-                               drift_share=drift_share)
+                               drift_share=drift_share, multivariate=multivariate)
         report = attrs.evolve(report, report_id=new_id(), created_time=now_ms())
         if save:
             report = self.store.save_report(report)
-        if report.drifted or (report.target and report.target.drifted) or \
+        if report.drifted or report.multivariate_drifted or \
+                (report.target and report.target.drifted) or \
                 (report.prediction and report.prediction.drifted):
             from modelops.plugins import emit
 

@@ -9,8 +9,10 @@ ones; ``Monitor.report()`` gives a
 ``MonitoringReport`` as a dict, strict JSON, or a standalone HTML page.
 """
 
+from modelops.monitoring.estimated import EstimatedPerformance
 from modelops.monitoring.monitor import Monitor
 from modelops.monitoring.report import MonitoringReport
+from modelops.monitoring.segments import SegmentedHealth, SegmentHealth
 from modelops.monitoring.values import (
     SEVERITIES,
     STATUSES,
@@ -37,6 +39,7 @@ __all__ = [
     "Degradation",
     "DriftCheck",
     "ErrorRate",
+    "EstimatedPerformance",
     "Health",
     "HealthIssue",
     "HealthRules",
@@ -45,6 +48,8 @@ __all__ = [
     "Monitor",
     "MonitoringReport",
     "Performance",
+    "SegmentHealth",
+    "SegmentedHealth",
     "Trend",
     "Volume",
     "Window",

@@ -239,6 +239,15 @@ def _alert_at(instance: Any, attribute: Any, value: Any) -> None:
         severity_rank(value, attribute.name)
 
 
+def _severity_field(instance: Any, attribute: Any, value: Any) -> None:
+    severity_rank(value, attribute.name)
+
+
+def _optional_window(instance: Any, attribute: Any, value: Any) -> None:
+    if value is not None:
+        _window_field(instance, attribute, value)
+
+
 def _window_field(instance: Any, attribute: Any, value: Any) -> None:
     from modelops.monitoring.windows import parse_window
 
@@ -266,6 +275,20 @@ class HealthRules:
     #: Volume is anomalous beyond median ± volume_k × max(1.4826 × MAD, volume_floor × median).
     volume_k: float = attrs.field(default=3.0, validator=_positive_number)
     volume_floor: float = 0.1
+    #: Without enough feedback, performance is estimated (CBPE, DLE) from the predictions with
+    #: feedback of this period before the window; None: never estimated.
+    estimation_reference: str | None = attrs.field(default="30d", validator=_optional_window)
+    #: Windows with fewer predictions than this are not estimated (at 100 rows, 3 of 100 clean
+    #: days raised ``estimated_degradation``; at 300, none did).
+    estimation_min_rows: int = 300
+    #: The severity of ``estimated_degradation`` (an estimated metric worse than the
+    #: reference's by more than ``degradation_threshold``).
+    estimated_severity: str = attrs.field(default="medium", validator=_severity_field)
+    #: Multivariate drift methods health runs on the window's features against the reference
+    #: profile's row sample (``modelops.drift.multivariate``); () for none.
+    multivariate: tuple[str, ...] = attrs.field(default=("reconstruction",), converter=tuple)
+    #: Windows with fewer predictions than this are not checked for multivariate drift.
+    multivariate_min_rows: int = 100
     #: Issues at or above this severity fire the ``modelops_alert_raised`` hook (None: never).
     alert_at: str | None = attrs.field(default="high", validator=_alert_at)
     #: Settings of the health checks plugins add, under the names their docs give.
