@@ -7,12 +7,20 @@ Prints a table::
 
 Usage::
 
-    python benchmarks/bench_mlflow_plugin.py            # full sizes
-    python benchmarks/bench_mlflow_plugin.py --quick    # smoke run (fewer runs and rounds)
+    python benchmarks/bench_mlflow_plugin.py              # full sizes, on sqlite
+    python benchmarks/bench_mlflow_plugin.py --quick      # smoke run (fewer runs and rounds)
+    python benchmarks/bench_mlflow_plugin.py --postgres   # on PostgreSQL
 
 Needs ``modelops``, ``modelops-mlflow`` (``pip install -e plugins/modelops-mlflow``),
 ``mlflow`` and ``scikit-learn``. Everything is written to a fresh temporary directory, both
 sides to MLflow sqlite databases copied from one migrated, empty database.
+
+With ``--postgres`` every figure is measured on PostgreSQL instead: a throwaway server of
+the machine's PostgreSQL installation (``modelops_mlflow.testing.LocalPostgres``, on
+127.0.0.1, durable settings as in production: fsync and synchronous commits on), needing
+``apt-get install postgresql`` and ``pip install "modelops-mlflow[postgres]"``. Each figure
+gets a database copied from one migrated, empty database, which both sides share (each with
+its own experiments and models there); the servers run on such a database too.
 
 The same work on both sides, through the public APIs:
 
@@ -54,6 +62,7 @@ the median of its rounds. The benchmark reports what it measures; it is not tune
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import logging
@@ -68,6 +77,7 @@ import uuid
 import warnings
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 TARGET_OVERHEAD = 0.10  # modelops may add at most 10% to MLflow's own time
 perf = time.perf_counter
@@ -95,16 +105,24 @@ def alternate(a: Callable[[], object], b: Callable[[], object], rounds: int
 
 
 class Bench:
-    def __init__(self, root: Path, quick: bool) -> None:
+    def __init__(self, root: Path, quick: bool, postgres: Any = None) -> None:
         from mlflow.tracking import MlflowClient
 
         self.root = root
         self.quick = quick
+        self.postgres = postgres  # a started LocalPostgres, or None: sqlite
         self.rows: list[tuple[str, float, float]] = []
-        self.template = root / "template.db"
-        MlflowClient(tracking_uri=f"sqlite:///{self.template}").search_experiments()
+        if postgres is not None:
+            uri = postgres.create_database("template")
+            MlflowClient(tracking_uri=uri, registry_uri=uri).search_experiments()
+            postgres.disconnect("template")
+        else:
+            self.template = root / "template.db"
+            MlflowClient(tracking_uri=f"sqlite:///{self.template}").search_experiments()
 
     def database(self, name: str) -> str:
+        if self.postgres is not None:
+            return self.postgres.create_database(name.replace("-", "_"), "template")
         path = self.root / name / "mlflow.db"
         path.parent.mkdir()
         shutil.copyfile(self.template, path)
@@ -121,6 +139,9 @@ class Bench:
         artifacts where it is told to)."""
         if server is not None:
             return server, server, None
+        if self.postgres is not None:  # one database, as the two share one server
+            database = self.database(figure)
+            return database, database, self.artifacts(figure)
         return (self.database(f"{figure}-modelops"), self.database(f"{figure}-mlflow"),
                 self.artifacts(figure))
 
@@ -129,6 +150,10 @@ class Bench:
         self.rows.append((figure, ours, theirs, target))
 
     # -- tracking ---------------------------------------------------------------------------
+
+    @property
+    def kind(self) -> str:
+        return "sqlite" if self.postgres is None else "PostgreSQL"
 
     def runs(self, server: str | None = None) -> None:
         """The tracking figures, on two sqlite databases or (``server``) on one MLflow
@@ -139,7 +164,7 @@ class Bench:
         import modelops
 
         ops_db, ml_db, location = self.sides("runs", server)
-        where = "server" if server else "sqlite"
+        where = "server" if server else self.kind
         ops = modelops.connect(f"mlflow+{ops_db}")
         client = MlflowClient(tracking_uri=ml_db)
         exp = client.create_experiment("bench", artifact_location=location)
@@ -233,7 +258,7 @@ class Bench:
         X = rng.normal(size=(150, 4))
         model = LogisticRegression().fit(X, (X[:, 0] > 0).astype(int))
         ops_db, ml_db, location = self.sides("reg", server)
-        where = "sqlite" if not server else "server + app" if app else "server"
+        where = self.kind if not server else "server + app" if app else "server"
         ops = modelops.connect(f"mlflow+{ops_db}",
                                storage_options={"mlflow_model_layout": False})
         client = MlflowClient(tracking_uri=ml_db, registry_uri=ml_db)
@@ -316,6 +341,7 @@ class Bench:
 
         folder = self.root / ("server-app" if app else "server")
         db = self.database(folder.name)
+        folder.mkdir(exist_ok=True)
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
@@ -395,8 +421,9 @@ class Bench:
     def report(self) -> None:
         import mlflow
 
-        print(f"\nmodelops on MLflow {mlflow.__version__} vs MLflow directly (sqlite unless "
-              f"marked), Python {sys.version.split()[0]}")
+        backend = "sqlite" if self.postgres is None else "PostgreSQL on 127.0.0.1"
+        print(f"\nmodelops on MLflow {mlflow.__version__} vs MLflow directly ({backend}; servers "
+              f"on it too), Python {sys.version.split()[0]}")
         header = ("figure", "through modelops", "MLflow directly", "overhead", "target")
         lines = [header]
         for figure, ours, theirs, target in self.rows:
@@ -409,7 +436,7 @@ class Bench:
         for row in lines:
             print(" | ".join(str(c).ljust(w) for c, w in zip(row, widths)))
         n, seconds, check = self.copy_figures
-        print(f"\ncopy_store, MLflow (sqlite) -> local, {n:,} runs with 5 params, 5 metrics "
+        print(f"\ncopy_store, MLflow ({self.kind}) -> local, {n:,} runs with 5 params, 5 metrics "
               f"× 10 points and 1 artifact each: {seconds:.1f} s = {n / seconds:.0f} runs/s; "
               f"copying again (nothing to add): {check:.1f} s")
 
@@ -418,12 +445,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smoke run")
     parser.add_argument("--json", metavar="PATH", help="write every figure to PATH as JSON")
+    parser.add_argument("--postgres", action="store_true",
+                        help="measure on a throwaway PostgreSQL server instead of sqlite")
     args = parser.parse_args()
     logging.getLogger("mlflow").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore")
     os.environ.setdefault("MODELOPS_FLUSH_INTERVAL", "60")
-    with tempfile.TemporaryDirectory(prefix="bench-mlflow-plugin-") as tmp:
-        bench = Bench(Path(tmp), args.quick)
+    with tempfile.TemporaryDirectory(prefix="bench-mlflow-plugin-") as tmp, \
+            contextlib.ExitStack() as stack:
+        postgres = None
+        if args.postgres:
+            from modelops_mlflow.testing import HOW_TO_GET, LocalPostgres, find_binaries
+
+            if find_binaries() is None:
+                sys.exit(HOW_TO_GET)
+            postgres = stack.enter_context(LocalPostgres(durable=True))
+        bench = Bench(Path(tmp), args.quick, postgres)
         for step in (bench.runs, bench.search, bench.registry, bench.on_a_server,
                      bench.on_a_server_with_the_app, bench.copy):
             step()

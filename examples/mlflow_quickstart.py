@@ -1,6 +1,7 @@
 """modelops on MLflow: the same modelops code, with MLflow's server (or database) as the store.
 
     python examples/mlflow_quickstart.py mlflow+http://127.0.0.1:5000   # your MLflow server
+    python examples/mlflow_quickstart.py mlflow+postgresql://mlflow@db/mlflow   # its database
     python examples/mlflow_quickstart.py                                # a temporary sqlite
                                                                          # database
 Then open the MLflow UI: the run, the registered model with its ``production`` alias and the

@@ -10,6 +10,7 @@ import modelops.fluent
 def _isolated(monkeypatch, tmp_path):
     """Every test gets its own default store and a clean module-level API."""
     monkeypatch.setenv("MODELOPS_URI", str(tmp_path / "default-store"))
+    monkeypatch.setenv("MODELOPS_SPILL_DIR", str(tmp_path / "spill"))
     modelops.fluent._reset_for_tests()
     yield
     modelops.fluent._reset_for_tests()

@@ -37,7 +37,7 @@ class TestLocalDriftStore(DriftStoreSuite):
 def test_suite_catches_a_store_that_loses_the_newest_profile():
     """A store whose ``get_profile`` returns the oldest profile fails the suite (a sanity
     check of the checker)."""
-    from modelops.backends.fsspec.drift import LayoutDriftStore
+    from modelops.backends.layout.drift import LayoutDriftStore
 
     class Oldest(LayoutDriftStore):
         def get_profile(self, name, profile_id=None):

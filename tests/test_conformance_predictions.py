@@ -36,7 +36,7 @@ class TestLocalPredictionStore(PredictionStoreSuite):
 def test_suite_catches_a_store_that_lists_replaced_parts():
     """A store whose compaction leaves the replaced parts listed fails the suite (a sanity
     check of the checker)."""
-    from modelops.backends.fsspec.predictions import LayoutPredictionStore
+    from modelops.backends.layout.predictions import LayoutPredictionStore
 
     class KeepsOld(LayoutPredictionStore):
         def replace_parts(self, model, kind, day, data, fmt, replaces):

@@ -52,7 +52,7 @@ def _memory_store():
 def test_suite_catches_a_store_without_exclusive_version_claims(tmp_path):
     """A store whose ``create_version`` pretends a taken version was created fails the
     suite's duplicate test (a sanity check of the checker)."""
-    from modelops.backends.fsspec.registry import LayoutRegistryStore
+    from modelops.backends.layout.registry import LayoutRegistryStore
 
     class Pretends(LayoutRegistryStore):
         def create_version(self, version, files):
@@ -72,7 +72,7 @@ def test_suite_catches_a_store_without_exclusive_version_claims(tmp_path):
 def test_suite_catches_a_store_that_forks_the_trail():
     """A store whose ``append_event`` accepts a taken sequence number fails the suite
     (a sanity check of the checker)."""
-    from modelops.backends.fsspec.registry import LayoutRegistryStore
+    from modelops.backends.layout.registry import LayoutRegistryStore
 
     class Forks(LayoutRegistryStore):
         def append_event(self, event):

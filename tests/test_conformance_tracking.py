@@ -5,7 +5,16 @@ from __future__ import annotations
 import pytest
 
 from modelops.client import open_store
-from modelops.testing import StoreCapabilities, TrackingStoreSuite
+from modelops.testing import (
+    ArtifactTests,
+    ExperimentTests,
+    LoggingTests,
+    RunTests,
+    SearchTests,
+    SharingTests,
+    StoreCapabilities,
+    TrackingStoreSuite,
+)
 from modelops.uri import parse_uri
 
 
@@ -49,3 +58,23 @@ def test_steps_beyond_int64_are_invalid_input():
 
     with pytest.raises(InvalidInput):
         MetricSeries("m", [2**63], [1.0], [0])
+
+
+class TestAStoreTakesTheAreasItServes(ExperimentTests, SearchTests):
+    """The suite's areas are mixins: a backend can run some of them."""
+
+    @pytest.fixture
+    def store(self):
+        return open_store("tracking", parse_uri("memory://"))
+
+
+def test_the_suite_is_the_union_of_its_areas():
+    from modelops.testing import tracking
+
+    areas = (ExperimentTests, RunTests, LoggingTests, SearchTests, ArtifactTests, SharingTests)
+    assert TrackingStoreSuite.__mro__[1:7] == areas
+    tests = [{n for n in vars(area) if n.startswith("test_")} for area in areas]
+    everything = {n for n in dir(TrackingStoreSuite) if n.startswith("test_")}
+    base = {n for n in vars(tracking.TrackingStoreTests) if n.startswith("test_")}
+    assert set().union(*tests) | base == everything
+    assert sum(map(len, tests)) + len(base) == len(everything)      # no test in two areas

@@ -95,8 +95,8 @@ def test_metric_series_checks_lengths_and_compares_nan_equal():
 
 
 def test_a_version_encodes_as_the_generic_walk_does():
-    from modelops.entities.codec import _plain, to_data, version_from_data
     from modelops.entities.registry import ArtifactFile, Lineage, ModelVersion, Stage
+    from modelops.entities.registry_codec import _plain, to_data, version_from_data
 
     version = ModelVersion(
         name="churn", version="1.2.3", run_id="r1", metrics={"f1": 0.5}, params={"C": "1"},

@@ -83,15 +83,15 @@ def test_built_in_metrics_equal_scikit_learn():
 
 def test_training_monitoring_and_the_router_use_the_tables_names():
     from sklearn.datasets import load_breast_cancer, load_diabetes
-    from sklearn.linear_model import LogisticRegression, Ridge
+    from sklearn.linear_model import Ridge
 
     from modelops.lifecycle.judge import LOSSES, PROPORTIONS  # the router's own tests
     from modelops.metrics import grouped
 
     ops = modelops.connect("memory://")
     data = load_breast_cancer()
-    trained = modelops.train(ops, "c", LogisticRegression(max_iter=5_000), data.data,
-                             data.target, figures=False).metrics
+    trained = modelops.train(ops, "c", _classifier(), data.data, data.target,
+                             figures=False).metrics
     data = load_diabetes()
     regressed = modelops.train(ops, "r", Ridge(), data.data, data.target, figures=False).metrics
     table = metric_table()
@@ -100,6 +100,14 @@ def test_training_monitoring_and_the_router_use_the_tables_names():
         assert name in table and canonical_metric(name) == name, name
     assert {table[name].task for name in trained} == {"classification"}
     assert {table[name].task for name in regressed} == {"regression"}
+
+
+def _classifier():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return make_pipeline(StandardScaler(), LogisticRegression())
 
 
 class BalancedAccuracy:
@@ -132,12 +140,11 @@ def plugin_metric():
 def test_a_plugin_metric_is_usable_by_name_everywhere(plugin_metric):
     from monitoring._data import NOW, H, log_rows, monitor, spread
     from sklearn.datasets import load_breast_cancer
-    from sklearn.linear_model import LogisticRegression
 
     ops = modelops.connect("memory://")
     data = load_breast_cancer()
-    result = modelops.train(ops, "cancer", LogisticRegression(max_iter=5_000), data.data,
-                            data.target, figures=False)
+    result = modelops.train(ops, "cancer", _classifier(), data.data, data.target,
+                            figures=False)
     assert 0.9 < result.metrics["balanced_accuracy"] <= 1.0
     assert result.version.metrics["balanced_accuracy"] == result.metrics["balanced_accuracy"]
 
@@ -167,3 +174,24 @@ def test_a_plugin_metric_is_usable_by_name_everywhere(plugin_metric):
     assert degradation["balanced_accuracy"].worse_by == pytest.approx(0.85 - expected)
     assert degradation["miss_rate"].worse_by == pytest.approx(
         1 - skm.recall_score(truth, pred) - 0.10)
+
+
+def test_a_plugin_metric_in_health_s_degradation_rule(plugin_metric):
+    from monitoring._data import NOW, H, log_rows, monitor, spread
+
+    ops = modelops.connect("memory://")
+    rng = np.random.default_rng(2)
+    truth = rng.integers(0, 2, 400)
+    pred = np.where(rng.random(400) < 0.8, truth, 1 - truth)
+    log_rows(ops, "m", spread(400, NOW - 24 * H, NOW), pred.tolist(), actuals=truth.tolist())
+    # a lower-is-better plugin metric, in a baseline spelled by its name
+    health = monitor(ops, "m", baseline={"miss_rate": 0.05}).health(alert=False)
+    issue = health.issue("degradation")
+    assert set(issue.details["metrics"]) == {"miss_rate"}
+    found = issue.details["metrics"]["miss_rate"]
+    assert found["current"] == pytest.approx(1 - skm.recall_score(truth, pred))
+    assert found["worse_by"] == pytest.approx(found["current"] - 0.05)
+    # by its alias, with a per-metric threshold
+    health = monitor(ops, "m", baseline={"bacc": 0.9},
+                     degradation_threshold={"balanced_accuracy": 0.01}).health(alert=False)
+    assert "balanced_accuracy" in health.issue("degradation").details["metrics"]

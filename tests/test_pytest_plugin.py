@@ -114,8 +114,9 @@ def test_plugin_import_is_light():
     """Loading the plugin (as pytest does in every session) imports none of the kit's
     heavy parts: no hypothesis, no suite, no state machine, no store backend."""
     loaded = _imports_after("import modelops.testing.pytest_plugin")
-    assert not loaded & {"hypothesis", "modelops.testing.tracking", "modelops.testing.stateful",
-                         "modelops.testing.strategies", "modelops.backends.fsspec.tracking"}
+    assert not loaded & {"hypothesis", "modelops.testing.tracking",
+                         "modelops.testing.tracking_stateful", "modelops.testing.strategies",
+                         "modelops.backends.layout.tracking"}
 
 
 def test_import_modelops_testing_needs_neither_pytest_nor_hypothesis():

@@ -355,7 +355,7 @@ def test_a_large_artifact_is_streamed_into_the_store(tmp_path, monkeypatch):
     same: one blob under the digest, verified at load, shared by versions of equal bytes."""
     import hashlib
 
-    from modelops.backends.fsspec import registry as layout
+    from modelops.backends.layout import registry as layout
 
     monkeypatch.setattr(layout, "_SMALL_ARTIFACT", 16)
     data = bytes(range(256)) * 16
@@ -377,8 +377,8 @@ def _store_that_cannot_append(root):
     which has no appends: what an object store is to a model."""
     import fsspec
 
-    from modelops.backends.fsspec import FsspecStorage
-    from modelops.backends.fsspec.registry import LayoutRegistryStore
+    from modelops.backends.layout import FsspecStorage
+    from modelops.backends.layout.registry import LayoutRegistryStore
 
     return LayoutRegistryStore(FsspecStorage(fsspec.filesystem("file", auto_mkdir=True), str(root),
                                              protocol="file"))

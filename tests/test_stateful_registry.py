@@ -43,7 +43,7 @@ class MemoryRegistryMachine(registry_machine(memory_store, name="MemoryRegistryM
             free_memory_store(self.store)
 
 
-TestMemoryRegistryMachine = MemoryRegistryMachine.TestCase
+TestMemoryRegistryMachine = pytest.mark.slow(MemoryRegistryMachine.TestCase)
 
 
 class LocalDiskRegistryMachine(RegistryMachine):
@@ -60,7 +60,7 @@ class LocalDiskRegistryMachine(RegistryMachine):
             shutil.rmtree(self.tmpdir, ignore_errors=True)
 
 
-TestLocalDiskRegistryMachine = LocalDiskRegistryMachine.TestCase
+TestLocalDiskRegistryMachine = pytest.mark.slow(LocalDiskRegistryMachine.TestCase)
 
 
 def test_machines_use_modest_default_settings():
@@ -91,12 +91,18 @@ def test_base_machine_needs_a_store_factory():
         RegistryMachine()
 
 
+@pytest.mark.slow
 def test_machine_detects_a_broken_store():
     """The machine catches a store whose versions are not claimed exclusively (a sanity
     check of the checker)."""
-    from modelops.backends.fsspec.registry import LayoutRegistryStore
+    from modelops.backends.layout.registry import LayoutRegistryStore
 
     class Pretends(LayoutRegistryStore):
+        # Says every version is free, then "claims" a taken one without a word (the registry
+        # asks version_numbers first, to refuse a taken version before storing any file).
+        def version_numbers(self, name):
+            return []
+
         def create_version(self, version, files):
             try:
                 return super().create_version(version, files)
@@ -111,7 +117,9 @@ def test_machine_detects_a_broken_store():
                                settings=settings(DEFAULT_SETTINGS, max_examples=100,
                                                  database=None, phases=[Phase.generate],
                                                  report_multiple_bugs=False))
-    with pytest.raises(AssertionError, match="AlreadyExists"):
+    # Caught as a second claim of a version that passed, or as the wrong version chosen next
+    # (the store's numbers hide the taken ones).
+    with pytest.raises(AssertionError, match=r"AlreadyExists|assert '1\.0\.0' =="):
         machine.TestCase("runTest").runTest()
 
 

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, Phase, settings
 from modelops.client import open_store
 from modelops.testing import TrackingStoreMachine, tracking_machine
 from modelops.testing import strategies as mst
-from modelops.testing.stateful import DEFAULT_SETTINGS
+from modelops.testing.tracking_stateful import DEFAULT_SETTINGS
 from modelops.uri import parse_uri
 
 # Known library bugs are pinned by xfail tests in test_conformance_tracking.py; the machine
@@ -28,7 +28,7 @@ def memory_store():
 
 MemoryMachine = tracking_machine(memory_store, name="MemoryMachine",
                                  experiment_names=MEMORY_NAMES)
-TestMemoryMachine = MemoryMachine.TestCase
+TestMemoryMachine = pytest.mark.slow(MemoryMachine.TestCase)
 
 
 class LocalDiskMachine(TrackingStoreMachine):
@@ -47,7 +47,7 @@ class LocalDiskMachine(TrackingStoreMachine):
             shutil.rmtree(self.tmpdir, ignore_errors=True)
 
 
-TestLocalDiskMachine = LocalDiskMachine.TestCase
+TestLocalDiskMachine = pytest.mark.slow(LocalDiskMachine.TestCase)
 
 
 def test_machines_use_modest_default_settings():
@@ -77,9 +77,10 @@ def test_base_machine_needs_a_store_factory():
         TrackingStoreMachine()
 
 
+@pytest.mark.slow
 def test_machine_detects_a_broken_store():
     """The machine catches a store that drops params (a sanity check of the checker)."""
-    from modelops.backends.fsspec.tracking import LayoutTrackingStore
+    from modelops.backends.layout.tracking import LayoutTrackingStore
 
     class DropsParams(LayoutTrackingStore):
         def log_batch(self, run_id, metrics=(), params=None, tags=None):

@@ -9,7 +9,7 @@ import fsspec
 import pytest
 from conftest import python_env
 
-from modelops.backends.fsspec import FsspecStorage, LocalStorage
+from modelops.backends.layout import FsspecStorage, LocalStorage
 
 pytestmark = pytest.mark.skipif(not LocalStorage.appends, reason="no flock on this platform")
 
@@ -56,7 +56,7 @@ def _increment(storage: LocalStorage) -> None:
 
 INCREMENTER = """
 import sys
-from modelops.backends.fsspec import LocalStorage
+from modelops.backends.layout import LocalStorage
 sys.path.insert(0, sys.argv[2])
 from test_storage import _increment
 storage = LocalStorage(sys.argv[1])

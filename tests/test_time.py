@@ -1,6 +1,7 @@
 """One grammar for durations, everywhere a window, an interval or an age is given."""
 
 import datetime as dt
+import time
 
 import pytest
 
@@ -49,6 +50,7 @@ def test_health_and_cleanup_accept_the_same_spellings():
     assert health.window == "1.5h" and health.issue("no_data") is not None
     with ops.tracking.start_run(experiment="e"):
         pass
+    time.sleep(0.01)                      # the run ended strictly before "now"
     assert ops.tracking.cleanup("e", older_than="1.5h") == []
     assert len(ops.tracking.cleanup("e", older_than="0s", dry_run=True)) == 1
     with pytest.raises(InvalidInput, match="window"):

@@ -79,7 +79,7 @@ def test_per_store_overrides(tmp_path):
 
 def test_a_missing_store_kind_is_a_clear_error():
     from modelops import plugins
-    from modelops.backends.fsspec.plugin import modelops_tracking_store as builtin
+    from modelops.backends.layout.plugin import modelops_tracking_store as builtin
     from modelops.uri import StoreURI
 
     class TrackingOnly:
@@ -106,7 +106,7 @@ def test_a_missing_store_kind_is_a_clear_error():
 
 def test_a_registered_plugin_can_serve_a_new_scheme():
     from modelops import plugins
-    from modelops.backends.fsspec.plugin import modelops_tracking_store as builtin
+    from modelops.backends.layout.plugin import modelops_tracking_store as builtin
     from modelops.uri import StoreURI
 
     class Echo:
@@ -135,7 +135,7 @@ def installed_plugin(tmp_path):
     """A real distribution on sys.path whose entry point registers a plugin."""
     (tmp_path / "fakeplugin.py").write_text(textwrap.dedent("""
         import modelops
-        from modelops.backends.fsspec.plugin import modelops_tracking_store as builtin
+        from modelops.backends.layout.plugin import modelops_tracking_store as builtin
         from modelops.uri import StoreURI
 
         @modelops.hookimpl

@@ -50,6 +50,7 @@ from modelops.errors import (
     ParamConflict,
     PromotionRefused,
     StoreError,
+    StoreWarning,
     UnknownScheme,
     UntrustedModel,
 )
@@ -169,6 +170,7 @@ __all__ = [
     "SplitReport",
     "Stage",
     "StoreError",
+    "StoreWarning",
     "TrainingResult",
     "UnknownScheme",
     "UntrustedModel",

@@ -1,4 +1,5 @@
-"""Reading local files whole or for digests, with as few system calls as the OS allows.
+"""Reading local files whole or for digests, with as few system calls as the OS allows; the
+file or folder name a (validated) name is stored under (``path_name``).
 
 Registering a version reads every artifact file once or twice; Python's buffered ``open``
 adds an fstat, an ioctl and a seek to each, which for a model of a few KB costs more than
@@ -8,12 +9,27 @@ file so a small file is read in one call without a large buffer.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from collections.abc import Iterator
 
 _BLOCK = 1 << 20
 _FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0)
+
+
+#: Longest name (in UTF-8 bytes) used as a file or folder name as it is.
+MAX_PATH_NAME_BYTES = 200
+
+
+@functools.lru_cache(maxsize=4096)  # a store's few names, asked for on every call
+def path_name(name: str) -> str:
+    """The file or folder name for a (validated) name: the name itself, or — when its UTF-8
+    form is too long for file systems (255 bytes) — ``~`` and its sha256 digest. Records
+    inside keep the real name."""
+    if len(name.encode("utf-8", "surrogatepass")) <= MAX_PATH_NAME_BYTES:
+        return name
+    return "~" + hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _chunks(fd: int, size: int) -> Iterator[bytes]:
@@ -54,10 +70,17 @@ def read_file_up_to(path: str, limit: int | None) -> bytes | None:
     caller then streams it)."""
     fd = os.open(path, _FLAGS)
     try:
-        size = os.fstat(fd).st_size
-        if limit is not None and size > limit:
-            return None
-        data = b"".join(_chunks(fd, size))
+        return read_open(fd, limit)
     finally:
         os.close(fd)
+
+
+def read_open(fd: int, limit: int | None = None, size: int | None = None) -> bytes | None:
+    """The content of an open file from its current offset; None if the file is larger
+    than ``limit`` bytes. ``size`` is the file's size when the caller already knows it."""
+    if size is None:
+        size = os.fstat(fd).st_size
+    if limit is not None and size > limit:
+        return None
+    data = b"".join(_chunks(fd, size))
     return data if limit is None or len(data) <= limit else None

@@ -23,6 +23,12 @@ from typing import Any
 
 from modelops.errors import InvalidInput
 
+#: Unix milliseconds of 0001-01-01 and of the last millisecond of 9999: the times a date (a
+#: day partition, a report's day) can be made of.
+_EPOCH = dt.datetime(1970, 1, 1)
+MIN_MS, MAX_MS = ((d - _EPOCH) // dt.timedelta(milliseconds=1)
+                  for d in (dt.datetime.min, dt.datetime.max))
+
 #: Milliseconds per duration unit.
 UNITS_MS = {"ms": 1, "s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000,
             "w": 604_800_000}
@@ -35,8 +41,12 @@ def to_ms(value: Any, field: str) -> int | None:
         return None
     if isinstance(value, bool):
         raise InvalidInput(f"expected a time, got {value!r}", field=field)
-    if isinstance(value, (int, float)):
-        return int(value)
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise InvalidInput(f"expected a time, got {value!r}", field=field)
+        return _dated(int(value), field)
+    if isinstance(value, int):
+        return _dated(value, field)
     if isinstance(value, str):
         try:
             value = dt.datetime.fromisoformat(value)
@@ -52,6 +62,13 @@ def to_ms(value: Any, field: str) -> int | None:
     raise InvalidInput(f"expected a time, got {type(value).__name__}", field=field)
 
 
+def _dated(ms: int, field: str) -> int:
+    """``ms`` if it is a time with a calendar date (years 1 to 9999)."""
+    if not MIN_MS <= ms <= MAX_MS:
+        raise InvalidInput(f"{ms} ms is not a time between the years 1 and 9999", field=field)
+    return ms
+
+
 def parse_duration(value: Any, field: str, *, number_unit: str | None = None,
                    allow_zero: bool = False) -> int:
     """A duration in whole milliseconds, by the grammar of the module docstring.
@@ -61,15 +78,18 @@ def parse_duration(value: Any, field: str, *, number_unit: str | None = None,
     with ``allow_zero``. ``InvalidInput`` names ``field`` for anything else.
     """
     ms: float | None = None
-    if isinstance(value, dt.timedelta):
-        ms = value / dt.timedelta(milliseconds=1)
-    elif isinstance(value, str):
-        match = _DURATION.match(value)
-        if match:
-            ms = float(match.group(1)) * UNITS_MS[match.group(2)]
-    elif number_unit is not None and isinstance(value, (int, float)) \
-            and not isinstance(value, bool):
-        ms = float(value) * UNITS_MS[number_unit]
+    try:
+        if isinstance(value, dt.timedelta):
+            ms = value / dt.timedelta(milliseconds=1)
+        elif isinstance(value, str):
+            match = _DURATION.match(value)
+            if match:
+                ms = float(match.group(1)) * UNITS_MS[match.group(2)]
+        elif number_unit is not None and isinstance(value, (int, float)) \
+                and not isinstance(value, bool):
+            ms = float(value) * UNITS_MS[number_unit]
+    except OverflowError:  # a number no float holds
+        ms = None
     if ms is None or not math.isfinite(ms):
         numbers = f"; a number counts {number_unit}" if number_unit else ""
         raise InvalidInput(f"expected a duration such as '90m', '1.5h', '7d' or '30s'{numbers}, "

@@ -16,6 +16,9 @@ The tree::
     ├── UntrustedModel                     loading would run code the caller did not trust
     └── MissingDependency (ImportError)    an optional package is needed; names what to install
 
+    StoreWarning (RuntimeWarning)          a warning, not an error: a damaged or unexpected
+                                           stored record was skipped; names the file
+
 Each error subclasses the matching built-in too, so ``except LookupError`` and
 ``except ValueError`` keep working in code that does not know modelops.
 """
@@ -34,6 +37,7 @@ __all__ = [
     "ParamConflict",
     "PromotionRefused",
     "StoreError",
+    "StoreWarning",
     "UnknownScheme",
     "UntrustedModel",
 ]
@@ -101,6 +105,11 @@ class PromotionRefused(Conflict):
 
 class StoreError(ModelOpsError, OSError):
     """A backend failed to read or write; the message names the store and the object."""
+
+
+class StoreWarning(RuntimeWarning):
+    """A stored record that is damaged, of the wrong shape or unexpected was skipped (or
+    set aside) so the read could go on; the message names the file."""
 
 
 class IntegrityError(StoreError):

@@ -129,3 +129,51 @@ def categorical(values: np.ndarray) -> np.ndarray:
     for i, v in enumerate(values.tolist()):
         out[i] = None if _missing(v) else str(v)
     return out
+
+
+#: Categorical levels a :class:`MatrixEncoding` keeps (scikit-learn's histogram gradient
+#: boosting takes at most 255 bins, one of them for missing values).
+MAX_LEVELS = 254
+
+
+class MatrixEncoding:
+    """Columns as one float matrix for a model (a nanny model, a domain classifier, PCA):
+    numeric columns as float64, categorical ones as codes of the reference's most frequent
+    levels (at most :data:`MAX_LEVELS`; other and missing levels become NaN).
+
+    Fitted once on reference columns, then applied to any frame with the same columns.
+    """
+
+    def __init__(self, columns: Mapping[str, np.ndarray]) -> None:
+        self.names: list[str] = list(columns)
+        self.levels: dict[str, dict[str, int]] = {}
+        for name, values in columns.items():
+            if column_kind(values, name) == CATEGORICAL:
+                found, counts = np.unique(categorical(values).astype(str), return_counts=True)
+                order = np.argsort(-counts, kind="stable")[:MAX_LEVELS]
+                self.levels[name] = {str(found[i]): code for code, i in enumerate(order)
+                                     if found[i] != "None"}
+
+    @property
+    def categorical_mask(self) -> np.ndarray:
+        """True for the matrix columns that hold category codes."""
+        return np.array([n in self.levels for n in self.names], dtype=bool)
+
+    def matrix(self, columns: Mapping[str, np.ndarray]) -> np.ndarray:
+        """The columns as a float64 matrix, one matrix column per fitted column;
+        ``InvalidInput`` names a column that is missing."""
+        missing = [n for n in self.names if n not in columns]
+        if missing:
+            raise InvalidInput(f"the reference had the column {missing[0]!r}, this frame has "
+                               "not", field=f"column {missing[0]!r}")
+        out = np.empty((len(next(iter(columns.values()))) if columns else 0, len(self.names)))
+        for j, name in enumerate(self.names):
+            values = np.asarray(columns[name])
+            if name in self.levels:
+                codes = self.levels[name]
+                labels = categorical(values).tolist()
+                out[:, j] = np.fromiter((codes.get(v, np.nan) for v in labels),
+                                        dtype=np.float64, count=len(labels))
+            else:
+                out[:, j] = numeric(values, name)
+        return out

@@ -17,7 +17,7 @@ registered later are asked first, so an installed plugin can take over a built-i
 
 Discovery and extension points (every implementation is called, results joined):
 ``modelops_schemes``, ``modelops_model_flavors``, ``modelops_drift_methods``,
-``modelops_health_checks``, ``modelops_metrics``.
+``modelops_health_checks``, ``modelops_metrics``, ``modelops_estimators``.
 
 Events (every implementation is called; an exception in one is reported as a warning and
 does not stop the caller): ``modelops_run_finished``, ``modelops_version_registered``,
@@ -34,7 +34,8 @@ import pluggy
 
 if TYPE_CHECKING:
     from modelops.entities import Run
-    from modelops.entities.drift import DriftMethod, DriftReport
+    from modelops.entities.drift import DriftMethod, DriftReport, MultivariateMethod
+    from modelops.entities.estimation import Estimator
     from modelops.entities.metrics import MetricSpec
     from modelops.entities.monitoring import Alert, HealthIssue
     from modelops.entities.registry import Flavor, ModelVersion, RegistryEvent
@@ -128,7 +129,7 @@ def modelops_stage_changed(event: RegistryEvent, store_uri: str) -> None:
 
 
 @hookspec
-def modelops_drift_methods() -> list[DriftMethod]:
+def modelops_drift_methods() -> list[DriftMethod | MultivariateMethod]:
     """Drift tests, usable by name in ``ops.drift.check(..., method=...)``: the drift method
     table (``modelops.drift.methods.method_table``) joins every plugin's.
 
@@ -141,6 +142,13 @@ def modelops_drift_methods() -> list[DriftMethod]:
     column's profile (``NumericProfile``: moments, buckets, and every value while there are at
     most 5,000; ``CategoricalProfile``: counts per category) and ``current`` the current values
     as a numpy array (float64 for numeric columns, strings or None for categorical ones).
+
+    A ``modelops.drift.MultivariateMethod(name, compute)`` judges the columns together, usable
+    by name in ``ops.drift.check(..., multivariate=[...])`` and health's ``multivariate``
+    rule (``modelops.drift.methods.multivariate_table``): ``compute(reference, current,
+    threshold) -> MultivariateDrift`` gets the reference profile's row sample and the current
+    rows, each a mapping of feature column to numpy array. The built-in ``reconstruction``
+    and ``domain_classifier`` come through this hook too.
     """
 
 
@@ -156,6 +164,24 @@ def modelops_metrics() -> list[MetricSpec]:
     ``aliases`` and what ``score`` it ``needs`` (None, ``"score"`` or ``"probability"``).
     The built-in metrics come through this hook too (``modelops.metrics.builtin``); a metric
     of a plugin registered later replaces one of the same name.
+    """
+
+
+@hookspec
+def modelops_estimators() -> list[Estimator]:
+    """Performance estimators for the estimator table
+    (``modelops.estimation.estimator_table``), usable by name in
+    ``Monitor.estimated_performance(estimator=...)`` and ``fit_estimator(estimator=...)``.
+
+    A ``modelops.estimation.Estimator`` (defined in ``modelops.entities.estimation``) has a
+    ``name``, the ``task`` it estimates (``"classification"`` or ``"regression"``), the
+    ``metrics`` it estimates (canonical names of the metric table) and
+    ``fit(reference) -> fitted``: ``reference`` is an ``EstimationData`` (predictions, scores,
+    classes, features and actuals as numpy arrays); ``fitted`` has ``estimate(data) ->
+    {metric: MetricEstimate}`` (value and band), ``reference_metrics`` (realised on the
+    reference) and ``notes`` (plain data saying what fitting decided). The built-in CBPE and
+    DLE come through this hook too (``modelops.estimation.builtin``); an estimator of a plugin
+    registered later replaces one of the same name.
     """
 
 

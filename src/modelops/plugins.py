@@ -24,8 +24,9 @@ ENV_PLUGINS = "MODELOPS_PLUGINS"
 ENTRY_POINT_GROUP = "modelops"
 
 #: Built-in plugins, registered exactly like third-party ones.
-BUILTIN_PLUGINS = ("modelops.backends.fsspec.plugin", "modelops.registry.flavors",
-                   "modelops.drift.methods", "modelops.metrics.builtin")
+BUILTIN_PLUGINS = ("modelops.backends.layout.plugin", "modelops.registry.flavors",
+                   "modelops.drift.methods", "modelops.metrics.builtin",
+                   "modelops.estimation.builtin")
 
 #: Schemes served by plugins that are installed separately: scheme prefix -> package.
 KNOWN_PLUGIN_SCHEMES = {

@@ -698,6 +698,9 @@ def parse_order_by(clauses: Sequence[str] | None) -> tuple[OrderBy, ...]:
         return ()
     if isinstance(clauses, str):
         clauses = [clauses]
+    elif not isinstance(clauses, (list, tuple)):
+        raise InvalidInput(f"expected a clause or a list of clauses, got "
+                           f"{type(clauses).__name__}", field="order_by")
     result = []
     for i, clause in enumerate(clauses):
         if not isinstance(clause, str):
@@ -804,6 +807,21 @@ def decode_page_token(token: str, fingerprint: str) -> int:
     return offset
 
 
+def check_page(max_results: Any, page_token: Any, filter: Filter | None,
+               order_by: Sequence[OrderBy]) -> int:
+    """Check a page request before anything is read; the offset the token points to."""
+    if isinstance(max_results, bool) or not isinstance(max_results, int) \
+            or not 1 <= max_results <= MAX_RESULTS:
+        raise InvalidInput(f"expected an integer from 1 to {MAX_RESULTS}, got {max_results!r}",
+                           field="max_results")
+    if page_token is not None and not isinstance(page_token, str):
+        raise InvalidInput(f"expected the token of a previous page, got {page_token!r}",
+                           field="page_token")
+    if not page_token:
+        return 0
+    return decode_page_token(page_token, query_fingerprint(filter, tuple(order_by or ())))
+
+
 def search(
     runs: Iterable[Run],
     filter: Filter | None,
@@ -816,13 +834,9 @@ def search(
     ``max_results`` must be 1..50,000. ``page_token`` is ``None`` (or empty) for the first
     page, else the token of the previous page; the last page has token ``None``.
     """
-    if isinstance(max_results, bool) or not isinstance(max_results, int) \
-            or not 1 <= max_results <= MAX_RESULTS:
-        raise InvalidInput(f"expected an integer from 1 to {MAX_RESULTS}, got {max_results!r}",
-                           field="max_results")
     order = tuple(order_by or ())
+    offset = check_page(max_results, page_token, filter, order)
     fingerprint = query_fingerprint(filter, order)
-    offset = decode_page_token(page_token, fingerprint) if page_token else 0
     matched = list(runs) if filter is None else filter.select(runs)
     ordered = sort_runs(matched, order)
     end = offset + max_results

@@ -26,7 +26,7 @@ from typing import Any
 
 import attrs
 
-from modelops.entities._frozen import FrozenDict, freeze
+from modelops.entities import FrozenDict, freeze
 from modelops.entities.plain import to_plain
 from modelops.errors import InvalidInput, MissingDependency, PromotionRefused
 
@@ -352,7 +352,7 @@ def train(ops: Any, name: str, estimator: Any, X: Any, y: Any, *, X_test: Any = 
     from sklearn.base import clone, is_classifier, is_regressor
     from sklearn.model_selection import train_test_split
 
-    from modelops.entities._validate import check_name
+    from modelops.entities.validators import check_name
 
     check_name(name, "name")
     if not hasattr(estimator, "fit") or not hasattr(estimator, "get_params"):

@@ -8,7 +8,7 @@ from typing import Any
 
 import attrs
 
-from modelops.entities._frozen import FrozenDict, freeze
+from modelops.entities import FrozenDict, freeze
 from modelops.errors import InvalidInput
 
 #: Where ``connect()`` stores data when neither an argument nor MODELOPS_URI says otherwise.

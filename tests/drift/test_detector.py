@@ -277,8 +277,10 @@ def test_built_in_methods_come_through_the_same_hook_as_plugins():
     assert [m.name for m in methods.BUILTIN_METHODS] == [
         "ks", "wasserstein", "energy", "anderson_darling", "psi", "jensen_shannon",
         "hellinger", "tvd", "chi2", "z_proportion"]
-    assert list(methods.BUILTIN_METHODS) in found
+    assert [*methods.BUILTIN_METHODS, *methods.BUILTIN_MULTIVARIATE] in found
     assert all(table[m.name] is m for m in methods.BUILTIN_METHODS)
+    multivariate = methods.multivariate_table()
+    assert all(multivariate[m.name] is m for m in methods.BUILTIN_MULTIVARIATE)
     assert table["chi2"].kinds == ("categorical",)
     assert table["psi"].kinds == ("numeric", "categorical")
 

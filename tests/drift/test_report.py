@@ -21,7 +21,7 @@ from modelops.drift.report import (
     report_to_html,
     report_to_json,
 )
-from modelops.entities._frozen import FrozenDict
+from modelops.entities import FrozenDict
 from modelops.entities.drift import ColumnDrift, DriftReport, Histogram
 from modelops.errors import InvalidInput
 

@@ -13,7 +13,7 @@ from conftest import python_env
 
 import modelops
 from modelops.lifecycle import RetrainPolicy, run_cycle
-from modelops.lifecycle.cycles import acquire, read_cycles
+from modelops.lifecycle.lease import acquire, read_cycles
 from modelops.registry import Floors, MetricImprovement
 
 from ._data import FEATURES, H, now_hour, production_model, traffic
@@ -497,3 +497,21 @@ def test_labelled_gives_categorical_features_as_a_frame(ops):
     assert set(x["department"]) == {"it", "hr"} and x["age"].dtype.kind == "f"
     assert len(x) == len(seen["y"]) == 140         # 30 % held out to score the new model
     assert isinstance(seen["numbers"], np.ndarray) and seen["numbers"].shape == (140, 1)
+
+
+def test_data_rules_gate_the_cycle(ops):
+    from modelops.validation import rules
+
+    now = now_hour()
+    drifted(ops, now)
+    broken = [rules.between("x1", -2.5, 2.5), rules.isin("actual", [0, 1], severity="warning")]
+    report = run_cycle(ops, "fraud", quick, now=now, data_rules=broken)
+    assert report.status == "invalid_data" and not report.trained
+    assert report.validation.errors[0].check == "between(x1)"
+    assert "between(x1)" in report.message
+    assert ops.registry.history("fraud")[-1].payload["outcome"] == "invalid_data"
+    assert [v.version for v in ops.registry.list_versions("fraud")] == ["1.0.0"]
+    kept = [rules.between("x1", -20, 20), rules.not_null("actual"),
+            rules.row("a label", lambda f: np.isin(f["actual"].astype(int), [0, 1]))]
+    report = run_cycle(ops, "fraud", quick, now=now, data_rules=kept)
+    assert report.status == "registered" and report.validation.passed

@@ -236,7 +236,8 @@ def test_built_in_checks_are_a_table_of_rule_functions():
     from modelops.monitoring import checks
 
     assert [c.__name__ for c in checks.BUILTIN_CHECKS] == [
-        "no_data", "volume", "error_rate", "latency", "performance", "drift"]
+        "no_data", "volume", "error_rate", "latency", "performance", "estimated_performance",
+        "drift", "multivariate_drift"]
     assert checks.health_checks() == checks.BUILTIN_CHECKS
     window = monitor(store(error_every=50), "fraud", "1.2.0").window("24h")
     found = list(checks.error_rate(window, HealthRules(error_rate_medium=0.01)))

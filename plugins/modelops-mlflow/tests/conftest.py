@@ -1,9 +1,14 @@
-"""Real MLflow for the plugin's tests: sqlite databases, and `mlflow server` processes.
+"""Real MLflow for the plugin's tests: sqlite databases, a PostgreSQL server, and `mlflow
+server` processes.
 
 A fresh MLflow database runs MLflow's migrations (about two seconds), so a test run makes
-one migrated, empty database and each test copies it. The servers (plain MLflow, and MLflow
-with modelops' app) are started once per test run on free ports of 127.0.0.1, each over its
-own copy, and stopped (with their workers) at the end.
+one migrated, empty database and each test copies it: a sqlite file, or a PostgreSQL
+database made with ``CREATE DATABASE … TEMPLATE``. The PostgreSQL server
+(``modelops_mlflow.testing.LocalPostgres``: initdb into a temporary directory, trust auth,
+127.0.0.1 and a free port) and the MLflow servers (plain MLflow, and MLflow with modelops'
+app) are started once per test run (per xdist worker), and stopped at the end. Without
+PostgreSQL's server binaries the PostgreSQL tests are skipped, saying how to get them;
+on CI (``CI`` set) they fail instead, so CI never passes without them.
 """
 
 from __future__ import annotations
@@ -17,8 +22,10 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -57,6 +64,17 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+_SERVERS = {"mlflow_server", "mlflow_app_server"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Under pytest-xdist (``--dist loadgroup``) the tests of the run-wide servers run in
+    # one worker: each server starts once per run, not once per worker.
+    for item in items:
+        if _SERVERS & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.xdist_group("mlflow-servers"))
+
+
 @pytest.fixture(scope="session")
 def mlflow_server(mlflow_template: Path, tmp_path_factory: pytest.TempPathFactory
                   ) -> Iterator[str]:
@@ -76,40 +94,57 @@ def mlflow_app_server(mlflow_template: Path, tmp_path_factory: pytest.TempPathFa
         yield url, folder / "server.db"
 
 
-def _serve(template: Path, folder: Path, *options: str) -> Iterator[str]:
-    db = folder / "server.db"
-    shutil.copyfile(template, db)
-    port = _free_port()
+def _serve(template: Path, folder: Path, *options: str, backend: str | None = None
+           ) -> Iterator[str]:
+    """An ``mlflow server`` on a copy of ``template`` (or on the database ``backend``)."""
+    if backend is None:
+        db = folder / "server.db"
+        shutil.copyfile(template, db)
+        backend = f"sqlite:///{db}"
     log = open(folder / "server.log", "wb")  # noqa: SIM115 - closed in the finally below
     mlflow = Path(sys.executable).with_name("mlflow")
-    command = [str(mlflow) if mlflow.exists() else "mlflow", "server",
-               "--backend-store-uri", f"sqlite:///{db}",
-               "--artifacts-destination", str(folder / "artifacts"),
-               "--host", "127.0.0.1", "--port", str(port), "--workers", "1", *options]
-    # MLflow's job runner (GenAI jobs, unused here) would start a dozen more processes.
-    proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=folder,
-                            start_new_session=True,
-                            env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"})
-    url = f"http://127.0.0.1:{port}"
+    proc = None
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError("mlflow server exited: "
-                                   + (folder / "server.log").read_text(errors="replace")[-2000:])
-            try:
-                with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("mlflow server did not start within 120 s")
-            time.sleep(0.2)
+        # A free port may be taken between choosing and binding (by another test process's
+        # server): a server that exits before it answers is started again on another port.
+        for _attempt in range(3):
+            port = _free_port()
+            command = [str(mlflow) if mlflow.exists() else "mlflow", "server",
+                       "--backend-store-uri", backend,
+                       "--artifacts-destination", str(folder / "artifacts"),
+                       "--host", "127.0.0.1", "--port", str(port), "--workers", "1", *options]
+            # MLflow's job runner (GenAI jobs, unused here) would start a dozen more processes.
+            proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=folder,
+                                    start_new_session=True,
+                                    env={**os.environ,
+                                         "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"})
+            url = f"http://127.0.0.1:{port}"
+            if _answers(proc, url):
+                break
+        else:
+            raise RuntimeError("mlflow server exited: "
+                               + (folder / "server.log").read_text(errors="replace")[-2000:])
         yield url
     finally:
-        _stop(proc)
+        if proc is not None:
+            _stop(proc)
         log.close()
+
+
+def _answers(proc: subprocess.Popen[bytes], url: str) -> bool:
+    """Wait until the server answers its health check (True), or exits (False)."""
+    deadline = time.monotonic() + 120
+    while proc.poll() is None:
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+                if response.status == 200:
+                    return True
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError("mlflow server did not start within 120 s")
+        time.sleep(0.2)
+    return False
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
@@ -126,3 +161,128 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
     # Workers that outlived the parent are in the same group.
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
+
+
+# -- PostgreSQL ------------------------------------------------------------------------------
+
+class _PostgresDatabases:
+    """Migrated, empty MLflow databases on the test run's PostgreSQL server, each emptied
+    again (TRUNCATE, and the rows of a fresh database put back) when a later test takes it.
+    MLflow opening a database it has not seen costs it a third of a second (an engine,
+    schema checks), which once per test would add minutes; emptying one it has open, 0.1 s."""
+
+    TEMPLATE = "mlflow_template"
+
+    def __init__(self, server: Any) -> None:
+        import psycopg
+        from mlflow.tracking import MlflowClient
+
+        self.server = server
+        uri = server.create_database(self.TEMPLATE)
+        MlflowClient(tracking_uri=uri, registry_uri=uri).search_registered_models()
+        server.disconnect(self.TEMPLATE)  # a template must have no sessions to be copied
+        with self._connect(self.TEMPLATE) as conn:
+            tables = [row[0] for row in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
+                "AND tablename <> 'alembic_version' ORDER BY tablename")]
+            self._truncate = psycopg.sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(
+                psycopg.sql.SQL(", ").join(map(psycopg.sql.Identifier, tables)))
+            self._rows = []  # what a fresh database holds (the Default experiment …)
+            for table in tables:
+                cursor = conn.execute(psycopg.sql.SQL("SELECT * FROM {}").format(
+                    psycopg.sql.Identifier(table)))
+                rows = cursor.fetchall()
+                if rows:
+                    columns = [c.name for c in cursor.description]
+                    self._rows.append((psycopg.sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
+                        psycopg.sql.Identifier(table),
+                        psycopg.sql.SQL(", ").join(map(psycopg.sql.Identifier, columns)),
+                        psycopg.sql.SQL(", ").join(psycopg.sql.Placeholder() * len(columns))),
+                        rows))
+        self._free: list[str] = []
+        self._used: list[str] = []
+
+    def _connect(self, database: str) -> Any:
+        import psycopg
+
+        return psycopg.connect(host="127.0.0.1", port=self.server.port, user="postgres",
+                               dbname=database, autocommit=True)
+
+    def take(self) -> str:
+        """The ``mlflow+postgresql://`` URI of an empty database for this test."""
+        if self._free:
+            name = self._free.pop()
+            self._empty(name)
+        else:
+            name = f"t_{uuid.uuid4().hex[:12]}"
+            self.server.create_database(name, self.TEMPLATE)
+        self._used.append(name)
+        return "mlflow+" + self.server.uri(name)
+
+    def _empty(self, name: str) -> None:
+        import psycopg
+
+        for attempt in range(2):
+            try:
+                with self._connect(name) as conn, conn.transaction():
+                    conn.execute("SET LOCAL lock_timeout = '10s'")
+                    conn.execute(self._truncate)
+                    for insert, rows in self._rows:
+                        conn.cursor().executemany(insert, rows)
+                return
+            except psycopg.errors.LockNotAvailable:
+                if attempt:
+                    raise
+                # A session a test left inside a transaction holds a table: end it.
+                self.server.disconnect(name)
+
+    def release(self) -> None:
+        """The databases taken since the last release are free again."""
+        self._free.extend(self._used)
+        self._used.clear()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Any]:
+    """A PostgreSQL server of this test run (``LocalPostgres``); stopped and removed at the
+    end. Skipped without the server binaries or psycopg (failed on CI)."""
+    from modelops_mlflow.testing import HOW_TO_GET, LocalPostgres, find_binaries
+
+    missing = None
+    if find_binaries() is None:
+        missing = HOW_TO_GET
+    else:
+        try:
+            import psycopg  # noqa: F401
+        except ImportError:
+            missing = 'the PostgreSQL tests need psycopg: pip install "modelops-mlflow[postgres]"'
+    if missing is not None:
+        if os.environ.get("CI"):
+            pytest.fail(missing)
+        pytest.skip(missing)
+    with LocalPostgres() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def postgres_databases(postgres) -> _PostgresDatabases:
+    return _PostgresDatabases(postgres)
+
+
+@pytest.fixture
+def postgres_uri(postgres_databases) -> Iterator[Callable[[], str]]:
+    """A factory of ``mlflow+postgresql`` URIs, each an empty MLflow database."""
+    yield postgres_databases.take
+    postgres_databases.release()
+
+
+@pytest.fixture(scope="session")
+def mlflow_app_server_on_postgres(postgres_databases, tmp_path_factory: pytest.TempPathFactory
+                                  ) -> Iterator[tuple[str, str]]:
+    """``mlflow server --app-name modelops`` on a PostgreSQL database of its own; yields its
+    URL and the database's ``mlflow+postgresql`` URI."""
+    folder = tmp_path_factory.mktemp("mlflow-app-server-pg")
+    uri = postgres_databases.server.create_database(f"server_{uuid.uuid4().hex[:8]}",
+                                                    postgres_databases.TEMPLATE)
+    for url in _serve(Path(), folder, "--app-name", "modelops", backend=uri):
+        yield url, f"mlflow+{uri}"

@@ -1,6 +1,6 @@
-"""The registry in SQL on MLflow's sqlite database (``modelops_mlflow.database``): used where
-it can be and nowhere else, one transaction per event, and in step with writers that go
-through MLflow's client (another store, or plain MLflow code)."""
+"""The registry in SQL on MLflow's database (``modelops_mlflow.database``), sqlite and
+PostgreSQL: used where it can be and nowhere else, one transaction per event, and in step
+with writers that go through MLflow's client (another store, or plain MLflow code)."""
 
 from __future__ import annotations
 
@@ -10,13 +10,29 @@ import sqlite3
 import numpy as np
 import pytest
 from mirroring import expected, mirrored, mlflow_client
-from modelops_mlflow.database import Database, Writer
+from modelops_mlflow.database import Database, SqliteDatabase, Writer
 from modelops_mlflow.registry import STAGE_TAG, _ClientWrites
 
 import modelops
 from modelops.client import open_store
 from modelops.errors import InvalidInput, StoreError
 from modelops.uri import parse_uri
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_uri(request):
+    """A factory of fresh MLflow databases of each kind the registry works on in SQL."""
+    return request.getfixturevalue({"sqlite": "sqlite_uri",
+                                    "postgresql": "postgres_uri"}[request.param])
+
+
+def _driver_error(uri: str) -> Exception:
+    """An error of the database's own driver (a disk or network failure, say)."""
+    if uri.startswith("mlflow+postgresql"):
+        import psycopg
+
+        return psycopg.OperationalError("disk I/O error")
+    return sqlite3.OperationalError("disk I/O error")
 
 
 @pytest.fixture(scope="module")
@@ -45,10 +61,10 @@ def test_an_unexpected_schema_goes_through_the_client(mlflow_template, tmp_path)
     assert Database.open(mlflow_client(f"sqlite:///{path}")) is None
 
 
-def test_both_kinds_of_writer_keep_one_history(sqlite_uri, model):
+def test_both_kinds_of_writer_keep_one_history(database_uri, model):
     """A store writing in SQL and one going through MLflow's client take turns on one model:
     each sees the other's events, and MLflow's aliases and stage tags follow the history."""
-    uri = sqlite_uri()
+    uri = database_uri()
     direct, client = modelops.connect(uri), modelops.connect(
         uri, storage_options={"direct_sql": False})
     versions = [direct.registry.register("fraud", model).version,
@@ -75,17 +91,17 @@ def test_both_kinds_of_writer_keep_one_history(sqlite_uri, model):
     client.close()
 
 
-def test_an_event_and_what_it_mirrors_are_one_transaction(sqlite_uri, model, monkeypatch):
+def test_an_event_and_what_it_mirrors_are_one_transaction(database_uri, model, monkeypatch):
     """A failure after the event is written and before the transaction ends leaves neither
     the event nor any of its mirroring; the next promote goes through whole."""
-    uri = sqlite_uri()
+    uri = database_uri()
     ops = modelops.connect(uri)
     first, second = (ops.registry.register("fraud", model).version for _ in range(2))
     ops.registry.promote("fraud", first)
     before = mirrored(uri, "fraud")
 
     def fail(*args):
-        raise sqlite3.OperationalError("disk I/O error")
+        raise _driver_error(uri)
 
     monkeypatch.setattr(Writer, "set_run_tag", fail)
     with pytest.raises(StoreError, match="disk I/O error"):
@@ -99,12 +115,12 @@ def test_an_event_and_what_it_mirrors_are_one_transaction(sqlite_uri, model, mon
     assert mirrored(uri, "fraud")[0]["production"] == second
 
 
-def test_mirroring_left_unfinished_is_finished_by_the_next_event(sqlite_uri, model,
+def test_mirroring_left_unfinished_is_finished_by_the_next_event(database_uri, model,
                                                                  monkeypatch):
     """A client-path writer that stops between its event and the aliases (here MLflow fails
     on the alias) leaves MLflow behind the history; the history still answers, and the next
     event written in SQL brings MLflow's aliases and tags up to date."""
-    uri = sqlite_uri()
+    uri = database_uri()
     direct, client = modelops.connect(uri), modelops.connect(
         uri, storage_options={"direct_sql": False})
     first, second = (direct.registry.register("fraud", model).version for _ in range(2))
@@ -126,12 +142,12 @@ def test_mirroring_left_unfinished_is_finished_by_the_next_event(sqlite_uri, mod
     client.close()
 
 
-def test_a_deleted_history_run_is_named(sqlite_uri, model):
+def test_a_deleted_history_run_is_named(database_uri, model):
     """A history run deleted in MLflow (its UI lets anyone) stops changes with an error that
     says which run and how to bring it back; restored, changes go on."""
     from modelops_mlflow.registry import TRAIL_TAG
 
-    uri = sqlite_uri()
+    uri = database_uri()
     ops = modelops.connect(uri)
     version = ops.registry.register("fraud", model).version
     trail = mlflow_client(uri).get_registered_model("fraud").tags[TRAIL_TAG]
@@ -142,6 +158,36 @@ def test_a_deleted_history_run_is_named(sqlite_uri, model):
     ops.registry.promote("fraud", version)
     assert mirrored(uri, "fraud")[0] == {"production": version}
     ops.close()
+
+
+@pytest.mark.parametrize("direct_sql", [True, False], ids=["sql", "client"])
+def test_tags_go_both_ways(database_uri, model, direct_sql):
+    """Tags set through modelops are MLflow's version and model tags; tags plain MLflow code
+    sets read back through modelops; removing one removes it in MLflow too."""
+    uri = database_uri()
+    ops = modelops.connect(uri, storage_options={"direct_sql": direct_sql})
+    version = ops.registry.register("fraud", model, tags={"team": "risk"}).version
+    ops.registry.tag("fraud", {"owner": "ana", "reviewed": "yes"}, version=version)
+    ops.registry.tag("fraud", {"domain": "payments"})
+    client = mlflow_client(uri)
+    (mv,) = client.search_model_versions("name = 'fraud'")
+    assert {k: v for k, v in mv.tags.items() if not k.startswith("modelops.")} == {
+        "team": "risk", "owner": "ana", "reviewed": "yes"}
+    assert client.get_registered_model("fraud").tags["domain"] == "payments"
+
+    client.set_model_version_tag("fraud", mv.version, "ticket", "FR-12")
+    client.set_registered_model_tag("fraud", "cost-center", "42")
+    again = modelops.connect(uri, storage_options={"direct_sql": direct_sql})
+    tags = again.registry.get_version("fraud", version).tags
+    assert {k: tags[k] for k in ("team", "owner", "reviewed", "ticket")} == {
+        "team": "risk", "owner": "ana", "reviewed": "yes", "ticket": "FR-12"}
+    assert again.registry.get_model("fraud").tags == {"domain": "payments", "cost-center": "42"}
+
+    again.registry.tag("fraud", {}, version=version, unset=["reviewed"])
+    assert "reviewed" not in client.get_model_version("fraud", mv.version).tags
+    assert "reviewed" not in again.registry.get_version("fraud", version).tags
+    ops.close()
+    again.close()
 
 
 _PROMOTING = """
@@ -158,6 +204,7 @@ while True:
 """
 
 
+@pytest.mark.slow
 def test_a_writer_killed_at_any_instant_leaves_mlflow_in_step(sqlite_uri, model, tmp_path):
     """A process promoting in a loop is killed (SIGKILL) at random instants: every time, the
     database opens, the history reads, and MLflow's aliases and stage tags say what the
@@ -227,11 +274,11 @@ def test_statements_on_tables_without_workspaces(tmp_path):
     path = tmp_path / "old.db"
     with sqlite3.connect(path) as conn:
         conn.executescript(_SCHEMA_WITHOUT_WORKSPACES)
-    db = Database(str(path), None)
+    db = SqliteDatabase(str(path))
     with db.writing() as tx:
         tx.add_param("trail", "event.000000000001", "{}")
-        tx.set_version_tag("fraud", 1, STAGE_TAG, "production")
-        tx.set_version_tag("fraud", 2, STAGE_TAG, "archived")  # deleted: left alone
+        tx.set_tag("fraud", 1, STAGE_TAG, "production")
+        tx.set_tag("fraud", 2, STAGE_TAG, "archived")  # deleted: left alone
         tx.set_alias("fraud", "production", 1)
         tx.set_alias("fraud", "champion", 3)
         tx.set_run_tag("trail", "modelops.mirrored", "1")

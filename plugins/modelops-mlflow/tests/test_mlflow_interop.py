@@ -153,6 +153,7 @@ def test_modelops_versions_load_through_mlflow(ops, mlflow_client, fluent, data)
                                                               "promote"]
 
 
+@pytest.mark.slow
 def test_mlflow_registered_models_read_by_modelops(fluent, ops, mlflow_client, data):
     """Versions plain MLflow registered read as N.0.0 with their aliases (recorded in the
     history as a sync by ``mlflow``), load through modelops, and take modelops promotions."""

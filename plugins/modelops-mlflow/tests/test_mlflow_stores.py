@@ -143,13 +143,13 @@ _fresh.template = None  # type: ignore[attr-defined]
 # conformance suite covers that store instead.
 _MODEL_NAMES = mst.model_names().filter(lambda n: ":" not in n and not n.startswith("..")
                                         and not ("'" in n and '"' in n))
-TestMlflowRegistryMachine = registry_machine(
+TestMlflowRegistryMachine = pytest.mark.slow(registry_machine(
     lambda: _fresh("registry"), name="MlflowRegistryMachine", settings=SMALL,
-    model_names=_MODEL_NAMES).TestCase
-TestMlflowRegistryMachineThroughClient = registry_machine(
+    model_names=_MODEL_NAMES).TestCase)
+TestMlflowRegistryMachineThroughClient = pytest.mark.slow(registry_machine(
     lambda: _fresh("registry", {"direct_sql": False}),
     name="MlflowRegistryMachineThroughClient", settings=SMALL,
-    model_names=_MODEL_NAMES).TestCase
+    model_names=_MODEL_NAMES).TestCase)
 
 
 # -- drift -----------------------------------------------------------------------------------

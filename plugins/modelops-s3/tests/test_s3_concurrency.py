@@ -69,7 +69,7 @@ def test_four_processes_registering_versions_of_one_model(s3_uri, tmp_path):
 def test_two_clients_promote_without_forking_the_history(s3_uri, tmp_path):
     """Two clients (as two machines) promoting different versions at once leave one linear
     history in which exactly one version serves production."""
-    from modelops.testing._shared import in_threads
+    from modelops.testing.base import in_threads
 
     a, b = modelops.connect(s3_uri), modelops.connect(s3_uri)
     for n in range(2):

@@ -75,7 +75,7 @@ def _fresh(kind: str):
     return make
 
 
-TestS3TrackingMachine = tracking_machine(
-    _fresh("tracking"), name="S3TrackingMachine", settings=S3_MACHINE_SETTINGS).TestCase
-TestS3RegistryMachine = registry_machine(
-    _fresh("registry"), name="S3RegistryMachine", settings=S3_MACHINE_SETTINGS).TestCase
+TestS3TrackingMachine = pytest.mark.slow(tracking_machine(
+    _fresh("tracking"), name="S3TrackingMachine", settings=S3_MACHINE_SETTINGS).TestCase)
+TestS3RegistryMachine = pytest.mark.slow(registry_machine(
+    _fresh("registry"), name="S3RegistryMachine", settings=S3_MACHINE_SETTINGS).TestCase)

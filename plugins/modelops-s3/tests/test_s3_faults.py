@@ -24,7 +24,7 @@ from s3_faults import (
 from s3_support import BUCKET, fresh_prefix
 
 import modelops
-from modelops.backends.fsspec.registry import LayoutRegistryStore
+from modelops.backends.layout.registry import LayoutRegistryStore
 from modelops.errors import AlreadyExists, StoreError
 from modelops.registry import Registry
 
@@ -196,7 +196,7 @@ def test_a_flush_whose_summary_cannot_be_written_is_not_logged_twice(storage, fa
     """The segment of a flush is stored, then every write of the run's summary (a derived
     object) fails: the flush still counts as done — the points are not logged a second
     time by the next flush — and readers see them all."""
-    from modelops.backends.fsspec.tracking import LayoutTrackingStore
+    from modelops.backends.layout.tracking import LayoutTrackingStore
     from modelops.tracking import Tracking
 
     tracking = Tracking(LayoutTrackingStore(storage))
@@ -218,7 +218,7 @@ def test_a_run_whose_first_summary_cannot_be_written_is_created_once(storage, fa
     """Creating a run stores run.json, then its summary (derived) cannot be written: the run
     is created all the same (an error would make the caller create a second one), reads
     back from run.json, and its first flush writes the summary, which a search sees."""
-    from modelops.backends.fsspec.tracking import LayoutTrackingStore
+    from modelops.backends.layout.tracking import LayoutTrackingStore
     from modelops.tracking import Tracking
 
     tracking = Tracking(LayoutTrackingStore(storage))

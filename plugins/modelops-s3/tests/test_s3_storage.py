@@ -9,7 +9,7 @@ import pytest
 from modelops_s3 import S3Storage, open_storage
 from s3_support import BUCKET, fresh_prefix
 
-from modelops.testing._shared import in_threads
+from modelops.testing.base import in_threads
 
 
 @pytest.fixture

@@ -17,12 +17,22 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from modelops.drift.detector import check_profile
     from modelops.drift.profile import merge, profile_frame, profile_partitions, spec_for
+    from modelops.drift.segments import SegmentDrift, SegmentedDriftReport
     from modelops.drift.service import Drift
-    from modelops.entities.drift import DriftMethod, StatResult
+    from modelops.entities.drift import (
+        DriftMethod,
+        MultivariateDrift,
+        MultivariateMethod,
+        StatResult,
+    )
 
 _WHERE = {
     "Drift": "modelops.drift.service",
     "DriftMethod": "modelops.entities.drift",
+    "MultivariateDrift": "modelops.entities.drift",
+    "MultivariateMethod": "modelops.entities.drift",
+    "SegmentDrift": "modelops.drift.segments",
+    "SegmentedDriftReport": "modelops.drift.segments",
     "StatResult": "modelops.entities.drift",
     "check_profile": "modelops.drift.detector",
     "merge": "modelops.drift.profile",
@@ -34,6 +44,10 @@ _WHERE = {
 __all__ = [
     "Drift",
     "DriftMethod",
+    "MultivariateDrift",
+    "MultivariateMethod",
+    "SegmentDrift",
+    "SegmentedDriftReport",
     "StatResult",
     "check_profile",
     "merge",

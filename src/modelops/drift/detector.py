@@ -56,6 +56,7 @@ from modelops.drift.methods import (
     is_builtin,
     method_table,
 )
+from modelops.drift.multivariate import check_multivariate
 from modelops.drift.profile import summary
 from modelops.entities.drift import (
     CategoricalProfile,
@@ -114,13 +115,15 @@ def check_profile(profile: DatasetProfile, frame: Any, *, method: str | Mapping[
                   threshold: float | None = None, correction: str | None = DEFAULT_CORRECTION,
                   min_effect: float | Mapping[str, float] | None = None,
                   drift_share: float = DEFAULT_DRIFT_SHARE,
-                  min_rows: int = DEFAULT_MIN_ROWS, histogram: str = "auto") -> DriftReport:
+                  min_rows: int = DEFAULT_MIN_ROWS, histogram: str = "auto",
+                  multivariate: bool | str | Sequence[str] = False) -> DriftReport:
     """Check a frame against a reference profile; returns an (unsaved) DriftReport.
 
     See the module doc for how columns and the dataset are judged; ``correction=None`` is
     ``"none"``. ``histogram`` cuts the numeric columns' histograms: ``"auto"`` (log-spaced
     bins for a positive, right-skewed column, whole-number bins for whole numbers, else
-    equal widths), ``"linear"`` or ``"log"``.
+    equal widths), ``"linear"`` or ``"log"``. ``multivariate`` names multivariate methods to
+    run too (True: all of them; see ``modelops.drift.multivariate``).
     """
     correction = check_correction(correction)
     if not (isinstance(drift_share, (int, float)) and 0 < drift_share <= 1):
@@ -167,6 +170,7 @@ def check_profile(profile: DatasetProfile, frame: Any, *, method: str | Mapping[
         new_columns=[c for c in data if c not in profile.columns],
         n_reference=profile.rows, n_current=rows, target=by_role.get("target"),
         prediction=by_role.get("prediction"), min_rows=min_rows,
+        multivariate=check_multivariate(profile, data, multivariate),
     )
 
 

@@ -25,6 +25,12 @@ name                  column kinds            computed
 ``z_proportion``      binary                  two-proportion z-test
 ====================  ======================  ==========================================
 
+and the multivariate methods (``modelops.drift.multivariate``; ``ops.drift.check(...,
+multivariate=True)``), which judge the columns together: ``reconstruction`` (PCA data
+reconstruction error) and ``domain_classifier`` (a classifier telling current rows from
+reference rows). The same hook offers both kinds: a ``DriftMethod`` judges one column, a
+``MultivariateMethod`` a dataset.
+
 Numeric methods compute exactly while the reference keeps every value, else on its buckets
 (``modelops.drift.columns``); distances over numeric columns bin both samples by the
 reference's deciles. This module imports no numpy or scipy until a method runs, because the
@@ -35,14 +41,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from modelops.entities.drift import DriftMethod, StatResult
+from modelops.entities.drift import DriftMethod, MultivariateMethod, StatResult
 from modelops.errors import InvalidInput
 from modelops.hookspecs import hookimpl
 
-__all__ = ["BUILTIN_METHODS", "CORRECTIONS", "DEFAULT_ALPHA", "DEFAULT_CORRECTION",
-           "DEFAULT_DISTANCE", "DEFAULT_DRIFT_ALPHA", "DEFAULT_DRIFT_SHARE", "DEFAULT_MIN_EFFECT",
-           "DEFAULT_MIN_ROWS",
-           "DriftMethod", "method_table", "modelops_drift_methods"]
+__all__ = ["BUILTIN_METHODS", "BUILTIN_MULTIVARIATE", "CORRECTIONS", "DEFAULT_ALPHA",
+           "DEFAULT_CORRECTION", "DEFAULT_DISTANCE", "DEFAULT_DRIFT_ALPHA", "DEFAULT_DRIFT_SHARE",
+           "DEFAULT_MIN_EFFECT", "DEFAULT_MIN_ROWS", "DriftMethod", "MultivariateMethod",
+           "method_table", "modelops_drift_methods", "multivariate_table"]
 
 #: The alpha of a named test when the caller gives no threshold.
 DEFAULT_ALPHA = 0.05
@@ -173,22 +179,52 @@ BUILTIN_METHODS = (
 )
 
 
+def _reconstruction(reference: Any, current: Any, threshold: float | None) -> Any:
+    from modelops.drift.multivariate import reconstruction
+
+    return reconstruction(reference, current, threshold)
+
+
+def _domain_classifier(reference: Any, current: Any, threshold: float | None) -> Any:
+    from modelops.drift.multivariate import domain_classifier
+
+    return domain_classifier(reference, current, threshold)
+
+
+#: The built-in multivariate methods.
+BUILTIN_MULTIVARIATE = (
+    MultivariateMethod("reconstruction", _reconstruction),
+    MultivariateMethod("domain_classifier", _domain_classifier),
+)
+
+
 @hookimpl
-def modelops_drift_methods() -> list[DriftMethod]:
+def modelops_drift_methods() -> list[DriftMethod | MultivariateMethod]:
     """The built-in drift methods, offered the way a plugin offers its own."""
-    return list(BUILTIN_METHODS)
+    return [*BUILTIN_METHODS, *BUILTIN_MULTIVARIATE]
+
+
+def _table(kind: type) -> dict[str, Any]:
+    from modelops.plugins import plugin_manager
+
+    out: dict[str, Any] = {}
+    for found in plugin_manager().hook.modelops_drift_methods():
+        for method in found or ():
+            if isinstance(method, kind):
+                out.setdefault(method.name, method)
+    return out
 
 
 def method_table() -> dict[str, DriftMethod]:
-    """Every drift method the loaded plugins offer (this module included), by name; a method
-    of a plugin registered later wins over one of the same name registered earlier."""
-    from modelops.plugins import plugin_manager
+    """Every column drift method the loaded plugins offer (this module included), by name; a
+    method of a plugin registered later wins over one of the same name registered earlier."""
+    return _table(DriftMethod)
 
-    out: dict[str, DriftMethod] = {}
-    for found in plugin_manager().hook.modelops_drift_methods():
-        for method in found or ():
-            out.setdefault(method.name, method)
-    return out
+
+def multivariate_table() -> dict[str, MultivariateMethod]:
+    """Every multivariate drift method the loaded plugins offer, by name (later plugins win,
+    as in :func:`method_table`)."""
+    return _table(MultivariateMethod)
 
 
 def is_builtin(method: DriftMethod) -> bool:

@@ -28,6 +28,8 @@ from modelops.frames import CATEGORICAL, NUMERIC, column_kind, to_columns
 
 #: Numeric columns with at most this many values keep every value (exact tests).
 EXACT_LIMIT = 5_000
+#: Whole rows a profile keeps for the multivariate methods (all of them up to this many).
+SAMPLE_ROWS = 5_000
 
 
 # -- buckets ---------------------------------------------------------------------------------
@@ -163,7 +165,42 @@ def profile_frame(name: str, frame: Any, *, categorical: Sequence[str] | None = 
             out[col] = profile_categorical(values)
     rows = len(next(iter(data.values()))) if data else 0
     return DatasetProfile(name=name, columns=out, rows=rows, target=target,
-                          prediction=prediction)
+                          prediction=prediction, sample=_row_sample(data, out, rows))
+
+
+def _row_sample(data: Mapping[str, np.ndarray], profiles: Mapping[str, Any],
+                rows: int) -> dict[str, np.ndarray]:
+    """Up to ``SAMPLE_ROWS`` whole rows, drawn without replacement (a fixed seed, so a
+    profile of the same data is the same), in their original order."""
+    from modelops.frames import categorical
+
+    pick = slice(None) if rows <= SAMPLE_ROWS else \
+        np.sort(np.random.default_rng(0).choice(rows, SAMPLE_ROWS, replace=False))
+    out: dict[str, np.ndarray] = {}
+    for col, values in data.items():
+        if profiles[col].kind == NUMERIC:
+            out[col] = _as_float(values, col)[pick]
+        else:
+            out[col] = categorical(np.asarray(values)[pick])
+    return out
+
+
+def merge_samples(profiles: Sequence[DatasetProfile]) -> dict[str, np.ndarray] | None:
+    """One row sample of the profiled parts: every row while they have at most
+    ``SAMPLE_ROWS`` together, else rows of each part in proportion to its rows."""
+    if any(p.sample is None for p in profiles):
+        return None
+    total = sum(p.rows for p in profiles)
+    rng = np.random.default_rng(0)
+    wanted = [p.sample_rows if total <= SAMPLE_ROWS else
+              min(p.sample_rows, round(SAMPLE_ROWS * p.rows / total)) for p in profiles]
+    parts: dict[str, list[np.ndarray]] = {c: [] for c in profiles[0].columns}
+    for p, k in zip(profiles, wanted):
+        keep = np.arange(p.sample_rows) if k == p.sample_rows else \
+            np.sort(rng.choice(p.sample_rows, k, replace=False))
+        for col, found in parts.items():
+            found.append(p.sample[col][keep])
+    return {c: np.concatenate(v) for c, v in parts.items()}
 
 
 def column_kinds(data: Mapping[str, np.ndarray],
@@ -247,7 +284,7 @@ def merge(*profiles: DatasetProfile) -> DatasetProfile:
                 else merge_categorical(mine, prof)
         rows += p.rows
     return DatasetProfile(name=first.name, columns=columns, rows=rows, target=first.target,
-                          prediction=first.prediction)
+                          prediction=first.prediction, sample=merge_samples(profiles))
 
 
 def profile_partitions(name: str, partitions: Iterable[Any], *,

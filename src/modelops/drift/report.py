@@ -1,8 +1,10 @@
 """Drift reports as plain data, JSON and HTML.
 
-:class:`~modelops.entities.drift.DriftReport` delegates ``to_dict``, ``to_json``, ``to_html``
-and ``_repr_html_`` here; the drift store persists reports through :func:`report_to_json` and
-reads them back through :func:`report_from_dict`.
+:class:`~modelops.entities.drift.DriftReport` draws ``to_html`` and ``_repr_html_`` through
+:func:`report_to_html` here (``import modelops`` installs it); its ``to_dict`` and ``to_json``
+are :func:`report_to_dict` and :func:`report_to_json`, built in ``modelops.entities``. The drift
+store persists reports through :func:`report_to_json` and reads them back through
+:func:`report_from_dict`.
 
 Plain data
 ----------

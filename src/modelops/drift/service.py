@@ -12,8 +12,8 @@ from modelops._time import to_ms as _ms
 from modelops.drift.detector import check_profile
 from modelops.drift.methods import DEFAULT_CORRECTION, DEFAULT_DRIFT_SHARE, DEFAULT_MIN_ROWS
 from modelops.drift.profile import profile_frame
-from modelops.entities._validate import check_name
 from modelops.entities.drift import DatasetProfile, DriftReport
+from modelops.entities.validators import check_bool, check_name
 from modelops.errors import InvalidInput
 from modelops.stores import DriftStore
 
@@ -52,13 +52,18 @@ class Drift:
 
     def reference(self, name: str, profile_id: str | None = None) -> DatasetProfile:
         """The newest reference profile of ``name`` (or the one with ``profile_id``)."""
+        if profile_id is not None:
+            check_name(profile_id, "profile_id")
         return self.store.get_profile(check_name(name, "name"), profile_id)
 
     def check(self, name: str, frame: Any, *, method: str | Mapping[str, str] = "auto",
               threshold: float | None = None, correction: str | None = DEFAULT_CORRECTION,
               min_effect: float | Mapping[str, float] | None = None,
               drift_share: float = DEFAULT_DRIFT_SHARE, min_rows: int = DEFAULT_MIN_ROWS,
-              histogram: str = "auto", save: bool = True) -> DriftReport:
+              histogram: str = "auto", save: bool = True,
+              multivariate: bool | str | Sequence[str] = False, segment_by: Any = None,
+              min_segment: int = 100,
+              segment_correction: str | None = "bonferroni") -> Any:
         """Check a frame against the reference of ``name``; returns a DriftReport.
 
         See ``modelops.drift.detector`` for how columns and the dataset are judged: by
@@ -67,19 +72,37 @@ class Drift:
         and the dataset drifts when half the judged features do (``drift_share``) — the
         defaults of the health rules too. ``histogram`` cuts the report's numeric histograms
         (``"auto"``: whole-number bins for whole numbers, log-spaced ones for a positive,
-        right-skewed column; ``"linear"``; ``"log"``). The report is stored (``save=False``
-        skips that)
-        and, when the dataset drifted, the ``modelops_drift_detected`` hook fires.
+        right-skewed column; ``"linear"``; ``"log"``). ``multivariate`` also judges the
+        columns together (True: ``reconstruction`` and ``domain_classifier``, or the names of
+        the methods to run; see ``modelops.drift.multivariate``), into
+        ``report.multivariate``. The report is stored (``save=False`` skips that) and, when
+        the dataset drifted (or a multivariate method found drift), the
+        ``modelops_drift_detected`` hook fires.
+
+        ``segment_by`` (a column, or a function of the frame's columns giving one value per
+        row) checks each segment against the same segment of the reference instead, and
+        returns a ``SegmentedDriftReport``, worst segments first, not stored; see
+        ``modelops.drift.segments`` for ``min_segment`` and ``segment_correction``.
         """
+        check_bool(save, "save")
         profile = self.reference(name)
+        if segment_by is not None:
+            from modelops.drift.segments import check_segments
+
+            return check_segments(profile, frame, segment_by, min_segment=min_segment,
+                                  segment_correction=segment_correction, threshold=threshold,
+                                  method=method, correction=correction,
+                                  min_effect=min_effect, drift_share=drift_share,
+                                  multivariate=multivariate)
         report = check_profile(profile, frame, method=method, threshold=threshold,
                                correction=correction, min_effect=min_effect,
                                drift_share=drift_share, min_rows=min_rows,
-                               histogram=histogram)
+                               histogram=histogram, multivariate=multivariate)
         report = attrs.evolve(report, report_id=new_id(), created_time=now_ms())
         if save:
             report = self.store.save_report(report)
-        if report.drifted or (report.target and report.target.drifted) or \
+        if report.drifted or report.multivariate_drifted or \
+                (report.target and report.target.drifted) or \
                 (report.prediction and report.prediction.drifted):
             from modelops.plugins import emit
 
@@ -94,4 +117,5 @@ class Drift:
 
     def report(self, name: str, report_id: str) -> DriftReport:
         """One stored report."""
-        return self.store.get_report(check_name(name, "name"), report_id)
+        return self.store.get_report(check_name(name, "name"),
+                                     check_name(report_id, "report_id"))

@@ -24,6 +24,8 @@ __all__ = [
     "DriftMethod",
     "DriftReport",
     "Histogram",
+    "MultivariateDrift",
+    "MultivariateMethod",
     "NumericProfile",
     "StatResult",
 ]
@@ -128,9 +130,29 @@ class CategoricalProfile:
         return self.missing / self.rows if self.rows else 0.0
 
 
+def _read_only(values: Any) -> Any:
+    """A column of a row sample as a read-only array: float64 for numbers, else objects."""
+    import numpy as np
+
+    array = np.asarray(values)
+    array = array.astype(np.float64) if array.dtype.kind in "biuf" else \
+        np.asarray(values, dtype=object)
+    if array is values:
+        array = array.copy()
+    array.flags.writeable = False
+    return array
+
+
 @attrs.frozen(kw_only=True)
 class DatasetProfile:
-    """A reference dataset: one profile per column, and the roles of special columns."""
+    """A reference dataset: one profile per column, and the roles of special columns.
+
+    ``sample`` keeps whole rows for the multivariate methods, which need to see columns
+    together: every row while there are at most 5,000, else 5,000 drawn at random, column by
+    column as read-only numpy arrays (numeric columns float64 with NaN, categorical ones
+    objects: strings or None). It is a sample, so it is left out of equality: merged profiles
+    equal the whole's without it.
+    """
 
     name: str
     columns: FrozenDict[str, Any] = attrs.field(converter=freeze)
@@ -139,6 +161,14 @@ class DatasetProfile:
     prediction: str | None = None
     profile_id: str = ""
     created_time: int = 0
+    sample: FrozenDict[str, Any] | None = attrs.field(
+        default=None, eq=False, converter=lambda v: None if v is None else freeze(
+            {k: _read_only(c) for k, c in v.items()}))
+
+    @property
+    def sample_rows(self) -> int:
+        """How many rows ``sample`` keeps (0 without one)."""
+        return len(next(iter(self.sample.values()))) if self.sample else 0
 
 
 def _valid_method(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -204,6 +234,50 @@ class DriftMethod:
     name: str
     kinds: tuple[str, ...] = attrs.field(converter=tuple)
     compute: Callable[[Any, Any, float | None], StatResult]
+
+
+@attrs.frozen(kw_only=True)
+class MultivariateDrift:
+    """The verdict of a multivariate method on a dataset's columns taken together.
+
+    ``statistic`` is what the method measured (``reconstruction``: the mean reconstruction
+    error of the current rows; ``domain_classifier``: the ROC AUC of a classifier telling
+    current rows from reference rows), ``expected`` its value without drift, and ``lower``
+    /``upper`` the range it keeps without drift at the method's threshold. ``explanation``
+    ranks the columns that account for the finding, as ``(column, share)`` pairs, largest
+    first.
+    """
+
+    method: str
+    statistic: float
+    expected: float = math.nan
+    lower: float = math.nan
+    upper: float = math.nan
+    pvalue: float | None = None
+    threshold: float = 0.0
+    drifted: bool
+    columns: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    explanation: tuple[tuple[str, float], ...] = attrs.field(
+        default=(), converter=lambda v: tuple((str(c), float(x)) for c, x in v))
+    n_reference: int = 0
+    n_current: int = 0
+    reason: str = ""
+
+
+@attrs.frozen
+class MultivariateMethod:
+    """A named method that judges a dataset's columns together: an entry of the drift method
+    table beside the column methods, offered through the same ``modelops_drift_methods``
+    hook.
+
+    ``compute(reference, current, threshold)`` gets the reference's row sample and the
+    current rows, each a mapping of column name to numpy array (float64 for numeric columns,
+    objects — strings or None — for categorical ones; the same columns in both), and the
+    caller's threshold (None unless given); it returns a :class:`MultivariateDrift`.
+    """
+
+    name: str
+    compute: Callable[[Any, Any, float | None], MultivariateDrift]
 
 
 @attrs.frozen
@@ -278,6 +352,7 @@ class DriftReport:
     target: ColumnDrift | None = None
     prediction: ColumnDrift | None = None
     min_rows: int = 0             # 0: a report from before columns needed a minimum
+    multivariate: tuple[MultivariateDrift, ...] = attrs.field(default=(), converter=tuple)
 
     @property
     def drifted_columns(self) -> list[str]:
@@ -287,6 +362,11 @@ class DriftReport:
     def judged_columns(self) -> list[str]:
         """The feature columns with enough current values to be judged."""
         return [c.column for c in self.columns if c.judged]
+
+    @property
+    def multivariate_drifted(self) -> bool:
+        """Whether a multivariate method found the columns drifted together."""
+        return any(m.drifted for m in self.multivariate)
 
     def column(self, name: str) -> ColumnDrift:
         for c in self.columns:

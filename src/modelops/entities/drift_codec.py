@@ -23,6 +23,7 @@ from modelops.entities.drift import (
     DatasetProfile,
     DriftReport,
     Histogram,
+    MultivariateDrift,
     NumericProfile,
 )
 from modelops.errors import InvalidInput
@@ -64,7 +65,27 @@ def report_from_dict(data: Mapping[str, Any]) -> DriftReport:
     for name in ("missing_columns", "new_columns"):
         if name in kwargs:
             kwargs[name] = tuple(_sequence(kwargs[name], f"report.{name}"))
+    if "multivariate" in kwargs:
+        kwargs["multivariate"] = tuple(
+            _multivariate_from_dict(m, f"report.multivariate[{i}]")
+            for i, m in enumerate(_sequence(kwargs["multivariate"], "report.multivariate")))
     return DriftReport(**kwargs)
+
+
+def _multivariate_from_dict(data: Any, where: str) -> MultivariateDrift:
+    kwargs = _kwargs(MultivariateDrift, data, where)
+    for name in ("statistic", "expected", "lower", "upper", "threshold"):
+        if name in kwargs:
+            kwargs[name] = _float(kwargs[name])
+    if "columns" in kwargs:
+        kwargs["columns"] = tuple(_sequence(kwargs["columns"], f"{where}.columns"))
+    if "explanation" in kwargs:
+        pairs = list(_sequence(kwargs["explanation"], f"{where}.explanation"))
+        for i, pair in enumerate(pairs):
+            if len(list(_sequence(pair, f"{where}.explanation[{i}]"))) != 2:
+                raise InvalidInput("expected [column, share]", field=f"{where}.explanation[{i}]")
+        kwargs["explanation"] = tuple((c, _float(x)) for c, x in pairs)
+    return MultivariateDrift(**kwargs)
 
 
 def _column_from_dict(data: Any, where: str) -> ColumnDrift:
@@ -162,9 +183,35 @@ def profile_to_data(profile: DatasetProfile) -> dict[str, Any]:
             data = {"kind": "categorical", "count": col.count, "missing": col.missing,
                     "frequencies": dict(col.frequencies)}
         columns[name] = data
-    return {"name": profile.name, "profile_id": profile.profile_id,
-            "created_time": profile.created_time, "rows": profile.rows,
-            "target": profile.target, "prediction": profile.prediction, "columns": columns}
+    out = {"name": profile.name, "profile_id": profile.profile_id,
+           "created_time": profile.created_time, "rows": profile.rows,
+           "target": profile.target, "prediction": profile.prediction, "columns": columns}
+    if profile.sample is not None:
+        # numbers as base64 of little-endian float64: a 5,000-row sample of 40 numeric
+        # columns reads in milliseconds, where JSON lists of numbers take a tenth of a second
+        out["sample"] = {name: _sample_column(values)
+                         for name, values in profile.sample.items()}
+    return out
+
+
+def _b64(array: Any) -> str:
+    return base64.b64encode(array.tobytes()).decode("ascii")
+
+
+def _sample_column(values: Any) -> dict[str, Any]:
+    """One column of a row sample: numbers as base64 of little-endian float64; categories as
+    their distinct ``levels`` and base64 of little-endian int32 ``codes`` into them (-1 for
+    a missing value). A 5,000-row sample of 50 columns reads in milliseconds this way, where
+    JSON lists of its values took a tenth of a second."""
+    import numpy as np
+
+    if values.dtype.kind == "f":
+        return {"float64": _b64(values.astype("<f8"))}
+    present = np.not_equal(values, None)
+    levels, codes = np.unique(values[present].astype(str), return_inverse=True)
+    full = np.full(len(values), -1, dtype="<i4")
+    full[present] = codes.reshape(-1)
+    return {"levels": levels.tolist(), "codes": _b64(full)}
 
 
 def _pack(sample: tuple[float, ...]) -> str:
@@ -208,4 +255,45 @@ def profile_from_data(data: Mapping[str, Any]) -> DatasetProfile:
     return DatasetProfile(name=data["name"], columns=columns, rows=data["rows"],
                           target=data.get("target"), prediction=data.get("prediction"),
                           profile_id=data.get("profile_id", ""),
-                          created_time=data.get("created_time", 0))
+                          created_time=data.get("created_time", 0),
+                          sample=_sample_from_data(data.get("sample"), columns))
+
+
+def _unb64(text: Any, width: int, where: str) -> bytes:
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (TypeError, ValueError):
+        raise InvalidInput("expected base64 text", field=where) from None
+    if len(raw) % width:
+        raise InvalidInput(f"bytes are not a multiple of {width}", field=where)
+    return raw
+
+
+def _sample_from_data(data: Any, columns: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The profile's row sample as stored (see :func:`_sample_column`): per profiled column,
+    all as long."""
+    import numpy as np
+
+    if data is None:
+        return None
+    data = _mapping(data, "profile.sample")
+    out: dict[str, Any] = {}
+    for name, values in data.items():
+        where = f"profile.sample[{name!r}]"
+        if name not in columns:
+            raise InvalidInput("is not a profiled column", field=where)
+        values = _mapping(values, where)
+        if columns[name].kind == "numeric":
+            out[name] = np.frombuffer(_unb64(values.get("float64"), 8, where),
+                                      dtype="<f8").astype(np.float64)
+        else:
+            levels = list(_sequence(values.get("levels"), f"{where}.levels"))
+            if not all(isinstance(v, str) for v in levels):
+                raise InvalidInput("expected strings", field=f"{where}.levels")
+            codes = np.frombuffer(_unb64(values.get("codes"), 4, where), dtype="<i4")
+            if len(codes) and (codes.min() < -1 or codes.max() >= len(levels)):
+                raise InvalidInput("codes outside the levels", field=f"{where}.codes")
+            out[name] = np.array([*levels, None], dtype=object)[codes]
+    if len({len(v) for v in out.values()}) > 1:
+        raise InvalidInput("columns of different lengths", field="profile.sample")
+    return out

@@ -141,6 +141,7 @@ class LoggerStats:
     retries: int = 0         # failed writes that were retried
     last_error: str | None = None
     counts: FrozenDict[str, int] = attrs.field(factory=FrozenDict, converter=freeze)
+    spilled: int = 0         # records a closing logger could not write, spilled to local disk
 
 
 def as_mapping(value: Any, field: str) -> Mapping[str, Any]:

@@ -16,7 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 import attrs
 
 from modelops.entities._frozen import FrozenDict, freeze
-from modelops.entities._validate import (
+from modelops.entities.validators import (
     MAX_TAG_VALUE_LENGTH,
     check_key,
     check_name,
@@ -150,6 +150,12 @@ class Stage(str, enum.Enum):
         return value in cls._value2member_map_
 
 
+def is_version(text: Any) -> bool:
+    """Whether ``text`` is a version as the registry records it: a semantic version without
+    build metadata (a check for version numbers read back from storage)."""
+    return isinstance(text, str) and "+" not in text and _SEMVER.fullmatch(text) is not None
+
+
 def check_alias(value: Any, field: str = "alias") -> str:
     """An alias (``champion``) is a name that is not a stage and has no ``@`` or ``/``."""
     check_name(value, field)
@@ -187,7 +193,11 @@ def check_metrics(metrics: Any, *, allow_nonfinite: bool = False,
         if isinstance(value, bool) or (not isinstance(value, (int, float)) and \
                 not hasattr(value, "__float__")):
             raise InvalidInput(f"expected a number, got {value!r}", field=f"{field}[{key!r}]")
-        number = float(value)
+        try:
+            number = float(value)
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise InvalidInput(f"expected a number that fits a 64-bit float, got {value!r} "
+                               f"({exc})", field=f"{field}[{key!r}]") from None
         if not allow_nonfinite and not math.isfinite(number):
             raise InvalidInput(f"expected a finite number, got {number!r} (pass "
                                "allow_nonfinite=True to keep it)", field=f"{field}[{key!r}]")
@@ -310,7 +320,7 @@ class RegistryEvent:
     create, so two concurrent promotions are ordered and the second sees the first.
     ``action`` is ``promote``, ``rollback``, ``archive``, ``set_alias``, ``remove_alias``,
     ``refused``, ``tag``, ``describe``, ``delete_model`` or ``restore_model``; retraining
-    cycles add ``cycle_started`` and ``cycle_finished`` (``modelops.lifecycle.cycles``).
+    cycles add ``cycle_started`` and ``cycle_finished`` (``modelops.lifecycle.lease``).
     """
 
     model: str
@@ -322,6 +332,65 @@ class RegistryEvent:
     reason: str | None = None
     decision: Decision | None = None
     payload: FrozenDict[str, Any] = attrs.field(factory=FrozenDict, converter=freeze)
+
+
+# What the registry's fold (``modelops.registry.state``) and the retraining log
+# (``modelops.lifecycle``) read from an event's payload, by action: key -> type.
+_PAYLOADS: dict[str, dict[str, type | tuple[type, ...]]] = {
+    "promote": {"version": str},
+    "set_alias": {"version": str},
+    "tag": {"set": dict},
+    "describe": {"description": str},
+    "cycle_started": {"cycle": str, "expires_at": int},
+}
+_OPTIONAL: dict[str, type | tuple[type, ...]] = {"target": str, "version": str,
+                                                 "unset": (tuple, list), "cycle": str}
+
+
+def check_event(event: RegistryEvent) -> RegistryEvent:
+    """``event`` if its fields have the types every reader of a history relies on, else
+    ``ValueError`` saying what is wrong. Events built by modelops always do; this checks
+    events read back from storage (what a payload means is ``check_payload``'s)."""
+    if type(event.seq) is not int or event.seq < 1:
+        raise ValueError(f"seq {event.seq!r} is not a positive integer")
+    if not isinstance(event.model, str) or not isinstance(event.action, str) \
+            or not isinstance(event.actor, str):
+        raise ValueError("model, action and actor must be strings")
+    if type(event.timestamp) is not int or not (event.reason is None or
+                                                isinstance(event.reason, str)):
+        raise ValueError("timestamp must be an integer and reason a string")
+    for change in event.changes:
+        if not (isinstance(change.version, str) and isinstance(change.field, str)
+                and all(x is None or isinstance(x, str) for x in (change.before, change.after))):
+            raise ValueError(f"change {change!r} is not made of strings")
+        if change.field == "stage" and change.after is not None \
+                and not Stage.is_stage(change.after):
+            raise ValueError(f"change {change!r} names no stage")
+    if event.decision is not None and not (isinstance(event.decision.promote, bool)
+                                           and isinstance(event.decision.reason, str)):
+        raise ValueError(f"decision {event.decision!r} is not a decision")
+    return event
+
+
+def check_payload(event: RegistryEvent) -> RegistryEvent:
+    """``event`` if its payload holds what folding its action reads (the registry's state,
+    the retraining log), else ``ValueError`` saying what is wrong. A store keeps any
+    payload; a reader skips an event that fails this rather than break on it."""
+    payload = event.payload
+    wanted = dict(_PAYLOADS.get(event.action, {}))
+    if event.action in ("promote", "set_alias") and "target" not in payload:
+        wanted.pop("version")  # nothing to hold: the version is not read
+    for key, kind in {**_OPTIONAL, **wanted}.items():
+        value = payload.get(key)
+        if value is None and key not in wanted:
+            continue
+        if type(value) is bool or not isinstance(value, kind):
+            raise ValueError(f"payload[{key!r}] is {value!r}")
+    if event.action == "tag" and not (all(isinstance(v, str) for v in payload["set"].values())
+                                      and all(isinstance(k, str)
+                                              for k in payload.get("unset") or ())):
+        raise ValueError("the payload of a tag event must map strings to strings")
+    return event
 
 
 @runtime_checkable

@@ -14,7 +14,7 @@ from typing import Any
 import attrs
 
 from modelops.entities._frozen import FrozenDict, freeze
-from modelops.entities._validate import (
+from modelops.entities.validators import (
     MAX_PARAM_VALUE_LENGTH,
     MAX_TAG_VALUE_LENGTH,
     check_int,

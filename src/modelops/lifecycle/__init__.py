@@ -12,7 +12,7 @@ See ``docs/lifecycle.md`` and ``docs/routing.md``.
 """
 
 from modelops.lifecycle.cycle import STATUSES, CycleReport, TrainContext, run_cycle
-from modelops.lifecycle.cycles import CycleRecord, read_cycles
+from modelops.lifecycle.lease import CycleRecord, read_cycles
 from modelops.lifecycle.policy import TRIGGERS, RetrainDecision, RetrainPolicy
 from modelops.lifecycle.router import (
     Assignment,

@@ -12,14 +12,16 @@ A cycle:
 1. reads the model's cycle history; a live lease elsewhere makes this call ``busy``;
 2. asks the policy (``RetrainPolicy.evaluate``) about the production version's monitor; not
    due: ``skipped``, nothing is written;
-3. takes the cycle lease (see ``modelops.lifecycle.cycles``); lost to another process that
+3. takes the cycle lease (see ``modelops.lifecycle.lease``); lost to another process that
    decided at the same moment: ``busy``;
-4. calls ``train_fn(context) -> (model, metrics)`` inside a tracked run;
-5. registers the model with lineage: the version it replaces, the triggers, the data window;
-6. applies the promotion rule against production and promotes to ``target`` (``promoted``),
+4. checks the data window's labelled predictions against ``data_rules`` when given; a broken
+   ``error`` rule stops the cycle (``invalid_data``) before anything is trained;
+5. calls ``train_fn(context) -> (model, metrics)`` inside a tracked run;
+6. registers the model with lineage: the version it replaces, the triggers, the data window;
+7. applies the promotion rule against production and promotes to ``target`` (``promoted``),
    or records why not (``refused``); with no rule, the version stays in development
    (``registered``);
-7. releases the lease with the outcome, which the model's history keeps.
+8. releases the lease with the outcome, which the model's history keeps.
 
 A failing ``train_fn`` marks the run failed, releases the lease with the error, and raises.
 """
@@ -35,7 +37,6 @@ import numpy as np
 
 from modelops._ids import new_id, now_ms
 from modelops._time import utc_time
-from modelops.entities._validate import check_name
 from modelops.entities.registry import (
     Decision,
     Lineage,
@@ -45,6 +46,7 @@ from modelops.entities.registry import (
     check_alias,
     check_metrics,
 )
+from modelops.entities.validators import check_name
 from modelops.errors import (
     AlreadyExists,
     InvalidInput,
@@ -52,7 +54,7 @@ from modelops.errors import (
     NotFound,
     PromotionRefused,
 )
-from modelops.lifecycle.cycles import (
+from modelops.lifecycle.lease import (
     CycleLog,
     CycleRecord,
     acquire,
@@ -64,7 +66,7 @@ from modelops.lifecycle.cycles import (
 from modelops.lifecycle.policy import RetrainDecision, RetrainPolicy, production_version
 
 #: What ``CycleReport.status`` can be.
-STATUSES = ("skipped", "busy", "promoted", "registered", "refused")
+STATUSES = ("skipped", "busy", "promoted", "registered", "refused", "invalid_data")
 
 #: What ``run_cycle(compare=...)`` can compare.
 COMPARISONS = ("holdout", "registered")
@@ -164,6 +166,13 @@ class TrainContext:
                                field="features") from None
         return x, y
 
+    def frame(self, labelled: bool = True) -> dict[str, Any]:
+        """The data window's predictions as columns: each logged feature, ``prediction``
+        and ``actual`` (what ``data_rules`` are checked on)."""
+        table = self.predictions(labelled)
+        return {**dict(table.features), "prediction": table.predictions,
+                "actual": table.actuals}
+
     def production_model(self) -> Any:
         """The production model, loaded (None when there is none)."""
         if self.production is None:
@@ -177,8 +186,10 @@ class CycleReport:
 
     ``status``: ``skipped`` (the policy said not yet), ``busy`` (another cycle holds the
     lease, or started since the decision), ``promoted``, ``registered`` (no promotion rule),
-    or ``refused`` (the rule said no; ``promotion`` says why). ``version`` is the version
-    this cycle registered, ``replaced`` the production version when it started.
+    ``refused`` (the rule said no; ``promotion`` says why), or ``invalid_data`` (the data
+    window broke an ``error`` rule of ``data_rules``; ``validation`` has the issues, and
+    nothing was trained). ``version`` is the version this cycle registered, ``replaced`` the
+    production version when it started.
     """
 
     model: str
@@ -194,6 +205,7 @@ class CycleReport:
     started_at: int = 0
     finished_at: int = 0
     message: str = ""
+    validation: Any = None               # the data rules' ValidationResult, when checked
 
     @property
     def trained(self) -> bool:
@@ -214,6 +226,7 @@ class CycleReport:
             "finished_at": self.finished_at,
             "decision": None if self.decision is None else self.decision.to_dict(),
             "promotion": None if self.promotion is None else self.promotion.to_dict(),
+            "validation": None if self.validation is None else self.validation.to_dict(),
             "blocked_by": None if blocked is None else {
                 "cycle": blocked.cycle, "holder": blocked.holder,
                 "started_at": blocked.started_at, "expires_at": blocked.expires_at,
@@ -284,7 +297,8 @@ def run_cycle(ops: Any, model: str, train_fn: Callable[[TrainContext], Any], *,
               target: str = "production", experiment: str | None = None,
               data_window: Any = None, force: bool = False, lease: Any = "1h",
               monitor: Any = None, compare: str = "holdout", holdout: float = HOLDOUT_SHARE,
-              now: Callable[[], int] | int | None = None) -> CycleReport:
+              now: Callable[[], int] | int | None = None,
+              data_rules: Sequence[Any] | None = None) -> CycleReport:
     """One retraining cycle of ``model``; safe to call from a scheduler every few minutes.
 
     :param ops: a ``modelops.Client``.
@@ -314,6 +328,10 @@ def run_cycle(ops: Any, model: str, train_fn: Callable[[TrainContext], Any], *,
     :param monitor: the monitor the policy judges (default: ``ops.monitor(model, <production
         version>)``).
     :param now: a callable returning Unix ms (or a fixed int), for tests.
+    :param data_rules: data rules (``modelops.validation.rules``) the data window's labelled
+        predictions must keep (checked on ``context.frame()``: the logged features,
+        ``prediction`` and ``actual``) before anything is trained; a broken ``error`` rule
+        ends the cycle as ``invalid_data``, with the issues in ``report.validation``.
     """
     model = check_name(model, "model")
     if not callable(train_fn):
@@ -387,6 +405,19 @@ def run_cycle(ops: Any, model: str, train_fn: Callable[[TrainContext], Any], *,
 
     until = clock()
     since = until - window_ms
+    checked = None
+    if data_rules:
+        checked = _check_data(ops, model, cycle, decision, production, since, until,
+                              data_rules)
+        if not checked.passed:
+            message = "the data window broke data rules: " + "; ".join(
+                f"{i.check} ({i.count} rows)" if i.count else i.check for i in checked.errors)
+            release(store, got, outcome="invalid_data", version=None, reason=message,
+                    now=clock, actor=actor)
+            return CycleReport(model=model, status="invalid_data", decision=decision,
+                               cycle=cycle, replaced=replaced, target=target_name,
+                               started_at=started, finished_at=clock(), message=message,
+                               validation=checked)
     try:
         version, run_id, comparison = _train_and_register(
             ops, model, train_fn, got, decision, production, since, until,
@@ -407,7 +438,17 @@ def run_cycle(ops: Any, model: str, train_fn: Callable[[TrainContext], Any], *,
     return CycleReport(model=model, status=outcome, decision=decision, cycle=cycle,
                        version=version, replaced=replaced, target=target_name,
                        promotion=promotion_decision, run_id=run_id, started_at=started,
-                       finished_at=clock(), message=message)
+                       finished_at=clock(), message=message, validation=checked)
+
+
+def _check_data(ops: Any, model: str, cycle: str, decision: RetrainDecision,
+                production: ModelVersion | None, since: int, until: int,
+                data_rules: Sequence[Any]) -> Any:
+    from modelops.validation import check_rules
+
+    context = TrainContext(ops=ops, model=model, cycle=cycle, run=None, decision=decision,
+                           production=production, since=since, until=until)
+    return check_rules(context.frame(), list(data_rules))
 
 
 def _train_and_register(ops: Any, model: str, train_fn: Callable[[TrainContext], Any],

@@ -15,7 +15,7 @@ from typing import Any
 
 import attrs
 
-from modelops.entities._frozen import FrozenDict, freeze
+from modelops.entities import FrozenDict, freeze
 from modelops.errors import InvalidInput, NotFound
 
 #: The triggers a decision can name.
@@ -307,7 +307,7 @@ class RetrainPolicy:
         cooldown = self.cooldown_ms()
         if not cooldown:
             return
-        from modelops.lifecycle.cycles import read_cycles
+        from modelops.lifecycle.lease import read_cycles
 
         try:
             last = read_cycles(client.store("registry"), model).last_trained()

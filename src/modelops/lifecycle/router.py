@@ -24,8 +24,8 @@ from typing import Any
 
 import attrs
 
-from modelops.entities._validate import check_name
 from modelops.entities.registry import ModelVersion, RegistryEvent, Stage, check_alias
+from modelops.entities.validators import check_name
 from modelops.errors import InvalidInput, NotFound, PromotionRefused
 
 ROLES = ("champion", "challenger")

@@ -9,8 +9,10 @@ ones; ``Monitor.report()`` gives a
 ``MonitoringReport`` as a dict, strict JSON, or a standalone HTML page.
 """
 
+from modelops.monitoring.estimated import EstimatedPerformance
 from modelops.monitoring.monitor import Monitor
 from modelops.monitoring.report import MonitoringReport
+from modelops.monitoring.segments import SegmentedHealth, SegmentHealth
 from modelops.monitoring.settings import MonitorSettings
 from modelops.monitoring.values import (
     SEVERITIES,
@@ -38,6 +40,7 @@ __all__ = [
     "Degradation",
     "DriftCheck",
     "ErrorRate",
+    "EstimatedPerformance",
     "Health",
     "HealthIssue",
     "HealthRules",
@@ -47,6 +50,8 @@ __all__ = [
     "MonitorSettings",
     "MonitoringReport",
     "Performance",
+    "SegmentHealth",
+    "SegmentedHealth",
     "Trend",
     "Volume",
     "Window",

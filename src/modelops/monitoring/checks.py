@@ -52,14 +52,29 @@ the ``drift_correction`` [Benjamini-Hochberg] over the family; and it must also 
 effect of ``drift_min_effect`` [0.05 σ numeric, 0.02 binary and categorical]. These are the
 defaults of ``ops.drift.check`` too; docs/decisions.md gives the false-alarm and detection
 rates they were chosen from.
+
+And ``estimated_degradation``, severity ``estimated_severity`` [medium]: with fewer than
+``min_feedback`` predictions with feedback, a metric estimated without labels (CBPE for a
+classifier, DLE for a regressor; ``modelops.monitoring.estimated``) is worse than on the
+reference it was estimated from by more than ``degradation_threshold``. The reference is the
+predictions with feedback of ``estimation_reference`` [30d] before the window; windows with
+fewer than ``estimation_min_rows`` [300] predictions are not estimated.
+
+And ``multivariate_drift``, medium: no feature drifted on its own, yet a multivariate method
+of the rules' ``multivariate`` [``("reconstruction",)``] found the features drifted together
+against the reference profile's row sample — how they move together changed (windows of at
+least ``multivariate_min_rows`` [100] predictions). When features drifted one by one,
+``input_drift`` says so and this check stays quiet rather than repeat it.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from modelops.entities.monitoring import HealthIssue
+from modelops.metrics import higher_is_better
 from modelops.monitoring.values import HealthRules
 from modelops.monitoring.windows import parse_window
 
@@ -69,8 +84,9 @@ if TYPE_CHECKING:
 #: What a health check is.
 HealthCheck = Callable[["Window", HealthRules], Iterable[HealthIssue]]
 
-__all__ = ["BUILTIN_CHECKS", "HealthCheck", "drift", "error_rate", "health_checks",
-           "latency", "no_data", "performance", "volume"]
+__all__ = ["BUILTIN_CHECKS", "HealthCheck", "drift", "error_rate", "estimated_performance",
+           "health_checks", "latency", "multivariate_drift", "no_data", "performance",
+           "volume"]
 
 
 def _issue(severity: str, kind: str, message: str, **details: Any) -> HealthIssue:
@@ -169,6 +185,35 @@ def performance(window: Window, rules: HealthRules) -> Iterator[HealthIssue]:
                                   for c in worse})
 
 
+def estimated_performance(window: Window, rules: HealthRules) -> Iterator[HealthIssue]:
+    """``estimated_degradation``: while feedback is missing, the metrics estimated without
+    labels against those realised on the reference they were estimated from."""
+    if len(window) == 0 or window.performance.n >= rules.min_feedback:
+        return
+    found, _why = window.estimated
+    if found is None:
+        return
+    worse = []
+    for metric, values in found.estimates.items():
+        estimate, base = values[-1], found.reference_metrics.get(metric)
+        if base is None or not math.isfinite(estimate.value):
+            continue
+        by = base - estimate.value if higher_is_better(metric) else estimate.value - base
+        if by > rules.threshold_of(metric):
+            worse.append((metric, estimate, base, by))
+    if worse:
+        parts = [f"{m} {e.value:.4g} (band {e.lower:.4g} to {e.upper:.4g}) against "
+                 f"{b:.4g} on the reference (worse by {by:.3g})" for m, e, b, by in worse]
+        yield _issue(rules.estimated_severity, "estimated_degradation",
+                     f"estimated without labels ({found.estimator}), performance degraded: "
+                     + "; ".join(parts), estimator=found.estimator, reference=found.reference,
+                     n_reference=found.n_reference,
+                     metrics={m: {"estimate": e.value, "lower": e.lower, "upper": e.upper,
+                                  "reference": b, "worse_by": by,
+                                  "threshold": rules.threshold_of(m)}
+                              for m, e, b, by in worse})
+
+
 def drift(window: Window, rules: HealthRules) -> Iterator[HealthIssue]:
     """``input_drift``, ``prediction_drift`` and ``target_drift``, or why drift is not checked
     (``no_reference``, ``drift_not_judged``, ``drift_failed``). Every issue says the rules it
@@ -238,9 +283,27 @@ def _drift_rules(rules: HealthRules, found: Any) -> dict[str, Any]:
             "min_effect": options["min_effect"], "drift_share": options["drift_share"]}
 
 
+def multivariate_drift(window: Window, rules: HealthRules) -> Iterator[HealthIssue]:
+    """``multivariate_drift``: the features drifted together (``modelops.drift.multivariate``)
+    while none drifted alone, which a column-by-column check cannot see."""
+    if len(window) < rules.multivariate_min_rows or not rules.multivariate or \
+            window.drift.drifted_columns:
+        return
+    found, _why = window.multivariate
+    for result in found:
+        if result.drifted:
+            top = ", ".join(f"{c} ({share:.0%})" for c, share in result.explanation[:3])
+            yield _issue("medium", "multivariate_drift",
+                         f"the features drifted together ({result.method}): {result.reason}",
+                         method=result.method, statistic=result.statistic,
+                         expected=result.expected, lower=result.lower, upper=result.upper,
+                         pvalue=result.pvalue, columns=[c for c, _ in result.explanation],
+                         explanation=top)
+
+
 #: The built-in checks, in the order their issues are listed (most severe first after that).
 BUILTIN_CHECKS: tuple[HealthCheck, ...] = (no_data, volume, error_rate, latency, performance,
-                                           drift)
+                                           estimated_performance, drift, multivariate_drift)
 
 
 def health_checks() -> tuple[HealthCheck, ...]:

@@ -16,15 +16,14 @@ from typing import Any
 import attrs
 import numpy as np
 
-from modelops.entities._validate import check_name
 from modelops.entities.predictions import PredictionTable
+from modelops.entities.validators import check_name
 from modelops.errors import InvalidInput
 from modelops.metrics import canonical_metric
 from modelops.monitoring.values import (
     Degradation,
     DriftCheck,
     ErrorRate,
-    Health,
     HealthRules,
     Latency,
     Performance,
@@ -319,13 +318,49 @@ class Monitor:
         ``"error"`` key."""
         return self.window(window).error_rate
 
-    def health(self, window: Any = "24h", *, alert: bool = True) -> Health:
+    def estimated_performance(self, window: Any = "24h", every: Any = "1h", *,
+                              reference: Any = None, estimator: str | None = None) -> Any:
+        """The model's metrics estimated without labels, per ``every`` over the last
+        ``window``: an ``EstimatedPerformance`` whose ``estimates`` give each metric's value
+        and band per window, with the realised value wherever feedback has arrived.
+
+        ``reference``: the labelled data the estimator is fitted on; by default the
+        predictions with feedback of the rules' ``estimation_reference`` (30 days) before
+        the window; or a ``(since, until)`` period, a ``PredictionTable``, or a frame with
+        ``prediction``, ``actual``, ``probability`` and feature columns (see
+        ``modelops.monitoring.estimated``). ``estimator``: a name in the estimator table
+        (default CBPE for a classifier, DLE for a regressor). Needs scikit-learn
+        (``modelops[sklearn]``). ``window`` must be a whole multiple of ``every``."""
+        from modelops.monitoring.estimated import estimate_windows
+
+        width = parse_window(window)
+        step = parse_window(every, "every")
+        if step > width or width % step:
+            raise InvalidInput(f"the window {format_window(width)} is not a whole multiple of "
+                               f"{format_window(step)}", field="every")
+        rows = self.window(window)
+        return estimate_windows(self, rows.table, rows.until, step, width // step,
+                                reference=reference, estimator=estimator,
+                                window_label=window_label(window),
+                                every_label=window_label(every))
+
+    def health(self, window: Any = "24h", *, alert: bool = True, segment_by: Any = None,
+               min_segment: int = 100) -> Any:
         """Every check on the window (read once) turned into issues with severities; issues
         at or above the rules' ``alert_at`` fire the ``modelops_alert_raised`` hook (unless
-        ``alert=False``). See ``modelops.monitoring.checks`` for the rules."""
+        ``alert=False``). See ``modelops.monitoring.checks`` for the rules.
+
+        ``segment_by`` (a logged feature, or a function of the logged features giving one
+        value per prediction) runs every check per segment of at least ``min_segment``
+        predictions and returns a ``SegmentedHealth``, worst segments first (see
+        ``modelops.monitoring.segments``)."""
         from modelops.monitoring.health import assess, raise_alerts
 
         checked = self.window(window)
+        if segment_by is not None:
+            from modelops.monitoring.segments import segmented_health
+
+            return segmented_health(checked, segment_by, min_segment, alert)
         assessment = assess(checked)
         if alert:
             raise_alerts(checked, assessment.health)
@@ -354,6 +389,7 @@ class Monitor:
         series = self._series(rows, step, periods, wanted)
         from modelops.monitoring.curves import curves
         return MonitoringReport(
+            estimated=self._estimated_series(rows, step, periods, trend_window),
             model=self.model, version=self.version, window=window_label(window),
             trend_window=window_label(trend_window), since=rows.since, until=rows.until,
             n=len(rows), task=rows.task, health=assessment.health,
@@ -362,6 +398,21 @@ class Monitor:
             volume=assessment.volume, latency=assessment.latency,
             error_rate=assessment.error_rate, trend_metric=metric, trend=series,
             curves=curves(rows))
+
+
+    def _estimated_series(self, rows: Window, step: int, periods: int, every: Any) -> Any:
+        """Estimated performance per trend window, or None when it cannot be estimated (no
+        labelled reference, no scikit-learn for DLE, estimation off)."""
+        from modelops.errors import MissingDependency
+        from modelops.monitoring.estimated import estimate_windows
+
+        if self.rules.estimation_reference is None or len(rows) == 0:
+            return None
+        try:
+            return estimate_windows(self, rows.table, rows.until, step, periods,
+                                    window_label=rows.label, every_label=window_label(every))
+        except (InvalidInput, MissingDependency):
+            return None
 
 
 # -- helpers ----------------------------------------------------------------------------------

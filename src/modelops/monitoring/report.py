@@ -19,7 +19,8 @@ from modelops import _html
 from modelops._html import escape as _e
 from modelops._html import nice_axis as _nice_axis
 from modelops._html import utc_time as _time
-from modelops.entities._frozen import FrozenDict, freeze
+from modelops.entities import FrozenDict, freeze
+from modelops.entities.plain import finite_or_none, to_plain
 from modelops.metrics import higher_is_better
 from modelops.monitoring.values import (
     Degradation,
@@ -29,8 +30,6 @@ from modelops.monitoring.values import (
     Latency,
     Performance,
     Volume,
-    finite_or_none,
-    to_plain,
 )
 
 _ROOT = "mo-monitor-report"
@@ -103,6 +102,9 @@ class MonitoringReport:
     trend_metric: str
     trend: FrozenDict[str, Any] = attrs.field(converter=freeze)
     curves: FrozenDict[str, Any] = attrs.field(factory=FrozenDict, converter=freeze)
+    #: Performance estimated without labels per trend window (an ``EstimatedPerformance``),
+    #: with the realised values where feedback arrived; None without a labelled reference.
+    estimated: Any = None
 
     @property
     def status(self) -> str:
@@ -121,6 +123,7 @@ class MonitoringReport:
             "latency": self.latency.to_dict(), "error_rate": self.error_rate.to_dict(),
             "trend": {"metric": self.trend_metric, **to_plain(self.trend)},
             "curves": to_plain(self.curves),
+            "estimated": None if self.estimated is None else self.estimated.to_dict(),
         }
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -265,12 +268,91 @@ def _charts(r: MonitoringReport) -> str:
         figures.append(_figure(f"{label} per {r.trend_window}",
                                _time_chart(starts, step, values, "line", colour, label,
                                            percent=pct)))
+    if r.estimated is not None:
+        figures.append(_estimated_chart(r.estimated))
     note = ""
     if any(pending):
         note = ('<p class="mo-note">Hatched windows: feedback pending (fewer than '
                 f"{PENDING_SHARE:.0%} of their predictions have feedback yet); their metrics "
                 "are provisional.</p>")
     return '<div class="mo-charts">' + "\n".join(figures) + "</div>" + note
+
+
+def _estimated_chart(found: Any) -> str:
+    """The headline metric estimated without labels per window — its band shaded, the
+    estimate a line — and the realised value as dots where feedback has arrived."""
+    metric = next((m for m in ("roc_auc", "accuracy", "mae", "rmse") if m in found.estimates),
+                  next(iter(found.estimates), None))
+    if metric is None:
+        return ""
+    values = found.estimates[metric]
+    est = _finite(e.value for e in values)
+    lower = _finite(e.lower for e in values)
+    upper = _finite(e.upper for e in values)
+    real = [math.nan if e.realised is None else float(e.realised) for e in values]
+    every = [v for v in (*est, *lower, *upper, *real) if math.isfinite(v)]
+    if not every:
+        return ""
+    n = len(values)
+    low = min(every)
+    span, tick = _nice_axis(max(every) - low or 1.0)
+    low = math.floor(low / tick) * tick
+    top = low + span + tick
+    plot_w = float(min(max(n * 14, 320), 760))
+    left, pad_top, bottom = 62.0, 10.0, 34.0
+    width, height = left + plot_w + 12.0, pad_top + _PLOT_H + bottom
+    base = pad_top + _PLOT_H
+    slot = plot_w / max(n, 1)
+
+    def x_of(i: int) -> float:
+        return left + (i + 0.5) * slot
+
+    def y_of(v: float) -> float:
+        return base - (v - low) / (top - low) * _PLOT_H
+
+    label = f"{metric} estimated ({found.estimator}) and realised"
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
+           f'viewBox="0 0 {width:.0f} {height:.0f}" role="img" aria-label="{_e(label)}" '
+           'font-family="sans-serif" font-size="11">', f"<title>{_e(label)}</title>"]
+    for k in range(round((top - low) / tick) + 1):
+        y = y_of(low + k * tick)
+        out.append(f'<line x1="{left:.1f}" y1="{y:.1f}" x2="{left + plot_w:.1f}" y2="{y:.1f}" '
+                   'stroke="#d0d7de" stroke-width="1"/>')
+        out.append(f'<text x="{left - 4:.1f}" y="{y + 4:.1f}" text-anchor="end" '
+                   f'fill="#57606a">{_e(f"{low + k * tick:.3g}")}</text>')
+    band = [i for i in range(n) if math.isfinite(lower[i]) and math.isfinite(upper[i])]
+    if len(band) > 1:
+        points = [f"{x_of(i):.1f},{y_of(upper[i]):.1f}" for i in band] + \
+                 [f"{x_of(i):.1f},{y_of(lower[i]):.1f}" for i in reversed(band)]
+        out.append(f'<polygon points="{" ".join(points)}" fill="{_BLUE}" fill-opacity="0.15" '
+                   'stroke="none"><title>band of the estimate</title></polygon>')
+    line = [f"{x_of(i):.1f},{y_of(v):.1f}" for i, v in enumerate(est) if math.isfinite(v)]
+    if len(line) > 1:
+        out.append(f'<polyline points="{" ".join(line)}" fill="none" stroke="{_BLUE}" '
+                   'stroke-width="1.5"/>')
+    for i, v in enumerate(est):
+        if math.isfinite(v):
+            tip = _e(f"{_time(found.starts[i])}: estimated {v:.4g} "
+                     f"({lower[i]:.4g} to {upper[i]:.4g}) on {values[i].n:,} predictions")
+            out.append(f'<circle cx="{x_of(i):.1f}" cy="{y_of(v):.1f}" r="2.5" '
+                       f'fill="{_BLUE}"><title>{tip}</title></circle>')
+    for i, v in enumerate(real):
+        if math.isfinite(v):
+            tip = _e(f"{_time(found.starts[i])}: realised {v:.4g} on "
+                     f"{values[i].n_realised:,} predictions with feedback")
+            out.append(f'<rect x="{x_of(i) - 3:.1f}" y="{y_of(v) - 3:.1f}" width="6" '
+                       f'height="6" fill="{_ORANGE}"><title>{tip}</title></rect>')
+    fmt = "%H:%M" if found.starts[-1] - found.starts[0] < 86_400_000 else "%m-%d %H:%M"
+    for j in range(min(n, 6)):
+        i = round(j * (n - 1) / max(min(n, 6) - 1, 1))
+        out.append(f'<text x="{x_of(i):.1f}" y="{base + 14:.1f}" text-anchor="middle" '
+                   f'fill="#1f2328">{_e(_time(found.starts[i], fmt))}</text>')
+    out.append(f'<text x="{left + plot_w / 2:.1f}" y="{height - 4:.1f}" text-anchor="middle" '
+               'fill="#57606a">window start (UTC): estimate (line, band shaded), realised '
+               '(squares)</text>')
+    out.append("</svg>")
+    return _figure(f"{metric} per {found.every}, estimated without labels and realised",
+                   "\n".join(out))
 
 
 def _figure(caption: str, svg: str) -> str:

@@ -20,14 +20,14 @@ from modelops.drift.methods import (
     DEFAULT_MIN_EFFECT,
     DEFAULT_MIN_ROWS,
 )
-from modelops.entities._frozen import FrozenDict, freeze
+from modelops.entities import FrozenDict, freeze
 from modelops.entities.monitoring import SEVERITIES, Alert, HealthIssue, severity_rank
-from modelops.entities.plain import fields_to_plain, finite_or_none, to_plain
+from modelops.entities.plain import fields_to_plain
 from modelops.errors import InvalidInput
 
 __all__ = ["SEVERITIES", "STATUSES", "Alert", "Degradation", "DriftCheck", "ErrorRate",
            "Health", "HealthIssue", "HealthRules", "Latency", "MetricChange", "Performance",
-           "Trend", "Volume", "finite_or_none", "severity_rank", "to_plain"]
+           "Trend", "Volume", "severity_rank"]
 
 #: Health statuses, best first.
 STATUSES = ("healthy", "degraded", "unhealthy")
@@ -291,6 +291,15 @@ def _min_effect(instance: Any, attribute: Any, value: Any) -> None:
                                field=attribute.name)
 
 
+def _severity_field(instance: Any, attribute: Any, value: Any) -> None:
+    severity_rank(value, attribute.name)
+
+
+def _optional_window(instance: Any, attribute: Any, value: Any) -> None:
+    if value is not None:
+        _window_field(instance, attribute, value)
+
+
 def _window_field(instance: Any, attribute: Any, value: Any) -> None:
     from modelops.monitoring.windows import parse_window
 
@@ -337,6 +346,20 @@ class HealthRules:
         converter=lambda v: freeze(v) if isinstance(v, Mapping) else v)
     #: Input drift is "high" when at least this share of the judged features drifted.
     drift_share: float = attrs.field(default=DEFAULT_DRIFT_SHARE, validator=_share)
+    #: Without enough feedback, performance is estimated (CBPE, DLE) from the predictions with
+    #: feedback of this period before the window; None: never estimated.
+    estimation_reference: str | None = attrs.field(default="30d", validator=_optional_window)
+    #: Windows with fewer predictions than this are not estimated (at 100 rows, 3 of 100 clean
+    #: days raised ``estimated_degradation``; at 300, none did).
+    estimation_min_rows: int = 300
+    #: The severity of ``estimated_degradation`` (an estimated metric worse than the
+    #: reference's by more than ``degradation_threshold``).
+    estimated_severity: str = attrs.field(default="medium", validator=_severity_field)
+    #: Multivariate drift methods health runs on the window's features against the reference
+    #: profile's row sample (``modelops.drift.multivariate``); () for none.
+    multivariate: tuple[str, ...] = attrs.field(default=("reconstruction",), converter=tuple)
+    #: Windows with fewer predictions than this are not checked for multivariate drift.
+    multivariate_min_rows: int = 100
     #: Issues at or above this severity fire the ``modelops_alert_raised`` hook (None: never).
     alert_at: str | None = attrs.field(default="high", validator=_alert_at)
     #: Settings of the health checks plugins add, under the names their docs give.

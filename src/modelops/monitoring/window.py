@@ -422,6 +422,57 @@ class Window:
 
     #: Why :attr:`drift` failed, or None.
     drift_error: str | None = None
+    #: The alpha of the input drift tests (None: the drift check's default); health per
+    #: segment lowers it for the number of segments.
+    drift_threshold: float | None = None
+    #: ``(segment_by, value)`` when the window is one segment's rows (health per segment):
+    #: its performance is then estimated from the same segment's labelled history.
+    segment: tuple[Any, str] | None = None
+
+    @cached_property
+    def multivariate(self) -> tuple[tuple[Any, ...], str]:
+        """(the multivariate drift results of the rules' ``multivariate`` methods on the
+        window's features against the reference profile's row sample; why there are none)."""
+        rules = self.monitor.rules
+        profile = self.reference
+        if not rules.multivariate:
+            return (), "no multivariate method in the rules"
+        if profile is None:
+            return (), "no reference profile"
+        if len(self) < rules.multivariate_min_rows:
+            return (), (f"{len(self)} predictions, fewer than multivariate_min_rows "
+                        f"({rules.multivariate_min_rows})")
+        from modelops.drift.multivariate import check_multivariate
+        from modelops.errors import MissingDependency
+
+        frame = {c: self.table.features[c] for c in feature_columns(profile, self.table)}
+        try:
+            return check_multivariate(profile, frame, rules.multivariate), ""
+        except (InvalidInput, MissingDependency) as exc:
+            return (), str(exc)
+
+    @cached_property
+    def estimated(self) -> tuple[Any, str]:
+        """(the window's performance estimated without labels as one period, or None; why
+        not). Estimated from the rules' ``estimation_reference`` period before the window
+        (``modelops.monitoring.estimated``); None without a reference, or when the window
+        has fewer predictions than the rules' ``estimation_min_rows``."""
+        from modelops.errors import MissingDependency
+        from modelops.monitoring.estimated import estimate_windows
+
+        rules = self.monitor.rules
+        if rules.estimation_reference is None:
+            return None, "estimation is off (estimation_reference=None)"
+        if len(self) < rules.estimation_min_rows:
+            return None, (f"{len(self)} predictions, fewer than estimation_min_rows "
+                          f"({rules.estimation_min_rows})")
+        try:
+            found = estimate_windows(self.monitor, self.table, self.until, self.width, 1,
+                                     window_label=self.label, every_label=self.label,
+                                     segment=self.segment)
+        except (InvalidInput, MissingDependency) as exc:
+            return None, str(exc)
+        return found, ""
 
     def check_drift(self, previous: np.ndarray | None, against: str) -> DriftCheck:
         """Input drift against the reference profile; prediction drift against the profile's
@@ -450,7 +501,10 @@ class Window:
             if profile.target is not None and self.feedback.any():
                 frame[profile.target] = self.table.actuals
             if columns or profile.prediction is not None:
-                report = check_profile(profile, frame, **rules.drift_options())
+                options = rules.drift_options()
+                if self.drift_threshold is not None:
+                    options["threshold"] = self.drift_threshold
+                report = check_profile(profile, frame, **options)
                 if profile.prediction is not None:
                     prediction, prediction_against = report.prediction, "reference"
                 if not columns:

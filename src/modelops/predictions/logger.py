@@ -7,12 +7,20 @@ so callers are not stalled behind it. The buffer is written when it holds ``batc
 records, every ``flush_every`` seconds, on ``flush()``, on ``close()`` and at interpreter
 exit.
 
-When storage fails, the records stay buffered and the write is retried with backoff. The
-buffer is bounded by ``max_buffer``: past it, ``drop_policy`` decides — ``"oldest"``
-(default) drops the oldest record, ``"newest"`` refuses the new one, ``"block"`` makes
-``log()`` wait for room. Every drop is counted in ``stats`` and reported with a warning;
-nothing is lost silently. After ``fork`` the child starts with an empty buffer (the parent
-writes what it had buffered) and a writer of its own.
+When storage fails, the records stay buffered and the write is retried with exponential
+backoff (0.1 s doubling up to ``max_retry_delay``); a caller waiting in ``flush()`` waits for
+the next try, it never hurries it. The buffer is bounded by ``max_buffer`` records and
+``max_buffer_bytes`` bytes: past either, ``drop_policy`` decides — ``"oldest"`` (default)
+drops the oldest records, ``"newest"`` refuses the new one, ``"block"`` makes ``log()`` wait
+for room. Every drop is counted in ``stats`` and reported with a warning; nothing is lost
+silently.
+
+``close()`` waits at most ``close_timeout`` seconds (10 by default) for the buffer to be
+written, so a shutting-down server never hangs on a store that is down. What it could not
+write is reported with a warning and, by the ``unwritten`` policy, spilled (the default) to a
+local file that the next logger of the model on the same store writes first — exactly once
+(``modelops.predictions.spill``) — or dropped and counted. After ``fork`` the child starts
+with an empty buffer (the parent writes what it had buffered) and a writer of its own.
 """
 
 from __future__ import annotations
@@ -32,13 +40,22 @@ from typing import Any
 
 from modelops._ids import new_id, now_ms
 from modelops._time import utc_day
-from modelops.entities._validate import check_int, check_name
 from modelops.entities.plain import finite_or_none
 from modelops.entities.predictions import LoggerStats
+from modelops.entities.validators import (
+    check_name,
+    check_sequence,
+    check_text,
+    check_timestamp,
+)
 from modelops.errors import InvalidInput
+from modelops.predictions import spill as _spill
 from modelops.stores import PredictionStore
 
 DROP_POLICIES = ("oldest", "newest", "block")
+UNWRITTEN_POLICIES = ("spill", "drop")
+#: The first retry comes this long after a failed write; each next one twice as long.
+_FIRST_RETRY = 0.1
 _DAY_MS = 86_400_000
 
 
@@ -77,7 +94,12 @@ def _number(value: Any, field: str) -> str:
     if isinstance(value, bool) or (not isinstance(value, (int, float)) and \
             not hasattr(value, "__float__")):
         raise InvalidInput(f"expected a number, got {value!r}", field=field)
-    return _number(float(value), field)
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise InvalidInput(f"expected a number that fits a 64-bit float, got {value!r} ({exc})",
+                           field=field) from None
+    return _number(number, field)
 
 
 class _Day:
@@ -104,29 +126,43 @@ class PredictionLogger:
 
     def __init__(self, store: PredictionStore, model: str, version: str | None = None, *,
                  flush_every: float = 1.0, max_buffer: int = 200_000,
-                 batch_size: int = 20_000, drop_policy: str = "oldest",
-                 max_retry_delay: float = 5.0) -> None:
+                 max_buffer_bytes: int = 64 << 20, batch_size: int = 20_000,
+                 drop_policy: str = "oldest", max_retry_delay: float = 5.0,
+                 close_timeout: float = 10.0, unwritten: str = "spill",
+                 spill_dir: str | os.PathLike[str] | None = None) -> None:
         check_name(model, "model")
-        if version is not None and not isinstance(version, str):
-            raise InvalidInput(f"expected a string, got {version!r}", field="version")
-        if drop_policy not in DROP_POLICIES:
-            raise InvalidInput(f"expected one of {', '.join(DROP_POLICIES)}, got "
-                               f"{drop_policy!r}", field="drop_policy")
-        for field, value in (("flush_every", flush_every), ("max_retry_delay", max_retry_delay)):
-            if not isinstance(value, (int, float)) or not value > 0:
+        if version is not None:
+            check_text(version, "version")
+        for field, value, choices in (("drop_policy", drop_policy, DROP_POLICIES),
+                                      ("unwritten", unwritten, UNWRITTEN_POLICIES)):
+            if not isinstance(value, str) or value not in choices:
+                raise InvalidInput(f"expected one of {', '.join(choices)}, got {value!r}",
+                                   field=field)
+        for field, value in (("flush_every", flush_every), ("max_retry_delay", max_retry_delay),
+                             ("close_timeout", close_timeout)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                    or not 0 < value < 1e9:
                 raise InvalidInput(f"expected a positive number of seconds, got {value!r}",
                                    field=field)
-        for field, value in (("max_buffer", max_buffer), ("batch_size", batch_size)):
+        for field, value in (("max_buffer", max_buffer), ("batch_size", batch_size),
+                             ("max_buffer_bytes", max_buffer_bytes)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise InvalidInput(f"expected a positive integer, got {value!r}", field=field)
+        if spill_dir is not None and not isinstance(spill_dir, (str, os.PathLike)):
+            raise InvalidInput(f"expected a local directory, got {spill_dir!r}",
+                               field="spill_dir")
         self.store = store
         self.model = model
         self.version = version
         self.flush_every = float(flush_every)
         self.max_buffer = max_buffer
+        self.max_buffer_bytes = max_buffer_bytes
         self.batch_size = min(batch_size, max_buffer)
         self.drop_policy = drop_policy
         self.max_retry_delay = float(max_retry_delay)
+        self.close_timeout = float(close_timeout)
+        self.unwritten = unwritten
+        self.spill_dir = _spill.spill_dir(spill_dir)
         self._version_json = encode(version)
         self._init_state()
         _live.add(self)
@@ -137,14 +173,21 @@ class PredictionLogger:
         self._room = threading.Condition(self._lock)      # a blocked log() waits here
         self._idle = threading.Condition(self._lock)      # flush() waits here
         self._wake = threading.Event()
+        self._stop = threading.Event()                    # close(): no more waiting
         self._thread: threading.Thread | None = None
         self._in_flight = 0
+        self._bytes = 0  # of the records buffered and in flight
         self._closed = False
         self._days = _Day()
-        self._logged = self._written = self._dropped = self._retries = 0
+        self._logged = self._written = self._dropped = self._retries = self._spilled = 0
         self._last_error: str | None = None
         self._counts = {"predictions": 0, "feedback": 0}
         self._warned_drop = False
+        self._spills = _spill.pending(self.spill_dir, getattr(self.store, "uri", ""),
+                                      self.model)
+        if self._spills:
+            with self._lock:
+                self._start()  # written first, by the writer
 
     # -- logging --------------------------------------------------------------------------
 
@@ -153,11 +196,19 @@ class PredictionLogger:
             id: str | None = None, timestamp: int | None = None,
             metadata: Mapping[str, Any] | None = None) -> str:
         """Log one prediction; returns its id (generated, time-ordered, unless given)."""
+        rid, day, line = self._prediction(features, prediction, probability, latency_ms, id,
+                                          timestamp, metadata)
+        self._push("predictions", day, line)
+        return rid
+
+    def _prediction(self, features: Any, prediction: Any, probability: Any, latency_ms: Any,
+                    id: Any, timestamp: Any, metadata: Any) -> tuple[str, str, str]:
+        """A prediction's id, day and JSON line, every field checked."""
         if not isinstance(features, Mapping):
             raise InvalidInput(f"expected a mapping of feature to value, got "
                                f"{type(features).__name__}", field="features")
         rid = new_id() if id is None else _check_id(id)
-        ts = now_ms() if timestamp is None else check_int(timestamp, "timestamp")
+        ts = now_ms() if timestamp is None else check_timestamp(timestamp, "timestamp")
         if metadata is not None and not isinstance(metadata, Mapping):
             raise InvalidInput(f"expected a mapping, got {type(metadata).__name__}",
                                field="metadata")
@@ -168,8 +219,7 @@ class PredictionLogger:
                 f'"latency_ms":{_number(latency_ms, "latency_ms")},'
                 f'"features":{encode(features, "features")},'
                 f'"metadata":{"null" if metadata is None else encode(metadata, "metadata")}}}')
-        self._push("predictions", self._days.of(ts), line)
-        return rid
+        return rid, self._days.of(ts), line
 
     @staticmethod
     def _quote(rid: str) -> str:
@@ -181,69 +231,89 @@ class PredictionLogger:
                   latency_ms: Sequence[float] | None = None, ids: Sequence[str] | None = None,
                   timestamps: Sequence[int] | None = None,
                   metadata: Sequence[Mapping[str, Any] | None] | None = None) -> list[str]:
-        """Log many predictions: a frame of features and one value per row elsewhere."""
+        """Log many predictions: a frame of features and one value per row elsewhere. All
+        rows are checked before any is logged."""
         from modelops.frames import to_columns
 
         columns = to_columns(features)
-        n = len(predictions)
+        preds = check_sequence(predictions, "predictions")
+        n = len(preds)
         for name, values in columns.items():
             if len(values) != n:
                 raise InvalidInput(f"has {len(values)} rows for {n} predictions",
                                    field=f"features[{name!r}]")
+        given = {}
         for field, values in (("probabilities", probabilities), ("latency_ms", latency_ms),
                               ("ids", ids), ("timestamps", timestamps), ("metadata", metadata)):
-            if values is not None and len(values) != n:
-                raise InvalidInput(f"has {len(values)} values for {n} predictions", field=field)
+            if values is not None:
+                given[field] = check_sequence(values, field)
+                if len(given[field]) != n:
+                    raise InvalidInput(f"has {len(given[field])} values for {n} predictions",
+                                       field=field)
         names = list(columns)
         rows = zip(*(columns[k].tolist() for k in names)) if names else ([()] * n)
-        out = []
-        preds = _tolist(predictions)
-        probs, lats = _tolist(probabilities), _tolist(latency_ms)
-        stamps = _tolist(timestamps)
+        lines = []
         for i, row in enumerate(rows):
-            out.append(self.log(
+            lines.append(self._prediction(
                 dict(zip(names, row)), preds[i],
-                probability=None if probs is None else probs[i],
-                latency_ms=None if lats is None else lats[i],
-                id=None if ids is None else ids[i],
-                timestamp=None if stamps is None else stamps[i],
-                metadata=None if metadata is None else metadata[i]))
-        return out
+                *(given[f][i] if f in given else None
+                  for f in ("probabilities", "latency_ms", "ids", "timestamps", "metadata"))))
+        for _, day, line in lines:
+            self._push("predictions", day, line)
+        return [rid for rid, _, _ in lines]
 
     def feedback(self, id: str, actual: Any, timestamp: int | None = None) -> None:
         """Record the ground truth for a logged prediction (the latest feedback wins)."""
+        day, line = self._feedback(id, actual, timestamp)
+        self._push("feedback", day, line)
+
+    def _feedback(self, id: Any, actual: Any, timestamp: Any) -> tuple[str, str]:
         rid = _check_id(id)
-        ts = now_ms() if timestamp is None else check_int(timestamp, "timestamp")
-        self._push("feedback", self._days.of(ts),
-                   encode({"id": rid, "ts": ts, "actual": actual}))
+        ts = now_ms() if timestamp is None else check_timestamp(timestamp, "timestamp")
+        return self._days.of(ts), encode({"id": rid, "ts": ts, "actual": actual}, "actual")
 
     def feedback_batch(self, ids: Sequence[str], actuals: Sequence[Any],
                        timestamps: Sequence[int] | None = None) -> None:
-        if len(ids) != len(actuals) or (timestamps is not None and len(timestamps) != len(ids)):
+        """Record many ground truths; all are checked before any is recorded."""
+        ids, actuals = check_sequence(ids, "ids"), check_sequence(actuals, "actuals")
+        stamps = None if timestamps is None else check_sequence(timestamps, "timestamps")
+        if len(ids) != len(actuals) or (stamps is not None and len(stamps) != len(ids)):
             raise InvalidInput("ids, actuals and timestamps differ in length", field="actuals")
-        stamps = _tolist(timestamps)
-        for i, (rid, actual) in enumerate(zip(_tolist(ids), _tolist(actuals))):
-            self.feedback(rid, actual, None if stamps is None else stamps[i])
+        lines = [self._feedback(rid, actual, None if stamps is None else stamps[i])
+                 for i, (rid, actual) in enumerate(zip(ids, actuals))]
+        for day, line in lines:
+            self._push("feedback", day, line)
 
     def _push(self, kind: str, day: str, line: str) -> None:
+        size = len(line)  # JSON lines are ASCII: characters are bytes
+        if size > self.max_buffer_bytes:
+            raise InvalidInput(f"is a record of {size} bytes, more than max_buffer_bytes "
+                               f"({self.max_buffer_bytes})", field="features")
         with self._lock:
             if self._closed:
                 from modelops.errors import Conflict
 
                 raise Conflict(f"the prediction logger of {self.model!r} is closed")
-            if len(self._buffer) >= self.max_buffer:
+            if not self._has_room(size):
                 if self.drop_policy == "block":
                     self._start()
                     self._wake.set()
-                    while len(self._buffer) >= self.max_buffer and not self._closed:
+                    while not self._has_room(size) and not self._closed:
                         self._room.wait(0.1)
                 elif self.drop_policy == "newest":
                     self._drop(1, line=True)
                     return
                 else:
-                    self._buffer.popleft()
-                    self._drop(1)
+                    dropped = 0
+                    while self._buffer and not self._has_room(size):
+                        self._bytes -= len(self._buffer.popleft()[2])
+                        dropped += 1
+                    if not self._has_room(size):  # all of it is being written right now
+                        self._drop(dropped + 1, line=True)
+                        return
+                    self._drop(dropped)
             self._buffer.append((kind, day, line))
+            self._bytes += size
             self._logged += 1
             self._counts[kind] += 1
             full = len(self._buffer) >= self.batch_size
@@ -252,15 +322,22 @@ class PredictionLogger:
         if full:
             self._wake.set()
 
+    def _has_room(self, size: int) -> bool:
+        return len(self._buffer) < self.max_buffer and \
+            self._bytes + size <= self.max_buffer_bytes
+
     def _drop(self, n: int, line: bool = False) -> None:
+        if not n:
+            return
         self._dropped += n
         if not self._warned_drop:
             self._warned_drop = True
             what = "new records" if line else "the oldest records"
             warnings.warn(f"modelops: the prediction buffer of {self.model!r} is full "
-                          f"({self.max_buffer} records; last store error: {self._last_error}); "
-                          f"dropping {what} (drop_policy={self.drop_policy!r}); see "
-                          "logger.stats.dropped", RuntimeWarning, stacklevel=4)
+                          f"({self.max_buffer} records or {self.max_buffer_bytes} bytes; last "
+                          f"store error: {self._last_error}); dropping {what} "
+                          f"(drop_policy={self.drop_policy!r}); see logger.stats.dropped",
+                          RuntimeWarning, stacklevel=4)
 
     # -- writing --------------------------------------------------------------------------
 
@@ -274,15 +351,49 @@ class PredictionLogger:
     def _run(self) -> None:
         delay = 0.0
         while True:
-            self._wake.wait(timeout=delay or self.flush_every)
+            if delay:
+                # Backoff: neither flush() nor a full buffer hurries the next try; close()
+                # ends the wait, and the writer with it.
+                self._stop.wait(delay)
+            else:
+                self._wake.wait(timeout=self.flush_every)
             self._wake.clear()
-            ok = self._write_some()
-            delay = 0.0 if ok else min(self.max_retry_delay, max(0.05, delay * 2 or 0.1))
+            stopping = self._stop.is_set() and delay > 0
+            ok = not stopping and self._replay_spills() and self._write_some()
+            delay = 0.0 if ok else min(self.max_retry_delay, max(_FIRST_RETRY, delay * 2))
             with self._lock:
-                if self._closed and (not self._buffer or not ok):
-                    self._thread = None
-                    self._idle.notify_all()
-                    return
+                if not (self._closed and (not self._buffer or not ok or self._stop.is_set())):
+                    continue
+                self._thread = None
+                # A write that was under way when close() gave up and failed after it:
+                # its records are set aside like the rest.
+                left = list(self._buffer) if self._stop.is_set() else []
+                self._buffer.clear()
+                self._bytes = 0
+                self._idle.notify_all()
+            if left:
+                self._set_aside(left)
+            return
+
+    def _replay_spills(self) -> bool:
+        """Write the spill files a closing logger left, before anything newer; False when
+        the store failed (they are tried again with the buffer)."""
+        while self._spills:
+            path = self._spills[0]
+            try:
+                counts = _spill.replay(self.store, self.model, path, self.batch_size,
+                                       lambda kind, lines: _announce(self, kind, lines))
+            except FileNotFoundError:
+                counts = {}  # replayed by another logger meanwhile
+            except Exception as exc:
+                with self._lock:
+                    self._retries += 1
+                    self._last_error = f"{type(exc).__name__}: {exc}"
+                return False
+            with self._lock:
+                self._written += sum(counts.values())
+                self._spills.pop(0)
+        return True
 
     def _write_some(self) -> bool:
         """Write everything buffered, batch by batch; False when the store failed."""
@@ -294,7 +405,6 @@ class PredictionLogger:
                     return True
                 batch = [self._buffer.popleft() for _ in range(n)]
                 self._in_flight = n
-                self._room.notify_all()
             groups: dict[tuple[str, str], list[str]] = {}
             for kind, day, line in batch:
                 groups.setdefault((kind, day), []).append(line)
@@ -306,6 +416,8 @@ class PredictionLogger:
                     done.add((kind, day))
                     with self._lock:
                         self._written += len(lines)
+                        self._bytes -= sum(map(len, lines))
+                        self._room.notify_all()
                     _announce(self, kind, lines)
             except Exception as exc:
                 with self._lock:
@@ -314,11 +426,13 @@ class PredictionLogger:
                     # Put back what was not written, in order, ahead of newer records.
                     rest = [e for e in batch if (e[0], e[1]) not in done]
                     self._buffer.extendleft(reversed(rest))
-                    overflow = len(self._buffer) - self.max_buffer
-                    if overflow > 0 and self.drop_policy != "block":
-                        for _ in range(overflow):
-                            self._buffer.popleft()
-                        self._drop(overflow)
+                    if self.drop_policy != "block":
+                        dropped = 0
+                        while self._buffer and (len(self._buffer) > self.max_buffer
+                                                or self._bytes > self.max_buffer_bytes):
+                            self._bytes -= len(self._buffer.popleft()[2])
+                            dropped += 1
+                        self._drop(dropped)
                     self._in_flight = 0
                     self._idle.notify_all()
                 return False
@@ -329,12 +443,12 @@ class PredictionLogger:
     def flush(self, timeout: float | None = None) -> bool:
         """Write everything logged so far; True once it is stored. False if ``timeout``
         (seconds) passed first, e.g. while the store is failing (the records stay
-        buffered and are retried)."""
+        buffered and are retried on the writer's own schedule)."""
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._lock:
-            if self._thread is None and self._buffer:
+            if self._thread is None and (self._buffer or self._spills):
                 self._start()
-            while self._buffer or self._in_flight:
+            while self._buffer or self._in_flight or self._spills:
                 self._wake.set()
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0:
@@ -343,23 +457,60 @@ class PredictionLogger:
             return True
 
     def close(self, timeout: float | None = None) -> bool:
-        """Flush and stop the writer; later log() calls raise ``Conflict``."""
-        flushed = self.flush(timeout)
+        """Flush and stop the writer; later log() calls raise ``Conflict``. Waits at most
+        ``timeout`` seconds (default: ``close_timeout``; ``math.inf`` to wait for good).
+        True if everything was stored; else what was not is reported with a warning and,
+        by the ``unwritten`` policy, spilled to a local file the next logger of the model
+        writes (``stats.spilled``) or dropped (``stats.dropped``)."""
+        wait = self.close_timeout if timeout is None else timeout
+        if isinstance(wait, bool) or not isinstance(wait, (int, float)) or not wait >= 0:
+            raise InvalidInput(f"expected a number of seconds, got {timeout!r}",
+                               field="timeout")
+        flushed = self.flush(None if wait == math.inf else wait)
         with self._lock:
             self._closed = True
             self._room.notify_all()
+            left: list[tuple[str, str, str]] = []
+            if not flushed:
+                left = list(self._buffer)
+                self._buffer.clear()
+                self._bytes = 0
+        self._stop.set()
         self._wake.set()
         _live.discard(self)
+        if left:
+            self._set_aside(left)
         return flushed
+
+    def _set_aside(self, records: list[tuple[str, str, str]]) -> None:
+        """Spill (or drop) what a closing logger could not write, and say so."""
+        where = None
+        if self.unwritten == "spill":
+            try:
+                where = _spill.write(self.spill_dir, getattr(self.store, "uri", ""), self.model,
+                                     records)
+            except OSError as exc:
+                self._last_error = f"spilling failed: {exc}"
+        with self._lock:
+            if where is None:
+                self._dropped += len(records)
+            else:
+                self._spilled += len(records)
+        fate = f"spilled to {where}; the next logger of {self.model!r} writes them" \
+            if where is not None else "dropped (see logger.stats.dropped)"
+        warnings.warn(f"modelops: {len(records)} records of {self.model!r} could not be "
+                      f"written to {getattr(self.store, 'uri', 'the store')} before close "
+                      f"(last error: {self._last_error}); {fate}", RuntimeWarning,
+                      stacklevel=3)
 
     @property
     def stats(self) -> LoggerStats:
-        """Counts of what this logger accepted, wrote and dropped."""
+        """Counts of what this logger accepted, wrote, dropped and spilled."""
         with self._lock:
             return LoggerStats(logged=self._logged, written=self._written,
                                dropped=self._dropped, pending=len(self._buffer) + self._in_flight,
                                retries=self._retries, last_error=self._last_error,
-                               counts=dict(self._counts))
+                               counts=dict(self._counts), spilled=self._spilled)
 
     def __enter__(self) -> PredictionLogger:
         return self
@@ -390,13 +541,7 @@ def _check_id(value: Any) -> str:
     if not isinstance(value, str) or not value or len(value) > 200 or "\n" in value:
         raise InvalidInput(f"expected a non-empty string of at most 200 characters, got "
                            f"{value!r}", field="id")
-    return value
-
-
-def _tolist(values: Any) -> Any:
-    if values is None:
-        return None
-    return values.tolist() if hasattr(values, "tolist") else list(values)
+    return check_text(value, "id")
 
 
 _live: weakref.WeakSet[PredictionLogger] = weakref.WeakSet()
@@ -404,13 +549,11 @@ _live: weakref.WeakSet[PredictionLogger] = weakref.WeakSet()
 
 @atexit.register
 def _flush_at_exit() -> None:
+    # Closed as close() does: what cannot be written in time is spilled (or dropped) and
+    # reported, by each logger's policy.
     timeout = float(os.environ.get("MODELOPS_EXIT_FLUSH_TIMEOUT", "10"))
     for logger in list(_live):
-        if not logger.flush(timeout):
-            stats = logger.stats
-            warnings.warn(f"modelops: {stats.pending} predictions of {logger.model!r} could "
-                          f"not be written at exit ({stats.last_error})", RuntimeWarning,
-                          stacklevel=1)
+        logger.close(timeout)
 
 
 def _after_fork() -> None:

@@ -1,27 +1,44 @@
 """Reading logged predictions back as columns, joined to their feedback.
 
-With pyarrow installed (``modelops[parquet]``), all parts of a read are parsed in one pass
-(on Arrow's thread pool when they are large), filtered and joined with Arrow's compute
-kernels, and converted to numpy once: a day of a million predictions reads in a few seconds.
-Without it, parts are parsed line by line with the standard library (fine for thousands of
-records, slow for millions).
+A read streams: the parts of the days asked for are read and parsed a batch at a time — at
+most ``batch_bytes`` of parts at once (``READ_BATCH_BYTES``, 32 MB unless the environment
+variable ``MODELOPS_READ_BATCH_BYTES`` says otherwise) — and each batch is cut down to the
+rows asked for before the next is read. What is kept between batches is those rows in
+Arrow's compact columns; they become numpy arrays one column at a time at the end. So the
+memory a read needs is its result plus about a batch, whatever the size of the day: a day of
+a million predictions reads in under 512 MB. A part bigger than a batch (a compacted day) is
+read whole.
 
-A line that does not parse — a torn last line left by a crash outside modelops, or a file
-edited by hand — is skipped, counted and reported with a warning; it never breaks a read.
+``iter_prediction_batches`` is the stream itself: the filtered rows of each batch as an
+Arrow table, for computations that aggregate as they go and never hold a whole window.
+
+With pyarrow installed (``modelops[parquet]``) batches are parsed with Arrow (on its thread
+pool when large), filtered and joined with Arrow's compute kernels. Without it, parts are
+parsed line by line with the standard library (fine for thousands of records, slow for
+millions), one part at a time.
+
+Stored parts are data like any other: a line that does not parse, or parses to something
+that is not a prediction (``[]``, ``null``, a record without an id or with a time that is not
+a number) — a torn last line left by a crash outside modelops, a file edited by hand — is
+skipped, counted and reported with a ``StoreWarning`` naming the part; it never breaks a
+read. Arrow is only ever handed parts whose every line is a JSON object (its JSON reader
+crashes the process on a part starting with ``null``).
 """
 
 from __future__ import annotations
 
 import io
 import json
+import os
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
 from modelops._time import utc_day
 from modelops.entities.predictions import PredictionTable
-from modelops.errors import NotFound
+from modelops.errors import Conflict, InvalidInput, NotFound, StoreError, StoreWarning
 from modelops.stores import PredictionStore
 from modelops.stores.predictions import Part
 
@@ -29,33 +46,80 @@ PREDICTION_FIELDS = ("id", "ts", "version", "prediction", "probability", "latenc
                      "metadata", "features")
 FEEDBACK_FIELDS = ("id", "ts", "actual")
 
+#: Bytes of parts a read parses at once, unless told otherwise (see the module docstring).
+READ_BATCH_BYTES = 32 << 20
 
-def parse_lines(data: bytes, where: str) -> list[dict[str, Any]]:
-    """JSON lines, skipping (and reporting) lines that do not parse."""
+
+def batch_bytes_setting(value: int | None = None) -> int:
+    """The batch size a read uses: ``value`` if given, else ``MODELOPS_READ_BATCH_BYTES``,
+    else ``READ_BATCH_BYTES``."""
+    if value is None:
+        text = os.environ.get("MODELOPS_READ_BATCH_BYTES")
+        if not text:
+            return READ_BATCH_BYTES
+        try:
+            value = int(text)
+        except ValueError:
+            raise InvalidInput(f"expected a number of bytes, got {text!r}",
+                               field="MODELOPS_READ_BATCH_BYTES") from None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidInput(f"expected a positive number of bytes, got {value!r}",
+                           field="batch_bytes")
+    return value
+
+
+def _where(model: str, part: Part) -> str:
+    return f"{model}/{part.kind}/{part.day}/{part.name}"
+
+
+def _report(bad: int, where: str) -> None:
+    if bad:
+        warnings.warn(f"modelops: skipped {bad} unreadable line(s) in {where} (a torn write, "
+                      "or not a record)", StoreWarning, stacklevel=4)
+
+
+def _is_record(record: Any, kind: str) -> bool:
+    """Whether a parsed line has what every reader relies on: an object with a string id
+    and a whole-number time."""
+    return (isinstance(record, dict) and isinstance(record.get("id"), str)
+            and type(record.get("ts")) is int)
+
+
+def parse_lines(data: bytes, where: str, kind: str = "predictions") -> list[dict[str, Any]]:
+    """The records of a part of JSON lines, skipping (and reporting) lines that do not
+    parse or are not records."""
     records, bad = [], 0
     for line in data.splitlines():
         if not line.strip():
             continue
         try:
-            records.append(json.loads(line))
-        except ValueError:
+            record = json.loads(line)
+        except ValueError:  # UnicodeDecodeError included
             bad += 1
-    if bad:
-        warnings.warn(f"modelops: skipped {bad} unreadable line(s) in {where} (a torn write?)",
-                      RuntimeWarning, stacklevel=3)
+            continue
+        if _is_record(record, kind):
+            records.append(record)
+        else:
+            bad += 1
+    _report(bad, where)
     return records
 
 
-def _parts(store: PredictionStore, model: str, kind: str, first_day: str | None,
-           last_day: str | None) -> list[tuple[Part, bytes]]:
-    while True:
-        out = []
+class PartsChanged(Conflict):
+    """A part listed for a read was removed meanwhile (a compaction replaced it): the read
+    starts again, so no record is missed or read twice."""
+
+
+def iter_parts(store: PredictionStore, model: str, kind: str, first_day: str | None,
+               last_day: str | None) -> Iterator[tuple[Part, bytes]]:
+    """The parts of ``kind`` for days in ``[first_day, last_day]`` with their bytes, one at a
+    time. ``PartsChanged`` if a part listed is gone by the time it is read."""
+    for part in store.list_parts(model, kind, first_day, last_day):
         try:
-            for part in store.list_parts(model, kind, first_day, last_day):
-                out.append((part, store.read_part(model, part)))
-            return out
+            data = store.read_part(model, part)
         except NotFound:
-            continue  # compacted meanwhile: list again, the compacted part replaces it
+            raise PartsChanged(part.name) from None
+        yield part, data
 
 
 # -- with pyarrow ----------------------------------------------------------------------------
@@ -73,16 +137,29 @@ def use_threads(size: int) -> bool:
 
 
 def arrow_json(pa: Any, data: bytes) -> Any:
-    """JSON lines as an Arrow table, in blocks of ``_BLOCK`` bytes."""
+    """JSON lines as an Arrow table, in blocks of ``_BLOCK`` bytes. Every line must be a JSON
+    object (``objects_only``): Arrow's reader crashes on some other first lines."""
     options = pa.json.ReadOptions(block_size=_BLOCK, use_threads=use_threads(len(data)))
-    return pa.json.read_json(io.BytesIO(data), read_options=options)
+    return pa.json.read_json(io.BytesIO(data), read_options=options, memory_pool=_pool(pa))
+
+
+def objects_only(data: bytes) -> bool:
+    """Whether every line of ``data`` starts a JSON object (no blank line, no ``null``, no
+    ``[]``): what may be handed to Arrow's JSON reader. A vectorized look at the byte after
+    each newline, no parsing."""
+    if data[:1] != b"{":
+        return False
+    raw = np.frombuffer(data, dtype=np.uint8)
+    starts = np.flatnonzero(raw[:-1] == 10) + 1
+    return bool((raw[starts] == 123).all())
 
 
 def arrow_parquet(data: bytes) -> Any:
     """A Parquet file's bytes as an Arrow table."""
     import pyarrow.parquet as pq
 
-    return pq.read_table(io.BytesIO(data), use_threads=use_threads(len(data)))
+    return pq.ParquetFile(io.BytesIO(data), memory_map=False).read(
+        use_threads=use_threads(len(data)))
 
 
 def _arrow() -> Any:
@@ -96,120 +173,282 @@ def _arrow() -> Any:
     return pyarrow
 
 
-def _arrow_table(pa: Any, model: str, parts: list[tuple[Part, bytes]]) -> Any:
-    """One table of the parts, in their order: runs of JSON-lines parts are parsed in one
-    multi-threaded pass, Parquet parts read as they are."""
-    tables: list[Any] = []
-    run: list[tuple[Part, bytes]] = []
-    for part, data in [*parts, (None, b"")]:
-        if part is not None and part.fmt == "jsonl":
-            if data.strip():
-                run.append((part, data))
-            continue
-        if run:
-            tables += _jsonl_tables(pa, model, run)
-            run = []
-        if part is not None:
-            tables.append(arrow_parquet(data))
-    if not tables:
-        return None
-    return pa.concat_tables(tables, promote_options="permissive")
+class _Unreadable(StoreError):
+    """Records whose types Arrow cannot hold in one column: the line-by-line reader takes
+    over (it keeps such values as Python objects)."""
 
 
-def _jsonl_tables(pa: Any, model: str, parts: list[tuple[Part, bytes]]) -> list[Any]:
-    data = b"".join(d if d.endswith(b"\n") else d + b"\n" for _, d in parts)
-    try:
-        return [arrow_json(pa, data)]
-    except pa.ArrowInvalid:
-        pass
-    # A torn line, or types that differ between parts: part by part, then line by line.
-    tables = []
-    for part, d in parts:
+def _part_tables(pa: Any, model: str, kind: str, part: Part, data: bytes) -> list[Any]:
+    """A part as Arrow tables: JSON lines parsed by Arrow, Parquet read as it is, a part
+    with lines that are not records (or that Arrow refuses) line by line."""
+    if part.fmt != "jsonl":
+        return [arrow_parquet(data)]
+    if not data.strip():
+        return []
+    if not data.endswith(b"\n"):
+        data += b"\n"
+    if objects_only(data):
         try:
-            tables.append(arrow_json(pa, d))
+            return [arrow_json(pa, data)]
         except pa.ArrowInvalid:
-            records = parse_lines(d, f"{model}/{part.kind}/{part.day}/{part.name}")
-            if records:
-                tables.append(pa.Table.from_pylist(records))
-    return tables
+            pass  # a torn line, or types that change within the part
+    return _line_by_line(pa, model, kind, part, data)
 
 
-def _numpy(column: Any, dtype: Any = None) -> np.ndarray:
+def _batches(pa: Any, store: PredictionStore, model: str, kind: str, first: str | None,
+             last: str | None, batch_bytes: int) -> Iterator[Any]:
+    """The records of the parts, one table per ``batch_bytes`` of parts read. A part is
+    parsed as soon as it is read, so its bytes are held only while it is."""
+    tables: list[Any] = []
+    size = 0
+    for part, data in iter_parts(store, model, kind, first, last):
+        size += len(data)
+        tables += _part_tables(pa, model, kind, part, data)
+        del data
+        if size >= batch_bytes and tables:
+            yield _checked(pa, _concat(pa, tables))
+            tables, size = [], 0
+    if tables:
+        yield _checked(pa, _concat(pa, tables))
+
+
+def _line_by_line(pa: Any, model: str, kind: str, part: Part, data: bytes) -> list[Any]:
+    records = parse_lines(data, _where(model, part), kind)
+    return [_from_records(pa, records)] if records else []
+
+
+def _from_records(pa: Any, records: list[dict[str, Any]]) -> Any:
+    try:
+        return pa.Table.from_pylist(records)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeError) as exc:
+        raise _Unreadable(str(exc)) from None
+
+
+def _concat(pa: Any, tables: list[Any]) -> Any:
+    try:
+        return pa.concat_tables(tables, promote_options="permissive", memory_pool=_pool(pa))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
+        raise _Unreadable(str(exc)) from None
+
+
+def _checked(pa: Any, table: Any) -> Any:
+    """The table if its id and ts columns are what a record has (strings, whole numbers);
+    else the line-by-line reader, which skips the records that are not, takes over."""
+    names = table.column_names
+    if "id" not in names or "ts" not in names or table["id"].null_count \
+            or table["ts"].null_count or not pa.types.is_string(table["id"].type) \
+            or not pa.types.is_integer(table["ts"].type):
+        raise _Unreadable("a record without a string id or a whole-number time")
+    return table
+
+
+def iter_prediction_batches(store: PredictionStore, model: str, *, version: str | None = None,
+                            since: int | None = None, until: int | None = None,
+                            batch_bytes: int | None = None) -> Iterator[Any]:
+    """The predictions of ``model`` logged in ``[since, until)`` (of ``version``), as one
+    Arrow table per batch of parts read (see the module docstring): the stream a
+    computation over a window aggregates without holding it. Needs pyarrow.
+
+    ``PartsChanged`` if a compaction removed a part meanwhile (start again); tables of
+    batches whose types Arrow cannot unify are not mixed here — concatenate them with
+    ``promote_options="permissive"``.
+    """
+    pa = _arrow()
+    if pa is None:
+        from modelops.errors import MissingDependency
+
+        raise MissingDependency("streaming prediction reads", "pyarrow")
+    first = utc_day(since) if since is not None else None
+    last = utc_day(until - 1) if until is not None else None
+    for table in _batches(pa, store, model, "predictions", first, last,
+                          batch_bytes_setting(batch_bytes)):
+        mask = _mask(pa, table, version, since, until)
+        if mask is not None and not pa.compute.all(mask).as_py():
+            table = pa.compute.filter(table, mask, memory_pool=_pool(pa))
+        _release(pa)
+        yield table
+
+
+def _pool(pa: Any) -> Any:
+    """The allocator of what a read keeps: the system's, which hands freed memory back
+    (the default, mimalloc, keeps it for reuse; over a day's batches that adds a third to
+    the peak)."""
+    return pa.system_memory_pool()
+
+
+def _release(pa: Any) -> None:
+    """Give freed memory back to the system: what Arrow's default allocator keeps for reuse
+    (joins, sorts), and the free pages glibc's allocator keeps between live blocks. Between
+    batches it is what would otherwise add up to the peak."""
+    pa.default_memory_pool().release_unused()
+    if _trim is not None:
+        _trim(0)
+
+
+def _malloc_trim() -> Any:
+    try:
+        import ctypes
+
+        return ctypes.CDLL("libc.so.6").malloc_trim  # glibc only
+    except (OSError, AttributeError):
+        return None
+
+
+_trim = _malloc_trim() if os.name == "posix" else None
+
+
+def _mask(pa: Any, table: Any, version: str | None, since: int | None,
+          until: int | None) -> Any:
+    pc = pa.compute
+    mask = None
+    has_version = "version" in table.column_names
+    if version is not None and has_version and not pa.types.is_string(table["version"].type) \
+            and not pa.types.is_null(table["version"].type):
+        raise _Unreadable("a version that is not a string")
+    for cond in ((pc.greater_equal(table["ts"], since) if since is not None else None),
+                 (pc.less(table["ts"], until) if until is not None else None),
+                 ((pc.equal(table["version"], version) if has_version
+                   else pa.array(np.zeros(table.num_rows, dtype=bool)))
+                  if version is not None else None)):
+        if cond is not None:
+            mask = cond if mask is None else pc.and_(mask, cond)
+    return None if mask is None else pc.fill_null(mask, False)
+
+
+def _latest_feedback(pa: Any, store: PredictionStore, model: str, first: str | None,
+                     batch_bytes: int) -> Any:
+    """The newest feedback of each id from ``first`` on: a table of id, ts_last,
+    actual_last (None if there is none)."""
+    kept = []
+    for table in _batches(pa, store, model, "feedback", first, None, batch_bytes):
+        if "actual" in table.column_names:
+            kept.append(table.select(["id", "ts", "actual"]))
+    if not kept:
+        return None
+    feedback = _concat(pa, kept)
+    return feedback.sort_by("ts").group_by("id", use_threads=False).aggregate(
+        [("ts", "last"), ("actual", "last")])
+
+
+def _numpy(pa: Any, column: Any, dtype: Any = None, shared: bool = True) -> np.ndarray:
     """An Arrow column as numpy: numbers as float (nulls NaN) or int, booleans as bool (with
-    nulls: objects), others as objects (nulls None)."""
-    import pyarrow as pa
-
-    column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    nulls: objects), others as objects (nulls None; with ``shared``, equal strings one
+    shared object), made a chunk at a time."""
+    if not isinstance(column, pa.ChunkedArray):
+        column = pa.chunked_array([column])
     kind = column.type
-    if dtype is not None:
-        return column.cast(pa.float64()).fill_null(np.nan).to_numpy(zero_copy_only=False) \
-            .astype(dtype) if dtype == np.float64 else column.to_numpy(zero_copy_only=False) \
-            .astype(dtype)
-    if pa.types.is_integer(kind) or pa.types.is_floating(kind):
-        if column.null_count:
-            return column.cast(pa.float64()).fill_null(np.nan).to_numpy(zero_copy_only=False)
-        return column.to_numpy(zero_copy_only=False)
-    if pa.types.is_boolean(kind) and not column.null_count:
-        return column.to_numpy(zero_copy_only=False)
+    numeric = pa.types.is_integer(kind) or pa.types.is_floating(kind)
+    if dtype is not None or numeric or (pa.types.is_boolean(kind) and not column.null_count):
+        whole = column.combine_chunks(memory_pool=_pool(pa)) if column.num_chunks != 1 \
+            else column.chunk(0)
+        if dtype == np.float64 or (dtype is None and numeric and whole.null_count):
+            return whole.cast(pa.float64()).fill_null(np.nan).to_numpy(zero_copy_only=False)
+        values = whole.to_numpy(zero_copy_only=False)
+        return values if dtype is None else values.astype(dtype)
+    out = np.empty(len(column), dtype=object)
     if pa.types.is_null(kind):
-        out = np.empty(len(column), dtype=object)
-        out[:] = None
-        return out
-    values = column.to_numpy(zero_copy_only=False)
-    return values if values.dtype == object else values.astype(object)
+        return out  # None throughout
+    if shared and (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        # Each distinct string becomes one Python object shared by its rows: a column of a
+        # few values (versions, labels, countries) costs a pointer a row, not a string.
+        values = pa.compute.unique(column)
+        if len(values) * 2 < len(column):
+            objects = values.to_numpy(zero_copy_only=False).astype(object)
+            at = 0
+            for index in pa.compute.index_in(column, value_set=values).chunks:
+                found = index.is_valid().to_numpy(zero_copy_only=False)
+                piece = out[at:at + len(index)]
+                piece[found] = objects[index.drop_null().to_numpy()]
+                at += len(index)
+            return out
+    at = 0
+    for chunk in column.chunks:  # no combined copy of the whole column first
+        out[at:at + len(chunk)] = chunk.to_numpy(zero_copy_only=False)
+        at += len(chunk)
+    return out
+
+
+def _take(pa: Any, table: Any, name: str, dtype: Any = None) -> tuple[Any, np.ndarray]:
+    """The column ``name`` as numpy, and the table without it (its Arrow memory freed as
+    soon as nothing else holds it). Ids are unique: no point looking for shared ones."""
+    values = _numpy(pa, table[name], dtype, shared=name != "id")
+    table = table.drop_columns([name])
+    _release(pa)
+    return table, values
+
+
+def _with_feedback(pa: Any, table: Any, latest: Any) -> Any:
+    """A batch of predictions with the latest feedback of each row's id in ``__actual`` and
+    ``__feedback_ts`` (null where there is none), rows in their order."""
+    n = table.num_rows
+    if latest is None or not n:
+        return table.append_column("__actual", pa.nulls(n)).append_column(
+            "__feedback_ts", pa.nulls(n, pa.int64()))
+    rows = pa.table({"id": table["id"], "__row": pa.array(np.arange(n))})
+    # The batch is the join's build side (the right one): a small hash table per batch,
+    # probed by the feedback, instead of hashing all the feedback again for every batch.
+    joined = latest.join(rows, "id", join_type="right outer",
+                         use_threads=False).sort_by("__row")
+    return table.append_column("__actual", joined["actual_last"]).append_column(
+        "__feedback_ts", joined["ts_last"])
 
 
 def _read_arrow(pa: Any, store: PredictionStore, model: str, version: str | None,
-                since: int | None, until: int | None, with_feedback: bool) -> PredictionTable:
-    first = utc_day(since) if since is not None else None
-    last = utc_day(until - 1) if until is not None else None
-    table = _arrow_table(pa, model, _parts(store, model, "predictions", first, last))
-    if table is None:
+                since: int | None, until: int | None, with_feedback: bool,
+                batch_bytes: int) -> PredictionTable:
+    latest = None
+    if with_feedback:  # read first, so each batch of predictions is joined as it comes
+        first = utc_day(since) if since is not None else None
+        latest = _latest_feedback(pa, store, model, first, batch_bytes)
+    tables = [_with_feedback(pa, t, latest) for t in iter_prediction_batches(
+        store, model, version=version, since=since, until=until, batch_bytes=batch_bytes)
+        if t.num_rows]
+    del latest
+    if not tables:
         return _empty()
-    pc = pa.compute
-    mask = None
-    for cond in ((pc.greater_equal(table["ts"], since) if since is not None else None),
-                 (pc.less(table["ts"], until) if until is not None else None),
-                 (pc.equal(table["version"], version) if version is not None
-                  and "version" in table.column_names else None)):
-        if cond is not None:
-            mask = cond if mask is None else pc.and_(mask, cond)
-    if mask is not None:
-        table = table.filter(mask)
+    table = _concat(pa, tables)
+    del tables  # the concatenated table shares their memory; only it holds it now
     n = table.num_rows
+    # Column by column, each column's Arrow memory released as soon as it is converted: the
+    # peak is the result plus one column, never the result plus the whole table.
+    found = table["__actual"].is_valid().to_numpy(zero_copy_only=False)
+    table, values = _take(pa, table, "__actual")
     actuals = np.empty(n, dtype=object)
-    actuals[:] = None
-    fb_ts = np.full(n, np.nan)
-    if with_feedback and n:
-        fb = _arrow_table(pa, model, _parts(store, model, "feedback", first, None))
-        if fb is not None and fb.num_rows and "actual" in fb.column_names:
-            latest = fb.sort_by("ts").group_by("id", use_threads=False).aggregate(
-                [("ts", "last"), ("actual", "last")])
-            rows = pa.table({"id": table["id"], "__row": pa.array(np.arange(n))})
-            joined = rows.join(latest, "id", join_type="left outer").sort_by("__row")
-            found = joined["ts_last"].is_valid().to_numpy(zero_copy_only=False)
-            values = _numpy(joined["actual_last"])
-            actuals[found] = values[found]
-            fb_ts = _numpy(joined["ts_last"], np.float64)
-    names = table.column_names
+    actuals[found] = values[found]
+    del values
+    table, fb_ts = _take(pa, table, "__feedback_ts", np.float64)
     features: dict[str, np.ndarray] = {}
-    if "features" in names and pa.types.is_struct(table["features"].type):
-        struct = table["features"].combine_chunks()
-        for i in range(struct.type.num_fields):
-            features[struct.type.field(i).name] = _numpy(struct.field(i))
+    if "features" in table.column_names and pa.types.is_struct(table["features"].type):
+        struct = table["features"]
+        table = table.drop_columns(["features"])
+        kind = struct.type
+        fields = [pa.chunked_array([chunk.field(i) for chunk in struct.chunks],
+                                   type=kind.field(i).type) for i in range(kind.num_fields)]
+        del struct
+        for i, field in enumerate(fields):
+            features[kind.field(i).name] = _numpy(pa, field)
+            fields[i] = None
+            _release(pa)
     metadata = np.empty(n, dtype=object)
-    if "metadata" in names and table["metadata"].null_count < n:
-        metadata[:] = table["metadata"].to_pylist()
-
-    def column(name: str, dtype: Any = None) -> np.ndarray:
-        if name in names:
-            return _numpy(table[name], dtype)
-        return np.full(n, np.nan) if dtype == np.float64 else np.full(n, None, dtype=object)
-
+    if "metadata" in table.column_names:
+        if table["metadata"].null_count < n:
+            metadata[:] = table["metadata"].to_pylist()
+        table = table.drop_columns(["metadata"])
+    columns: dict[str, np.ndarray] = {}
+    for name, dtype in (("id", None), ("ts", np.int64), ("version", None),
+                        ("prediction", None), ("probability", np.float64),
+                        ("latency_ms", np.float64)):
+        if name in table.column_names:
+            table, columns[name] = _take(pa, table, name, dtype)
+        else:
+            columns[name] = np.full(n, np.nan) if dtype == np.float64 \
+                else np.full(n, None, dtype=object)
+    del table
+    _release(pa)
     return PredictionTable(
-        ids=column("id"), timestamps=column("ts", np.int64), versions=column("version"),
-        predictions=column("prediction"), probabilities=column("probability", np.float64),
-        latency_ms=column("latency_ms", np.float64), features=features, metadata=metadata,
+        ids=columns["id"], timestamps=columns["ts"], versions=columns["version"],
+        predictions=columns["prediction"], probabilities=columns["probability"],
+        latency_ms=columns["latency_ms"], features=features, metadata=metadata,
         actuals=actuals, feedback_timestamps=fb_ts)
 
 
@@ -229,35 +468,45 @@ def _best_array(values: list[Any]) -> np.ndarray:
 
 
 def _records(store: PredictionStore, model: str, kind: str, first: str | None,
-             last: str | None) -> list[dict[str, Any]]:
-    records: list[dict[str, Any]] = []
-    for part, data in _parts(store, model, kind, first, last):
-        where = f"{model}/{part.kind}/{part.day}/{part.name}"
+             last: str | None) -> Iterator[dict[str, Any]]:
+    """Every record of the parts, one part parsed at a time."""
+    for part, data in iter_parts(store, model, kind, first, last):
         if part.fmt == "parquet":
             # Parquet parts exist only where pyarrow did.
-            records += arrow_parquet(data).to_pylist()
+            yield from (r for r in arrow_parquet(data).to_pylist() if _is_record(r, kind))
         else:
-            records += parse_lines(data, where)
-    return records
+            yield from parse_lines(data, _where(model, part), kind)
+
+
+def _number(value: Any) -> float:
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) \
+        else np.nan
 
 
 def _read_python(store: PredictionStore, model: str, version: str | None,
                  since: int | None, until: int | None, with_feedback: bool) -> PredictionTable:
     first = utc_day(since) if since is not None else None
     last = utc_day(until - 1) if until is not None else None
-    rows = [r for r in _records(store, model, "predictions", first, last)
-            if (since is None or r.get("ts", 0) >= since)
-            and (until is None or r.get("ts", 0) < until)
-            and (version is None or r.get("version") == version)]
-    if not rows:
+    fields: dict[str, list[Any]] = {name: [] for name in PREDICTION_FIELDS}
+    feature_rows: list[dict[str, Any]] = []
+    for r in _records(store, model, "predictions", first, last):
+        ts = r["ts"]
+        if (since is not None and ts < since) or (until is not None and ts >= until) or \
+                (version is not None and r.get("version") != version):
+            continue
+        for name in PREDICTION_FIELDS[:-1]:
+            fields[name].append(r.get(name))
+        features = r.get("features")
+        feature_rows.append(features if isinstance(features, dict) else {})
+    if not fields["id"]:
         return _empty()
     latest: dict[Any, tuple[int, Any]] = {}
     if with_feedback:
         for f in sorted(_records(store, model, "feedback", first, None),
-                        key=lambda f: f.get("ts", 0)):
-            latest[f.get("id")] = (f.get("ts", 0), f.get("actual"))
-    names = sorted({k for r in rows for k in (r.get("features") or {})})
-    feedback = [latest.get(r.get("id")) for r in rows]
+                        key=lambda f: f["ts"]):
+            latest[f["id"]] = (f["ts"], f.get("actual"))
+    names = sorted({k for row in feature_rows for k in row})
+    feedback = [latest.get(i) for i in fields["id"]]
 
     def objects(values: list[Any]) -> np.ndarray:
         out = np.empty(len(values), dtype=object)
@@ -265,15 +514,12 @@ def _read_python(store: PredictionStore, model: str, version: str | None,
         return out
 
     return PredictionTable(
-        ids=objects([r.get("id") for r in rows]), timestamps=[r.get("ts", 0) for r in rows],
-        versions=objects([r.get("version") for r in rows]),
-        predictions=_best_array([r.get("prediction") for r in rows]),
-        probabilities=[np.nan if r.get("probability") is None else r["probability"]
-                       for r in rows],
-        latency_ms=[np.nan if r.get("latency_ms") is None else r["latency_ms"] for r in rows],
-        features={k: _best_array([(r.get("features") or {}).get(k) for r in rows])
-                  for k in names},
-        metadata=objects([r.get("metadata") for r in rows]),
+        ids=objects(fields["id"]), timestamps=fields["ts"],
+        versions=objects(fields["version"]), predictions=_best_array(fields["prediction"]),
+        probabilities=[_number(v) for v in fields["probability"]],
+        latency_ms=[_number(v) for v in fields["latency_ms"]],
+        features={k: _best_array([row.get(k) for row in feature_rows]) for k in names},
+        metadata=objects(fields["metadata"]),
         actuals=objects([None if f is None else f[1] for f in feedback]),
         feedback_timestamps=[np.nan if f is None else f[0] for f in feedback])
 
@@ -286,21 +532,31 @@ def _empty() -> PredictionTable:
 
 def read_predictions(store: PredictionStore, model: str, *, version: str | None = None,
                      since: int | None = None, until: int | None = None,
-                     with_feedback: bool = True, engine: str = "auto") -> PredictionTable:
+                     with_feedback: bool = True, engine: str = "auto",
+                     batch_bytes: int | None = None) -> PredictionTable:
     """Predictions of ``model`` logged in ``[since, until)`` (Unix ms), joined to the latest
     feedback of each id. ``engine`` is ``"auto"`` (pyarrow when installed), ``"arrow"`` or
-    ``"python"``."""
+    ``"python"``; ``batch_bytes`` bounds the bytes of parts parsed at once (see the module
+    docstring)."""
+    batch = batch_bytes_setting(batch_bytes)
     pa = _arrow() if engine in ("auto", "arrow") else None
     if pa is None and engine == "arrow":
         from modelops.errors import MissingDependency
 
         raise MissingDependency("fast prediction reads", "pyarrow")
-    if pa is not None:
+    while True:
         try:
-            return _read_arrow(pa, store, model, version, since, until, with_feedback)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-            if engine == "arrow":
-                raise
-            # Values of one field that change type (1 here, "s" there) have no Arrow column
-            # type; the line-by-line reader keeps them as Python objects.
-    return _read_python(store, model, version, since, until, with_feedback)
+            if pa is not None:
+                try:
+                    return _read_arrow(pa, store, model, version, since, until, with_feedback,
+                                       batch)
+                except (_Unreadable, pa.ArrowException, UnicodeError) as exc:
+                    if engine == "arrow":
+                        raise StoreError(f"the predictions of {model!r} in {store.uri} do not "
+                                         f"read as Arrow columns ({exc}); read them with "
+                                         "engine='python'") from exc
+                    # Values of one field that change type (1 here, "s" there) have no Arrow
+                    # column type; the line-by-line reader keeps them as Python objects.
+            return _read_python(store, model, version, since, until, with_feedback)
+        except PartsChanged:
+            continue  # compacted meanwhile: read again, the compacted part replaces them

@@ -9,11 +9,16 @@ from typing import Any
 
 from modelops._time import to_ms as _ms
 from modelops._time import utc_day
-from modelops.entities._validate import check_name
 from modelops.entities.predictions import PredictionTable
+from modelops.entities.validators import check_name, check_text, check_timestamp
 from modelops.errors import InvalidInput
 from modelops.predictions.logger import PredictionLogger, encode
-from modelops.predictions.reader import arrow_json, arrow_parquet, read_predictions
+from modelops.predictions.reader import (
+    arrow_json,
+    arrow_parquet,
+    objects_only,
+    read_predictions,
+)
 from modelops.stores import PredictionStore
 
 
@@ -31,19 +36,31 @@ class Predictions:
         return PredictionLogger(self.store, model, version, **options)
 
     def read(self, model: str, version: str | None = None, since: Any = None,
-             until: Any = None, with_feedback: bool = True) -> PredictionTable:
+             until: Any = None, with_feedback: bool = True,
+             batch_bytes: int | None = None) -> PredictionTable:
         """Predictions logged in ``[since, until)`` (Unix ms, datetimes — naive means UTC —
-        or ISO strings), joined to their latest feedback."""
+        or ISO strings), joined to their latest feedback.
+
+        The read streams part by part: at most ``batch_bytes`` of parts are parsed at once
+        (default ``MODELOPS_READ_BATCH_BYTES``, else 32 MB), so it needs its result's memory
+        plus about a batch (see ``modelops.predictions.reader``)."""
         check_name(model, "model")
+        _check_version(version)
+        if not isinstance(with_feedback, bool):
+            raise InvalidInput(f"expected True or False, got {with_feedback!r}",
+                               field="with_feedback")
         return read_predictions(self.store, model, version=version,
                                 since=_ms(since, "since"), until=_ms(until, "until"),
-                                with_feedback=with_feedback)
+                                with_feedback=with_feedback, batch_bytes=batch_bytes)
 
     def recent(self, model: str, limit: int = 100, version: str | None = None,
                days: int = 2) -> PredictionTable:
         """The ``limit`` newest predictions of the last ``days`` days, newest first."""
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
             raise InvalidInput(f"expected a positive integer, got {limit!r}", field="limit")
+        if isinstance(days, bool) or not isinstance(days, (int, float)) or not 0 < days < 10**6:
+            raise InvalidInput(f"expected a positive number of days, got {days!r}",
+                               field="days")
         since = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=days)
         table = self.read(model, version=version, since=since)
         import numpy as np
@@ -57,7 +74,7 @@ class Predictions:
         from modelops.predictions.logger import _check_id
 
         check_name(model, "model")
-        ts = now_ms() if timestamp is None else int(timestamp)
+        ts = now_ms() if timestamp is None else check_timestamp(timestamp, "timestamp")
         line = encode({"id": _check_id(id), "ts": ts, "actual": actual})
         self.store.write_part(model, "feedback", utc_day(ts), (line + "\n").encode())
         from modelops.plugins import emit
@@ -73,7 +90,7 @@ class Predictions:
         """Retention: remove predictions and feedback of days before ``day`` (a date, a
         datetime, an ISO string, or Unix ms). Returns the days removed."""
         check_name(model, "model")
-        cut = utc_day(_ms(day, "day"))
+        cut = utc_day(_day_ms(day))
         removed = self.store.delete_before(model, "predictions", cut)
         self.store.delete_before(model, "feedback", cut)
         return removed
@@ -83,7 +100,7 @@ class Predictions:
         installed (``fmt="parquet"``), else JSON lines. Readers never see a record twice,
         even if compaction is interrupted. Returns the new parts' names."""
         check_name(model, "model")
-        name = utc_day(_ms(day, "day"))
+        name = utc_day(_day_ms(day))
         if name >= utc_day(_ms(dt.datetime.now(dt.timezone.utc), "now")):
             raise InvalidInput(f"{name} is not closed yet (compact days before today)",
                                field="day")
@@ -100,9 +117,26 @@ class Predictions:
             if len(parts) <= 1 and all(p.fmt == fmt for p in parts):
                 continue
             lines = b"".join(_as_jsonl(self.store.read_part(model, p), p.fmt) for p in parts)
-            data = lines if fmt == "jsonl" else _to_parquet(lines)
-            out.append(self.store.replace_parts(model, kind, name, data, fmt, parts).name)
+            data, kept = lines, "jsonl"
+            if fmt == "parquet" and (parquet := _to_parquet(lines)) is not None:
+                data, kept = parquet, "parquet"
+            if len(parts) == 1 and parts[0].fmt == kept:
+                continue  # a day with unreadable lines stays JSON lines, as it is
+            out.append(self.store.replace_parts(model, kind, name, data, kept, parts).name)
         return out
+
+
+def _day_ms(day: Any) -> int:
+    ms = _ms(day, "day")
+    if ms is None:
+        raise InvalidInput("expected a day (a date, a datetime, an ISO string or Unix ms), "
+                           "got None", field="day")
+    return ms
+
+
+def _check_version(version: Any) -> None:
+    if version is not None:
+        check_text(version, "version")
 
 
 def _as_jsonl(data: bytes, fmt: str) -> bytes:
@@ -112,11 +146,20 @@ def _as_jsonl(data: bytes, fmt: str) -> bytes:
     return "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in rows).encode()
 
 
-def _to_parquet(lines: bytes) -> bytes:
+def _to_parquet(lines: bytes) -> bytes | None:
+    """The lines as Parquet; None when some line is not a record Arrow reads (a torn line,
+    types that change): the day is then kept as JSON lines, byte for byte, so compaction
+    never drops a line."""
     import pyarrow as pa
     import pyarrow.json  # makes pa.json
     import pyarrow.parquet as pq
 
+    if not objects_only(lines):
+        return None
+    try:
+        table = arrow_json(pa, lines)
+    except pa.ArrowInvalid:
+        return None
     sink = io.BytesIO()
-    pq.write_table(arrow_json(pa, lines), sink)
+    pq.write_table(table, sink)
     return sink.getvalue()

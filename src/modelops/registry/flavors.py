@@ -106,7 +106,18 @@ class PathFlavor:
         return meta
 
     def load(self, directory: str, meta: dict[str, Any], trusted: bool) -> Any:
-        return os.path.join(directory, *meta["root"].split("/"))
+        # The root comes from the stored record: it must name one of the verified files (or
+        # their folder) inside ``directory``, never a path elsewhere.
+        root = meta.get("root")
+        if not isinstance(root, str) or any(p in ("", ".", "..") for p in root.split("/")) \
+                or "\\" in root:
+            raise ValueError(f"the record's root {root!r} is not a path inside the version")
+        path = os.path.join(directory, *root.split("/"))
+        if not os.path.exists(path):
+            if meta.get("kind") != "directory":
+                raise ValueError(f"the record's root {root!r} is none of the version's files")
+            os.makedirs(path, exist_ok=True)  # an empty directory: no file made it exist
+        return path
 
 
 class SkopsFlavor:
@@ -172,7 +183,7 @@ def choose_flavor(obj: Any, name: str | None) -> tuple[Flavor, str]:
     """The flavor to save ``obj`` with, and the framework it detected."""
     flavors = available_flavors()
     if name is not None:
-        if name not in flavors:
+        if not isinstance(name, str) or name not in flavors:
             raise InvalidInput(f"unknown flavor {name!r}; available: "
                                f"{', '.join(sorted(flavors))}", field="flavor")
         flavor = flavors[name]

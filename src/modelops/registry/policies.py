@@ -13,6 +13,7 @@ from typing import Any
 import attrs
 
 from modelops.entities.registry import Decision, ModelVersion
+from modelops.entities.validators import check_bool, check_finite, check_key
 from modelops.errors import InvalidInput
 from modelops.metrics import find_metric, higher_is_better
 
@@ -37,9 +38,12 @@ class MetricImprovement:
     table's direction for the metric (lower for ``mae``, ``rmse``, ``mse``, ``log_loss``;
     higher for names it does not know)."""
 
-    metric: str = "f1"
-    min_improvement: float = 0.0
-    higher_is_better: bool | None = attrs.field(default=None)
+    metric: str = attrs.field(default="f1",
+                              validator=lambda _, a, v: check_key(v, a.name))
+    min_improvement: float = attrs.field(default=0.0,
+                                         converter=lambda v: check_finite(v, "min_improvement"))
+    higher_is_better: bool | None = attrs.field(
+        default=None, validator=lambda _, a, v: v is None or check_bool(v, a.name))
 
     def __attrs_post_init__(self) -> None:
         if self.higher_is_better is None:

@@ -18,12 +18,6 @@ import attrs
 from modelops._files import sha256_file
 from modelops._ids import now_ms
 from modelops.entities import Run
-from modelops.entities._validate import (
-    MAX_PARAM_VALUE_LENGTH,
-    MAX_TAG_VALUE_LENGTH,
-    check_name,
-    check_str_mapping,
-)
 from modelops.entities.registry import (
     ArtifactFile,
     Change,
@@ -37,13 +31,25 @@ from modelops.entities.registry import (
     check_alias,
     check_metrics,
 )
+from modelops.entities.validators import (
+    MAX_PARAM_VALUE_LENGTH,
+    MAX_TAG_VALUE_LENGTH,
+    check_bool,
+    check_key,
+    check_name,
+    check_sequence,
+    check_str_mapping,
+)
 from modelops.errors import (
     AlreadyExists,
     Conflict,
     IntegrityError,
     InvalidInput,
+    MissingDependency,
+    ModelOpsError,
     NotFound,
     PromotionRefused,
+    StoreError,
 )
 from modelops.registry.compare import VersionComparison
 from modelops.registry.flavors import Flavor, available_flavors, choose_flavor
@@ -117,6 +123,24 @@ def _verify(record: ModelVersion, found: Mapping[str, ArtifactFile]) -> None:
     if extra:
         raise IntegrityError(f"{name} {record.version}: unexpected file(s) {extra} in "
                              "the stored artifact")
+
+
+@contextlib.contextmanager
+def _loading(record: ModelVersion) -> Any:
+    """Errors of a flavor rebuilding a verified model become modelops errors naming the
+    version: the files are what was registered, so the record's flavor or metadata does
+    not fit them (a package the pickle needs is missing, a mislabelled flavor …)."""
+    try:
+        yield
+    except ModelOpsError:
+        raise
+    except ImportError as exc:
+        raise MissingDependency(f"loading {record.name} {record.version}",
+                                exc.name or str(exc)) from exc
+    except Exception as exc:
+        raise StoreError(f"{record.name} {record.version}: its {record.flavor!r} flavor could "
+                         f"not load the stored files ({type(exc).__name__}: {exc}); is the "
+                         "version's flavor the one it was saved with?") from exc
 
 
 def _sources(saved: SavedModel) -> dict[str, str]:
@@ -261,6 +285,7 @@ class Registry:
 
     def list_models(self, include_deleted: bool = False) -> list[RegisteredModel]:
         """Every model, sorted by name."""
+        check_bool(include_deleted, "include_deleted")
         out = []
         for record in sorted(self.store.list_models(), key=lambda m: m.name):
             state = self._state(record.name)
@@ -284,6 +309,7 @@ class Registry:
             unset: Sequence[str] = ()) -> None:
         """Set (and ``unset``) tags on a model, or on one of its versions."""
         checked = check_str_mapping(tags, "tags", MAX_TAG_VALUE_LENGTH)
+        unset = [check_key(k, "unset") for k in check_sequence(unset, "unset")]
         v = self.get_version(name, version).version if version is not None else None
         self._model(name)
         self._append(name, lambda s: self._event(
@@ -292,6 +318,7 @@ class Registry:
     def delete_model(self, name: str, force: bool = False) -> None:
         """Soft-delete a model: hidden and not loadable until ``restore_model``. Refused while
         a version is in production or holds an alias, unless ``force``."""
+        check_bool(force, "force")
         _, state = self._model(name)
         busy = [v for v, s in state.stages.items() if s == Stage.PRODUCTION.value]
         busy += list(state.aliases.values())
@@ -313,7 +340,16 @@ class Registry:
              framework: str | None = None) -> SavedModel:
         """Write a model with its flavor into an empty local directory and digest the files."""
         chosen, detected = choose_flavor(model, flavor)
-        meta = chosen.save(model, directory)
+        try:
+            meta = chosen.save(model, directory)
+        except ModelOpsError:
+            raise
+        except OSError as exc:
+            raise StoreError(f"saving the model into {directory} failed: {exc}") from exc
+        except Exception as exc:  # a pickler or a serializer refusing this object
+            raise InvalidInput(f"the {chosen.name} flavor cannot save this "
+                               f"{type(model).__name__}: {type(exc).__name__}: {exc}",
+                               field="model") from exc
         return SavedModel(directory, chosen.name, framework or detected, meta,
                           _digest_files(directory))
 
@@ -333,10 +369,11 @@ class Registry:
         auto-chosen version then moves on to the next one. ``metrics`` and ``params`` default
         to those of ``run``. Everything is validated before anything is written.
         """
-        if name not in self._known_models:  # those were checked when first registered
+        if type(name) is not str or name not in self._known_models:  # those were checked
             self._check_model_name(name)
         wanted = SemVer.parse(version) if version is not None else None
-        if bump not in _BUMPS:
+        check_bool(allow_nonfinite, "allow_nonfinite")
+        if not isinstance(bump, str) or bump not in _BUMPS:
             FIRST_VERSION.bump(bump)  # raises InvalidInput naming the choices
         run_id, run_metrics, run_params = self._run_facts(run)
         checked_metrics = check_metrics(run_metrics if metrics is None else metrics,
@@ -392,6 +429,9 @@ class Registry:
         if state.deleted:
             raise Conflict(f"model {name!r} is deleted; restore_model it before registering "
                            "new versions")
+        if wanted is not None and wanted.core in self.store.version_numbers(name):
+            # Refused before any file is stored (the claim below still settles a race).
+            raise AlreadyExists(f"model {name!r} already has version {wanted.core}")
         tags = dict(fields.pop("tags"))
         for attempt in range(_MAX_CLAIM_ATTEMPTS):
             semver = wanted if wanted is not None else self._next_version(name, bump, attempt)
@@ -531,17 +571,26 @@ class Registry:
     def download(self, name: str, version: str, dst_dir: str) -> ModelVersion:
         """Copy a version's files into ``dst_dir`` and verify every digest; returns the
         version. A file that is missing, extra, or whose bytes changed raises
-        ``IntegrityError`` (the copied files are removed)."""
-        return self._download(self.get_version(name, version), dst_dir)
-
-    def _download(self, record: ModelVersion, dst_dir: str) -> ModelVersion:
-        self.store.download_version(record.name, record.version, dst_dir)
-        try:
-            _verify(record, {f.path: f for f in _digest_files(dst_dir)})
-        except IntegrityError:
-            shutil.rmtree(dst_dir, ignore_errors=True)
-            raise
+        ``IntegrityError``. Files already in ``dst_dir`` are never touched: one in the way
+        of a version's file (with other content) is refused with ``InvalidInput`` before
+        anything is written, and a failed download removes only what it wrote."""
+        record = self.get_version(name, version)
+        self._download_into(record, dst_dir)
         return record
+
+    def _download_into(self, record: ModelVersion, dst_dir: str) -> None:
+        """Download into the caller's ``dst_dir``: staged and verified in a folder of
+        modelops' own first, then placed beside whatever the caller keeps there."""
+        from modelops._placing import place_into
+
+        expected = {f.path: (f.sha256, f.size) for f in record.files}
+        place_into(dst_dir, lambda staging: self._fetch(record, staging), expected)
+
+    def _fetch(self, record: ModelVersion, directory: str) -> None:
+        """Copy a version's files into ``directory``, a folder modelops made and owns, and
+        verify them; everything in it is the store's."""
+        self.store.download_version(record.name, record.version, directory)
+        _verify(record, {f.path: f for f in _digest_files(directory)})
 
     def _load_in_memory(self, record: ModelVersion, flavor: Any, trusted: bool) -> Any:
         """A one-file model verified and deserialized from the very bytes read: no copy on
@@ -554,7 +603,8 @@ class Registry:
         found = {} if data is None else {
             f.path: ArtifactFile(f.path, hashlib.sha256(data).hexdigest(), len(data))}
         _verify(record, found)
-        return flavor.load_bytes(data, dict(record.flavor_meta), trusted)
+        with _loading(record):
+            return flavor.load_bytes(data, dict(record.flavor_meta), trusted)
 
     def load(self, name: str, version: str | None = None, *, stage: Stage | str | None = None,
              alias: str | None = None, trusted: bool = True, dst_dir: str | None = None) -> Any:
@@ -581,6 +631,9 @@ class Registry:
         return self._load(self.resolve(uri), trusted, dst_dir)
 
     def _load(self, record: ModelVersion, trusted: bool, dst_dir: str | None) -> Any:
+        check_bool(trusted, "trusted")
+        if dst_dir is not None and not isinstance(dst_dir, (str, os.PathLike)):
+            raise InvalidInput(f"expected a local directory, got {dst_dir!r}", field="dst_dir")
         # ``record`` was just resolved through _model, which refuses a deleted model.
         flavor: Flavor | None = available_flavors().get(record.flavor)
         if flavor is None:
@@ -589,11 +642,19 @@ class Registry:
         if (dst_dir is None and len(record.files) == 1 and record.size <= _IN_MEMORY_BYTES
                 and hasattr(flavor, "load_bytes")):
             return self._load_in_memory(record, flavor, trusted)
-        keep = dst_dir is not None or record.flavor == "path"
-        target = dst_dir or tempfile.mkdtemp(prefix="modelops-model-")
+        if dst_dir is not None:
+            self._download_into(record, dst_dir)
+            with _loading(record):
+                return flavor.load(os.path.abspath(os.fspath(dst_dir)),
+                                   dict(record.flavor_meta), trusted)
+        target = tempfile.mkdtemp(prefix="modelops-model-")
+        keep = False
         try:
-            self._download(record, target)
-            return flavor.load(target, dict(record.flavor_meta), trusted)
+            self._fetch(record, target)
+            with _loading(record):
+                model = flavor.load(target, dict(record.flavor_meta), trusted)
+            keep = record.flavor == "path"  # the model is the verified copy itself
+            return model
         finally:
             if not keep:
                 shutil.rmtree(target, ignore_errors=True)
@@ -613,6 +674,9 @@ class Registry:
         ``PromotionRefused``. Returns the event appended to the history.
         """
         target = _target(stage, alias)
+        check_bool(archive_previous, "archive_previous")
+        if reason is not None and not isinstance(reason, str):
+            raise InvalidInput(f"expected a string, got {reason!r}", field="reason")
         candidate, state = self._version(name, version, None, None)
         v = candidate.version
 

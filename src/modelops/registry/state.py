@@ -7,9 +7,12 @@ the next sequence number — cannot leave two versions in production.
 
 from __future__ import annotations
 
+import warnings
+
 import attrs
 
-from modelops.entities.registry import RegistryEvent, Stage
+from modelops.entities.registry import RegistryEvent, Stage, check_payload
+from modelops.errors import StoreWarning
 
 _PRODUCTION = Stage.PRODUCTION.value
 
@@ -43,6 +46,15 @@ class ModelState:
         return self.aliases.get(target)
 
     def apply(self, event: RegistryEvent) -> None:
+        try:
+            check_payload(event)
+        except ValueError as exc:
+            # Its number stays taken (the next event claims the one after), its effect is
+            # none: one damaged record never stops a model's history.
+            warnings.warn(f"modelops: skipped event {event.seq} of model {event.model!r}: "
+                          f"{exc}", StoreWarning, stacklevel=3)
+            self.seq = event.seq
+            return
         for change in event.changes:
             if change.field == "stage":
                 self.stages[change.version] = change.after or Stage.DEVELOPMENT.value

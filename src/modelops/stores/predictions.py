@@ -38,8 +38,14 @@ class PredictionStore(abc.ABC):
     uri: str = ""
 
     @abc.abstractmethod
-    def write_part(self, model: str, kind: str, day: str, data: bytes) -> Part:
-        """Store a new part of JSON lines; returns it."""
+    def write_part(self, model: str, kind: str, day: str, data: bytes, *,
+                   part_id: str | None = None) -> Part:
+        """Store a new part of JSON lines; returns it.
+
+        With ``part_id`` (lowercase hex digits and dashes, time-ordered like the ids the
+        store makes), the part is named by it and written at most once: writing a part id
+        again stores nothing and returns the part already there. A replay of records kept
+        aside (a prediction logger's spill file) relies on it to write nothing twice."""
 
     @abc.abstractmethod
     def list_parts(self, model: str, kind: str, first_day: str | None = None,

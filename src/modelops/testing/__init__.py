@@ -41,8 +41,11 @@ A registry backend does the same with ``RegistryStoreSuite`` and ``registry_mach
 Contents:
 
 - ``TrackingStoreSuite``, ``StoreCapabilities`` (``modelops.testing.tracking``): the
-  conformance tests, a plain pytest class to subclass. Needs pytest.
-- ``TrackingStoreMachine``, ``tracking_machine`` (``modelops.testing.stateful``): a
+  conformance tests, a plain pytest class to subclass. Needs pytest. The suite is the union
+  of one mixin per area — ``ExperimentTests``, ``RunTests``, ``LoggingTests``,
+  ``SearchTests``, ``ArtifactTests``, ``SharingTests`` (handles, threads, processes), each on
+  ``TrackingStoreTests`` (the fixtures) — for a backend that serves only some areas.
+- ``TrackingStoreMachine``, ``tracking_machine`` (``modelops.testing.tracking_stateful``): a
   Hypothesis state machine comparing a store with a model. Needs hypothesis.
 - ``RegistryStoreSuite`` (``modelops.testing.registry``): the conformance tests of the
   ``RegistryStore`` contract (exclusive version and event claims, whole-or-absent versions,
@@ -57,6 +60,10 @@ Contents:
   (profiles and reports whole and found again, the newest profile, reports by creation time)
   and of the ``PredictionStore`` contract (parts byte for byte, by day then write order,
   compaction as one change, retention by whole days). Plain pytest classes; need pytest.
+- ``BadInputSuite``, ``CorruptionSuite``, ``FaultSuite``, ``Sandbox``
+  (``modelops.testing.robustness``): property suites of what modelops promises under
+  hostile input, a damaged file and a failing storage, through the public API of a client on
+  the backend (``docs/guarantees.md``). Need pytest and hypothesis.
 - ``modelops.testing.strategies``: Hypothesis strategies for names, keys, metric values,
   params, tags, metric series, experiments, runs, and invalid names; for the registry,
   model names, semantic versions (valid and invalid), aliases and registry events. Needs
@@ -81,17 +88,39 @@ if TYPE_CHECKING:
     from modelops.testing.predictions import PredictionStoreSuite
     from modelops.testing.registry import RegistryStoreSuite
     from modelops.testing.registry_stateful import RegistryMachine, registry_machine
-    from modelops.testing.stateful import TrackingStoreMachine, tracking_machine
-    from modelops.testing.tracking import StoreCapabilities, TrackingStoreSuite
+    from modelops.testing.robustness import BadInputSuite, CorruptionSuite, FaultSuite, Sandbox
+    from modelops.testing.tracking import (
+        ArtifactTests,
+        ExperimentTests,
+        LoggingTests,
+        RunTests,
+        SearchTests,
+        SharingTests,
+        StoreCapabilities,
+        TrackingStoreSuite,
+        TrackingStoreTests,
+    )
+    from modelops.testing.tracking_stateful import TrackingStoreMachine, tracking_machine
 
 __all__ = [
+    "ArtifactTests",
+    "BadInputSuite",
+    "CorruptionSuite",
     "DriftStoreSuite",
+    "ExperimentTests",
+    "FaultSuite",
+    "LoggingTests",
     "PredictionStoreSuite",
     "RegistryMachine",
     "RegistryStoreSuite",
+    "RunTests",
+    "Sandbox",
+    "SearchTests",
+    "SharingTests",
     "StoreCapabilities",
     "TrackingStoreMachine",
     "TrackingStoreSuite",
+    "TrackingStoreTests",
     "registry_machine",
     "strategies",
     "tracking_machine",
@@ -101,14 +130,21 @@ __all__ = [
 _LAZY = {
     "StoreCapabilities": ("modelops.testing.tracking", "StoreCapabilities"),
     "TrackingStoreSuite": ("modelops.testing.tracking", "TrackingStoreSuite"),
-    "TrackingStoreMachine": ("modelops.testing.stateful", "TrackingStoreMachine"),
-    "tracking_machine": ("modelops.testing.stateful", "tracking_machine"),
+    **{name: ("modelops.testing.tracking", name)
+       for name in ("TrackingStoreTests", "ExperimentTests", "RunTests", "LoggingTests",
+                    "SearchTests", "ArtifactTests", "SharingTests")},
+    "TrackingStoreMachine": ("modelops.testing.tracking_stateful", "TrackingStoreMachine"),
+    "tracking_machine": ("modelops.testing.tracking_stateful", "tracking_machine"),
     "RegistryStoreSuite": ("modelops.testing.registry", "RegistryStoreSuite"),
     "RegistryMachine": ("modelops.testing.registry_stateful", "RegistryMachine"),
     "registry_machine": ("modelops.testing.registry_stateful", "registry_machine"),
     "strategies": ("modelops.testing.strategies", None),
     "DriftStoreSuite": ("modelops.testing.drift", "DriftStoreSuite"),
     "PredictionStoreSuite": ("modelops.testing.predictions", "PredictionStoreSuite"),
+    "BadInputSuite": ("modelops.testing.robustness", "BadInputSuite"),
+    "CorruptionSuite": ("modelops.testing.robustness", "CorruptionSuite"),
+    "FaultSuite": ("modelops.testing.robustness", "FaultSuite"),
+    "Sandbox": ("modelops.testing.robustness", "Sandbox"),
 }
 
 

@@ -48,7 +48,7 @@ from modelops.entities.drift import DatasetProfile, DriftReport
 from modelops.entities.drift_codec import profile_to_data, report_to_json
 from modelops.errors import NotFound
 from modelops.stores import DriftStore
-from modelops.testing._shared import StoreCapabilities, StoreSuite, in_threads
+from modelops.testing.base import StoreCapabilities, StoreSuite, in_threads
 from modelops.testing.tracking import AWKWARD_NAMES
 
 __all__ = ["DriftStoreSuite", "StoreCapabilities", "make_profile", "make_report"]

@@ -16,7 +16,8 @@ returning a fresh, empty store::
             store.close()
 
 The suite talks to the store only through the ``PredictionStore`` interface. It checks the
-contract written there: a part is stored whole and read back byte for byte; parts are listed
+contract written there: a part is stored whole and read back byte for byte, and a part
+written with a ``part_id`` at most once; parts are listed
 by day, then in the order they were written, within the days asked for; predictions and
 feedback, and models, are kept apart; a compaction (``replace_parts``) is one change for
 readers, who never see both the new part and a part it replaced; retention removes whole
@@ -42,7 +43,7 @@ import pytest
 from modelops.errors import InvalidInput, NotFound
 from modelops.stores import PredictionStore
 from modelops.stores.predictions import KINDS, Part
-from modelops.testing._shared import StoreCapabilities, StoreSuite, in_threads
+from modelops.testing.base import StoreCapabilities, StoreSuite, in_threads
 from modelops.testing.tracking import AWKWARD_NAMES
 
 __all__ = ["PredictionStoreSuite", "StoreCapabilities", "lines"]
@@ -136,6 +137,20 @@ class PredictionStoreSuite(StoreSuite):
         assert part.size in (None, len(data))
         assert store.list_parts("fraud", "predictions") == [part]
         assert store.read_part("fraud", part) == data
+
+    def test_a_part_id_is_written_once(self, store: PredictionStore) -> None:
+        """A part written with a ``part_id`` is named by it; writing that id again (a
+        replay done twice) stores nothing more and keeps the first bytes."""
+        part_id = "0" * 31 + "1-000000"
+        first = store.write_part("fraud", "predictions", D2, lines(1, 2), part_id=part_id)
+        again = store.write_part("fraud", "predictions", D2, lines(9), part_id=part_id)
+        assert part_id in first.name and again.name == first.name
+        (part,) = store.list_parts("fraud", "predictions")
+        assert store.read_part("fraud", part) == lines(1, 2)
+        for bad in ("../x", "A", "", "x/y", 5):
+            with pytest.raises(InvalidInput, match="part_id"):
+                store.write_part("fraud", "predictions", D2, lines(3), part_id=bad)
+        assert len(store.list_parts("fraud", "predictions")) == 1
 
     def test_parts_round_trip_byte_for_byte(self, store: PredictionStore) -> None:
         """Non-ASCII text, escapes, long lines and a large part come back exactly."""

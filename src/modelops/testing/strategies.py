@@ -1,11 +1,16 @@
 """Hypothesis strategies for modelops value objects, valid by construction.
 
 Every strategy draws values the entities and stores must accept: they respect the limits of
-``modelops.entities._validate`` (name and key lengths, forbidden characters, value
+``modelops.entities.validators`` (name and key lengths, forbidden characters, value
 lengths). ``invalid_names()`` and ``invalid_keys()`` draw what must be refused.
 
 For the model registry: ``model_names()``, ``semvers()`` (and ``invalid_semvers()``),
 ``aliases()``, ``changes()``, ``decisions()``, ``payloads()`` and ``registry_events()``.
+
+Hostile input, which every public call must refuse with a modelops error or take safely:
+``hostile_names()`` (traversal, separators, NUL, lone surrogates, 10,000 characters,
+``?versionId=``), ``hostile_numbers()`` (huge ints, NaN, ±inf, numpy scalars and arrays,
+Decimals, complex) and ``hostile_values()`` (those and wrong types of every kind).
 
     from hypothesis import given
     from modelops.testing import strategies as mst
@@ -33,20 +38,20 @@ from modelops.entities import (
     RunInfo,
     RunStatus,
 )
-from modelops.entities._validate import (
-    MAX_KEY_LENGTH,
-    MAX_NAME_LENGTH,
-    MAX_PARAM_VALUE_LENGTH,
-    MAX_TAG_VALUE_LENGTH,
-    check_key,
-    check_name,
-)
 from modelops.entities.registry import (
     Change,
     Decision,
     RegistryEvent,
     Stage,
     check_alias,
+)
+from modelops.entities.validators import (
+    MAX_KEY_LENGTH,
+    MAX_NAME_LENGTH,
+    MAX_PARAM_VALUE_LENGTH,
+    MAX_TAG_VALUE_LENGTH,
+    check_key,
+    check_name,
 )
 from modelops.errors import InvalidInput
 
@@ -59,6 +64,9 @@ __all__ = [
     "changes",
     "decisions",
     "experiments",
+    "hostile_names",
+    "hostile_numbers",
+    "hostile_values",
     "ids",
     "invalid_keys",
     "invalid_names",
@@ -270,15 +278,15 @@ def runs(draw: st.DrawFn) -> Run:
 _BAD_NAMES = (
     "", ".", "..", "../x", "../../etc/passwd", "a/b", "/abs", "a/", "a\\b", "..\\x",
     "\x00", "a\x00b", "a\nb", "a\tb", "\x1b[0m", "\x7f", " lead", "trail ", " ",
-    "x" * (MAX_NAME_LENGTH + 1),
+    "x" * (MAX_NAME_LENGTH + 1), "a?versionId=1", "a#b", "~x", "a\ud800",
 )
 
 
 def invalid_names() -> st.SearchStrategy[str]:
     """Strings every store must refuse as a name with ``InvalidInput``: path traversal,
-    separators, NUL and control characters, empty, '.', '..', surrounding whitespace,
-    too long."""
-    forbidden = st.sampled_from(sorted(_CONTROL + "/\\"))
+    separators, NUL and control characters, '?' and '#', lone surrogates, a leading '~',
+    empty, '.', '..', surrounding whitespace, too long."""
+    forbidden = st.sampled_from(sorted(_CONTROL + "/\\?#\ud800\udfff"))
     inserted = st.builds(lambda a, c, b: a + c + b, st.text(max_size=10), forbidden,
                          st.text(max_size=10))
     too_long = st.integers(MAX_NAME_LENGTH + 1, MAX_NAME_LENGTH + 50).flatmap(
@@ -294,13 +302,13 @@ def invalid_names() -> st.SearchStrategy[str]:
 
 def invalid_keys() -> st.SearchStrategy[str]:
     """Strings every store must refuse as a metric, param or tag key: empty, '.'/'..'
-    or empty segments, leading or trailing '/', backslashes, control characters, too
-    long."""
+    or empty segments, leading or trailing '/', backslashes, control characters, '?' and
+    '#', lone surrogates, too long."""
     bad_segment = st.sampled_from(["", ".", ".."])
     segmented = st.builds(lambda a, bad, b: "/".join([*a, bad, *b]),
                           st.lists(st.sampled_from(["a", "b"]), max_size=2), bad_segment,
                           st.lists(st.sampled_from(["a", "b"]), max_size=2))
-    forbidden = st.sampled_from(sorted(_CONTROL + "\\"))
+    forbidden = st.sampled_from(sorted(_CONTROL + "\\?#\ud800"))
     inserted = st.builds(lambda a, c, b: a + c + b, st.text(max_size=10), forbidden,
                          st.text(max_size=10))
     too_long = st.integers(MAX_KEY_LENGTH + 1, MAX_KEY_LENGTH + 50).map(lambda n: "k" * n)
@@ -456,3 +464,64 @@ def registry_events(model: str | st.SearchStrategy[str] | None = None,
         actor=st.text(max_size=20), timestamp=st.integers(0, INT64_MAX),
         reason=st.none() | st.text(max_size=40), decision=st.none() | decisions(),
         payload=payloads())
+
+
+# -- hostile input ---------------------------------------------------------------------------
+
+_HOSTILE_NAMES = (
+    "", " ", ".", "..", "../x", "../../../../etc/passwd", "a/../../b", "/abs", "a/b", "a\\b",
+    "..\\..\\x", "\x00", "a\x00b", "a\nb", "\x1b[31m", "\ud800", "a\udfffb", "x" * 10_000,
+    "a?versionId=1", "a?b", "a#b", "#", "~x", "~" + "0" * 64, "%2e%2e", "%2F..%2F", "CON",
+    "a" * 256, "é" * 200, " lead", "trail ", "models:/x", "@prod", "x@y", "*", "[a-z]",
+)
+
+
+def hostile_names() -> st.SearchStrategy[str]:
+    """Strings an attacker or a slip would pass as a name, key or path: traversal, separators,
+    NUL and control characters, lone surrogates, 10,000 characters, ``?versionId=``, ``#``,
+    the hashed-folder form, glob and URL characters; fixed ones and random mixes."""
+    pieces = st.sampled_from(["..", "/", "\\", "\x00", "\ud800", "?", "#", "~", "%", "@",
+                              ":", "*", "\n", " "])
+    mixed = st.lists(st.one_of(pieces, st.text(max_size=4)), min_size=1, max_size=6).map(
+        "".join)
+    return st.one_of(st.sampled_from(_HOSTILE_NAMES), mixed)
+
+
+def hostile_numbers() -> st.SearchStrategy[Any]:
+    """Numbers no 64-bit float or int holds, or that are not plain numbers: huge ints, NaN,
+    ±inf, numpy scalars and arrays, Decimals, fractions, complex numbers, booleans."""
+    import decimal
+    import fractions
+
+    import numpy as np
+
+    return st.sampled_from([
+        10**400, -(10**400), 2**63, -(2**63) - 1, math.nan, math.inf, -math.inf,
+        np.float64("nan"), np.float32(1.5), np.int64(2**62), np.uint64(2**64 - 1),
+        np.array([1.0, 2.0]), np.array(3.0), np.array([[1]]), np.array([]),
+        decimal.Decimal("1e400"), decimal.Decimal("NaN"), decimal.Decimal("-0"),
+        fractions.Fraction(1, 3), complex(1, 2), True, False, -1, 0,
+        253_402_300_800_000, -62_135_596_800_001,
+    ])
+
+
+class _Opaque:
+    """An object that is none of the things any argument expects."""
+
+    def __repr__(self) -> str:
+        return "<opaque>"
+
+
+def hostile_values() -> st.SearchStrategy[Any]:
+    """Anything a caller could pass where a name, number, mapping, sequence or path is
+    expected: hostile names and numbers, and wrong types everywhere (None, bytes, lists,
+    sets, mappings with odd keys or values, objects, functions)."""
+    import datetime as dt
+
+    wrong_types = st.sampled_from([
+        None, b"bytes", bytearray(b"x"), [], [1, "a"], (), {}, set(), frozenset({1}),
+        {1: 2}, {"a": _Opaque()}, {(1, 2): 3}, {"": 1}, {"..": 1}, {"a": [_Opaque()]},
+        {"a": {"b": {"c": 10**400}}}, _Opaque(), object, len, lambda: None,
+        dt.datetime(9999, 12, 31), dt.date(1, 1, 1), "x" * 100_000,
+    ])
+    return st.one_of(hostile_names(), hostile_numbers(), wrong_types)

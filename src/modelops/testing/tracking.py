@@ -1,4 +1,4 @@
-"""``TrackingStoreSuite``: the conformance tests every ``TrackingStore`` must pass.
+"""``TrackingStoreSuite``: the conformance tests every ``TrackingStore`` must pass, by area.
 
 A backend author subclasses the suite in a test module and provides a ``store`` fixture
 returning a fresh, empty store::
@@ -20,6 +20,11 @@ unchanged against any backend. A capability a backend lacks (see ``StoreCapabili
 turns the tests that need it into a named ``pytest.skip``. To mark a test as a known failure
 of one backend, override it in the subclass with a ``pytest.mark.xfail`` and call
 ``super()``: marking the inherited function object itself would mark it for every backend.
+
+The suite is the union of one mixin per area — ``ExperimentTests``, ``RunTests``,
+``LoggingTests``, ``SearchTests``, ``ArtifactTests`` and ``SharingTests`` (several handles,
+threads, processes), all built on ``TrackingStoreTests`` (the fixtures) — so a backend can
+take the areas it serves piecemeal, as fsspec's abstract tests are split by operation.
 
 This module needs pytest (it is a pytest test class); it does not need hypothesis.
 """
@@ -50,7 +55,7 @@ from modelops.entities import (
     RunStatus,
     ViewType,
 )
-from modelops.entities._validate import (
+from modelops.entities.validators import (
     MAX_NAME_LENGTH,
     MAX_PARAM_VALUE_LENGTH,
     MAX_TAG_VALUE_LENGTH,
@@ -64,7 +69,7 @@ from modelops.errors import (
 )
 from modelops.query import parse_filter, parse_order_by
 from modelops.stores import TrackingStore
-from modelops.testing._shared import StoreCapabilities, StoreSuite, in_threads
+from modelops.testing.base import StoreCapabilities, StoreSuite, in_threads
 
 __all__ = [
     "AWKWARD_NAMES",
@@ -106,6 +111,11 @@ INVALID_NAMES: tuple[tuple[str, Any], ...] = (
     ("trailing-space", "trail "),
     ("only-spaces", "   "),
     ("too-long", "x" * (MAX_NAME_LENGTH + 1)),
+    ("version-id", "a?versionId=1"),
+    ("question-mark", "a?b"),
+    ("hash", "a#b"),
+    ("leading-tilde", "~x"),
+    ("lone-surrogate", "a\ud800b"),
     ("none", None),
     ("int", 42),
     ("bytes", b"name"),
@@ -124,12 +134,15 @@ INVALID_ARTIFACT_PATHS: tuple[tuple[str, str], ...] = (
     ("backslash-traversal", "..\\x"),
     ("nul", "a\x00b"),
     ("newline", "a\nb"),
+    ("question-mark", "a?versionId=1"),
+    ("hash", "a#b"),
+    ("long-segment", "é" * 128),
 )
 
 #: Valid names that are awkward for stores that map names to paths, keys or URLs.
 AWKWARD_NAMES: tuple[str, ...] = (
-    "a b", "a.b", "a..b", "-x", "x.json", "a:b", "a::b", "[x]", "*", "a?b", "a#b", "%2F",
-    "~x", "$HOME", "a|b", "{x}", "'quoted'", '"dq"', "CON", "nul", "é", "Überprüfung",
+    "a b", "a.b", "a..b", "-x", "x.json", "a:b", "a::b", "[x]", "*", "a=b&c", "%2F",
+    "x~", "a~b", "$HOME", "a|b", "{x}", "'quoted'", '"dq"', "CON", "nul", "é", "Überprüfung",
     "名前", "😀", "a\u200bb", "Ωmega ∑",
 )
 
@@ -189,14 +202,10 @@ _CHILD_SCRIPT = textwrap.dedent("""
 """)
 
 
-class TrackingStoreSuite(StoreSuite):
-    """Conformance tests of the ``TrackingStore`` contract.
-
-    Subclass it as ``class TestMyStore(TrackingStoreSuite)`` and define a ``store`` fixture
-    that returns a fresh, empty store (tearing it down after the test, if needed). Set
-    ``capabilities`` to a ``StoreCapabilities`` to skip what the backend does not support.
-    The class name has no ``Test`` prefix, so pytest collects it only through subclasses.
-    """
+class TrackingStoreTests(StoreSuite):
+    """What every part of the tracking suite shares: the ``store`` fixture a backend defines,
+    the ``experiment`` and ``run`` fixtures, shared methods, and the checks of the store object
+    itself. Not collected by pytest on its own (no ``Test`` prefix)."""
 
     # -- fixtures and helpers -------------------------------------------------------------
 
@@ -240,6 +249,38 @@ class TrackingStoreSuite(StoreSuite):
     def snapshot(store: TrackingStore) -> list[Experiment]:
         return store.list_experiments(ViewType.ALL)
 
+    def _search_fixture(self, store: TrackingStore) -> tuple[Experiment, dict[str, Run]]:
+        """Four runs with varied metrics, params, tags and statuses."""
+        exp = store.create_experiment("search")
+        spec = {
+            "r1": ({"acc": 0.9, "loss": 0.3}, {"model": "rf", "depth": "3"}, {"team": "a"},
+                   RunStatus.FINISHED),
+            "r2": ({"acc": 0.7, "loss": math.nan}, {"model": "lr"}, {"team": "b"},
+                   RunStatus.RUNNING),
+            "r3": ({"loss": 0.1}, {"model": "rf", "depth": "5"}, {"team": "a"},
+                   RunStatus.FAILED),
+            "r4": ({"acc": math.inf}, {"model": "xgb"}, {"team": "c", "extra": "yes"},
+                   RunStatus.FINISHED),
+        }
+        runs = {}
+        for i, (name, (metrics, params, tags, status)) in enumerate(spec.items()):
+            run = self.new_run(store, exp, name, start_time=T0 + i)
+            store.log_batch(run.run_id, [series(k, [(0, v, T0)]) for k, v in metrics.items()],
+                            params, tags)
+            if status is not RunStatus.RUNNING:
+                store.update_run(run.run_id, status=status, end_time=T0 + 10)
+            runs[name] = store.get_run(run.run_id)
+        return exp, runs
+
+    def open_again(self, store: TrackingStore) -> TrackingStore:
+        """A second handle on the same data, as another process would open it."""
+        from modelops.client import open_store
+        from modelops.uri import parse_uri
+
+        other = open_store("tracking", parse_uri(self.store_uri(store)))
+        assert other is not None, f"no tracking store at {self.store_uri(store)}"
+        return other
+
     # -- the store object -----------------------------------------------------------------
 
     def test_store_is_a_tracking_store(self, store: TrackingStore) -> None:
@@ -251,6 +292,10 @@ class TrackingStoreSuite(StoreSuite):
         """A fresh store lists no experiments in any view."""
         for view in ViewType:
             assert store.list_experiments(view) == []
+
+
+class ExperimentTests(TrackingStoreTests):
+    """Experiments: create, get, list, refusals, delete and restore."""
 
     # -- experiments: create, get, list ---------------------------------------------------
 
@@ -464,6 +509,10 @@ class TrackingStoreSuite(StoreSuite):
         store.set_experiment_lifecycle(exp.experiment_id, deleted=False)
         assert _ids(self.all_runs(store, [exp.experiment_id])) == [run.run_id]
 
+
+class RunTests(TrackingStoreTests):
+    """Runs: create, get, update, delete and restore, purge."""
+
     # -- runs: create, get, update --------------------------------------------------------
 
     def test_create_run_returns_a_running_run(self, store: TrackingStore,
@@ -641,6 +690,63 @@ class TrackingStoreSuite(StoreSuite):
         got = store.get_run(run.run_id)
         assert got.data == run.data
         assert len(store.get_metric_history(run.run_id, "m")) == 0
+
+    # -- purge_run ------------------------------------------------------------------------
+
+    def test_purge_run_removes_it_for_good(self, store: TrackingStore,
+                                           experiment: Experiment) -> None:
+        """After ``purge_run`` the run is gone from get_run, histories, searches in every
+        view and lifecycle calls; other runs are untouched."""
+        self.require("purge")
+        keep = self.new_run(store, experiment, "keep")
+        doomed = self.new_run(store, experiment, "doomed")
+        for run in (keep, doomed):
+            store.log_batch(run.run_id, [series("m", [(0, 1.0, T0)])], {"p": "1"}, {"t": "1"})
+        kept = store.get_run(keep.run_id)
+        store.purge_run(doomed.run_id)
+        with pytest.raises(NotFound):
+            store.get_run(doomed.run_id)
+        with pytest.raises(NotFound):
+            store.get_metric_history(doomed.run_id, "m")
+        with pytest.raises(NotFound):
+            store.log_batch(doomed.run_id, params={"q": "1"})
+        with pytest.raises(NotFound):
+            store.set_run_lifecycle(doomed.run_id, deleted=False)
+        assert _ids(self.all_runs(store, [experiment.experiment_id], ViewType.ALL)) == \
+            [keep.run_id]
+        assert store.get_run(keep.run_id) == kept
+        assert len(store.get_metric_history(keep.run_id, "m")) == 1
+
+    def test_purge_soft_deleted_run(self, store: TrackingStore, run: Run) -> None:
+        """A soft-deleted run can be purged."""
+        self.require("purge")
+        store.set_run_lifecycle(run.run_id, deleted=True)
+        store.purge_run(run.run_id)
+        with pytest.raises(NotFound):
+            store.get_run(run.run_id)
+        assert self.all_runs(store, [run.info.experiment_id], ViewType.ALL) == []
+
+    def test_purge_unknown_run_raises_not_found(self, store: TrackingStore, run: Run) -> None:
+        """``purge_run`` of an unknown id raises NotFound."""
+        self.require("purge")
+        with pytest.raises(NotFound):
+            store.purge_run(UNKNOWN_ID)
+
+    def test_purge_run_removes_artifacts(self, store: TrackingStore, run: Run,
+                                         tmp_path: Any) -> None:
+        """A purged run's artifacts are gone too."""
+        self.require("purge")
+        self.require("artifacts")
+        store.write_artifact(run.run_id, b"data", "a.txt")
+        store.purge_run(run.run_id)
+        with pytest.raises(NotFound):
+            store.list_artifacts(run.run_id)
+        with pytest.raises(NotFound):
+            store.download_artifact(run.run_id, "a.txt", str(tmp_path))
+
+
+class LoggingTests(TrackingStoreTests):
+    """``log_batch``: metrics and their histories, params, tags."""
 
     # -- log_batch: metrics ---------------------------------------------------------------
 
@@ -866,30 +972,11 @@ class TrackingStoreSuite(StoreSuite):
         assert store.get_run(run.run_id) == run
         assert len(store.get_metric_history(run.run_id, "m")) == 0
 
-    # -- search_runs ----------------------------------------------------------------------
 
-    def _search_fixture(self, store: TrackingStore) -> tuple[Experiment, dict[str, Run]]:
-        """Four runs with varied metrics, params, tags and statuses."""
-        exp = store.create_experiment("search")
-        spec = {
-            "r1": ({"acc": 0.9, "loss": 0.3}, {"model": "rf", "depth": "3"}, {"team": "a"},
-                   RunStatus.FINISHED),
-            "r2": ({"acc": 0.7, "loss": math.nan}, {"model": "lr"}, {"team": "b"},
-                   RunStatus.RUNNING),
-            "r3": ({"loss": 0.1}, {"model": "rf", "depth": "5"}, {"team": "a"},
-                   RunStatus.FAILED),
-            "r4": ({"acc": math.inf}, {"model": "xgb"}, {"team": "c", "extra": "yes"},
-                   RunStatus.FINISHED),
-        }
-        runs = {}
-        for i, (name, (metrics, params, tags, status)) in enumerate(spec.items()):
-            run = self.new_run(store, exp, name, start_time=T0 + i)
-            store.log_batch(run.run_id, [series(k, [(0, v, T0)]) for k, v in metrics.items()],
-                            params, tags)
-            if status is not RunStatus.RUNNING:
-                store.update_run(run.run_id, status=status, end_time=T0 + 10)
-            runs[name] = store.get_run(run.run_id)
-        return exp, runs
+class SearchTests(TrackingStoreTests):
+    """``search_runs``: filters, order, pages, views."""
+
+    # -- search_runs ----------------------------------------------------------------------
 
     def test_search_returns_page_of_runs(self, store: TrackingStore,
                                          experiment: Experiment) -> None:
@@ -1091,58 +1178,9 @@ class TrackingStoreSuite(StoreSuite):
         with pytest.raises(InvalidInput):
             store.search_runs([experiment.experiment_id], page_token="not a token!")
 
-    # -- purge_run ------------------------------------------------------------------------
 
-    def test_purge_run_removes_it_for_good(self, store: TrackingStore,
-                                           experiment: Experiment) -> None:
-        """After ``purge_run`` the run is gone from get_run, histories, searches in every
-        view and lifecycle calls; other runs are untouched."""
-        self.require("purge")
-        keep = self.new_run(store, experiment, "keep")
-        doomed = self.new_run(store, experiment, "doomed")
-        for run in (keep, doomed):
-            store.log_batch(run.run_id, [series("m", [(0, 1.0, T0)])], {"p": "1"}, {"t": "1"})
-        kept = store.get_run(keep.run_id)
-        store.purge_run(doomed.run_id)
-        with pytest.raises(NotFound):
-            store.get_run(doomed.run_id)
-        with pytest.raises(NotFound):
-            store.get_metric_history(doomed.run_id, "m")
-        with pytest.raises(NotFound):
-            store.log_batch(doomed.run_id, params={"q": "1"})
-        with pytest.raises(NotFound):
-            store.set_run_lifecycle(doomed.run_id, deleted=False)
-        assert _ids(self.all_runs(store, [experiment.experiment_id], ViewType.ALL)) == \
-            [keep.run_id]
-        assert store.get_run(keep.run_id) == kept
-        assert len(store.get_metric_history(keep.run_id, "m")) == 1
-
-    def test_purge_soft_deleted_run(self, store: TrackingStore, run: Run) -> None:
-        """A soft-deleted run can be purged."""
-        self.require("purge")
-        store.set_run_lifecycle(run.run_id, deleted=True)
-        store.purge_run(run.run_id)
-        with pytest.raises(NotFound):
-            store.get_run(run.run_id)
-        assert self.all_runs(store, [run.info.experiment_id], ViewType.ALL) == []
-
-    def test_purge_unknown_run_raises_not_found(self, store: TrackingStore, run: Run) -> None:
-        """``purge_run`` of an unknown id raises NotFound."""
-        self.require("purge")
-        with pytest.raises(NotFound):
-            store.purge_run(UNKNOWN_ID)
-
-    def test_purge_run_removes_artifacts(self, store: TrackingStore, run: Run,
-                                         tmp_path: Any) -> None:
-        """A purged run's artifacts are gone too."""
-        self.require("purge")
-        self.require("artifacts")
-        store.write_artifact(run.run_id, b"data", "a.txt")
-        store.purge_run(run.run_id)
-        with pytest.raises(NotFound):
-            store.list_artifacts(run.run_id)
-        with pytest.raises(NotFound):
-            store.download_artifact(run.run_id, "a.txt", str(tmp_path))
+class ArtifactTests(TrackingStoreTests):
+    """Artifacts: write, log, list, download, and paths that must not escape."""
 
     # -- artifacts ------------------------------------------------------------------------
 
@@ -1354,16 +1392,11 @@ class TrackingStoreSuite(StoreSuite):
         local = store.download_artifact(run.run_id, "conf", str(tmp_path))
         assert sorted(os.listdir(local)) == [".env", "app.ini"]
 
+
+class SharingTests(TrackingStoreTests):
+    """Several handles on one store, threads and processes."""
+
     # -- several handles on one store ------------------------------------------------------
-
-    def open_again(self, store: TrackingStore) -> TrackingStore:
-        """A second handle on the same data, as another process would open it."""
-        from modelops.client import open_store
-        from modelops.uri import parse_uri
-
-        other = open_store("tracking", parse_uri(self.store_uri(store)))
-        assert other is not None, f"no tracking store at {self.store_uri(store)}"
-        return other
 
     def test_second_handle_reads_what_the_first_wrote(self, store: TrackingStore) -> None:
         """A handle opened later by URI sees the experiments, runs, metrics, params, tags
@@ -1566,3 +1599,16 @@ class TrackingStoreSuite(StoreSuite):
             history = store.get_metric_history(o["run_id"], "m")
             assert history.steps.tolist() == list(range(50))
             assert len(store.get_run(o["run_id"]).params) == 5
+
+
+class TrackingStoreSuite(ExperimentTests, RunTests, LoggingTests, SearchTests, ArtifactTests,
+                         SharingTests):
+    """Conformance tests of the ``TrackingStore`` contract: every area together.
+
+    Subclass it as ``class TestMyStore(TrackingStoreSuite)`` and define a ``store`` fixture
+    that returns a fresh, empty store (tearing it down after the test, if needed). Set
+    ``capabilities`` to a ``StoreCapabilities`` to skip what the backend does not support.
+    A backend that implements part of the interface takes the areas it serves instead:
+    ``class TestMyStore(ExperimentTests, RunTests, LoggingTests)``. The class name has no
+    ``Test`` prefix, so pytest collects it only through subclasses.
+    """

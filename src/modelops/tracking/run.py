@@ -19,12 +19,13 @@ from typing import Any
 
 from modelops._ids import now_ms
 from modelops.entities import Metric, MetricSeries, Run, RunStatus
-from modelops.entities._validate import (
+from modelops.entities.validators import (
     MAX_PARAM_VALUE_LENGTH,
     MAX_TAG_VALUE_LENGTH,
     check_int,
     check_key,
     check_number,
+    check_text,
     check_value,
 )
 from modelops.errors import Conflict, InvalidInput, NotFound, ParamConflict
@@ -99,7 +100,7 @@ class ActiveRun:
     # -- logging ----------------------------------------------------------------------------
 
     def _key(self, key: Any, field: str) -> str:
-        if key not in self._valid_keys:
+        if key.__class__ is not str or key not in self._valid_keys:
             check_key(key, field)
             self._valid_keys.add(key)
         return key
@@ -107,7 +108,7 @@ class ActiveRun:
     def log_metric(self, key: str, value: float, step: int | None = None,
                    timestamp: int | None = None) -> None:
         """Log one metric point. ``step`` defaults to 0 and ``timestamp`` to now (ms)."""
-        if key not in self._valid_keys:
+        if key.__class__ is not str or key not in self._valid_keys:
             self._key(key, "metric key")
         if value.__class__ is not float:
             value = check_number(value, f"metrics[{key!r}].value")
@@ -144,7 +145,7 @@ class ActiveRun:
 
     def log_param(self, key: str, value: Any) -> None:
         """Log a param; logging it again with another value raises ``ParamConflict``."""
-        self.log_params({key: value})
+        self.log_params({self._key(key, "param key"): value})
 
     def log_params(self, params: Mapping[str, Any]) -> None:
         """Log params, all or none (a conflict or a bad value refuses the whole call)."""
@@ -171,7 +172,7 @@ class ActiveRun:
 
     def set_tag(self, key: str, value: Any) -> None:
         """Set a tag (tags, unlike params, may change)."""
-        self.set_tags({key: value})
+        self.set_tags({self._key(key, "tag key"): value})
 
     def set_tags(self, tags: Mapping[str, Any]) -> None:
         if not isinstance(tags, Mapping):
@@ -209,7 +210,7 @@ class ActiveRun:
     def log_artifact(self, local_path: str | os.PathLike[str],
                      artifact_path: str | None = None) -> None:
         """Copy a local file into the run, under the directory ``artifact_path``."""
-        local_path = os.fspath(local_path)
+        local_path = _local(local_path, "local_path")
         if not os.path.isfile(local_path):
             raise NotFound(f"no local file {local_path!r} to log as an artifact")
         name = os.path.basename(local_path)
@@ -218,7 +219,7 @@ class ActiveRun:
     def log_artifacts(self, local_dir: str | os.PathLike[str],
                       artifact_path: str | None = None) -> None:
         """Copy every file below a local directory into the run, keeping the tree."""
-        local_dir = os.fspath(local_dir)
+        local_dir = _local(local_dir, "local_dir")
         if not os.path.isdir(local_dir):
             raise NotFound(f"no local directory {local_dir!r} to log as artifacts")
         for dirpath, _, files in os.walk(local_dir):
@@ -230,13 +231,13 @@ class ActiveRun:
 
     def log_text(self, text: str, artifact_file: str) -> None:
         """Write text (UTF-8) as the artifact ``artifact_file``."""
-        if not isinstance(text, str):
-            raise InvalidInput(f"expected str, got {type(text).__name__}", field="text")
+        _path(artifact_file, "artifact_file")
+        check_text(text, "text")
         self._store.write_artifact(self.run_id, text.encode(), artifact_file)
 
     def log_dict(self, dictionary: Mapping[str, Any], artifact_file: str) -> None:
         """Write a mapping as JSON (or YAML for ``.yaml``/``.yml`` when PyYAML is installed)."""
-        if artifact_file.endswith((".yaml", ".yml")):
+        if _path(artifact_file, "artifact_file").endswith((".yaml", ".yml")):
             try:
                 import yaml
             except ImportError:
@@ -250,6 +251,7 @@ class ActiveRun:
 
     def log_figure(self, figure: Any, artifact_file: str, **savefig_kwargs: Any) -> None:
         """Save a matplotlib figure (anything with ``savefig``) as an image artifact."""
+        _path(artifact_file, "artifact_file")
         if not hasattr(figure, "savefig"):
             raise InvalidInput(f"expected a figure with savefig(), got {type(figure).__name__}",
                                field="figure")
@@ -268,6 +270,8 @@ class ActiveRun:
         if client is None:
             raise Conflict("log_model needs a run started from a Client with a registry")
         registry = client.registry
+        registry._check_model_name(name)  # before anything is written
+        _path(artifact_path, "artifact_path")
         with tempfile.TemporaryDirectory(prefix="modelops-model-") as tmp:
             saved = registry.save(model, tmp, flavor, framework)
             self.log_artifacts(tmp, artifact_path)
@@ -342,6 +346,23 @@ class ActiveRun:
             self.end(RunStatus.FAILED)
 
 
+def _local(value: Any, field: str) -> str:
+    """A local file or folder's path given by the caller."""
+    if not isinstance(value, (str, os.PathLike)):
+        raise InvalidInput(f"expected a local path, got {value!r}", field=field)
+    path = os.fspath(value)
+    if not isinstance(path, str) or "\x00" in path:
+        raise InvalidInput(f"expected a local path, got {value!r}", field=field)
+    return path
+
+
+def _path(value: Any, field: str) -> str:
+    """An artifact path given by the caller: a string (the store checks its segments)."""
+    if not isinstance(value, str):
+        raise InvalidInput(f"expected a path like 'plots/loss.png', got {value!r}", field=field)
+    return value
+
+
 def _join(directory: str | None, name: str) -> str:
-    directory = (directory or "").strip("/")
+    directory = ("" if directory is None else _path(directory, "artifact_path")).strip("/")
     return f"{directory}/{name}" if directory else name

@@ -10,9 +10,14 @@ from typing import Any
 
 from modelops import query
 from modelops._ids import now_ms
-from modelops._time import parse_duration
 from modelops.entities import Experiment, FileInfo, MetricSeries, Run, RunStatus, ViewType
-from modelops.entities._validate import check_name
+from modelops.entities.validators import (
+    MAX_TAG_VALUE_LENGTH,
+    check_bool,
+    check_name,
+    check_sequence,
+    check_str_mapping,
+)
 from modelops.errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from modelops.stores import TrackingStore
 from modelops.tracking.names import random_run_name
@@ -92,7 +97,7 @@ class Tracking:
     def _experiment_id(self, experiment: str | Experiment) -> str:
         if isinstance(experiment, Experiment):
             return experiment.experiment_id
-        cached = self._experiment_ids.get(experiment)
+        cached = self._experiment_ids.get(check_name(experiment, "experiment"))
         return cached if cached is not None else self.get_experiment(experiment).experiment_id
 
     # -- runs -------------------------------------------------------------------------------
@@ -110,17 +115,23 @@ class Tracking:
         parent_active = parent if isinstance(parent, ActiveRun) else None
         if run_id is not None:
             return self._resume(run_id, parent_active, max_buffered)
-        if isinstance(experiment, Experiment):
-            experiment_id = experiment.experiment_id
-        else:
-            exp_name = DEFAULT_EXPERIMENT if experiment is None else experiment
-            experiment_id = self._experiment_ids.get(exp_name) \
-                or self.get_or_create_experiment(exp_name).experiment_id
+        # Everything is checked before the experiment may be created: a bad run name must
+        # not leave a new experiment behind.
+        unnamed = name is None or (isinstance(name, str) and not name)
+        run_name = check_name(random_run_name() if unnamed else name, "run name")
+        tags = check_str_mapping(tags, "run tags", MAX_TAG_VALUE_LENGTH)
         parent_id = parent.run_id if isinstance(parent, (ActiveRun, Run)) else parent
         if parent_id is not None and parent_active is None:
             self.store.get_run(parent_id)  # NotFound for an unknown parent, before writing
+        if isinstance(experiment, Experiment):
+            experiment_id = experiment.experiment_id
+        else:
+            exp_name = check_name(DEFAULT_EXPERIMENT if experiment is None else experiment,
+                                  "experiment")
+            experiment_id = self._experiment_ids.get(exp_name) \
+                or self.get_or_create_experiment(exp_name).experiment_id
         run = self.store.create_run(
-            experiment_id, run_name=name or random_run_name(), start_time=now_ms(),
+            experiment_id, run_name=run_name, start_time=now_ms(),
             tags=tags, parent_run_id=parent_id, user=_user(),
         )
         return ActiveRun(self.store, run, client=self.client, parent=parent_active,
@@ -168,15 +179,20 @@ class Tracking:
         else:
             if isinstance(experiments, (str, Experiment)):
                 experiments = [experiments]
+            elif not isinstance(experiments, (list, tuple)):
+                raise InvalidInput(f"expected an experiment's name, an Experiment or a list "
+                                   f"of them, got {type(experiments).__name__}",
+                                   field="experiments")
             ids = [self._experiment_id(e) for e in experiments]
-        page = self.store.search_runs(
-            ids, query.parse_filter(filter), query.parse_order_by(order_by),
-            max_results=max_results, page_token=page_token, view=_view(view),
-        )
+        parsed, order = query.parse_filter(filter), query.parse_order_by(order_by)
+        query.check_page(max_results, page_token, parsed, order)  # before anything is read
+        page = self.store.search_runs(ids, parsed, order, max_results=max_results,
+                                      page_token=page_token, view=_view(view))
         return RunList(page.items, page.token)
 
     def compare(self, runs: Sequence[Run | ActiveRun | str]) -> RunComparison:
         """Runs side by side: params that differ, and every metric."""
+        runs = check_sequence(runs, "runs")
         loaded = [r if isinstance(r, Run) else self.get_run(r.run_id if isinstance(r, ActiveRun)
                                                            else r) for r in runs]
         return RunComparison.of(loaded)
@@ -190,9 +206,14 @@ class Tracking:
         Only runs in ``statuses`` are touched (running runs never are). Soft-deletes unless
         ``permanently``, which removes the runs' data for good. Returns the run ids.
         """
+        from modelops._time import parse_duration
+
+        check_bool(permanently, "permanently")
+        check_bool(dry_run, "dry_run")
         cutoff = now_ms() - parse_duration(older_than, "older_than", number_unit="d",
                                            allow_zero=True)
-        wanted = {RunStatus.parse(s) for s in statuses} - {RunStatus.RUNNING}
+        wanted = {RunStatus.parse(s) for s in check_sequence(statuses, "statuses")} \
+            - {RunStatus.RUNNING}
         view = ViewType.ALL if permanently else ViewType.ACTIVE_ONLY
         ids = [self._experiment_id(experiment)]
         chosen, token = [], None
@@ -218,14 +239,36 @@ class Tracking:
         return self.store.list_artifacts(run_id, path)
 
     def download_artifacts(self, run_id: str, path: str = "", dst_path: str | None = None) -> str:
-        """Copy an artifact file or directory to a local directory; returns its local path."""
-        dst = dst_path or tempfile.mkdtemp(prefix="modelops-artifacts-")
-        os.makedirs(dst, exist_ok=True)
-        return self.store.download_artifact(run_id, path, dst)
+        """Copy an artifact file or directory to a local directory; returns its local path.
+
+        Files already in ``dst_path`` are never touched: one in the way (with other content)
+        is refused with ``InvalidInput`` before anything is written, and a failed download
+        removes only what it wrote."""
+        if dst_path is None:
+            return self.store.download_artifact(
+                run_id, path, tempfile.mkdtemp(prefix="modelops-artifacts-"))
+        from modelops._placing import place_into
+
+        local: list[str] = []
+
+        def fill(staging: str) -> None:
+            got = self.store.download_artifact(run_id, path, staging)
+            local.append(os.path.relpath(got, staging))
+
+        place_into(dst_path, fill)
+        return os.path.normpath(os.path.join(os.path.abspath(os.fspath(dst_path)), local[0]))
 
     def read_text(self, run_id: str, path: str) -> str:
         """An artifact's content as text."""
         with tempfile.TemporaryDirectory() as tmp:
             local = self.download_artifacts(run_id, path, tmp)
-            with open(local, encoding="utf-8") as f:
-                return f.read()
+            if os.path.isdir(local):
+                raise InvalidInput(f"{path!r} is a folder of artifacts, not a file",
+                                   field="path")
+            with open(local, "rb") as f:
+                data = f.read()
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidInput(f"artifact {path!r} is not UTF-8 text ({exc})",
+                               field="path") from None

@@ -8,6 +8,7 @@ quality checks with a score, and train/test split checks.
     report = check_quality(train, target="y")    # QualityReport: stats, issues, score
     split = check_split(train, test, target="y") # SplitReport: leakage, label shift
     result = validate(new_batch, reference=train)  # schema + quality issues in one result
+    result = check_rules(batch, [rules.between("age", 18, 100), rules.not_null("id")])
 
 Frames are pandas or polars DataFrames, mappings of column name to array, or 2-D numpy arrays
 with ``columns=`` naming their columns. Every result is a frozen value object with
@@ -16,6 +17,7 @@ readable ``str()``. Bad input raises :class:`~modelops.errors.InvalidInput` nami
 the argument or the column. See ``docs/validation.md`` for the checks and the score formula.
 """
 
+from modelops.validation import rules
 from modelops.validation._issues import SEVERITIES, Issue, ValidationResult
 from modelops.validation._quality import (
     ClassBalance,
@@ -23,6 +25,7 @@ from modelops.validation._quality import (
     QualityReport,
     check_quality,
 )
+from modelops.validation._rules import Rule, check_rules
 from modelops.validation._schema import ColumnSchema, Schema, infer_schema
 from modelops.validation._split import SplitReport, check_split
 from modelops.validation._validate import validate
@@ -34,11 +37,14 @@ __all__ = [
     "ColumnSchema",
     "Issue",
     "QualityReport",
+    "Rule",
     "Schema",
     "SplitReport",
     "ValidationResult",
     "check_quality",
+    "check_rules",
     "check_split",
     "infer_schema",
+    "rules",
     "validate",
 ]

@@ -8,7 +8,7 @@ from typing import Any
 
 import attrs
 
-from modelops.entities._frozen import FrozenDict
+from modelops.entities import FrozenDict
 from modelops.entities.plain import to_plain
 from modelops.errors import InvalidInput
 

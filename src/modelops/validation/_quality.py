@@ -11,7 +11,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from modelops.entities._frozen import FrozenDict, freeze
+from modelops.entities import FrozenDict, freeze
 from modelops.entities.plain import to_plain
 from modelops.errors import InvalidInput, NotFound
 from modelops.validation._frame import (

@@ -9,7 +9,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from modelops.entities._frozen import FrozenDict, freeze
+from modelops.entities import FrozenDict, freeze
 from modelops.entities.plain import to_plain
 from modelops.errors import InvalidInput
 from modelops.validation._frame import Column, check_names, contained_rows, joint_keys, read

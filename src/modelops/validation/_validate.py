@@ -9,6 +9,7 @@ from modelops.errors import InvalidInput
 from modelops.validation._frame import CATEGORICAL, read
 from modelops.validation._issues import Issue, ValidationResult
 from modelops.validation._quality import check_quality
+from modelops.validation._rules import rule_issues
 from modelops.validation._schema import Schema, _infer
 
 __all__ = ["validate"]
@@ -21,7 +22,7 @@ _SAID_BY_SCHEMA = {"missing_values": "nulls", "infinite_values": "infinite_value
 def validate(frame: Any, reference: Any = None, schema: Schema | None = None, *,
              range_tolerance: float = 0.0, categorical: Sequence[str] | None = None,
              max_categories: int = 50, columns: Sequence[str] | None = None,
-             **quality_kwargs: Any) -> ValidationResult:
+             rules: Sequence[Any] | None = None, **quality_kwargs: Any) -> ValidationResult:
     """Validate ``frame``: against a schema when there is one, and for quality always.
 
     The schema is ``schema``, or else inferred from ``reference`` with
@@ -32,6 +33,8 @@ def validate(frame: Any, reference: Any = None, schema: Schema | None = None, *,
     already reported as ``nulls``, infinities, an empty frame). The result's ``score`` is the
     quality score. Columns the schema calls categorical are categorical for the quality checks
     too. ``columns`` names the columns of 2-D numpy arrays (the same for frame and reference).
+    ``rules`` (``modelops.validation.rules``) are checked last; each broken rule is an issue
+    of its severity.
     """
     if schema is not None and reference is not None:
         raise InvalidInput("pass a reference or a schema, not both", field="schema")
@@ -52,4 +55,6 @@ def validate(frame: Any, reference: Any = None, schema: Schema | None = None, *,
     for issue in quality.issues:
         if (issue.column, _SAID_BY_SCHEMA.get(issue.check)) not in said:
             issues.append(issue)
+    if rules:
+        issues.extend(rule_issues(read(frame, "frame", columns), list(rules)))
     return ValidationResult(issues=issues, score=quality.score)

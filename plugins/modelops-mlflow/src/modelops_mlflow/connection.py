@@ -1,6 +1,7 @@
 """One MLflow connection per store URI, and MLflow's errors said in modelops' words.
 
 ``mlflow+<mlflow uri>`` names an MLflow tracking URI: ``mlflow+sqlite:///path/mlflow.db``,
+``mlflow+postgresql://user:pw@host/mlflow`` (the driver: ``modelops-mlflow[postgres]``),
 ``mlflow+http://host:5000``, ``mlflow+https://…``, ``mlflow+databricks`` (or
 ``mlflow+databricks://profile``). Everything after ``mlflow+`` goes to MLflow unchanged, so
 any URI MLflow understands works. Options (``connect(..., storage_options={...})``):
@@ -15,8 +16,8 @@ any URI MLflow understands works. Options (``connect(..., storage_options={...})
   experiment names are workspace paths).
 - ``mlflow_model_layout``: write scikit-learn versions as MLflow models too (default True),
   see ``modelops_mlflow.layout``.
-- ``direct_sql``: on a sqlite database, let the registry read and write its events in SQL
-  on MLflow's tables, one transaction per change (default True), see
+- ``direct_sql``: on a sqlite or PostgreSQL database, let the registry read and write its
+  events in SQL on MLflow's tables, one transaction per change (default True), see
   ``modelops_mlflow.database``; through a server running modelops' app, let the server do
   so, one request per registry read or change (``modelops_mlflow.server``); False goes
   through MLflow's client alone.
@@ -94,12 +95,18 @@ class Connection:
                    direct_sql=options.get("direct_sql", True))
 
     def client(self) -> Any:
-        """A new ``mlflow.MlflowClient`` on these URIs."""
+        """A new ``mlflow.MlflowClient`` on these URIs, its stores open (on a database that
+        lacks MLflow's tables, the first process to get here creates them; see
+        ``modelops_mlflow.schema``)."""
         try:
             from mlflow.tracking import MlflowClient
         except ImportError:  # pragma: no cover - the distribution depends on mlflow
             raise MissingDependency("mlflow+ store URIs", "mlflow") from None
-        return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.registry_uri)
+        from modelops_mlflow.schema import open_client
+
+        return open_client(lambda: MlflowClient(tracking_uri=self.tracking_uri,
+                                                registry_uri=self.registry_uri),
+                           self.tracking_uri, self.registry_uri)
 
     def artifact_location(self, folder: str) -> str | None:
         """Where a new experiment keeps its artifacts (None: MLflow's default)."""

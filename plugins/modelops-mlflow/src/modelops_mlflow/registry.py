@@ -34,9 +34,10 @@ How modelops' registry maps onto MLflow's (docs/mlflow.md has the user's view):
   claims the number after the last one it saw, so a new event always shows up as that param
   (in the same database row as the claim: no window where a claimed event is missed). A
   trail whose mirroring is unfinished is read whole each time.
-- On a sqlite database (``modelops_mlflow.database``) the store reads with plain SELECTs,
-  and an event, everything it mirrors and the mirrored mark are one transaction that holds
-  the database's write lock, so what it mirrors is never behind the trail.
+- On a sqlite or PostgreSQL database (``modelops_mlflow.database``) the store reads with
+  plain SELECTs, and an event, everything it mirrors and the mirrored mark are one
+  transaction that holds the database's write lock (sqlite) or the trail run's row lock
+  (PostgreSQL), so what it mirrors is never behind the trail.
 - Claims: MLflow numbers versions itself, so a version is claimed by creating it with its
   ``modelops.version`` tag (in the same transaction) and then looking: of the versions
   tagged with that semantic version, the one with the lowest number wins; a loser deletes
@@ -69,7 +70,6 @@ from typing import Any
 import attrs
 
 from modelops._files import sha256_file
-from modelops.entities.codec import event_from_data, to_data
 from modelops.entities.registry import (
     ArtifactFile,
     Change,
@@ -81,6 +81,7 @@ from modelops.entities.registry import (
     Stage,
     check_alias,
 )
+from modelops.entities.registry_codec import event_from_data, to_data
 from modelops.errors import AlreadyExists, Conflict, InvalidInput, NotFound, StoreError
 from modelops.stores import RegistryStore
 from modelops_mlflow.connection import Connection, error_code, mlflow_errors
@@ -204,8 +205,8 @@ class MlflowRegistryStore(RegistryStore):
 
     @property
     def _db(self) -> Database | None:
-        """The sqlite database to read and write in SQL, or None (MLflow's client only);
-        looked for on first use, which opens MLflow's stores."""
+        """The database to read and write in SQL, or None (MLflow's client only); looked for
+        on first use."""
         if isinstance(self._database, bool):
             self._database = Database.open(self.client) if self._database else None
         return self._database
@@ -226,11 +227,12 @@ class MlflowRegistryStore(RegistryStore):
         return self._remote
 
     @contextlib.contextmanager
-    def _reading(self) -> Iterator[Reader]:
-        """A snapshot of the database (inside a write of this thread, the write's)."""
+    def _reading(self, snapshot: bool = False) -> Iterator[Reader]:
+        """Reads of the database, in one snapshot when ``snapshot`` (inside a read or a write
+        of this thread, that one's)."""
         assert self._db is not None
         try:
-            with self._db.reading() as reader:
+            with self._db.reading(snapshot) as reader:
                 yield reader
         except NotFound as exc:
             raise NotFound(f"{exc} in {self.uri}") from None
@@ -841,19 +843,22 @@ class MlflowRegistryStore(RegistryStore):
     def list_events(self, name: str, after_seq: int = 0) -> list[RegistryEvent]:
         if self._app is not None:
             return self._app.events(name, after_seq)
-        rm = self._registered(name)
-        trail = (rm.tags or {}).get(TRAIL_TAG) or self._trails.get(name)
-        events: list[RegistryEvent] = []
-        mirrored = 0
-        if trail:
-            cache = self._read_trail(name, trail)
-            with self._lock:
-                events, mirrored = cache.sorted_events(), cache.mirrored
-        last = events[-1].seq if events else 0
-        if mirrored >= last:
-            sync = self._sync_event(name, rm, events, last + 1)
-            if sync is not None:
-                events.append(sync)
+        # MLflow's aliases and the trail read in one snapshot: read apart, aliases a writer
+        # moved between the two reads would look set outside modelops (a sync event).
+        with self._reading(snapshot=True) if self._db is not None else contextlib.nullcontext():
+            rm = self._registered(name)
+            trail = (rm.tags or {}).get(TRAIL_TAG) or self._trails.get(name)
+            events: list[RegistryEvent] = []
+            mirrored = 0
+            if trail:
+                cache = self._read_trail(name, trail)
+                with self._lock:
+                    events, mirrored = cache.sorted_events(), cache.mirrored
+            last = events[-1].seq if events else 0
+            if mirrored >= last:
+                sync = self._sync_event(name, rm, events, last + 1)
+                if sync is not None:
+                    events.append(sync)
         return [e for e in events if e.seq > after_seq]
 
     def append_event(self, event: RegistryEvent) -> RegistryEvent:
@@ -879,10 +884,13 @@ class MlflowRegistryStore(RegistryStore):
         last = events[-1].seq if events else 0
         claims = [(event, claim)]
         if mirrored >= last and event.seq == last + 2:
-            # The caller saw the aliases plain MLflow code set: record them first.
+            # The caller saw the aliases plain MLflow code set: record them first. If they
+            # are gone, the caller decided on a state that no longer holds: never leave a
+            # gap another writer could fill with an event the caller did not see.
             sync = self._sync_event(event.model, rm, events, last + 1)
-            if sync is not None:
-                claims.insert(0, (sync, uuid.uuid4().hex))
+            if sync is None:
+                raise Conflict(f"the aliases of {event.model!r} changed meanwhile")
+            claims.insert(0, (sync, uuid.uuid4().hex))
         if self._db is not None:
             self._append_in_one(event.model, trail, claims)
             return event
@@ -895,8 +903,9 @@ class MlflowRegistryStore(RegistryStore):
     def _append_in_one(self, name: str, trail: str,
                        claims: list[tuple[RegistryEvent, str]]) -> None:
         """Claim the events of ``claims`` (each with its claim id) and mirror every event not
-        yet mirrored, in one transaction that holds the database's write lock: no one
-        appends meanwhile, so one pass is enough."""
+        yet mirrored, in one transaction that holds the database's write lock (sqlite) or the
+        trail's row lock (PostgreSQL) from its first claim: no other modelops writer appends
+        meanwhile, so one pass is enough."""
         texts = [(event, self._event_text(trail, event, claim)) for event, claim in claims]
         cache = self._cache(trail)
         with self._lock:
@@ -1001,6 +1010,8 @@ class MlflowRegistryStore(RegistryStore):
         """Semantic version -> MLflow number for the versions ``events`` change: from the
         claims this store saw, else one listing of the model's versions."""
         wanted = {c.version for e in events for c in e.changes}
+        wanted |= {e.payload["version"] for e in events
+                   if e.action == "tag" and e.payload.get("version")}
         with self._lock:
             known = dict(self._numbers.get(name, {}))
         for core in sorted(wanted - known.keys()):
@@ -1024,7 +1035,7 @@ class MlflowRegistryStore(RegistryStore):
                 continue  # a version MLflow does not hold
             if change.field == "stage":
                 after = change.after or Stage.DEVELOPMENT.value
-                writes.set_version_tag(name, number, STAGE_TAG, after)
+                writes.set_tag(name, number, STAGE_TAG, after)
                 for alias in (_PRODUCTION, _STAGING):
                     if after == alias:
                         _set_alias(writes, name, alias, number, aliases)
@@ -1036,6 +1047,8 @@ class MlflowRegistryStore(RegistryStore):
                     _set_alias(writes, name, alias, number, aliases)
                 else:
                     _drop_alias(writes, name, alias, number, aliases)
+        if event.action == "tag":
+            _mirror_tags(writes, name, event.payload, numbers)
 
     def _sync_event(self, name: str, rm: Any, events: list[RegistryEvent],
                     seq: int) -> RegistryEvent | None:
@@ -1093,9 +1106,22 @@ class _ClientWrites:
     def __init__(self, client: Any) -> None:
         self.registry = client._get_registry_client()
 
-    def set_version_tag(self, name: str, number: int, key: str, value: str) -> None:
-        with mlflow_errors(f"mirroring the tag {key!r} of {name} version {number}"):
-            self.registry.set_model_version_tag(name, str(number), key, value)
+    def set_tag(self, name: str, number: int | None, key: str, value: str) -> None:
+        with mlflow_errors(f"mirroring the tag {key!r} of {name} {number or ''}"):
+            if number is None:
+                self.registry.set_registered_model_tag(name, key, value)
+            else:
+                self.registry.set_model_version_tag(name, str(number), key, value)
+
+    def delete_tag(self, name: str, number: int | None, key: str) -> None:
+        try:
+            with mlflow_errors(f"removing the tag {key!r} of {name} {number or ''}"):
+                if number is None:
+                    self.registry.delete_registered_model_tag(name, key)
+                else:
+                    self.registry.delete_model_version_tag(name, str(number), key)
+        except NotFound:
+            pass  # not there: nothing to remove
 
     def set_alias(self, name: str, alias: str, number: int) -> None:
         with mlflow_errors(f"setting alias {alias!r} of {name}"):
@@ -1104,6 +1130,42 @@ class _ClientWrites:
     def delete_alias(self, name: str, alias: str) -> None:
         with mlflow_errors(f"removing alias {alias!r} of {name}"):
             self.registry.delete_registered_model_alias(name, alias)
+
+
+def _mirror_tags(writes: Writer | _ClientWrites, name: str, payload: Mapping[str, Any],
+                 numbers: dict[str, int]) -> None:
+    """Mirror a ``tag`` event onto MLflow's version (or model) tags. Keys the store keeps for
+    itself and tags MLflow refuses are left to the history alone."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.utils.validation import (
+        _validate_model_version_tag,
+        _validate_registered_model_tag,
+        _validate_tag_name,
+    )
+
+    version = payload.get("version")
+    number = numbers.get(version) if version else None
+    if version and number is None:
+        return  # a version MLflow does not hold
+    own = _internal_version_tag if number is not None else (
+        lambda key: key in (MODEL_TAG, TRAIL_TAG))
+    for key, value in dict(payload.get("set") or {}).items():
+        try:
+            if number is not None:
+                _validate_model_version_tag(key, value)
+            else:
+                _validate_registered_model_tag(key, value)
+        except MlflowException:
+            continue
+        if not own(key):
+            writes.set_tag(name, number, key, value)
+    for key in payload.get("unset") or ():
+        try:
+            _validate_tag_name(key)
+        except MlflowException:
+            continue
+        if not own(key):
+            writes.delete_tag(name, number, key)
 
 
 def _set_alias(writes: Writer | _ClientWrites, name: str, alias: str, number: int,

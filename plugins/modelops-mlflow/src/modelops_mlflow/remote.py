@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from modelops.entities.codec import event_from_data, to_data, version_from_data
 from modelops.entities.registry import ModelVersion, RegistryEvent
+from modelops.entities.registry_codec import event_from_data, to_data, version_from_data
 from modelops.errors import (
     AlreadyExists,
     Conflict,

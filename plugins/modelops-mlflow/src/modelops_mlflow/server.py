@@ -5,14 +5,15 @@ Through MLflow's REST API every read and write is a request of its own: a promot
 mark that all is mirrored), where ``MlflowClient.set_registered_model_alias`` takes two.
 Started as
 
-    mlflow server --app-name modelops --backend-store-uri sqlite:///mlflow.db …
+    mlflow server --app-name modelops --backend-store-uri postgresql://…/mlflow …
 
 (with ``modelops-mlflow`` installed beside MLflow), the server is MLflow's own, UI and REST
 API unchanged, with these endpoints more, which run modelops' registry store inside the
-server on its sqlite database, in SQL (``modelops_mlflow.database``):
+server on its database, in SQL (``modelops_mlflow.database``):
 
 - ``GET /api/2.0/modelops/registry/info``: whether they work here. They do on a server whose
-  backend store is one sqlite database; on any other, clients use MLflow's API alone.
+  backend store (tracking and registry alike) is one sqlite or PostgreSQL database with the
+  tables the store expects; on any other, clients use MLflow's API alone.
 - ``POST …/events``: a model's events after a sequence number.
 - ``POST …/read``: those events and the record of one version, read together.
 - ``POST …/versions``: the numbers of a model's versions after a number, with their
@@ -36,7 +37,7 @@ import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
-from modelops.entities.codec import event_from_data, to_data
+from modelops.entities.registry_codec import event_from_data, to_data
 from modelops.errors import (
     AlreadyExists,
     Conflict,
@@ -48,6 +49,7 @@ from modelops.errors import (
 from modelops_mlflow.connection import Connection
 from modelops_mlflow.registry import PARAM_LIMIT, MlflowRegistryStore, event_text
 from modelops_mlflow.remote import API, API_VERSION
+from modelops_mlflow.schema import dialect
 
 
 class _ServerRegistryStore(MlflowRegistryStore):
@@ -94,7 +96,7 @@ def create_app(app: Any = None) -> Any:
 
 def _store(experiment_prefix: str = "") -> MlflowRegistryStore | None:
     """The registry store on the server's own database (one per experiment prefix), or None
-    when that is not a sqlite database the store can work on in SQL."""
+    when that is not a sqlite or PostgreSQL database the store can work on in SQL."""
     with _stores_lock:
         if experiment_prefix not in _stores:
             from mlflow.server import (
@@ -106,13 +108,17 @@ def _store(experiment_prefix: str = "") -> MlflowRegistryStore | None:
             backend = os.environ.get(BACKEND_STORE_URI_ENV_VAR) or ""
             registry = os.environ.get(REGISTRY_STORE_URI_ENV_VAR) or backend
             store = None
-            if backend.startswith("sqlite:") and registry == backend:
+            if dialect(backend) in ("sqlite", "postgresql") and registry == backend:
                 # Experiments made here (a trail for a model plain MLflow registered) keep
                 # their artifacts where the server's own would.
-                store = _ServerRegistryStore(Connection(
-                    uri="the MLflow server's database", tracking_uri=backend,
-                    registry_uri=registry, artifact_root=os.environ.get(ARTIFACT_ROOT_ENV_VAR),
-                    experiment_prefix=experiment_prefix, mlflow_model_layout=False))
+                try:
+                    store = _ServerRegistryStore(Connection(
+                        uri="the MLflow server's database", tracking_uri=backend,
+                        registry_uri=registry,
+                        artifact_root=os.environ.get(ARTIFACT_ROOT_ENV_VAR),
+                        experiment_prefix=experiment_prefix, mlflow_model_layout=False))
+                except StoreError:
+                    return None  # the database does not answer now: asked again next time
                 if store._db is None:
                     store.close()
                     store = None
@@ -165,8 +171,8 @@ def _field(body: dict[str, Any], key: str, kind: type) -> Any:
 def _available(body: dict[str, Any]) -> MlflowRegistryStore:
     store = _store(body.get("experiment_prefix") or "")
     if store is None:
-        raise InvalidInput("this server's backend store is not a sqlite database; use "
-                           "MLflow's API", field="server")
+        raise InvalidInput("this server's backend store is not a database modelops works "
+                           "on in SQL; use MLflow's API", field="server")
     return store
 
 

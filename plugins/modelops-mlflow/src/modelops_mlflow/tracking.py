@@ -46,7 +46,7 @@ from modelops.entities import (
     RunStatus,
     ViewType,
 )
-from modelops.entities._validate import (
+from modelops.entities.validators import (
     MAX_PARAM_VALUE_LENGTH,
     MAX_TAG_VALUE_LENGTH,
     check_key,

@@ -33,7 +33,7 @@ import json
 import threading
 from typing import Any
 
-import modelops
+from modelops.hookspecs import hookimpl
 
 #: Latency buckets in seconds: 0.5 ms to 10 s.
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
@@ -165,7 +165,7 @@ class PrometheusExporter:
 
     # -- hooks ----------------------------------------------------------------------------
 
-    @modelops.hookimpl
+    @hookimpl
     def modelops_predictions_written(self, model: str, version: str | None, kind: str,
                                      records: list[str], store_uri: str) -> None:
         m = self.metrics
@@ -186,7 +186,7 @@ class PrometheusExporter:
             failed += bad
         errors.inc(failed)
 
-    @modelops.hookimpl
+    @hookimpl
     def modelops_version_registered(self, version: Any, store_uri: str) -> None:
         m = self.metrics
         m.registered.labels(version.name).inc()
@@ -194,7 +194,7 @@ class PrometheusExporter:
             m.model_metric.labels(version.name, version.version, metric).set(value)
         m.stage.labels(version.name, version.version, version.stage.value).set(1)
 
-    @modelops.hookimpl
+    @hookimpl
     def modelops_stage_changed(self, event: Any, store_uri: str) -> None:
         m = self.metrics
         m.stage_changes.labels(event.model, event.action).inc()
@@ -208,17 +208,17 @@ class PrometheusExporter:
             if after is not None:
                 m.stage.labels(event.model, change.version, after).set(1)
 
-    @modelops.hookimpl
+    @hookimpl
     def modelops_drift_detected(self, report: Any, store_uri: str) -> None:
         m = self.metrics
         m.drift.labels(report.name).inc()
         m.drift_share.labels(report.name).set(report.share)
 
-    @modelops.hookimpl
+    @hookimpl
     def modelops_alert_raised(self, alert: Any, store_uri: str) -> None:
         self.metrics.alerts.labels(alert.model, alert.severity, alert.kind).inc()
 
-    @modelops.hookimpl
+    @hookimpl
     def modelops_run_finished(self, run: Any, store_uri: str) -> None:
         status = run.info.status
         self.metrics.runs.labels(getattr(status, "value", str(status))).inc()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from modelops.backends.fsspec.plugin import layout_store
+from modelops.backends.layout.plugin import layout_store
 from modelops.hookspecs import hookimpl
 from modelops.stores import DriftStore, PredictionStore, RegistryStore, TrackingStore
 from modelops.uri import StoreURI

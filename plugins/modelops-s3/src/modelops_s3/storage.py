@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from modelops._ids import new_id
-from modelops.backends.fsspec.storage import Signature, Storage
+from modelops.backends.layout.storage import Signature, Storage, confined
 from modelops.errors import StoreError
 from modelops_s3.retry import RetryPolicy, error_code, error_message, is_transient
 
@@ -71,6 +71,7 @@ class S3Storage(Storage):
     def _key(self, rel: str) -> str:
         if not rel:
             return self.prefix
+        confined(rel)
         return f"{self.prefix}/{rel}" if self.prefix else rel
 
     def _dir_key(self, rel: str) -> str:
@@ -254,6 +255,14 @@ class S3Storage(Storage):
                            os.path.join(local_path, *sub.split("/")))
         if not found:
             raise FileNotFoundError(self.uri_of(rel))
+
+    def get_file(self, rel: str, local_path: str) -> None:
+        if self._head(rel) is None:
+            if self.is_dir(rel):
+                raise StoreError(f"reading {self.uri_of(rel)} failed: it is a folder, not a "
+                                 "file")
+            raise FileNotFoundError(self.uri_of(rel))
+        self._get_file(rel, local_path)
 
     def _get_file(self, rel: str, local_path: str) -> None:
         os.makedirs(os.path.dirname(os.path.abspath(local_path)), exist_ok=True)

@@ -1,0 +1,874 @@
+"""TrackingStore over the log-structured layout, on any Storage.
+
+Layout under the root::
+
+    experiment-names/<name>.json                     claim of a name, made with an exclusive create
+    experiments/<exp>/experiment.json                written once
+    experiments/<exp>/lifecycle/<id>.json            deleted/restored events; the newest wins
+    experiments/<exp>/run-lifecycle/<id>.json        the same for the experiment's runs
+    experiments/<exp>/runs/<run>/run.json            written once: identity, start, initial tags
+    experiments/<exp>/runs/<run>/log/<id>.json       segments: metrics (columnar), params, tags,
+                                                     status changes; each written once
+    experiments/<exp>/runs/<run>/summary.json        the run's state folded from its segments,
+                                                     replaced atomically after each segment
+    experiments/<exp>/runs/<run>/artifacts/...
+    experiments/<exp>/index.json                     a cache of summaries for search; derived
+
+Every record read back is checked for the shape written before it is used: an experiment,
+a name claim or a run record that is not is a ``StoreError`` naming the file when it is
+asked for, and is skipped with a ``StoreWarning`` by listings and searches; a log segment or
+a lifecycle event that is not is skipped with a warning; a summary or the search index that
+is not (both derived) is rebuilt from the records it derives from.
+
+Ids are time-ordered, so a directory listing is time order. Nothing is edited in place; the
+summary is derived (it names the last segment it folded, and a reader folds any newer ones),
+so a crash between a segment and its summary loses nothing. One process writes a run at a
+time; many processes write different runs of one experiment freely.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from modelops import query
+from modelops._crash import crash_point
+from modelops._files import path_name
+from modelops._ids import new_id, now_ms
+from modelops.backends.layout.storage import Signature, Storage, dumps, skipped
+from modelops.entities import (
+    Experiment,
+    FileInfo,
+    LifecycleStage,
+    Metric,
+    MetricSeries,
+    Page,
+    Run,
+    RunData,
+    RunInfo,
+    RunStatus,
+    ViewType,
+)
+from modelops.entities.validators import (
+    MAX_TAG_VALUE_LENGTH,
+    check_key,
+    check_name,
+    check_str_mapping,
+)
+from modelops.errors import (
+    AlreadyExists,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    ParamConflict,
+    StoreError,
+)
+from modelops.stores import TrackingStore
+
+if TYPE_CHECKING:
+    from modelops.query import Filter, OrderBy
+
+#: Rewrite the persisted search index once a search had to read this many changed summaries.
+_INDEX_REWRITE_THRESHOLD = 16
+
+
+def _exp_dir(experiment_id: str) -> str:
+    return f"experiments/{experiment_id}"
+
+
+def _run_dir(experiment_id: str, run_id: str) -> str:
+    return f"experiments/{experiment_id}/runs/{run_id}"
+
+
+def _artifact_rel(path: str | None) -> str:
+    if path is None:
+        return ""
+    if not isinstance(path, str):
+        raise InvalidInput(f"expected a path, got {path!r}", field="artifact path")
+    if path in ("", "."):
+        return ""
+    return check_key(path.strip("/") if path != "/" else "", "artifact path")
+
+
+_ANY = object()
+_INT = (int,)
+_OPTIONAL_INT = (int, type(None))
+_OPTIONAL_STR = (str, type(None))
+_STATUSES = frozenset(s.value for s in RunStatus)
+
+
+def _has(data: Any, fields: Mapping[str, Any]) -> bool:
+    """Whether ``data`` is an object whose ``fields`` have the given types (a bool is no
+    int here, as it is not in what modelops writes)."""
+    if not isinstance(data, dict):
+        return False
+    for key, kind in fields.items():
+        value = data.get(key, _ANY)
+        if kind is bool:
+            if type(value) is not bool:
+                return False
+        elif value is _ANY or not isinstance(value, kind) or type(value) is bool:
+            return False
+    return True
+
+
+def _names(*values: Any) -> bool:
+    try:
+        for value in values:
+            if value is not None:
+                check_name(value, "name")
+    except InvalidInput:
+        return False
+    return True
+
+
+def _strings(mapping: dict[str, Any]) -> bool:
+    return all(type(k) is str and type(v) is str for k, v in mapping.items())
+
+
+_RUN = {"run_id": str, "experiment_id": str, "run_name": str, "start_time": _INT, "user": str,
+        "parent_run_id": _OPTIONAL_STR, "artifact_uri": str, "tags": dict}
+_INT64 = 2**63
+
+
+def _is_run(record: Any, run_id: str) -> bool:
+    return (_has(record, _RUN) and record["run_id"] == run_id and _strings(record["tags"])
+            and _names(record["run_id"], record["experiment_id"], record["run_name"],
+                       record["parent_run_id"]))
+
+
+def _is_summary(summary: Any, run_id: str) -> bool:
+    """Whether a summary read back has the shape a search relies on. (Spelled out field by
+    field: a cold search checks a thousand of them. Names are checked when a run of the page
+    is made: see ``search_runs``.)"""
+    try:
+        end, parent, last = summary["end_time"], summary["parent_run_id"], \
+            summary["last_segment"]
+        if not (summary["run_id"] == run_id and type(summary["experiment_id"]) is str
+                and type(summary["run_name"]) is str and summary["status"] in _STATUSES
+                and type(summary["start_time"]) is int
+                and -_INT64 <= summary["start_time"] < _INT64
+                and (end is None or type(end) is int) and type(summary["user"]) is str
+                and (parent is None or type(parent) is str)
+                and type(summary["artifact_uri"]) is str
+                and (last is None or type(last) is str)
+                and type(summary["tags"]) is dict and _strings(summary["tags"])
+                and type(summary["params"]) is dict and _strings(summary["params"])
+                and type(summary["metrics"]) is dict):
+            return False
+    except (KeyError, TypeError):
+        return False
+    for key, point in summary["metrics"].items():
+        if not (type(key) is str and type(point) is list and len(point) == 3
+                and isinstance(point[0], (int, float)) and type(point[1]) is int
+                and type(point[2]) is int):
+            return False
+    return True
+
+
+def _is_segment(segment: Any) -> bool:
+    """Whether a log segment has the shape ``_fold`` relies on."""
+    if not isinstance(segment, dict):
+        return False
+    for field in ("params", "tags"):
+        if not isinstance(segment.get(field) or {}, dict) or \
+                not _strings(segment.get(field) or {}):
+            return False
+    if "status" in segment and segment["status"] not in _STATUSES:
+        return False
+    if not isinstance(segment.get("end_time"), _OPTIONAL_INT) or \
+            not isinstance(segment.get("run_name", ""), str):
+        return False
+    metrics = segment.get("metrics") or {}
+    if not isinstance(metrics, dict):
+        return False
+    for columns in metrics.values():
+        if not (type(columns) is list and len(columns) == 3
+                and all(type(c) is list for c in columns)
+                and len(columns[0]) == len(columns[1]) == len(columns[2]) > 0
+                and all(type(x) is int for x in columns[0])
+                and all(type(x) is int for x in columns[2])
+                and all(isinstance(x, (int, float)) and type(x) is not bool
+                        for x in columns[1])):
+            return False
+    return True
+
+
+def _fold(summary: dict[str, Any], segment: dict[str, Any], segment_id: str) -> None:
+    """Apply one log segment to a summary, in place."""
+    summary["params"].update(segment.get("params") or {})
+    summary["tags"].update(segment.get("tags") or {})
+    for field in ("status", "end_time", "run_name"):
+        if field in segment:
+            summary[field] = segment[field]
+    latest = summary["metrics"]
+    for key, (steps, values, stamps) in (segment.get("metrics") or {}).items():
+        i = _latest_index(steps, stamps)
+        current = latest.get(key)
+        if current is None or (steps[i], stamps[i]) >= (current[1], current[2]):
+            latest[key] = [values[i], steps[i], stamps[i]]
+    summary["last_segment"] = segment_id
+
+
+def _latest_index(steps: list[int], stamps: list[int]) -> int:
+    """The index of the latest point: highest step, then timestamp, then last logged."""
+    if len(steps) > 64:
+        import numpy as np
+
+        s = np.asarray(steps)
+        at_max = np.flatnonzero(s == s.max())
+        t = np.asarray(stamps)[at_max]
+        return int(at_max[np.flatnonzero(t == t.max())[-1]])
+    best = 0
+    for i in range(1, len(steps)):
+        if (steps[i], stamps[i]) >= (steps[best], stamps[best]):
+            best = i
+    return best
+
+
+def _run_from_summary(s: dict[str, Any], deleted: bool) -> Run:
+    """The Run of a summary; ``InvalidInput`` if a name or key in it does not check out (a
+    summary read back is checked for its shape, its names when a Run is made of it)."""
+    info = RunInfo(
+        run_id=s["run_id"],
+        experiment_id=s["experiment_id"],
+        run_name=s["run_name"],
+        status=s["status"],
+        start_time=s["start_time"],
+        end_time=s["end_time"],
+        lifecycle_stage=LifecycleStage.DELETED if deleted else LifecycleStage.ACTIVE,
+        artifact_uri=s["artifact_uri"],
+        user=s["user"],
+        parent_run_id=s["parent_run_id"],
+    )
+    latest = {k: Metric(k, v[0], v[2], v[1]) for k, v in s["metrics"].items()}
+    return Run(info, RunData(latest=latest, params=s["params"], tags=s["tags"]))
+
+
+class _Point:
+    __slots__ = ("value",)
+
+    def __init__(self, value: float) -> None:
+        self.value = value
+
+
+class _Latest:
+    __slots__ = ("_metrics",)
+
+    def __init__(self, metrics: dict[str, list[Any]]) -> None:
+        self._metrics = metrics
+
+    def get(self, key: str) -> _Point | None:
+        point = self._metrics.get(key)
+        return None if point is None else _Point(point[0])
+
+
+def _summary_field(key: str) -> property:
+    return property(lambda self: self.summary[key])
+
+
+class _RunView:
+    """A run as search sees it: the attributes ``modelops.query`` reads, straight from a
+    summary dict. Building a validated Run for each of thousands of candidates would cost
+    more than the search; only the returned page becomes Runs."""
+
+    __slots__ = ("deleted", "summary")
+
+    def __init__(self, summary: dict[str, Any], deleted: bool) -> None:
+        self.summary = summary
+        self.deleted = deleted
+
+    info = property(lambda self: self)
+    data = property(lambda self: self)
+    run_id = _summary_field("run_id")
+    experiment_id = _summary_field("experiment_id")
+    run_name = _summary_field("run_name")
+    start_time = _summary_field("start_time")
+    end_time = _summary_field("end_time")
+    user = _summary_field("user")
+    parent_run_id = _summary_field("parent_run_id")
+    artifact_uri = _summary_field("artifact_uri")
+    params = _summary_field("params")
+    tags = _summary_field("tags")
+    status = property(lambda self: RunStatus(self.summary["status"]))
+    lifecycle_stage = property(lambda self: LifecycleStage.DELETED if self.deleted
+                               else LifecycleStage.ACTIVE)
+    latest = property(lambda self: _Latest(self.summary["metrics"]))
+
+    def to_run(self) -> Run:
+        return _run_from_summary(self.summary, self.deleted)
+
+
+class _IndexEntry:
+    __slots__ = ("signature", "summary", "view")
+
+    def __init__(self, signature: Signature, summary: dict[str, Any]) -> None:
+        self.signature = signature
+        self.summary = summary
+        self.view: _RunView | None = None
+
+
+# Summary fields the persisted index leaves out because they can be rebuilt.
+_DERIVED = ("run_id", "experiment_id", "artifact_uri", "last_segment")
+
+
+class _ExperimentIndex:
+    """An experiment's summaries for search, valid for the change token it was built at."""
+
+    def __init__(self) -> None:
+        self.token: bytes | None = None
+        self.entries: dict[str, _IndexEntry] = {}
+
+    def to_data(self) -> dict[str, Any]:
+        runs = {run_id: [list(e.signature) if e.signature else None,
+                         {k: v for k, v in e.summary.items() if k not in _DERIVED}]
+                for run_id, e in self.entries.items()}
+        return {"token": self.token.decode() if self.token else None, "runs": runs}
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any], experiment_id: str,
+                  runs_uri: str) -> _ExperimentIndex:
+        index = cls()
+        index.token = data["token"].encode() if data.get("token") else None
+        for run_id, (sig, summary) in data["runs"].items():
+            summary.update(run_id=run_id, experiment_id=experiment_id, last_segment=None,
+                           artifact_uri=f"{runs_uri}/{run_id}/artifacts")
+            index.entries[run_id] = _IndexEntry(tuple(sig) if sig else None, summary)
+        return index
+
+
+class _RunState:
+    """What this process knows of a run it writes: its summary, the segments folded into it,
+    and a lock."""
+
+    __slots__ = ("known", "lock", "summary")
+
+    def __init__(self, summary: dict[str, Any], known: set[str]) -> None:
+        self.summary = summary
+        self.known = known
+        self.lock = threading.Lock()
+
+
+class LayoutTrackingStore(TrackingStore):
+    """Experiments and runs in the log-structured layout on a Storage."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+        self.uri = storage.uri
+        self._lock = threading.RLock()
+        self._run_experiment: dict[str, str] = {}
+        self._writers: dict[str, _RunState] = {}
+        self._index: dict[str, _ExperimentIndex] = {}
+        # Lifecycle events are immutable: cache their content by path.
+        self._events: dict[str, bool] = {}
+
+    # -- experiments ------------------------------------------------------------------------
+
+    def create_experiment(self, name: str, tags: Mapping[str, str] | None = None,
+                          artifact_location: str | None = None) -> Experiment:
+        check_name(name, "experiment name")
+        tags = check_str_mapping(tags, "experiment tags", MAX_TAG_VALUE_LENGTH)
+        experiment_id = new_id()
+        exp = Experiment(
+            experiment_id=experiment_id, name=name, creation_time=now_ms(), tags=tags,
+            artifact_location=artifact_location
+            or self.storage.uri_of(f"{_exp_dir(experiment_id)}/runs"),
+        )
+        record = {"experiment_id": experiment_id, "name": name, "tags": tags,
+                  "creation_time": exp.creation_time,
+                  "artifact_location": exp.artifact_location}
+        self.storage.create(f"{_exp_dir(experiment_id)}/experiment.json", dumps(record))
+        try:
+            self.storage.create(f"experiment-names/{path_name(name)}.json",
+                                dumps({"experiment_id": experiment_id, "name": name}))
+        except FileExistsError:
+            self.storage.remove_tree(_exp_dir(experiment_id))
+            raise AlreadyExists(f"experiment {name!r} already exists") from None
+        except BaseException:
+            self.storage.remove_tree(_exp_dir(experiment_id))
+            raise
+        return exp
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        check_name(experiment_id, "experiment id")
+        rel = f"{_exp_dir(experiment_id)}/experiment.json"
+        record = self.storage.read_json(rel)
+        if record is None:
+            raise NotFound(f"no experiment with id {experiment_id!r} in {self.uri}")
+        stage = self._lifecycle(f"{_exp_dir(experiment_id)}/lifecycle")
+        try:
+            if not _has(record, {"name": str, "creation_time": _INT}):
+                raise InvalidInput("a name or creation time is missing")
+            return Experiment(
+                experiment_id=experiment_id, name=record["name"],
+                tags=record.get("tags") or {}, creation_time=record["creation_time"],
+                artifact_location=record.get("artifact_location", ""),
+                lifecycle_stage=LifecycleStage.DELETED if stage else LifecycleStage.ACTIVE,
+            )
+        except (InvalidInput, TypeError) as exc:
+            raise StoreError(f"{self.storage.uri_of(rel)}: not an experiment record "
+                             f"({exc})") from None
+
+    def _claimed(self, rel: str, name: str | None) -> str | None:
+        """The experiment id a name claim holds (of ``name``, when given); None if there is
+        no claim, ``StoreError`` naming the file if it is not one."""
+        claim = self.storage.read_json(rel)
+        if claim is None:
+            return None
+        if not (_has(claim, {"experiment_id": str, "name": str})
+                and _names(claim["experiment_id"], claim["name"])
+                and (name is None or claim["name"] == name)):
+            raise StoreError(f"{self.storage.uri_of(rel)}: not a claim of an experiment name")
+        return claim["experiment_id"]
+
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        check_name(name, "experiment name")
+        experiment_id = self._claimed(f"experiment-names/{path_name(name)}.json", name)
+        return None if experiment_id is None else self.get_experiment(experiment_id)
+
+    def list_experiments(self, view: ViewType = ViewType.ACTIVE_ONLY) -> list[Experiment]:
+        out = []
+        for entry in self.storage.listdir("experiment-names"):
+            try:
+                experiment_id = self._claimed(f"experiment-names/{entry}", None)
+                if experiment_id is None:
+                    continue
+                exp = self.get_experiment(experiment_id)
+            except StoreError as exc:
+                skipped(exc)
+                continue
+            except NotFound:
+                record = self.storage.uri_of(f"{_exp_dir(experiment_id)}/experiment.json")
+                skipped(StoreError(f"{record}: missing or unreadable, though "
+                                   f"experiment-names/{entry} claims it"))
+                continue
+            if ViewType(view).admits(exp.lifecycle_stage):
+                out.append(exp)
+        return sorted(out, key=lambda e: (e.creation_time, e.experiment_id))
+
+    def set_experiment_lifecycle(self, experiment_id: str, deleted: bool) -> None:
+        self.get_experiment(experiment_id)
+        self.storage.create(f"{_exp_dir(experiment_id)}/lifecycle/{new_id()}.json",
+                            dumps({"deleted": bool(deleted)}))
+
+    def _lifecycle(self, rel: str, run_id: str | None = None) -> bool:
+        """Whether the newest lifecycle event in ``rel`` (for ``run_id``) says deleted."""
+        return self._deleted_runs(rel).get(run_id or "", False)
+
+    def _deleted_runs(self, rel: str) -> dict[str, bool]:
+        """Fold lifecycle events: run_id (or "" for the experiment) -> deleted."""
+        state: dict[str, bool] = {}
+        for name in self.storage.listdir(rel):
+            path = f"{rel}/{name}"
+            if path not in self._events:
+                event = self.storage.read_json(path)
+                if event is None:
+                    continue
+                if not (_has(event, {"deleted": bool})
+                        and isinstance(event.get("run_id", ""), str)):
+                    skipped(StoreError(f"{self.storage.uri_of(path)}: not a lifecycle event"))
+                    continue
+                self._events[path] = event
+            event = self._events[path]
+            state[event.get("run_id", "")] = event["deleted"]
+        return state
+
+    # -- runs -------------------------------------------------------------------------------
+
+    def create_run(self, experiment_id: str, *, run_name: str, start_time: int,
+                   tags: Mapping[str, str] | None = None, parent_run_id: str | None = None,
+                   user: str = "") -> Run:
+        check_name(run_name, "run name")
+        tags = check_str_mapping(tags, "run tags", MAX_TAG_VALUE_LENGTH)
+        if parent_run_id is not None:
+            check_name(parent_run_id, "parent run id")
+        exp = self.get_experiment(experiment_id)
+        if exp.lifecycle_stage is LifecycleStage.DELETED:
+            raise Conflict(f"experiment {exp.name!r} is deleted; restore it to add runs")
+        run_id = new_id()
+        rdir = _run_dir(experiment_id, run_id)
+        record = {
+            "run_id": run_id, "experiment_id": experiment_id, "run_name": run_name,
+            "start_time": int(start_time), "user": user, "parent_run_id": parent_run_id,
+            "artifact_uri": self.storage.uri_of(f"{rdir}/artifacts"), "tags": tags,
+        }
+        self.storage.create(f"{rdir}/run.json", dumps(record))
+        summary = self._initial_summary(record)
+        state = _RunState(summary, set())
+        with self._lock:
+            self._run_experiment[run_id] = experiment_id
+            self._writers[run_id] = state
+        # The run exists once run.json does; the summary is derived (a reader without it
+        # starts from run.json) and the run's next write rewrites it. Failing here would
+        # make the caller create the run a second time.
+        with contextlib.suppress(StoreError):
+            self._write_summary(state)
+        return _run_from_summary(summary, deleted=False)
+
+    @staticmethod
+    def _initial_summary(record: dict[str, Any]) -> dict[str, Any]:
+        summary = {k: v for k, v in record.items() if k != "tags"}
+        summary.update(status=RunStatus.RUNNING.value, end_time=None, params={}, metrics={},
+                       tags=dict(record["tags"]), last_segment=None)
+        return summary
+
+    def _experiment_of(self, run_id: str) -> str:
+        check_name(run_id, "run id")
+        exp = self._run_experiment.get(run_id)
+        if exp is not None:
+            return exp
+        for exp in self.storage.listdir("experiments"):
+            if self.storage.exists(f"{_run_dir(exp, run_id)}/run.json"):
+                self._run_experiment[run_id] = exp
+                return exp
+        raise NotFound(f"no run with id {run_id!r} in {self.uri}")
+
+    def _read_state(self, run_id: str) -> dict[str, Any]:
+        """The run's current state from storage: its summary plus any newer segments."""
+        return self._load_state(run_id)[0]
+
+    def _load_state(self, run_id: str) -> tuple[dict[str, Any], set[str]]:
+        """The run's state from storage, and the names of the segments it reflects."""
+        exp = self._experiment_of(run_id)
+        rdir = _run_dir(exp, run_id)
+        summary = self.storage.read_json(f"{rdir}/summary.json")
+        if summary is not None and not _is_summary(summary, run_id):
+            skipped(StoreError(f"{self.storage.uri_of(f'{rdir}/summary.json')}: not a run "
+                               "summary; rebuilt from the run's records"))
+            summary = None
+        if summary is None:
+            rel = f"{rdir}/run.json"
+            record = self.storage.read_json(rel)
+            if record is None:
+                raise NotFound(f"no run with id {run_id!r} in {self.uri}")
+            if not _is_run(record, run_id):
+                raise StoreError(f"{self.storage.uri_of(rel)}: not a run record")
+            summary = self._initial_summary(record)
+        last = summary["last_segment"]
+        names = self.storage.listdir(f"{rdir}/log")
+        for name in names:
+            segment_id = name.removesuffix(".json")
+            if last is None or segment_id > last:
+                segment = self._segment(rdir, name)
+                if segment is not None:
+                    _fold(summary, segment, segment_id)
+        return summary, set(names)
+
+    def _segment(self, rdir: str, name: str) -> dict[str, Any] | None:
+        """A log segment of a run; None (with a warning if it is damaged) if it cannot be
+        folded."""
+        rel = f"{rdir}/log/{name}"
+        segment = self.storage.read_json(rel)
+        if segment is not None and not _is_segment(segment):
+            skipped(StoreError(f"{self.storage.uri_of(rel)}: not a log segment"))
+            return None
+        return segment
+
+    def _stored_run(self, summary: dict[str, Any], run_id: str) -> Run:
+        """The Run of a summary read back; ``StoreError`` naming it if its names are bad."""
+        try:
+            return _run_from_summary(summary,
+                                     self._is_deleted(summary["experiment_id"], run_id))
+        except InvalidInput as exc:
+            raise StoreError(f"the summary of run {run_id!r} in {self.uri}: {exc}") from None
+
+    def _writer(self, run_id: str) -> _RunState:
+        state = self._writers.get(check_name(run_id, "run id"))
+        if state is None:
+            summary, known = self._load_state(run_id)
+            with self._lock:
+                state = self._writers.setdefault(run_id, _RunState(summary, known))
+        return state
+
+    def _catch_up(self, state: _RunState, rdir: str) -> None:
+        """Fold segments another handle (or process) wrote since this one last looked."""
+        for name in self.storage.listdir(f"{rdir}/log"):
+            if name not in state.known:
+                segment = self._segment(rdir, name)
+                if segment is not None:
+                    last = state.summary["last_segment"]
+                    _fold(state.summary, segment, name.removesuffix(".json"))
+                    if last is not None and last > state.summary["last_segment"]:
+                        state.summary["last_segment"] = last
+                state.known.add(name)
+
+    def _is_deleted(self, experiment_id: str, run_id: str) -> bool:
+        return self._lifecycle(f"{_exp_dir(experiment_id)}/run-lifecycle", run_id)
+
+    def get_run(self, run_id: str) -> Run:
+        # Always from storage: another handle or process may have written since.
+        summary = self._read_state(run_id)
+        return self._stored_run(summary, run_id)
+
+    def _append(self, run_id: str, segment: dict[str, Any],
+                check: Any = None) -> dict[str, Any]:
+        """Write one segment and the summary folded from it; returns the new summary."""
+        state = self._writer(run_id)
+        with state.lock:
+            rdir = _run_dir(state.summary["experiment_id"], run_id)
+            self._catch_up(state, rdir)
+            if check is not None:
+                check(state.summary)
+            segment_id = new_id()
+            self.storage.create(f"{rdir}/log/{segment_id}.json", dumps(segment))
+            crash_point("tracking.segment.written")
+            state.known.add(f"{segment_id}.json")
+            _fold(state.summary, segment, segment_id)
+            # The segment is stored: readers fold it and the next write rewrites the summary.
+            # Failing here would make the caller log the batch a second time.
+            with contextlib.suppress(StoreError):
+                self._write_summary(state)
+            return state.summary
+
+    def _write_summary(self, state: _RunState) -> None:
+        s = state.summary
+        rel = f"{_run_dir(s['experiment_id'], s['run_id'])}/summary.json"
+        self.storage.replace(rel, dumps(s))
+        index = self._index.get(s["experiment_id"])
+        if index is not None:
+            # Keep this process's search index fresh without re-reading what it just wrote.
+            with self._lock:
+                index.entries[s["run_id"]] = _IndexEntry(self.storage.signature(rel),
+                                                         _copy_summary(s))
+        self._mark_changed(s["experiment_id"])
+
+    def update_run(self, run_id: str, *, status: RunStatus | str | None = None,
+                   end_time: int | None = None, run_name: str | None = None) -> Run:
+        segment: dict[str, Any] = {}
+        if status is not None:
+            segment["status"] = RunStatus.parse(status).value
+        if end_time is not None:
+            segment["end_time"] = int(end_time)
+        if run_name is not None:
+            segment["run_name"] = check_name(run_name, "run name")
+        summary = self._append(run_id, segment) if segment else self._read_state(run_id)
+        return self._stored_run(summary, run_id)
+
+    def set_run_lifecycle(self, run_id: str, deleted: bool) -> None:
+        exp = self._experiment_of(run_id)
+        self.storage.create(f"{_exp_dir(exp)}/run-lifecycle/{new_id()}.json",
+                            dumps({"run_id": run_id, "deleted": bool(deleted)}))
+
+    def purge_run(self, run_id: str) -> None:
+        exp = self._experiment_of(run_id)
+        self.storage.remove_tree(_run_dir(exp, run_id))
+        with self._lock:
+            self._writers.pop(run_id, None)
+            self._run_experiment.pop(run_id, None)
+            index = self._index.get(exp)
+            if index is not None:
+                index.entries.pop(run_id, None)
+        self._mark_changed(exp)
+
+    def log_batch(self, run_id: str, metrics: Sequence[MetricSeries] = (),
+                  params: Mapping[str, str] | None = None,
+                  tags: Mapping[str, str] | None = None) -> None:
+        params = check_str_mapping(params, "params", 6000)
+        tags = check_str_mapping(tags, "tags", MAX_TAG_VALUE_LENGTH)
+        segment: dict[str, Any] = {}
+        if metrics:
+            columns: dict[str, list[list[Any]]] = {}
+            for i, series in enumerate(metrics):
+                if not isinstance(series, MetricSeries):
+                    raise InvalidInput(f"expected MetricSeries, got {type(series).__name__}",
+                                       field=f"metrics[{i}]")
+                if not len(series):
+                    continue
+                cols = columns.setdefault(series.key, [[], [], []])
+                cols[0] += series.steps.tolist()
+                cols[1] += series.values.tolist()
+                cols[2] += series.timestamps.tolist()
+            if columns:
+                segment["metrics"] = columns
+        if params:
+            segment["params"] = params
+        if tags:
+            segment["tags"] = tags
+        if not segment:
+            self._experiment_of(run_id)
+            return
+
+        def no_param_conflict(summary: dict[str, Any]) -> None:
+            if self._is_deleted(summary["experiment_id"], run_id):
+                raise Conflict(f"run {run_id} is deleted; restore it to log to it")
+            known = summary["params"]
+            for key, value in params.items():
+                if key in known and known[key] != value:
+                    raise ParamConflict(
+                        f"param {key!r} of run {run_id} is {known[key]!r}; params are "
+                        f"immutable, so logging {value!r} is refused")
+
+        self._append(run_id, segment, check=no_param_conflict)
+
+    def get_metric_history(self, run_id: str, key: str) -> MetricSeries:
+        check_key(key, "metric key")
+        exp = self._experiment_of(run_id)
+        rdir = _run_dir(exp, run_id)
+        steps: list[int] = []
+        values: list[float] = []
+        stamps: list[int] = []
+        for name in self.storage.listdir(f"{rdir}/log"):
+            segment = self._segment(rdir, name)
+            cols = ((segment or {}).get("metrics") or {}).get(key)
+            if cols:
+                steps += cols[0]
+                values += cols[1]
+                stamps += cols[2]
+        return MetricSeries(key, steps, values, stamps)
+
+    # -- search -----------------------------------------------------------------------------
+
+    def search_runs(self, experiment_ids: Sequence[str], filter: Filter | None = None,
+                    order_by: Sequence[OrderBy] = (), max_results: int = 1000,
+                    page_token: str | None = None,
+                    view: ViewType = ViewType.ACTIVE_ONLY) -> Page:
+        view = ViewType(view)
+        candidates: list[_RunView] = []
+        for experiment_id in experiment_ids:
+            self.get_experiment(experiment_id)
+            candidates.extend(self._runs_of(experiment_id, view))
+        # Filter and sort cheap views of the summaries; build Runs only for the page.
+        page = query.search(candidates, filter, order_by, max_results, page_token)
+        runs = []
+        for view in page.items:
+            try:
+                runs.append(view.to_run())
+            except InvalidInput as exc:  # a summary whose names do not check out
+                skipped(StoreError(f"the summary of run {view.summary.get('run_id')!r} in "
+                                   f"{self.uri}: {exc}"))
+        return Page(tuple(runs), page.token)
+
+    def _runs_of(self, experiment_id: str, view: ViewType) -> list[_RunView]:
+        """Every run of an experiment, read through the search index.
+
+        An unchanged experiment (same change token) costs one small read; a changed one is
+        revalidated run by run with file signatures, re-reading only changed summaries.
+        """
+        token = self._change_token(experiment_id)
+        deleted = self._deleted_runs(f"{_exp_dir(experiment_id)}/run-lifecycle")
+        with self._lock:
+            index = self._index.get(experiment_id)
+            if index is None:
+                index = self._index[experiment_id] = self._load_index(experiment_id)
+            if token is None or token != index.token:
+                self._revalidate(experiment_id, index, token)
+            out = []
+            for entry in index.entries.values():
+                is_deleted = deleted.get(entry.summary["run_id"], False)
+                if not view.admits(LifecycleStage.DELETED if is_deleted
+                                   else LifecycleStage.ACTIVE):
+                    continue
+                if entry.view is None or entry.view.deleted != is_deleted:
+                    entry.view = _RunView(entry.summary, is_deleted)
+                out.append(entry.view)
+            return out
+
+    def _change_token(self, experiment_id: str) -> bytes | None:
+        try:
+            return self.storage.read_bytes(f"{_exp_dir(experiment_id)}/changed")
+        except FileNotFoundError:
+            return None
+
+    def _mark_changed(self, experiment_id: str) -> None:
+        # Written after the summary: a reader holding the old token re-scans; one that reads
+        # the new token also sees the new summary.
+        self.storage.replace(f"{_exp_dir(experiment_id)}/changed", dumps(new_id()))
+
+    def _revalidate(self, experiment_id: str, index: _ExperimentIndex,
+                    token: bytes | None) -> None:
+        signatures = self.storage.signatures(f"{_exp_dir(experiment_id)}/runs", "summary.json")
+        stale = 0
+        for run_id, sig in signatures.items():
+            entry = index.entries.get(run_id)
+            if entry is None or sig is None or entry.signature != sig:
+                summary = self._read_summary(experiment_id, run_id)
+                if summary is None:
+                    continue  # a run being created: no run.json yet
+                index.entries[run_id] = _IndexEntry(sig, summary)
+                stale += 1
+        for run_id in set(index.entries) - set(signatures):
+            del index.entries[run_id]  # purged
+        index.token = token
+        if token is not None and stale >= _INDEX_REWRITE_THRESHOLD \
+                and any(s is not None for s in signatures.values()):
+            # A derived cache: last writer wins, and readers check its token, so a stale or
+            # lost index only costs re-reading summaries. A read never fails for it: a full
+            # disk or a read-only store only means the next cold search reads them again.
+            with contextlib.suppress(StoreError):
+                self.storage.replace(f"{_exp_dir(experiment_id)}/index.json",
+                                     dumps(index.to_data()))
+
+    def _load_index(self, experiment_id: str) -> _ExperimentIndex:
+        rel = f"{_exp_dir(experiment_id)}/index.json"
+        data = self.storage.read_json(rel)
+        if data is None:
+            return _ExperimentIndex()
+        runs_uri = self.storage.uri_of(f"{_exp_dir(experiment_id)}/runs")
+        try:
+            index = _ExperimentIndex.from_data(data, experiment_id, runs_uri)
+        except (TypeError, ValueError, KeyError, AttributeError):
+            index = None
+        if index is None or not all(_is_summary(e.summary, run_id)
+                                    for run_id, e in index.entries.items()):
+            # A derived cache: dropped and rebuilt from the summaries.
+            skipped(StoreError(f"{self.storage.uri_of(rel)}: not a search index; rebuilt"))
+            return _ExperimentIndex()
+        return index
+
+    def _read_summary(self, experiment_id: str, run_id: str) -> dict[str, Any] | None:
+        rdir = _run_dir(experiment_id, run_id)
+        summary = self.storage.read_json(f"{rdir}/summary.json")
+        if summary is not None and _is_summary(summary, run_id):
+            return summary
+        try:
+            self._run_experiment.setdefault(run_id, experiment_id)
+            return self._read_state(run_id)
+        except NotFound:
+            return None
+        except StoreError as exc:  # a damaged run: the search goes on without it
+            skipped(exc)
+            return None
+
+    # -- artifacts --------------------------------------------------------------------------
+
+    def _artifacts(self, run_id: str, path: str | None) -> str:
+        rel = _artifact_rel(path)
+        base = f"{_run_dir(self._experiment_of(run_id), run_id)}/artifacts"
+        return f"{base}/{rel}" if rel else base
+
+    def log_artifact(self, run_id: str, local_path: str, artifact_path: str) -> None:
+        target = self._artifacts(run_id, artifact_path)
+        try:
+            self.storage.put_file(local_path, target)
+        except FileNotFoundError:
+            raise NotFound(f"no local file {local_path!r} to log as an artifact") from None
+
+    def write_artifact(self, run_id: str, data: bytes, artifact_path: str) -> None:
+        self.storage.replace(self._artifacts(run_id, artifact_path), data)
+
+    def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
+        rel = _artifact_rel(path)
+        prefix = f"{rel}/" if rel else ""
+        return [FileInfo(prefix + name, is_dir, size)
+                for name, is_dir, size in self.storage.list_detail(self._artifacts(run_id, rel))]
+
+    def download_artifact(self, run_id: str, path: str, dst_dir: str) -> str:
+        import os
+
+        rel = _artifact_rel(path)
+        src = self._artifacts(run_id, rel)
+        if not self.storage.exists(src):
+            raise NotFound(f"run {run_id} has no artifact {path!r}")
+        local = os.path.join(dst_dir, *rel.split("/")) if rel else dst_dir
+        self.storage.get(src, local)
+        return local
+
+
+def _copy_summary(s: dict[str, Any]) -> dict[str, Any]:
+    return {**s, "metrics": dict(s["metrics"]), "params": dict(s["params"]),
+            "tags": dict(s["tags"])}
+
+
+__all__ = ["LayoutTrackingStore", "Signature"]

@@ -1,0 +1,110 @@
+"""Valid JSON of the wrong shape, or text that does not decode, in any record a read meets:
+the record is skipped with a warning naming its file, or the read raises a StoreError naming
+it; never a KeyError or a TypeError."""
+
+import glob
+import json
+import os
+import pathlib
+import warnings
+
+import numpy as np
+import pytest
+
+import modelops
+from modelops import ModelOpsError, StoreError, StoreWarning
+
+T0 = 1_790_000_000_000
+SHAPES = [b"{}", b"[]", b'"text"', b"null", b'{"name": []}', b"\xff\xfe not text"]
+
+
+@pytest.fixture
+def store(tmp_path):
+    ops = modelops.connect(tmp_path)
+    with ops.tracking.start_run(experiment="exp", name="r") as run:
+        run.log_metric("m", 1.0)
+    ops.tracking.create_experiment("other")
+    ops.drift.fit_reference("d", {"x": np.arange(50.0)})
+    with ops.predictions.logger("p") as log:
+        for i in range(3):
+            log.log({"x": i}, i, id=f"id-{i}", timestamp=T0 + i)
+    return tmp_path, run.run_id
+
+
+def _one(root, pattern):
+    """The first file matching ``pattern``, of the experiment "exp" where it matters."""
+    paths = sorted(glob.glob(os.path.join(root, pattern)))
+    if pattern.endswith("experiment.json"):
+        paths = [p for p in paths if b'"name":"exp"' in pathlib.Path(p).read_bytes()]
+    return paths[0]
+
+
+def _reads(ops, run_id):
+    return {
+        "experiments": lambda: ops.tracking.list_experiments(),
+        "experiment": lambda: ops.tracking.get_experiment("exp"),
+        "search": lambda: ops.tracking.search_runs(),
+        "run": lambda: ops.tracking.get_run(run_id),
+        "history": lambda: ops.tracking.get_metric_history(run_id, "m"),
+        "reference": lambda: ops.drift.reference("d"),
+        "predictions": lambda: ops.predictions.read("p"),
+    }
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: s.decode(errors="replace"))
+@pytest.mark.parametrize("record", ["experiments/*/experiment.json", "experiment-names/exp.json",
+                                    "experiments/*/runs/*/summary.json",
+                                    "experiments/*/runs/*/run.json",
+                                    "experiments/*/runs/*/log/*.json",
+                                    "drift/d/profiles/*.json"])
+def test_a_record_of_the_wrong_shape_is_skipped_or_a_store_error_naming_it(store, record,
+                                                                         shape):
+    root, run_id = store
+    path = _one(root, record)
+    with open(path, "wb") as f:
+        f.write(shape)
+    ops = modelops.connect(root)
+    for name, read in _reads(ops, run_id).items():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                read()
+            except ModelOpsError as exc:
+                if isinstance(exc, StoreError):
+                    assert os.path.basename(path) in str(exc), (name, exc)
+                continue
+        for w in caught:
+            if issubclass(w.category, StoreWarning):
+                assert os.path.basename(path) in str(w.message), (name, w.message)
+    # What did not depend on the damaged record still reads.
+    assert ops.tracking.get_experiment("other").name == "other"
+    assert len(ops.predictions.read("p")) == 3
+
+
+def test_a_summary_of_the_wrong_shape_is_rebuilt_from_the_run_records(store):
+    root, run_id = store
+    with open(_one(root, "experiments/*/runs/*/summary.json"), "w") as f:
+        json.dump({"run_id": run_id}, f)
+    ops = modelops.connect(root)
+    with pytest.warns(StoreWarning, match=r"summary\.json"):
+        assert ops.tracking.get_run(run_id).data.metrics == {"m": 1.0}
+    with pytest.warns(StoreWarning, match=r"summary\.json"):
+        assert [r.run_id for r in ops.tracking.search_runs("exp")] == [run_id]
+
+
+@pytest.mark.parametrize("line", [b"[]", b"null", b"1", b'"x"', b"{}", b'{"id": 5, "ts": 1}',
+                                  b'{"id": "a", "ts": "soon"}', b"\xff\xfe"])
+def test_a_prediction_line_that_is_no_record_is_skipped_naming_its_part(store, line):
+    root, _ = store
+    part = _one(root, "predictions/p/date=*/part-*.jsonl")
+    with open(part, "rb") as f:
+        data = f.read()
+    with open(part, "wb") as f:
+        f.write(line + b"\n" + data)  # first: the line Arrow's reader is most fragile on
+    ops = modelops.connect(root)
+    for engine in ("auto", "python"):
+        from modelops.predictions.reader import read_predictions
+
+        with pytest.warns(StoreWarning, match=os.path.basename(part)):
+            table = read_predictions(ops.predictions.store, "p", engine=engine)
+        assert table.ids.tolist() == ["id-0", "id-1", "id-2"]
