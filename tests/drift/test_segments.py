@@ -28,7 +28,7 @@ def test_the_drifted_segment_comes_first_and_the_others_hold():
     assert found.segments[0].segment == "south" and found.segments[0].report.drifted_columns \
         == ["x"]
     assert found.drifted_segments[0] == "south"
-    assert found.alpha == pytest.approx(0.05 / 3)
+    assert found.alpha == pytest.approx(0.025 / 3)      # the drift tests' alpha, Bonferroni
     assert found.segment("north").n_reference > 1000
     assert all("x" not in s.report.drifted_columns for s in found.segments[1:])
 
