@@ -117,3 +117,33 @@ def test_the_command_is_the_function_whatever_was_imported_before():
     import modelops.cli.main
 
     assert callable(modelops.cli.main) and modelops.cli.main(["plugins"]) == 0
+
+
+def test_a_plugin_adds_a_command_group_through_the_hook(tmp_path, capsys):
+    from modelops import plugins
+    from modelops.cli.main import run
+
+    class Hello:
+        @modelops.hookimpl
+        def modelops_cli_commands(self, groups):
+            parser = groups.add_parser("hello", help="greet")
+            parser.add_argument("who", help="whom to greet")
+            parser.set_defaults(handler=self.hello)
+
+        def hello(self, args):
+            if args.who == "nobody":
+                raise modelops.InvalidInput("nobody to greet", field="who")
+            print(f"hello {args.who} at {args.uri}")
+
+    plugin = Hello()
+    plugins.plugin_manager().register(plugin)
+    try:
+        assert run(["--uri", "memory://x", "hello", "world"]) == 0
+        assert capsys.readouterr().out == "hello world at memory://x\n"
+        assert run(["hello", "nobody"]) == 1
+        assert "modelops: who: nobody to greet" in capsys.readouterr().err
+        assert run(["plugins"]) == 0                   # the built-in groups are still there
+    finally:
+        plugins.plugin_manager().unregister(plugin)
+    with pytest.raises(SystemExit):
+        run(["hello", "world"])                   # gone with its plugin

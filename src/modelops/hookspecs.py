@@ -17,7 +17,8 @@ registered later are asked first, so an installed plugin can take over a built-i
 
 Discovery and extension points (every implementation is called, results joined):
 ``modelops_schemes``, ``modelops_model_flavors``, ``modelops_drift_methods``,
-``modelops_health_checks``, ``modelops_metrics``, ``modelops_estimators``.
+``modelops_health_checks``, ``modelops_metrics``, ``modelops_estimators``,
+``modelops_cli_commands``.
 
 Events (every implementation is called; an exception in one is reported as a warning and
 does not stop the caller): ``modelops_run_finished``, ``modelops_version_registered``,
@@ -182,6 +183,24 @@ def modelops_estimators() -> list[Estimator]:
     reference) and ``notes`` (plain data saying what fitting decided). The built-in CBPE and
     DLE come through this hook too (``modelops.estimation.builtin``); an estimator of a plugin
     registered later replaces one of the same name.
+    """
+
+
+@hookspec
+def modelops_cli_commands(groups: Any) -> None:
+    """Add command groups to the ``modelops`` command line.
+
+    :param groups: the ``argparse`` sub-parsers action of the top-level parser: call
+        ``groups.add_parser("serve", help=...)``, add its options, and
+        ``set_defaults(handler=fn)``; ``fn(args)`` runs the command, with the global
+        ``args.uri`` (None: the default store) and ``args.utc`` beside the command's own
+        options. A ``modelops.ModelOpsError`` it raises is printed as one line and exits 1;
+        set ``reads=True`` in the defaults for a command that must refuse a local store that
+        does not exist.
+
+    The built-in groups (``experiments``, ``runs``, ``models`` …) are added through this hook
+    too, first; a plugin's group name must not repeat one (argparse refuses it). Called once
+    per ``modelops`` invocation, so import heavy modules inside the handler, not here.
     """
 
 

@@ -12,20 +12,8 @@ import os
 import re
 import sys
 
-from modelops.cli import (
-    _output,
-    drift,
-    experiments,
-    lifecycle,
-    models,
-    monitor,
-    plugins,
-    runs,
-    store,
-)
+from modelops.cli import _output
 from modelops.errors import ModelOpsError, NotFound
-
-GROUPS = (experiments, runs, models, drift, monitor, lifecycle, store, plugins)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,8 +22,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--utc", action="store_true",
                         help="print times in UTC (default: ISO 8601 in local time)")
     groups = parser.add_subparsers(dest="group", required=True, metavar="GROUP")
-    for group in GROUPS:
-        group.add_parser(groups)
+    from modelops.cli import builtin
+    from modelops.plugins import plugin_manager
+
+    # The built-in groups are a plugin like any other, registered here rather than with the
+    # other built-ins so that connect() does not import the command line.
+    pm = plugin_manager()
+    if not pm.is_registered(builtin):
+        pm.register(builtin, name="modelops.cli.builtin")
+    pm.hook.modelops_cli_commands(groups=groups)
     for command in commands(parser):
         options = {a.dest: a.option_strings[-1] for a in command._actions
                    if a.option_strings and a.dest != "help"}
