@@ -998,8 +998,16 @@ class MlflowRegistryStore(RegistryStore):
             numbers = self._numbers_for(name, todo)
             for event in todo:
                 self._apply(name, event, numbers, aliases, writes)
-            with mlflow_errors(f"marking the history of {name!r} mirrored"):
-                self.client.set_tag(trail, MIRRORED_TAG, str(todo[-1].seq))
+            try:
+                with mlflow_errors(f"marking the history of {name!r} mirrored"):
+                    self.client.set_tag(trail, MIRRORED_TAG, str(todo[-1].seq))
+            except StoreError as exc:
+                # MLflow's SQL store inserts a tag it read as absent: two writers marking at
+                # once collide on the key. The other's mark stands; read it and go on.
+                if "IntegrityError" not in f"{type(exc.__cause__).__name__} {exc}":
+                    raise
+                self._read_trail(name, trail)
+                continue
             with self._lock:
                 cache.mirrored = todo[-1].seq
             # Did someone append (or mark) meanwhile? Then read again and go on.
