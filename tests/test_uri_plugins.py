@@ -172,3 +172,25 @@ def test_entry_point_plugins_load_as_modelops_plugins_says(installed_plugin, set
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                          text=True, check=True).stdout.strip()
     assert out == ("served" if loads else "unknown")
+
+
+@pytest.mark.parametrize(("uri", "shown"), [
+    ("mlflow+postgresql://ops:s3cret@db:5432/mlflow", "mlflow+postgresql://ops:***@db:5432/mlflow"),
+    ("mlflow+postgresql+psycopg://ops:p%40ss@db/mlflow?x=1",
+     "mlflow+postgresql+psycopg://ops:***@db/mlflow?x=1"),
+    ("mlflow+postgresql://ops@db/mlflow", "mlflow+postgresql://ops@db/mlflow"),
+    ("s3://bucket/prefix", "s3://bucket/prefix"),
+    ("file:///data/a:b@c", "file:///data/a:b@c"),           # a path, not a password
+])
+def test_a_password_in_a_store_uri_is_hidden_where_it_is_shown(uri, shown):
+    from modelops.uri import hide_password
+
+    assert hide_password(uri) == shown
+
+
+def test_a_client_never_shows_the_password_of_its_uri():
+    ops = modelops.Client({}, "mlflow+postgresql://ops:s3cret@db/mlflow")
+    assert "s3cret" not in repr(ops)
+    with pytest.raises(modelops.NotFound) as caught:
+        ops.registry
+    assert "s3cret" not in str(caught.value) and "ops:***@db" in str(caught.value)

@@ -7,7 +7,7 @@ from typing import Any
 
 from modelops.errors import NotFound
 from modelops.stores import STORE_KINDS
-from modelops.uri import StoreURI, default_uri, parse_uri
+from modelops.uri import StoreURI, default_uri, hide_password, parse_uri
 
 _FACTORY_HOOKS = {
     "tracking": "modelops_tracking_store",
@@ -50,7 +50,7 @@ class Client:
         if isinstance(store, NotFound):
             raise store  # the backend serves the URI but keeps no such store, and said why
         if store is None:
-            raise NotFound(f"the store at {self.uri} offers no {kind} store; pass "
+            raise NotFound(f"the store at {hide_password(self.uri)} offers no {kind} store; pass "
                            f"connect(..., {kind}='<uri>') to use another backend for it")
         return store
 
@@ -153,7 +153,7 @@ class Client:
         self.close()
 
     def __repr__(self) -> str:
-        return f"<modelops.Client {self.uri}>"
+        return f"<modelops.Client {hide_password(self.uri)}>"
 
 
 # The client the most recent connect() returned: the module-level API's default (see

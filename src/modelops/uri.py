@@ -21,6 +21,13 @@ _WINDOWS_DRIVE = re.compile(r"^[a-zA-Z]:[\\/]")
 _BARE_MLFLOW = re.compile(r"^(mlflow\+[a-zA-Z][a-zA-Z0-9.\-]*)$", re.IGNORECASE)
 
 
+def hide_password(uri: str) -> str:
+    """``uri`` with the password of its ``user:password@`` part as ``***``, for messages, reprs
+    and the ``store_uri`` hooks receive: a database URI's password must not reach a log."""
+    match = re.match(r"^([a-zA-Z][a-zA-Z0-9+.\-]*://[^/@:]*):([^/@]*)@", uri)
+    return uri if match is None else f"{match.group(1)}:***@{uri[match.end():]}"
+
+
 @attrs.frozen
 class StoreURI:
     """A parsed store URI, as store-factory hooks receive it.

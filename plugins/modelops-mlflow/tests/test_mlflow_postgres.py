@@ -261,3 +261,30 @@ def test_artifacts_on_s3(postgres_uri, model, tmp_path, monkeypatch):
             mlflow.set_registry_uri(before[1])
         assert (plain.predict(X) == model.predict(X)).all()
         ops.close()
+
+
+def test_a_database_password_never_shows(postgres_uri):
+    # The server trusts loopback, so any password connects: what matters is where it shows.
+    uri = postgres_uri().replace("postgres@", "postgres:s3cret@")
+    assert "s3cret" in uri
+    seen = []
+
+    class Listener:
+        @modelops.hookimpl
+        def modelops_version_registered(self, version, store_uri):
+            seen.append(store_uri)
+
+    from modelops import plugins
+
+    listener = Listener()
+    plugins.plugin_manager().register(listener)
+    try:
+        ops = modelops.connect(uri)
+        ops.registry.register("fraud", {"w": 1}, flavor="joblib")
+    finally:
+        plugins.plugin_manager().unregister(listener)
+    with pytest.raises(modelops.NotFound) as caught:
+        ops.predictions                                   # MLflow keeps none, and says so
+    shown = [repr(ops), seen[0], str(caught.value), ops.store("registry").uri,
+             ops.store("tracking").uri]
+    assert all("s3cret" not in s and "postgres:***@" in s for s in shown), shown

@@ -36,6 +36,7 @@ from modelops.entities.drift_codec import (
 )
 from modelops.errors import NotFound
 from modelops.stores import DriftStore
+from modelops.uri import hide_password
 from modelops_mlflow.connection import Connection, error_code, mlflow_errors
 from modelops_mlflow.tracking import INTERNAL_TAG
 
@@ -76,7 +77,7 @@ class MlflowDriftStore(DriftStore):
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
-        self.uri = connection.uri
+        self.uri = hide_password(connection.uri)   # for messages and hooks, never to connect
         self.client = connection.client()
         self._experiments: dict[str, str] = {}
         self._lock = threading.Lock()

@@ -13,7 +13,7 @@ from typing import Any
 from modelops.errors import NotFound
 from modelops.hookspecs import hookimpl
 from modelops.stores import DriftStore, PredictionStore, RegistryStore, TrackingStore
-from modelops.uri import StoreURI
+from modelops.uri import StoreURI, hide_password
 from modelops_mlflow.connection import SCHEME_PREFIX, Connection
 
 #: The schemes listed by ``modelops plugins``; any ``mlflow+<scheme>`` works.
@@ -60,10 +60,11 @@ def modelops_drift_store(uri: StoreURI) -> DriftStore | None:
 def modelops_prediction_store(uri: StoreURI) -> PredictionStore | None:
     if not uri.scheme.startswith(SCHEME_PREFIX):
         return None
+    shown = hide_password(uri.uri)
     raise NotFound(
-        f"MLflow keeps no predictions, so {uri.uri} has no prediction store: predictions stay "
+        f"MLflow keeps no predictions, so {shown} has no prediction store: predictions stay "
         "on a filesystem store. Combine the two with "
-        f"modelops.connect({uri.uri!r}, predictions='file:///var/mlops') (or an s3:// URI)")
+        f"modelops.connect({shown!r}, predictions='file:///var/mlops') (or an s3:// URI)")
 
 
 @hookimpl

@@ -84,6 +84,7 @@ from modelops.entities.registry import (
 from modelops.entities.registry_codec import event_from_data, to_data
 from modelops.errors import AlreadyExists, Conflict, InvalidInput, NotFound, StoreError
 from modelops.stores import RegistryStore
+from modelops.uri import hide_password
 from modelops_mlflow.connection import Connection, error_code, mlflow_errors
 from modelops_mlflow.database import Database, Reader, Writer
 from modelops_mlflow.remote import Remote
@@ -183,7 +184,7 @@ class MlflowRegistryStore(RegistryStore):
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
-        self.uri = connection.uri
+        self.uri = hide_password(connection.uri)   # for messages and hooks, never to connect
         self.client = connection.client()
         self._lock = threading.RLock()
         self._experiment_id: str | None = None

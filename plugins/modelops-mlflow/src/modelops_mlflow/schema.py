@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from modelops.errors import MissingDependency, ModelOpsError, StoreError
+from modelops.uri import hide_password
 
 try:
     import fcntl
@@ -54,16 +55,6 @@ def dialect(uri: str) -> str | None:
         return extract_db_type_from_uri(uri)
     except Exception:
         return None
-
-
-def shown(uri: str) -> str:
-    """``uri`` with its password hidden, for messages."""
-    try:
-        from sqlalchemy.engine import make_url
-
-        return make_url(uri).render_as_string(hide_password=True)
-    except Exception:
-        return uri
 
 
 def open_client(make: Callable[[], Any], tracking_uri: str, registry_uri: str) -> Any:
@@ -98,7 +89,7 @@ def opening_errors(uri: str) -> Iterator[None]:
                                 ) from exc
     except Exception as exc:
         message = getattr(exc, "message", None) or str(exc)
-        raise StoreError(f"opening the MLflow database {shown(uri)}: "
+        raise StoreError(f"opening the MLflow database {hide_password(uri)}: "
                          f"{type(exc).__name__}: {message}") from exc
 
 

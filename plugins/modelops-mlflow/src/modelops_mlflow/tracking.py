@@ -55,6 +55,7 @@ from modelops.entities.validators import (
 )
 from modelops.errors import InvalidInput, NotFound, ParamConflict, StoreError
 from modelops.stores import TrackingStore
+from modelops.uri import hide_password
 from modelops_mlflow import search as translate
 from modelops_mlflow.connection import Connection, mlflow_errors
 
@@ -133,7 +134,7 @@ class MlflowTrackingStore(TrackingStore):
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
-        self.uri = connection.uri
+        self.uri = hide_password(connection.uri)   # for messages and hooks, never to connect
         self.client = connection.client()
         self._known_experiments: set[str] = set()
         self._lock = threading.Lock()
