@@ -67,6 +67,21 @@ def test_detection_and_false_alarm_rates(ops):
     assert not any(m.drifted for m in dc_clean)
 
 
+def test_windows_larger_than_the_reference_raise_no_false_alarms():
+    # Both mean errors are estimates: judged by the window's standard error alone, clean
+    # 10,000-row windows against a 1,000-row reference were "drifted" in most checks.
+    from modelops.drift.multivariate import reconstruction
+
+    rng = np.random.default_rng(11)
+    found = []
+    for _ in range(30):
+        reference = rows(rng, 1_000, 0.9)
+        found.append(reconstruction(reference, rows(rng, 10_000, 0.9), None))
+    assert sum(m.drifted for m in found) <= 1           # 3 σ: 0.3 % expected
+    shifted = reconstruction(rows(rng, 1_000, 0.9), rows(rng, 10_000, 0.6), None)
+    assert shifted.drifted
+
+
 def test_delong_matches_sklearn_and_the_bootstrap():
     rng = np.random.default_rng(3)
     y = rng.random(600) < 0.4
