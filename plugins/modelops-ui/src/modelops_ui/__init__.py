@@ -15,7 +15,7 @@ def __getattr__(name: str) -> Any:
     # Starlette and Jinja2 load on first use: modelops loads this package's plugin module
     # (the CLI command) with every plugin, and must stay quick to import.
     if name == "app":
-        from modelops_ui.app import app
+        from modelops_ui.pages import app
 
         return app
     raise AttributeError(f"module 'modelops_ui' has no attribute {name!r}")

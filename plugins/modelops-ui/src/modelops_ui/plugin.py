@@ -17,6 +17,9 @@ def modelops_cli_commands(groups: Any) -> None:
         "ui", help="browse runs, models, their history, drift and health in a web browser",
         description="Serve the modelops web UI over the store (--uri, else the default store). "
                     "It only reads unless --allow-actions is given.")
+    # also after the command (``modelops ui --uri …``), as the issue and docs write it
+    parser.add_argument("--uri", default=argparse.SUPPRESS,
+                        help="store URI or path (default: $MODELOPS_URI or ./.modelops)")
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default 127.0.0.1: this machine only)")
     parser.add_argument("--port", type=int, default=5050, help="port (default 5050)")
@@ -34,7 +37,7 @@ def serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     import modelops
-    from modelops_ui.app import app
+    from modelops_ui.pages import app
 
     if args.host not in LOOPBACK:
         print(f"warning: listening on {args.host}, not only this machine: anyone who can "
