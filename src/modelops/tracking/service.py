@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import getpass
 import os
 import tempfile
@@ -14,8 +15,8 @@ from modelops import query
 from modelops._ids import now_ms
 from modelops.entities import Experiment, FileInfo, MetricSeries, Run, RunStatus, ViewType
 from modelops.entities.validators import (
-    MAX_TAG_VALUE_LENGTH,
     MAX_NAME_LENGTH,
+    MAX_TAG_VALUE_LENGTH,
     check_bool,
     check_name,
     check_sequence,
@@ -52,8 +53,11 @@ def acting_as(user: str) -> Iterator[None]:
 
 def _user() -> str:
     acting = _acting_user.get()
-    if acting is not None:
-        return acting
+    return _os_user() if acting is None else acting
+
+
+@functools.lru_cache(maxsize=1)
+def _os_user() -> str:
     try:
         return getpass.getuser()
     except Exception:

@@ -26,7 +26,9 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 import modelops
-from modelops.errors import FilterSyntaxError, InvalidInput, ModelOpsError, NotFound
+from modelops.entities.validators import check_key
+from modelops.errors import Conflict, FilterSyntaxError, InvalidInput, ModelOpsError, NotFound
+from modelops.registry import MetricImprovement
 from modelops_ui import charts, security
 from modelops_ui.artifacts import preview_kind, raw_media_type
 
@@ -179,7 +181,7 @@ class _UI:
 
     def error_page(self, request: Request, exc: Exception) -> HTMLResponse:
         status = 404 if isinstance(exc, NotFound) else 400 if isinstance(exc, InvalidInput) \
-            else 500
+            else 409 if isinstance(exc, Conflict) else 500
         return self.render(request, "error.html", status=status, title="Error",
                            error=str(exc), kind=type(exc).__name__)
 
@@ -524,10 +526,11 @@ class _UI:
             raise InvalidInput(f"unknown action {action!r}; one of {', '.join(_ACTIONS)}",
                                field="action")
         fields = {"action": action}
-        for field in ("version", "target", "reason"):
+        for field in ("version", "target", "reason", "improve"):
             value = (form.get(field) or "").strip()
             if value:
                 fields[field] = value if field == "reason" else \
+                    check_key(value, field) if field == "improve" else \
                     security.checked_name(value, field)
         if action != "rollback" and "version" not in fields:
             raise InvalidInput("name a version", field="version")
@@ -542,8 +545,11 @@ class _UI:
         self.ops.registry.get_model(name)
         fields = self._action_form(name, request.query_params)
         user = security.request_user(request.headers, self.trusted_user_header)
+        metrics: list[str] = []
+        if fields["action"] == "promote":
+            metrics = sorted(self.ops.registry.get_version(name, fields["version"]).metrics)
         return self.render(request, "confirm.html", title="Confirm", name=name, fields=fields,
-                           sentence=_sentence(name, fields), user=user)
+                           sentence=_sentence(name, fields), user=user, metrics=metrics)
 
     async def act(self, request: Request) -> Response:
         if not self.allow_actions:
@@ -571,8 +577,12 @@ class _UI:
         with modelops.acting_as(user):
             action = fields["action"]
             if action == "promote":
+                # the registry's rule, when asked: refused unless the metric beats the
+                # current holder's (a refusal is recorded in the history and shown)
+                policy = MetricImprovement(fields["improve"]) if "improve" in fields else None
                 return registry.promote(name, fields["version"],
-                                        fields.get("target") or "production", reason=reason)
+                                        fields.get("target") or "production", reason=reason,
+                                        policy=policy)
             if action == "archive":
                 return registry.promote(name, fields["version"], "archived", reason=reason)
             if action == "set_alias":
