@@ -275,3 +275,42 @@ def test_the_command_binds_loopback_and_warns_otherwise(tmp_path) -> None:  # ty
             process.terminate()
             _, err = process.communicate(timeout=20)
         assert ("warning: listening on 0.0.0.0" in err) is warns, err
+
+
+def test_connect_does_not_load_the_web_stack() -> None:
+    """modelops loads the plugin (its CLI command) with every plugin: Starlette, Jinja2 and
+    uvicorn wait for the UI itself."""
+    code = ("import sys, modelops; modelops.connect('memory://').tracking.list_experiments(); "
+            "from modelops import plugins; assert plugins.plugin_manager().get_plugin('ui'); "
+            "print(','.join(m for m in ('starlette', 'jinja2', 'uvicorn') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == ""
+
+
+@pytest.mark.slow
+def test_the_pages_over_an_mlflow_store(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Through the client alone, so MLflow's store serves every page (it keeps no
+    predictions: the monitoring page says so)."""
+    pytest.importorskip("modelops_mlflow")
+    pytest.importorskip("mlflow")
+    ops = modelops.connect(f"mlflow+sqlite:///{tmp_path / 'mlflow.db'}")
+    with ops.tracking.start_run(experiment="on-mlflow", name="rf <1>") as run:
+        run.log_param("depth", 3)
+        for step in range(5):
+            run.log_metric("loss", 1 / (step + 1), step=step)
+        run.log_text("hello", "notes.txt")
+    ops.registry.register("churn", {"w": 1}, run=run.run_id, flavor="joblib",
+                          metrics={"f1": 0.9})
+    client = TestClient(app(ops))
+    runs_page = client.get(_experiment_url(client, "on-mlflow"))
+    assert "rf &lt;1&gt;" in runs_page.text
+    run_page = client.get(f"/runs/{run.run_id}").text
+    assert "<svg" in run_page and "notes.txt" in run_page and "churn 1.0.0" in run_page
+    assert "hello" in client.get(f"/runs/{run.run_id}/artifact",
+                                 params={"path": "notes.txt"}).text
+    assert "1.0.0" in client.get("/models/churn").text
+    monitoring = client.get("/models/churn/monitoring")
+    assert monitoring.status_code == 200
+    assert client.get("/drift").status_code == 200
+    ops.close()
