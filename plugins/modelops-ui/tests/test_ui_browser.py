@@ -144,3 +144,20 @@ def test_hostile_names_are_text(tmp_path, browser) -> None:  # type: ignore[no-u
     context.close()
     ops.close()
     assert not dialogs
+
+
+def test_pages_read_without_javascript(demo_server: Server, browser) -> None:  # type: ignore[no-untyped-def]
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(demo_server.url + "/experiments")
+    page.get_by_role("link", name="demo-breast-cancer", exact=True).click()
+    assert page.locator("#runs tbody tr").count() == 5
+    # sorting is the server's: a header is a link
+    page.locator("#runs thead a", has_text="Run").click()
+    names = page.locator("#runs td.name a").all_inner_texts()
+    assert names == sorted(names, reverse=True)
+    page.locator("#runs td.name a").first.click()
+    assert page.locator("#metrics tbody tr").count() >= 3
+    page.goto(demo_server.url + "/models/breast-cancer/monitoring")
+    assert page.locator(".report svg").count() >= 3
+    context.close()

@@ -35,14 +35,30 @@ def _ticks(low: float, high: float, count: int = 5) -> list[float]:
     return [first + k * step for k in range(int((high - first) / step + 1e-9) + 1)]
 
 
-def _label(value: float, axis: str) -> str:
+def _time_format(span_ms: float) -> str:
+    """A strftime format that tells apart ticks over a span of time."""
+    if span_ms >= 3 * 86_400_000:
+        return "%Y-%m-%d"
+    if span_ms >= 86_400_000:
+        return "%m-%d %H:%M"
+    if span_ms >= 600_000:
+        return "%H:%M"
+    return "%H:%M:%S" if span_ms >= 10_000 else "%H:%M:%S.%f"
+
+
+def _label(value: float, axis: str, time_format: str = "%H:%M:%S") -> str:
     if axis == "time":
-        return datetime.fromtimestamp(value / 1000, tz=timezone.utc).strftime("%H:%M:%S")
+        text = datetime.fromtimestamp(value / 1000, tz=timezone.utc).strftime(time_format)
+        return text[:-3] if time_format.endswith("%f") else text
     if axis == "relative":
         return f"{value / 1000:.3g} s"
     if value == int(value) and abs(value) < 1e15:
         return f"{int(value):,}"
     return f"{value:.4g}"
+
+
+def _short(text: str, limit: int = 22) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def line_chart(series: Sequence[tuple[str, Sequence[float], Sequence[float]]], *,
@@ -80,9 +96,16 @@ def line_chart(series: Sequence[tuple[str, Sequence[float], Sequence[float]]], *
                    'stroke="#d0d7de"/>')
         out.append(f'<text x="{_LEFT - 4}" y="{py(v) + 4:.1f}" text-anchor="end" '
                    f'fill="#57606a">{_e(_label(v, "value"))}</text>')
-    for v in _ticks(x_low, x_high, 6):
+    time_format = _time_format(x_high - x_low)
+    for v in _ticks(x_low, x_high, 5 if x_axis == "time" else 6):
         out.append(f'<text x="{px(v):.1f}" y="{_TOP + _H + 14}" text-anchor="middle" '
-                   f'fill="#57606a">{_e(_label(v, x_axis))}</text>')
+                   f'fill="#57606a">{_e(_label(v, x_axis, time_format))}</text>')
+    if len(series) > 1:  # a legend, top right inside the plot
+        for k, (name, _, _) in enumerate(series[:len(COLOURS)]):
+            y = _TOP + 14 + 14 * k
+            out.append(f'<rect x="{_LEFT + _W - 150}" y="{y - 8}" width="10" height="10" '
+                       f'fill="{COLOURS[k]}"/><text x="{_LEFT + _W - 136}" y="{y + 1}" '
+                       f'fill="#1f2328">{_e(_short(name))}</text>')
     axis_name = {"step": "step", "time": "time (UTC)", "relative": "time since the first point"}
     out.append(f'<text x="{_LEFT + _W / 2}" y="{height - 4}" text-anchor="middle" '
                f'fill="#57606a">{_e(axis_name.get(x_axis, x_axis))}</text>')
@@ -100,7 +123,7 @@ def line_chart(series: Sequence[tuple[str, Sequence[float], Sequence[float]]], *
         # a dot per point while they stay readable, each with its value on hover
         if len(line) <= 200:
             for x, y in line:
-                tip = f"{name}: {_label(x, x_axis)} → {y:.6g}"
+                tip = f"{name}: {_label(x, x_axis, time_format)} → {y:.6g}"
                 out.append(f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="2.5" '
                            f'fill="{colour}" data-tip="{_e(tip)}"><title>{_e(tip)}</title>'
                            "</circle>")

@@ -429,7 +429,10 @@ class _UI:
         model = registry.get_model(name)
         versions = list(reversed(registry.list_versions(name)))
         history = list(reversed(registry.history(name)))
-        metric_names = sorted({k for v in versions for k in v.metrics})[:8]
+        # the metrics every version has first (they compare), at most five columns
+        every = set.intersection(*(set(v.metrics) for v in versions)) if versions else set()
+        metric_names = (sorted(every) + sorted({k for v in versions for k in v.metrics}
+                                               - every))[:5]
         reports = self._optional(lambda: self.ops.drift.reports(name), []) or []
         return self.render(request, "model.html", title=name, model=model, versions=versions,
                            history=history, metric_names=metric_names,
@@ -467,7 +470,7 @@ class _UI:
         if len(reports) > 1:
             times = [r.created_time for r in reports]
             chart = Markup(charts.line_chart(
-                [("drifted share of columns", times, [r.share for r in reports]),
+                [("drifted share", times, [r.share for r in reports]),
                  ("threshold", times, [r.drift_share for r in reports])],
                 title="Share of drifted columns per report", x_axis="time",
                 y_label="drifted share"))
