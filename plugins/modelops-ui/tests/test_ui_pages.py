@@ -16,7 +16,7 @@ from conftest import XSS, free_port
 
 import modelops
 
-httpx = pytest.importorskip("httpx")
+httpx = pytest.importorskip("httpx2")
 from modelops_ui import app  # noqa: E402
 from starlette.testclient import TestClient  # noqa: E402
 

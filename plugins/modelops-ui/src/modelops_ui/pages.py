@@ -458,9 +458,8 @@ class _UI:
     # -- drift ------------------------------------------------------------------------------
 
     def drift_names(self, request: Request) -> Response:
-        store = self._optional(lambda: self.ops.store("drift"))
-        names = store.list_names() if store is not None else []
-        rows = [{"name": n, "reports": self.ops.drift.reports(n)} for n in sorted(names)]
+        names = self._optional(lambda: self.ops.drift.names(), [])
+        rows = [{"name": n, "reports": self.ops.drift.reports(n)} for n in names]
         return self.render(request, "drift_names.html", title="Drift", rows=rows)
 
     def drift_reports(self, request: Request) -> Response:
@@ -530,7 +529,8 @@ class _UI:
                                field="action")
         fields = {"action": action}
         for field in ("version", "target", "reason", "improve"):
-            value = (form.get(field) or "").strip()
+            value = form.get(field)
+            value = value.strip() if isinstance(value, str) else ""   # a file is no answer
             if value:
                 fields[field] = value if field == "reason" else \
                     check_key(value, field) if field == "improve" else \
@@ -592,7 +592,7 @@ class _UI:
                 return registry.promote(name, fields["version"], alias=fields["target"],
                                         reason=reason)
             target = fields.get("target") or "production"
-            if target in ("production",):
+            if target in {s.value for s in modelops.Stage}:
                 return registry.rollback(name, target, reason=reason)
             return registry.rollback(name, alias=target, reason=reason)
 
