@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 
@@ -95,7 +96,7 @@ def test_every_logged_value_is_escaped(ops) -> None:  # type: ignore[no-untyped-
     assert "&lt;script&gt;alert(" in pages[1].text and "ünï 字" in pages[1].text
 
 
-def test_artifacts_never_render_as_pages(ops) -> None:  # type: ignore[no-untyped-def]
+def test_artifacts_never_render_as_pages(ops, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     png = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
     with ops.tracking.start_run(experiment="a", name="r") as run:
         run.log_text("<html><script>alert(1)</script></html>", "page.html")
@@ -103,16 +104,9 @@ def test_artifacts_never_render_as_pages(ops) -> None:  # type: ignore[no-untype
                      "chart.svg")
         run.log_text("a,b\n1,<i>2</i>\n", "table.csv")
         run.log_dict({"k": "<v>"}, "d.json")
-    path = ops.tracking.download_artifacts(run.run_id, "page.html")
-    import os
-    import tempfile
-
-    folder = tempfile.mkdtemp()
-    with open(os.path.join(folder, "pic.png"), "wb") as f:
-        f.write(png)
+    (tmp_path / "pic.png").write_bytes(png)
     with ops.tracking.start_run(run_id=run.run_id) as again:
-        again.log_artifact(os.path.join(folder, "pic.png"))
-    assert path
+        again.log_artifact(tmp_path / "pic.png")
     client = TestClient(app(ops))
     raw = f"/runs/{run.run_id}/raw"
     for name in ("page.html", "chart.svg", "table.csv", "d.json"):
@@ -121,8 +115,12 @@ def test_artifacts_never_render_as_pages(ops) -> None:  # type: ignore[no-untype
         assert got.headers["content-disposition"].startswith("attachment")
         assert "sandbox" in got.headers["content-security-policy"]
         assert got.headers["x-content-type-options"] == "nosniff"
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     image = client.get(raw, params={"path": "pic.png"})
     assert image.headers["content-type"] == "image/png" and image.content == png
+    assert list(scratch.iterdir()) == []            # the streamed copy is gone once sent
     assert image.headers["content-disposition"].startswith("inline")
     preview = client.get(f"/runs/{run.run_id}/artifact", params={"path": "chart.svg"}).text
     assert "&lt;svg" in preview and "<svg xmlns=\"http://www.w3.org/2000/svg\"><script>" \

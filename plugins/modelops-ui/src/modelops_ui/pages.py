@@ -12,16 +12,18 @@ import json
 import math
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import jinja2
 from markupsafe import Markup
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -239,6 +241,8 @@ class _UI:
             chosen = [c for c in available if c.startswith("metrics.")][:6] + \
                 [c for c in available if c.startswith("params.")][:4]
         columns = [c for c in chosen if c.partition(".")[0] in ("metrics", "params", "tags")]
+        # a chosen column stays offered on a page whose runs lack it
+        available += [c for c in columns if c not in available]
 
         def cell(run: Any, column: str) -> Any:
             kind, _, key = column.partition(".")
@@ -352,17 +356,25 @@ class _UI:
         path = security.checked_path(request.query_params.get("path"))
         if path is None:
             raise InvalidInput("name an artifact: ?path=…", field="path")
-        data = self._bytes(run_id, path)
         media_type = raw_media_type(path)
-        filename = path.rsplit("/", 1)[-1]
         inline = media_type != "application/octet-stream" and \
             request.query_params.get("download") is None
-        disposition = "inline" if inline else "attachment"
-        from urllib.parse import quote
-
-        return Response(data, media_type=media_type, headers={
-            "content-disposition": f"{disposition}; filename*=UTF-8''{quote(filename)}",
-            "content-security-policy": security.ARTIFACT_POLICY})
+        filename = quote(path.rsplit("/", 1)[-1])
+        # streamed from a temporary copy, removed once sent: any size, bounded memory
+        tmp = tempfile.mkdtemp(prefix="modelops-ui-")
+        try:
+            local = self.ops.tracking.download_artifacts(run_id, path, tmp)
+            if os.path.isdir(local):
+                raise InvalidInput(f"{path!r} is a folder of artifacts, not a file",
+                                   field="path")
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return FileResponse(local, media_type=media_type, headers={
+            "content-disposition": f"{'inline' if inline else 'attachment'}; "
+                                   f"filename*=UTF-8''{filename}",
+            "content-security-policy": security.ARTIFACT_POLICY},
+            background=BackgroundTask(shutil.rmtree, tmp, ignore_errors=True))
 
     def compare(self, request: Request) -> Response:
         ids = [security.checked_name(r, "runs") for r in request.query_params.getlist("runs")]
@@ -378,17 +390,18 @@ class _UI:
         x_axis = x_axis if x_axis in ("step", "time", "relative") else "step"
         overlaid = []
         for key in list(comparison.metrics)[:MAX_CHARTS]:
-            series = []
+            series = []   # one per run, empty where it lacks the metric: colours match
             for run in runs:
+                xs_ys: tuple[list[float], list[float]] = ([], [])
                 if key in run.data.latest:
                     history = self.ops.tracking.get_metric_history(run.info.run_id, key)
-                    series.append((run.info.run_name, *_x_and_y(history, x_axis)))
+                    xs_ys = _x_and_y(history, x_axis)
+                series.append((run.info.run_name, *xs_ys))
             if any(len(s[1]) > 1 for s in series):
                 overlaid.append((key, Markup(charts.line_chart(series, title=key,
                                                                x_axis=x_axis, y_label=key))))
-        params = {k: v for k, v in comparison.params.items()}
+        params, metric_rows = comparison.params, comparison.metrics
         differing = {k for k, v in params.items() if len(set(v)) > 1}
-        metric_rows = {k: v for k, v in comparison.metrics.items()}
         metric_differing = {k for k, v in metric_rows.items() if len({_num(x) for x in v}) > 1}
         numeric_params = [k for k, values in params.items()
                           if any(_number(v) is not None for v in values)]
