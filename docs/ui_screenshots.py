@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> None:
         shots = [
             ("experiments", "/experiments", False),
             ("runs", f"/experiments/{experiment}?cols=metrics.roc_auc&cols=metrics.f1"
-                     "&cols=metrics.accuracy&cols=metrics.fit_seconds&cols=params.model"
+                     "&cols=metrics.accuracy&cols=params.model"
                      "&order=metrics.roc_auc+DESC", False),
             ("filter-error", f"/experiments/{experiment}?filter=metrics.f1+%3E%3E+0.9", False),
             ("run", f"/runs/{boosting.run_id}", True),

@@ -136,14 +136,13 @@ def _num(value: Any) -> str:
     return str(value)
 
 
-def _time(ms: Any) -> str:
+def _time(ms: Any, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
     from datetime import datetime, timezone
 
     if not isinstance(ms, (int, float)) or isinstance(ms, bool) or ms <= 0:
         return ""
     try:
-        return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime(
-            "%Y-%m-%d %H:%M:%S")
+        return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime(fmt)
     except (OverflowError, OSError, ValueError):
         return str(ms)
 
@@ -152,7 +151,7 @@ def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.PackageLoader("modelops_ui", "templates"),
                              autoescape=True, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(num=_num, time=_time)
+    env.filters.update(num=_num, time=_time, minute=lambda ms: _time(ms, "%Y-%m-%d %H:%M"))
     env.globals.update(urlencode=lambda **q: urlencode(
         {k: v for k, v in q.items() if v not in (None, "")}, doseq=True))
     return env
