@@ -65,6 +65,9 @@ def test_click_through_a_models_life(demo_server: Server, page) -> None:  # type
     page.get_by_role("link", name="Monitoring", exact=True).click()
     assert page.locator("#health-now tbody tr").count() >= 1
     assert page.locator(".report svg").count() >= 3                  # the report's charts
+    page.locator("#health-history").click()
+    statuses = page.locator("#health-over-time tbody tr .health").all_inner_texts()
+    assert len(statuses) == 12 and set(statuses) <= {"healthy", "degraded", "unhealthy"}
     # a drift report opens as the report modelops draws
     page.get_by_role("link", name="breast-cancer", exact=True).first.click()
     page.get_by_role("link", name="Drift reports").click()

@@ -39,6 +39,8 @@ PAGE_SIZES = (25, 50, 100, 200)
 MAX_CHARTS = 24
 #: Runs compared at once, at most.
 MAX_COMPARE = 20
+#: Points of the health-over-time strip of the monitoring page.
+HEALTH_POINTS = 12
 #: Artifacts bigger than this are offered for download, not previewed.
 MAX_PREVIEW_BYTES = 1_000_000
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
@@ -516,21 +518,37 @@ class _UI:
             chosen = security.checked_name(chosen, "version")
         elif live:
             chosen = live[0].version
-        summaries, report, note = [], None, None
+        summaries, report, note, over_time = [], None, None, []
         try:
             for v in live:
                 health = self.ops.monitor(name, v.version).health(window, alert=False)
                 summaries.append({"version": v, "health": health})
-            report = self.ops.monitor(name, chosen).report(window, trend_window=trend)
-        except NotFound as exc:
-            note = str(exc)
-        except InvalidInput as exc:
+            monitor = self.ops.monitor(name, chosen)
+            report = monitor.report(window, trend_window=trend)
+            if q.get("history"):
+                over_time = self._health_over_time(name, chosen, window, trend, monitor.now())
+        except (NotFound, InvalidInput) as exc:
             note = str(exc)
         return self.render(
             request, "monitoring.html", title=f"Monitoring: {name}", name=name,
             versions=list(reversed(versions)), chosen=chosen, window=window, trend=trend,
-            summaries=summaries, note=note,
+            summaries=summaries, note=note, over_time=over_time,
             body=Markup(report.to_html(standalone=False)) if report is not None else None)
+
+    def _health_over_time(self, name: str, version: str | None, window: str, every: str,
+                          now: int) -> list[dict[str, Any]]:
+        """The health as it was at the end of each of the last ``HEALTH_POINTS`` steps of
+        ``every``, each judged on the ``window`` before it (one read of a window each: asked
+        for with ``?history=1``)."""
+        from modelops.monitoring.windows import parse_window
+
+        step = parse_window(every, "trend")
+        points = []
+        for k in range(HEALTH_POINTS):
+            at = now - k * step
+            health = self.ops.monitor(name, version, now=at).health(window, alert=False)
+            points.append({"at": at, "health": health})
+        return points
 
     # -- actions ----------------------------------------------------------------------------
 
