@@ -5,7 +5,7 @@ filter error with its caret, and hostile names shown as text."""
 from __future__ import annotations
 
 import pytest
-from conftest import XSS, Server
+from ui_support import XSS, Server
 
 import modelops
 

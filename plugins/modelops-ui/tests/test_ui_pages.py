@@ -13,7 +13,7 @@ import time
 import urllib.request
 
 import pytest
-from conftest import XSS, free_port
+from ui_support import XSS, free_port
 
 import modelops
 
