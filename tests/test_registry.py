@@ -472,3 +472,24 @@ def test_a_lookup_reads_events_and_record_together_and_follows_new_events(model,
         reg.get_version("m", stage="production")
     with pytest.raises(NotFound, match="deleted"):
         reg.get_version("m", "1.2.0")
+
+
+def test_acting_as_names_who_acted_per_thread(ops):
+    import getpass
+    import threading
+
+    with modelops.acting_as("alice@example.com"):
+        version = ops.registry.register("acted", {"w": 1}, flavor="joblib")
+        event = ops.registry.promote("acted", version.version)
+        with ops.tracking.start_run(experiment="acted") as run:
+            pass
+        seen = []
+        other = threading.Thread(target=lambda: seen.append(
+            ops.registry.set_alias("acted", "champion", version.version).actor))
+        other.start()
+        other.join()
+    assert (version.creator, event.actor, run.run.info.user) == ("alice@example.com",) * 3
+    assert seen == [getpass.getuser()]              # another thread acts as itself
+    assert ops.registry.remove_alias("acted", "champion").actor == getpass.getuser()
+    with pytest.raises(modelops.InvalidInput, match="user"), modelops.acting_as("a\x00b"):
+        pass

@@ -77,7 +77,7 @@ from modelops.fluent import (
     start_run,
 )
 from modelops.hookspecs import hookimpl
-from modelops.tracking import ActiveRun, RunComparison, RunList
+from modelops.tracking import ActiveRun, RunComparison, RunList, acting_as
 
 __version__ = "0.1.0"
 
@@ -177,6 +177,7 @@ __all__ = [
     "ValidationResult",
     "ViewType",
     "__version__",
+    "acting_as",
     "active_run",
     "check_quality",
     "check_split",

@@ -219,6 +219,8 @@ def test_reports_are_stored_listed_by_time_and_fire_the_hook(ops):
     assert [r.report_id for r in stored] == [calm.report_id, wild.report_id]
     assert stored[1] == wild
     assert ops.drift.report("m", calm.report_id) == calm
+    ops.drift.fit_reference("a", frames(200))
+    assert ops.drift.names() == ["a", "m"]
     today = dt.datetime.now(dt.timezone.utc).date()
     assert len(ops.drift.reports("m", since=today.isoformat())) == 2
     assert ops.drift.reports("m", until=calm.created_time) == []

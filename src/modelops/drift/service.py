@@ -109,6 +109,10 @@ class Drift:
             emit("modelops_drift_detected", report=report, store_uri=self.store.uri)
         return report
 
+    def names(self) -> list[str]:
+        """The names that have a reference profile or stored reports, sorted."""
+        return sorted(self.store.list_names())
+
     def reports(self, name: str, since: Any = None, until: Any = None) -> list[DriftReport]:
         """Stored reports of ``name`` created in ``[since, until)``, oldest first. Times are
         Unix ms, datetimes (naive: UTC) or ISO strings (``"2026-11-01"``)."""

@@ -69,7 +69,6 @@ _MAX_CLAIM_ATTEMPTS = 1000
 _IN_MEMORY_BYTES = 256 << 20
 
 
-@functools.lru_cache(maxsize=1)
 def _user() -> str:
     from modelops.tracking.service import _user as user
 

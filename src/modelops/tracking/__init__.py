@@ -2,6 +2,6 @@
 
 from modelops.tracking.results import RunComparison, RunList
 from modelops.tracking.run import ActiveRun
-from modelops.tracking.service import Tracking
+from modelops.tracking.service import Tracking, acting_as
 
-__all__ = ["ActiveRun", "RunComparison", "RunList", "Tracking"]
+__all__ = ["ActiveRun", "RunComparison", "RunList", "Tracking", "acting_as"]

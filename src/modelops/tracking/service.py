@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import functools
 import getpass
 import os
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from modelops import query
 from modelops._ids import now_ms
 from modelops.entities import Experiment, FileInfo, MetricSeries, Run, RunStatus, ViewType
 from modelops.entities.validators import (
+    MAX_NAME_LENGTH,
     MAX_TAG_VALUE_LENGTH,
     check_bool,
     check_name,
     check_sequence,
     check_str_mapping,
+    check_text,
+    check_value,
 )
 from modelops.errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from modelops.stores import TrackingStore
@@ -27,7 +33,31 @@ from modelops.tracking.run import DEFAULT_MAX_BUFFERED, ActiveRun
 DEFAULT_EXPERIMENT = "Default"
 
 
+# Who an action is recorded as, when not the user running the process (a web UI acting for
+# the user of each request): a context variable, so threads and tasks do not mix it up.
+_acting_user: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "modelops_acting_user", default=None)
+
+
+@contextlib.contextmanager
+def acting_as(user: str) -> Iterator[None]:
+    """Record ``user`` instead of the operating-system user as who did what is done inside
+    the block in this thread or task: the actor of registry events, the creator of versions
+    and the user of runs. For a service acting for its users, such as ``modelops ui``."""
+    token = _acting_user.set(check_value(check_text(user, "user"), "user", MAX_NAME_LENGTH))
+    try:
+        yield
+    finally:
+        _acting_user.reset(token)
+
+
 def _user() -> str:
+    acting = _acting_user.get()
+    return _os_user() if acting is None else acting
+
+
+@functools.lru_cache(maxsize=1)
+def _os_user() -> str:
     try:
         return getpass.getuser()
     except Exception:
