@@ -27,6 +27,14 @@ from modelops.validation._quality import (
 )
 from modelops.validation._rules import Rule, check_rules
 from modelops.validation._schema import ColumnSchema, Schema, infer_schema
+from modelops.validation._signature import (
+    InputMismatch,
+    conform,
+    conform_frame,
+    infer_signature,
+    input_example,
+    signature_of,
+)
 from modelops.validation._split import SplitReport, check_split
 from modelops.validation._validate import validate
 
@@ -35,6 +43,7 @@ __all__ = [
     "ClassBalance",
     "ColumnQuality",
     "ColumnSchema",
+    "InputMismatch",
     "Issue",
     "QualityReport",
     "Rule",
@@ -44,7 +53,12 @@ __all__ = [
     "check_quality",
     "check_rules",
     "check_split",
+    "conform",
+    "conform_frame",
     "infer_schema",
+    "infer_signature",
+    "input_example",
     "rules",
+    "signature_of",
     "validate",
 ]
