@@ -36,6 +36,7 @@ __all__ = ["UNKNOWN_POLICIES", "InputMismatch", "conform", "conform_frame", "inf
 
 UNKNOWN_POLICIES = ("reject", "ignore")
 _MISSING = object()
+_INT64 = (-(2 ** 63), 2 ** 63 - 1)
 _ROWS_LISTED = 10       # rows a problem lists; its count says how many there were
 
 
@@ -165,22 +166,40 @@ def _is_null(value: Any) -> bool:
         or type(value).__name__ == "NAType"
 
 
+def _unicode(text: str) -> bool:
+    """Whether ``text`` is valid Unicode (JSON lets a lone surrogate through)."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _finite(value: Any) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:    # an integer beyond any float
+        return False
+
+
 def _accepts(dtype: str, value: Any) -> bool:
     """Whether a present, non-null value fits a column of ``dtype``."""
     kind = type(value)
     if dtype == "float":
         return (kind is float or kind is int or isinstance(value, (np.floating, np.integer))) \
-            and kind is not bool
+            and kind is not bool and _finite(value)
     if dtype == "int":
         if kind is int or isinstance(value, np.integer):
-            return True
+            return _INT64[0] <= value <= _INT64[1]
         return (kind is float or isinstance(value, np.floating)) and math.isfinite(value) \
-            and float(value).is_integer()
+            and float(value).is_integer() and _INT64[0] <= value <= _INT64[1]
     if dtype == "bool":
         return kind is bool or isinstance(value, np.bool_) or (
             kind in (int, float) and value in (0, 1))
     if dtype == "str":
-        return kind is str or isinstance(value, np.str_)
+        return (kind is str or isinstance(value, np.str_)) and _unicode(value)
     if dtype == "bytes":
         return isinstance(value, (str, bytes))
     if dtype == "complex":
@@ -188,8 +207,8 @@ def _accepts(dtype: str, value: Any) -> bool:
     return True   # object: any label
 
 
-_EXPECTED = {"float": "a number", "int": "an integer", "bool": "true or false (or 0/1)",
-             "str": "a string", "bytes": "a string", "complex": "a number"}
+_EXPECTED = {"float": "a finite number", "int": "a 64-bit integer", "bool": "true or false (or 0/1)",
+             "str": "a string of valid Unicode", "bytes": "a string", "complex": "a number"}
 
 
 def _column(spec: Any, values: list[Any], problems: list[dict[str, Any]]) -> np.ndarray:
