@@ -15,13 +15,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import uvicorn
+from modelops_serve import app
 from sklearn.compose import make_column_transformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 import modelops
-from modelops_serve import app
 
 
 @pytest.fixture(autouse=True)

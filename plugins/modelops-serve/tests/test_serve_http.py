@@ -7,12 +7,12 @@ import httpx
 import numpy as np
 import pytest
 from conftest import frame, register, serving
+from modelops_serve import app
 from openapi_spec_validator import validate
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
 import modelops
-from modelops_serve import app
 
 ROW = {"amount": 70.0, "items": 2, "country": "fr"}
 

@@ -8,7 +8,6 @@ import time
 
 import httpx
 from conftest import register, serving
-
 from modelops_serve import app
 
 ROW = {"amount": 70.0, "items": 2, "country": "fr"}

@@ -7,7 +7,6 @@ import threading
 import httpx
 import pytest
 from conftest import register_fast, serving
-
 from modelops_serve import app
 
 ROW = {"amount": 70.0, "items": 2}

@@ -207,8 +207,9 @@ def _accepts(dtype: str, value: Any) -> bool:
     return True   # object: any label
 
 
-_EXPECTED = {"float": "a finite number", "int": "a 64-bit integer", "bool": "true or false (or 0/1)",
-             "str": "a string of valid Unicode", "bytes": "a string", "complex": "a number"}
+_EXPECTED = {"float": "a finite number", "int": "a 64-bit integer",
+             "bool": "true or false (or 0/1)", "str": "a string of valid Unicode",
+             "bytes": "a string", "complex": "a number"}
 
 
 def _column(spec: Any, values: list[Any], problems: list[dict[str, Any]]) -> np.ndarray:
