@@ -137,3 +137,33 @@ def test_load_model_enforcing_the_signature_checks_and_feeds_named_columns(tmp_p
         ops.load_model(plain.uri, enforce_signature=True)
     assert modelops.load_model(v.uri, enforce_signature=True).signature.names == \
         tuple(x.columns)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_one_pass_predictions_equal_predict_for_argmax_classifiers(n_classes):
+    """predict_scores takes predictions from predict_proba for the estimators whose predict
+    is its argmax: the answers must be predict()'s exactly."""
+    from sklearn.datasets import make_classification
+    from sklearn.ensemble import (
+        ExtraTreesClassifier,
+        GradientBoostingClassifier,
+        HistGradientBoostingClassifier,
+        RandomForestClassifier,
+    )
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.tree import DecisionTreeClassifier, ExtraTreeClassifier
+
+    from modelops.lifecycle.scoring import _predicts_argmax, predict_scores
+
+    x, y = make_classification(600, 6, n_informative=4, n_classes=n_classes, random_state=0)
+    for estimator in (make_pipeline(StandardScaler(), LogisticRegression()),
+                      RandomForestClassifier(20, random_state=0),
+                      ExtraTreesClassifier(20, random_state=0),
+                      GradientBoostingClassifier(n_estimators=20, random_state=0),
+                      HistGradientBoostingClassifier(max_iter=20),
+                      DecisionTreeClassifier(random_state=0),
+                      ExtraTreeClassifier(random_state=0)):
+        model = estimator.fit(x[:400], y[:400])
+        assert _predicts_argmax(model)
+        predictions, _, _ = predict_scores(model, x[400:])
+        assert predictions.tolist() == model.predict(x[400:]).tolist()

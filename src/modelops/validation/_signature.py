@@ -212,8 +212,33 @@ _EXPECTED = {"float": "a finite number", "int": "a 64-bit integer",
              "bytes": "a string", "complex": "a number"}
 
 
+_NUMBERS = frozenset({int, float})
+
+
+def _fast(dtype: str, values: list[Any]) -> np.ndarray | None:
+    """The column when every value is plainly good (the common case), checked in bulk;
+    None sends it through the value-by-value checks, which name what is wrong."""
+    kinds = set(map(type, values))
+    try:
+        if dtype == "float" and kinds <= _NUMBERS:
+            out = np.array(values, dtype=np.float64)
+            return out if np.isfinite(out).all() else None
+        if dtype == "int" and kinds == {int}:
+            return np.array(values, dtype=np.int64)
+    except OverflowError:
+        return None
+    if dtype == "str" and kinds == {str} and all(v.isascii() for v in values):
+        out = np.empty(len(values), dtype=object)
+        out[:] = values
+        return out
+    return None
+
+
 def _column(spec: Any, values: list[Any], problems: list[dict[str, Any]]) -> np.ndarray:
     dtype = spec.dtype
+    fast = _fast(dtype, values)
+    if fast is not None:
+        return fast
     absent, nulls, wrong = [], [], []
     example = None
     for i, value in enumerate(values):

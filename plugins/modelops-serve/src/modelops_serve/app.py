@@ -13,8 +13,9 @@ worker answers: an unexpected error is a 500 for that request, never a dead proc
 
 Logging never fails a request: the response's ``logged`` says what became of the
 predictions — ``queued`` (in the logger's buffer, written within ``flush_every``),
-``stored`` (written to the store before the response was sent: ``durable=True``), or
-``failed`` (counted in ``/metrics`` as ``modelops_serve_log_failures_total``). With
+``stored`` (written to the store before the response was sent: ``durable=True``),
+``failed`` (counted in ``/metrics`` as ``modelops_serve_log_failures_total``), or ``off``
+(``log_predictions=False``). With
 ``durable=True`` a worker killed at any instant has lost no prediction whose response said
 ``stored``.
 """
@@ -75,17 +76,19 @@ class ModelServer:
                  unknown: str = "reject", durable: bool = False, flush_timeout: float = 5.0,
                  key_header: str = "x-request-key", key_field: str = "key",
                  health_window: str = "1h", logger_options: Mapping[str, Any] | None = None,
-                 trusted: bool = True) -> None:
+                 log_predictions: bool = True, trusted: bool = True) -> None:
         if not isinstance(unknown, str) or unknown not in UNKNOWN_POLICIES:
             raise InvalidInput(f"expected one of {', '.join(UNKNOWN_POLICIES)}, got "
                                f"{unknown!r}", field="unknown")
-        if not isinstance(durable, bool):
-            raise InvalidInput(f"expected True or False, got {durable!r}", field="durable")
+        for field, flag in (("durable", durable), ("log_predictions", log_predictions)):
+            if not isinstance(flag, bool):
+                raise InvalidInput(f"expected True or False, got {flag!r}", field=field)
         self.ops = ops
         self.max_body_bytes = _positive_number(max_body_bytes, "max_body_bytes", True)
         self.flush_timeout = _positive_number(flush_timeout, "flush_timeout")
         self.unknown = unknown
         self.durable = durable
+        self.log_predictions = log_predictions
         self.key_header = key_header.lower()
         self.key_field = key_field
         self.health_window = health_window
@@ -148,9 +151,12 @@ class ModelServer:
             probabilities = proba.max(axis=1).tolist()
         else:
             probabilities = [None] * len(values)
-        logger = self.logger(served.version)
-        ids, logged = self._log(logger, request.records, values, probabilities, latency_ms,
-                                metadata)
+        if self.log_predictions:
+            logger = self.logger(served.version)
+            ids, logged = self._log(logger, request.records, values, probabilities,
+                                    latency_ms, metadata)
+        else:
+            logger, ids, logged = None, [new_id() for _ in values], "off"
         self.metrics.served(served.version, route, ids, values,
                             hasattr(served.model, "classes_"))
         rows = [{"id": i, "prediction": p, "probability": q}
@@ -292,8 +298,9 @@ def app(ops: Any, model: str, at: str | None = None, **options: Any) -> Starlett
     through ``ops.router``'s hashing); ``poll_interval`` (seconds) how often the registry
     is asked whether the stage moved; ``max_body_bytes`` (1 MiB) the largest request;
     ``unknown="reject"|"ignore"`` columns the signature does not know; ``durable=True``
-    writes each request's predictions to the store before answering; ``logger_options`` go
-    to the prediction loggers; ``health_window`` is ``/health``'s default window.
+    writes each request's predictions to the store before answering; ``log_predictions=False``
+    logs none (the response says ``"logged": "off"``); ``logger_options`` go to the
+    prediction loggers; ``health_window`` is ``/health``'s default window.
     """
     server = ModelServer(ops, model, at, **options)
 

@@ -49,10 +49,11 @@ def openapi(name: str, version: str, signature: Any, *, unknown: str = "reject",
         "required": ["id", "prediction", "probability"]}
     served = {"version": {"type": "string"},
               "route": {"type": ["string", "null"], "enum": ["champion", "challenger", None]},
-              "logged": {"type": "string", "enum": ["stored", "queued", "failed"],
+              "logged": {"type": "string", "enum": ["stored", "queued", "failed", "off"],
                          "description": "stored: written to the store before this response; "
                                         "queued: in the logger's buffer (written within its "
-                                        "flush interval); failed: not logged"}}
+                                        "flush interval); failed: not logged; off: the "
+                                        "server logs no predictions"}}
     one = {"type": "object", "properties": {**prediction["properties"], **served,
                                             "model": {"type": "string"}},
            "required": ["id", "prediction", "probability", "version", "logged"]}

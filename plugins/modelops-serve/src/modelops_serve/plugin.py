@@ -42,6 +42,8 @@ def modelops_cli_commands(groups: Any) -> None:
                         help="columns the signature does not know (default reject)")
     parser.add_argument("--durable", action="store_true",
                         help="store each request's predictions before answering")
+    parser.add_argument("--no-log", dest="log_predictions", action="store_false",
+                        help="log no predictions (to measure what logging costs)")
     parser.add_argument("--log-level", default="info", help="uvicorn's log level")
     parser.set_defaults(handler=_serve, reads=True)
 
@@ -56,7 +58,7 @@ def _serve(args: Any) -> int:
     options = {"uri": args.uri, "model": args.model, "challenger": args.challenger,
                "share": args.share, "poll_interval": args.poll_interval,
                "max_body_bytes": args.max_body_bytes, "unknown": args.unknown,
-               "durable": args.durable}
+               "durable": args.durable, "log_predictions": args.log_predictions}
     os.environ[OPTIONS_VARIABLE] = json.dumps(options)
     # Checked here, in the parent, so a bad URI is one line of error rather than a worker
     # crash loop; the workers then build their own.
