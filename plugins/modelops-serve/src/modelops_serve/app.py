@@ -135,7 +135,7 @@ class ModelServer:
         went to, and their ids (raises ``BadRequest``)."""
         request = predict_request(body, self.key_field)
         key = request.key if request.key is not None else header_key
-        served, route, metadata = self.deployment.pick(key if key is not None else new_id())
+        served, route, metadata = self.deployment.pick(key)
         x = self._input(served, request.records)
         started = time.perf_counter()
         try:

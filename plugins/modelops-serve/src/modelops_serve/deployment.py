@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -206,6 +207,7 @@ class Deployment:
         lineup = self.lineup
         if lineup.router is None:
             return lineup.champion, None, None
-        assignment = lineup.router.assign(key)
+        # A request without a key is routed by a random one: the share holds, unsticky.
+        assignment = lineup.router.assign(key if key is not None else uuid.uuid4().hex)
         served = lineup.challenger if assignment.role == "challenger" else lineup.champion
         return served, assignment.role, {"route": assignment.role, "router": lineup.router.salt}
