@@ -6,9 +6,9 @@ from __future__ import annotations
 import httpx
 import numpy as np
 import pytest
-from conftest import frame, register, serving
 from modelops_serve import app
 from openapi_spec_validator import validate
+from serve_support import frame, register, serving
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
@@ -230,7 +230,7 @@ def test_unknown_columns_can_be_ignored(store):
 def test_a_version_without_a_signature_is_served_by_its_columns(tmp_path):
     ops = modelops.connect(tmp_path / "plain")
     x, y = frame()
-    from conftest import pipeline
+    from serve_support import pipeline
 
     version = ops.registry.register("fraud", pipeline().fit(x, y))
     ops.registry.promote("fraud", version.version, stage="production")

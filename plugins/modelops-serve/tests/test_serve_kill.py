@@ -18,7 +18,7 @@ import time
 
 import httpx
 import pytest
-from conftest import child_env, free_port, register_fast
+from serve_support import child_env, free_port, register_fast
 
 import modelops
 

@@ -6,8 +6,8 @@ import threading
 
 import httpx
 import pytest
-from conftest import register_fast, serving
 from modelops_serve import app
+from serve_support import register_fast, serving
 
 ROW = {"amount": 70.0, "items": 2}
 KEYS = 10_000

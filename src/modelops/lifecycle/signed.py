@@ -14,7 +14,7 @@ from typing import Any
 
 from modelops.errors import InvalidInput
 from modelops.lifecycle.scoring import model_input
-from modelops.validation import Schema, conform, conform_frame
+from modelops.validation import UNKNOWN_POLICIES, Schema, conform, conform_frame
 
 __all__ = ["SignedModel"]
 
@@ -33,8 +33,10 @@ class SignedModel:
                                field="signature")
         self.model = model
         self.signature = signature
+        if not isinstance(unknown, str) or unknown not in UNKNOWN_POLICIES:
+            raise InvalidInput(f"expected one of {', '.join(UNKNOWN_POLICIES)}, got "
+                               f"{unknown!r}", field="unknown")
         self.unknown = unknown
-        conform(signature, [], unknown=unknown)   # checks the policy now, not per call
 
     def prepare(self, data: Any) -> Any:
         """``data`` checked and coerced, as the model takes it."""

@@ -28,6 +28,7 @@ from modelops.validation._quality import (
 from modelops.validation._rules import Rule, check_rules
 from modelops.validation._schema import ColumnSchema, Schema, infer_schema
 from modelops.validation._signature import (
+    UNKNOWN_POLICIES,
     InputMismatch,
     conform,
     conform_frame,
@@ -40,6 +41,7 @@ from modelops.validation._validate import validate
 
 __all__ = [
     "SEVERITIES",
+    "UNKNOWN_POLICIES",
     "ClassBalance",
     "ColumnQuality",
     "ColumnSchema",

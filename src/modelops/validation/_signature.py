@@ -34,6 +34,7 @@ from modelops.validation._schema import Schema, infer_schema
 __all__ = ["UNKNOWN_POLICIES", "InputMismatch", "conform", "conform_frame", "infer_signature",
            "input_example", "signature_of"]
 
+#: What the input contract does with a column the signature does not know.
 UNKNOWN_POLICIES = ("reject", "ignore")
 _MISSING = object()
 _INT64 = (-(2 ** 63), 2 ** 63 - 1)

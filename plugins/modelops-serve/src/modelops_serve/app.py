@@ -39,8 +39,7 @@ from modelops._ids import new_id
 from modelops.errors import InvalidInput, ModelOpsError
 from modelops.lifecycle.scoring import column_values, model_input, predict_scores
 from modelops.predictions.logger import encode
-from modelops.validation import InputMismatch, conform
-from modelops.validation._signature import UNKNOWN_POLICIES
+from modelops.validation import UNKNOWN_POLICIES, InputMismatch, conform
 from modelops_serve.deployment import Deployment, Served, model_uri
 from modelops_serve.metrics import ServeMetrics
 from modelops_serve.openapi import openapi
