@@ -261,3 +261,19 @@ def test_bad_options_are_refused(store):
     register(store, stage=None)
     with pytest.raises(modelops.InvalidInput, match="both version"):
         app(store, "fraud", challenger="1.0.0")
+
+
+def test_without_logging_the_response_says_off_and_nothing_is_logged(store):
+    application = app(store, "fraud", log_predictions=False)
+    with serving(application) as url:
+        response = httpx.post(f"{url}/predict", json={"features": ROW}).json()
+    assert response["logged"] == "off" and response["id"]
+    assert len(store.predictions.read("fraud")) == 0
+
+
+def test_the_command_refuses_a_model_it_cannot_serve_in_one_line(store, capsys):
+    from modelops.cli import main
+
+    assert main(["--uri", store.uri, "serve", "models:/nope@production"]) == 1
+    err = capsys.readouterr().err
+    assert "nope" in err and "Traceback" not in err
