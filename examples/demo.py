@@ -244,6 +244,81 @@ def route(router: object, patients: Patients, n: int, start: int, end: int) -> N
 route.served = 0  # type: ignore[attr-defined]
 
 
+def serve_over_http(ops: modelops.Client, patients: Patients, n: int) -> None:
+    """The last minutes of traffic through ``modelops serve``'s app, in this process on a
+    loopback port: predictions logged by the server, feedback posted, health and metrics
+    read over HTTP. Needs the modelops-serve plugin (``tox -e demo`` installs it)."""
+    try:
+        import uvicorn
+        from modelops_serve import app
+    except ImportError:
+        print("  (skipped: install plugins/modelops-serve to serve over HTTP; tox -e demo does)")
+        return
+    import json
+    import socket
+    import threading
+    import urllib.error
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    api = app(ops, MODEL)                                   # follows @production
+    server = uvicorn.Server(uvicorn.Config(api, host="127.0.0.1", port=port,
+                                           log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    url = f"http://127.0.0.1:{port}"
+    began = int(time.time() * 1000)
+
+    def call(path: str, body: object = None) -> tuple[int, object]:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(url + path, data=data,
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request) as response:
+                raw = response.read()
+                status = response.status
+        except urllib.error.HTTPError as error:
+            raw, status = error.read(), error.code
+        text = raw.decode()
+        return status, json.loads(text) if text.startswith(("{", "[")) else text
+
+    try:
+        names = feature_names()
+        x, truth = patients.draw(n)
+        info = call("/version")[1]
+        print(f"  {url}: {info['name']} {info['version']} ({info['stage']}, digest "
+              f"{info['digest'][:12]}…)")
+        correct = 0
+        for row, actual in zip(x, truth):
+            served = call("/predict", {"features": dict(zip(names, row.tolist()))})[1]
+            call("/feedback", {"id": served["id"], "actual": int(actual)})
+            correct += served["prediction"] == int(actual)
+        print(f"  {n} requests answered and logged ({served['logged']}), feedback posted: "
+              f"accuracy {correct / n:.3f}")
+        batch = call("/predict", {"columns": names, "data": x[:20].tolist()})[1]
+        call("/feedback", [{"id": p["id"], "actual": int(a)}
+                           for p, a in zip(batch["predictions"], truth[:20])])
+        print(f"  a batch of 20 in one request (pandas' split orient), its feedback in one "
+              f"more: {sum(p['prediction'] for p in batch['predictions'])} predicted "
+              f"malignant")
+        status, refused = call("/predict", {"features": dict(zip(names[:-1], x[0].tolist()))})
+        print(f"  a request lacking {names[-1]!r}: {status} — {refused['error'][:70]}…")
+        metrics = call("/metrics")[1]
+        accuracy = next(line for line in metrics.splitlines()
+                        if line.startswith("modelops_serve_live_accuracy"))
+        print(f"  /metrics: {accuracy}")
+    finally:
+        server.should_exit = True
+        thread.join()
+    logged = ops.predictions.read(MODEL, version=info["version"], since=began)
+    print(f"  read back from the store: the server logged {len(logged)} predictions, "
+          f"{int(logged.has_feedback.sum())} with feedback")
+
+
 def main(argv: list[str] | None = None) -> None:
     global MODEL
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -385,6 +460,10 @@ def main(argv: list[str] | None = None) -> None:
     ops.monitor(MODEL, champion, now=now).report("18h", trend_window="1h").to_html(
         monitoring_path)
     print(f"  monitoring report of {champion}'s 18 hours: {monitoring_path}")
+
+    print("\n11. Serving the production model over HTTP (modelops serve, on loopback)")
+    serve_over_http(ops, patients, 200)
+
     print("  history:")
     for event in ops.registry.history(MODEL):
         moves = ", ".join(f"{c.version} {c.before}->{c.after}" for c in event.changes)

@@ -41,6 +41,14 @@ def test_the_demo_tells_the_whole_story(tmp_path):
     assert "why: input drift — 0 of 30 features drifted" in out
     assert "why: performance against the registered metrics — accuracy" in out
     assert "the model in production is healthy on clean data" in out
+    try:
+        import modelops_serve  # noqa: F401
+    except ImportError:
+        assert "install plugins/modelops-serve to serve over HTTP" in out
+    else:
+        assert "200 requests answered and logged (queued), feedback posted" in out
+        assert "a request lacking 'worst_fractal_dimension': 422" in out
+        assert "the server logged 220 predictions, 220 with feedback" in out
     for report in ("drift.html", "monitoring.html"):
         assert "<svg" in (tmp_path / report).read_text(encoding="utf-8")
 

@@ -93,9 +93,9 @@ def _draw_drift_report(report: DriftReport, path: object = None, standalone: boo
 _drift_entities.use_html_renderer(_draw_drift_report)
 
 # Data validation needs numpy; import it on first use so ``import modelops`` stays light.
-_VALIDATION = ("ClassBalance", "ColumnQuality", "ColumnSchema", "Issue", "QualityReport",
-               "Schema", "SplitReport", "ValidationResult", "check_quality", "check_split",
-               "infer_schema", "validate")
+_VALIDATION = ("ClassBalance", "ColumnQuality", "ColumnSchema", "InputMismatch", "Issue",
+               "QualityReport", "Schema", "SplitReport", "ValidationResult", "check_quality",
+               "check_split", "infer_schema", "infer_signature", "validate")
 
 
 # Lifecycle automation and the training helper: likewise imported on first use.
@@ -138,6 +138,7 @@ __all__ = [
     "Experiment",
     "FileInfo",
     "FilterSyntaxError",
+    "InputMismatch",
     "IntegrityError",
     "InvalidInput",
     "Issue",
@@ -189,6 +190,7 @@ __all__ = [
     "get_run",
     "hookimpl",
     "infer_schema",
+    "infer_signature",
     "load_model",
     "log_artifact",
     "log_artifacts",

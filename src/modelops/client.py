@@ -90,12 +90,32 @@ class Client:
             self._predictions = Predictions(self.store("predictions"), client=self)
         return self._predictions
 
-    def load_model(self, uri: str, trusted: bool = True) -> Any:
+    def load_model(self, uri: str, trusted: bool = True, *,
+                   enforce_signature: bool = False) -> Any:
         """Load the model a ``models:/`` URI names (``models:/fraud@production``,
         ``models:/fraud/1.2.0``, ``models:/fraud@champion``, ``models:/fraud/latest``) from
         this client's registry, digests verified. Loading a pickle runs code: see
-        ``Registry.load``."""
-        return self.registry.load_uri(uri, trusted=trusted)
+        ``Registry.load``.
+
+        ``enforce_signature=True`` returns it as a ``modelops.lifecycle.SignedModel``:
+        ``predict`` and ``predict_proba`` check and coerce their input by the version's
+        signature (the checks ``modelops serve`` makes); ``InvalidInput`` if the version
+        was registered without one."""
+        if not enforce_signature:
+            return self.registry.load_uri(uri, trusted=trusted)
+        from modelops.lifecycle.signed import SignedModel
+        from modelops.validation import signature_of
+
+        record = self.registry.resolve(uri)
+        signature = signature_of(record)
+        if signature is None:
+            from modelops.errors import InvalidInput
+
+            raise InvalidInput(f"{record.name} {record.version} was registered without a "
+                               "signature; register it with input_example= or signature=",
+                               field="enforce_signature")
+        model = self.registry.load(record.name, record.version, trusted=trusted)
+        return SignedModel(model, signature)
 
     def monitor(self, model: str, version: str | None = None, **options: Any):  # type: ignore[no-untyped-def]
         """Production monitoring of ``model`` (``modelops.monitoring.Monitor``): performance,

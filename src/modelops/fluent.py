@@ -175,12 +175,13 @@ def log_figure(figure: Any, artifact_file: str) -> None:
     _require().log_figure(figure, artifact_file)
 
 
-def load_model(uri: str, trusted: bool = True) -> Any:
+def load_model(uri: str, trusted: bool = True, *, enforce_signature: bool = False) -> Any:
     """Load a model by URI (``models:/fraud@production``, ``models:/fraud/1.2.0``) from the
     default client's registry (see this module's doc for which store that is: the most
     recent ``connect()`` unless ``set_uri`` or ``$MODELOPS_URI`` says otherwise). Loading a
-    pickle runs code: see ``Registry.load``."""
-    return get_client().load_model(uri, trusted=trusted)
+    pickle runs code: see ``Registry.load``. ``enforce_signature``: see
+    ``Client.load_model``."""
+    return get_client().load_model(uri, trusted=trusted, enforce_signature=enforce_signature)
 
 
 def get_run(run_id: str) -> Run:

@@ -76,6 +76,19 @@ def _as_matrix(x: Any, field: str) -> tuple[Any, list[str] | None]:
     return x, None
 
 
+def _signature(x: Any) -> dict[str, Any]:
+    """The version's signature and input example, from a training frame with named columns
+    (a DataFrame or a mapping); nothing for an unnamed array."""
+    if not (isinstance(x, Mapping) or hasattr(x, "columns")):
+        return {}
+    from modelops.registry.service import signature_fields
+
+    try:
+        return signature_fields(None, None, frame=x)
+    except InvalidInput:  # columns no signature describes (mixed types): serve unchecked
+        return {}
+
+
 def _params(estimator: Any, extra: Mapping[str, Any] | None) -> dict[str, str]:
     # Deep params reach inside pipelines (``logisticregression__C``); nested estimators
     # and step lists are described by their own params, so only plain values are kept.
@@ -415,7 +428,7 @@ def train(ops: Any, name: str, estimator: Any, X: Any, y: Any, *, X_test: Any = 
     promoted = False
     if register:
         version = ops.registry.register(name, model, run=active, metrics=metrics,
-                                        lineage=lineage, tags=tags)
+                                        lineage=lineage, tags=tags, **_signature(X))
         if promotion is not None:
             try:
                 event = ops.registry.promote(name, version.version, stage=stage,

@@ -153,6 +153,26 @@ def test_modelops_versions_load_through_mlflow(ops, mlflow_client, fluent, data)
                                                               "promote"]
 
 
+def test_a_signature_is_mirrored_to_the_mlflow_model(ops, fluent):
+    """A version's signature becomes the MLflow model's: MLflow's tools see the columns."""
+    import mlflow.models
+    import pandas as pd
+
+    frame = pd.DataFrame({"amount": [1.0, 2.5, None, 4.0], "items": [1, 2, 3, 4],
+                          "country": ["fr", "de", "fr", "es"]})
+    model = LogisticRegression().fit(frame[["items"]].to_numpy(), [0, 1, 0, 1])
+    name = unique("signed")
+    version = ops.registry.register(name, model, input_example=frame)
+    ops.registry.promote(name, version.version)
+    info = mlflow.models.get_model_info(f"models:/{name}@production")
+    inputs = {c.name: c for c in info.signature.inputs.inputs}
+    assert list(inputs) == ["amount", "items", "country"]
+    assert (inputs["amount"].type.name, inputs["amount"].required) == ("double", False)
+    assert (inputs["items"].type.name, inputs["items"].required) == ("long", True)
+    assert inputs["country"].type.name == "string"
+    assert ops.registry.get_version(name, version.version).signature == version.signature
+
+
 @pytest.mark.slow
 def test_mlflow_registered_models_read_by_modelops(fluent, ops, mlflow_client, data):
     """Versions plain MLflow registered read as N.0.0 with their aliases (recorded in the

@@ -250,10 +250,66 @@ class Lineage:
     notes: str = ""
 
 
+_SIGNATURE_KINDS = ("numeric", "categorical")
+#: Rows of an input example kept with a version: enough to show a request, small to store.
+MAX_EXAMPLE_ROWS = 5
+
+
+def _freeze_signature(value: Any) -> Any:
+    return None if value is None else freeze(value)
+
+
+def _valid_signature(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """A signature is the plain form of ``modelops.validation.Schema``: checked here for the
+    shape every reader relies on (names, kinds, dtypes, nullability), as stored records are."""
+    if value is None:
+        return
+    columns = value.get("columns")
+    if not isinstance(columns, (list, tuple)) or not columns:
+        raise InvalidInput("expected a non-empty list of columns", field="signature.columns")
+    names = set()
+    for i, col in enumerate(columns):
+        where = f"signature.columns[{i}]"
+        if not isinstance(col, dict):
+            raise InvalidInput(f"expected a mapping, got {col!r}", field=where)
+        name = col.get("name")
+        if not isinstance(name, str) or not name or name in names:
+            raise InvalidInput(f"expected a new non-empty column name, got {name!r}", field=where)
+        names.add(name)
+        if col.get("kind") not in _SIGNATURE_KINDS or not isinstance(col.get("dtype"), str) \
+                or not isinstance(col.get("nullable", False), bool):
+            raise InvalidInput("needs a kind (numeric or categorical), a dtype and a boolean "
+                               "nullable", field=where)
+
+
+def _freeze_example(value: Any) -> tuple[FrozenDict[str, Any], ...]:
+    if value is None:
+        return ()
+    if isinstance(value, dict) or not isinstance(value, (list, tuple)):
+        raise InvalidInput("expected a list of records (column -> value)",
+                           field="input_example")
+    rows = []
+    for i, row in enumerate(value):
+        if not isinstance(row, dict) or not all(isinstance(k, str) for k in row):
+            raise InvalidInput(f"expected a record (column -> value), got {row!r}",
+                               field=f"input_example[{i}]")
+        rows.append(freeze(row))
+    if len(rows) > MAX_EXAMPLE_ROWS:
+        raise InvalidInput(f"holds {len(rows)} rows, more than {MAX_EXAMPLE_ROWS}",
+                           field="input_example")
+    return tuple(rows)
+
+
 @attrs.frozen(kw_only=True)
 class ModelVersion:
     """A registered version. Its record never changes; ``stage``, ``aliases``, ``tags`` and
-    ``description`` are the current state folded from the model's events."""
+    ``description`` are the current state folded from the model's events.
+
+    ``signature`` is the input the model takes — the plain form of a
+    ``modelops.validation.Schema``: column names in order, kinds, dtypes, nullability,
+    categories seen — inferred from the training frame at registration when one is known
+    (None for versions registered without one). ``input_example`` holds a few input rows.
+    """
 
     name: str = attrs.field(validator=_valid_name)
     version: str
@@ -273,6 +329,10 @@ class ModelVersion:
     tags: FrozenDict[str, str] = attrs.field(factory=FrozenDict, converter=freeze)
     stage: Stage = Stage.DEVELOPMENT
     aliases: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    signature: FrozenDict[str, Any] | None = attrs.field(
+        default=None, converter=_freeze_signature, validator=_valid_signature)
+    input_example: tuple[FrozenDict[str, Any], ...] = attrs.field(default=(),
+                                                                  converter=_freeze_example)
 
     @property
     def semver(self) -> SemVer:

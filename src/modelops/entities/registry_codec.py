@@ -45,6 +45,8 @@ def _version_data(v: ModelVersion) -> dict[str, Any]:
         "flavor_meta": to_plain(v.flavor_meta), "artifact_location": v.artifact_location,
         "description": v.description, "tags": dict(v.tags), "stage": to_plain(v.stage),
         "aliases": list(v.aliases),
+        "signature": None if v.signature is None else to_plain(v.signature),
+        "input_example": [dict(row) for row in v.input_example],
     }
 
 

@@ -21,6 +21,7 @@ from modelops.lifecycle.router import (
     RoutedPrediction,
     Router,
 )
+from modelops.lifecycle.signed import SignedModel
 
 __all__ = [
     "STATUSES",
@@ -34,6 +35,7 @@ __all__ = [
     "RetrainPolicy",
     "RoutedPrediction",
     "Router",
+    "SignedModel",
     "TrainContext",
     "read_cycles",
     "run_cycle",

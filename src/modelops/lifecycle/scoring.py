@@ -82,7 +82,6 @@ def predict_scores(model: Any, x: Any, positive: Any = None) -> tuple[Any, Any, 
     ``classes_`` for a binary classifier; with more classes the score is None."""
     import numpy as np
 
-    predictions = np.asarray(model.predict(x))
     classes = list(getattr(model, "classes_", []))
     proba = None
     if hasattr(model, "predict_proba"):
@@ -90,6 +89,13 @@ def predict_scores(model: Any, x: Any, positive: Any = None) -> tuple[Any, Any, 
             proba = np.asarray(model.predict_proba(x), dtype=np.float64)
         except (AttributeError, NotImplementedError):   # e.g. SVC(probability=False)
             proba = None
+    if proba is not None and proba.ndim == 2 and len(classes) == proba.shape[1] \
+            and _predicts_argmax(model):
+        # One pass through the model instead of two: for these estimators predict() is
+        # exactly the class of highest probability (ties included), by their definition.
+        predictions = np.asarray(model.classes_).take(np.argmax(proba, axis=1))
+    else:
+        predictions = np.asarray(model.predict(x))
     score = None
     if proba is not None and proba.ndim == 2 and proba.shape[1] == 2:
         column = 1
@@ -100,6 +106,27 @@ def predict_scores(model: Any, x: Any, positive: Any = None) -> tuple[Any, Any, 
             column = classes.index(positive)
         score = proba[:, column]
     return predictions, score, proba
+
+
+#: scikit-learn classifiers whose ``predict`` is ``classes_[argmax(predict_proba)]``.
+_ARGMAX_CLASSIFIERS = frozenset({
+    "sklearn.linear_model._logistic.LogisticRegression",
+    "sklearn.ensemble._forest.RandomForestClassifier",
+    "sklearn.ensemble._forest.ExtraTreesClassifier",
+    "sklearn.tree._classes.DecisionTreeClassifier",
+    "sklearn.tree._classes.ExtraTreeClassifier",
+    "sklearn.ensemble._gb.GradientBoostingClassifier",
+    "sklearn.ensemble._hist_gradient_boosting.gradient_boosting."
+    "HistGradientBoostingClassifier",
+})
+
+
+def _predicts_argmax(model: Any) -> bool:
+    """Whether ``model`` (or a Pipeline ending in it) is one of ``_ARGMAX_CLASSIFIERS``."""
+    steps = getattr(model, "steps", None)
+    final = steps[-1][1] if isinstance(steps, list) and steps else model
+    kind = type(final)
+    return f"{kind.__module__}.{kind.__qualname__}" in _ARGMAX_CLASSIFIERS
 
 
 def score_model(model: Any, features: Mapping[str, Any], actuals: Any, *,

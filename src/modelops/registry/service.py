@@ -19,6 +19,7 @@ from modelops._files import sha256_file
 from modelops._ids import now_ms
 from modelops.entities import Run
 from modelops.entities.registry import (
+    MAX_EXAMPLE_ROWS,
     ArtifactFile,
     Change,
     Decision,
@@ -160,6 +161,29 @@ def _target(stage: Stage | str | None, alias: str | None) -> str:
         raise InvalidInput(f"expected one of {choices}, got {stage!r} (aliases go in alias=)",
                            field="stage")
     return Stage.parse(stage).value
+
+
+def signature_fields(signature: Any, example: Any,
+                     frame: Any = None) -> dict[str, Any]:
+    """A version's ``signature`` and ``input_example`` fields: the signature given (a Schema
+    or its plain form), else inferred from ``frame`` (the training frame) or the example."""
+    if signature is None and example is None and frame is None:
+        return {"signature": None, "input_example": ()}
+    from modelops.validation import Schema, infer_signature, input_example
+
+    if isinstance(example, Mapping) and example and not all(
+            hasattr(v, "__len__") and not isinstance(v, (str, bytes)) for v in example.values()):
+        example = [example]                      # one record
+    if isinstance(example, (list, tuple)) and all(isinstance(r, Mapping) for r in example):
+        records = [dict(r) for r in example]     # records: as a request carries them
+        example = {k: [r.get(k) for r in records] for k in records[0]} if records else None
+    rows = input_example(example, MAX_EXAMPLE_ROWS) if example is not None else \
+        input_example(frame, 1) if frame is not None else ()
+    if signature is None:
+        signature = infer_signature(frame if frame is not None else example)
+    elif not isinstance(signature, Schema):
+        signature = Schema.from_dict(signature)
+    return {"signature": signature.to_dict(), "input_example": rows}
 
 
 def _lineage(value: Lineage | Mapping[str, Any] | None) -> Lineage:
@@ -358,7 +382,8 @@ class Registry:
                  params: Mapping[str, Any] | None = None, framework: str | None = None,
                  description: str | None = None, tags: Mapping[str, Any] | None = None,
                  lineage: Lineage | Mapping[str, Any] | None = None,
-                 flavor: str | None = None, allow_nonfinite: bool = False) -> ModelVersion:
+                 flavor: str | None = None, allow_nonfinite: bool = False,
+                 signature: Any = None, input_example: Any = None) -> ModelVersion:
         """Register a model object (or a file/directory path, or a ``SavedModel``) as a new
         version of ``name``.
 
@@ -367,6 +392,11 @@ class Registry:
         raises ``AlreadyExists`` — also when another process registered it a moment ago; an
         auto-chosen version then moves on to the next one. ``metrics`` and ``params`` default
         to those of ``run``. Everything is validated before anything is written.
+
+        ``signature`` is the input the model takes (a ``modelops.validation.Schema``, e.g.
+        from ``modelops.infer_signature(X_train)``, or its ``to_dict()``); ``input_example``
+        a frame of a few input rows, kept with the version (its first rows) and, when no
+        signature is given, the frame the signature is inferred from.
         """
         if type(name) is not str or name not in self._known_models:  # those were checked
             self._check_model_name(name)
@@ -384,7 +414,8 @@ class Registry:
             raise InvalidInput("expected a string", field="description")
         fields = {"run_id": run_id, "metrics": checked_metrics, "params": checked_params,
                   "description": description or "", "tags": checked_tags,
-                  "lineage": _lineage(lineage)}
+                  "lineage": _lineage(lineage),
+                  **signature_fields(signature, input_example)}
         if isinstance(model, SavedModel):
             # Digest what is on disk now: the files may have changed since save().
             model = attrs.evolve(model, files=_digest_files(model.directory))

@@ -392,6 +392,27 @@ class RegistryStoreSuite(StoreSuite):
         assert got.lineage == record.lineage
         assert dict(got.flavor_meta) == dict(record.flavor_meta)
 
+    def test_signature_and_input_example_round_trip(self, store: RegistryStore,
+                                                    model: RegisteredModel,
+                                                    tmp_path: Path) -> None:
+        """A version's input signature and example come back as registered; a version
+        registered without them reads back with none."""
+        signature = {"version": 1, "columns": [
+            {"name": "amount", "kind": "numeric", "dtype": "float", "nullable": True,
+             "min": -1.5, "max": 2.0, "categories": None, "allow_new_categories": False},
+            {"name": "country", "kind": "categorical", "dtype": "str", "nullable": False,
+             "min": None, "max": None, "categories": ["de", "fr"],
+             "allow_new_categories": False}]}
+        example = [{"amount": 1.25, "country": "fr"}, {"amount": None, "country": "de"}]
+        self.put_version(store, tmp_path, "fraud", "1.0.0", {"w": b"w"},
+                         signature=signature, input_example=example)
+        self.put_version(store, tmp_path, "fraud", "1.0.1", {"w": b"v"})
+        got = store.get_version("fraud", "1.0.0")
+        assert got.signature == signature
+        assert [dict(r) for r in got.input_example] == example
+        plain = store.get_version("fraud", "1.0.1")
+        assert plain.signature is None and plain.input_example == ()
+
     def test_nan_metric_round_trips(self, store: RegistryStore, model: RegisteredModel,
                                     tmp_path: Path) -> None:
         """A NaN metric (the registry allows it with ``allow_nonfinite``) reads back as

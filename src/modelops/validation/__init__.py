@@ -27,14 +27,25 @@ from modelops.validation._quality import (
 )
 from modelops.validation._rules import Rule, check_rules
 from modelops.validation._schema import ColumnSchema, Schema, infer_schema
+from modelops.validation._signature import (
+    UNKNOWN_POLICIES,
+    InputMismatch,
+    conform,
+    conform_frame,
+    infer_signature,
+    input_example,
+    signature_of,
+)
 from modelops.validation._split import SplitReport, check_split
 from modelops.validation._validate import validate
 
 __all__ = [
     "SEVERITIES",
+    "UNKNOWN_POLICIES",
     "ClassBalance",
     "ColumnQuality",
     "ColumnSchema",
+    "InputMismatch",
     "Issue",
     "QualityReport",
     "Rule",
@@ -44,7 +55,12 @@ __all__ = [
     "check_quality",
     "check_rules",
     "check_split",
+    "conform",
+    "conform_frame",
     "infer_schema",
+    "infer_signature",
+    "input_example",
     "rules",
+    "signature_of",
     "validate",
 ]

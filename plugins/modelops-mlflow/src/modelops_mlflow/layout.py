@@ -13,8 +13,9 @@ work (MLflow wants ``MLFLOW_ALLOW_PICKLE_DESERIALIZATION=true`` for either).
 These files are MLflow's, not the version's: they carry no modelops digest, and modelops
 never downloads them. Loading the registered files runs their pickle, which is what
 registering the object just made; turn it off with the store option
-``mlflow_model_layout=False``. Versions of other frameworks and flavors are stored as they
-are, and MLflow sees a folder of files.
+``mlflow_model_layout=False``. A version's input signature is written as the MLflow model's
+signature (MLflow's pyfunc then checks its input by it). Versions of other frameworks and
+flavors are stored as they are, and MLflow sees a folder of files.
 """
 
 from __future__ import annotations
@@ -78,7 +79,8 @@ def _save(model: Any, version: ModelVersion, folder: str) -> None:
         try:
             # Naming the requirements spares MLflow inferring them (a subprocess, seconds).
             mlflow.sklearn.save_model(model, target, serialization_format=fmt,
-                                      pip_requirements=_requirements(fmt))
+                                      pip_requirements=_requirements(fmt),
+                                      signature=mlflow_signature(version))
         finally:
             quiet.setLevel(level)
         for name in os.listdir(target):
@@ -86,6 +88,29 @@ def _save(model: Any, version: ModelVersion, folder: str) -> None:
             if os.path.exists(destination):
                 continue
             shutil.move(os.path.join(target, name), destination)
+
+
+#: modelops signature dtypes -> MLflow column types.
+_MLFLOW_TYPES = {"float": "double", "int": "long", "bool": "boolean", "str": "string",
+                 "bytes": "binary"}
+
+
+def mlflow_signature(version: ModelVersion) -> Any:
+    """The version's input signature as MLflow's ``ModelSignature`` (columns by name, with
+    their types; a nullable column is optional), or None when it has none or holds a
+    column MLflow has no type for."""
+    if version.signature is None:
+        return None
+    from mlflow.models.signature import ModelSignature
+    from mlflow.types.schema import ColSpec, Schema
+
+    columns = []
+    for column in version.signature["columns"]:
+        kind = _MLFLOW_TYPES.get(column["dtype"])
+        if kind is None:
+            return None
+        columns.append(ColSpec(kind, column["name"], required=not column.get("nullable")))
+    return ModelSignature(inputs=Schema(columns))
 
 
 def _requirements(fmt: str) -> list[str]:
