@@ -192,5 +192,5 @@ def test_a_client_never_shows_the_password_of_its_uri():
     ops = modelops.Client({}, "mlflow+postgresql://ops:s3cret@db/mlflow")
     assert "s3cret" not in repr(ops)
     with pytest.raises(modelops.NotFound) as caught:
-        ops.registry
+        ops.store("registry")
     assert "s3cret" not in str(caught.value) and "ops:***@db" in str(caught.value)

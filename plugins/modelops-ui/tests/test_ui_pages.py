@@ -312,3 +312,17 @@ def test_the_pages_over_an_mlflow_store(tmp_path) -> None:  # type: ignore[no-un
     assert monitoring.status_code == 200
     assert client.get("/drift").status_code == 200
     ops.close()
+
+
+def test_a_version_page_shows_its_signature_and_input_example(ops) -> None:  # type: ignore[no-untyped-def]
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"amount": [12.5, 80.0, 3.0], "city<x>": ["paris", "oslo", XSS]})
+    ops.registry.register("fraud", {"w": 1}, flavor="joblib", input_example=frame)
+    ops.registry.register("plain", {"w": 1}, flavor="joblib")
+    client = TestClient(app(ops))
+    page = client.get("/models/fraud/versions/1.0.0")
+    assert page.status_code == 200, page.text
+    assert "<td>amount</td><td>float</td><td>no</td>" in page.text
+    assert "city&lt;x&gt;" in page.text and "<script>" not in page.text
+    assert "Input example" in page.text and "80.0" in page.text
+    assert "No signature recorded." in client.get("/models/plain/versions/1.0.0").text

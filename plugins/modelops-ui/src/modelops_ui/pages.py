@@ -28,6 +28,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 import modelops
+from modelops.entities.plain import to_plain
 from modelops.entities.validators import check_key
 from modelops.errors import Conflict, FilterSyntaxError, InvalidInput, ModelOpsError, NotFound
 from modelops.registry import MetricImprovement
@@ -459,15 +460,15 @@ class _UI:
         version = self.ops.registry.get_version(name, number)
         run = self._optional(lambda: self.ops.tracking.get_run(version.run_id)) \
             if version.run_id else None
-        signature = version.flavor_meta.get("signature") if version.flavor_meta else None
+        signature = None if version.signature is None else to_plain(version.signature)
         events = [e for e in reversed(self.ops.registry.history(name))
                   if any(c.version == number for c in e.changes)
                   or (e.decision is not None and e.decision.candidate == number)
                   or e.payload.get("version") == number]
         return self.render(request, "version.html", title=f"{name} {number}",
                            version=version, run=run, signature=signature, events=events,
-                           flavor_meta={k: v for k, v in (version.flavor_meta or {}).items()
-                                        if k != "signature"})
+                           input_example=to_plain(version.input_example),
+                           flavor_meta=dict(version.flavor_meta or {}))
 
     # -- drift ------------------------------------------------------------------------------
 
