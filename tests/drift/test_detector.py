@@ -358,3 +358,27 @@ def test_exact_ks_p_values_never_take_the_slow_recursion(monkeypatch):
             cost = max(n_ref, n_cur) * 2 * want.statistic * min(n_ref, n_cur)
             exact = n_ref == n_cur or cost <= stats.KS_EXACT_BUDGET
             assert got.raw_pvalue == pytest.approx(want.pvalue, rel=1e-9 if exact else 0.06)
+
+
+def test_a_rare_binary_column_is_judged_by_fishers_exact_test():
+    # At a 1-4 % share and 200 current rows the z-test's normal tail is too light: it rejected
+    # at up to twice its alpha at the levels a correction over many columns uses.
+    rng = np.random.default_rng(21)
+    ref = {"rare": (rng.random(2_000) < 0.03).astype(float), "x": rng.normal(size=2_000)}
+    profile = profile_frame("m", ref)
+    cur = {"rare": (rng.random(200) < 0.03).astype(float), "x": rng.normal(size=200)}
+    rare = check_profile(profile, cur, correction="none").column("rare")
+    table = [[int(ref["rare"].sum()), 2_000 - int(ref["rare"].sum())],
+             [int(cur["rare"].sum()), 200 - int(cur["rare"].sum())]]
+    assert rare.method == "fisher_exact" and "Fisher's exact test" in rare.reason
+    assert rare.pvalue == pytest.approx(scipy.stats.fisher_exact(table).pvalue, rel=1e-9)
+    common = check_profile(profile_frame("c", {"f": (rng.random(2_000) < 0.3).astype(float)}),
+                           {"f": (rng.random(200) < 0.3).astype(float)}).column("f")
+    assert common.method == "z_proportion"
+    # its false alarms at alpha 0.0025 on clean data stay at or below alpha
+    alarms = 0
+    for _ in range(2_000):
+        cur = {"rare": (rng.random(200) < 0.03).astype(float)}
+        alarms += check_profile(profile, cur, threshold=0.0025, correction="none",
+                                min_effect=0.0).column("rare").pvalue < 0.0025
+    assert alarms <= 2_000 * 0.0025 * 1.5

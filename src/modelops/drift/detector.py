@@ -10,8 +10,9 @@
   million rows — and a distance alone cannot tell noise from drift in small samples;
   requiring both keeps the false-alarm rate at or below α at every size, while a 0.1 σ shift
   is found from a few thousand rows on.
-- binary (every value 0 or 1): the two-proportion z-test and the change of the share of ones
-  (at least ``min_effect`` 0.02).
+- binary (every value 0 or 1): the two-proportion z-test — Fisher's exact test when fewer than
+  ``MIN_EXPECTED_FOR_Z`` ones or zeros are expected in the current data — and the change of
+  the share of ones (at least ``min_effect`` 0.02).
 - categorical: the chi-square test of homogeneity and the total variation distance (at least
   0.02).
 
@@ -71,6 +72,9 @@ from modelops.errors import InvalidInput
 from modelops.frames import numeric, to_columns
 
 _HIST_LEVELS = 20
+#: A binary column is judged by the two-proportion z-test when at least this many ones and
+#: zeros are expected in the current data, else by Fisher's exact test.
+MIN_EXPECTED_FOR_Z = 10
 #: How ``check_profile(histogram=...)`` may cut numeric histograms.
 HISTOGRAM_SCALES = ("auto", "linear", "log")
 _CORRECTION_NAMES = {"bh": "Benjamini-Hochberg", "bonferroni": "Bonferroni"}
@@ -300,12 +304,18 @@ def _check_numeric(col: str, role: str, ref: NumericProfile, values: np.ndarray,
     min_effect = gates[kind]
     effect = effect_method = gate = None
     if method is None and kind == "binary":
-        test = stats.z_proportion_from_counts(round(ref.mean * ref.count), ref.count,
-                                              float(cur.sum()), len(cur),
-                                              threshold or DEFAULT_DRIFT_ALPHA)
+        ones = round(ref.mean * ref.count), float(cur.sum())
+        pooled = (ones[0] + ones[1]) / (ref.count + len(cur))
+        # few ones (or zeros) expected in the current data: the normal tail is too light
+        exact = min(pooled, 1 - pooled) * len(cur) < MIN_EXPECTED_FOR_Z
+        two_proportions = stats.fisher_exact_from_counts if exact else \
+            stats.z_proportion_from_counts
+        test = two_proportions(ones[0], ref.count, ones[1], len(cur),
+                               threshold or DEFAULT_DRIFT_ALPHA)
         effect, effect_method = abs(float(cur.mean()) - ref.mean), "share_of_ones"
         drifted = gate = _gate(test, effect, min_effect)
-        reason = (f"binary column, {sizes}: two-proportion z-test (p={test.pvalue:.3g}, "
+        name = "Fisher's exact test" if exact else "two-proportion z-test"
+        reason = (f"binary column, {sizes}: {name} (p={test.pvalue:.3g}, "
                   f"alpha {test.threshold:g}) and the share of ones moved by {effect:.3g} "
                   f"(needs {min_effect:g})")
     elif method is None:
