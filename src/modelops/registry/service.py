@@ -418,6 +418,39 @@ class Registry:
                                f"{type(run).__name__}", field="run")
         return run.run_id, dict(run.data.metrics), dict(run.data.params)
 
+    def register_from_run(self, run_id: str, path: str, name: str, version: str | None = None,
+                          **register_kwargs: Any) -> ModelVersion:
+        """Register the model ``run.log_model`` stored under ``path`` of run ``run_id`` as a
+        version of ``name``, whose ``run_id`` (and, by default, metrics and params) are the
+        run's. The stored files must be exactly those logged, byte for byte
+        (``IntegrityError`` otherwise); ``register_kwargs`` go to ``register``."""
+        from modelops.registry.logged import MANIFEST, check_files, read_manifest
+
+        self._check_model_name(name)
+        check_name(run_id, "run_id")
+        if not isinstance(path, str) or not path.strip("/"):
+            raise InvalidInput(f"expected the artifact path log_model was given, got {path!r}",
+                               field="path")
+        if self._client is None:
+            raise Conflict("register_from_run needs a registry opened from a Client with "
+                           "tracking")
+        tracking = self._client.tracking
+        tracking.get_run(run_id)  # NotFound names the run before anything is read
+        where = f"run {run_id}'s model {path!r}"
+        with tempfile.TemporaryDirectory(prefix="modelops-from-run-") as tmp:
+            local = tracking.download_artifacts(run_id, path.strip("/"), tmp)
+            if not os.path.isdir(local):
+                raise InvalidInput(f"{where} is a file, not a folder log_model wrote",
+                                   field="path")
+            flavor, framework, meta, listed = read_manifest(local, where)
+            os.remove(os.path.join(local, MANIFEST))
+            found = _digest_files(local)
+            check_files(listed, found, where)
+            if flavor not in available_flavors():
+                raise IntegrityError(f"{where}: unknown flavor {flavor!r} in {MANIFEST}")
+            saved = SavedModel(local, flavor, framework, meta, found)
+            return self.register(name, saved, version, run=run_id, **register_kwargs)
+
     def _register_saved(self, name: str, saved: SavedModel, sources: Mapping[str, str],
                         wanted: SemVer | None, bump: str, **fields: Any) -> ModelVersion:
         if name not in self._known_models:
