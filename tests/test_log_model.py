@@ -8,9 +8,8 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-import modelops
 from modelops.errors import IntegrityError, InvalidInput, NotFound
-from modelops.registry.logged import MANIFEST
+from modelops.tracking.model_manifest import MANIFEST
 
 
 @pytest.fixture(scope="module")

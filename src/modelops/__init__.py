@@ -40,6 +40,7 @@ from modelops.entities.registry import (
 )
 from modelops.errors import (
     AlreadyExists,
+    AutologWarning,
     Conflict,
     FilterSyntaxError,
     IntegrityError,
@@ -102,8 +103,8 @@ _VALIDATION = ("ClassBalance", "ColumnQuality", "ColumnSchema", "Issue", "Qualit
 _LAZY = {"RetrainDecision": "modelops.lifecycle", "RetrainPolicy": "modelops.lifecycle",
          "Router": "modelops.lifecycle", "run_cycle": "modelops.lifecycle",
          "TrainingResult": "modelops.training", "train": "modelops.training",
-         "copy_store": "modelops.copy"}
-_SUBMODULES = ("lifecycle", "training")
+         "copy_store": "modelops.copy", "autolog": "modelops.autologging"}
+_SUBMODULES = ("lifecycle", "training", "sklearn")
 
 
 def __getattr__(name: str) -> object:
@@ -126,6 +127,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "ActiveRun",
     "AlreadyExists",
+    "AutologWarning",
     "ClassBalance",
     "Client",
     "ColumnDrift",
@@ -178,6 +180,7 @@ __all__ = [
     "ViewType",
     "__version__",
     "active_run",
+    "autolog",
     "check_quality",
     "check_split",
     "connect",

@@ -424,7 +424,7 @@ class Registry:
         version of ``name``, whose ``run_id`` (and, by default, metrics and params) are the
         run's. The stored files must be exactly those logged, byte for byte
         (``IntegrityError`` otherwise); ``register_kwargs`` go to ``register``."""
-        from modelops.registry.logged import MANIFEST, check_files, read_manifest
+        from modelops.tracking.model_manifest import MANIFEST, check_files, read_manifest
 
         self._check_model_name(name)
         check_name(run_id, "run_id")

@@ -273,7 +273,7 @@ class ActiveRun:
         later. Returns the ModelVersion, or the artifact path when not registering.
         """
         from modelops.entities.validators import check_bool
-        from modelops.registry.logged import MANIFEST, manifest_text
+        from modelops.tracking.model_manifest import MANIFEST, manifest_text
 
         check_bool(register, "register")
         client = self._client
