@@ -15,7 +15,7 @@ from modelops.errors import InvalidInput, MissingDependency
 def run_row(run: Run) -> dict[str, Any]:
     """One run as a flat row: attributes, then ``params.*``, ``metrics.*``, ``tags.*``."""
     info = run.info
-    row: dict[str, Any] = {
+    row: dict[str, Any] = {  # RUN_COLUMNS
         "run_id": info.run_id,
         "run_name": info.run_name,
         "experiment_id": info.experiment_id,
@@ -31,12 +31,26 @@ def run_row(run: Run) -> dict[str, Any]:
     return row
 
 
-def to_pandas(rows: list[dict[str, Any]]) -> Any:
+#: The columns every run has, first in a table of runs (an empty table has just these).
+RUN_COLUMNS = ("run_id", "run_name", "experiment_id", "status", "start_time", "end_time",
+               "user", "parent_run_id")
+#: What ``search_runs(output=...)`` returns: a RunList, or a pandas DataFrame.
+OUTPUTS = ("runs", "pandas")
+
+
+def check_output(output: Any) -> str:
+    if output not in OUTPUTS:
+        raise InvalidInput(f"expected one of {', '.join(map(repr, OUTPUTS))}, got {output!r}",
+                           field="output")
+    return output
+
+
+def to_pandas(rows: list[dict[str, Any]], columns: Sequence[str] | None = None) -> Any:
     try:
         import pandas as pd
     except ImportError:
         raise MissingDependency("a table as a DataFrame", "pandas") from None
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=None if rows else columns)
 
 
 class RunList(list[Run]):
@@ -51,8 +65,11 @@ class RunList(list[Run]):
         return [run_row(r) for r in self]
 
     def to_pandas(self) -> Any:
-        """The runs as a pandas DataFrame (needs pandas)."""
-        return to_pandas(self.to_table())
+        """The runs as a pandas DataFrame (needs pandas), the next page's token in
+        ``frame.attrs["token"]``."""
+        frame = to_pandas(self.to_table(), RUN_COLUMNS)
+        frame.attrs["token"] = self.token
+        return frame
 
 
 def _same(values: list[Any]) -> bool:
