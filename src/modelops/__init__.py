@@ -27,6 +27,7 @@ from modelops.entities import (
     RunTag,
     ViewType,
 )
+from modelops.entities import display as _display
 from modelops.entities import drift as _drift_entities
 from modelops.entities.drift import ColumnDrift, DatasetProfile, DriftReport
 from modelops.entities.registry import (
@@ -78,7 +79,9 @@ from modelops.fluent import (
     start_run,
 )
 from modelops.hookspecs import hookimpl
+from modelops.registry import display as _registry_display
 from modelops.tracking import ActiveRun, RunComparison, RunList
+from modelops.tracking import results as _results
 
 __version__ = "0.1.0"
 
@@ -90,8 +93,12 @@ def _draw_drift_report(report: DriftReport, path: object = None, standalone: boo
     return report_to_html(report, path, standalone=standalone)  # type: ignore[arg-type]
 
 
-# A value object imports nothing above it; the face gives DriftReport.to_html its renderer.
+# A value object imports nothing above it; the face gives DriftReport.to_html its renderer,
+# and runs, versions and registry events their notebook tables.
 _drift_entities.use_html_renderer(_draw_drift_report)
+_display.use_html_renderer(Run, _results.run_html)
+_display.use_html_renderer(ModelVersion, _registry_display.version_html)
+_display.use_html_renderer(RegistryEvent, _registry_display.event_html)
 
 # Data validation needs numpy; import it on first use so ``import modelops`` stays light.
 _VALIDATION = ("ClassBalance", "ColumnQuality", "ColumnSchema", "Issue", "QualityReport",

@@ -52,6 +52,7 @@ from modelops.errors import (
     StoreError,
 )
 from modelops.registry.compare import VersionComparison
+from modelops.registry.display import History, VersionList
 from modelops.registry.flavors import Flavor, available_flavors, choose_flavor
 from modelops.registry.policies import MetricImprovement, Rule, apply_rule
 from modelops.registry.state import ModelState
@@ -514,7 +515,7 @@ class Registry:
         if stage is not None:
             wanted = Stage.parse(stage)
             versions = [v for v in versions if v.stage is wanted]
-        return versions
+        return VersionList(versions)
 
     def get_version(self, name: str, version: str | None = None, *,
                     stage: Stage | str | None = None, alias: str | None = None) -> ModelVersion:
@@ -582,11 +583,11 @@ class Registry:
         live = [v for v in versions if v.stage not in (Stage.ARCHIVED, Stage.FAILED)]
         return (live or versions)[-1]
 
-    def history(self, name: str) -> list[RegistryEvent]:
+    def history(self, name: str) -> History:
         """Every event of the model's audit trail, oldest first (``NotFound`` for an unknown
         model, from the store's read)."""
         self._check_model_name(name)
-        return self.store.list_events(name)
+        return History(self.store.list_events(name))
 
     def compare(self, name: str, v1: str, v2: str) -> VersionComparison:
         """Two versions side by side: metric deltas, params that differ, lineage."""

@@ -8,8 +8,11 @@ from typing import Any
 
 import attrs
 
+from modelops import _html
 from modelops.entities import Run
 from modelops.errors import InvalidInput, MissingDependency
+
+_TIMES = {"start_time": _html.utc_time, "end_time": _html.utc_time}
 
 
 def run_row(run: Run) -> dict[str, Any]:
@@ -53,6 +56,24 @@ def to_pandas(rows: list[dict[str, Any]], columns: Sequence[str] | None = None) 
     return pd.DataFrame(rows, columns=None if rows else columns)
 
 
+def run_html(run: Run) -> str:
+    """One run for a notebook: its attributes, then its params, latest metrics and tags."""
+    info = run.info
+    parts = [_html.fields([("run", info.run_name), ("id", info.run_id),
+                           ("experiment", info.experiment_id), ("status", info.status.value),
+                           ("started", info.start_time), ("ended", info.end_time),
+                           ("user", info.user), ("parent", info.parent_run_id)],
+                          formats={"started": _html.utc_time, "ended": _html.utc_time},
+                          caption=f"Run {info.run_name}")]
+    for title, values in (("params", run.data.params),
+                          ("metrics", {k: m.value for k, m in run.data.latest.items()}),
+                          ("tags", run.data.tags)):
+        if values:
+            parts.append(_html.table([{"key": k, "value": v} for k, v in sorted(values.items())],
+                                     caption=title))
+    return "".join(parts)
+
+
 class RunList(list[Run]):
     """Runs from a search, in order, with the token of the next page (None on the last)."""
 
@@ -63,6 +84,11 @@ class RunList(list[Run]):
     def to_table(self) -> list[dict[str, Any]]:
         """The runs as rows (dicts), one key per attribute, param, metric and tag."""
         return [run_row(r) for r in self]
+
+    def _repr_html_(self) -> str:
+        more = " (more on the next page)" if self.token else ""
+        return _html.table(self.to_table(), caption=f"{len(self)} run(s){more}",
+                           formats=_TIMES)
 
     def to_pandas(self) -> Any:
         """The runs as a pandas DataFrame (needs pandas), the next page's token in
@@ -135,6 +161,12 @@ class RunComparison:
 
     def to_pandas(self) -> Any:
         return to_pandas(self.to_table())
+
+    def _repr_html_(self) -> str:
+        same = ", ".join(f"{k}={v}" for k, v in self.params_same.items())
+        caption = f"{len(self.runs)} run(s) compared" + (f"; the same in all: {same}"
+                                                         if same else "")
+        return _html.table(self.to_table(), caption=caption)
 
     def __str__(self) -> str:
         rows = [{k: v for k, v in row.items() if k != "run_id"} for row in self.to_table()]

@@ -97,6 +97,11 @@ class ActiveRun:
     def __repr__(self) -> str:
         return f"<ActiveRun {self.name!r} id={self.run_id}>"
 
+    def _repr_html_(self) -> str:
+        from modelops.tracking.results import run_html
+
+        return run_html(self.run)
+
     # -- logging ----------------------------------------------------------------------------
 
     def _key(self, key: Any, field: str) -> str:
