@@ -67,6 +67,11 @@ def get_client() -> Client:
         return _fallback[1]
 
 
+def get_uri() -> str:
+    """The URI of the store the module-level API uses now (``mlflow.get_tracking_uri``)."""
+    return get_client().uri
+
+
 def set_experiment(name: str) -> None:
     """Make ``name`` the experiment of later ``start_run`` calls (created on first use)."""
     global _experiment
