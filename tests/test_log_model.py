@@ -81,6 +81,8 @@ def test_bad_calls_are_refused_before_writing(ops, model):
     with pytest.raises(InvalidInput) as err:
         ops.registry.register_from_run(run.run_id, "", "iris")
     assert err.value.field == "path"
+    with pytest.raises(NotFound, match="nothing"):
+        ops.registry.register_from_run(run.run_id, "nothing", "iris")
     assert ops.registry.list_models() == []
 
 

@@ -153,8 +153,9 @@ def _after_fit(settings: Any, run: Any, estimator: Any, X: Any, y: Any) -> None:
             run.log_dict(example, "input_example.json")
         except Exception as exc:
             _warn(settings, "log an input example", exc)
-    # Where the model's input/output signature is to be attached (from the example and the
-    # model's predictions) once modelops.infer_signature and version signatures exist.
+    # SIGNATURE: the model's input/output signature (inferred from the example and the
+    # model's predictions) is to be logged here, with the model, once
+    # modelops.infer_signature and signatures on versions exist. Nothing is logged for it yet.
     if settings.log_models:
         name = settings.registered_model_name
         if name is None:
