@@ -10,6 +10,7 @@ Usage::
     python benchmarks/bench_tracking.py                 # full sizes (about a minute of MLflow)
     python benchmarks/bench_tracking.py --quick         # smoke run: 10k points, 100 runs
     python benchmarks/bench_tracking.py --json out.json # also write every figure as JSON
+    python benchmarks/bench_tracking.py --only autolog  # autolog overhead alone
 
 Needs ``modelops`` and ``mlflow`` importable by the same interpreter (``tox -e bench`` makes
 such an environment). Both systems write to a fresh temporary directory: modelops through
@@ -42,6 +43,7 @@ TARGET_LOG_VS_PERCALL = 200.0
 TARGET_CREATE = 5.0
 TARGET_SEARCH = 5.0
 TARGET_IMPORT = 10.0
+TARGET_AUTOLOG = 10.0
 
 ORDER_BY = ["metrics.m1 DESC"]
 # The searches: a filter and the same predicate in Python (to check both systems' answers).
@@ -376,6 +378,63 @@ def bench_import(repeats: int) -> dict[str, Any]:
     return out
 
 
+def bench_autolog(root: str, mlflow: Any, fits: int) -> dict[str, Any]:
+    """The time autologging adds to fitting a small pipeline (scaler + logistic regression,
+    2,000 rows x 20 features), each fit outside a run so each gets a run of its own:
+    ``modelops.autolog()`` against ``mlflow.sklearn.autolog()``, both with their defaults
+    (each stores the fitted model with the run; MLflow adds a signature, modelops an input
+    example), then both with ``log_models=False``. Plain fits are timed before and between
+    modelops' rounds; the overhead is the median autologged fit minus the median plain fit."""
+    import mlflow.sklearn
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    import modelops
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(2000, 20))
+    y = (X[:, :3].sum(axis=1) + rng.normal(size=2000) > 0).astype(int)
+
+    def fit() -> None:
+        make_pipeline(StandardScaler(), LogisticRegression()).fit(X, y)
+
+    out: dict[str, Any] = {"fits": fits, "rows": X.shape[0], "features": X.shape[1]}
+    plain = [median_time(fit, fits)[0]]
+    modelops.set_uri(os.path.join(root, "autolog"))
+    modelops.set_experiment("autolog")
+    modes = (("", {}), ("_no_models", {"log_models": False}))
+    for label, options in modes:
+        t0 = perf()
+        modelops.autolog(**options)
+        out[f"modelops{label}_enable_s"] = perf() - t0
+        try:
+            out[f"modelops{label}_fit_s"], _ = median_time(fit, fits)
+        finally:
+            modelops.autolog(disable=True)
+        plain.append(median_time(fit, fits)[0])
+    # MLflow last: its patches stay in place (switched off) after autolog(disable=True), so
+    # the plain fits are timed before it ever patched anything.
+    mlflow.set_experiment("autolog")
+    for label, options in modes:
+        t0 = perf()
+        mlflow.sklearn.autolog(silent=True, **options)
+        out[f"mlflow{label}_enable_s"] = perf() - t0
+        try:
+            out[f"mlflow{label}_fit_s"], _ = median_time(fit, fits)
+        finally:
+            mlflow.sklearn.autolog(disable=True)
+    out["modelops_runs"] = len(modelops.search_runs(max_results=10_000))
+    out["plain_fit_s"] = statistics.median(plain)
+    out["plain_fit_all_s"] = plain
+    for label in ("", "_no_models"):
+        for system in ("modelops", "mlflow"):
+            out[f"{system}{label}_overhead_s"] = max(
+                out[f"{system}{label}_fit_s"] - out["plain_fit_s"], 1e-9)
+    return out
+
+
 # -- report ---------------------------------------------------------------------------------
 
 
@@ -396,6 +455,27 @@ def rows_of(results: dict[str, Any]) -> list[dict[str, Any]]:
             }
         )
 
+    al = results.get("autolog")
+    if al is not None:
+        row(
+            f"autolog overhead per fit (pipeline, {al['rows']:,} x {al['features']})",
+            al["modelops_overhead_s"],
+            al["mlflow_overhead_s"],
+            TARGET_AUTOLOG,
+            f"autologged fit minus a plain fit ({fmt_time(al['plain_fit_s'])}), median of "
+            f"{al['fits']}; modelops.autolog() vs mlflow.sklearn.autolog(), a run and the "
+            f"model stored per fit; enabling took {fmt_time(al['modelops_enable_s'])} vs "
+            f"{fmt_time(al['mlflow_enable_s'])}",
+        )
+        row(
+            "autolog overhead per fit, models not stored",
+            al["modelops_no_models_overhead_s"],
+            al["mlflow_no_models_overhead_s"],
+            TARGET_AUTOLOG,
+            "as above with log_models=False in both: a run, params and training metrics",
+        )
+    if "log_points" not in results:  # --only autolog
+        return rows
     lp = results["log_points"]
     n = lp["n_points"]
     row(
@@ -497,7 +577,10 @@ def print_table(rows: list[dict[str, Any]], results: dict[str, Any]) -> None:
     for r in rows:
         if r["note"]:
             print(f"  - {r['figure']}: {r['note']}")
-    rs = results["runs"]
+    rs = results.get("runs")
+    if rs is None:
+        print()
+        return
     for label, sr in rs["searches"].items():
         c = sr["counts"]
         strict = sr["mlflow_warm_s"] / sr["modelops_cold_s"]
@@ -529,6 +612,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", metavar="PATH", help="write every figure to PATH as JSON")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    parser.add_argument("--only", choices=["autolog"],
+                        help="run only this figure (the autolog overhead)")
     args = parser.parse_args(argv)
 
     n_points = 10_000 if args.quick else 100_000
@@ -577,16 +662,19 @@ def main(argv: list[str] | None = None) -> int:
                 "tmpdir": tmp,
             },
         }
-        print(f"[1/3] logging {n_points:,} points ...", flush=True)
-        results["log_points"] = bench_log_points(
-            ops, mlflow, client, n_points, sample_calls, repeats
-        )
-        print(f"[2/3] creating {n_runs:,} runs and searching ...", flush=True)
-        results["runs"] = bench_runs_and_search(
-            ops, mlflow, client, root, ml_uri, n_runs, search_repeats, cold_repeats
-        )
-        print("[3/3] import times ...", flush=True)
-        results["import"] = bench_import(import_repeats)
+        if args.only is None:
+            print(f"[1/4] logging {n_points:,} points ...", flush=True)
+            results["log_points"] = bench_log_points(
+                ops, mlflow, client, n_points, sample_calls, repeats
+            )
+            print(f"[2/4] creating {n_runs:,} runs and searching ...", flush=True)
+            results["runs"] = bench_runs_and_search(
+                ops, mlflow, client, root, ml_uri, n_runs, search_repeats, cold_repeats
+            )
+            print("[3/4] import times ...", flush=True)
+            results["import"] = bench_import(import_repeats)
+        print("[4/4] autolog overhead ...", flush=True)
+        results["autolog"] = bench_autolog(tmp, mlflow, 5 if args.quick else 15)
         ops.close()
     finally:
         os.chdir(cwd)
@@ -598,7 +686,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = rows_of(results)
     results["table"] = rows
     print_table(rows, results)
-    like_for_like = all(sr["same_order"] for sr in results["runs"]["searches"].values())
+    searches = results["runs"]["searches"].values() if "runs" in results else ()
+    like_for_like = all(sr["same_order"] for sr in searches)
     if not like_for_like:
         print(
             "ERROR: the two systems' searches did not return the same runs in the same "

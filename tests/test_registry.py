@@ -346,7 +346,7 @@ def test_log_model_stores_with_the_run_and_registers(any_ops, model):
     assert version.run_id == run.run_id
     assert version.metrics == {"f1": 0.93} and version.params == {"C": "1.0"}
     assert [a.path for a in any_ops.tracking.list_artifacts(run.run_id, "model")] == [
-        "model/model.joblib"]
+        "model/model.joblib", "model/modelops-model.json"]
     assert any_ops.registry.load("iris").coef_.shape == model.coef_.shape
 
 

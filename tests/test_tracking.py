@@ -193,6 +193,38 @@ def test_search_as_dataframe(ops):
     assert frame["metrics.f1"].tolist() == [0.0, 0.25, 0.5, 0.75]
 
 
+def test_search_output_pandas(ops):
+    pd = pytest.importorskip("pandas")
+    _populate(ops, 4)
+    runs = ops.tracking.search_runs("search", order_by=["params.n"], max_results=3)
+    frame = ops.tracking.search_runs("search", order_by=["params.n"], max_results=3,
+                                     output="pandas")
+    assert isinstance(frame, pd.DataFrame)
+    assert frame["run_id"].tolist() == [r.run_id for r in runs]
+    assert frame.attrs["token"] == runs.token is not None
+    assert list(frame.columns[:8]) == ["run_id", "run_name", "experiment_id", "status",
+                                       "start_time", "end_time", "user", "parent_run_id"]
+    assert {"params.n", "metrics.f1"} <= set(frame.columns)
+    empty = ops.tracking.search_runs("search", filter="metrics.f1 > 5", output="pandas")
+    assert len(empty) == 0 and "run_id" in empty.columns
+    modelops.set_uri(ops.uri)
+    modelops.set_experiment("search")
+    fluent = modelops.search_runs(filter="metrics.f1 >= 0.5", order_by=["metrics.f1"],
+                                  output="pandas")
+    assert fluent["metrics.f1"].tolist() == [0.5, 0.75]
+    with pytest.raises(InvalidInput) as err:
+        modelops.search_runs(output="polars")
+    assert err.value.field == "output"
+
+
+def test_search_output_pandas_without_pandas(ops, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pandas", None)  # as if it were not installed
+    with pytest.raises(modelops.MissingDependency, match="pandas"):
+        ops.tracking.search_runs(output="pandas")
+
+
 def test_bad_filter_points_at_the_token(ops):
     _populate(ops, 1)
     with pytest.raises(FilterSyntaxError) as err:

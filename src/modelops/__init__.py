@@ -27,6 +27,7 @@ from modelops.entities import (
     RunTag,
     ViewType,
 )
+from modelops.entities import display as _display
 from modelops.entities import drift as _drift_entities
 from modelops.entities.drift import ColumnDrift, DatasetProfile, DriftReport
 from modelops.entities.registry import (
@@ -40,6 +41,7 @@ from modelops.entities.registry import (
 )
 from modelops.errors import (
     AlreadyExists,
+    AutologWarning,
     Conflict,
     FilterSyntaxError,
     IntegrityError,
@@ -59,6 +61,7 @@ from modelops.fluent import (
     end_run,
     get_client,
     get_run,
+    get_uri,
     load_model,
     log_artifact,
     log_artifacts,
@@ -77,7 +80,9 @@ from modelops.fluent import (
     start_run,
 )
 from modelops.hookspecs import hookimpl
+from modelops.registry import display as _registry_display
 from modelops.tracking import ActiveRun, RunComparison, RunList, acting_as
+from modelops.tracking import results as _results
 
 __version__ = "0.1.0"
 
@@ -89,8 +94,12 @@ def _draw_drift_report(report: DriftReport, path: object = None, standalone: boo
     return report_to_html(report, path, standalone=standalone)  # type: ignore[arg-type]
 
 
-# A value object imports nothing above it; the face gives DriftReport.to_html its renderer.
+# A value object imports nothing above it; the face gives DriftReport.to_html its renderer,
+# and runs, versions and registry events their notebook tables.
 _drift_entities.use_html_renderer(_draw_drift_report)
+_display.use_html_renderer(Run, _results.run_html)
+_display.use_html_renderer(ModelVersion, _registry_display.version_html)
+_display.use_html_renderer(RegistryEvent, _registry_display.event_html)
 
 # Data validation needs numpy; import it on first use so ``import modelops`` stays light.
 _VALIDATION = ("ClassBalance", "ColumnQuality", "ColumnSchema", "InputMismatch", "Issue",
@@ -102,8 +111,8 @@ _VALIDATION = ("ClassBalance", "ColumnQuality", "ColumnSchema", "InputMismatch",
 _LAZY = {"RetrainDecision": "modelops.lifecycle", "RetrainPolicy": "modelops.lifecycle",
          "Router": "modelops.lifecycle", "run_cycle": "modelops.lifecycle",
          "TrainingResult": "modelops.training", "train": "modelops.training",
-         "copy_store": "modelops.copy"}
-_SUBMODULES = ("lifecycle", "training")
+         "copy_store": "modelops.copy", "autolog": "modelops.autologging"}
+_SUBMODULES = ("lifecycle", "training", "sklearn")
 
 
 def __getattr__(name: str) -> object:
@@ -126,6 +135,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "ActiveRun",
     "AlreadyExists",
+    "AutologWarning",
     "ClassBalance",
     "Client",
     "ColumnDrift",
@@ -180,6 +190,7 @@ __all__ = [
     "__version__",
     "acting_as",
     "active_run",
+    "autolog",
     "check_quality",
     "check_split",
     "connect",
@@ -188,6 +199,7 @@ __all__ = [
     "errors",
     "get_client",
     "get_run",
+    "get_uri",
     "hookimpl",
     "infer_schema",
     "infer_signature",

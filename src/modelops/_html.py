@@ -1,11 +1,13 @@
-"""Formatting shared by the standalone HTML reports (drift, monitoring): escaping, short
-numbers, shares, UTC times and round chart axes."""
+"""Formatting shared by the standalone HTML reports (drift, monitoring) and the notebook
+display of runs, versions and health: escaping, short numbers, shares, UTC times, round
+chart axes and small tables."""
 
 from __future__ import annotations
 
 import html
 import math
 import numbers
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from modelops import _time
@@ -67,3 +69,59 @@ def nice_axis(highest: float) -> tuple[float, float]:
         if highest / step <= 5 + 1e-9:
             break
     return max(math.ceil(highest / step - 1e-9) * step, highest), step
+
+
+#: Rows a notebook table shows before saying how many more there are.
+MAX_ROWS = 20
+#: Characters of a text cell shown (the whole text is in the cell's title).
+MAX_CELL = 60
+
+
+def cell(value: Any) -> str:
+    """One table cell: a short number, ``—`` for None, text escaped and cut to ``MAX_CELL``
+    characters (the whole text in the tooltip)."""
+    if value is None or isinstance(value, numbers.Number):
+        return num(value)
+    text = str(value)
+    if len(text) <= MAX_CELL:
+        return escape(text)
+    return f'<span title="{escape(text)}">{escape(text[:MAX_CELL - 1])}&hellip;</span>'
+
+
+def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None, *,
+          caption: str | None = None, max_rows: int = MAX_ROWS,
+          formats: Mapping[str, Callable[[Any], str]] | None = None) -> str:
+    """A small HTML table for a notebook: ``columns`` (default: every key, in order of first
+    appearance), at most ``max_rows`` rows and a last line saying how many were left out.
+    Every value is escaped; ``formats`` draws a column's cells another way (e.g.
+    ``utc_time``)."""
+    if columns is None:
+        columns = list(dict.fromkeys(k for row in rows for k in row))
+    formats = formats or {}
+    head = "".join(f"<th>{escape(c)}</th>" for c in columns)
+    body = []
+    for row in rows[:max_rows]:
+        cells = []
+        for c in columns:
+            value = row.get(c)
+            shown = formats[c](value) if c in formats and value is not None else cell(value)
+            cells.append(f"<td>{shown}</td>")
+        body.append(f"<tr>{''.join(cells)}</tr>")
+    if len(rows) > max_rows:
+        body.append(f'<tr><td colspan="{max(len(columns), 1)}">&hellip; and '
+                    f"{len(rows) - max_rows:,} more</td></tr>")
+    title = f"<caption>{escape(caption)}</caption>" if caption else ""
+    return (f'<table class="modelops">{title}<thead><tr>{head}</tr></thead>'
+            f"<tbody>{''.join(body)}</tbody></table>")
+
+
+def fields(pairs: Sequence[tuple[str, Any]], *, caption: str | None = None,
+           formats: Mapping[str, Callable[[Any], str]] | None = None) -> str:
+    """A two-column table of names and values (one object's fields)."""
+    formats = formats or {}
+    body = "".join(
+        f"<tr><th>{escape(k)}</th><td>"
+        f"{formats[k](v) if k in formats and v is not None else cell(v)}</td></tr>"
+        for k, v in pairs)
+    title = f"<caption>{escape(caption)}</caption>" if caption else ""
+    return f'<table class="modelops">{title}<tbody>{body}</tbody></table>'

@@ -18,6 +18,8 @@ The tree::
 
     StoreWarning (RuntimeWarning)          a warning, not an error: a damaged or unexpected
                                            stored record was skipped; names the file
+    AutologWarning (RuntimeWarning)        autologging could not log a fit; the fit itself
+                                           went on untouched
 
 Each error subclasses the matching built-in too, so ``except LookupError`` and
 ``except ValueError`` keep working in code that does not know modelops.
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 __all__ = [
     "AlreadyExists",
+    "AutologWarning",
     "Conflict",
     "FilterSyntaxError",
     "IntegrityError",
@@ -110,6 +113,11 @@ class StoreError(ModelOpsError, OSError):
 class StoreWarning(RuntimeWarning):
     """A stored record that is damaged, of the wrong shape or unexpected was skipped (or
     set aside) so the read could go on; the message names the file."""
+
+
+class AutologWarning(RuntimeWarning):
+    """Autologging failed to log a fit (a store error, a param conflict, a model that would
+    not save); the fit's result is the user's as if autologging were off."""
 
 
 class IntegrityError(StoreError):

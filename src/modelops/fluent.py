@@ -23,7 +23,7 @@ from typing import Any
 from modelops.client import Client, latest_client, open_client
 from modelops.entities import Run, RunStatus
 from modelops.errors import Conflict
-from modelops.tracking import ActiveRun, RunList
+from modelops.tracking import ActiveRun
 from modelops.uri import ENV_URI, default_uri
 
 _lock = threading.Lock()
@@ -65,6 +65,11 @@ def get_client() -> Client:
         if _fallback is None or _fallback[0] != wanted:
             _fallback = (wanted, open_client(wanted))
         return _fallback[1]
+
+
+def get_uri() -> str:
+    """The URI of the store the module-level API uses now (``mlflow.get_tracking_uri``)."""
+    return get_client().uri
 
 
 def set_experiment(name: str) -> None:
@@ -191,12 +196,13 @@ def get_run(run_id: str) -> Run:
 
 def search_runs(experiments: Any = None, filter: str | None = None,
                 order_by: list[str] | None = None, max_results: int = 1000,
-                page_token: str | None = None) -> RunList:
-    """Search runs (of the current experiment when ``experiments`` is None and one is set)."""
+                page_token: str | None = None, *, output: str = "runs") -> Any:
+    """Search runs (of the current experiment when ``experiments`` is None and one is set):
+    a RunList, or with ``output="pandas"`` a pandas DataFrame, as ``mlflow.search_runs``."""
     if experiments is None and _experiment is not None:
         experiments = _experiment
     return get_client().tracking.search_runs(experiments, filter, order_by, max_results,
-                                             page_token)
+                                             page_token, output=output)
 
 
 def _reset_for_tests() -> None:

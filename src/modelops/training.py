@@ -26,6 +26,7 @@ from typing import Any
 
 import attrs
 
+from modelops._patching import inside as autolog_paused
 from modelops.entities import FrozenDict, freeze
 from modelops.entities.plain import to_plain
 from modelops.errors import InvalidInput, MissingDependency, PromotionRefused
@@ -409,7 +410,7 @@ def train(ops: Any, name: str, estimator: Any, X: Any, y: Any, *, X_test: Any = 
     started = contextlib.nullcontext(run) if run is not None else ops.tracking.start_run(
         experiment=experiment or f"{name}-training", name=run_name or type(estimator).__name__,
         tags=tags)
-    with started as active:
+    with started as active, autolog_paused():  # train logs its fits itself
         active.log_params(logged)
         cv_metrics: dict[str, float] = {}
         if cv is not None:

@@ -16,6 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 import attrs
 
 from modelops.entities._frozen import FrozenDict, freeze
+from modelops.entities.display import html_of
 from modelops.entities.validators import (
     MAX_TAG_VALUE_LENGTH,
     check_key,
@@ -342,6 +343,9 @@ class ModelVersion:
     def uri(self) -> str:
         return f"models:/{self.name}/{self.version}"
 
+    def _repr_html_(self) -> str:
+        return html_of(self)
+
 
 @attrs.frozen
 class Change:
@@ -392,6 +396,9 @@ class RegistryEvent:
     reason: str | None = None
     decision: Decision | None = None
     payload: FrozenDict[str, Any] = attrs.field(factory=FrozenDict, converter=freeze)
+
+    def _repr_html_(self) -> str:
+        return html_of(self)
 
 
 # What the registry's fold (``modelops.registry.state``) and the retraining log

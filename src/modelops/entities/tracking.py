@@ -14,6 +14,7 @@ from typing import Any
 import attrs
 
 from modelops.entities._frozen import FrozenDict, freeze
+from modelops.entities.display import html_of
 from modelops.entities.validators import (
     MAX_PARAM_VALUE_LENGTH,
     MAX_TAG_VALUE_LENGTH,
@@ -306,6 +307,9 @@ class Run:
 
     info: RunInfo
     data: RunData = attrs.field(factory=RunData)
+
+    def _repr_html_(self) -> str:
+        return html_of(self)
 
     @property
     def run_id(self) -> str:

@@ -63,6 +63,20 @@ class Health(_Plain):
         """The first issue of ``kind``, or None."""
         return next((i for i in self.issues if i.kind == kind), None)
 
+    def _repr_html_(self) -> str:
+        from modelops import _html
+
+        version = f" {self.version}" if self.version else ""
+        head = _html.fields([("status", self.status), ("window", self.window),
+                             ("ending", self.checked_at), ("predictions", self.n)],
+                            formats={"ending": _html.utc_time},
+                            caption=f"Health of {self.model}{version}")
+        if not self.issues:
+            return head
+        return head + _html.table([{"severity": i.severity, "kind": i.kind,
+                                    "message": i.message} for i in self.issues],
+                                  caption="issues, most severe first")
+
 
 @attrs.frozen(kw_only=True)
 class Performance(_Plain):

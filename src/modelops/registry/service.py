@@ -53,6 +53,7 @@ from modelops.errors import (
     StoreError,
 )
 from modelops.registry.compare import VersionComparison
+from modelops.registry.display import History, VersionList
 from modelops.registry.flavors import Flavor, available_flavors, choose_flavor
 from modelops.registry.policies import MetricImprovement, Rule, apply_rule
 from modelops.registry.state import ModelState
@@ -376,6 +377,12 @@ class Registry:
         return SavedModel(directory, chosen.name, framework or detected, meta,
                           _digest_files(directory))
 
+    @staticmethod
+    def _signature_fields(signature: Any, input_example: Any) -> dict[str, Any]:
+        """The plain ``signature`` and ``input_example`` a version would record for these
+        arguments; ``run.log_model(register=False)`` keeps them for ``register_from_run``."""
+        return signature_fields(signature, input_example)
+
     def register(self, name: str, model: Any, version: str | None = None, *,
                  bump: str = "patch", run: Run | ActiveRun | str | None = None,
                  metrics: Mapping[str, float] | None = None,
@@ -448,6 +455,48 @@ class Registry:
                                f"{type(run).__name__}", field="run")
         return run.run_id, dict(run.data.metrics), dict(run.data.params)
 
+    def register_from_run(self, run_id: str, path: str, name: str, version: str | None = None,
+                          **register_kwargs: Any) -> ModelVersion:
+        """Register the model ``run.log_model`` stored under ``path`` of run ``run_id`` as a
+        version of ``name``, whose ``run_id`` (and, by default, metrics and params) are the
+        run's. The stored files must be exactly those logged, byte for byte
+        (``IntegrityError`` otherwise); ``register_kwargs`` go to ``register``."""
+        from modelops.tracking.model_manifest import MANIFEST, check_files, read_manifest
+
+        self._check_model_name(name)
+        check_name(run_id, "run_id")
+        if not isinstance(path, str) or not path.strip("/"):
+            raise InvalidInput(f"expected the artifact path log_model was given, got {path!r}",
+                               field="path")
+        if self._client is None:
+            raise Conflict("register_from_run needs a registry opened from a Client with "
+                           "tracking")
+        tracking = self._client.tracking
+        tracking.get_run(run_id)  # NotFound names the run before anything is read
+        where = f"run {run_id}'s model {path!r}"
+        with tempfile.TemporaryDirectory(prefix="modelops-from-run-") as tmp:
+            local = tracking.download_artifacts(run_id, path.strip("/"), tmp)
+            if not os.path.isdir(local):
+                raise InvalidInput(f"{where} is a file, not a folder log_model wrote",
+                                   field="path")
+            flavor, framework, meta, listed, described = read_manifest(local, where)
+            os.remove(os.path.join(local, MANIFEST))
+            found = _digest_files(local)
+            check_files(listed, found, where)
+            if flavor not in available_flavors():
+                raise IntegrityError(f"{where}: unknown flavor {flavor!r} in {MANIFEST}")
+            saved = SavedModel(local, flavor, framework, meta, found)
+            if described:                           # log_model's signature and example
+                try:
+                    kept = signature_fields(described.get("signature"),
+                                            described.get("input_example"))
+                except InvalidInput as exc:
+                    raise IntegrityError(f"{where}: {MANIFEST} holds a malformed signature "
+                                         f"or input example ({exc})") from exc
+                for key in described:
+                    register_kwargs.setdefault(key, kept[key])
+            return self.register(name, saved, version, run=run_id, **register_kwargs)
+
     def _register_saved(self, name: str, saved: SavedModel, sources: Mapping[str, str],
                         wanted: SemVer | None, bump: str, **fields: Any) -> ModelVersion:
         if name not in self._known_models:
@@ -511,7 +560,7 @@ class Registry:
         if stage is not None:
             wanted = Stage.parse(stage)
             versions = [v for v in versions if v.stage is wanted]
-        return versions
+        return VersionList(versions)
 
     def get_version(self, name: str, version: str | None = None, *,
                     stage: Stage | str | None = None, alias: str | None = None) -> ModelVersion:
@@ -579,11 +628,11 @@ class Registry:
         live = [v for v in versions if v.stage not in (Stage.ARCHIVED, Stage.FAILED)]
         return (live or versions)[-1]
 
-    def history(self, name: str) -> list[RegistryEvent]:
+    def history(self, name: str) -> History:
         """Every event of the model's audit trail, oldest first (``NotFound`` for an unknown
         model, from the store's read)."""
         self._check_model_name(name)
-        return self.store.list_events(name)
+        return History(self.store.list_events(name))
 
     def compare(self, name: str, v1: str, v2: str) -> VersionComparison:
         """Two versions side by side: metric deltas, params that differ, lineage."""

@@ -8,14 +8,17 @@ from typing import Any
 
 import attrs
 
+from modelops import _html
 from modelops.entities import Run
 from modelops.errors import InvalidInput, MissingDependency
+
+_TIMES = {"start_time": _html.utc_time, "end_time": _html.utc_time}
 
 
 def run_row(run: Run) -> dict[str, Any]:
     """One run as a flat row: attributes, then ``params.*``, ``metrics.*``, ``tags.*``."""
     info = run.info
-    row: dict[str, Any] = {
+    row: dict[str, Any] = {  # RUN_COLUMNS
         "run_id": info.run_id,
         "run_name": info.run_name,
         "experiment_id": info.experiment_id,
@@ -31,12 +34,44 @@ def run_row(run: Run) -> dict[str, Any]:
     return row
 
 
-def to_pandas(rows: list[dict[str, Any]]) -> Any:
+#: The columns every run has, first in a table of runs (an empty table has just these).
+RUN_COLUMNS = ("run_id", "run_name", "experiment_id", "status", "start_time", "end_time",
+               "user", "parent_run_id")
+#: What ``search_runs(output=...)`` returns: a RunList, or a pandas DataFrame.
+OUTPUTS = ("runs", "pandas")
+
+
+def check_output(output: Any) -> str:
+    if output not in OUTPUTS:
+        raise InvalidInput(f"expected one of {', '.join(map(repr, OUTPUTS))}, got {output!r}",
+                           field="output")
+    return output
+
+
+def to_pandas(rows: list[dict[str, Any]], columns: Sequence[str] | None = None) -> Any:
     try:
         import pandas as pd
     except ImportError:
         raise MissingDependency("a table as a DataFrame", "pandas") from None
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=None if rows else columns)
+
+
+def run_html(run: Run) -> str:
+    """One run for a notebook: its attributes, then its params, latest metrics and tags."""
+    info = run.info
+    parts = [_html.fields([("run", info.run_name), ("id", info.run_id),
+                           ("experiment", info.experiment_id), ("status", info.status.value),
+                           ("started", info.start_time), ("ended", info.end_time),
+                           ("user", info.user), ("parent", info.parent_run_id)],
+                          formats={"started": _html.utc_time, "ended": _html.utc_time},
+                          caption=f"Run {info.run_name}")]
+    for title, values in (("params", run.data.params),
+                          ("metrics", {k: m.value for k, m in run.data.latest.items()}),
+                          ("tags", run.data.tags)):
+        if values:
+            parts.append(_html.table([{"key": k, "value": v} for k, v in sorted(values.items())],
+                                     caption=title))
+    return "".join(parts)
 
 
 class RunList(list[Run]):
@@ -50,9 +85,17 @@ class RunList(list[Run]):
         """The runs as rows (dicts), one key per attribute, param, metric and tag."""
         return [run_row(r) for r in self]
 
+    def _repr_html_(self) -> str:
+        more = " (more on the next page)" if self.token else ""
+        return _html.table(self.to_table(), caption=f"{len(self)} run(s){more}",
+                           formats=_TIMES)
+
     def to_pandas(self) -> Any:
-        """The runs as a pandas DataFrame (needs pandas)."""
-        return to_pandas(self.to_table())
+        """The runs as a pandas DataFrame (needs pandas), the next page's token in
+        ``frame.attrs["token"]``."""
+        frame = to_pandas(self.to_table(), RUN_COLUMNS)
+        frame.attrs["token"] = self.token
+        return frame
 
 
 def _same(values: list[Any]) -> bool:
@@ -118,6 +161,12 @@ class RunComparison:
 
     def to_pandas(self) -> Any:
         return to_pandas(self.to_table())
+
+    def _repr_html_(self) -> str:
+        same = ", ".join(f"{k}={v}" for k, v in self.params_same.items())
+        caption = f"{len(self.runs)} run(s) compared" + (f"; the same in all: {same}"
+                                                         if same else "")
+        return _html.table(self.to_table(), caption=caption)
 
     def __str__(self) -> str:
         rows = [{k: v for k, v in row.items() if k != "run_id"} for row in self.to_table()]

@@ -97,6 +97,11 @@ class ActiveRun:
     def __repr__(self) -> str:
         return f"<ActiveRun {self.name!r} id={self.run_id}>"
 
+    def _repr_html_(self) -> str:
+        from modelops.tracking.results import run_html
+
+        return run_html(self.run)
+
     # -- logging ----------------------------------------------------------------------------
 
     def _key(self, key: Any, field: str) -> str:
@@ -260,21 +265,57 @@ class ActiveRun:
         figure.savefig(buffer, format=fmt, **savefig_kwargs)
         self._store.write_artifact(self.run_id, buffer.getvalue(), artifact_file)
 
-    def log_model(self, model: Any, name: str, artifact_path: str = "model",
-                  flavor: str | None = None, framework: str | None = None,
-                  **register_kwargs: Any) -> Any:
-        """Store a model with this run (under ``artifact_path``) and register it as a version
-        of ``name`` in one call; ``register_kwargs`` go to ``Registry.register``. The
-        version's metrics and params default to this run's."""
+    def log_model(self, model: Any, name: str | None = None, artifact_path: str = "model",
+                  flavor: str | None = None, framework: str | None = None, *,
+                  register: bool = True, **register_kwargs: Any) -> Any:
+        """Store a model with this run under ``artifact_path`` and, by default, register it
+        as a version of ``name`` in one call (``register_kwargs`` go to
+        ``Registry.register``; the version's metrics and params default to this run's).
+
+        With ``register=False`` the model is only stored, and the second argument is the
+        artifact path (``run.log_model(model, "model", register=False)``, as MLflow's
+        ``log_model``); ``ops.registry.register_from_run(run_id, path, name)`` registers it
+        later, with the ``signature`` and ``input_example`` given here, if any, kept beside
+        it. Returns the ModelVersion, or the artifact path when not registering.
+        """
+        from modelops.entities.validators import check_bool
+        from modelops.tracking.model_manifest import DESCRIBED, MANIFEST, manifest_text
+
+        check_bool(register, "register")
         client = self._client
         if client is None:
             raise Conflict("log_model needs a run started from a Client with a registry")
         registry = client.registry
-        registry._check_model_name(name)  # before anything is written
-        _path(artifact_path, "artifact_path")
+        if register:
+            if name is None:
+                raise InvalidInput("the model's name is needed to register it (or pass "
+                                   "register=False)", field="name")
+            registry._check_model_name(name)  # before anything is written
+        else:
+            other = sorted(set(register_kwargs) - set(DESCRIBED))
+            if other:
+                raise InvalidInput(f"{other[0]!r} is for registering; register=False only "
+                                   "stores the model (with its signature and input example)",
+                                   field="register")
+            if name is not None:
+                if artifact_path != "model":
+                    raise InvalidInput("with register=False give the artifact path once "
+                                       "(the model is not named)", field="name")
+                artifact_path = name
+        path = _path(artifact_path, "artifact_path").strip("/")
+        if not path:
+            raise InvalidInput("expected a folder for the model, got the run's root",
+                               field="artifact_path")
         with tempfile.TemporaryDirectory(prefix="modelops-model-") as tmp:
             saved = registry.save(model, tmp, flavor, framework)
-            self.log_artifacts(tmp, artifact_path)
+            described = None if register else registry._signature_fields(
+                register_kwargs.get("signature"), register_kwargs.get("input_example"))
+            manifest = manifest_text(saved.flavor, saved.framework, saved.meta, saved.files,
+                                     described)
+            self.log_artifacts(tmp, path)
+            self._store.write_artifact(self.run_id, manifest.encode(), f"{path}/{MANIFEST}")
+            if not register:
+                return path
             return registry.register(name, saved, run=self, **register_kwargs)
 
     # -- flushing and ending ----------------------------------------------------------------

@@ -27,7 +27,7 @@ from modelops.entities.validators import (
 from modelops.errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from modelops.stores import TrackingStore
 from modelops.tracking.names import random_run_name
-from modelops.tracking.results import RunComparison, RunList
+from modelops.tracking.results import RunComparison, RunList, check_output
 from modelops.tracking.run import DEFAULT_MAX_BUFFERED, ActiveRun
 
 DEFAULT_EXPERIMENT = "Default"
@@ -199,11 +199,17 @@ class Tracking:
     def search_runs(self, experiments: str | Experiment | Sequence[str | Experiment] | None = None,
                     filter: str | None = None, order_by: Sequence[str] | None = None,
                     max_results: int = 1000, page_token: str | None = None,
-                    view: ViewType | str = ViewType.ACTIVE_ONLY) -> RunList:
+                    view: ViewType | str = ViewType.ACTIVE_ONLY,
+                    output: str = "runs") -> Any:
         """Runs matching an MLflow-style filter, e.g.
         ``"metrics.f1 > 0.9 and params.model = 'rf'"``, ordered by ``order_by``
         (``["metrics.f1 DESC"]``). ``experiments`` are names or ids (default: all active).
-        ``RunList.token`` fetches the next page."""
+        ``RunList.token`` fetches the next page.
+
+        ``output="pandas"`` returns the page as a pandas DataFrame instead (as
+        ``RunList.to_pandas``: one row per run, ``params.*``, ``metrics.*``, ``tags.*``
+        columns; the next page's token in ``frame.attrs["token"]``)."""
+        check_output(output)
         if experiments is None:
             ids = [e.experiment_id for e in self.store.list_experiments()]
         else:
@@ -218,7 +224,8 @@ class Tracking:
         query.check_page(max_results, page_token, parsed, order)  # before anything is read
         page = self.store.search_runs(ids, parsed, order, max_results=max_results,
                                       page_token=page_token, view=_view(view))
-        return RunList(page.items, page.token)
+        runs = RunList(page.items, page.token)
+        return runs if output == "runs" else runs.to_pandas()
 
     def compare(self, runs: Sequence[Run | ActiveRun | str]) -> RunComparison:
         """Runs side by side: params that differ, and every metric."""
