@@ -14,6 +14,9 @@ Layout under the root::
     models/<name>/events/<seq>.json           the audit trail: seq 1, 2, 3 … each claimed
                                               with an exclusive create
     models/<name>/quarantine/                 the bytes of events found unreadable, set aside
+    models/<name>/checkpoints/<seq>.json      the registry's state folded from events 1..seq,
+                                              every 50 events, each created exclusively: a
+                                              CRC-32 line, then the JSON
 
 A model keeps its versions one way for good, chosen when it is created: ``model.json`` of a
 model whose versions are in the log says ``"versions": "log"``.
@@ -35,6 +38,12 @@ them), puts in its place a ``quarantined`` event that says where they went, and 
 number after. The place is only ever replaced by that marker, so two writers doing this at
 once write the same thing, and no number is ever claimed twice.
 
+A fresh reader starts from the latest checkpoint and reads only the events after it. A
+checkpoint whose checksum, JSON or shape does not hold is skipped with a ``StoreWarning`` (the
+one before it is tried, then the events from the first). A reader that looks up one version
+of a log it has not read finds that version's line in the bytes, checking that line's
+checksum only, rather than parsing every line.
+
 Blobs are written whole under their digest, so repeated registrations of the same big file
 store it once, and a changed byte can never hide behind a valid name.
 """
@@ -43,6 +52,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import os
 import re
 import warnings
@@ -123,6 +133,7 @@ class _Log:
 
     offset: int = 0  # bytes taken: up to the end of the last whole line
     records: dict[str, bytes] = attrs.Factory(dict)  # version -> its JSON, in log order
+    generation: int = 0  # how many times the log was found replaced underneath
 
 
 def _log_line(version: str, record: bytes) -> bytes:
@@ -336,6 +347,7 @@ class LayoutRegistryStore(RegistryStore):
                 for version in log.records:
                     self._versions.pop(_claim(name, version), None)
                 log.offset, log.records = 0, {}
+                log.generation += 1
                 return self._read_log(name, log, read)
             data = data[1:]
         whole = data.rfind(b"\n") + 1  # a line still being appended is taken next time
@@ -347,11 +359,36 @@ class LayoutRegistryStore(RegistryStore):
         log.offset = max(log.offset, start + whole)
         return log.records
 
+    def _find_logged(self, name: str, version: str) -> bytes | None:
+        """The JSON record of ``version`` found in the log's bytes without parsing every
+        line: JSON escapes newlines, so a line of that version is the only place its bytes
+        follow a newline and precede a tab. The first whole line that checks counts, as in
+        ``_read_log``."""
+        try:
+            data = self.storage.read_bytes(_log(name))
+        except FileNotFoundError:
+            return None
+        needle = b"\n%s\t" % version.encode("ascii")
+        at = data.find(needle)
+        while at >= 0:
+            end = data.find(b"\n", at + 1)
+            if end < 0:
+                return None  # a line still being appended
+            parsed = _parse_line(data[at + 1:end])
+            if parsed is not None and parsed[0] == version:
+                return parsed[1]
+            at = data.find(needle, end)
+        return None
+
     def _logged_version(self, name: str, log: _Log, version: str) -> ModelVersion | None:
         claim = _claim(name, version)
         record = self._versions.get(claim)
         if record is None:
-            text = log.records.get(version) or self._read_log(name, log).get(version)
+            # A process that has not read the log finds the one record in it; one that has,
+            # reads only what was appended since.
+            text = log.records.get(version) or (
+                self._find_logged(name, version) if log.offset == 0
+                else self._read_log(name, log).get(version))
             if text is None:
                 return None
             where = self.storage.uri_of(_log(name))
@@ -447,6 +484,20 @@ class LayoutRegistryStore(RegistryStore):
             if record is not None:
                 out.append(record)
         return out
+
+    def version_numbers_since(self, name: str, mark: Any = None
+                              ) -> tuple[list[str], Any, bool] | None:
+        self.get_model(name)
+        log = self._logs.get(name)
+        if log is None:
+            return None  # claim files: a listing has no order of creation
+        records = self._read_log(name, log)
+        generation, count = mark if mark is not None else (-1, 0)
+        if generation != log.generation or count > len(records):
+            return list(records), (log.generation, len(records)), True
+        # Records are kept in log order: the new ones are the last.
+        new = list(itertools.islice(reversed(records), len(records) - count))
+        return new[::-1], (log.generation, len(records)), False
 
     def version_numbers(self, name: str) -> list[str]:
         self.get_model(name)
@@ -574,6 +625,37 @@ class LayoutRegistryStore(RegistryStore):
         warnings.warn(f"modelops: {marker.reason}; the history moves on past it",
                       StoreWarning, stacklevel=4)
 
+    def write_checkpoint(self, name: str, seq: int, data: Any) -> None:
+        self.get_model(name)
+        body = dumps({"model": name, "seq": seq, "state": data})
+        with contextlib.suppress(FileExistsError):  # another writer's, of the same events
+            self.storage.create(_checkpoint_path(name, seq), b"%08x\n%s" % (zlib.crc32(body), body))
+
+    def read_checkpoint(self, name: str) -> tuple[int, Any] | None:
+        self.get_model(name)
+        folder = f"{_model_dir(name)}/checkpoints"
+        entries = [e for e in self.storage.listdir(folder) if _EVENT_FILE.fullmatch(e)]
+        for entry in reversed(entries[-_CHECKPOINTS_TRIED:]):
+            seq = int(entry[:_SEQ_WIDTH])
+            path = f"{folder}/{entry}"
+            try:
+                crc, _, body = self.storage.read_bytes(path).partition(b"\n")
+                if crc != b"%08x" % zlib.crc32(body):
+                    raise ValueError("its checksum does not match (cut short, or damaged)")
+                data = loads(body)
+                if not isinstance(data, dict) or data.get("model") != name or \
+                        data.get("seq") != seq or "state" not in data:
+                    raise ValueError(f"it is not the checkpoint of {name!r} after event {seq}")
+            except FileNotFoundError:
+                continue
+            except (ValueError, UnicodeDecodeError) as exc:
+                warnings.warn(f"modelops: ignored the checkpoint {self.storage.uri_of(path)} "
+                              f"({exc}); the events before it are read instead", StoreWarning,
+                              stacklevel=4)
+                continue
+            return seq, data["state"]
+        return None
+
     def list_events(self, name: str, after_seq: int = 0) -> list[RegistryEvent]:
         self.get_model(name)
         rel = f"{_model_dir(name)}/events"
@@ -605,6 +687,12 @@ class LayoutRegistryStore(RegistryStore):
 
 
 _EVENT_FILE = re.compile(rf"[0-9]{{{_SEQ_WIDTH}}}\.json")
+#: A reader tries this many of the latest checkpoints before reading the events from the first.
+_CHECKPOINTS_TRIED = 3
+
+
+def _checkpoint_path(name: str, seq: int) -> str:
+    return f"{_model_dir(name)}/checkpoints/{seq:0{_SEQ_WIDTH}d}.json"
 
 
 def _event_path(name: str, seq: int) -> str:
