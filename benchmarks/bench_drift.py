@@ -859,7 +859,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quality-seeds", type=int, default=None,
                         help="further seeds, detection only (modelops and scipy), at the "
                              "smallest size (default 10, 3 with --quick)")
+    parser.add_argument("--scale", action="store_true",
+                        help="the scaling curves: not measured by this script yet "
+                        "(it says so and stops)")
     args = parser.parse_args(argv)
+    if args.scale:
+        print("bench_drift.py: no scaling curves yet (benchmarks/README.md, Scaling)")
+        return 0
 
     if args.sizes:
         sizes = [int(x.replace("_", "")) for x in args.sizes.split(",")]

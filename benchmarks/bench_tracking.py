@@ -529,7 +529,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", metavar="PATH", help="write every figure to PATH as JSON")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    parser.add_argument("--scale", action="store_true",
+                        help="the scaling curves: not measured by this script yet "
+                        "(it says so and stops)")
     args = parser.parse_args(argv)
+    if args.scale:
+        print("bench_tracking.py: no scaling curves yet (benchmarks/README.md, Scaling)")
+        return 0
 
     n_points = 10_000 if args.quick else 100_000
     n_runs = 100 if args.quick else 1000
