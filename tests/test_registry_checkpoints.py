@@ -132,7 +132,7 @@ def test_a_checkpoint_that_cannot_be_written_fails_nothing(tmp_path, monkeypatch
 
     monkeypatch.setattr(service, "CHECKPOINT_EVERY", 1)
 
-    def refuse(self, name, seq, data):
+    def refuse(self, name, seq, data, versions=()):
         raise modelops.StoreError("disk full")
 
     monkeypatch.setattr(LayoutRegistryStore, "write_checkpoint", refuse)
@@ -159,3 +159,33 @@ def test_the_next_version_counts_versions_another_process_registered(tmp_path):
         warnings.simplefilter("error")
         assert [v.version for v in two.registry.list_versions("m")] == \
             ["1.0.0", "2.0.0", "3.1.0", "3.1.1", "3.2.0"]
+
+
+def test_a_fresh_look_up_reads_the_line_the_checkpoint_points_to(store, monkeypatch):
+    from modelops.backends.layout.local import LocalStorage
+
+    whole = []
+    real = LocalStorage.read_bytes
+
+    def spy(self, rel):
+        whole.append(rel)
+        return real(self, rel)
+
+    monkeypatch.setattr(LocalStorage, "read_bytes", spy)
+    ops = modelops.connect(store)
+    assert ops.registry.get_version("m", stage="production").version == "1.0.1"
+    assert ops.registry.get_version("m", alias="champion").version == "1.0.2"
+    assert not [rel for rel in whole if rel.endswith("versions.log")]
+
+
+def test_a_checkpoint_pointing_to_the_wrong_line_costs_only_a_scan(store):
+    latest = _checkpoints(store)[-1]
+    _, _, body = latest.read_bytes().partition(b"\n")
+    record = json.loads(body)
+    assert record["at"]  # where the versions looked up are
+    record["at"] = {version: [0, 40] for version in record["at"]}
+    body = json.dumps(record).encode()
+    latest.write_bytes(b"%08x\n%s" % (zlib.crc32(body), body))
+    ops = modelops.connect(store)
+    assert ops.registry.get_version("m", stage="production").version == "1.0.1"
+    assert ops.registry.get_version("m", alias="champion").version == "1.0.2"

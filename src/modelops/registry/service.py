@@ -257,13 +257,13 @@ class Registry:
             with self._lock:
                 if state.seq == event.seq - 1:
                     state.apply(event)
-                checkpoint = state.to_data() if state.seq == event.seq and \
-                    event.seq % CHECKPOINT_EVERY == 0 else None
+                checkpoint = (state.to_data(), state.looked_up()) if state.seq == event.seq \
+                    and event.seq % CHECKPOINT_EVERY == 0 else None
             if checkpoint is not None:
                 # The event is stored: a checkpoint that cannot be written only leaves the
                 # next fresh reader more events to read.
                 with contextlib.suppress(StoreError, OSError):
-                    self.store.write_checkpoint(name, event.seq, checkpoint)
+                    self.store.write_checkpoint(name, event.seq, *checkpoint)
             if event.changes:
                 from modelops.plugins import emit
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from modelops.entities.registry import ModelVersion, RegisteredModel, RegistryEvent
@@ -127,11 +127,14 @@ class RegistryStore(abc.ABC):
         there is none or it cannot be read (a warning says which). The default keeps none."""
         return None
 
-    def write_checkpoint(self, name: str, seq: int, data: Any) -> None:  # noqa: B027
+    def write_checkpoint(self, name: str, seq: int, data: Any,  # noqa: B027
+                         versions: Sequence[str] = ()) -> None:
         """Keep ``data``, the model's state folded from events ``1..seq``, so that a fresh
-        reader starts from it rather than from the first event. Created exclusively: a
-        checkpoint is never replaced (two writers of one seq fold the same events, so the
-        loser's is the same). Optional: the default keeps none."""
+        reader starts from it rather than from the first event. ``versions`` are those a
+        look-up from this state answers with: a store may note where their records are, so
+        that a fresh reader reads them without a scan. Created exclusively: a checkpoint is
+        never replaced (two writers of one seq fold the same events, so the loser's is the
+        same). Optional: the default keeps none."""
 
     def close(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
         """Release connections or caches."""

@@ -57,7 +57,7 @@ import os
 import re
 import warnings
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -134,6 +134,7 @@ class _Log:
     offset: int = 0  # bytes taken: up to the end of the last whole line
     records: dict[str, bytes] = attrs.Factory(dict)  # version -> its JSON, in log order
     generation: int = 0  # how many times the log was found replaced underneath
+    at: dict[str, int] = attrs.Factory(dict)  # version -> where its line starts, for checkpoints
 
 
 def _log_line(version: str, record: bytes) -> bytes:
@@ -203,6 +204,8 @@ class LayoutRegistryStore(RegistryStore):
         self._blobs: dict[str, dict[str, str]] = {}  # claim -> file path -> stored digest
         self._packed: dict[str, dict[str, tuple[int, int]]] = {}  # claim -> path -> in pack
         self._claimed: dict[str, dict[str, str]] = {}  # model -> claim file name -> version
+        # model -> version -> (start, size) of its line in the log, from a checkpoint
+        self._located: dict[str, dict[str, tuple[int, int]]] = {}
 
     def create_model(self, model: RegisteredModel) -> RegisteredModel:
         # The way a model keeps its versions is fixed here, in the record that makes it exist,
@@ -322,6 +325,7 @@ class LayoutRegistryStore(RegistryStore):
             start = locked.append(line)
             crash_point("registry.log.appended")
             log.records[version.version] = record
+            log.at[version.version] = start + 1
             # Nothing was appended since the read under this lock: the log is read up to the
             # end of this record (past, at most, a line cut short that no reader takes).
             log.offset = max(log.offset, start + len(line))
@@ -346,15 +350,19 @@ class LayoutRegistryStore(RegistryStore):
             if data[:1] != b"\n":
                 for version in log.records:
                     self._versions.pop(_claim(name, version), None)
-                log.offset, log.records = 0, {}
+                log.offset, log.records, log.at = 0, {}, {}
                 log.generation += 1
                 return self._read_log(name, log, read)
             data = data[1:]
         whole = data.rfind(b"\n") + 1  # a line still being appended is taken next time
+        at = start
         for line in data[:whole].split(b"\n"):
             parsed = _parse_line(line) if line else None
-            if parsed is not None:  # of two records of one version, the first counts
-                log.records.setdefault(*parsed)
+            if parsed is not None and parsed[0] not in log.records:
+                # Of two records of one version, the first counts.
+                log.records[parsed[0]] = parsed[1]
+                log.at[parsed[0]] = at
+            at += len(line) + 1
         # Threads of one store may read the same lines; the offset only grows.
         log.offset = max(log.offset, start + whole)
         return log.records
@@ -363,8 +371,14 @@ class LayoutRegistryStore(RegistryStore):
         """The JSON record of ``version`` found in the log's bytes without parsing every
         line: JSON escapes newlines, so a line of that version is the only place its bytes
         follow a newline and precede a tab. The first whole line that checks counts, as in
-        ``_read_log``."""
+        ``_read_log``. Where a checkpoint said where the line starts, only it is read."""
         try:
+            where = self._located.get(name, {}).get(version)
+            if where is not None:
+                start, size = where
+                parsed = _parse_line(self.storage.read_range(_log(name), start, start + size))
+                if parsed is not None and parsed[0] == version:
+                    return parsed[1]
             data = self.storage.read_bytes(_log(name))
         except FileNotFoundError:
             return None
@@ -625,9 +639,17 @@ class LayoutRegistryStore(RegistryStore):
         warnings.warn(f"modelops: {marker.reason}; the history moves on past it",
                       StoreWarning, stacklevel=4)
 
-    def write_checkpoint(self, name: str, seq: int, data: Any) -> None:
+    def write_checkpoint(self, name: str, seq: int, data: Any,
+                         versions: Sequence[str] = ()) -> None:
         self.get_model(name)
-        body = dumps({"model": name, "seq": seq, "state": data})
+        log = self._logs.get(name)
+        at = {}
+        if log is not None:  # where the lines of the versions looked up start, and their size
+            for version in versions:
+                record = log.records.get(version)
+                if record is not None and version in log.at:
+                    at[version] = [log.at[version], len(_log_line(version, record)) - 2]
+        body = dumps({"model": name, "seq": seq, "state": data, "at": at})
         with contextlib.suppress(FileExistsError):  # another writer's, of the same events
             self.storage.create(_checkpoint_path(name, seq), b"%08x\n%s" % (zlib.crc32(body), body))
 
@@ -646,6 +668,7 @@ class LayoutRegistryStore(RegistryStore):
                 if not isinstance(data, dict) or data.get("model") != name or \
                         data.get("seq") != seq or "state" not in data:
                     raise ValueError(f"it is not the checkpoint of {name!r} after event {seq}")
+                located = _located(data.get("at", {}))
             except FileNotFoundError:
                 continue
             except (ValueError, UnicodeDecodeError) as exc:
@@ -653,6 +676,7 @@ class LayoutRegistryStore(RegistryStore):
                               f"({exc}); the events before it are read instead", StoreWarning,
                               stacklevel=4)
                 continue
+            self._located[name] = located
             return seq, data["state"]
         return None
 
@@ -689,6 +713,20 @@ class LayoutRegistryStore(RegistryStore):
 _EVENT_FILE = re.compile(rf"[0-9]{{{_SEQ_WIDTH}}}\.json")
 #: A reader tries this many of the latest checkpoints before reading the events from the first.
 _CHECKPOINTS_TRIED = 3
+
+
+def _located(at: Any) -> dict[str, tuple[int, int]]:
+    """A checkpoint's map of version -> (start, size) of its line, checked; ``ValueError``
+    if it is not one (a wrong place costs only a read: the line read must check out)."""
+    if not isinstance(at, dict):
+        raise ValueError("its map of lines is not a map")
+    out = {}
+    for version, where in at.items():
+        if not is_version(version) or not isinstance(where, list) or len(where) != 2 or \
+                not all(type(n) is int and n >= 0 for n in where):
+            raise ValueError(f"its map of lines names {version!r} -> {where!r}")
+        out[version] = (where[0], where[1])
+    return out
 
 
 def _checkpoint_path(name: str, seq: int) -> str:
