@@ -8,8 +8,9 @@ Layout under the root::
 Ids are time-ordered, so the newest profile is the last listed, and a time range of reports
 touches only the days it spans. Profiles never change once written, so a process keeps the
 latest one it decoded of each name: a check lists the profiles (one small listing), and
-decodes again only when a newer one appears — refitted here or by another process. A profile or report that does not decode is a ``StoreError``
-naming its file when asked for by id, and is skipped with a ``StoreWarning`` by listings.
+decodes again only when a newer one appears — refitted here or by another process. A
+profile or report that does not decode is a ``StoreError`` naming its file when asked for by
+id, and is skipped with a ``StoreWarning`` by listings.
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ from modelops.entities.drift_codec import (
 )
 from modelops.errors import NotFound, StoreError
 from modelops.stores import DriftStore
-
 
 #: How many names' decoded profiles a store keeps (the last used; one profile each).
 PROFILES_KEPT = 16
