@@ -328,7 +328,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--nannyml-venv", default=default_venv(), metavar="PATH")
     parser.add_argument("--no-nannyml", action="store_true")
     parser.add_argument("--json", metavar="PATH")
+    parser.add_argument("--scale", action="store_true",
+                        help="the scaling curves: not measured by this script yet "
+                        "(it says so and stops)")
     args = parser.parse_args(argv)
+    if args.scale:
+        print("bench_estimation.py: no scaling curves yet (benchmarks/README.md, Scaling)")
+        return 0
     repeats = 1 if args.quick else 5
     rng = np.random.default_rng(SEED)
     print(f"python {platform.python_version()} on {platform.machine()}, "

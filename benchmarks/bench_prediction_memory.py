@@ -93,7 +93,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="features per prediction, of 20 (default 9)")
     parser.add_argument("--keep", action="store_true", help="keep (and reuse) the store")
     parser.add_argument("--json", metavar="PATH", help="write the figures to PATH as JSON")
+    parser.add_argument("--scale", action="store_true",
+                        help="the scaling curves: not measured by this script yet "
+                        "(it says so and stops)")
     args = parser.parse_args(argv)
+    if args.scale:
+        print("bench_prediction_memory.py: no scaling curves yet (benchmarks/README.md, Scaling)")
+        return 0
     n = args.rows or (200_000 if args.quick else 1_000_000)
 
     import modelops

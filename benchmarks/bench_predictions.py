@@ -854,7 +854,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true",
                         help="keep the temporary directory, and keep (and reuse on the next "
                         "--keep run) the generated day stores")
+    parser.add_argument("--scale", action="store_true",
+                        help="the scaling curves: not measured by this script yet "
+                        "(it says so and stops)")
     args = parser.parse_args(argv)
+    if args.scale:
+        print("bench_predictions.py: no scaling curves yet (benchmarks/README.md, Scaling)")
+        return 0
 
     seconds = 5 if args.quick else 30
     n_day = 100_000 if args.quick else 1_000_000

@@ -12,6 +12,14 @@ Usage::
     python benchmarks/bench_registry.py --json out.json # also write every figure as JSON
     python benchmarks/bench_registry.py --profile       # also cProfile modelops' side
     python benchmarks/bench_registry.py --keep          # keep the temporary directory
+    python benchmarks/bench_registry.py --scale         # only the scaling curves (see below)
+
+``--scale`` measures how the costs grow instead: the time of each register from 0 to 100,000
+versions of one model (flat: the last decile within 1.5x the first), and the first
+``get_version(stage="production")`` of a fresh process at 1,000 / 10,000 / 100,000 versions
+with 1,000 events, against MLflow's first ``get_model_version_by_alias`` of a fresh process at
+1,000 versions and 1,000 alias moves (target: at most 20 ms at 10,000 versions, at least 4x
+MLflow at 1,000).
 
 Needs ``modelops``, ``mlflow``, ``scikit-learn`` and ``joblib`` importable by the same
 interpreter (``tox -e bench`` makes such an environment). Both systems write to a fresh
@@ -766,6 +774,127 @@ def bench_history(
     return out
 
 
+# -- scaling ---------------------------------------------------------------------------------
+
+MODELOPS_FIRST_LOOKUP = r"""
+import json, sys, time
+import modelops
+t0 = time.perf_counter()
+ops = modelops.connect(sys.argv[1])
+t1 = time.perf_counter()
+version = ops.registry.get_version(sys.argv[2], stage="production").version
+t2 = time.perf_counter()
+print(json.dumps({"s": t2 - t1, "open_s": t2 - t0, "version": version}))
+"""
+
+MLFLOW_FIRST_LOOKUP = r"""
+import json, logging, sys, time, warnings
+warnings.filterwarnings("ignore")
+import mlflow
+from mlflow import MlflowClient
+for name in ("mlflow", "alembic", "sqlalchemy"):
+    logging.getLogger(name).setLevel(logging.ERROR)
+mlflow.set_tracking_uri(sys.argv[1])
+mlflow.set_registry_uri(sys.argv[1])
+t0 = time.perf_counter()
+client = MlflowClient()
+client.search_registered_models(max_results=1)      # opens the registry store
+t1 = time.perf_counter()
+version = client.get_model_version_by_alias(sys.argv[2], "production").version
+t2 = time.perf_counter()
+print(json.dumps({"s": t2 - t1, "open_s": t2 - t0, "version": version}))
+"""
+
+
+def scale(tmp: str, client: Any, ml_uri: str, quick: bool) -> bool:
+    """The scaling curves of the registry (``--scale``); True if both systems agreed."""
+    from scaling import print_curve
+
+    import modelops
+
+    root = os.path.join(tmp, "modelops")
+    ops = modelops.connect(root)
+    source = os.path.join(tmp, "weights.bin")
+    with open(source, "wb") as f:
+        f.write(b"w" * 64)
+    top = 10_000 if quick else 100_000
+    print(f"[scale 1/3] registering {top:,} versions of one model, each call timed ...",
+          flush=True)
+    times = []
+    for _ in range(top):
+        t0 = perf()
+        ops.registry.register("flat", source, flavor="path")
+        times.append(perf() - t0)
+    decile = top // 10
+    medians = [statistics.median(times[i * decile:(i + 1) * decile]) for i in range(10)]
+    points = [(i * decile + decile // 2, m * 1e3) for i, m in enumerate(medians)]
+    exponent = print_curve("register version n of one model: median of each decile", "ms",
+                           points)
+    ratio = medians[-1] / medians[0]
+    print(f"  last decile / first decile: {ratio:.2f} (target <= 1.5: "
+          f"{'PASS' if ratio <= 1.5 else 'FAIL'}); exponent {exponent:.2f}")
+
+    events = 200 if quick else 1000
+    sizes = sorted({1000, top // 10, top})
+    print(f"[scale 2/3] {events:,} promotions on models of {sizes} versions ...", flush=True)
+    for size in sizes[:2]:
+        for _ in range(size):
+            ops.registry.register(f"v{size}", source, flavor="path")
+    for size in sizes:
+        name = "flat" if size == top else f"v{size}"
+        for i in range(events):
+            ops.registry.promote(name, f"1.0.{size - 1 - (events - 1 - i) % 2}",
+                                 stage="production")
+    ops.close()
+    print(f"[scale 3/3] MLflow: 1,000 versions, {events:,} alias moves ...", flush=True)
+    client.create_registered_model("v1000")
+    for _ in range(1000):
+        client.create_model_version("v1000", source)
+    for i in range(events):
+        client.set_registered_model_alias("v1000", "production", str(1000 - (events - 1 - i) % 2))
+    settle()
+    firsts: dict[int, list[float]] = {size: [] for size in sizes}
+    mlflow_first: list[float] = []
+    opened: dict[str, list[float]] = {"modelops": [], "mlflow": []}
+    agreed = True
+    for _ in range(3 if quick else 5):
+        for size in sizes:
+            name = "flat" if size == top else f"v{size}"
+            out = run_subprocess(MODELOPS_FIRST_LOOKUP, root, name)
+            firsts[size].append(out["s"])
+            if size == 1000:
+                opened["modelops"].append(out["open_s"])
+            if out["version"] != f"1.0.{size - 1}":
+                print(f"ERROR: modelops at {size:,}: {out['version']} in production",
+                      file=sys.stderr)
+                agreed = False
+        out = run_subprocess(MLFLOW_FIRST_LOOKUP, ml_uri, "v1000")
+        mlflow_first.append(out["s"])
+        opened["mlflow"].append(out["open_s"])
+        if str(out["version"]) != "1000":
+            print(f"ERROR: MLflow: version {out['version']} at the alias", file=sys.stderr)
+            agreed = False
+    cold = {size: statistics.median(t) for size, t in firsts.items()}
+    print_curve(f"first get_version(stage='production') of a fresh process, {events:,} events, "
+                "median of the processes", "ms",
+                [(size, cold[size] * 1e3) for size in sizes], note="size = versions")
+    ml = statistics.median(mlflow_first)
+    at10k, at1k = cold[sizes[1]], cold[sizes[0]]
+    print(f"  at {sizes[1]:,} versions: {fmt_time(at10k)} (target <= 20 ms: "
+          f"{'PASS' if at10k <= 0.020 else 'FAIL'})")
+    print(f"  at 1,000 versions: modelops {fmt_time(at1k)}, MLflow get_model_version_by_alias "
+          f"{fmt_time(ml)}: {ml / at1k:.1f}x (target >= 4x: "
+          f"{'PASS' if ml / at1k >= 4 else 'FAIL'})")
+    mo_open, ml_open = (statistics.median(opened[k]) for k in ("modelops", "mlflow"))
+    print(f"  at 1,000 versions, opening the store included (modelops.connect / MlflowClient "
+          f"and its first query): modelops {fmt_time(mo_open)}, MLflow {fmt_time(ml_open)}: "
+          f"{ml_open / mo_open:.1f}x (target >= 4x: "
+          f"{'PASS' if ml_open / mo_open >= 4 else 'FAIL'})")
+    if not agreed:
+        print("ERROR: a fresh process found another version in production", file=sys.stderr)
+    return agreed
+
+
 # -- profiling ------------------------------------------------------------------------------
 
 
@@ -1095,6 +1224,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--profile", action="store_true", help="also cProfile modelops' register and load"
     )
+    parser.add_argument("--scale", action="store_true",
+                        help="only the scaling curves: register to 100,000 versions, the "
+                        "first look-up of a fresh process by model size")
     args = parser.parse_args(argv)
 
     n_versions = 50 if args.quick else 200
@@ -1127,10 +1259,12 @@ def main(argv: list[str] | None = None) -> int:
     cwd = os.getcwd()
     os.chdir(tmp)  # MLflow's default ./mlruns and similar land in the temp dir, too
     try:
-        ops = modelops.connect(root)
         mlflow.set_tracking_uri(ml_uri)
         mlflow.set_registry_uri(ml_uri)
         client = MlflowClient()
+        if args.scale:
+            return 0 if scale(tmp, client, ml_uri, args.quick) else 1
+        ops = modelops.connect(root)
         exp_id = mlflow.create_experiment(
             "bench-registry", artifact_location=Path(tmp, "mlartifacts").as_uri()
         )

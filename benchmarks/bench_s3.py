@@ -205,7 +205,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: 10 registrations, 10,000 records")
     parser.add_argument("--json", metavar="PATH", help="write every figure to PATH as JSON")
+    parser.add_argument("--scale", action="store_true",
+                        help="the scaling curves: not measured by this script yet "
+                        "(it says so and stops)")
     args = parser.parse_args(argv)
+    if args.scale:
+        print("bench_s3.py: no scaling curves yet (benchmarks/README.md, Scaling)")
+        return 0
     results = run(args.quick)
     report(results)
     if args.json:

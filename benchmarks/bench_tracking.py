@@ -605,6 +605,90 @@ def print_table(rows: list[dict[str, Any]], results: dict[str, Any]) -> None:
     print()
 
 
+WRITER_MEMORY = r"""
+import json, sys, tempfile, tracemalloc, gc
+import modelops
+ops = modelops.connect(tempfile.mkdtemp(prefix="modelops-bench-writer-"))
+sizes = json.loads(sys.argv[1])
+def runs(n):
+    for _ in range(n):
+        with ops.tracking.start_run(experiment="writer") as run:
+            run.log_params({"p": "1"})
+            run.log_metrics({"m": 0.5})
+runs(50)  # first-use costs (imports, caches) out of the curve
+gc.collect()
+tracemalloc.start()
+layout = [tracemalloc.Filter(True, "*/modelops/backends/layout/*")]
+def held():
+    snap = tracemalloc.take_snapshot()
+    return (tracemalloc.get_traced_memory()[0],
+            sum(t.size for t in snap.filter_traces(layout).traces))
+base = held()
+done, out = 0, []
+for size in sizes:
+    runs(size - done)
+    done = size
+    gc.collect()
+    now = held()
+    out.append([size, now[0] - base[0], now[1] - base[1]])
+print(json.dumps(out))
+"""
+
+CONNECT = r"""
+import json, sys, time
+t0 = time.perf_counter()
+import modelops
+t1 = time.perf_counter()
+modelops.connect(sys.argv[1])
+t2 = time.perf_counter()
+plugins = sorted({m.split(".")[0] for m in sys.modules if m.startswith("modelops_")})
+modelops.plugins.plugin_manager()
+t3 = time.perf_counter()
+print(json.dumps({"import": t1 - t0, "connect": t2 - t1, "plugins": plugins,
+                  "all_plugins": t3 - t2}))
+"""
+
+
+def scale(quick: bool) -> None:
+    """The scaling figures of tracking (``--scale``)."""
+    from importlib.metadata import entry_points
+
+    sizes = [250, 500, 1000] if quick else [1000, 4000, 8000]
+    print(f"[scale 1/2] a process creating {sizes[-1]:,} runs (1 param, 1 metric each) ...",
+          flush=True)
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # compiled modules, as users run them
+    proc = subprocess.run([sys.executable, "-c", WRITER_MEMORY, json.dumps(sizes)],
+                          capture_output=True, text=True, env=env, check=True)
+    points = json.loads(proc.stdout.strip().splitlines()[-1])
+    print("\nmemory a process holds after creating N runs (Python allocations, tracemalloc): "
+          "all of it, and the tracking store's (modelops.backends.layout)")
+    for size, held, store in points:
+        print(f"  {size:>8,} runs  all {held / 1024:>8.1f} KB ({held / size:>4.0f} B a run)"
+              f"   store {store / 1024:>7.1f} KB ({store / size:>4.0f} B a run)")
+    first, last = points[0], points[-1]
+    runs = last[0] - first[0]
+    print(f"  growth from {first[0]:,} to {last[0]:,} runs: all {(last[1] - first[1]) / runs:.0f} "
+          f"B a run, the store {(last[2] - first[2]) / runs:.0f} B a run")
+    tmp = tempfile.mkdtemp(prefix="modelops-bench-connect-")
+    print("[scale 2/2] import and connect() in fresh processes ...", flush=True)
+    rows = []
+    for _ in range(3 if quick else 7):
+        out = subprocess.run([sys.executable, "-c", CONNECT, tmp], capture_output=True,
+                             text=True, env=env, check=True).stdout
+        rows.append(json.loads(out.strip().splitlines()[-1]))
+    installed = sorted(ep.name for ep in entry_points(group="modelops"))
+    imp = statistics.median(r["import"] for r in rows)
+    con = statistics.median(r["connect"] for r in rows)
+    print(f"\nconnect() to a local store, plugins installed: {installed}")
+    print(f"  import modelops {fmt_time(imp)}, connect {fmt_time(con)} "
+          f"(connect / import {con / imp:.2f}); plugin packages imported by connect: "
+          f"{rows[0]['plugins'] or 'none'}")
+    every = statistics.median(r["all_plugins"] for r in rows)
+    print(f"  loading every plugin on top (what connect() did before it loaded them lazily): "
+          f"{fmt_time(every)} more, {every / imp:.2f}x the import")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
@@ -614,7 +698,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument("--only", choices=["autolog"],
                         help="run only this figure (the autolog overhead)")
+    parser.add_argument("--scale", action="store_true",
+                        help="only the scaling figures: a writer's memory by runs created, "
+                        "connect() with plugins installed")
     args = parser.parse_args(argv)
+    if args.scale:
+        scale(args.quick)
+        return 0
 
     n_points = 10_000 if args.quick else 100_000
     n_runs = 100 if args.quick else 1000

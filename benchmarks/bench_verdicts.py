@@ -688,7 +688,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="Evidently's virtualenv (made on first use)")
     parser.add_argument("--seed", type=int, default=SEED, help="the seed of every draw")
     parser.add_argument("--json", metavar="PATH", help="write every figure to PATH as JSON")
+    parser.add_argument("--scale", action="store_true",
+                        help="the scaling curves: not measured by this script yet "
+                        "(it says so and stops)")
     args = parser.parse_args(argv)
+    if args.scale:
+        print("bench_verdicts.py: no scaling curves yet (benchmarks/README.md, Scaling)")
+        return 0
     quick = args.quick
     args.clean_batches = args.clean_batches or (10 if quick else 60)
     args.shift_batches = args.shift_batches or (4 if quick else 15)

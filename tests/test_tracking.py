@@ -402,3 +402,44 @@ def test_run_finished_event_reaches_plugins(ops):
     finally:
         plugins.plugin_manager().unregister(listener)
     assert seen == [(run.run_id, RunStatus.FINISHED, ops.tracking.store.uri)]
+
+
+def test_a_process_keeps_nothing_per_run_it_has_finished(tmp_path, monkeypatch):
+    """The writer's state of a run is released when the run ends; a later write to the run
+    reads it back from storage."""
+    import gc
+    import tracemalloc
+
+    from modelops.backends.layout import local
+
+    monkeypatch.setattr(local, "_MADE_KEPT", 64)
+    ops = modelops.connect(str(tmp_path / "store"))
+    store = ops.tracking.store
+
+    def runs(n):
+        for _ in range(n):
+            with ops.tracking.start_run(experiment="e") as run:
+                run.log_params({"p": "1"})
+                run.log_metrics({"m": 0.5})
+        return run.run_id
+
+    runs(30)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.take_snapshot()
+        last = runs(150)
+        gc.collect()
+        after = tracemalloc.take_snapshot()
+    finally:
+        tracemalloc.stop()
+    layout = [tracemalloc.Filter(True, f"*{os.sep}backends{os.sep}layout{os.sep}*")]
+    grown = sum(d.size_diff for d in after.filter_traces(layout).compare_to(
+        before.filter_traces(layout), "filename"))
+    assert store._writers == {}
+    assert grown < 150 * 50  # was about 3 KB a run
+    # Written again after its end: its state is read back, nothing is lost.
+    with ops.tracking.start_run(run_id=last) as run:
+        run.log_metric("late", 1.0)
+    assert ops.tracking.get_run(last).data.metrics == {"m": 0.5, "late": 1.0}
+    assert ops.tracking.get_run(last).data.params == {"p": "1"}

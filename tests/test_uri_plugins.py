@@ -194,3 +194,57 @@ def test_a_client_never_shows_the_password_of_its_uri():
     with pytest.raises(modelops.NotFound) as caught:
         ops.store("registry")
     assert "s3cret" not in str(caught.value) and "ops:***@db" in str(caught.value)
+
+
+@pytest.fixture
+def lazy_plugins(installed_plugin):
+    """The fake backend declaring its scheme, and a listener that serves no scheme."""
+    (installed_plugin / "fakelistener.py").write_text(textwrap.dedent("""
+        import modelops
+
+        heard = []
+
+        @modelops.hookimpl
+        def modelops_stage_changed(event, store_uri):
+            heard.append(event.seq)
+    """))
+    dist = installed_plugin / "fakeplugin-0.1.dist-info"
+    (dist / "entry_points.txt").write_text(
+        "[modelops]\nfake = fakeplugin\nlistener = fakelistener\n\n"
+        "[modelops.schemes]\nfake = fakeplugin\n")
+    return installed_plugin
+
+
+@pytest.mark.parametrize("setting", [None, "fake,listener", "listener"])
+def test_connect_imports_only_the_plugin_of_its_scheme(lazy_plugins, tmp_path, setting):
+    """connect() imports a plugin only for a scheme it declares; an event or a table
+    look-up loads the rest; MODELOPS_PLUGINS still chooses which load at all."""
+    env = python_env()
+    env["PYTHONPATH"] = f"{lazy_plugins}{os.pathsep}{env['PYTHONPATH']}"
+    env.pop("MODELOPS_PLUGINS", None)
+    if setting is not None:
+        env["MODELOPS_PLUGINS"] = setting
+    code = textwrap.dedent(f"""
+        import sys, modelops
+        def loaded():
+            return sorted(m for m in ("fakeplugin", "fakelistener") if m in sys.modules)
+        ops = modelops.connect({str(tmp_path / "store")!r})
+        print(loaded())
+        try:
+            modelops.connect("fake://x").tracking.create_experiment("e")
+            print("served", loaded())
+        except modelops.UnknownScheme:
+            print("unknown", loaded())
+        src = {str(tmp_path / "m.bin")!r}
+        open(src, "wb").write(b"w")
+        ops.registry.register("m", src, flavor="path")
+        ops.registry.promote("m", "1.0.0", stage="production")
+        print(loaded(), getattr(sys.modules.get("fakelistener"), "heard", None))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, check=True).stdout.strip().splitlines()
+    assert out[0] == "[]"  # a local store: no plugin imported
+    if setting == "listener":
+        assert out[1:] == ["unknown ['fakelistener']", "['fakelistener'] [1]"]
+    else:
+        assert out[1:] == ["served ['fakeplugin']", "['fakelistener', 'fakeplugin'] [1]"]

@@ -22,8 +22,9 @@ def open_store(kind: str, uri: StoreURI) -> Any | None:
     not for this kind. ``UnknownScheme`` if no plugin serves the scheme at all."""
     from modelops import plugins
 
-    store = getattr(plugins.plugin_manager().hook, _FACTORY_HOOKS[kind])(uri=uri)
-    if store is None and uri.scheme not in plugins.available_schemes():
+    hook = getattr(plugins.store_plugin_manager(uri.scheme).hook, _FACTORY_HOOKS[kind])
+    store = hook(uri=uri)
+    if store is None and not plugins.serves(uri.scheme):
         raise plugins.unknown_scheme(uri.scheme)
     return store
 

@@ -1,9 +1,16 @@
 """The plugin manager: built-in backends, then the ``modelops`` entry points.
 
-Entry-point plugins load on the first ``connect()``, not at ``import modelops``. The
-``MODELOPS_PLUGINS`` environment variable chooses which entry-point plugins load, so a test
-run is deterministic: unset loads all; empty (or ``none``) loads none; ``a,b`` loads only the
-entry points named ``a`` and ``b``. Built-in backends always load.
+Entry-point plugins load when they are first needed, never at ``import modelops``. A plugin
+that serves URI schemes says which in the ``modelops.schemes`` entry-point group (each entry
+named by a scheme, its value the plugin's own entry-point value), so ``connect()`` imports
+only the plugin of the scheme it opens. Everything else — an event emitted, a table of drift
+methods, flavors, metrics or health checks looked up, the schemes listed — asks
+``plugin_manager()``, which loads every selected plugin first. A plugin that declares no
+schemes is loaded by ``connect()`` only when no built-in or declared plugin serves the scheme.
+
+The ``MODELOPS_PLUGINS`` environment variable chooses which entry-point plugins load, so a
+test run is deterministic: unset loads all; empty (or ``none``) loads none; ``a,b`` loads only
+the entry points named ``a`` and ``b``. Built-in backends always load.
 """
 
 from __future__ import annotations
@@ -12,7 +19,8 @@ import importlib
 import os
 import threading
 import warnings
-from importlib.metadata import entry_points
+from collections.abc import Iterable
+from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
 import pluggy
@@ -22,6 +30,8 @@ from modelops.errors import UnknownScheme
 
 ENV_PLUGINS = "MODELOPS_PLUGINS"
 ENTRY_POINT_GROUP = "modelops"
+#: Entry points named by a scheme, valued as the plugin that serves it.
+SCHEMES_GROUP = "modelops.schemes"
 
 #: Built-in plugins, registered exactly like third-party ones.
 BUILTIN_PLUGINS = ("modelops.backends.layout.plugin", "modelops.registry.flavors",
@@ -35,22 +45,58 @@ KNOWN_PLUGIN_SCHEMES = {
     "mlflow+": "modelops-mlflow",
 }
 
-_lock = threading.Lock()
+_lock = threading.RLock()
 _manager: pluggy.PluginManager | None = None
+#: The selected entry-point plugins not loaded yet, by name.
+_pending: dict[str, EntryPoint] = {}
+#: Scheme -> the values of the entry points declared to serve it.
+_declared: dict[str, set[str]] = {}
+_builtin_schemes: frozenset[str] = frozenset()
+
+
+def _base() -> pluggy.PluginManager:
+    """The manager with the built-ins, made on first use; entry points noted, not loaded.
+    Called under ``_lock``."""
+    global _manager, _builtin_schemes
+    if _manager is None:
+        pm = pluggy.PluginManager(hookspecs.PROJECT)
+        pm.add_hookspecs(hookspecs)
+        for name in BUILTIN_PLUGINS:
+            pm.register(importlib.import_module(name), name=name)
+        _builtin_schemes = frozenset(s for found in pm.hook.modelops_schemes() for s in found)
+        found = entry_points()  # one scan of the installed packages for both groups
+        _pending.clear()
+        _pending.update((ep.name, ep) for ep in _selected(found.select(group=ENTRY_POINT_GROUP)))
+        _declared.clear()
+        for ep in found.select(group=SCHEMES_GROUP):
+            _declared.setdefault(ep.name, set()).add(ep.value)
+        _manager = pm
+    return _manager
 
 
 def plugin_manager() -> pluggy.PluginManager:
-    """The process's plugin manager, made and loaded on first use."""
-    global _manager
+    """The process's plugin manager with every selected plugin loaded (on first use)."""
     with _lock:
-        if _manager is None:
-            pm = pluggy.PluginManager(hookspecs.PROJECT)
-            pm.add_hookspecs(hookspecs)
-            for name in BUILTIN_PLUGINS:
-                pm.register(importlib.import_module(name), name=name)
-            _load_entry_points(pm)
-            _manager = pm
-        return _manager
+        pm = _base()
+        if _pending:
+            _load(pm, list(_pending.values()))
+        return pm
+
+
+def store_plugin_manager(scheme: str) -> pluggy.PluginManager:
+    """The plugin manager with what serves ``scheme`` loaded: the built-ins and the plugins
+    declared to serve it (else those that declare no schemes); other plugins wait until
+    something asks ``plugin_manager()``."""
+    with _lock:
+        pm = _base()
+        if _pending:
+            serving = _declared.get(scheme, set())
+            wanted = [ep for ep in _pending.values() if ep.value in serving]
+            if not serving and scheme not in _builtin_schemes:
+                declaring = set().union(*_declared.values()) if _declared else set()
+                wanted = [ep for ep in _pending.values() if ep.value not in declaring]
+            _load(pm, wanted)
+        return pm
 
 
 def reset() -> None:
@@ -58,26 +104,28 @@ def reset() -> None:
     global _manager
     with _lock:
         _manager = None
+        _pending.clear()
 
 
-def _load_entry_points(pm: pluggy.PluginManager) -> None:
+def _selected(found: Iterable[EntryPoint]) -> list[EntryPoint]:
+    """The entry-point plugins ``MODELOPS_PLUGINS`` selects of those ``found``."""
     wanted = os.environ.get(ENV_PLUGINS)
-    if wanted is not None:
-        names = {n.strip() for n in wanted.split(",") if n.strip() and n.strip() != "none"}
-        if not names:
-            return
-    else:
-        names = None
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        if names is not None and ep.name not in names:
-            continue
+    if wanted is None:
+        return list(found)
+    names = {n.strip() for n in wanted.split(",") if n.strip() and n.strip() != "none"}
+    return [ep for ep in found if ep.name in names]
+
+
+def _load(pm: pluggy.PluginManager, eps: list[EntryPoint]) -> None:
+    for ep in eps:
+        _pending.pop(ep.name, None)
         if pm.get_plugin(ep.name) is not None or pm.is_blocked(ep.name):
             continue
         try:
             pm.register(ep.load(), name=ep.name)
         except Exception as exc:  # a broken plugin must not break every connect()
             warnings.warn(f"modelops plugin {ep.name!r} failed to load: {exc!r}",
-                          stacklevel=2)
+                          stacklevel=3)
 
 
 def available_schemes() -> list[str]:
@@ -86,6 +134,12 @@ def available_schemes() -> list[str]:
     for found in plugin_manager().hook.modelops_schemes():
         schemes.update(found or ())
     return sorted(schemes)
+
+
+def serves(scheme: str) -> bool:
+    """Whether a plugin serves ``scheme`` (loading only what ``connect()`` would load)."""
+    return any(scheme in (found or ())
+               for found in store_plugin_manager(scheme).hook.modelops_schemes())
 
 
 def unknown_scheme(scheme: str) -> UnknownScheme:

@@ -308,11 +308,35 @@ def profile_partitions(name: str, partitions: Iterable[Any], *,
 
 # -- reading a profile back ------------------------------------------------------------------
 
+#: id(profile) -> (the bucketed column profile, what was derived from it). A stored reference
+#: is kept decoded between checks (``LayoutDriftStore``), so what every check derives from
+#: its columns is derived once; bounded, and checked by identity (an id can be reused).
+_DERIVED: dict[int, tuple[NumericProfile, dict[Any, Any]]] = {}
+_DERIVED_KEPT = 4096
+
+
+def _derived(profile: NumericProfile) -> dict[Any, Any]:
+    found = _DERIVED.get(id(profile))
+    if found is None or found[0] is not profile:
+        if len(_DERIVED) >= _DERIVED_KEPT:
+            _DERIVED.clear()
+        found = _DERIVED[id(profile)] = (profile, {})
+    return found[1]
+
+
 def bucket_arrays(profile: NumericProfile) -> tuple[np.ndarray, np.ndarray]:
-    keys = np.fromiter(profile.buckets.keys(), dtype=np.int64, count=len(profile.buckets))
-    counts = np.fromiter(profile.buckets.values(), dtype=np.int64, count=len(profile.buckets))
-    order = np.argsort(keys)
-    return keys[order], counts[order]
+    """The profile's bucket indices, sorted, and their counts (read-only: derived once)."""
+    memo = _derived(profile)
+    found = memo.get("buckets")
+    if found is None:
+        keys = np.fromiter(profile.buckets.keys(), dtype=np.int64, count=len(profile.buckets))
+        counts = np.fromiter(profile.buckets.values(), dtype=np.int64,
+                             count=len(profile.buckets))
+        order = np.argsort(keys)
+        found = memo["buckets"] = (keys[order], counts[order])
+        for array in found:
+            array.flags.writeable = False
+    return found
 
 
 def sorted_quantiles(values: np.ndarray, qs: Sequence[float],
@@ -346,16 +370,21 @@ def quantiles(profile: NumericProfile, qs: Sequence[float]) -> list[float]:
         return [math.nan] * len(qs)
     if profile.sample is not None:
         return sorted_quantiles(profile.sample_array, qs, profile.integer)
-    keys, counts = bucket_arrays(profile)
-    cum = np.cumsum(counts)
-    lo, hi = bucket_bounds(keys, profile.spec)
-    out = []
-    for q in qs:
-        i = int(np.searchsorted(cum, q * (profile.count - 1) + 1, side="left"))
-        i = min(i, len(keys) - 1)
-        value = float(np.clip((lo[i] + hi[i]) / 2, profile.min, profile.max))
-        out.append(float(round(value)) if profile.integer else value)
-    return out
+    memo = _derived(profile)
+    key = ("quantiles", tuple(float(q) for q in qs))
+    found = memo.get(key)
+    if found is None:
+        keys, counts = bucket_arrays(profile)
+        cum = np.cumsum(counts)
+        lo, hi = bucket_bounds(keys, profile.spec)
+        found = []
+        for q in qs:
+            i = int(np.searchsorted(cum, q * (profile.count - 1) + 1, side="left"))
+            i = min(i, len(keys) - 1)
+            value = float(np.clip((lo[i] + hi[i]) / 2, profile.min, profile.max))
+            found.append(float(round(value)) if profile.integer else value)
+        memo[key] = found
+    return list(found)
 
 
 def summary(profile: Any) -> dict[str, float]:

@@ -10,6 +10,7 @@ import os
 import shutil
 import tempfile
 import threading
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +52,7 @@ from modelops.errors import (
     NotFound,
     PromotionRefused,
     StoreError,
+    StoreWarning,
 )
 from modelops.registry.compare import VersionComparison
 from modelops.registry.display import History, VersionList
@@ -67,6 +69,9 @@ if TYPE_CHECKING:
 FIRST_VERSION = SemVer(1, 0, 0)
 _BUMPS = frozenset({"major", "minor", "patch"})
 _MAX_CLAIM_ATTEMPTS = 1000
+#: Every this many events, the writer of the event stores the folded state as a checkpoint,
+#: so a fresh process reads at most this many events, not the whole trail.
+CHECKPOINT_EVERY = 50
 #: One-file models up to this size load from memory (verified bytes, no temporary copy).
 _IN_MEMORY_BYTES = 256 << 20
 
@@ -210,7 +215,7 @@ class Registry:
         self._client = client
         self._states: dict[str, ModelState] = {}
         self._known_models: set[str] = set()
-        self._highest: dict[str, tuple[set[str], SemVer]] = {}  # for _next_version
+        self._highest: dict[str, tuple[Any, SemVer | None]] = {}  # for _next_version
         self._lock = threading.Lock()
 
     # -- state ------------------------------------------------------------------------------
@@ -219,8 +224,29 @@ class Registry:
         """The model's state, brought up to date with any new events."""
         with self._lock:
             state = self._states.get(name)
+        if state is None:
+            state = self._checkpoint(name)
         events = self.store.list_events(name, after_seq=0 if state is None else state.seq)
         return self._fold(name, events)
+
+    def _checkpoint(self, name: str) -> ModelState | None:
+        """The state of the model's latest valid checkpoint, held from now on; None if it
+        has none (a damaged one is ignored with a warning: the events are read instead)."""
+        found = self.store.read_checkpoint(name)
+        if found is None:
+            return None
+        seq, data = found
+        try:
+            state = ModelState.from_data(data)
+            if state.seq != seq:
+                raise ValueError(f"it holds the state after event {state.seq}, not {seq}")
+        except (TypeError, ValueError) as exc:
+            warnings.warn(f"modelops: ignored the checkpoint of model {name!r} after event "
+                          f"{seq} ({exc}); its events are read instead", StoreWarning,
+                          stacklevel=4)
+            return None
+        with self._lock:
+            return self._states.setdefault(name, state)
 
     def _fold(self, name: str, events: Sequence[RegistryEvent]) -> ModelState:
         """The model's state with ``events`` applied (those it has not seen yet)."""
@@ -255,6 +281,13 @@ class Registry:
             with self._lock:
                 if state.seq == event.seq - 1:
                     state.apply(event)
+                checkpoint = (state.to_data(), state.looked_up()) if state.seq == event.seq \
+                    and event.seq % CHECKPOINT_EVERY == 0 else None
+            if checkpoint is not None:
+                # The event is stored: a checkpoint that cannot be written only leaves the
+                # next fresh reader more events to read.
+                with contextlib.suppress(StoreError, OSError):
+                    self.store.write_checkpoint(name, event.seq, *checkpoint)
             if event.changes:
                 from modelops.plugins import emit
 
@@ -535,7 +568,20 @@ class Registry:
         return result
 
     def _next_version(self, name: str, bump: str, attempt: int) -> SemVer:
-        numbers = set(self.store.version_numbers(name))
+        mark, highest = self._highest.get(name, (None, None))
+        if not isinstance(mark, frozenset):
+            since = self.store.version_numbers_since(name, mark)
+            if since is not None:
+                # Only the versions registered since the last call: flat in the model's size.
+                numbers, mark, every = since
+                if every:  # the first call, or a store restored underneath
+                    highest = None
+                new = [_semver(v) for v in numbers]
+                if new:
+                    highest = max(new if highest is None else [highest, *new], key=_precedence)
+                self._highest[name] = (mark, highest)
+                return self._bumped(highest, bump, attempt)
+        numbers = frozenset(self.store.version_numbers(name))
         # The highest version is kept with the set it was found in, so each call compares
         # only the versions registered since (versions are never unregistered; a store put
         # back to an older copy under a running process is the one way to lose some).
@@ -546,6 +592,10 @@ class Registry:
         if new:
             highest = max(new if highest is None else [highest, *new], key=_precedence)
             self._highest[name] = (numbers, highest)
+        return self._bumped(highest, bump, attempt)
+
+    @staticmethod
+    def _bumped(highest: SemVer | None, bump: str, attempt: int) -> SemVer:
         if highest is None:
             return FIRST_VERSION if attempt == 0 else FIRST_VERSION.bump(bump)
         return highest.bump(bump)

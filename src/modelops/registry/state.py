@@ -8,10 +8,11 @@ the next sequence number — cannot leave two versions in production.
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import attrs
 
-from modelops.entities.registry import RegistryEvent, Stage, check_payload
+from modelops.entities.registry import RegistryEvent, SemVer, Stage, check_payload, is_version
 from modelops.errors import StoreWarning
 
 _PRODUCTION = Stage.PRODUCTION.value
@@ -93,3 +94,69 @@ class ModelState:
         elif event.action == "restore_model":
             self.deleted = False
         self.seq = event.seq
+
+    # -- checkpoints --------------------------------------------------------------------------
+
+    def looked_up(self) -> list[str]:
+        """The versions a look-up by stage or alias answers with in this state: every alias
+        holder, and the highest version of each stage."""
+        highest: dict[str, str] = {}
+        for version, stage in self.stages.items():
+            if stage not in highest or SemVer.parse(version) > SemVer.parse(highest[stage]):
+                highest[stage] = version
+        return sorted({*highest.values(), *self.aliases.values()})
+
+    def to_data(self) -> dict[str, Any]:
+        """The state as plain JSON-able data, for a checkpoint of the fold (copies: the state
+        moves on while the checkpoint is written)."""
+        return {"seq": self.seq, "stages": dict(self.stages), "aliases": dict(self.aliases),
+                "held": {k: list(v) for k, v in self.held.items()}, "tags": dict(self.tags),
+                "description": self.description,
+                "version_tags": {k: dict(v) for k, v in self.version_tags.items()},
+                "version_descriptions": dict(self.version_descriptions),
+                "deleted": self.deleted}
+
+    @classmethod
+    def from_data(cls, data: Any) -> ModelState:
+        """The state a checkpoint holds, checked field by field as strictly as any stored
+        record (``ValueError`` or ``TypeError`` naming what is wrong): a checkpoint is read
+        instead of the events it folds, so a damaged one must never pass for them."""
+        if not isinstance(data, dict) or set(data) != _STATE_FIELDS:
+            raise ValueError("not a folded registry state")
+        seq, deleted, description = data["seq"], data["deleted"], data["description"]
+        if type(seq) is not int or seq < 0 or type(deleted) is not bool \
+                or not isinstance(description, str):
+            raise ValueError("its seq, deleted or description is of the wrong type")
+        stages = _str_map(data["stages"], "stages", is_version)
+        if not all(Stage.is_stage(s) for s in stages.values()):
+            raise ValueError("stages names a stage that does not exist")
+        held = data["held"]
+        if not isinstance(held, dict) or not all(
+                isinstance(k, str) and isinstance(v, list) and all(map(is_version, v))
+                for k, v in held.items()):
+            raise ValueError("held is not a map of targets to version lists")
+        version_tags = data["version_tags"]
+        if not isinstance(version_tags, dict) or not all(map(is_version, version_tags)):
+            raise ValueError("version_tags is not a map of versions")
+        return cls(seq=seq, stages=stages,
+                   aliases=_str_map(data["aliases"], "aliases", None, is_version),
+                   held={k: list(v) for k, v in held.items()},
+                   tags=_str_map(data["tags"], "tags"), description=description,
+                   version_tags={v: _str_map(t, "version_tags") for v, t in version_tags.items()},
+                   version_descriptions=_str_map(data["version_descriptions"],
+                                                 "version_descriptions", is_version),
+                   deleted=deleted)
+
+
+_STATE_FIELDS = frozenset(attrs.fields_dict(ModelState))
+
+
+def _str_map(value: Any, what: str, key_ok: Any = None, value_ok: Any = None) -> dict[str, str]:
+    """``value`` as a map of strings to strings (keys passing ``key_ok``, values passing
+    ``value_ok``, when given); ``ValueError`` naming ``what`` otherwise."""
+    if not isinstance(value, dict) or not all(
+            isinstance(k, str) and isinstance(v, str)
+            and (key_ok is None or key_ok(k)) and (value_ok is None or value_ok(v))
+            for k, v in value.items()):
+        raise ValueError(f"{what} is not a map of the right strings")
+    return dict(value)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from modelops.entities.registry import ModelVersion, RegisteredModel, RegistryEvent
 from modelops.errors import NotFound
@@ -63,6 +64,18 @@ class RegistryStore(abc.ABC):
         """
         return [v.version for v in self.list_versions(name)]
 
+    def version_numbers_since(self, name: str, mark: Any = None
+                              ) -> tuple[list[str], Any, bool] | None:
+        """The version numbers registered since ``mark``, the mark to pass next time, and
+        whether the numbers are every version of the model (when ``mark`` is None, or no
+        longer valid because the store was replaced underneath). None where the store cannot
+        tell what is new: the registry then reads every ``version_numbers``.
+
+        Override when the store keeps its versions in the order they were created, so that
+        choosing the next version costs the same at the 100,000th as at the first.
+        """
+        return None
+
     @abc.abstractmethod
     def download_version(self, name: str, version: str, dst_dir: str) -> str:
         """Copy a version's files into ``dst_dir`` (created if needed); returns ``dst_dir``.
@@ -107,6 +120,21 @@ class RegistryStore(abc.ABC):
             return events, self.get_version(name, version)
         except NotFound:
             return events, None
+
+    def read_checkpoint(self, name: str) -> tuple[int, Any] | None:
+        """The latest checkpoint of the model's folded state: ``(seq, data)`` with the data
+        ``write_checkpoint`` was given (unchecked: the registry validates it), or None if
+        there is none or it cannot be read (a warning says which). The default keeps none."""
+        return None
+
+    def write_checkpoint(self, name: str, seq: int, data: Any,  # noqa: B027
+                         versions: Sequence[str] = ()) -> None:
+        """Keep ``data``, the model's state folded from events ``1..seq``, so that a fresh
+        reader starts from it rather than from the first event. ``versions`` are those a
+        look-up from this state answers with: a store may note where their records are, so
+        that a fresh reader reads them without a scan. Created exclusively: a checkpoint is
+        never replaced (two writers of one seq fold the same events, so the loser's is the
+        same). Optional: the default keeps none."""
 
     def close(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
         """Release connections or caches."""

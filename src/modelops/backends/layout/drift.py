@@ -6,13 +6,18 @@ Layout under the root::
     drift/<name>/reports/date=YYYY-MM-DD/<id>.json      written once; Hive-style partitions
 
 Ids are time-ordered, so the newest profile is the last listed, and a time range of reports
-touches only the days it spans. A profile or report that does not decode is a ``StoreError``
-naming its file when asked for by id, and is skipped with a ``StoreWarning`` by listings.
+touches only the days it spans. Profiles never change once written, so a process keeps the
+latest one it decoded of each name: a check lists the profiles (one small listing), and
+decodes again only when a newer one appears — refitted here or by another process. A
+profile or report that does not decode is a ``StoreError`` naming its file when asked for by
+id, and is skipped with a ``StoreWarning`` by listings.
 """
 
 from __future__ import annotations
 
 import itertools
+import threading
+from collections import OrderedDict
 from typing import Any
 
 from modelops._files import path_name
@@ -28,6 +33,9 @@ from modelops.entities.drift_codec import (
 from modelops.errors import NotFound, StoreError
 from modelops.stores import DriftStore
 
+#: How many names' decoded profiles a store keeps (the last used; one profile each).
+PROFILES_KEPT = 16
+
 
 class LayoutDriftStore(DriftStore):
     """Profiles and reports in the layout on a Storage."""
@@ -35,6 +43,9 @@ class LayoutDriftStore(DriftStore):
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
         self.uri = storage.uri
+        # name -> (profile id, the decoded profile), the last used last
+        self._profiles: OrderedDict[str, tuple[str, DatasetProfile]] = OrderedDict()
+        self._lock = threading.Lock()
 
     def _dir(self, name: str) -> str:
         return f"drift/{path_name(name)}"
@@ -84,10 +95,23 @@ class LayoutDriftStore(DriftStore):
                 raise NotFound(f"no reference profile for {name!r}; fit one with "
                                "ops.drift.fit_reference")
             profile_id = names[-1].removesuffix(".json")
+        with self._lock:
+            kept = self._profiles.get(name)
+            if kept is not None and kept[0] == profile_id:
+                self._profiles.move_to_end(name)
+                return kept[1]
         profile = self._decode(f"{folder}/{profile_id}.json", profile_from_data, "profile")
         if profile is None:
             raise NotFound(f"no profile {profile_id!r} for {name!r}")
+        self._keep(name, profile_id, profile)
         return profile
+
+    def _keep(self, name: str, profile_id: str, profile: DatasetProfile) -> None:
+        with self._lock:
+            self._profiles[name] = (profile_id, profile)
+            self._profiles.move_to_end(name)
+            while len(self._profiles) > PROFILES_KEPT:
+                self._profiles.popitem(last=False)
 
     def _decode(self, rel: str, decode: Any, what: str) -> Any:
         """The record in ``rel`` decoded; None if there is none, ``StoreError`` naming the

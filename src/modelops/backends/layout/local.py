@@ -70,6 +70,8 @@ def _fd_path(fd: int) -> str | None:
 
 
 _HAS_PROC_FD = os.path.isdir(_PROC_FD)
+#: How many folders a storage remembers having made and checked (see ``_ensure_dir``).
+_MADE_KEPT = 4096
 #: The temporary-file folders this process has already swept.
 _SWEPT: set[str] = set()
 
@@ -182,6 +184,10 @@ class LocalStorage(Storage):
             if not self._inside(os.path.realpath(path)):
                 raise StoreError(f"writing in {path} refused: it leads outside the store "
                                  f"{self.root} (through a symbolic link)")
+            if len(self._made) >= _MADE_KEPT:
+                # Bounded: a process writing runs for days would otherwise keep two folders
+                # per run; a folder forgotten is only made and checked again.
+                self._made.clear()
             self._made.add(path)
 
     def _write_temp(self, data: bytes) -> str:

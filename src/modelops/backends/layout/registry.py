@@ -14,6 +14,9 @@ Layout under the root::
     models/<name>/events/<seq>.json           the audit trail: seq 1, 2, 3 … each claimed
                                               with an exclusive create
     models/<name>/quarantine/                 the bytes of events found unreadable, set aside
+    models/<name>/checkpoints/<seq>.json      the registry's state folded from events 1..seq,
+                                              every 50 events, each created exclusively: a
+                                              CRC-32 line, then the JSON
 
 A model keeps its versions one way for good, chosen when it is created: ``model.json`` of a
 model whose versions are in the log says ``"versions": "log"``.
@@ -35,6 +38,12 @@ them), puts in its place a ``quarantined`` event that says where they went, and 
 number after. The place is only ever replaced by that marker, so two writers doing this at
 once write the same thing, and no number is ever claimed twice.
 
+A fresh reader starts from the latest checkpoint and reads only the events after it. A
+checkpoint whose checksum, JSON or shape does not hold is skipped with a ``StoreWarning`` (the
+one before it is tried, then the events from the first). A reader that looks up one version
+of a log it has not read finds that version's line in the bytes, checking that line's
+checksum only, rather than parsing every line.
+
 Blobs are written whole under their digest, so repeated registrations of the same big file
 store it once, and a changed byte can never hide behind a valid name.
 """
@@ -43,11 +52,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import os
 import re
 import warnings
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -123,6 +133,8 @@ class _Log:
 
     offset: int = 0  # bytes taken: up to the end of the last whole line
     records: dict[str, bytes] = attrs.Factory(dict)  # version -> its JSON, in log order
+    generation: int = 0  # how many times the log was found replaced underneath
+    at: dict[str, int] = attrs.Factory(dict)  # version -> where its line starts, for checkpoints
 
 
 def _log_line(version: str, record: bytes) -> bytes:
@@ -192,6 +204,8 @@ class LayoutRegistryStore(RegistryStore):
         self._blobs: dict[str, dict[str, str]] = {}  # claim -> file path -> stored digest
         self._packed: dict[str, dict[str, tuple[int, int]]] = {}  # claim -> path -> in pack
         self._claimed: dict[str, dict[str, str]] = {}  # model -> claim file name -> version
+        # model -> version -> (start, size) of its line in the log, from a checkpoint
+        self._located: dict[str, dict[str, tuple[int, int]]] = {}
 
     def create_model(self, model: RegisteredModel) -> RegisteredModel:
         # The way a model keeps its versions is fixed here, in the record that makes it exist,
@@ -311,6 +325,7 @@ class LayoutRegistryStore(RegistryStore):
             start = locked.append(line)
             crash_point("registry.log.appended")
             log.records[version.version] = record
+            log.at[version.version] = start + 1
             # Nothing was appended since the read under this lock: the log is read up to the
             # end of this record (past, at most, a line cut short that no reader takes).
             log.offset = max(log.offset, start + len(line))
@@ -335,23 +350,59 @@ class LayoutRegistryStore(RegistryStore):
             if data[:1] != b"\n":
                 for version in log.records:
                     self._versions.pop(_claim(name, version), None)
-                log.offset, log.records = 0, {}
+                log.offset, log.records, log.at = 0, {}, {}
+                log.generation += 1
                 return self._read_log(name, log, read)
             data = data[1:]
         whole = data.rfind(b"\n") + 1  # a line still being appended is taken next time
+        at = start
         for line in data[:whole].split(b"\n"):
             parsed = _parse_line(line) if line else None
-            if parsed is not None:  # of two records of one version, the first counts
-                log.records.setdefault(*parsed)
+            if parsed is not None and parsed[0] not in log.records:
+                # Of two records of one version, the first counts.
+                log.records[parsed[0]] = parsed[1]
+                log.at[parsed[0]] = at
+            at += len(line) + 1
         # Threads of one store may read the same lines; the offset only grows.
         log.offset = max(log.offset, start + whole)
         return log.records
+
+    def _find_logged(self, name: str, version: str) -> bytes | None:
+        """The JSON record of ``version`` found in the log's bytes without parsing every
+        line: JSON escapes newlines, so a line of that version is the only place its bytes
+        follow a newline and precede a tab. The first whole line that checks counts, as in
+        ``_read_log``. Where a checkpoint said where the line starts, only it is read."""
+        try:
+            where = self._located.get(name, {}).get(version)
+            if where is not None:
+                start, size = where
+                parsed = _parse_line(self.storage.read_range(_log(name), start, start + size))
+                if parsed is not None and parsed[0] == version:
+                    return parsed[1]
+            data = self.storage.read_bytes(_log(name))
+        except FileNotFoundError:
+            return None
+        needle = b"\n%s\t" % version.encode("ascii")
+        at = data.find(needle)
+        while at >= 0:
+            end = data.find(b"\n", at + 1)
+            if end < 0:
+                return None  # a line still being appended
+            parsed = _parse_line(data[at + 1:end])
+            if parsed is not None and parsed[0] == version:
+                return parsed[1]
+            at = data.find(needle, end)
+        return None
 
     def _logged_version(self, name: str, log: _Log, version: str) -> ModelVersion | None:
         claim = _claim(name, version)
         record = self._versions.get(claim)
         if record is None:
-            text = log.records.get(version) or self._read_log(name, log).get(version)
+            # A process that has not read the log finds the one record in it; one that has,
+            # reads only what was appended since.
+            text = log.records.get(version) or (
+                self._find_logged(name, version) if log.offset == 0
+                else self._read_log(name, log).get(version))
             if text is None:
                 return None
             where = self.storage.uri_of(_log(name))
@@ -447,6 +498,20 @@ class LayoutRegistryStore(RegistryStore):
             if record is not None:
                 out.append(record)
         return out
+
+    def version_numbers_since(self, name: str, mark: Any = None
+                              ) -> tuple[list[str], Any, bool] | None:
+        self.get_model(name)
+        log = self._logs.get(name)
+        if log is None:
+            return None  # claim files: a listing has no order of creation
+        records = self._read_log(name, log)
+        generation, count = mark if mark is not None else (-1, 0)
+        if generation != log.generation or count > len(records):
+            return list(records), (log.generation, len(records)), True
+        # Records are kept in log order: the new ones are the last.
+        new = list(itertools.islice(reversed(records), len(records) - count))
+        return new[::-1], (log.generation, len(records)), False
 
     def version_numbers(self, name: str) -> list[str]:
         self.get_model(name)
@@ -574,6 +639,47 @@ class LayoutRegistryStore(RegistryStore):
         warnings.warn(f"modelops: {marker.reason}; the history moves on past it",
                       StoreWarning, stacklevel=4)
 
+    def write_checkpoint(self, name: str, seq: int, data: Any,
+                         versions: Sequence[str] = ()) -> None:
+        self.get_model(name)
+        log = self._logs.get(name)
+        at = {}
+        if log is not None:  # where the lines of the versions looked up start, and their size
+            for version in versions:
+                record = log.records.get(version)
+                if record is not None and version in log.at:
+                    at[version] = [log.at[version], len(_log_line(version, record)) - 2]
+        body = dumps({"model": name, "seq": seq, "state": data, "at": at})
+        with contextlib.suppress(FileExistsError):  # another writer's, of the same events
+            self.storage.create(_checkpoint_path(name, seq), b"%08x\n%s" % (zlib.crc32(body), body))
+
+    def read_checkpoint(self, name: str) -> tuple[int, Any] | None:
+        self.get_model(name)
+        folder = f"{_model_dir(name)}/checkpoints"
+        entries = [e for e in self.storage.listdir(folder) if _EVENT_FILE.fullmatch(e)]
+        for entry in reversed(entries[-_CHECKPOINTS_TRIED:]):
+            seq = int(entry[:_SEQ_WIDTH])
+            path = f"{folder}/{entry}"
+            try:
+                crc, _, body = self.storage.read_bytes(path).partition(b"\n")
+                if crc != b"%08x" % zlib.crc32(body):
+                    raise ValueError("its checksum does not match (cut short, or damaged)")
+                data = loads(body)
+                if not isinstance(data, dict) or data.get("model") != name or \
+                        data.get("seq") != seq or "state" not in data:
+                    raise ValueError(f"it is not the checkpoint of {name!r} after event {seq}")
+                located = _located(data.get("at", {}))
+            except FileNotFoundError:
+                continue
+            except (ValueError, UnicodeDecodeError) as exc:
+                warnings.warn(f"modelops: ignored the checkpoint {self.storage.uri_of(path)} "
+                              f"({exc}); the events before it are read instead", StoreWarning,
+                              stacklevel=4)
+                continue
+            self._located[name] = located
+            return seq, data["state"]
+        return None
+
     def list_events(self, name: str, after_seq: int = 0) -> list[RegistryEvent]:
         self.get_model(name)
         rel = f"{_model_dir(name)}/events"
@@ -605,6 +711,26 @@ class LayoutRegistryStore(RegistryStore):
 
 
 _EVENT_FILE = re.compile(rf"[0-9]{{{_SEQ_WIDTH}}}\.json")
+#: A reader tries this many of the latest checkpoints before reading the events from the first.
+_CHECKPOINTS_TRIED = 3
+
+
+def _located(at: Any) -> dict[str, tuple[int, int]]:
+    """A checkpoint's map of version -> (start, size) of its line, checked; ``ValueError``
+    if it is not one (a wrong place costs only a read: the line read must check out)."""
+    if not isinstance(at, dict):
+        raise ValueError("its map of lines is not a map")
+    out = {}
+    for version, where in at.items():
+        if not is_version(version) or not isinstance(where, list) or len(where) != 2 or \
+                not all(type(n) is int and n >= 0 for n in where):
+            raise ValueError(f"its map of lines names {version!r} -> {where!r}")
+        out[version] = (where[0], where[1])
+    return out
+
+
+def _checkpoint_path(name: str, seq: int) -> str:
+    return f"{_model_dir(name)}/checkpoints/{seq:0{_SEQ_WIDTH}d}.json"
 
 
 def _event_path(name: str, seq: int) -> str:

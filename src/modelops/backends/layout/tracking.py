@@ -638,13 +638,21 @@ class LayoutTrackingStore(TrackingStore):
                    end_time: int | None = None, run_name: str | None = None) -> Run:
         segment: dict[str, Any] = {}
         if status is not None:
-            segment["status"] = RunStatus.parse(status).value
+            status = RunStatus.parse(status)
+            segment["status"] = status.value
         if end_time is not None:
             segment["end_time"] = int(end_time)
         if run_name is not None:
             segment["run_name"] = check_name(run_name, "run name")
         summary = self._append(run_id, segment) if segment else self._read_state(run_id)
-        return self._stored_run(summary, run_id)
+        run = self._stored_run(summary, run_id)
+        if status is not None and status.is_terminal:
+            # A run that ended is rarely written again (a later write reads its state back):
+            # a process that creates runs for days keeps nothing per run it has finished.
+            with self._lock:
+                self._writers.pop(run_id, None)
+                self._run_experiment.pop(run_id, None)
+        return run
 
     def set_run_lifecycle(self, run_id: str, deleted: bool) -> None:
         exp = self._experiment_of(run_id)
