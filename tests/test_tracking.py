@@ -353,7 +353,9 @@ def test_buffer_writes_itself_when_full(ops):
     run = ops.tracking.start_run(experiment="e", max_buffered=100)
     for i in range(250):
         run.log_metric("m", float(i), step=i)
-    assert len(ops.tracking.store.get_metric_history(run.run_id, "m")) == 200
+    # two full buffers written; all 250 if the background flush (every 2 s) also ran meanwhile,
+    # as it can on a loaded machine
+    assert len(ops.tracking.store.get_metric_history(run.run_id, "m")) in (200, 250)
     run.end()
     assert len(ops.tracking.get_metric_history(run.run_id, "m")) == 250
 

@@ -17,7 +17,20 @@ Endpoints: ``POST /predict``, ``POST /feedback``, ``GET /health``, ``/ready``, `
 ``/metrics``, ``/version``, ``/openapi.json``. See ``docs/serving.md``.
 """
 
-from modelops_serve.app import ModelServer, app
-from modelops_serve.deployment import Deployment, model_uri
+from typing import Any
 
 __all__ = ["Deployment", "ModelServer", "app", "model_uri"]
+
+# The app lives in modelops_serve.server, so that modelops_serve.app stays the function.
+_HOMES = {"ModelServer": "modelops_serve.server", "app": "modelops_serve.server",
+          "Deployment": "modelops_serve.deployment", "model_uri": "modelops_serve.deployment"}
+
+
+def __getattr__(name: str) -> Any:
+    # Starlette loads on first use: modelops loads this package's plugin module (the CLI
+    # command) with every plugin, and must stay quick to import.
+    if name in _HOMES:
+        import importlib
+
+        return getattr(importlib.import_module(_HOMES[name]), name)
+    raise AttributeError(f"module 'modelops_serve' has no attribute {name!r}")

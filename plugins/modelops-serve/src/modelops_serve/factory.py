@@ -13,7 +13,7 @@ from modelops_serve.plugin import OPTIONS_VARIABLE
 def create() -> Any:
     """The app ``modelops serve`` configured (``$MODELOPS_SERVE_OPTIONS``)."""
     import modelops
-    from modelops_serve.app import app
+    from modelops_serve.server import app
 
     options = json.loads(os.environ[OPTIONS_VARIABLE])
     uri = options.pop("uri")
