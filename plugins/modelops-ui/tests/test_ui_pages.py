@@ -326,3 +326,28 @@ def test_a_version_page_shows_its_signature_and_input_example(ops) -> None:  # t
     assert "city&lt;x&gt;" in page.text and "<script>" not in page.text
     assert "Input example" in page.text and "80.0" in page.text
     assert "No signature recorded." in client.get("/models/plain/versions/1.0.0").text
+
+
+def test_the_monitoring_page_shows_the_routers_test_of_the_challenger(ops) -> None:  # type: ignore[no-untyped-def]
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(300, 2))
+    y = (X[:, 0] > 0).astype(int)
+    ops.registry.register("fraud", LogisticRegression().fit(X, y))
+    ops.registry.promote("fraud", "1.0.0")
+    client = TestClient(app(ops))
+    assert 'id="ab-test"' not in client.get("/models/fraud/monitoring").text   # no challenger
+    ops.registry.register("fraud", LogisticRegression().fit(X[:, ::-1], y))   # a worse one
+    ops.registry.promote("fraud", "1.0.1", stage="staging")
+    page = client.get("/models/fraud/monitoring").text
+    assert 'id="ab-note"' in page and "not enough feedback" in page
+    with ops.router("fraud", share=0.5) as router:
+        for i in range(600):
+            served = router.predict(f"k{i}", {"a": X[i % 300, 0], "b": X[i % 300, 1]})
+            router.feedback(served.id, int(y[i % 300]))
+    page = client.get("/models/fraud/monitoring").text
+    table = page.split('id="ab-test"')[1].split("</table>")[0]
+    assert "<td>accuracy</td>" in table and "1.0.0" in page and "1.0.1" in page
+    assert 'class="verdict worse"' in table       # the challenger was fitted on swapped columns

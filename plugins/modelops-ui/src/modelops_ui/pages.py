@@ -520,10 +520,13 @@ class _UI:
         elif live:
             chosen = live[0].version
         summaries, report, note, over_time = [], None, None, []
+        ab, ab_note = None, None
         try:
             for v in live:
                 health = self.ops.monitor(name, v.version).health(window, alert=False)
                 summaries.append({"version": v, "health": health})
+            if {"production", "staging"} <= {v.stage.value for v in live}:
+                ab, ab_note = self._champion_against_challenger(name, window, q.get("metric"))
             monitor = self.ops.monitor(name, chosen)
             report = monitor.report(window, trend_window=trend)
             if q.get("history"):
@@ -533,8 +536,25 @@ class _UI:
         return self.render(
             request, "monitoring.html", title=f"Monitoring: {name}", name=name,
             versions=list(reversed(versions)), chosen=chosen, window=window, trend=trend,
-            summaries=summaries, note=note, over_time=over_time,
+            summaries=summaries, note=note, over_time=over_time, ab=ab, ab_note=ab_note,
             body=Markup(report.to_html(standalone=False)) if report is not None else None)
+
+    def _champion_against_challenger(self, name: str, window: str,
+                                     metric: str | None) -> tuple[Any, str | None]:
+        """The router's test of the staging version against production on the window's
+        predictions with feedback (``Router.evaluate``), or why there is none."""
+        if metric is None:
+            task = self.ops.monitor(name).task
+            metric = "mae" if task == "regression" else "accuracy"
+        else:
+            metric = check_key(metric, "metric")
+        try:
+            found = self.ops.router(name).evaluate(metric, window=window)
+        except (NotFound, InvalidInput, Conflict) as exc:
+            return None, str(exc)
+        if not (found.n_champion and found.n_challenger):
+            return None, found.message               # nothing routed with feedback yet
+        return found, None
 
     def _health_over_time(self, name: str, version: str | None, window: str, every: str,
                           now: int) -> list[dict[str, Any]]:
