@@ -32,6 +32,7 @@ from modelops.entities.plain import to_plain
 from modelops.entities.validators import check_key
 from modelops.errors import Conflict, FilterSyntaxError, InvalidInput, ModelOpsError, NotFound
 from modelops.registry import MetricImprovement
+from modelops.uri import hide_password
 from modelops_ui import charts, security
 from modelops_ui.artifacts import preview_kind, raw_media_type
 
@@ -175,7 +176,7 @@ class _UI:
                **context: Any) -> HTMLResponse:
         cookie = request.cookies.get(security.CSRF_COOKIE) or security.Csrf.new_cookie()
         page = self.env.get_template(template).render(
-            request=request, store=self.ops.uri, allow_actions=self.allow_actions,
+            request=request, store=hide_password(self.ops.uri), allow_actions=self.allow_actions,
             csrf_field=security.CSRF_FIELD, csrf_token=self.csrf.token(cookie), **context)
         response = HTMLResponse(page, status_code=status)
         if security.CSRF_COOKIE not in request.cookies:
