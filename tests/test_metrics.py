@@ -195,3 +195,29 @@ def test_a_plugin_metric_in_health_s_degradation_rule(plugin_metric):
     health = monitor(ops, "m", baseline={"bacc": 0.9},
                      degradation_threshold={"balanced_accuracy": 0.01}).health(alert=False)
     assert "balanced_accuracy" in health.issue("degradation").details["metrics"]
+
+
+def test_a_plugin_metric_in_the_routers_evaluation(plugin_metric):
+    # by its alias; its value on each arm is the plugin's own computation
+    ops = modelops.connect("memory://")
+    ops.registry.register("m", {"w": 1})
+    ops.registry.promote("m", "1.0.0")
+    ops.registry.register("m", {"w": 2})
+    ops.registry.promote("m", "1.0.1", stage="staging")
+    rng = np.random.default_rng(3)
+    arms: dict[str, tuple[list[int], list[int]]] = {"champion": ([], []),
+                                                    "challenger": ([], [])}
+    with ops.router("m", share=0.5) as router:
+        for i in range(1_200):
+            assignment = router.assign(f"k{i}")
+            right = 0.9 if assignment.role == "champion" else 0.6
+            truth = int(rng.integers(0, 2))
+            pred = truth if rng.random() < right else 1 - truth
+            router.feedback(router.log(assignment, {"x": float(i)}, pred), truth)
+            arms[assignment.role][0].append(truth)
+            arms[assignment.role][1].append(pred)
+    found = router.evaluate("bacc")
+    assert found.metric == "balanced_accuracy" and found.verdict == "worse"
+    assert found.champion_value == pytest.approx(skm.balanced_accuracy_score(*arms["champion"]))
+    assert found.challenger_value == pytest.approx(
+        skm.balanced_accuracy_score(*arms["challenger"]))
