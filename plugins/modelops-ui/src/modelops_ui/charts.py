@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 
 #: Series colours, told apart by colour-blind readers (Okabe and Ito's palette).
@@ -57,6 +57,30 @@ def _label(value: float, axis: str, time_format: str = "%H:%M:%S") -> str:
     return f"{value:.4g}"
 
 
+def _scales(x_low: float, x_high: float, y_low: float, y_high: float
+            ) -> tuple[Callable[[float], float], Callable[[float], float]]:
+    """The plot's x and y pixel positions of data values in these ranges."""
+
+    def px(x: float) -> float:
+        return _LEFT + (x - x_low) / (x_high - x_low) * _W
+
+    def py(y: float) -> float:
+        return _TOP + _H - (y - y_low) / (y_high - y_low) * _H
+
+    return px, py
+
+
+def _value_grid(y_low: float, y_high: float, py: Callable[[float], float]) -> list[str]:
+    """Horizontal grid lines at the value axis's ticks, with their labels."""
+    out = []
+    for v in _ticks(y_low, y_high):
+        out.append(f'<line x1="{_LEFT}" y1="{py(v):.1f}" x2="{_LEFT + _W}" y2="{py(v):.1f}" '
+                   'stroke="#d0d7de"/>')
+        out.append(f'<text x="{_LEFT - 4}" y="{py(v) + 4:.1f}" text-anchor="end" '
+                   f'fill="#57606a">{_e(_label(v, "value"))}</text>')
+    return out
+
+
 def _short(text: str, limit: int = 22) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
@@ -85,17 +109,8 @@ def line_chart(series: Sequence[tuple[str, Sequence[float], Sequence[float]]], *
     pad = (y_high - y_low) * 0.05 or abs(y_high) * 0.05 or 1.0
     y_low, y_high = y_low - pad, y_high + pad
 
-    def px(x: float) -> float:
-        return _LEFT + (x - x_low) / (x_high - x_low) * _W
-
-    def py(y: float) -> float:
-        return _TOP + _H - (y - y_low) / (y_high - y_low) * _H
-
-    for v in _ticks(y_low, y_high):
-        out.append(f'<line x1="{_LEFT}" y1="{py(v):.1f}" x2="{_LEFT + _W}" y2="{py(v):.1f}" '
-                   'stroke="#d0d7de"/>')
-        out.append(f'<text x="{_LEFT - 4}" y="{py(v) + 4:.1f}" text-anchor="end" '
-                   f'fill="#57606a">{_e(_label(v, "value"))}</text>')
+    px, py = _scales(x_low, x_high, y_low, y_high)
+    out += _value_grid(y_low, y_high, py)
     time_format = _time_format(x_high - x_low)
     for v in _ticks(x_low, x_high, 5 if x_axis == "time" else 6):
         out.append(f'<text x="{px(v):.1f}" y="{_TOP + _H + 14}" text-anchor="middle" '
@@ -152,17 +167,8 @@ def scatter_chart(points: Sequence[tuple[str, float, float]], *, x_label: str,
     x_low, x_high, y_low, y_high = min(xs) - x_pad, max(xs) + x_pad, min(ys) - y_pad, \
         max(ys) + y_pad
 
-    def px(x: float) -> float:
-        return _LEFT + (x - x_low) / (x_high - x_low) * _W
-
-    def py(y: float) -> float:
-        return _TOP + _H - (y - y_low) / (y_high - y_low) * _H
-
-    for v in _ticks(y_low, y_high):
-        out.append(f'<line x1="{_LEFT}" y1="{py(v):.1f}" x2="{_LEFT + _W}" y2="{py(v):.1f}" '
-                   'stroke="#d0d7de"/>')
-        out.append(f'<text x="{_LEFT - 4}" y="{py(v) + 4:.1f}" text-anchor="end" '
-                   f'fill="#57606a">{_e(_label(v, "value"))}</text>')
+    px, py = _scales(x_low, x_high, y_low, y_high)
+    out += _value_grid(y_low, y_high, py)
     for v in _ticks(x_low, x_high, 6):
         out.append(f'<text x="{px(v):.1f}" y="{_TOP + _H + 14}" text-anchor="middle" '
                    f'fill="#57606a">{_e(_label(v, "value"))}</text>')
