@@ -5,11 +5,11 @@ in bytes."""
 import glob
 import json
 import os
-import threading
 import time
 import warnings
 
 import pytest
+from test_predictions import FlakyStore
 
 import modelops
 from modelops import StoreError
@@ -18,30 +18,13 @@ from modelops.predictions import PredictionLogger
 T0 = 1_790_000_000_000
 
 
-class DownStore:
-    """A prediction store that fails every write while ``down`` is set, counting tries."""
-
-    def __init__(self, store):
-        self.store = store
-        self.down = threading.Event()
-        self.down.set()
-        self.calls = 0
-
-    def write_part(self, *args, **kwargs):
-        self.calls += 1
-        if self.down.is_set():
-            raise StoreError("storage unreachable")
-        return self.store.write_part(*args, **kwargs)
-
-    def __getattr__(self, name):
-        return getattr(self.store, name)
-
-
 @pytest.fixture
 def down(tmp_path, monkeypatch):
     monkeypatch.setenv("MODELOPS_SPILL_DIR", str(tmp_path / "spill"))
     ops = modelops.connect(tmp_path / "store")
-    return ops, DownStore(ops.predictions.store)
+    store = FlakyStore(ops.predictions.store)
+    store.down.set()                        # down from the start
+    return ops, store
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
