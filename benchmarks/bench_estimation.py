@@ -54,6 +54,7 @@ import time
 from typing import Any
 
 import numpy as np
+from no_scaling import add_scale_option, stops_for_scale
 
 NANNYML_VERSION = "0.13.1"
 NANNYML_PIP = [f"nannyml=={NANNYML_VERSION}", "statsmodels", "pandas<3"]
@@ -328,12 +329,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--nannyml-venv", default=default_venv(), metavar="PATH")
     parser.add_argument("--no-nannyml", action="store_true")
     parser.add_argument("--json", metavar="PATH")
-    parser.add_argument("--scale", action="store_true",
-                        help="the scaling curves: not measured by this script yet "
-                        "(it says so and stops)")
+    add_scale_option(parser)
     args = parser.parse_args(argv)
-    if args.scale:
-        print("bench_estimation.py: no scaling curves yet (benchmarks/README.md, Scaling)")
+    if stops_for_scale(parser, args):
         return 0
     repeats = 1 if args.quick else 5
     rng = np.random.default_rng(SEED)

@@ -79,6 +79,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from no_scaling import add_scale_option, stops_for_scale
+
 TARGET_OVERHEAD = 0.10  # modelops may add at most 10% to MLflow's own time
 perf = time.perf_counter
 
@@ -447,12 +449,9 @@ def main() -> None:
     parser.add_argument("--json", metavar="PATH", help="write every figure to PATH as JSON")
     parser.add_argument("--postgres", action="store_true",
                         help="measure on a throwaway PostgreSQL server instead of sqlite")
-    parser.add_argument("--scale", action="store_true",
-                        help="the scaling curves: not measured by this script yet "
-                        "(it says so and stops)")
+    add_scale_option(parser)
     args = parser.parse_args()
-    if args.scale:
-        print("bench_mlflow_plugin.py: no scaling curves yet (benchmarks/README.md, Scaling)")
+    if stops_for_scale(parser, args):
         return
     logging.getLogger("mlflow").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore")

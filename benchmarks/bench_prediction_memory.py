@@ -40,6 +40,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from bench_predictions import DAY_MS, generate_day, make_pool
+from no_scaling import add_scale_option, stops_for_scale
 
 TARGET_PEAK_MB = 512
 MODEL = "fraud"
@@ -93,12 +94,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="features per prediction, of 20 (default 9)")
     parser.add_argument("--keep", action="store_true", help="keep (and reuse) the store")
     parser.add_argument("--json", metavar="PATH", help="write the figures to PATH as JSON")
-    parser.add_argument("--scale", action="store_true",
-                        help="the scaling curves: not measured by this script yet "
-                        "(it says so and stops)")
+    add_scale_option(parser)
     args = parser.parse_args(argv)
-    if args.scale:
-        print("bench_prediction_memory.py: no scaling curves yet (benchmarks/README.md, Scaling)")
+    if stops_for_scale(parser, args):
         return 0
     n = args.rows or (200_000 if args.quick else 1_000_000)
 

@@ -54,6 +54,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from no_scaling import add_scale_option, stops_for_scale
 
 # Targets from the issue.
 TARGET_LOG_MEDIAN_S = 10e-6
@@ -854,12 +855,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true",
                         help="keep the temporary directory, and keep (and reuse on the next "
                         "--keep run) the generated day stores")
-    parser.add_argument("--scale", action="store_true",
-                        help="the scaling curves: not measured by this script yet "
-                        "(it says so and stops)")
+    add_scale_option(parser)
     args = parser.parse_args(argv)
-    if args.scale:
-        print("bench_predictions.py: no scaling curves yet (benchmarks/README.md, Scaling)")
+    if stops_for_scale(parser, args):
         return 0
 
     seconds = 5 if args.quick else 30

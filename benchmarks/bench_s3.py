@@ -38,6 +38,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from no_scaling import add_scale_option, stops_for_scale
+
 perf = time.perf_counter
 DAY_MS = 86_400_000
 T0 = 1_790_000_000_000 - 1_790_000_000_000 % DAY_MS
@@ -205,12 +207,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: 10 registrations, 10,000 records")
     parser.add_argument("--json", metavar="PATH", help="write every figure to PATH as JSON")
-    parser.add_argument("--scale", action="store_true",
-                        help="the scaling curves: not measured by this script yet "
-                        "(it says so and stops)")
+    add_scale_option(parser)
     args = parser.parse_args(argv)
-    if args.scale:
-        print("bench_s3.py: no scaling curves yet (benchmarks/README.md, Scaling)")
+    if stops_for_scale(parser, args):
         return 0
     results = run(args.quick)
     report(results)

@@ -49,6 +49,7 @@ import time
 from typing import Any
 
 import numpy as np
+from no_scaling import add_scale_option, stops_for_scale
 
 TARGET_RPS_RATIO = 2.0
 TARGET_LOGGING_COST = 0.10
@@ -210,7 +211,10 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, help="seconds per wrk run (default 20)")
     parser.add_argument("--json", help="write every figure to this file")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    add_scale_option(parser)
     args = parser.parse_args()
+    if stops_for_scale(parser, args):
+        return 0
     if shutil.which("wrk") is None:
         print("bench_serve: wrk is not installed (Debian: apt-get install -y wrk); skipped")
         return 0

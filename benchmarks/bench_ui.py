@@ -49,6 +49,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from no_scaling import add_scale_option, stops_for_scale
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
                  "--disable-background-networking", "--disable-component-update",
@@ -141,7 +143,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=None)
     parser.add_argument("--json", help="also write the figures as JSON to this path")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    add_scale_option(parser)
     args = parser.parse_args(argv)
+    if stops_for_scale(parser, args):
+        return
     n = args.runs or (1_000 if args.quick else 10_000)
     rounds = args.rounds or (3 if args.quick else 7)
     if not os.path.exists(CHROMIUM):

@@ -59,6 +59,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_drift import default_venv, ensure_evidently  # the same virtualenv
+from no_scaling import add_scale_option, stops_for_scale
 
 TARGET_DEGRADED = 0.05        # clean batches degraded or worse, at most
 TARGET_UNHEALTHY = 0.0        # clean batches unhealthy
@@ -688,12 +689,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="Evidently's virtualenv (made on first use)")
     parser.add_argument("--seed", type=int, default=SEED, help="the seed of every draw")
     parser.add_argument("--json", metavar="PATH", help="write every figure to PATH as JSON")
-    parser.add_argument("--scale", action="store_true",
-                        help="the scaling curves: not measured by this script yet "
-                        "(it says so and stops)")
+    add_scale_option(parser)
     args = parser.parse_args(argv)
-    if args.scale:
-        print("bench_verdicts.py: no scaling curves yet (benchmarks/README.md, Scaling)")
+    if stops_for_scale(parser, args):
         return 0
     quick = args.quick
     args.clean_batches = args.clean_batches or (10 if quick else 60)
