@@ -1,5 +1,6 @@
 import os
 
+import numpy as np
 import pytest
 
 import modelops
@@ -493,3 +494,12 @@ def test_acting_as_names_who_acted_per_thread(ops):
     assert ops.registry.remove_alias("acted", "champion").actor == getpass.getuser()
     with pytest.raises(modelops.InvalidInput, match="user"), modelops.acting_as("a\x00b"):
         pass
+
+
+@pytest.mark.parametrize("alias", [np.array([1.0, 2.0]), ["champion"], {"a": 1}])
+def test_an_unhashable_alias_is_invalid_input(alias):
+    # It reached the stage-name check and raised TypeError: unhashable type.
+    ops = modelops.connect("memory://")
+    ops.registry.register("m", {"w": 1})
+    with pytest.raises(modelops.InvalidInput, match="alias"):
+        ops.registry.get_version("m", alias=alias)

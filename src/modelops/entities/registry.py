@@ -147,8 +147,8 @@ class Stage(str, enum.Enum):
                                field="stage") from None
 
     @classmethod
-    def is_stage(cls, value: str) -> bool:
-        return value in cls._value2member_map_
+    def is_stage(cls, value: Any) -> bool:
+        return isinstance(value, str) and value in cls._value2member_map_
 
 
 def is_version(text: Any) -> bool:
