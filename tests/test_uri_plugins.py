@@ -144,7 +144,7 @@ def installed_plugin(tmp_path):
 
         @modelops.hookimpl
         def modelops_tracking_store(uri):
-            if uri.scheme == "fake":
+            if uri.scheme.split("+")[0] == "fake":  # fake+<driver> too
                 return builtin(StoreURI("memory://", "memory", ""))
     """))
     dist = tmp_path / "fakeplugin-0.1.dist-info"
@@ -248,3 +248,20 @@ def test_connect_imports_only_the_plugin_of_its_scheme(lazy_plugins, tmp_path, s
         assert out[1:] == ["unknown ['fakelistener']", "['fakelistener'] [1]"]
     else:
         assert out[1:] == ["served ['fakeplugin']", "['fakelistener', 'fakeplugin'] [1]"]
+
+
+def test_a_declared_scheme_also_serves_its_variants_naming_a_driver(lazy_plugins):
+    """``fake`` declared serves ``fake+driver`` (as ``mlflow+postgresql`` serves
+    ``mlflow+postgresql+psycopg``): connect() loads the plugin declaring it, and only it."""
+    env = python_env()
+    env["PYTHONPATH"] = f"{lazy_plugins}{os.pathsep}{env['PYTHONPATH']}"
+    env.pop("MODELOPS_PLUGINS", None)
+    code = textwrap.dedent("""
+        import sys, modelops
+        modelops.connect("fake+driver://x").tracking.create_experiment("e")
+        print(sorted(m for m in ("fakeplugin", "fakelistener") if m in sys.modules))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, check=True).stdout.strip()
+    assert out == "['fakeplugin']"
+

@@ -90,7 +90,8 @@ def store_plugin_manager(scheme: str) -> pluggy.PluginManager:
     with _lock:
         pm = _base()
         if _pending:
-            serving = _declared.get(scheme, set())
+            serving = set().union(*(plugins for declared, plugins in _declared.items()
+                                    if _serving(scheme, declared)))
             wanted = [ep for ep in _pending.values() if ep.value in serving]
             if not serving and scheme not in _builtin_schemes:
                 declaring = set().union(*_declared.values()) if _declared else set()
@@ -138,8 +139,16 @@ def available_schemes() -> list[str]:
 
 def serves(scheme: str) -> bool:
     """Whether a plugin serves ``scheme`` (loading only what ``connect()`` would load)."""
-    return any(scheme in (found or ())
-               for found in store_plugin_manager(scheme).hook.modelops_schemes())
+    return any(_serving(scheme, declared)
+               for found in store_plugin_manager(scheme).hook.modelops_schemes()
+               for declared in found or ())
+
+
+def _serving(scheme: str, declared: str) -> bool:
+    """Whether a plugin declaring the scheme ``declared`` serves ``scheme``: that one, and
+    its variants naming a driver, SQLAlchemy's way (``mlflow+postgresql`` also serves
+    ``mlflow+postgresql+psycopg``)."""
+    return scheme == declared or scheme.startswith(declared + "+")
 
 
 def unknown_scheme(scheme: str) -> UnknownScheme:

@@ -286,3 +286,137 @@ def mlflow_app_server_on_postgres(postgres_databases, tmp_path_factory: pytest.T
                                                     postgres_databases.TEMPLATE)
     for url in _serve(Path(), folder, "--app-name", "modelops", backend=uri):
         yield url, f"mlflow+{uri}"
+
+
+# -- MariaDB (MySQL) ------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def mariadb() -> Iterator[Any]:
+    """A MariaDB server of this test run (``LocalMariaDB``) with an empty, migrated MLflow
+    database to copy; stopped and removed at the end. Skipped without the server binaries or
+    PyMySQL (failed on CI)."""
+    from modelops_mlflow.testing import HOW_TO_GET_MARIADB, LocalMariaDB, find_mariadb
+
+    missing = None
+    if find_mariadb() is None:
+        missing = HOW_TO_GET_MARIADB
+    else:
+        try:
+            import pymysql  # noqa: F401
+        except ImportError:
+            missing = 'the MySQL tests need PyMySQL: pip install "modelops-mlflow[mysql]"'
+    if missing is not None:
+        if os.environ.get("CI"):
+            pytest.fail(missing)
+        pytest.skip(missing)
+    from mlflow.tracking import MlflowClient
+
+    with LocalMariaDB() as server:
+        uri = server.create_database(MYSQL_TEMPLATE)
+        MlflowClient(tracking_uri=uri, registry_uri=uri).search_registered_models()
+        yield server
+
+
+MYSQL_TEMPLATE = "mlflow_template"
+
+
+class _MysqlDatabases:
+    """Migrated MLflow databases on the test run's MariaDB server, each emptied again (rows
+    deleted, a fresh database's rows put back) when a later test takes it: MLflow keeps an
+    engine per database it has opened, so a new database per test would pile up
+    connections, and opening one costs MLflow a third of a second."""
+
+    def __init__(self, server: Any) -> None:
+        self.server = server
+        with self._connect(MYSQL_TEMPLATE) as conn:
+            cursor = conn.cursor()
+            cursor.execute("SELECT table_name FROM information_schema.tables WHERE"
+                           " table_schema = DATABASE() AND table_type = 'BASE TABLE'"
+                           " AND table_name <> 'alembic_version'")
+            self._tables = [row[0] for row in cursor.fetchall()]
+            self._rows = []  # what a fresh database holds (the Default experiment …)
+            for table in self._tables:
+                cursor.execute(f"SELECT * FROM `{table}`")
+                rows = cursor.fetchall()
+                if rows:
+                    self._rows.append((f"INSERT INTO `{table}` VALUES "
+                                       f"({', '.join(['%s'] * len(rows[0]))})", rows))
+        self._free: list[str] = []
+        self._used: list[str] = []
+
+    def _connect(self, database: str) -> Any:
+        import pymysql
+
+        return pymysql.connect(host="127.0.0.1", port=self.server.port, user="root",
+                               database=database, autocommit=True)
+
+    def take(self) -> str:
+        """The ``mlflow+mysql+pymysql://`` URI of an empty database for this test."""
+        if self._free:
+            name = self._free.pop()
+            self._empty(name)
+        else:
+            name = f"t_{uuid.uuid4().hex[:12]}"
+            self.server.create_database(name, MYSQL_TEMPLATE)
+        self._used.append(name)
+        return "mlflow+" + self.server.uri(name)
+
+    def _empty(self, name: str) -> None:
+        with self._connect(name) as conn:
+            cursor = conn.cursor()
+            # A session a test left inside a transaction would hold rows: end those first.
+            cursor.execute("SELECT p.id FROM information_schema.innodb_trx t JOIN"
+                           " information_schema.processlist p ON p.id = t.trx_mysql_thread_id"
+                           " WHERE p.db = %s AND p.id <> CONNECTION_ID()", (name,))
+            for (session,) in cursor.fetchall():
+                with contextlib.suppress(Exception):
+                    cursor.execute(f"KILL {int(session)}")
+            cursor.execute("SET FOREIGN_KEY_CHECKS = 0")
+            cursor.execute("SET SESSION sql_mode = CONCAT(@@sql_mode, ',NO_AUTO_VALUE_ON_ZERO')")
+            cursor.execute("START TRANSACTION")
+            for table in self._tables:
+                cursor.execute(f"DELETE FROM `{table}`")
+            for insert, rows in self._rows:
+                cursor.executemany(insert, rows)
+            cursor.execute("COMMIT")
+
+    def release(self) -> None:
+        """The databases taken since the last release are free again."""
+        self._free.extend(self._used)
+        self._used.clear()
+
+
+@pytest.fixture(scope="session")
+def mysql_databases(mariadb) -> _MysqlDatabases:
+    return _MysqlDatabases(mariadb)
+
+
+@pytest.fixture
+def mysql_uri(mysql_databases) -> Iterator[Callable[[], str]]:
+    """A factory of ``mlflow+mysql+pymysql`` URIs, each an empty MLflow database."""
+    yield mysql_databases.take
+    mysql_databases.release()
+
+
+@pytest.fixture
+def mysql_own_database(mariadb) -> Callable[[], tuple[str, str]]:
+    """A factory of migrated MLflow databases that no other test takes (for a test that
+    changes the schema): each call gives a new one's name and ``mlflow+`` URI."""
+
+    def make() -> tuple[str, str]:
+        name = f"own_{uuid.uuid4().hex[:8]}"
+        return name, "mlflow+" + mariadb.create_database(name, MYSQL_TEMPLATE)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def mlflow_app_server_on_mysql(mariadb, tmp_path_factory: pytest.TempPathFactory
+                               ) -> Iterator[tuple[str, str]]:
+    """``mlflow server --app-name modelops`` on a MariaDB database of its own; yields its
+    URL and the database's ``mlflow+mysql+pymysql`` URI."""
+    folder = tmp_path_factory.mktemp("mlflow-app-server-mysql")
+    uri = mariadb.create_database(f"server_{uuid.uuid4().hex[:8]}", MYSQL_TEMPLATE)
+    for url in _serve(Path(), folder, "--app-name", "modelops", backend=uri):
+        yield url, f"mlflow+{uri}"
+

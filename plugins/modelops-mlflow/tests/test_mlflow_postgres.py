@@ -4,16 +4,13 @@ its single writer), many processes at once, and artifacts on S3."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import uuid
 
 import numpy as np
 import pytest
 import test_mlflow_conformance as on_sqlite
 from hypothesis.stateful import run_state_machine_as_test
-from mirroring import expected, mirrored, mlflow_client
+from mirroring import check_processes_registering, expected, mirrored, mlflow_client
 from modelops_mlflow.database import Database, PostgresDatabase
 from test_mlflow_stores import _MODEL_NAMES, SMALL
 
@@ -113,62 +110,10 @@ def test_an_unexpected_schema_goes_through_the_client(postgres_databases, model)
     ops.close()
 
 
-_REGISTERING = """
-import json, os, sys, tempfile
-import modelops
-
-model = os.path.join(tempfile.mkdtemp(), "weights.bin")  # a model of the "path" flavor
-with open(model, "wb") as f:
-    f.write(os.urandom(64))
-ops = modelops.connect(sys.argv[1])
-print("ready", flush=True)
-sys.stdin.readline()
-mine = []
-for _ in range(int(sys.argv[3])):
-    version = ops.registry.register("fraud", model).version
-    ops.registry.promote("fraud", version)
-    mine.append(version)
-print(json.dumps(mine), flush=True)
-"""
-
-
 def test_processes_registering_and_promoting_one_model(postgres_uri):
-    """Eight processes each register and promote versions of one model at once: every
-    version each was told it registered exists once, none more, exactly one is in
-    production (in the history and in MLflow's alias), and MLflow's aliases and stage tags
-    say what the history says."""
-    uri, n, each = postgres_uri(), 8, 3
-    procs = [subprocess.Popen([sys.executable, "-c", _REGISTERING, uri, str(i), str(each)],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-             for i in range(n)]
-    try:
-        for proc in procs:
-            assert proc.stdout.readline().strip() == "ready"
-        for proc in procs:  # all at once
-            proc.stdin.write("go\n")
-            proc.stdin.flush()
-        told = [json.loads(proc.communicate(timeout=600)[0]) for proc in procs]
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-    registered = [v for versions in told for v in versions]
-    assert len(registered) == len(set(registered)) == n * each
-    ops = modelops.connect(uri)
-    assert sorted(v.version for v in ops.registry.list_versions("fraud")) == sorted(registered)
-    history = ops.registry.history("fraud")
-    assert [e.seq for e in history] == list(range(1, len(history) + 1))
-    assert len([e for e in history if e.action == "promote"]) == n * each
-    production = [v.version for v in ops.registry.list_versions("fraud")
-                  if v.stage.value == "production"]
-    assert len(production) == 1
-    assert ops.registry.get_version("fraud", stage="production").version == production[0]
-    assert mirrored(uri, "fraud") == expected(ops, "fraud")
-    assert mirrored(uri, "fraud")[0]["production"] == production[0]
-    numbers = [mv.version for mv in mlflow_client(uri).search_model_versions("name = 'fraud'")]
-    assert len(numbers) == n * each  # every loser of a claim withdrew its MLflow version
-    ops.close()
+    """Eight processes each register and promote versions of one model at once: no version
+    lost or doubled, exactly one in production, MLflow's aliases and tags agreeing."""
+    check_processes_registering(postgres_uri(), processes=8, each=3)
 
 
 # -- modelops' app in an MLflow server on PostgreSQL ----------------------------------------

@@ -44,15 +44,23 @@ def _fresh_postgres(request) -> str | None:
     return "mlflow+" + postgres.create_database(f"fresh_{uuid.uuid4().hex[:8]}")
 
 
+def _fresh_mariadb(request) -> str | None:
+    """An empty MariaDB database (no MLflow tables), or None without MariaDB here."""
+    try:
+        mariadb = request.getfixturevalue("mariadb")
+    except pytest.skip.Exception:
+        return None
+    return "mlflow+" + mariadb.create_database(f"fresh_{uuid.uuid4().hex[:8]}")
+
+
 def test_processes_opening_fresh_databases_at_once(tmp_path, request):
     """Eight processes connect at once to a sqlite database that does not exist yet, then
-    to an empty PostgreSQL database: on each, one creates MLflow's tables while the others
-    wait on the lock (a file beside the sqlite database, an advisory lock on PostgreSQL);
-    then all of them work."""
+    to an empty PostgreSQL database, then to an empty MariaDB one: on each, one creates
+    MLflow's tables while the others wait on the lock (a file beside the sqlite database,
+    an advisory lock on PostgreSQL, a named lock on MariaDB); then all of them work."""
     uris = [f"mlflow+sqlite:///{tmp_path}/fresh/mlflow.db"]
-    postgres = _fresh_postgres(request)
-    if postgres is not None:
-        uris.append(postgres)
+    uris += [uri for uri in (_fresh_postgres(request), _fresh_mariadb(request))
+             if uri is not None]
     gos = [tmp_path / f"go-{i}" for i in range(len(uris))]
     args = [str(a) for pair in zip(uris, gos) for a in pair]
     procs = [subprocess.Popen([sys.executable, "-c", _OPENING, f"e{i}", *args],

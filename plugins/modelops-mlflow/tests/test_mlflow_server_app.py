@@ -237,12 +237,12 @@ def test_an_event_too_long_for_a_param_goes_through_the_client(url, name, model)
 
 
 def test_an_app_on_another_backend_is_not_used(monkeypatch):
-    """A server whose backend store is not one sqlite or PostgreSQL database says the
+    """A server whose backend store is not one sqlite, PostgreSQL or MySQL database says the
     endpoints do not work there; clients then use MLflow's API alone."""
     from mlflow.server import BACKEND_STORE_URI_ENV_VAR, REGISTRY_STORE_URI_ENV_VAR
     from modelops_mlflow import server
 
-    for backend, registry in (("mysql://db.example/mlflow", None),
+    for backend, registry in (("mssql+pyodbc://db.example/mlflow", None),
                               ("sqlite:///a.db", "sqlite:///b.db"), (None, None)):
         monkeypatch.setattr(server, "_stores", {})
         for var, value in ((BACKEND_STORE_URI_ENV_VAR, backend),

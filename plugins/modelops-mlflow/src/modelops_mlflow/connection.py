@@ -16,7 +16,7 @@ any URI MLflow understands works. Options (``connect(..., storage_options={...})
   experiment names are workspace paths).
 - ``mlflow_model_layout``: write scikit-learn versions as MLflow models too (default True),
   see ``modelops_mlflow.layout``.
-- ``direct_sql``: on a sqlite or PostgreSQL database, let the registry read and write its
+- ``direct_sql``: on a sqlite, PostgreSQL or MySQL database, let the registry read and write its
   events in SQL on MLflow's tables, one transaction per change (default True), see
   ``modelops_mlflow.database``; through a server running modelops' app, let the server do
   so, one request per registry read or change (``modelops_mlflow.server``); False goes

@@ -1,4 +1,5 @@
-"""The registry's reads and event writes straight on MLflow's database (sqlite or PostgreSQL).
+"""The registry's reads and event writes straight on MLflow's database (sqlite, PostgreSQL,
+MySQL).
 
 Through MLflow's client each call is a transaction of its own, and most of its time goes to
 MLflow's ORM (on sqlite) or to the round trips of its several statements and commits (on
@@ -9,7 +10,7 @@ opens, the registry store therefore reads with plain SELECTs and writes an event
 with everything it mirrors in one transaction. Versions are still created by MLflow's
 ``create_model_version``, which numbers them.
 
-Where sqlite relied on its single writer, PostgreSQL takes row locks:
+Where sqlite relied on its single writer, PostgreSQL and MySQL take row locks:
 
 - sqlite: ``BEGIN IMMEDIATE`` takes the database's write lock first, so the writer reads a
   trail no one else is appending to. Reads run in one deferred transaction (a snapshot).
@@ -22,6 +23,12 @@ Where sqlite relied on its single writer, PostgreSQL takes row locks:
   does a transaction the database aborts for a deadlock, which the registry tries again.
   Reads that must agree with each other (a model's aliases and its trail) run in one
   REPEATABLE READ, READ ONLY transaction (a snapshot); others statement by statement.
+- MySQL and MariaDB (InnoDB, through SQLAlchemy with PyMySQL or mysqlclient): the same, a
+  write transaction READ COMMITTED (set for it, whatever the server's default) locking the
+  trail run's row ``FOR UPDATE``; an event's param is inserted ``… WHERE NOT EXISTS`` (MySQL
+  has no ``ON CONFLICT``, and ``INSERT IGNORE`` would also truncate a value too long);
+  upserts are ``ON DUPLICATE KEY UPDATE``; the column ``key``, a reserved word there, is
+  quoted. A deadlock, a lock wait timeout or a duplicate key is a Conflict, tried again.
 
 Only rows MLflow's own calls write are written, with the same keys: a trail event is a row
 of ``params`` (``log_batch``), the mirrored mark one of ``tags`` (``set_tag``), stage tags
@@ -30,7 +37,7 @@ and users' version tags rows of ``model_version_tags`` (``set_model_version_tag`
 rows of ``registered_model_aliases`` (``set_registered_model_alias``), none of which touches
 a timestamp in MLflow either. :meth:`Database.open` checks that the tables have the columns
 these statements name (``workspace`` included, when MLflow's schema has it) and the primary
-keys they rely on; otherwise, for any other database (MySQL and SQL Server quote and upsert
+keys they rely on; otherwise, for any other database (SQL Server quotes and upserts
 differently) and for any other kind of MLflow store, it returns None and the store uses
 MLflow's client alone. The connection option ``direct_sql=False`` asks for the client alone
 too.
@@ -41,6 +48,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -76,6 +84,9 @@ _KEYS = {
 }
 #: PostgreSQL's deadlock and serialization failures: the transaction was rolled back whole.
 _TRY_AGAIN = ("40P01", "40001")
+# MySQL's deadlock, lock wait timeout, and a duplicate key (an event's param another writer
+# inserted first, between this one's check and its insert).
+_MYSQL_TRY_AGAIN = (1213, 1205, 1062)
 
 
 @attrs.frozen
@@ -115,7 +126,8 @@ class TrailRow:
 
 class Database:
     """One MLflow database, for the registry's reads and its event transactions: a
-    :class:`SqliteDatabase` or a :class:`PostgresDatabase`, made by :meth:`open`."""
+    :class:`SqliteDatabase`, :class:`PostgresDatabase` or :class:`MysqlDatabase`, made by
+    :meth:`open`."""
 
     #: SQLAlchemy's name of the database kind.
     dialect = ""
@@ -129,7 +141,7 @@ class Database:
     @classmethod
     def open(cls, client: Any) -> Database | None:
         """The database behind ``client`` when both its stores are MLflow's single-workspace
-        SQL store on one sqlite or PostgreSQL database whose tables have the expected
+        SQL store on one sqlite, PostgreSQL or MySQL database whose tables have the expected
         columns and keys, else None."""
         try:
             from mlflow.store.model_registry.sqlalchemy_store import (
@@ -153,7 +165,7 @@ class Database:
         if url != tracking.engine.url:
             return None
         kinds: dict[str, Callable[[Any], Database | None]] = {
-            "sqlite": SqliteDatabase.at, "postgresql": PostgresDatabase}
+            "sqlite": SqliteDatabase.at, "postgresql": PostgresDatabase, "mysql": MysqlDatabase}
         make = kinds.get(registry.db_type)
         db = make(url) if make is not None else None
         if db is None:
@@ -290,11 +302,13 @@ class SqliteDatabase(Database):
             held[1].close()
 
 
-class PostgresDatabase(Database):
-    """An MLflow PostgreSQL database, through SQLAlchemy with MLflow's driver, on a pool of
-    connections of its own (per process)."""
+class ServerDatabase(Database):
+    """An MLflow database on a server (PostgreSQL, MySQL), through SQLAlchemy with MLflow's
+    driver, on a pool of connections of its own (per process)."""
 
-    dialect = "postgresql"
+    #: The statements that begin a write transaction, and a read in one snapshot.
+    BEGIN_WRITE: tuple[str, ...] = ()
+    BEGIN_SNAPSHOT: tuple[str, ...] = ()
 
     def __init__(self, url: Any, workspace: str | None = None) -> None:
         super().__init__(workspace)
@@ -318,21 +332,19 @@ class PostgresDatabase(Database):
         columns: dict[str, set[str]] = {}
         keys: dict[str, set[str]] = {}
         with self._transaction(write=False) as execute:
-            for table in tables:  # the tables MLflow's statements find on the search path
-                columns[table] = {row[0] for row in execute(
-                    "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(%s)"
-                    " AND attnum > 0 AND NOT attisdropped", (table,))}
-                keys[table] = {row[0] for row in execute(
-                    "SELECT a.attname FROM pg_index i JOIN pg_attribute a"
-                    " ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)"
-                    " WHERE i.indrelid = to_regclass(%s) AND i.indisprimary", (table,))}
+            for table in tables:
+                columns[table] = {row[0] for row in execute(self.COLUMNS_SQL, (table,))}
+                keys[table] = {row[0] for row in execute(self.KEYS_SQL, (table,))}
         return columns, keys
+
+    #: The names of a table's columns, and of its primary key's columns.
+    COLUMNS_SQL = ""
+    KEYS_SQL = ""
 
     @contextlib.contextmanager
     def _transaction(self, write: bool, snapshot: bool = True
                      ) -> Iterator[Callable[..., Any]]:
-        begin = ("BEGIN" if write else
-                 "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY" if snapshot else None)
+        begin = self.BEGIN_WRITE if write else self.BEGIN_SNAPSHOT if snapshot else ()
         error = self.engine.dialect.loaded_dbapi.Error
         conn = self.engine.raw_connection()  # the driver's connection, as the pool lends it
         first = True
@@ -359,13 +371,13 @@ class PostgresDatabase(Database):
                 return cursor
 
         try:
-            if begin is not None:
-                execute(begin)
+            for statement in begin:
+                execute(statement)
             yield execute
-            if begin is not None:
+            if begin:
                 execute("COMMIT")
         except BaseException as exc:
-            if begin is not None:
+            if begin:
                 try:
                     execute("ROLLBACK")
                 except error:
@@ -377,13 +389,16 @@ class PostgresDatabase(Database):
             conn.close()  # back into the pool
 
     def _error(self, orig: Any) -> Exception:
-        """The modelops error for the driver's error ``orig``."""
+        """The modelops error for the driver's error ``orig``: Conflict when the database
+        rolled the change back for meeting another one (to be tried again)."""
         where = f"MLflow database {self.url.render_as_string(hide_password=True)}"
-        code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
-        if code in _TRY_AGAIN:
+        if self._met_another(orig):
             return Conflict(f"{where}: the change met another one and was rolled back "
-                            f"({code}: {orig})")
+                            f"({orig})")
         return StoreError(f"{where}: {orig}")
+
+    def _met_another(self, orig: Any) -> bool:
+        raise NotImplementedError
 
     def close(self) -> None:
         """Close the pool's connections (a forked child leaves its parent's alone)."""
@@ -392,17 +407,55 @@ class PostgresDatabase(Database):
             engine.dispose(close=self._pid == os.getpid())
 
 
+class PostgresDatabase(ServerDatabase):
+    """An MLflow PostgreSQL database (psycopg by default)."""
+
+    dialect = "postgresql"
+    BEGIN_WRITE = ("BEGIN",)
+    BEGIN_SNAPSHOT = ("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",)
+    # The tables MLflow's statements find on the search path.
+    COLUMNS_SQL = ("SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(%s)"
+                   " AND attnum > 0 AND NOT attisdropped")
+    KEYS_SQL = ("SELECT a.attname FROM pg_index i JOIN pg_attribute a"
+                " ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)"
+                " WHERE i.indrelid = to_regclass(%s) AND i.indisprimary")
+
+    def _met_another(self, orig: Any) -> bool:
+        code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+        return code in _TRY_AGAIN
+
+
+class MysqlDatabase(ServerDatabase):
+    """An MLflow MySQL or MariaDB database (InnoDB; PyMySQL or mysqlclient). Writes run READ
+    COMMITTED, as on PostgreSQL, whatever the server's default; snapshot reads REPEATABLE
+    READ with a consistent snapshot taken at once."""
+
+    dialect = "mysql"
+    BEGIN_WRITE = ("SET TRANSACTION ISOLATION LEVEL READ COMMITTED", "START TRANSACTION")
+    BEGIN_SNAPSHOT = ("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ",
+                      "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
+    COLUMNS_SQL = ("SELECT column_name FROM information_schema.columns"
+                   " WHERE table_schema = DATABASE() AND table_name = %s")
+    KEYS_SQL = ("SELECT column_name FROM information_schema.key_column_usage"
+                " WHERE table_schema = DATABASE() AND table_name = %s"
+                " AND constraint_name = 'PRIMARY'")
+
+    def _met_another(self, orig: Any) -> bool:
+        code = orig.args[0] if getattr(orig, "args", None) else None
+        return code in _MYSQL_TRY_AGAIN
+
+
 class Reader:
     """SELECTs of the rows MLflow's client would return, in one transaction."""
 
     def __init__(self, execute: Callable[..., Any], database: Database) -> None:
         self._execute = execute
         self.workspace = database.workspace
-        self._postgres = database.dialect == "postgresql"
+        self._dialect = database.dialect
 
     def _q(self, sql: str, args: tuple[Any, ...] | list[Any] = ()) -> Any:
-        """Run ``sql`` (parameters written ``?``) with ``args``; the cursor."""
-        return self._execute(_format_style(sql) if self._postgres else sql, tuple(args))
+        """Run ``sql`` (parameters written ``?``, sqlite's way) with ``args``; the cursor."""
+        return self._execute(_in_dialect(sql, self._dialect), tuple(args))
 
     def _in(self, alias: str = "") -> tuple[str, tuple[str, ...]]:
         """The workspace condition for a registry table (aliased ``alias``) and its value."""
@@ -516,9 +569,10 @@ class Writer(Reader):
     """The writes of one transaction; reads inside it see them."""
 
     def add_param(self, run_id: str, key: str, value: str) -> None:
-        """Log the param ``key`` of a live run; Conflict when the run has it already. On
-        PostgreSQL, locks the run's row first: modelops' writers of one trail take turns."""
-        lock = " FOR NO KEY UPDATE" if self._postgres else ""
+        """Log the param ``key`` of a live run; Conflict when the run has it already. On a
+        database server, locks the run's row first: modelops' writers of one trail take
+        turns."""
+        lock = _ROW_LOCK.get(self._dialect, "")
         run = self._q(f"SELECT lifecycle_stage FROM runs WHERE run_uuid = ?{lock}",
                       (run_id,)).fetchone()
         if run is None:
@@ -527,10 +581,18 @@ class Writer(Reader):
             raise StoreError(f"run {run_id}, which holds the history, is deleted in MLflow; "
                              "restore it (mlflow runs restore) to record changes")
         # Inserting nothing (rather than failing) keeps a PostgreSQL transaction usable.
-        insert = ("INSERT INTO params (key, value, run_uuid) VALUES (?, ?, ?) ON CONFLICT DO "
-                  "NOTHING" if self._postgres else
-                  "INSERT OR IGNORE INTO params (key, value, run_uuid) VALUES (?, ?, ?)")
-        if self._q(insert, (key, value, run_id)).rowcount != 1:
+        # MySQL's INSERT IGNORE would also turn a value too long into a truncated one.
+        args: tuple[str, ...] = (key, value, run_id)
+        if self._dialect == "postgresql":
+            insert = ("INSERT INTO params (key, value, run_uuid) VALUES (?, ?, ?)"
+                      " ON CONFLICT DO NOTHING")
+        elif self._dialect == "mysql":
+            insert = ("INSERT INTO params (key, value, run_uuid) SELECT ?, ?, ? FROM DUAL"
+                      " WHERE NOT EXISTS (SELECT 1 FROM params WHERE run_uuid = ? AND key = ?)")
+            args += (run_id, key)
+        else:
+            insert = "INSERT OR IGNORE INTO params (key, value, run_uuid) VALUES (?, ?, ?)"
+        if self._q(insert, args).rowcount != 1:
             raise Conflict(f"run {run_id} has the param {key!r} already")
 
     def set_run_tag(self, run_id: str, key: str, value: str) -> None:
@@ -546,15 +608,23 @@ class Writer(Reader):
             key = {"workspace": self.workspace, **key}
         row = {**key, **values}
         args = tuple(row.values())
-        sql = f"INSERT INTO {table} ({', '.join(row)}) SELECT {', '.join('?' * len(row))}"
+        if self._dialect == "mysql":  # its upsert names the inserted row by an alias
+            selected = ", ".join(f"? AS {column}" for column in row)
+            sql = (f"INSERT INTO {table} ({', '.join(row)}) SELECT * FROM (SELECT {selected})"
+                   " AS incoming")
+        else:
+            sql = f"INSERT INTO {table} ({', '.join(row)}) SELECT {', '.join('?' * len(row))}"
         if version is not None:
             ws, arg = self._in()
             sql += (" WHERE EXISTS (SELECT 1 FROM model_versions WHERE name = ? AND version = ?"
                     f" AND current_stage != ?{ws})")
             args += (*version, _DELETED, *arg)
-        if self._postgres:
+        if self._dialect == "postgresql":
             sql += (f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET "
                     + ", ".join(f"{column} = EXCLUDED.{column}" for column in values))
+        elif self._dialect == "mysql":
+            sql += " ON DUPLICATE KEY UPDATE " + ", ".join(
+                f"{column} = incoming.{column}" for column in values)
         else:
             sql = sql.replace("INSERT", "INSERT OR REPLACE", 1)
         self._q(sql, args)
@@ -600,8 +670,19 @@ class Writer(Reader):
                 (name, alias, *arg))
 
 
-@functools.lru_cache(maxsize=256)
-def _format_style(sql: str) -> str:
-    """``sql`` with its ``?`` parameters written ``%s``, as PostgreSQL's drivers take them
-    (no statement here holds a ``?`` or ``%`` of its own)."""
-    return sql.replace("?", "%s")
+#: The row lock a write takes on the trail run first, per database kind (sqlite's
+#: transaction holds the whole database's write lock already).
+_ROW_LOCK = {"postgresql": " FOR NO KEY UPDATE", "mysql": " FOR UPDATE"}
+_KEY_COLUMN = re.compile(r"\bkey\b")
+
+
+@functools.lru_cache(maxsize=512)
+def _in_dialect(sql: str, dialect: str) -> str:
+    """``sql`` (sqlite's way) as the database kind ``dialect`` takes it: ``?`` parameters
+    written ``%s`` for the drivers of PostgreSQL and MySQL (no statement here holds a ``?``
+    or ``%`` of its own), and MySQL's reserved word ``key``, a column of MLflow's tables,
+    quoted."""
+    if dialect == "sqlite":
+        return sql
+    sql = sql.replace("?", "%s")
+    return _KEY_COLUMN.sub("`key`", sql) if dialect == "mysql" else sql

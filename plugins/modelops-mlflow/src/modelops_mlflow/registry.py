@@ -58,6 +58,7 @@ import contextlib
 import hashlib
 import json
 import os
+import random
 import shutil
 import tempfile
 import threading
@@ -108,6 +109,7 @@ _SEQ_WIDTH = 12
 _EVENT_PREFIX = "event."
 _CLAIM_KEY = "$claim"
 _PAGE = 10_000
+_NUMBERING_TRIES = 30  # see _numbered
 _FRESH_LISTING_S = 1.0  # how long a listing of versions serves the early "taken?" check
 _PRODUCTION = Stage.PRODUCTION.value
 _STAGING = Stage.STAGING.value
@@ -432,9 +434,8 @@ class MlflowRegistryStore(RegistryStore):
         stored = attrs.evolve(version, version=core, artifact_location=source)
         tags = {**version.tags, **self._record_tags(stored)}
         with mlflow_errors(f"registering {name} {core} in {self.uri}"):
-            mv = self.client.create_model_version(
-                name, source=source, run_id=home, tags=tags,
-                description=version.description or None)
+            mv = self._numbered(name, source=source, run_id=home, tags=tags,
+                                description=version.description or None)
         number = int(mv.version)
         # The claim: of the versions tagged with this semantic version, the lowest number.
         # MLflow numbers versions in order and never reuses a number, so when ours follows
@@ -446,6 +447,29 @@ class MlflowRegistryStore(RegistryStore):
             raise AlreadyExists(f"model {name!r} already has version {core}")
         self._known(name, core, number)
         return stored
+
+    def _numbered(self, name: str, **fields: Any) -> Any:
+        """MLflow's ``create_model_version``, tried again while it gives up on numbering.
+
+        MLflow's SQL store numbers a version as the highest number + 1 and tries again, three
+        times at once, when another writer took that number first. On MySQL (REPEATABLE READ)
+        each try reads the highest number from its snapshot, so a few processes registering
+        at once make it give up, or the database ends one of them as a deadlock. Either way
+        its session was rolled back and nothing was created, so waiting a moment (random,
+        to break the tie) and asking again is safe."""
+        from mlflow.exceptions import MlflowException
+        from sqlalchemy.exc import OperationalError
+
+        for attempt in range(_NUMBERING_TRIES):
+            try:
+                return self.client.create_model_version(name, **fields)
+            except MlflowException as exc:
+                gave_up = "Model Version creation error" in str(exc.message)
+                if not (gave_up or isinstance(exc.__cause__, OperationalError)) \
+                        or attempt == _NUMBERING_TRIES - 1:
+                    raise
+            time.sleep(random.uniform(0, min(0.2, 0.01 * 2 ** attempt)))
+        raise AssertionError("unreachable")
 
     def _rival_below(self, name: str, core: str, number: int) -> bool:
         return min(int(v.version) for v in self._tagged_as(name, core)) < number

@@ -9,9 +9,10 @@ half-migrated. So before this process first opens MLflow's stores on a database,
 (unless the tables are at MLflow's newest revision already, which one query tells):
 
 - PostgreSQL: a session-level advisory lock, on a connection of its own;
+- MySQL and MariaDB: the named lock ``GET_LOCK('modelops-schema.<database>')``, the same;
 - sqlite: an ``flock`` on the file ``<database>.modelops-lock`` beside the database (none on
   Windows, which has no ``flock``);
-- other databases (MySQL, SQL Server): no lock, as MLflow itself.
+- other databases (SQL Server): no lock, as MLflow itself.
 
 The first process migrates; the others wait, then find every table there and open without
 the lock. Once per database
@@ -40,7 +41,10 @@ except ImportError:  # Windows: no flock
 #: The advisory lock's key: any fixed 64-bit number no one else uses for their own lock.
 ADVISORY_KEY = 0x6D6F_6465_6C6F_7073  # "modelops" in ASCII
 LOCK_SUFFIX = ".modelops-lock"
-_DRIVERS = {"postgresql": "modelops-mlflow[postgres]"}
+_DRIVERS = {"postgresql": "modelops-mlflow[postgres]", "mysql": "modelops-mlflow[mysql]"}
+#: How long a process waits for MySQL's named lock (seconds): MLflow's migrations on a
+#: fresh database take a few seconds.
+MYSQL_LOCK_TIMEOUT = 600
 
 _opened: set[str] = set()
 _opening = threading.Lock()
@@ -84,9 +88,12 @@ def opening_errors(uri: str) -> Iterator[None]:
         raise
     except ImportError as exc:
         kind = dialect(uri) or ""
-        raise MissingDependency(f"an MLflow store on {kind or 'this database'}",
-                                _DRIVERS.get(kind, exc.name or "the database's driver")
-                                ) from exc
+        feature = f"an MLflow store on {kind or 'this database'}"
+        package = _DRIVERS.get(kind, exc.name or "the database's driver")
+        if exc.name == "MySQLdb":  # SQLAlchemy's default driver for mysql://, compiled
+            feature += ' (or write mysql+pymysql:// and pip install "modelops-mlflow[mysql]")'
+            package = "mysqlclient"
+        raise MissingDependency(feature, package) from exc
     except Exception as exc:
         message = getattr(exc, "message", None) or str(exc)
         raise StoreError(f"opening the MLflow database {hide_password(uri)}: "
@@ -141,6 +148,9 @@ def _schema_lock(uri: str) -> Iterator[None]:
     if kind == "postgresql":
         with _advisory_lock(uri):
             yield
+    elif kind == "mysql":
+        with _named_lock(uri):
+            yield
     elif kind == "sqlite":
         with _file_lock(uri):
             yield
@@ -164,6 +174,32 @@ def _advisory_lock(uri: str) -> Iterator[None]:
             finally:
                 with contextlib.suppress(Exception):
                     conn.exec_driver_sql(f"SELECT pg_advisory_unlock({ADVISORY_KEY})")
+    finally:
+        engine.dispose()
+
+
+@contextlib.contextmanager
+def _named_lock(uri: str) -> Iterator[None]:
+    """MySQL's named lock for the database of ``uri`` (names are server-wide, so the
+    database's name is in it), on a connection of its own (closing it releases the lock,
+    also when this process dies)."""
+    import sqlalchemy
+    from sqlalchemy.pool import NullPool
+
+    engine = sqlalchemy.create_engine(uri, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    name = f"modelops-schema.{engine.url.database}"[:64]  # MySQL's limit for a lock's name
+    try:
+        with engine.connect() as conn:
+            got = conn.exec_driver_sql("SELECT GET_LOCK(%s, %s)",
+                                       (name, MYSQL_LOCK_TIMEOUT)).scalar()
+            if got != 1:
+                raise StoreError(f"MLflow database {hide_password(uri)}: another process "
+                                 f"held the schema lock for {MYSQL_LOCK_TIMEOUT} s")
+            try:
+                yield
+            finally:
+                with contextlib.suppress(Exception):
+                    conn.exec_driver_sql("SELECT RELEASE_LOCK(%s)", (name,))
     finally:
         engine.dispose()
 

@@ -96,7 +96,7 @@ def create_app(app: Any = None) -> Any:
 
 def _store(experiment_prefix: str = "") -> MlflowRegistryStore | None:
     """The registry store on the server's own database (one per experiment prefix), or None
-    when that is not a sqlite or PostgreSQL database the store can work on in SQL."""
+    when that is not a sqlite, PostgreSQL or MySQL database the store can work on in SQL."""
     with _stores_lock:
         if experiment_prefix not in _stores:
             from mlflow.server import (
@@ -108,7 +108,7 @@ def _store(experiment_prefix: str = "") -> MlflowRegistryStore | None:
             backend = os.environ.get(BACKEND_STORE_URI_ENV_VAR) or ""
             registry = os.environ.get(REGISTRY_STORE_URI_ENV_VAR) or backend
             store = None
-            if dialect(backend) in ("sqlite", "postgresql") and registry == backend:
+            if dialect(backend) in ("sqlite", "postgresql", "mysql") and registry == backend:
                 # Experiments made here (a trail for a model plain MLflow registered) keep
                 # their artifacts where the server's own would.
                 try:

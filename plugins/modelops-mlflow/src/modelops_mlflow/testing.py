@@ -1,4 +1,4 @@
-"""A throwaway PostgreSQL server on 127.0.0.1 for tests, examples and benchmarks.
+"""Throwaway database servers on 127.0.0.1 for tests, examples and benchmarks.
 
 ``LocalPostgres`` runs the server binaries of a PostgreSQL installation (Debian's
 ``postgresql`` package puts them in ``/usr/lib/postgresql/<version>/bin``): ``initdb`` into a
@@ -15,6 +15,14 @@ package creates::
         ops = modelops.connect(f"mlflow+{uri}")
 
 Talking to it needs a driver: ``pip install "modelops-mlflow[postgres]"`` (psycopg 3).
+
+``LocalMariaDB`` does the same with MariaDB's server (Debian's ``mariadb-server-core`` and
+``mariadb-client-core`` packages): ``mariadb-install-db`` into a temporary directory,
+``mariadbd`` on a free port of 127.0.0.1, user ``root`` without a password; its URIs name
+PyMySQL (``pip install "modelops-mlflow[mysql]"``)::
+
+    with LocalMariaDB() as server:
+        ops = modelops.connect("mlflow+" + server.create_database("mlflow"))
 """
 
 from __future__ import annotations
@@ -36,8 +44,12 @@ from modelops.errors import MissingDependency, StoreError
 #: What to tell someone whose machine has no PostgreSQL server binaries.
 HOW_TO_GET = ("PostgreSQL's server binaries (initdb, pg_ctl, postgres) were not found; on "
               "Debian or Ubuntu: apt-get install -y postgresql")
+#: What to tell someone whose machine has no MariaDB server binaries.
+HOW_TO_GET_MARIADB = ("MariaDB's server binaries (mariadb-install-db, mariadbd) were not "
+                      "found; on Debian or Ubuntu: apt-get install -y mariadb-server-core "
+                      "mariadb-client-core")
 _SUPERUSER = "postgres"
-_live: weakref.WeakSet[LocalPostgres] = weakref.WeakSet()
+_live: weakref.WeakSet[LocalPostgres | LocalMariaDB] = weakref.WeakSet()
 
 
 def find_binaries() -> str | None:
@@ -230,6 +242,154 @@ class LocalPostgres:
 
     def __repr__(self) -> str:
         return f"<LocalPostgres 127.0.0.1:{self.port} {'running' if self.running else 'stopped'}>"
+
+
+def find_mariadb() -> tuple[str, str] | None:
+    """The paths of ``mariadb-install-db`` and ``mariadbd`` (on PATH, or where Debian puts
+    the server), or None when either is missing."""
+    install = shutil.which("mariadb-install-db")
+    server = shutil.which("mariadbd") or shutil.which("mariadbd", path="/usr/sbin")
+    return (install, server) if install and server else None
+
+
+class LocalMariaDB:
+    """A MariaDB server of its own on ``127.0.0.1:port``, its data in a temporary directory
+    (durability off, as for ``LocalPostgres(durable=False)``: the data is thrown away)."""
+
+    def __init__(self, *, start_timeout: float = 60.0) -> None:
+        self.start_timeout = start_timeout
+        self.port: int | None = None
+        self.root: str | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> LocalMariaDB:
+        """Make the data directory and start the server; returns self. MissingDependency
+        without the server binaries, StoreError when it does not start."""
+        if self.root is not None:
+            return self
+        found = find_mariadb()
+        if found is None:
+            raise MissingDependency("a local MariaDB server", "mariadb-server-core and "
+                                    "mariadb-client-core (apt-get install -y …)")
+        install, server = found
+        self.root = tempfile.mkdtemp(prefix="modelops-mariadb-")
+        _live.add(self)
+        try:
+            data = os.path.join(self.root, "data")
+            # As root, the server runs as root (--user): the directory is root's own.
+            user = ["--user=root"] if os.geteuid() == 0 else []
+            result = subprocess.run(
+                [install, "--no-defaults", f"--datadir={data}", "--skip-test-db",
+                 "--auth-root-authentication-method=normal", *user],
+                stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+            if result.returncode != 0:
+                raise StoreError("mariadb-install-db failed: "
+                                 + (result.stderr or result.stdout)[-2000:])
+            for _ in range(5):  # a free port may be taken between choosing and binding
+                self.port = _free_port()
+                if self._try_start(server, data, user):
+                    return self
+            raise StoreError("MariaDB did not start: " + self._log()[-2000:])
+        except BaseException:
+            self.stop()
+            raise
+
+    def _try_start(self, server: str, data: str, user: list[str]) -> bool:
+        assert self.root is not None
+        self._proc = subprocess.Popen(
+            [server, "--no-defaults", f"--datadir={data}", f"--port={self.port}",
+             "--bind-address=127.0.0.1", f"--socket={os.path.join(self.root, 'socket')}",
+             f"--pid-file={os.path.join(self.root, 'server.pid')}",
+             f"--log-error={os.path.join(self.root, 'server.log')}", "--skip-log-bin",
+             "--innodb-flush-log-at-trx-commit=0", "--innodb-doublewrite=0",
+             "--max-connections=300", "--character-set-server=utf8mb4",
+             "--collation-server=utf8mb4_bin", *user],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + self.start_timeout
+        while self._proc.poll() is None and time.monotonic() < deadline:
+            try:
+                self._connect().close()
+                return True
+            except Exception:
+                time.sleep(0.1)
+        self._kill()
+        return False
+
+    def _connect(self, database: str | None = None) -> Any:
+        try:
+            import pymysql
+        except ImportError as exc:
+            raise MissingDependency("a local MariaDB server", "modelops-mlflow[mysql]") from exc
+        return pymysql.connect(host="127.0.0.1", port=self.port, user="root",
+                               database=database, autocommit=True, connect_timeout=2)
+
+    def _kill(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        """Stop the server at once and remove its directory (everything it held is gone)."""
+        root, self.root = self.root, None
+        _live.discard(self)
+        self._kill()
+        if root is not None:
+            shutil.rmtree(root, ignore_errors=True)
+
+    def _log(self) -> str:
+        try:
+            with open(os.path.join(self.root or "", "server.log"), errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    @property
+    def running(self) -> bool:
+        return self.root is not None
+
+    def uri(self, database: str) -> str:
+        """The SQLAlchemy URI (MLflow's backend store URI) of ``database``, through PyMySQL."""
+        if self.port is None or self.root is None:
+            raise StoreError("the local MariaDB server was not started")
+        return f"mysql+pymysql://root@127.0.0.1:{self.port}/{database}"
+
+    def create_database(self, name: str, template: str | None = None) -> str:
+        """Create the database ``name`` (with the tables and rows of the database
+        ``template`` when given: MariaDB has no templates, so they are copied); its URI."""
+        conn = self._connect()
+        try:
+            cursor = conn.cursor()
+            cursor.execute(f"CREATE DATABASE `{name}`")
+            if template is not None:
+                # Each table as SHOW CREATE TABLE says (its foreign keys too: CREATE TABLE
+                # … LIKE drops them), made in the new database, then its rows.
+                cursor.execute("SELECT table_name FROM information_schema.tables"
+                               " WHERE table_schema = %s AND table_type = 'BASE TABLE'",
+                               (template,))
+                tables = [row[0] for row in cursor.fetchall()]
+                cursor.execute(f"USE `{name}`")
+                cursor.execute("SET FOREIGN_KEY_CHECKS = 0")
+                # MLflow's Default experiment is number 0: kept, not given the next number.
+                cursor.execute("SET SESSION sql_mode ="
+                               " CONCAT(@@sql_mode, ',NO_AUTO_VALUE_ON_ZERO')")
+                for table in tables:
+                    cursor.execute(f"SHOW CREATE TABLE `{template}`.`{table}`")
+                    cursor.execute(cursor.fetchone()[1])
+                    cursor.execute(f"INSERT INTO `{table}` SELECT * FROM `{template}`.`{table}`")
+                cursor.execute("SET FOREIGN_KEY_CHECKS = 1")
+        finally:
+            conn.close()
+        return self.uri(name)
+
+    def __enter__(self) -> LocalMariaDB:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"<LocalMariaDB 127.0.0.1:{self.port} {'running' if self.running else 'stopped'}>"
 
 
 @atexit.register
