@@ -51,7 +51,12 @@ def model_input(model: Any, features: Mapping[str, Any],
         except ImportError:
             raise MissingDependency("predicting with a model fitted on named columns",
                                     "pandas") from None
-        return pd.DataFrame({c: column_values(features[c]) for c in names}, columns=names)
+        arrays = [column_values(features[c]) for c in names]
+        if arrays and all(a.dtype == np.float64 and a.ndim == 1 for a in arrays):
+            # One float block: built at a tenth of the cost of a column per array, and read
+            # faster by scikit-learn's checks (a served single record pays both per request).
+            return pd.DataFrame(np.column_stack(arrays), columns=pd.Index(names), copy=False)
+        return pd.DataFrame(dict(zip(names, arrays)), columns=names)
     columns = list(features) if order is None else list(order)
     missing = [c for c in columns if c not in features]
     if missing:
