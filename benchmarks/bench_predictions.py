@@ -855,7 +855,8 @@ def scale(args: argparse.Namespace) -> int:
     from prediction_scale import curve
 
     sizes = [25_000, 50_000, 100_000] if args.quick else [250_000, 500_000, 1_000_000]
-    result = curve("health", sizes, 24, 3, args.keep)
+    # A model that has logged for two days: the window is the newer half of the store.
+    result = curve("health", sizes, 24, 3, args.keep, history=2)
     top = result["points"][-1]
     mine, duck = top["modelops"], top["duckdb"]
     if not args.quick:
@@ -885,8 +886,9 @@ def main(argv: list[str] | None = None) -> int:
                         "--keep run) the generated day stores")
     parser.add_argument("--scale", action="store_true",
                         help="only the scaling curve: 24 h health over 250,000 to 1,000,000 "
-                        "predictions (--quick: 25,000 to 100,000), time and peak RSS in fresh "
-                        "processes, DuckDB's count+mean per version beside it")
+                        "predictions (--quick: 25,000 to 100,000) of a store holding two days, "
+                        "time and peak RSS in fresh processes, DuckDB's count+mean per version "
+                        "beside it")
     args = parser.parse_args(argv)
     if args.scale:
         return scale(args)

@@ -34,9 +34,13 @@ if what == "duckdb":
     import duckdb
     con = duckdb.connect()
     con.execute("SET threads TO 2")
+    import datetime as dt
+    day = lambda ms: dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).date().isoformat()
+    # The date filter lets DuckDB skip the days outside the window by their folder.
     query = (f"SELECT version, count(*) AS n, avg(probability) AS mean FROM read_json("
              f"'{store}/predictions/{model}/date=*/*.jsonl', format='newline_delimited', "
              f"hive_partitioning=true) WHERE ts >= {since} AND ts < {until} "
+             f"AND date >= '{day(since)}' AND date <= '{day(until - 1)}' "
              "GROUP BY version ORDER BY version")
     t0 = time.perf_counter()
     rows = con.execute(query).fetchall()
@@ -51,6 +55,7 @@ else:
     if what == "health":
         health = ops.monitor(model, now=until).health(window=window, alert=False)
         out["status"] = health.status
+        out["rows"] = health.n
         out["issues"] = [f"{i.severity} {i.kind}" for i in health.issues]
     else:
         out["rows"] = len(ops.predictions.read(model, since=since, until=until))
@@ -110,9 +115,11 @@ def folder_mb(path: str) -> float:
 
 
 def curve(what: str, sizes: list[int], hours: int, repeats: int, keep: bool,
-          anchor: bool = True) -> dict[str, Any]:
-    """``what`` over windows of ``hours`` holding each of ``sizes`` predictions, DuckDB's
-    count+mean beside it; prints the table and the growth exponents."""
+          anchor: bool = True, history: int = 1) -> dict[str, Any]:
+    """``what`` over windows of ``hours`` holding about each of ``sizes`` predictions,
+    DuckDB's count+mean beside it; prints the table and the growth exponents. The store
+    holds ``history`` times the window at the same rate, the window being its newest part
+    (a model logging for days: a window is then a fraction of the stored days)."""
     work = os.path.join(tempfile.gettempdir(), "modelops-bench-prediction-scale")
     # The window ends on a whole hour two hours ago, so it crosses a UTC day boundary when
     # a 24 h window does (every window but one an hour of the day) and the store is reusable
@@ -123,29 +130,31 @@ def curve(what: str, sizes: list[int], hours: int, repeats: int, keep: bool,
     try:
         for n in sizes:
             print(f"      {n:,} predictions over {hours} h: generating ...", flush=True)
-            store = generate(n, hours, end, work)
+            store = generate(n * history, hours * history, end, work)
             mine = measure(what, store, since, end, repeats)
             duck = measure("duckdb", store, since, end, repeats) if anchor else None
             point = {"n": n, "parts_mb": folder_mb(os.path.join(store, "predictions")),
                      "modelops": mine, "duckdb": duck}
             points.append(point)
-            if duck is not None and duck["rows"] != n:
-                raise RuntimeError(f"DuckDB counted {duck['rows']:,} rows of {n:,}")
+            if duck is not None and duck["rows"] != mine["rows"]:
+                raise RuntimeError(f"DuckDB counted {duck['rows']:,} rows, modelops "
+                                   f"{mine['rows']:,}")
             if not keep:
                 shutil.rmtree(store, ignore_errors=True)
     finally:
         if not keep:
             shutil.rmtree(work, ignore_errors=True)
     label = {"health": f"{hours} h health", "read": f"{hours} h read"}[what]
-    print(f"\n{label}, fresh process each, median of {repeats} (peak RSS: the largest)")
-    print(f"{'predictions':>12} {'parts':>8} {'modelops':>10} {'peak RSS':>9} "
+    print(f"\n{label}, fresh process each, median of {repeats} (peak RSS: the largest); "
+          f"the store holds {history} x the window")
+    print(f"{'predictions':>12} {'stored':>8} {'modelops':>10} {'peak RSS':>9} "
           f"{'DuckDB':>9} {'peak RSS':>9} {'ratio':>6}")
     for p in points:
         m, d = p["modelops"], p["duckdb"]
         ratio = f"{m['seconds'] / d['seconds']:.2f}x" if d else "-"
         duck_s = f"{d['seconds']:.2f} s" if d else "-"
         duck_mb = f"{d['peak_mb']:,.0f} MB" if d else "-"
-        print(f"{p['n']:>12,} {p['parts_mb']:>6,.0f}MB {m['seconds']:>8.2f} s "
+        print(f"{p['modelops']['rows']:>12,} {p['parts_mb']:>6,.0f}MB {m['seconds']:>8.2f} s "
               f"{m['peak_mb']:>6,.0f} MB {duck_s:>9} {duck_mb:>9} {ratio:>6}")
     sizes_ = [p["n"] for p in points]
     exponents = {

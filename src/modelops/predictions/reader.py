@@ -307,8 +307,15 @@ def iter_prediction_batches(store: PredictionStore, model: str, *, version: str 
 
         raise MissingDependency("streaming prediction reads", "pyarrow")
     parts = window_parts(store, model, "predictions", since, until)
-    for table in _batches(pa, store, model, "predictions", parts,
-                          batch_bytes_setting(batch_bytes), since, until):
+    yield from _window_batches(pa, store, model, parts, version, since, until,
+                               batch_bytes_setting(batch_bytes))
+
+
+def _window_batches(pa: Any, store: PredictionStore, model: str, parts: list[Part],
+                    version: str | None, since: int | None, until: int | None,
+                    batch_bytes: int) -> Iterator[Any]:
+    """The rows of ``parts`` of the window (and version), a table per batch."""
+    for table in _batches(pa, store, model, "predictions", parts, batch_bytes, since, until):
         mask = _mask(pa, table, version, since, until)
         if mask is not None and not pa.compute.all(mask).as_py():
             table = pa.compute.filter(table, mask, memory_pool=_pool(pa))
@@ -447,10 +454,15 @@ def _read_arrow(pa: Any, store: PredictionStore, model: str, version: str | None
     latest = None
     if with_feedback:  # read first, so each batch of predictions is joined as it comes
         latest = _latest_feedback(pa, store, model, since, batch_bytes)
-    tables = [_with_feedback(pa, t, latest) for t in iter_prediction_batches(
-        store, model, version=version, since=since, until=until, batch_bytes=batch_bytes)
-        if t.num_rows]
+    parts = window_parts(store, model, "predictions", since, until)
+    tables = [_with_feedback(pa, t, latest) for t in _window_batches(
+        pa, store, model, parts, version, since, until, batch_bytes) if t.num_rows]
     del latest
+    return _as_prediction_table(pa, tables)
+
+
+def _as_prediction_table(pa: Any, tables: list[Any]) -> PredictionTable:
+    """Batches joined to their feedback (``_with_feedback``) as one PredictionTable."""
     if not tables:
         return _empty()
     table = _concat(pa, tables)
@@ -532,10 +544,12 @@ def _number(value: Any) -> float:
 
 
 def _read_python(store: PredictionStore, model: str, version: str | None,
-                 since: int | None, until: int | None, with_feedback: bool) -> PredictionTable:
+                 since: int | None, until: int | None, with_feedback: bool,
+                 parts: list[Part] | None = None) -> PredictionTable:
     fields: dict[str, list[Any]] = {name: [] for name in PREDICTION_FIELDS}
     feature_rows: list[dict[str, Any]] = []
-    parts = window_parts(store, model, "predictions", since, until)
+    if parts is None:
+        parts = window_parts(store, model, "predictions", since, until)
     for r in _records(store, model, "predictions", parts):
         ts = r["ts"]
         if (since is not None and ts < since) or (until is not None and ts >= until) or \
@@ -576,6 +590,36 @@ def _empty() -> PredictionTable:
     return PredictionTable(ids=[], timestamps=[], versions=[], predictions=[],
                            probabilities=[], latency_ms=[], metadata=[], actuals=[],
                            feedback_timestamps=[])
+
+
+def read_part_window(store: PredictionStore, model: str, part: Part, *,
+                     version: str | None = None, since: int | None = None,
+                     until: int | None = None,
+                     batch_bytes: int | None = None) -> PredictionTable:
+    """The rows of one prediction part in ``[since, until)`` (of ``version``), without
+    feedback, as ``read_predictions`` gives them (a partition of a Dask read).
+    ``PartsChanged`` if the part was compacted meanwhile."""
+    pa = _arrow()
+    if pa is not None:
+        try:
+            tables = [_with_feedback(pa, t, None) for t in _window_batches(
+                pa, store, model, [part], version, since, until,
+                batch_bytes_setting(batch_bytes)) if t.num_rows]
+            return _as_prediction_table(pa, tables)
+        except (_Unreadable, pa.ArrowException, UnicodeError):
+            pass  # values Arrow cannot hold in a column: line by line, as a read does
+    return _read_python(store, model, version, since, until, False, parts=[part])
+
+
+def read_feedback_part(store: PredictionStore, model: str,
+                       part: Part) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One feedback part's ids (objects), times (float ms) and actuals (objects)."""
+    records = list(_records(store, model, "feedback", [part]))
+    ids = np.empty(len(records), dtype=object)
+    ids[:] = [r["id"] for r in records]
+    actuals = np.empty(len(records), dtype=object)
+    actuals[:] = [r.get("actual") for r in records]
+    return ids, np.array([r["ts"] for r in records], dtype=np.float64), actuals
 
 
 def read_predictions(store: PredictionStore, model: str, *, version: str | None = None,
