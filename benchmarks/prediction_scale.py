@@ -63,7 +63,7 @@ out["seconds"] = time.perf_counter() - t0
 with open("/proc/self/status") as f:
     out["peak_mb"] = next(int(line.split()[1]) for line in f
                           if line.startswith("VmHWM:")) / 1024
-print(json.dumps(out))
+print("RESULT " + json.dumps(out))
 """
 
 
@@ -76,7 +76,9 @@ def measure(what: str, store: str, since: int, until: int, repeats: int) -> dict
                                str(until)], capture_output=True, text=True, check=False)
         if done.returncode:
             raise RuntimeError(f"{what} failed:\n{done.stderr[-3000:]}")
-        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        # The result's line: libraries may print lines of their own.
+        line = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")][-1]
+        runs.append(json.loads(line[len("RESULT "):]))
     times = sorted(r["seconds"] for r in runs)
     return dict(runs[0], seconds=times[len(times) // 2],
                 peak_mb=max(r["peak_mb"] for r in runs), runs=runs)
@@ -121,10 +123,9 @@ def curve(what: str, sizes: list[int], hours: int, repeats: int, keep: bool,
     holds ``history`` times the window at the same rate, the window being its newest part
     (a model logging for days: a window is then a fraction of the stored days)."""
     work = os.path.join(tempfile.gettempdir(), "modelops-bench-prediction-scale")
-    # The window ends on a whole hour two hours ago, so it crosses a UTC day boundary when
-    # a 24 h window does (every window but one an hour of the day) and the store is reusable
-    # within the hour.
-    end = (int(time.time() * 1000) // HOUR_MS - 2) * HOUR_MS
+    # The window ends at 01:00 UTC today: a 24 h window crosses a day boundary, as most do,
+    # and a store kept with --keep is reused all day.
+    end = int(time.time() * 1000) // (24 * HOUR_MS) * (24 * HOUR_MS) + HOUR_MS
     since = end - hours * HOUR_MS
     points = []
     try:
