@@ -855,8 +855,9 @@ def scale(args: argparse.Namespace) -> int:
     from prediction_scale import curve
 
     sizes = [25_000, 50_000, 100_000] if args.quick else [250_000, 500_000, 1_000_000]
-    # A model that has logged for two days: the window is the newer half of the store.
-    result = curve("health", sizes, 24, 3, args.keep, history=2)
+    # A model that has logged for two days; the window ends at noon, so it is the afternoon
+    # of one day and the morning of the next.
+    result = curve("health", sizes, 24, 3, args.keep, history=2, end_hour=12)
     top = result["points"][-1]
     mine, duck = top["modelops"], top["duckdb"]
     if not args.quick:

@@ -117,15 +117,15 @@ def folder_mb(path: str) -> float:
 
 
 def curve(what: str, sizes: list[int], hours: int, repeats: int, keep: bool,
-          anchor: bool = True, history: int = 1) -> dict[str, Any]:
+          anchor: bool = True, history: int = 1, end_hour: int = 1) -> dict[str, Any]:
     """``what`` over windows of ``hours`` holding about each of ``sizes`` predictions,
     DuckDB's count+mean beside it; prints the table and the growth exponents. The store
     holds ``history`` times the window at the same rate, the window being its newest part
     (a model logging for days: a window is then a fraction of the stored days)."""
     work = os.path.join(tempfile.gettempdir(), "modelops-bench-prediction-scale")
-    # The window ends at 01:00 UTC today: a 24 h window crosses a day boundary, as most do,
-    # and a store kept with --keep is reused all day.
-    end = int(time.time() * 1000) // (24 * HOUR_MS) * (24 * HOUR_MS) + HOUR_MS
+    # The window ends at end_hour:00 UTC today (a fixed time: a store kept with --keep is
+    # reused all day); at noon a 24 h window crosses a day boundary half-way, as most do.
+    end = int(time.time() * 1000) // (24 * HOUR_MS) * (24 * HOUR_MS) + end_hour * HOUR_MS
     since = end - hours * HOUR_MS
     points = []
     try:

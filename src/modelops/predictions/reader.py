@@ -462,11 +462,14 @@ def _read_arrow(pa: Any, store: PredictionStore, model: str, version: str | None
 
 
 def _as_prediction_table(pa: Any, tables: list[Any]) -> PredictionTable:
-    """Batches joined to their feedback (``_with_feedback``) as one PredictionTable."""
+    """Batches joined to their feedback (``_with_feedback``) as one PredictionTable. The
+    list is emptied: the concatenated table shares the batches' memory, and only it may hold
+    it while its columns are converted and released one by one (the caller's reference to
+    the list would otherwise keep every batch alive to the end)."""
     if not tables:
         return _empty()
     table = _concat(pa, tables)
-    del tables  # the concatenated table shares their memory; only it holds it now
+    tables.clear()
     n = table.num_rows
     # Column by column, each column's Arrow memory released as soon as it is converted: the
     # peak is the result plus one column, never the result plus the whole table.
