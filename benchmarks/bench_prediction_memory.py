@@ -89,7 +89,7 @@ def scale(args: argparse.Namespace) -> int:
     from prediction_scale import curve
 
     sizes = [125_000, 250_000, 500_000] if args.quick else [1_250_000, 2_500_000, 5_000_000]
-    result = curve("health", sizes, 7 * 24, 1, args.keep)
+    result = curve("health", sizes, 7 * 24, 1, args.keep)  # one process a figure
     top = result["points"][-1]["modelops"]
     if not args.quick:
         verdict = "PASS" if top["peak_mb"] <= TARGET_WEEK_PEAK_MB else "FAIL"

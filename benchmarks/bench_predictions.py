@@ -857,7 +857,7 @@ def scale(args: argparse.Namespace) -> int:
     sizes = [25_000, 50_000, 100_000] if args.quick else [250_000, 500_000, 1_000_000]
     # A model that has logged for two days; the window ends at noon, so it is the afternoon
     # of one day and the morning of the next.
-    result = curve("health", sizes, 24, 3, args.keep, history=2, end_hour=12)
+    result = curve("health", sizes, 24, args.repeats or 3, args.keep, history=2, end_hour=12)
     top = result["points"][-1]
     mine, duck = top["modelops"], top["duckdb"]
     if not args.quick:
@@ -890,6 +890,8 @@ def main(argv: list[str] | None = None) -> int:
                         "predictions (--quick: 25,000 to 100,000) of a store holding two days, "
                         "time and peak RSS in fresh processes, DuckDB's count+mean per version "
                         "beside it")
+    parser.add_argument("--repeats", type=int,
+                        help="--scale: fresh processes per figure (default 3)")
     args = parser.parse_args(argv)
     if args.scale:
         return scale(args)
