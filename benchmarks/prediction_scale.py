@@ -34,6 +34,7 @@ if what == "duckdb":
     import duckdb
     con = duckdb.connect()
     con.execute("SET threads TO 2")
+    con.execute("SET enable_progress_bar = false")  # it writes to stdout
     import datetime as dt
     day = lambda ms: dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).date().isoformat()
     # The date filter lets DuckDB skip the days outside the window by their folder.
@@ -77,8 +78,8 @@ def measure(what: str, store: str, since: int, until: int, repeats: int) -> dict
         if done.returncode:
             raise RuntimeError(f"{what} failed:\n{done.stderr[-3000:]}")
         # The result's line: libraries may print lines of their own.
-        line = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")][-1]
-        runs.append(json.loads(line[len("RESULT "):]))
+        line = [x for x in done.stdout.splitlines() if "RESULT " in x][-1]
+        runs.append(json.loads(line.split("RESULT ", 1)[1]))
     times = sorted(r["seconds"] for r in runs)
     return dict(runs[0], seconds=times[len(times) // 2],
                 peak_mb=max(r["peak_mb"] for r in runs), runs=runs)

@@ -413,7 +413,7 @@ class PredictionLogger:
                 for (kind, day), lines in groups.items():
                     self.store.write_part(self.model, kind, day,
                                           ("\n".join(lines) + "\n").encode(),
-                                          span=span_of(lines))
+                                          span=_span_of(lines))
                     done.add((kind, day))
                     with self._lock:
                         self._written += len(lines)
@@ -538,7 +538,7 @@ def _announce(logger: PredictionLogger, kind: str, lines: list[str]) -> None:
                      store_uri=getattr(logger.store, "uri", ""))
 
 
-def span_of(lines: Sequence[str]) -> tuple[int, int] | None:
+def _span_of(lines: Sequence[str]) -> tuple[int, int] | None:
     """The earliest and latest ``ts`` of records this module encoded: each line is
     ``{"id":<a JSON string>,"ts":<integer>,...``, and the first ``,"ts":`` is the field (a
     quote inside the id's JSON string is escaped). None when a time is negative (no range is

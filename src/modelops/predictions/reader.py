@@ -7,7 +7,10 @@ rows asked for before the next is read. What is kept between batches is those ro
 Arrow's compact columns; they become numpy arrays one column at a time at the end. So the
 memory a read needs is its result plus about a batch, whatever the size of the day: a day of
 a million predictions reads in under 512 MB. A part bigger than a batch (a compacted day) is
-read whole.
+read whole — or, of a Parquet part, the row groups whose ``ts`` statistics meet the window.
+
+Only the parts that may hold rows of the window are read: those of its days whose time
+range (``Part.first_ts``, ``Part.last_ts``, when the part carries one) meets it.
 
 ``iter_prediction_batches`` is the stream itself: the filtered rows of each batch as an
 Arrow table, for computations that aggregate as they go and never hold a whole window.
