@@ -63,7 +63,7 @@ class _Predictions:
                  until: int | None, batch_bytes: int | None) -> None:
         self.uri, self.model, self.version = uri, model, version
         self.since, self.until, self.batch_bytes = since, until, batch_bytes
-
+        #: The frame's columns and dtypes (an empty frame), set before it is computed.
         self.meta: Any = None
 
     def frame(self, part: Part, window: bool = True) -> Any:
