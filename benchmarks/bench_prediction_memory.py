@@ -40,9 +40,9 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from bench_predictions import DAY_MS, generate_day, make_pool
-from no_scaling import add_scale_option, stops_for_scale
 
 TARGET_PEAK_MB = 512
+TARGET_WEEK_PEAK_MB = 500  # --scale: a 7-day window of 5,000,000 predictions
 MODEL = "fraud"
 
 READER = r"""
@@ -84,6 +84,24 @@ def folder_mb(path: str) -> float:
     return total / 1e6
 
 
+def scale(args: argparse.Namespace) -> int:
+    """7-day health at growing sizes against DuckDB's count+mean (``prediction_scale``)."""
+    from prediction_scale import curve
+
+    sizes = [125_000, 250_000, 500_000] if args.quick else [1_250_000, 2_500_000, 5_000_000]
+    result = curve("health", sizes, 7 * 24, 1, args.keep)  # one process a figure
+    top = result["points"][-1]["modelops"]
+    if not args.quick:
+        verdict = "PASS" if top["peak_mb"] <= TARGET_WEEK_PEAK_MB else "FAIL"
+        print(f"\n5,000,000 predictions over 7 days: peak RSS {top['peak_mb']:,.0f} MB "
+              f"(target <= {TARGET_WEEK_PEAK_MB} MB: {verdict}), time growth exponent "
+              f"{result['exponents']['modelops_time']:.2f} (target: linear, <= 1.1)")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(result, f, indent=2, default=str)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="200,000 predictions")
@@ -94,10 +112,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="features per prediction, of 20 (default 9)")
     parser.add_argument("--keep", action="store_true", help="keep (and reuse) the store")
     parser.add_argument("--json", metavar="PATH", help="write the figures to PATH as JSON")
-    add_scale_option(parser)
+    parser.add_argument("--scale", action="store_true",
+                        help="only the scaling curve: 7-day health over 1,250,000 to 5,000,000 "
+                        "predictions (--quick: 125,000 to 500,000), time and peak RSS in a "
+                        "fresh process, DuckDB's count+mean per version beside it")
     args = parser.parse_args(argv)
-    if stops_for_scale(parser, args):
-        return 0
+    if args.scale:
+        return scale(args)
     n = args.rows or (200_000 if args.quick else 1_000_000)
 
     import modelops

@@ -54,7 +54,6 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from no_scaling import add_scale_option, stops_for_scale
 
 # Targets from the issue.
 TARGET_LOG_MEDIAN_S = 10e-6
@@ -63,6 +62,10 @@ TARGET_RATE = 50_000  # log() calls per second the writer must keep up with
 TARGET_READ_HEALTH_S = 5.0
 PENDING_BOUND_BATCHES = 2  # "bounded": stats.pending below this many batch_size
 TARGET_CLOSE_S = 1.0  # "close() completes quickly"
+# --scale: 24 h health over a million predictions.
+TARGET_SCALE_HEALTH_S = 1.5
+TARGET_SCALE_RATIO = 1.5  # times DuckDB's count+mean per version over the same files
+TARGET_SCALE_RSS_MB = 300
 
 SLOT_S = 0.020  # the pacing: every 20 ms slot ...
 PER_SLOT = int(TARGET_RATE * SLOT_S)  # ... 1,000 calls
@@ -847,6 +850,33 @@ def print_table(rows: list[dict[str, Any]], results: dict[str, Any]) -> None:
     print()
 
 
+def scale(args: argparse.Namespace) -> int:
+    """24 h health at growing sizes against DuckDB's count+mean (``prediction_scale``)."""
+    from prediction_scale import curve
+
+    sizes = [25_000, 50_000, 100_000] if args.quick else [250_000, 500_000, 1_000_000]
+    # A model that has logged for two days; the window ends at noon, so it is the afternoon
+    # of one day and the morning of the next.
+    result = curve("health", sizes, 24, args.repeats or 3, args.keep, history=2, end_hour=12)
+    top = result["points"][-1]
+    mine, duck = top["modelops"], top["duckdb"]
+    if not args.quick:
+        def verdict(ok: bool) -> str:
+            return "PASS" if ok else "FAIL"
+
+        ratio = mine["seconds"] / duck["seconds"]
+        print(f"\n1,000,000 predictions: health {mine['seconds']:.2f} s (target <= "
+              f"{TARGET_SCALE_HEALTH_S} s: {verdict(mine['seconds'] <= TARGET_SCALE_HEALTH_S)}), "
+              f"{ratio:.2f}x DuckDB (target <= {TARGET_SCALE_RATIO}x: "
+              f"{verdict(ratio <= TARGET_SCALE_RATIO)}), peak RSS {mine['peak_mb']:,.0f} MB "
+              f"(target <= {TARGET_SCALE_RSS_MB} MB: "
+              f"{verdict(mine['peak_mb'] <= TARGET_SCALE_RSS_MB)})")
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(result, f, indent=2, default=str)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true",
@@ -855,10 +885,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true",
                         help="keep the temporary directory, and keep (and reuse on the next "
                         "--keep run) the generated day stores")
-    add_scale_option(parser)
+    parser.add_argument("--scale", action="store_true",
+                        help="only the scaling curve: 24 h health over 250,000 to 1,000,000 "
+                        "predictions (--quick: 25,000 to 100,000) of a store holding two days, "
+                        "time and peak RSS in fresh processes, DuckDB's count+mean per version "
+                        "beside it")
+    parser.add_argument("--repeats", type=int,
+                        help="--scale: fresh processes per figure (default 3)")
     args = parser.parse_args(argv)
-    if stops_for_scale(parser, args):
-        return 0
+    if args.scale:
+        return scale(args)
 
     seconds = 5 if args.quick else 30
     n_day = 100_000 if args.quick else 1_000_000

@@ -27,3 +27,26 @@ def test_drift_is_copied_by_the_names_the_store_lists_hashed_ones_included(tmp_p
     again = modelops.copy_store(src_uri, dst_uri, kinds=["drift"])
     assert not any(again.copied.values())
     assert again.skipped == {"profiles": 2, "reports": 3}
+
+
+def test_prediction_parts_keep_their_time_range_when_copied(tmp_path):
+    src_uri, dst_uri = f"file://{tmp_path / 'src'}", f"file://{tmp_path / 'dst'}"
+    src = modelops.connect(src_uri)
+    t0 = 1_790_000_000_000
+    with src.predictions.logger("fraud") as log:
+        for hour in range(3):
+            log.log_batch({"x": [1.0, 2.0]}, [0, 1],
+                          timestamps=[t0 + hour * 3_600_000, t0 + hour * 3_600_000 + 5])
+            log.flush()
+    copied = modelops.copy_store(src_uri, dst_uri, kinds=["predictions"])
+    assert copied.copied == {"parts": 3}
+
+    def ranges(ops):
+        return sorted((p.first_ts, p.last_ts)
+                      for p in ops.predictions.store.list_parts("fraud", "predictions"))
+
+    dst = modelops.connect(dst_uri)
+    assert ranges(dst) == ranges(src) == [(t0 + h * 3_600_000, t0 + h * 3_600_000 + 5)
+                                          for h in range(3)]
+    window = dst.predictions.read("fraud", since=t0 + 3_600_000, until=t0 + 7_200_000)
+    assert window.timestamps.tolist() == [t0 + 3_600_000, t0 + 3_600_000 + 5]

@@ -7,6 +7,9 @@ from modelops_s3.testing import RequestCounter
 
 import modelops
 
+HOUR = 3_600_000
+DAY0 = 1_790_000_000_000 - 1_790_000_000_000 % (24 * HOUR)  # midnight UTC
+
 
 def test_metric_points_cost_requests_per_batch(s3_uri):
     ops = modelops.connect(s3_uri)
@@ -48,3 +51,55 @@ def test_a_register_costs_the_same_however_many_versions_exist(s3_uri, tmp_path)
             ops.registry.register("fraud", str(path))
         costs.append(requests.total)
     assert max(costs[1:]) <= costs[1] + 1, costs
+
+
+def _log_day(ops, per_hour: int) -> None:
+    """A day of predictions, ``per_hour`` an hour, one part per hour."""
+    with ops.predictions.logger("fraud", flush_every=60) as log:
+        for hour in range(24):
+            start = DAY0 + hour * HOUR
+            log.log_batch({"x": list(range(per_hour)), "s": ["a" * 20] * per_hour},
+                          [i % 2 for i in range(per_hour)],
+                          probabilities=[i / per_hour for i in range(per_hour)],
+                          timestamps=[start + i * (HOUR // per_hour) for i in range(per_hour)])
+            log.flush()
+
+
+def _window(ops):
+    return ops.predictions.read("fraud", since=DAY0 + 9 * HOUR, until=DAY0 + 10 * HOUR,
+                                with_feedback=False)
+
+
+def test_a_window_fetches_only_the_parts_that_meet_it(s3_uri):
+    ops = modelops.connect(s3_uri)
+    store = ops.store("predictions")
+    _log_day(ops, per_hour=500)
+    parts = store.list_parts("fraud", "predictions")
+    day_bytes = sum(p.size for p in parts)
+    with RequestCounter(store.storage.fs) as requests:
+        window = _window(ops)
+    assert len(window) == 500 and window.timestamps.min() == DAY0 + 9 * HOUR
+    # One part of the day's 24 downloaded; listing the day is the only other request.
+    assert requests.counts["GetObject"] == 1, requests.counts
+    assert requests.received["GetObject"] <= day_bytes / 20, (requests.received, day_bytes)
+
+
+def test_a_window_of_a_compacted_day_fetches_its_row_groups(s3_uri, monkeypatch):
+    import pytest
+
+    pytest.importorskip("pyarrow")
+    from modelops.predictions import service
+
+    monkeypatch.setattr(service, "PARQUET_ROW_GROUP", 1_000)
+    ops = modelops.connect(s3_uri)
+    store = ops.store("predictions")
+    _log_day(ops, per_hour=500)  # 12,000 rows: 12 row groups of two hours each
+    whole = ops.predictions.read("fraud", with_feedback=False)
+    ops.predictions.compact("fraud", DAY0)
+    (part,) = store.list_parts("fraud", "predictions")
+    with RequestCounter(store.storage.fs) as requests:
+        window = _window(ops)
+    inside = (whole.timestamps >= DAY0 + 9 * HOUR) & (whole.timestamps < DAY0 + 10 * HOUR)
+    assert window.ids.tolist() == whole.ids[inside].tolist()
+    # Ranged GETs of the footer and one row group's columns, not the whole file.
+    assert requests.received["GetObject"] < part.size / 4, (requests.received, part.size)

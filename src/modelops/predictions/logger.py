@@ -412,7 +412,8 @@ class PredictionLogger:
             try:
                 for (kind, day), lines in groups.items():
                     self.store.write_part(self.model, kind, day,
-                                          ("\n".join(lines) + "\n").encode())
+                                          ("\n".join(lines) + "\n").encode(),
+                                          span=_span_of(lines))
                     done.add((kind, day))
                     with self._lock:
                         self._written += len(lines)
@@ -535,6 +536,19 @@ def _announce(logger: PredictionLogger, kind: str, lines: list[str]) -> None:
         plugins.emit("modelops_predictions_written", model=logger.model,
                      version=logger.version, kind=kind, records=lines,
                      store_uri=getattr(logger.store, "uri", ""))
+
+
+def _span_of(lines: Sequence[str]) -> tuple[int, int] | None:
+    """The earliest and latest ``ts`` of records this module encoded: each line is
+    ``{"id":<a JSON string>,"ts":<integer>,...``, and the first ``,"ts":`` is the field (a
+    quote inside the id's JSON string is escaped). None when a time is negative (no range is
+    kept for those)."""
+    stamps = []
+    for line in lines:
+        at = line.find(',"ts":') + 6
+        stamps.append(int(line[at:line.find(",", at)]))
+    first, last = min(stamps), max(stamps)
+    return (first, last) if first >= 0 else None
 
 
 def _check_id(value: Any) -> str:

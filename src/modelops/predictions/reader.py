@@ -7,7 +7,10 @@ rows asked for before the next is read. What is kept between batches is those ro
 Arrow's compact columns; they become numpy arrays one column at a time at the end. So the
 memory a read needs is its result plus about a batch, whatever the size of the day: a day of
 a million predictions reads in under 512 MB. A part bigger than a batch (a compacted day) is
-read whole.
+read whole — or, of a Parquet part, the row groups whose ``ts`` statistics meet the window.
+
+Only the parts that may hold rows of the window are read: those of its days whose time
+range (``Part.first_ts``, ``Part.last_ts``, when the part carries one) meets it.
 
 ``iter_prediction_batches`` is the stream itself: the filtered rows of each batch as an
 Arrow table, for computations that aggregate as they go and never hold a whole window.
@@ -110,16 +113,24 @@ class PartsChanged(Conflict):
     starts again, so no record is missed or read twice."""
 
 
-def iter_parts(store: PredictionStore, model: str, kind: str, first_day: str | None,
-               last_day: str | None) -> Iterator[tuple[Part, bytes]]:
-    """The parts of ``kind`` for days in ``[first_day, last_day]`` with their bytes, one at a
-    time. ``PartsChanged`` if a part listed is gone by the time it is read."""
-    for part in store.list_parts(model, kind, first_day, last_day):
-        try:
-            data = store.read_part(model, part)
-        except NotFound:
-            raise PartsChanged(part.name) from None
-        yield part, data
+def window_parts(store: PredictionStore, model: str, kind: str, since: int | None,
+                 until: int | None, to_end: bool = False) -> list[Part]:
+    """The parts of ``kind`` that may hold records of ``[since, until)``: those of its days
+    (of the days from ``since`` on, with ``to_end``) whose time range, when they carry one,
+    meets the window. A part without a range is always read."""
+    first = utc_day(since) if since is not None else None
+    if to_end:
+        return store.list_parts(model, kind, first, None)
+    last = utc_day(until - 1) if until is not None else None
+    return [p for p in store.list_parts(model, kind, first, last) if p.overlaps(since, until)]
+
+
+def read_part(store: PredictionStore, model: str, part: Part) -> bytes:
+    """A part's bytes; ``PartsChanged`` if it is gone by the time it is read."""
+    try:
+        return store.read_part(model, part)
+    except NotFound:
+        raise PartsChanged(part.name) from None
 
 
 # -- with pyarrow ----------------------------------------------------------------------------
@@ -154,12 +165,42 @@ def objects_only(data: bytes) -> bool:
     return bool((raw[starts] == 123).all())
 
 
-def arrow_parquet(data: bytes) -> Any:
-    """A Parquet file's bytes as an Arrow table."""
+def arrow_parquet(data: Any, since: int | None = None, until: int | None = None) -> Any:
+    """A Parquet file (its bytes, or a seekable binary file) as an Arrow table: with
+    ``since`` or ``until``, only the row groups whose ``ts`` statistics meet ``[since,
+    until)`` (a row group without statistics is read), so from a file only their bytes and
+    the footer are read."""
     import pyarrow.parquet as pq
 
-    return pq.ParquetFile(io.BytesIO(data), memory_map=False).read(
-        use_threads=use_threads(len(data)))
+    source = io.BytesIO(data) if isinstance(data, bytes) else data
+    file = pq.ParquetFile(source, memory_map=False)
+    meta = file.metadata
+    threads = use_threads(meta.serialized_size + sum(
+        meta.row_group(i).total_byte_size for i in range(meta.num_row_groups)))
+    groups = _row_groups(meta, since, until)
+    if groups is None:
+        return file.read(use_threads=threads)
+    return file.read_row_groups(groups, use_threads=threads)
+
+
+def _row_groups(meta: Any, since: int | None, until: int | None) -> list[int] | None:
+    """The row groups of a Parquet file that may hold times in ``[since, until)``; None for
+    all of them (no window, or no ``ts`` column)."""
+    if since is None and until is None:
+        return None
+    names = [meta.schema.column(i).path for i in range(meta.num_columns)]
+    if "ts" not in names:
+        return None
+    at = names.index("ts")
+    keep = []
+    for i in range(meta.num_row_groups):
+        stats = meta.row_group(i).column(at).statistics
+        if stats is not None and stats.has_min_max and isinstance(stats.min, int) and \
+                ((since is not None and stats.max < since)
+                 or (until is not None and stats.min >= until)):
+            continue
+        keep.append(i)
+    return keep
 
 
 def _arrow() -> Any:
@@ -179,10 +220,8 @@ class _Unreadable(StoreError):
 
 
 def _part_tables(pa: Any, model: str, kind: str, part: Part, data: bytes) -> list[Any]:
-    """A part as Arrow tables: JSON lines parsed by Arrow, Parquet read as it is, a part
-    with lines that are not records (or that Arrow refuses) line by line."""
-    if part.fmt != "jsonl":
-        return [arrow_parquet(data)]
+    """A part as Arrow tables: JSON lines parsed by Arrow, a part with lines that are not
+    records (or that Arrow refuses) line by line."""
     if not data.strip():
         return []
     if not data.endswith(b"\n"):
@@ -195,16 +234,28 @@ def _part_tables(pa: Any, model: str, kind: str, part: Part, data: bytes) -> lis
     return _line_by_line(pa, model, kind, part, data)
 
 
-def _batches(pa: Any, store: PredictionStore, model: str, kind: str, first: str | None,
-             last: str | None, batch_bytes: int) -> Iterator[Any]:
+def _batches(pa: Any, store: PredictionStore, model: str, kind: str, parts: list[Part],
+             batch_bytes: int, since: int | None = None,
+             until: int | None = None) -> Iterator[Any]:
     """The records of the parts, one table per ``batch_bytes`` of parts read. A part is
-    parsed as soon as it is read, so its bytes are held only while it is."""
+    parsed as soon as it is read, so its bytes are held only while it is; of a Parquet
+    part, only the row groups that may hold times in ``[since, until)`` are read."""
     tables: list[Any] = []
     size = 0
-    for part, data in iter_parts(store, model, kind, first, last):
-        size += len(data)
-        tables += _part_tables(pa, model, kind, part, data)
-        del data
+    for part in parts:
+        if part.fmt == "parquet":
+            try:
+                with store.open_part(model, part) as file:
+                    table = arrow_parquet(file, since, until)
+            except NotFound:
+                raise PartsChanged(part.name) from None
+            size += table.nbytes
+            tables.append(table)
+        else:
+            data = read_part(store, model, part)
+            size += len(data)
+            tables += _part_tables(pa, model, kind, part, data)
+            del data
         if size >= batch_bytes and tables:
             yield _checked(pa, _concat(pa, tables))
             tables, size = [], 0
@@ -258,10 +309,16 @@ def iter_prediction_batches(store: PredictionStore, model: str, *, version: str 
         from modelops.errors import MissingDependency
 
         raise MissingDependency("streaming prediction reads", "pyarrow")
-    first = utc_day(since) if since is not None else None
-    last = utc_day(until - 1) if until is not None else None
-    for table in _batches(pa, store, model, "predictions", first, last,
-                          batch_bytes_setting(batch_bytes)):
+    parts = window_parts(store, model, "predictions", since, until)
+    yield from _window_batches(pa, store, model, parts, version, since, until,
+                               batch_bytes_setting(batch_bytes))
+
+
+def _window_batches(pa: Any, store: PredictionStore, model: str, parts: list[Part],
+                    version: str | None, since: int | None, until: int | None,
+                    batch_bytes: int) -> Iterator[Any]:
+    """The rows of ``parts`` of the window (and version), a table per batch."""
+    for table in _batches(pa, store, model, "predictions", parts, batch_bytes, since, until):
         mask = _mask(pa, table, version, since, until)
         if mask is not None and not pa.compute.all(mask).as_py():
             table = pa.compute.filter(table, mask, memory_pool=_pool(pa))
@@ -315,12 +372,13 @@ def _mask(pa: Any, table: Any, version: str | None, since: int | None,
     return None if mask is None else pc.fill_null(mask, False)
 
 
-def _latest_feedback(pa: Any, store: PredictionStore, model: str, first: str | None,
+def _latest_feedback(pa: Any, store: PredictionStore, model: str, since: int | None,
                      batch_bytes: int) -> Any:
-    """The newest feedback of each id from ``first`` on: a table of id, ts_last,
-    actual_last (None if there is none)."""
+    """The newest feedback of each id logged on the day of ``since`` or later: a table of
+    id, ts_last, actual_last (None if there is none)."""
     kept = []
-    for table in _batches(pa, store, model, "feedback", first, None, batch_bytes):
+    parts = window_parts(store, model, "feedback", since, None, to_end=True)
+    for table in _batches(pa, store, model, "feedback", parts, batch_bytes):
         if "actual" in table.column_names:
             kept.append(table.select(["id", "ts", "actual"]))
     if not kept:
@@ -398,16 +456,23 @@ def _read_arrow(pa: Any, store: PredictionStore, model: str, version: str | None
                 batch_bytes: int) -> PredictionTable:
     latest = None
     if with_feedback:  # read first, so each batch of predictions is joined as it comes
-        first = utc_day(since) if since is not None else None
-        latest = _latest_feedback(pa, store, model, first, batch_bytes)
-    tables = [_with_feedback(pa, t, latest) for t in iter_prediction_batches(
-        store, model, version=version, since=since, until=until, batch_bytes=batch_bytes)
-        if t.num_rows]
+        latest = _latest_feedback(pa, store, model, since, batch_bytes)
+    parts = window_parts(store, model, "predictions", since, until)
+    tables = [_with_feedback(pa, t, latest) for t in _window_batches(
+        pa, store, model, parts, version, since, until, batch_bytes) if t.num_rows]
     del latest
+    return _as_prediction_table(pa, tables)
+
+
+def _as_prediction_table(pa: Any, tables: list[Any]) -> PredictionTable:
+    """Batches joined to their feedback (``_with_feedback``) as one PredictionTable. The
+    list is emptied: the concatenated table shares the batches' memory, and only it may hold
+    it while its columns are converted and released one by one (the caller's reference to
+    the list would otherwise keep every batch alive to the end)."""
     if not tables:
         return _empty()
     table = _concat(pa, tables)
-    del tables  # the concatenated table shares their memory; only it holds it now
+    tables.clear()
     n = table.num_rows
     # Column by column, each column's Arrow memory released as soon as it is converted: the
     # peak is the result plus one column, never the result plus the whole table.
@@ -467,10 +532,11 @@ def _best_array(values: list[Any]) -> np.ndarray:
     return out
 
 
-def _records(store: PredictionStore, model: str, kind: str, first: str | None,
-             last: str | None) -> Iterator[dict[str, Any]]:
+def _records(store: PredictionStore, model: str, kind: str,
+             parts: list[Part]) -> Iterator[dict[str, Any]]:
     """Every record of the parts, one part parsed at a time."""
-    for part, data in iter_parts(store, model, kind, first, last):
+    for part in parts:
+        data = read_part(store, model, part)
         if part.fmt == "parquet":
             # Parquet parts exist only where pyarrow did.
             yield from (r for r in arrow_parquet(data).to_pylist() if _is_record(r, kind))
@@ -484,12 +550,13 @@ def _number(value: Any) -> float:
 
 
 def _read_python(store: PredictionStore, model: str, version: str | None,
-                 since: int | None, until: int | None, with_feedback: bool) -> PredictionTable:
-    first = utc_day(since) if since is not None else None
-    last = utc_day(until - 1) if until is not None else None
+                 since: int | None, until: int | None, with_feedback: bool,
+                 parts: list[Part] | None = None) -> PredictionTable:
     fields: dict[str, list[Any]] = {name: [] for name in PREDICTION_FIELDS}
     feature_rows: list[dict[str, Any]] = []
-    for r in _records(store, model, "predictions", first, last):
+    if parts is None:
+        parts = window_parts(store, model, "predictions", since, until)
+    for r in _records(store, model, "predictions", parts):
         ts = r["ts"]
         if (since is not None and ts < since) or (until is not None and ts >= until) or \
                 (version is not None and r.get("version") != version):
@@ -502,7 +569,8 @@ def _read_python(store: PredictionStore, model: str, version: str | None,
         return _empty()
     latest: dict[Any, tuple[int, Any]] = {}
     if with_feedback:
-        for f in sorted(_records(store, model, "feedback", first, None),
+        parts = window_parts(store, model, "feedback", since, None, to_end=True)
+        for f in sorted(_records(store, model, "feedback", parts),
                         key=lambda f: f["ts"]):
             latest[f["id"]] = (f["ts"], f.get("actual"))
     names = sorted({k for row in feature_rows for k in row})
@@ -528,6 +596,36 @@ def _empty() -> PredictionTable:
     return PredictionTable(ids=[], timestamps=[], versions=[], predictions=[],
                            probabilities=[], latency_ms=[], metadata=[], actuals=[],
                            feedback_timestamps=[])
+
+
+def read_part_window(store: PredictionStore, model: str, part: Part, *,
+                     version: str | None = None, since: int | None = None,
+                     until: int | None = None,
+                     batch_bytes: int | None = None) -> PredictionTable:
+    """The rows of one prediction part in ``[since, until)`` (of ``version``), without
+    feedback, as ``read_predictions`` gives them (a partition of a Dask read).
+    ``PartsChanged`` if the part was compacted meanwhile."""
+    pa = _arrow()
+    if pa is not None:
+        try:
+            tables = [_with_feedback(pa, t, None) for t in _window_batches(
+                pa, store, model, [part], version, since, until,
+                batch_bytes_setting(batch_bytes)) if t.num_rows]
+            return _as_prediction_table(pa, tables)
+        except (_Unreadable, pa.ArrowException, UnicodeError):
+            pass  # values Arrow cannot hold in a column: line by line, as a read does
+    return _read_python(store, model, version, since, until, False, parts=[part])
+
+
+def read_feedback_part(store: PredictionStore, model: str,
+                       part: Part) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One feedback part's ids (objects), times (float ms) and actuals (objects)."""
+    records = list(_records(store, model, "feedback", [part]))
+    ids = np.empty(len(records), dtype=object)
+    ids[:] = [r["id"] for r in records]
+    actuals = np.empty(len(records), dtype=object)
+    actuals[:] = [r.get("actual") for r in records]
+    return ids, np.array([r["ts"] for r in records], dtype=np.float64), actuals
 
 
 def read_predictions(store: PredictionStore, model: str, *, version: str | None = None,

@@ -16,10 +16,18 @@ from modelops.predictions.logger import PredictionLogger, encode
 from modelops.predictions.reader import (
     arrow_json,
     arrow_parquet,
+    batch_bytes_setting,
     objects_only,
     read_predictions,
 )
 from modelops.stores import PredictionStore
+
+#: The engines ``Predictions.read`` reads with.
+ENGINES = ("auto", "arrow", "python", "dask")
+
+#: Rows per row group of a compacted day's Parquet file (about an hour and a half of a
+#: million-a-day model): the granularity at which a read of a window skips rows.
+PARQUET_ROW_GROUP = 65_536
 
 
 class Predictions:
@@ -37,21 +45,37 @@ class Predictions:
 
     def read(self, model: str, version: str | None = None, since: Any = None,
              until: Any = None, with_feedback: bool = True,
-             batch_bytes: int | None = None) -> PredictionTable:
+             batch_bytes: int | None = None, engine: str = "auto") -> Any:
         """Predictions logged in ``[since, until)`` (Unix ms, datetimes — naive means UTC —
-        or ISO strings), joined to their latest feedback.
+        or ISO strings), joined to their latest feedback: a ``PredictionTable``.
 
         The read streams part by part: at most ``batch_bytes`` of parts are parsed at once
         (default ``MODELOPS_READ_BATCH_BYTES``, else 32 MB), so it needs its result's memory
-        plus about a batch (see ``modelops.predictions.reader``)."""
+        plus about a batch (see ``modelops.predictions.reader``); parts and row groups
+        outside the window are not read.
+
+        ``engine``: ``"auto"`` (pyarrow when installed, else the standard library),
+        ``"arrow"``, ``"python"``, or ``"dask"``: a Dask DataFrame over the same parts, one
+        partition a part, with the columns of ``PredictionTable.to_pandas()``, computed
+        where Dask runs it (``modelops[dask]``; see ``modelops.predictions.dask_reader``)."""
         check_name(model, "model")
         _check_version(version)
         if not isinstance(with_feedback, bool):
             raise InvalidInput(f"expected True or False, got {with_feedback!r}",
                                field="with_feedback")
-        return read_predictions(self.store, model, version=version,
-                                since=_ms(since, "since"), until=_ms(until, "until"),
-                                with_feedback=with_feedback, batch_bytes=batch_bytes)
+        if engine not in ENGINES:
+            raise InvalidInput(f"expected one of {', '.join(ENGINES)}, got {engine!r}",
+                               field="engine")
+        since, until = _ms(since, "since"), _ms(until, "until")
+        if engine == "dask":
+            from modelops.predictions.dask_reader import read_dask
+
+            batch_bytes_setting(batch_bytes)  # checked here, not first on a worker
+            return read_dask(self.store, model, version=version, since=since, until=until,
+                             with_feedback=with_feedback, batch_bytes=batch_bytes)
+        return read_predictions(self.store, model, version=version, since=since,
+                                until=until, with_feedback=with_feedback,
+                                batch_bytes=batch_bytes, engine=engine)
 
     def recent(self, model: str, limit: int = 100, version: str | None = None,
                days: int = 2) -> PredictionTable:
@@ -122,8 +146,16 @@ class Predictions:
                 data, kept = parquet, "parquet"
             if len(parts) == 1 and parts[0].fmt == kept:
                 continue  # a day with unreadable lines stays JSON lines, as it is
-            out.append(self.store.replace_parts(model, kind, name, data, kept, parts).name)
+            out.append(self.store.replace_parts(model, kind, name, data, kept, parts,
+                                                _joint_span(parts)).name)
         return out
+
+
+def _joint_span(parts: list[Any]) -> tuple[int, int] | None:
+    """The time range of the parts together, when each carries one."""
+    if not parts or any(p.first_ts is None or p.last_ts is None for p in parts):
+        return None
+    return min(p.first_ts for p in parts), max(p.last_ts for p in parts)
 
 
 def _day_ms(day: Any) -> int:
@@ -160,6 +192,10 @@ def _to_parquet(lines: bytes) -> bytes | None:
         table = arrow_json(pa, lines)
     except pa.ArrowInvalid:
         return None
+    if "ts" in table.column_names and pa.types.is_integer(table["ts"].type):
+        # In time order, in row groups of PARQUET_ROW_GROUP rows: a read of part of the day
+        # reads only the row groups whose ts statistics meet its window.
+        table = table.sort_by("ts")
     sink = io.BytesIO()
-    pq.write_table(table, sink)
+    pq.write_table(table, sink, row_group_size=PARQUET_ROW_GROUP)
     return sink.getvalue()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import abc
+import io
 from collections.abc import Sequence
+from typing import BinaryIO
 
 import attrs
 
@@ -14,13 +16,25 @@ KINDS = ("predictions", "feedback")
 @attrs.frozen
 class Part:
     """One stored part: a file of records of one ``kind`` for one ``day`` (``YYYY-MM-DD``).
-    ``fmt`` is ``jsonl`` (one JSON object per line) or ``parquet`` (after compaction)."""
+    ``fmt`` is ``jsonl`` (one JSON object per line) or ``parquet`` (after compaction).
+    ``first_ts`` and ``last_ts`` (Unix ms), when the part was written with them, bound the
+    times of its records: a read of a window skips a part that lies outside it."""
 
     kind: str
     day: str
     name: str
     fmt: str = "jsonl"
     size: int | None = None
+    first_ts: int | None = None
+    last_ts: int | None = None
+
+    def overlaps(self, since: int | None, until: int | None) -> bool:
+        """Whether the part may hold records of ``[since, until)``: True unless its time
+        range says it holds none."""
+        if self.first_ts is None or self.last_ts is None:
+            return True
+        return (since is None or self.last_ts >= since) and \
+            (until is None or self.first_ts < until)
 
 
 class PredictionStore(abc.ABC):
@@ -39,8 +53,12 @@ class PredictionStore(abc.ABC):
 
     @abc.abstractmethod
     def write_part(self, model: str, kind: str, day: str, data: bytes, *,
-                   part_id: str | None = None) -> Part:
+                   part_id: str | None = None, span: tuple[int, int] | None = None) -> Part:
         """Store a new part of JSON lines; returns it.
+
+        ``span``, the earliest and latest ``ts`` of the part's records (Unix ms), is kept
+        with the part (``Part.first_ts``, ``Part.last_ts``) so reads of a window skip the
+        parts outside it; a store that cannot keep it lists the part without it.
 
         With ``part_id`` (lowercase hex digits and dashes, time-ordered like the ids the
         store makes), the part is named by it and written at most once: writing a part id
@@ -56,10 +74,18 @@ class PredictionStore(abc.ABC):
     def read_part(self, model: str, part: Part) -> bytes:
         """A part's bytes; ``NotFound`` if it was removed meanwhile."""
 
+    def open_part(self, model: str, part: Part) -> BinaryIO:
+        """A part as a seekable binary file, for readers that need only some of its bytes
+        (a Parquet part's footer and the row groups of a window). By default its bytes read
+        whole; a store on remote storage reads the ranges asked for. Use it as a context
+        manager; ``NotFound`` if the part was removed meanwhile."""
+        return io.BytesIO(self.read_part(model, part))
+
     @abc.abstractmethod
     def replace_parts(self, model: str, kind: str, day: str, data: bytes, fmt: str,
-                      replaces: Sequence[Part]) -> Part:
-        """Store ``data`` as one part of ``day`` in place of ``replaces`` (compaction)."""
+                      replaces: Sequence[Part], span: tuple[int, int] | None = None) -> Part:
+        """Store ``data`` as one part of ``day`` in place of ``replaces`` (compaction);
+        ``span`` as for ``write_part``."""
 
     @abc.abstractmethod
     def delete_before(self, model: str, kind: str, day: str) -> list[str]:

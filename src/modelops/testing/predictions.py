@@ -152,6 +152,24 @@ class PredictionStoreSuite(StoreSuite):
                 store.write_part("fraud", "predictions", D2, lines(3), part_id=bad)
         assert len(store.list_parts("fraud", "predictions")) == 1
 
+    def test_a_part_keeps_its_time_range(self, store: PredictionStore) -> None:
+        """A part written with its records' time range is listed with it (or, by a store
+        that cannot keep one, without any: never with another), and opens as a file of its
+        bytes."""
+        data = lines(1, 2)
+        part = store.write_part("fraud", "predictions", D2, data,
+                                span=(1_790_000_000_000, 1_790_000_360_000))
+        (listed,) = store.list_parts("fraud", "predictions")
+        assert listed == part
+        assert (listed.first_ts, listed.last_ts) in (
+            (1_790_000_000_000, 1_790_000_360_000), (None, None))
+        assert listed.overlaps(1_790_000_360_000, None)
+        with store.open_part("fraud", listed) as file:
+            assert file.read() == data
+        with store.open_part("fraud", listed) as file:
+            file.seek(-3, 2)
+            assert file.read(2) == data[-3:-1]
+
     def test_parts_round_trip_byte_for_byte(self, store: PredictionStore) -> None:
         """Non-ASCII text, escapes, long lines and a large part come back exactly."""
         odd = ('{"id":"é","features":{"名前":"😀","q":"a\\"b\\\\c\\u0000"},'

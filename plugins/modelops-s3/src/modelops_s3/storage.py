@@ -122,6 +122,16 @@ class S3Storage(Storage):
         # max_concurrency=1: one GET, without s3fs first asking for the size with a HEAD.
         return self._run("reading", rel, lambda: self.fs.cat_file(path, max_concurrency=1))
 
+    def read_range(self, rel: str, start: int, end: int | None = None) -> bytes:
+        if end is None or start < 0:
+            return self.read_bytes(rel)[start:end]
+        if end <= start:
+            return b""
+        path = self._path(rel)
+        # One ranged GET (a Parquet footer, a row group), not the whole object.
+        return self._run("reading", rel, lambda: self.fs.cat_file(path, start=start, end=end,
+                                                                   max_concurrency=1))
+
     def _head(self, rel: str) -> dict[str, Any] | None:
         key = self._key(rel)
         try:

@@ -168,11 +168,15 @@ class RequestCounter:
         with RequestCounter(store.storage.fs) as requests:
             ...
         print(requests.total, requests.counts["PutObject"])
+
+    ``received`` counts the bytes of object bodies received, by operation (the
+    ``Content-Length`` of each response: for ``GetObject``, what was downloaded).
     """
 
     def __init__(self, fs: Any) -> None:
         self.fs = fs
         self.counts: Counter[str] = Counter()
+        self.received: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._id = f"modelops-request-counter-{next(_counter_ids)}"
         self._events: Any = None
@@ -183,6 +187,14 @@ class RequestCounter:
             self.counts[operation] += 1
         # Returning None lets the request go (a value would stand in for the response).
 
+    def _on_response(self, **kwargs: Any) -> None:
+        operation = str(kwargs.get("event_name", "")).rsplit(".", 1)[-1]
+        parsed = kwargs.get("parsed") or {}
+        length = parsed.get("ContentLength") if isinstance(parsed, dict) else None
+        if isinstance(length, int):
+            with self._lock:
+                self.received[operation] += length
+
     @property
     def total(self) -> int:
         with self._lock:
@@ -191,16 +203,20 @@ class RequestCounter:
     def reset(self) -> None:
         with self._lock:
             self.counts.clear()
+            self.received.clear()
 
     def __enter__(self) -> RequestCounter:
         self.fs.connect()
         self._events = self.fs.s3.meta.events
         self._events.register("before-send.s3", self._on_send, unique_id=self._id)
+        self._events.register("after-call.s3", self._on_response,
+                              unique_id=self._id + "-received")
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._events is not None:
             self._events.unregister("before-send.s3", unique_id=self._id)
+            self._events.unregister("after-call.s3", unique_id=self._id + "-received")
             self._events = None
 
 

@@ -3,6 +3,7 @@
 Layout under the root::
 
     predictions/<model>/date=YYYY-MM-DD/part-<id>.jsonl                predictions, one per line
+    predictions/<model>/date=YYYY-MM-DD/part-<id>_<first>-<last>.jsonl  ... with their time range
     predictions/<model>/feedback/date=YYYY-MM-DD/part-<id>.jsonl       feedback
     .../date=YYYY-MM-DD/compacted-<id>.json                            compaction manifests
 
@@ -12,12 +13,19 @@ DuckDB, Spark and pandas read the parts as they are
 replaces, then removes those; readers take a compacted file only through its manifest and
 skip every part a manifest names, so no record is read twice and an interrupted compaction
 leaves the old parts in force.
+
+A part written with its records' time range (``span``: the earliest and latest ``ts``, Unix
+ms) carries it in its name, so a read of a window skips the parts outside it without opening
+them — on S3, without fetching them. A name is untrusted like any stored data: one that does
+not spell a range exactly is listed without one, and read.
 """
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Sequence
+from typing import Any, BinaryIO
 
 from modelops._files import path_name
 from modelops._ids import new_id
@@ -27,6 +35,30 @@ from modelops.stores import PredictionStore
 from modelops.stores.predictions import KINDS, Part
 
 _PART_ID = re.compile(r"[0-9a-f][0-9a-f-]{0,99}")
+#: A part's name: its kind of file, id, optional time range (Unix ms) and format.
+_PART_NAME = re.compile(r"(?:part|compact)-[0-9a-f][0-9a-f-]{0,99}"
+                        r"(?:_(0|[1-9][0-9]{0,15})-(0|[1-9][0-9]{0,15}))?\.(?:jsonl|parquet)")
+
+
+def _suffix(span: tuple[int, int] | None) -> str:
+    """The time-range part of a part's name: ``_<first>-<last>``, or nothing."""
+    if span is None:
+        return ""
+    if not (isinstance(span, tuple) and len(span) == 2
+            and all(type(t) is int and 0 <= t < 10**16 for t in span) and span[0] <= span[1]):
+        raise InvalidInput(f"expected (earliest, latest) Unix ms, got {span!r}", field="span")
+    return f"_{span[0]}-{span[1]}"
+
+
+def _part(kind: str, day: str, name: str, size: int | None) -> Part:
+    """A listed part, with the time range its name spells (if it spells one exactly)."""
+    match = _PART_NAME.fullmatch(name)
+    first = last = None
+    if match is not None and match.group(1) is not None:
+        first, last = int(match.group(1)), int(match.group(2))
+        if first > last:
+            first = last = None
+    return Part(kind, day, name, name.rsplit(".", 1)[-1], size, first, last)
 
 
 class LayoutPredictionStore(PredictionStore):
@@ -43,19 +75,19 @@ class LayoutPredictionStore(PredictionStore):
         return base if day is None else f"{base}/date={day}"
 
     def write_part(self, model: str, kind: str, day: str, data: bytes, *,
-                   part_id: str | None = None) -> Part:
+                   part_id: str | None = None, span: tuple[int, int] | None = None) -> Part:
         if part_id is not None and not (isinstance(part_id, str)
                                         and _PART_ID.fullmatch(part_id)):
             raise InvalidInput(f"expected lowercase hex digits and dashes, got {part_id!r}",
                                field="part_id")
-        name = f"part-{part_id or new_id()}.jsonl"
+        name = f"part-{part_id or new_id()}{_suffix(span)}.jsonl"
         try:
             self.storage.create(f"{self._dir(model, kind, day)}/{name}", data)
         except FileExistsError:
             if part_id is None:
                 raise
-            return Part(kind, day, name, "jsonl", None)  # written before: once is enough
-        return Part(kind, day, name, "jsonl", len(data))
+            return _part(kind, day, name, None)  # written before: once is enough
+        return _part(kind, day, name, len(data))
 
     def list_parts(self, model: str, kind: str, first_day: str | None = None,
                    last_day: str | None = None) -> list[Part]:
@@ -84,7 +116,7 @@ class LayoutPredictionStore(PredictionStore):
         for name, is_dir, size in sorted(entries, key=lambda e: e[0].split("-", 1)[-1]):
             live = (name.startswith("part-") and name not in replaced) or name in compacted
             if live and not is_dir:
-                parts.append(Part(kind, day, name, name.rsplit(".", 1)[-1], size))
+                parts.append(_part(kind, day, name, size))
         return parts
 
     def read_part(self, model: str, part: Part) -> bytes:
@@ -94,21 +126,29 @@ class LayoutPredictionStore(PredictionStore):
             raise NotFound(f"part {part.name} of {model!r} is gone (compacted or "
                            "deleted meanwhile)") from None
 
+    def open_part(self, model: str, part: Part) -> BinaryIO:
+        rel = f"{self._dir(model, part.kind, part.day)}/{part.name}"
+        if part.size is None:
+            return io.BytesIO(self.read_part(model, part))
+        # Unbuffered: a Parquet reader asks for exactly the ranges it needs, and a buffer's
+        # read-ahead would fetch more than those after every seek.
+        return _RangeFile(self.storage, rel, part.size)  # type: ignore[return-value]
+
     def replace_parts(self, model: str, kind: str, day: str, data: bytes, fmt: str,
-                      replaces: Sequence[Part]) -> Part:
+                      replaces: Sequence[Part], span: tuple[int, int] | None = None) -> Part:
         if fmt not in ("jsonl", "parquet"):
             raise InvalidInput(f"expected 'jsonl' or 'parquet', got {fmt!r}", field="fmt")
         folder = self._dir(model, kind, day)
         part_id = new_id()
         # Readers take a compact- file only once its manifest exists, and from then on skip
         # the parts it replaces: the switch is the manifest's single exclusive create.
-        name = f"compact-{part_id}.{fmt}"
+        name = f"compact-{part_id}{_suffix(span)}.{fmt}"
         self.storage.create(f"{folder}/{name}", data)
         manifest = {"part": name, "replaces": [p.name for p in replaces]}
         self.storage.create(f"{folder}/compacted-{part_id}.json", dumps(manifest))
         for p in replaces:
             self.storage.remove_tree(f"{folder}/{p.name}")
-        return Part(kind, day, name, fmt, len(data))
+        return _part(kind, day, name, len(data))
 
     def delete_before(self, model: str, kind: str, day: str) -> list[str]:
         removed = []
@@ -120,3 +160,38 @@ class LayoutPredictionStore(PredictionStore):
 
     def list_models(self) -> list[str]:
         return self.storage.listdir("predictions")
+
+
+class _RangeFile(io.RawIOBase):
+    """A stored file read by ranges (``Storage.read_range``) as it is sought and read: a
+    Parquet reader fetches the footer and the row groups it wants, not the whole file."""
+
+    def __init__(self, storage: Storage, rel: str, size: int) -> None:
+        super().__init__()
+        self._storage, self._rel, self._size, self._at = storage, rel, size, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._at
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._at, io.SEEK_END: self._size}[whence]
+        self._at = max(0, base + offset)
+        return self._at
+
+    def readinto(self, buffer: Any) -> int:
+        want = min(len(buffer), self._size - self._at)
+        if want <= 0:
+            return 0
+        try:
+            data = self._storage.read_range(self._rel, self._at, self._at + want)
+        except FileNotFoundError:
+            raise NotFound(f"{self._rel} is gone (compacted or deleted meanwhile)") from None
+        buffer[:len(data)] = data
+        self._at += len(data)
+        return len(data)
