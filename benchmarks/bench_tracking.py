@@ -28,6 +28,7 @@ import logging
 import os
 import platform
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -649,9 +650,103 @@ print(json.dumps({"import": t1 - t0, "connect": t2 - t1, "plugins": plugins,
 """
 
 
+def growth_exponent(sizes: list[int], times: list[float]) -> float:
+    """The slope of log(time) against log(size): 1 is linear."""
+    import numpy as np
+
+    return float(np.polyfit(np.log(sizes), np.log(times), 1)[0])
+
+
+def make_runs(ops: Any, experiment: str, start: int, stop: int) -> None:
+    """Runs ``start``..``stop`` of ``experiment``: 5 params and 5 metrics each, ended."""
+    tracking = ops.tracking
+    for i in range(start, stop):
+        p, m = run_values(i)
+        with tracking.start_run(experiment=experiment) as run:
+            run.log_params(p)
+            run.log_metrics(m)
+
+
+def scale_search(quick: bool) -> None:
+    """Cold filtered search by store size, and the first-ever search against MLflow's cold
+    search (``--scale``)."""
+    import modelops
+
+    sizes = [1000, 2000, 4000] if quick else [1000, 5000, 20000, 50000]
+    flt, predicate = SEARCHES["selective"]
+    order = json.dumps(ORDER_BY)
+    repeats = 3 if quick else 5
+    tmp = tempfile.mkdtemp(prefix="modelops-bench-search-scale-")
+    try:
+        root = os.path.join(tmp, "modelops")
+        ops = modelops.connect(root)
+        print(f"[scale search 1/2] first-ever search over {sizes[0]:,} runs against MLflow's "
+              "cold search ...", flush=True)
+        make_runs(ops, "scale", 0, sizes[0])
+        quiet_mlflow()
+        import mlflow
+
+        ml_uri = f"sqlite:///{tmp}/mlflow.db"
+        mlflow.set_tracking_uri(ml_uri)
+        ml_exp = mlflow.create_experiment("scale", artifact_location=f"{tmp}/mlruns")
+        for i in range(sizes[0]):
+            p, m = run_values(i)
+            with mlflow.start_run(experiment_id=ml_exp):
+                mlflow.log_params(p)
+                mlflow.log_metrics(m)
+        # First ever: a copy of the store per repeat, so each one starts without an index.
+        firsts = []
+        for k in range(repeats):
+            copy = os.path.join(tmp, f"first-{k}")
+            shutil.copytree(root, copy)
+            firsts.append(run_subprocess(MODELOPS_COLD, copy, "scale", flt, order))
+            shutil.rmtree(copy)
+        ml_colds = [run_subprocess(MLFLOW_COLD, ml_uri, ml_exp, flt, order)
+                    for _ in range(repeats)]
+        expected = sorted((m["m1"] for p, m in map(run_values, range(sizes[0]))
+                           if predicate(p, m)), reverse=True)
+        same = all(r["m1"] == expected for r in firsts + ml_colds)
+        first = statistics.median(r["search"] for r in firsts)
+        ml = statistics.median(r["search"] for r in ml_colds)
+        print(f"\nfirst-ever search over {sizes[0]:,} runs ({flt!r}, {len(expected)} match, "
+              f"ordered by {ORDER_BY[0]}), fresh processes, median of {repeats}:")
+        print(f"  modelops {fmt_time(first)} (no index: every summary read, the index "
+              f"written) | MLflow cold {fmt_time(ml)} | {ml / first:.1f}x (target >= 5x: "
+              f"{'PASS' if ml / first >= 5 else 'FAIL'}); same runs in the same order: {same}")
+
+        print(f"[scale search 2/2] cold search by size, up to {sizes[-1]:,} runs ...",
+              flush=True)
+        colds, done = [], sizes[0]
+        for size in sizes:
+            make_runs(ops, "scale", done, size)
+            done = size
+            run_subprocess(MODELOPS_COLD, root, "scale", flt, order)  # brings the index up
+            runs = [run_subprocess(MODELOPS_COLD, root, "scale", flt, order)
+                    for _ in range(repeats)]
+            want = sorted((m["m1"] for p, m in map(run_values, range(size))
+                           if predicate(p, m)), reverse=True)[:1000]
+            colds.append((size, statistics.median(r["search"] for r in runs),
+                          all(r["m1"] == want for r in runs), len(want)))
+        ops.close()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"\ncold filtered search ({flt!r}, ordered by {ORDER_BY[0]}, up to 1,000 returned), "
+          f"a fresh process with the stored index, median of {repeats}:")
+    for size, t, ok, count in colds:
+        print(f"  {size:>8,} runs  {fmt_time(t):>9}  ({t / size * 1e6:.2f} µs a run, "
+              f"{count} returned, as a scan gives them: {ok})")
+    exponent = growth_exponent([c[0] for c in colds], [c[1] for c in colds])
+    largest = colds[-1]
+    print(f"  growth exponent {exponent:.2f} (target <= 1); at {largest[0]:,} runs "
+          f"{fmt_time(largest[1])} (target <= 150 ms at 50,000: "
+          f"{'PASS' if largest[0] >= 50000 and largest[1] <= 0.15 else 'FAIL' if largest[0] >= 50000 else 'not measured with --quick'})")
+
+
 def scale(quick: bool) -> None:
     """The scaling figures of tracking (``--scale``)."""
     from importlib.metadata import entry_points
+
+    scale_search(quick)
 
     sizes = [250, 500, 1000] if quick else [1000, 4000, 8000]
     print(f"[scale 1/2] a process creating {sizes[-1]:,} runs (1 param, 1 metric each) ...",
