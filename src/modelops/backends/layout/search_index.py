@@ -18,7 +18,7 @@ Columns: ``run_id`` (strings), ``start_time``, ``end_time`` and its presence, ``
 (codes into the header's list), ``run_name``, ``user``, ``parent_run_id``; for every metric
 key the rows that have it and its latest value; for every param and tag key the rows that
 have it and a code into its distinct values; the summaries themselves (JSON, one after the
-other, with their offsets) and the summary files' signatures.
+other, with their offsets and checksums) and the summary files' signatures.
 
 Metrics, params and tags are sparse (a run without a key costs nothing for it), strings are
 stored once per distinct value. Everything read back is checked — the crc32 of each blob, its
@@ -87,9 +87,12 @@ def indexable(summary: dict[str, Any]) -> bool:
         end is None or _INT64_MIN <= end <= _INT64_MAX)
 
 
-def build(entries: Sequence[tuple[str, dict[str, Any], Any]], token: str | None) -> bytes:
-    """The bytes of a table of ``(run_id, summary, signature)`` entries (summaries already
-    checked for their shape and by ``indexable``)."""
+def build(entries: Sequence[tuple[str, dict[str, Any], Any, bytes | None]],
+          token: str | None, log: int | None = None) -> bytes:
+    """The bytes of a table of ``(run_id, summary, signature, its JSON or None)`` entries
+    (summaries already
+    checked for their shape and by ``indexable``), valid at change ``token`` and at the
+    offset ``log`` of the experiment's summary log."""
     n = len(entries)
     start = np.empty(n, dtype="<i8")
     end = np.zeros(n, dtype="<i8")
@@ -100,7 +103,7 @@ def build(entries: Sequence[tuple[str, dict[str, Any], Any]], token: str | None)
     params: dict[str, _Strings] = {}
     tags: dict[str, _Strings] = {}
     rows: list[bytes] = []
-    for i, (_, s, _) in enumerate(entries):
+    for i, (_, s, _, raw) in enumerate(entries):
         start[i] = s["start_time"]
         if s["end_time"] is not None:
             end[i] = s["end_time"]
@@ -123,14 +126,16 @@ def build(entries: Sequence[tuple[str, dict[str, Any], Any]], token: str | None)
                 if column is None:
                     column = store[key] = _Strings()
                 column.add(i, value)
-        rows.append(json.dumps({k: v for k, v in s.items() if k not in DERIVED},
-                               separators=(",", ":"), allow_nan=True).encode())
+        rows.append(raw if raw is not None else json.dumps(
+            {k: v for k, v in s.items() if k not in DERIVED}, separators=(",", ":"),
+            allow_nan=True).encode())
     offsets = np.zeros(n + 1, dtype="<i8")
     np.cumsum([len(r) for r in rows], out=offsets[1:])
+    crcs = np.fromiter(map(zlib.crc32, rows), dtype="<u4", count=n)
     writer = _Writer()
     header: dict[str, Any] = {
-        "n": n, "token": token, "statuses": list(_STATUSES),
-        "run_id": writer.strings([run_id for run_id, _, _ in entries]),
+        "n": n, "token": token, "log": log, "statuses": list(_STATUSES),
+        "run_id": writer.strings([entry[0] for entry in entries]),
         "start_time": writer.array(start), "end_time": writer.array(end),
         "has_end": writer.array(has_end), "status": writer.array(status),
         "run_name": writer.column(names), "user": writer.column(users),
@@ -141,8 +146,9 @@ def build(entries: Sequence[tuple[str, dict[str, Any], Any]], token: str | None)
         "params": {key: writer.column(c) for key, c in params.items()},
         "tags": {key: writer.column(c) for key, c in tags.items()},
         "summaries": writer.blob(b"".join(rows)), "offsets": writer.array(offsets),
-        "signatures": writer.blob(json.dumps([list(sig) if sig else None
-                                              for _, _, sig in entries]).encode()),
+        "summary_crcs": writer.array(crcs),
+        "signatures": writer.blob(json.dumps([list(entry[2]) if entry[2] else None
+                                              for entry in entries]).encode()),
     }
     head = json.dumps(header, separators=(",", ":")).encode()
     return MAGIC + struct.pack("<Q", len(head)) + head + b"".join(writer.parts)
@@ -169,6 +175,48 @@ class _Writer:
         return {"rows": self.array(np.asarray(column.rows, dtype="<i4")),
                 "codes": self.array(np.asarray(column.codes, dtype="<i4")),
                 "values": self.strings(list(column.values))}
+
+
+def parse_line(line: bytes) -> Any:
+    """One line of a summary log as JSON; None if it is not."""
+    try:
+        return json.loads(line)
+    except ValueError:
+        return None
+
+
+_RUN_PREFIXES = (b'{"run_id":"', b'{"purged":"')
+
+
+def newest_lines(lines: list[bytes]) -> list[bytes]:
+    """The lines that matter of a stretch of a summary log: of each run, its newest line
+    (a summary or its purge), in log order; lines of another shape are all kept."""
+    newest: dict[bytes, int] = {}
+    keep = []
+    for i, line in enumerate(lines):
+        if line.startswith(_RUN_PREFIXES):
+            end = line.find(b'"', 11)
+            if end > 11 and b"\\" not in line[11:end]:  # an escaped quote: not a whole id
+                newest[line[11:end]] = i
+                continue
+        keep.append(i)
+    keep.extend(newest.values())
+    keep.sort()
+    return [lines[i] for i in keep]
+
+
+def parse_lines(lines: list[bytes]) -> list[Any]:
+    """Lines of a summary log as JSON (None for a line that is not): in one call while all
+    of them are."""
+    if not lines:
+        return []
+    try:
+        records = json.loads(b"[" + b",".join(lines) + b"]")
+        if len(records) == len(lines):
+            return records
+    except ValueError:
+        pass
+    return [parse_line(line) for line in lines]
 
 
 # -- reading --------------------------------------------------------------------------------
@@ -202,14 +250,17 @@ class Table:
         try:
             self.header = json.loads(head)
             self.n = self.header["n"]
-            token = self.header["token"]
+            token, log = self.header["token"], self.header["log"]
             if type(self.n) is not int or self.n < 0 or not (token is None
                                                               or type(token) is str) \
+                    or not (log is None or (type(log) is int and log >= 0)) \
                     or self.header["statuses"] != list(_STATUSES):
                 raise DamagedIndex("a header of the wrong shape")
         except (ValueError, KeyError, TypeError) as exc:
             raise DamagedIndex(f"an unreadable header ({exc})") from None
         self.token: str | None = token
+        #: How far into the experiment's summary log the table reflects (None: unknown).
+        self.log: int | None = log
         self._read = read
         self._base = _HEAD + size
         self._cache: dict[Any, Any] = {}
@@ -348,16 +399,21 @@ class Table:
         if not (type(where) is list and len(where) == 3 and type(where[0]) is int):
             self.damaged = True
             raise DamagedIndex("no summaries in the header")
-        # The span of the page's runs only (the checksum covers the whole blob, so the caller
-        # checks each summary's shape instead).
+        # The span of the page's runs only, each summary checked against its own checksum.
+        crcs = self._cached("summary_crcs", lambda: self._array(
+            self.header.get("summary_crcs"), "<u4", self.n))
         data = self._read(self._base + where[0] + lo, self._base + where[0] + hi)
         if len(data) != hi - lo:
             self.damaged = True
             raise DamagedIndex("summaries cut short")
         out = []
         for row in rows:
+            line = data[offsets[row] - lo:offsets[row + 1] - lo]
+            if zlib.crc32(line) != crcs[row]:
+                self.damaged = True
+                raise DamagedIndex("a summary whose bytes do not match its checksum")
             try:
-                out.append(json.loads(data[offsets[row] - lo:offsets[row + 1] - lo]))
+                out.append(json.loads(line))
             except ValueError:
                 self.damaged = True
                 raise DamagedIndex("a summary that is not JSON") from None

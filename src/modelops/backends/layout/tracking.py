@@ -12,6 +12,9 @@ Layout under the root::
     experiments/<exp>/runs/<run>/summary.json        the run's state folded from its segments,
                                                      replaced atomically after each segment
     experiments/<exp>/runs/<run>/artifacts/...
+    experiments/<exp>/summaries.log                  every summary as it is written, one a
+                                                     line, and runs purged (where the storage
+                                                     appends): what keeps the index current
     experiments/<exp>/search-index                   a columnar cache of the summaries for
                                                      search (``search_index``); derived
 
@@ -259,8 +262,11 @@ class _ExperimentIndex:
         self.table = table
         self.token: bytes | None = (table.token.encode() if table is not None
                                     and table.token is not None else None)
-        #: run id -> (signature, summary) of runs the table lacks or holds an older state of.
-        self.changed: dict[str, tuple[Signature, dict[str, Any]]] = {}
+        #: How far into the experiment's summary log this index reflects (None: unknown).
+        self.log: int | None = table.log if table is not None else None
+        #: run id -> (signature, summary, its JSON or None) of runs the table lacks or holds
+        #: an older state of.
+        self.changed: dict[str, tuple[Signature, dict[str, Any], bytes | None]] = {}
         #: runs of the table since purged.
         self.gone: set[str] = set()
         self._row_of: dict[str, int] | None = None
@@ -272,8 +278,9 @@ class _ExperimentIndex:
             self._row_of = {run_id: i for i, run_id in enumerate(ids)}
         return self._row_of
 
-    def change(self, run_id: str, signature: Signature, summary: dict[str, Any]) -> None:
-        self.changed[run_id] = (signature, summary)
+    def change(self, run_id: str, signature: Signature, summary: dict[str, Any],
+               raw: bytes | None = None) -> None:
+        self.changed[run_id] = (signature, summary, raw)
         self.gone.discard(run_id)
         self._changed_table = None
 
@@ -285,7 +292,7 @@ class _ExperimentIndex:
 
     def changed_table(self) -> search_index.Table:
         if self._changed_table is None:
-            entries = [(run_id, summary, sig) for run_id, (sig, summary)
+            entries = [(run_id, summary, sig, raw) for run_id, (sig, summary, raw)
                        in self.changed.items()]
             self._changed_table = search_index.Table.of_bytes(search_index.build(entries, None))
         return self._changed_table
@@ -316,17 +323,18 @@ class _ExperimentIndex:
             out.append(search_index.Part(table, keep, is_deleted, experiment_id, runs_uri))
         return out
 
-    def entries(self) -> list[tuple[str, dict[str, Any], Signature]]:
-        """Every current run as ``(run_id, summary, signature)``, to build a new table."""
+    def entries(self) -> list[tuple[str, dict[str, Any], Signature, bytes | None]]:
+        """Every current run as ``(run_id, summary, signature, JSON)``, to build a table."""
         out = []
         if self.table is not None and self.table.n:
             hidden = set(self.changed) | self.gone
             rows = [i for i, r in enumerate(self.table.run_ids()) if r not in hidden]
             sigs = self.table.signatures()
             ids = self.table.run_ids()
-            out += [(ids[i], summary, sigs[i])
+            out += [(ids[i], summary, sigs[i], None)
                     for i, summary in zip(rows, self.table.summaries(rows))]
-        out += [(run_id, summary, sig) for run_id, (sig, summary) in self.changed.items()]
+        out += [(run_id, summary, sig, raw) for run_id, (sig, summary, raw)
+                in self.changed.items()]
         return out
 
 
@@ -372,6 +380,8 @@ class LayoutTrackingStore(TrackingStore):
                   "artifact_location": exp.artifact_location}
         self.storage.create(f"{_exp_dir(experiment_id)}/experiment.json", dumps(record))
         try:
+            # The summary log starts with the experiment: a search may trust it for every run.
+            self._log(experiment_id, dumps({"experiment": experiment_id}))
             self.storage.create(f"experiment-names/{path_name(name)}.json",
                                 dumps({"experiment_id": experiment_id, "name": name}))
         except FileExistsError:
@@ -616,7 +626,10 @@ class LayoutTrackingStore(TrackingStore):
     def _write_summary(self, state: _RunState) -> None:
         s = state.summary
         rel = f"{_run_dir(s['experiment_id'], s['run_id'])}/summary.json"
-        self.storage.replace(rel, dumps(s))
+        data = dumps(s)
+        # The log first: a search that follows it then never misses a summary written.
+        self._log(s["experiment_id"], data)
+        self.storage.replace(rel, data)
         index = self._index.get(s["experiment_id"])
         if index is not None:
             # Keep this process's search index fresh without re-reading what it just wrote.
@@ -652,6 +665,7 @@ class LayoutTrackingStore(TrackingStore):
     def purge_run(self, run_id: str) -> None:
         exp = self._experiment_of(run_id)
         self.storage.remove_tree(_run_dir(exp, run_id))
+        self._log(exp, dumps({"purged": run_id}))
         with self._lock:
             self._writers.pop(run_id, None)
             self._run_experiment.pop(run_id, None)
@@ -792,7 +806,9 @@ class LayoutTrackingStore(TrackingStore):
             index = self._index.get(experiment_id)
             if index is None:
                 index = self._index[experiment_id] = self._load_index(experiment_id)
-            if token is None or token != index.token:
+            if self.storage.appends:
+                index = self._follow_log(experiment_id, index, token)
+            elif token is None or token != index.token:
                 index = self._revalidate(experiment_id, index, token)
             runs_uri = self.storage.uri_of(f"{_exp_dir(experiment_id)}/runs")
             return index.parts(experiment_id, runs_uri, deleted, view)
@@ -808,8 +824,70 @@ class LayoutTrackingStore(TrackingStore):
         # the new token also sees the new summary.
         self.storage.replace(f"{_exp_dir(experiment_id)}/changed", dumps(new_id()))
 
-    def _revalidate(self, experiment_id: str, index: _ExperimentIndex,
+    def _log(self, experiment_id: str, data: bytes) -> None:
+        """Add a line to the experiment's summary log (where the storage appends)."""
+        if self.storage.appends:
+            with self.storage.locked(_log_rel(experiment_id)) as log:
+                log.append(data + b"\n")
+
+    def _follow_log(self, experiment_id: str, index: _ExperimentIndex,
                     token: bytes | None) -> _ExperimentIndex:
+        """Bring an index up to date from the summary log: every summary written since it
+        was made, in order (the newest of a run wins), and the runs purged.
+
+        A log that does not start with its experiment (one made before the log was) is
+        followed from its end after the summaries were read once.
+        """
+        rel = _log_rel(experiment_id)
+        start = index.log or 0
+        try:
+            data = self.storage.read_range(rel, start)
+        except FileNotFoundError:
+            data = b""
+        end = data.rfind(b"\n") + 1  # a line being appended is read next time
+        lines = data[:end].split(b"\n")[:-1]
+        if index.log is None:
+            first = search_index.parse_line(lines[0]) if lines else None
+            if first != {"experiment": experiment_id}:
+                return self._revalidate(experiment_id, index, token, log=len(data))
+            lines = lines[1:]
+        lines = search_index.newest_lines(lines)
+        for line, record in zip(lines, search_index.parse_lines(lines)):
+            if isinstance(record, dict) and set(record) == {"purged"}:
+                index.remove(str(record["purged"]))
+                continue
+            run_id = record.get("run_id") if isinstance(record, dict) else None
+            if not (type(run_id) is str and _is_summary(record, run_id)
+                    and search_index.indexable(record)):
+                skipped(StoreError(f"{self.storage.uri_of(rel)}: a line that is not a run "
+                                   "summary"))
+                continue
+            index.change(run_id, None, record, line)
+        index.log = start + end
+        index.token = token
+        return self._rewritten(experiment_id, index)
+
+    def _rewritten(self, experiment_id: str, index: _ExperimentIndex) -> _ExperimentIndex:
+        """The index, or a new table of it stored when enough runs changed since its
+        table was made."""
+        stale = len(index.changed) + len(index.gone)
+        total = (index.table.n if index.table is not None else 0) + len(index.changed)
+        if stale < max(_INDEX_REWRITE_THRESHOLD, _INDEX_REWRITE_SHARE * total):
+            return index
+        token = index.token.decode() if index.token is not None else None
+        data = search_index.build(index.entries(), token, index.log)
+        fresh = _ExperimentIndex(search_index.Table.of_bytes(data))
+        fresh.token = index.token
+        self._index[experiment_id] = fresh
+        # A derived cache: last writer wins, and readers check its token or log offset, so
+        # a stale or lost index only costs re-reading summaries. A read never fails for it:
+        # a full disk or a read-only store only means the next cold search reads them again.
+        with contextlib.suppress(StoreError):
+            self.storage.replace(_index_rel(experiment_id), data)
+        return fresh
+
+    def _revalidate(self, experiment_id: str, index: _ExperimentIndex,
+                    token: bytes | None, log: int | None = None) -> _ExperimentIndex:
         """Bring an index up to ``token``: re-read the summaries whose files changed; write
         a new stored index once enough did. Returns the index to use."""
         signatures = self.storage.signatures(f"{_exp_dir(experiment_id)}/runs", "summary.json")
@@ -834,21 +912,10 @@ class LayoutTrackingStore(TrackingStore):
         for run_id in (set(row_of) | set(index.changed)) - set(signatures):
             index.remove(run_id)  # purged
         index.token = token
-        stale = len(index.changed) + len(index.gone)
-        total = len(signatures)
-        if token is not None and stale >= max(_INDEX_REWRITE_THRESHOLD,
-                                               _INDEX_REWRITE_SHARE * total) \
-                and any(s is not None for s in signatures.values()):
-            data = search_index.build(index.entries(), token.decode())
-            fresh = _ExperimentIndex(search_index.Table.of_bytes(data))
-            fresh.token = token
-            self._index[experiment_id] = index = fresh
-            # A derived cache: last writer wins, and readers check its token, so a stale or
-            # lost index only costs re-reading summaries. A read never fails for it: a full
-            # disk or a read-only store only means the next cold search reads them again.
-            with contextlib.suppress(StoreError):
-                self.storage.replace(_index_rel(experiment_id), data)
-        return index
+        index.log = log
+        if token is None or not any(s is not None for s in signatures.values()):
+            return index  # nothing to check a stored index against
+        return self._rewritten(experiment_id, index)
 
     def _load_index(self, experiment_id: str) -> _ExperimentIndex:
         rel = _index_rel(experiment_id)
@@ -915,6 +982,10 @@ class LayoutTrackingStore(TrackingStore):
 
 def _index_rel(experiment_id: str) -> str:
     return f"{_exp_dir(experiment_id)}/search-index"
+
+
+def _log_rel(experiment_id: str) -> str:
+    return f"{_exp_dir(experiment_id)}/summaries.log"
 
 
 def _copy_summary(s: dict[str, Any]) -> dict[str, Any]:
