@@ -349,3 +349,39 @@ def test_the_table_answers_like_python_for_big_integers():
 
 def test_status_enum_values_are_the_tables():
     assert search_index._STATUSES == tuple(s.value for s in RunStatus)
+
+
+def test_an_index_replaced_between_two_reads_is_read_again_without_a_warning(
+        searched_store, monkeypatch):
+    from modelops.backends.layout.local import LocalStorage
+
+    root, index = searched_store
+    old = index.read_bytes()
+    monkeypatch.setattr(tracking, "_INDEX_REWRITE_THRESHOLD", 1)
+    with modelops.connect(root).tracking.start_run(experiment="e", name="late") as run:
+        run.log_param("p", "1")
+        run.log_metric("m", 100.0)
+    modelops.connect(root).tracking.search_runs("e")  # stores a new index
+    new = index.read_bytes()
+    assert new != old
+    index.write_bytes(old)
+    real = LocalStorage.read_range
+    reads = []
+
+    def replaced_after_the_header(self, rel, start, end=None):
+        data = real(self, rel, start, end)
+        if rel.endswith("search-index"):
+            reads.append(start)
+            if len(reads) == 1:
+                index.write_bytes(new)  # another process's new index lands
+        return data
+
+    monkeypatch.setattr(LocalStorage, "read_range", replaced_after_the_header)
+    loads = []
+    real_load = tracking.LayoutTrackingStore._load_index
+    monkeypatch.setattr(tracking.LayoutTrackingStore, "_load_index",
+                        lambda self, exp: loads.append(exp) or real_load(self, exp))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", StoreWarning)
+        assert _search(root) == ["late", *EXPECTED]
+    assert len(loads) == 2  # the old header's columns did not check out: loaded again

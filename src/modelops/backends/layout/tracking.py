@@ -741,18 +741,23 @@ class LayoutTrackingStore(TrackingStore):
         offset = query.check_page(max_results, page_token, filter, order)
         for experiment_id in experiment_ids:
             self.get_experiment(experiment_id)
-        try:
-            return self._search(experiment_ids, filter, order, offset, max_results, view)
-        except search_index.DamagedIndex as exc:
-            # A stored index that does not check out is a derived cache: dropped and rebuilt.
-            for experiment_id in experiment_ids:
-                index = self._index.get(experiment_id)
-                if index is not None and index.table is not None and index.table.damaged:
-                    skipped(StoreError(f"{self.storage.uri_of(_index_rel(experiment_id))}: "
-                                       f"not a search index ({exc}); rebuilt"))
+        for attempt in range(3):
+            try:
+                return self._search(experiment_ids, filter, order, offset, max_results, view)
+            except search_index.DamagedIndex as exc:
+                # A derived cache. Read again once: another process may have replaced it
+                # between two reads of this one. Then dropped and rebuilt.
+                for experiment_id in experiment_ids:
+                    index = self._index.get(experiment_id)
+                    if index is None or index.table is None or not index.table.damaged:
+                        continue
+                    if attempt:
+                        skipped(StoreError(f"{self.storage.uri_of(_index_rel(experiment_id))}"
+                                           f": not a search index ({exc}); rebuilt"))
                     with self._lock:
-                        self._index[experiment_id] = _ExperimentIndex()
-            return self._search(experiment_ids, filter, order, offset, max_results, view)
+                        self._index[experiment_id] = _ExperimentIndex() if attempt else \
+                            self._load_index(experiment_id)
+        raise AssertionError("unreachable: a rebuilt index is whole")
 
     def _search(self, experiment_ids: Sequence[str], filter: Filter | None,
                 order: tuple[OrderBy, ...], offset: int, max_results: int,
