@@ -347,8 +347,8 @@ def test_the_table_answers_like_python_for_big_integers():
             assert search_index._numeric_mask(t, op, value).tolist() == want, (op, value)
 
 
-def test_status_enum_values_are_the_tables():
-    assert search_index._STATUSES == tuple(s.value for s in RunStatus)
+def test_the_tables_status_codes_follow_the_run_statuses():
+    assert tuple(s.value for s in RunStatus) == search_index._STATUSES
 
 
 def test_an_index_replaced_between_two_reads_is_read_again_without_a_warning(

@@ -1057,9 +1057,9 @@ class SearchTests(TrackingStoreTests):
                               "attributes": ["run_name", "status", "user",
                                              "lifecycle_stage", "run_id"]}[kind])
             op = rng.choice(["=", "!=", "LIKE", "ILIKE", "IN", "NOT IN"])
-            value: Any = (tuple(rng.sample(strings + ["x", "FINISHED", "active"], 2))
+            value: Any = (tuple(rng.sample([*strings, "x", "FINISHED", "active"], 2))
                           if op in ("IN", "NOT IN") else rng.choice(
-                              strings + ["x%", "%b", "_", "FINISHED", "deleted"]))
+                              [*strings, "x%", "%b", "_", "FINISHED", "deleted"]))
             return query.Comparison(kind, key, op, value)
 
         def check() -> None:
