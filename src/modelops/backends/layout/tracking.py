@@ -41,7 +41,6 @@ from modelops import query
 from modelops._crash import crash_point
 from modelops._files import path_name
 from modelops._ids import new_id, now_ms
-from modelops.backends.layout import search_index
 from modelops.backends.layout.storage import Signature, Storage, dumps, skipped
 from modelops.entities import (
     Experiment,
@@ -73,7 +72,16 @@ from modelops.errors import (
 from modelops.stores import TrackingStore
 
 if TYPE_CHECKING:
+    from modelops.backends.layout import search_index
     from modelops.query import Filter, OrderBy
+
+
+def _search_index() -> Any:
+    # numpy, which the index is made of, loads at the first search, not at connect().
+    from modelops.backends.layout import search_index
+
+    return search_index
+
 
 #: Rewrite the stored search index once this many of an experiment's runs changed since it
 #: was written (and at least this share of them): fewer are re-read by each cold search.
@@ -291,6 +299,7 @@ class _ExperimentIndex:
             self.gone.add(run_id)
 
     def changed_table(self) -> search_index.Table:
+        search_index = _search_index()
         if self._changed_table is None:
             entries = [(run_id, summary, sig, raw) for run_id, (sig, summary, raw)
                        in self.changed.items()]
@@ -303,6 +312,7 @@ class _ExperimentIndex:
         runs', each admitted by ``view``."""
         import numpy as np
 
+        search_index = _search_index()
         out = []
         for table, hidden in ((self.table, set(self.changed) | self.gone),
                               (self.changed_table() if self.changed else None, set())):
@@ -736,6 +746,7 @@ class LayoutTrackingStore(TrackingStore):
                     order_by: Sequence[OrderBy] = (), max_results: int = 1000,
                     page_token: str | None = None,
                     view: ViewType = ViewType.ACTIVE_ONLY) -> Page:
+        search_index = _search_index()
         view = ViewType(view)
         order = tuple(order_by or ())
         offset = query.check_page(max_results, page_token, filter, order)
@@ -763,6 +774,7 @@ class LayoutTrackingStore(TrackingStore):
                 order: tuple[OrderBy, ...], offset: int, max_results: int,
                 view: ViewType) -> Page:
         """Filter and sort the experiments' columns; decode the summaries of the page only."""
+        search_index = _search_index()
         parts: list[search_index.Part] = []
         for experiment_id in experiment_ids:
             parts += self._parts_of(experiment_id, view)
@@ -843,6 +855,7 @@ class LayoutTrackingStore(TrackingStore):
         A log that does not start with its experiment (one made before the log was) is
         followed from its end after the summaries were read once.
         """
+        search_index = _search_index()
         rel = _log_rel(experiment_id)
         start = index.log or 0
         try:
@@ -875,6 +888,7 @@ class LayoutTrackingStore(TrackingStore):
     def _rewritten(self, experiment_id: str, index: _ExperimentIndex) -> _ExperimentIndex:
         """The index, or a new table of it stored when enough runs changed since its
         table was made."""
+        search_index = _search_index()
         stale = len(index.changed) + len(index.gone)
         total = (index.table.n if index.table is not None else 0) + len(index.changed)
         if stale < max(_INDEX_REWRITE_THRESHOLD, _INDEX_REWRITE_SHARE * total):
@@ -895,6 +909,7 @@ class LayoutTrackingStore(TrackingStore):
                     token: bytes | None, log: int | None = None) -> _ExperimentIndex:
         """Bring an index up to ``token``: re-read the summaries whose files changed; write
         a new stored index once enough did. Returns the index to use."""
+        search_index = _search_index()
         signatures = self.storage.signatures(f"{_exp_dir(experiment_id)}/runs", "summary.json")
         row_of = index.row_of()
         stored = index.table.signatures() if index.table is not None else []
@@ -923,6 +938,7 @@ class LayoutTrackingStore(TrackingStore):
         return self._rewritten(experiment_id, index)
 
     def _load_index(self, experiment_id: str) -> _ExperimentIndex:
+        search_index = _search_index()
         rel = _index_rel(experiment_id)
         try:
             table = search_index.Table(lambda start, end: self.storage.read_range(rel, start,
