@@ -28,6 +28,7 @@ raises ``DamagedIndex`` and the caller rebuilds it from the summaries.
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 import struct
@@ -44,6 +45,8 @@ MAGIC = b"MOSI1\n"
 _HEAD = len(MAGIC) + 8
 #: How much of the file the first read takes: the header of most indexes fits.
 _FIRST_READ = 1 << 16
+#: Summaries of a page closer than this are read as one range (a page of the disk).
+_GAP = 4096
 _STATUSES = tuple(s.value for s in RunStatus)
 _STATUS_CODE = {s: i for i, s in enumerate(_STATUSES)}
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
@@ -235,11 +238,14 @@ class StringColumn:
 class Table:
     """A stored table, read column by column as a search asks for them.
 
-    ``read(start, end)`` returns bytes of the file (``end`` None: to its end). Columns are
-    decoded once and kept.
+    ``read(start, end)`` returns bytes of the file (``end`` None: to its end), and
+    ``read_many(ranges)`` the bytes of several ``(start, end)`` ranges. Columns are decoded
+    once and kept.
     """
 
-    def __init__(self, read: Callable[[int, int | None], bytes]) -> None:
+    def __init__(self, read: Callable[[int, int | None], bytes],
+                 read_many: Callable[[list[tuple[int, int]]], list[bytes]] | None = None
+                 ) -> None:
         first = read(0, _FIRST_READ)
         if first[:len(MAGIC)] != MAGIC or len(first) < _HEAD:
             raise DamagedIndex("not a search index (no magic)")
@@ -258,6 +264,7 @@ class Table:
                 raise DamagedIndex("a header of the wrong shape")
         except (ValueError, KeyError, TypeError) as exc:
             raise DamagedIndex(f"an unreadable header ({exc})") from None
+        self._read_many = read_many or (lambda ranges: [read(a, b) for a, b in ranges])
         self.token: str | None = token
         #: How far into the experiment's summary log the table reflects (None: unknown).
         self.log: int | None = log
@@ -295,7 +302,7 @@ class Table:
             values = json.loads(self._blob(where))
         except ValueError:
             raise DamagedIndex("a list of strings that is not JSON") from None
-        if type(values) is not list or not all(type(v) is str for v in values):
+        if type(values) is not list or not set(map(type, values)) <= {str}:
             raise DamagedIndex("a list of strings of the wrong shape")
         return values
 
@@ -390,25 +397,39 @@ class Table:
         return self._cached(("metrics", key), make)
 
     def summaries(self, rows: Sequence[int]) -> list[dict[str, Any]]:
-        """The stored summaries of ``rows`` (without the derived fields); read as one range."""
+        """The stored summaries of ``rows`` (without the derived fields), each checked against
+        its checksum. Only their bytes are read: one range for rows near each other
+        (``_GAP``), a range apiece for the others, all in one call."""
         offsets = self._cached("offsets", lambda: self._checked_offsets())
         if not len(rows):
             return []
-        lo, hi = int(offsets[min(rows)]), int(offsets[max(rows) + 1])
         where = self.header.get("summaries")
         if not (type(where) is list and len(where) == 3 and type(where[0]) is int):
             self.damaged = True
             raise DamagedIndex("no summaries in the header")
-        # The span of the page's runs only, each summary checked against its own checksum.
         crcs = self._cached("summary_crcs", lambda: self._array(
             self.header.get("summary_crcs"), "<u4", self.n))
-        data = self._read(self._base + where[0] + lo, self._base + where[0] + hi)
-        if len(data) != hi - lo:
-            self.damaged = True
-            raise DamagedIndex("summaries cut short")
+        base = self._base + where[0]
+        spans: list[list[int]] = []  # [start, end] in the blob, merged
+        for row in sorted(set(rows)):
+            start, end = int(offsets[row]), int(offsets[row + 1])
+            if spans and start - spans[-1][1] <= _GAP:
+                spans[-1][1] = end
+            else:
+                spans.append([start, end])
+        chunks = self._read_many([(base + a, base + b) for a, b in spans])
+        found: dict[int, bytes] = {}
+        for (a, b), data in zip(spans, chunks):
+            if len(data) != b - a:
+                self.damaged = True
+                raise DamagedIndex("summaries cut short")
+            found[a] = data
+        starts = [a for a, _ in spans]
         out = []
         for row in rows:
-            line = data[offsets[row] - lo:offsets[row + 1] - lo]
+            start = int(offsets[row])
+            at = starts[bisect.bisect_right(starts, start) - 1]
+            line = found[at][start - at:int(offsets[row + 1]) - at]
             if zlib.crc32(line) != crcs[row]:
                 self.damaged = True
                 raise DamagedIndex("a summary whose bytes do not match its checksum")

@@ -941,8 +941,9 @@ class LayoutTrackingStore(TrackingStore):
         search_index = _search_index()
         rel = _index_rel(experiment_id)
         try:
-            table = search_index.Table(lambda start, end: self.storage.read_range(rel, start,
-                                                                                   end))
+            table = search_index.Table(
+                lambda start, end: self.storage.read_range(rel, start, end),
+                lambda ranges: self.storage.read_ranges(rel, ranges))
         except FileNotFoundError:
             return _ExperimentIndex()
         except search_index.DamagedIndex as exc:
