@@ -952,11 +952,11 @@ def fit_scaling(quick: bool) -> None:
         mo, fl = got["modelops"], got["floor"]
         print(f"  {n:>11,} | {mo['frame_mb']:>5.0f} MB | {fmt_time(mo['s']):>9} | "
               f"{mo['extra_mb']:>9.0f} MB | {fmt_time(fl['s']):>9} | {mo['s'] / fl['s']:.1f}x")
+    from scaling import growth_exponent
+
     sizes_ = [n for n, _ in rows]
-    slope = float(np.polyfit(np.log(sizes_[1:]), np.log([g["modelops"]["s"]
-                                                          for _, g in rows[1:]]), 1)[0])
-    floor_slope = float(np.polyfit(np.log(sizes_[1:]), np.log([g["floor"]["s"]
-                                                                for _, g in rows[1:]]), 1)[0])
+    slope = growth_exponent(sizes_[1:], [g["modelops"]["s"] for _, g in rows[1:]])
+    floor_slope = growth_exponent(sizes_[1:], [g["floor"]["s"] for _, g in rows[1:]])
     extra = [g["modelops"]["extra_mb"] for _, g in rows]
     print(f"  growth exponent from {sizes_[1]:,} rows: modelops {slope:.2f}, floor "
           f"{floor_slope:.2f} (target <= 1.1: {'PASS' if slope <= 1.1 else 'FAIL'}); memory "

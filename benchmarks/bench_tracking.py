@@ -652,13 +652,6 @@ print(json.dumps({"import": t1 - t0, "connect": t2 - t1, "plugins": plugins,
 """
 
 
-def growth_exponent(sizes: list[int], times: list[float]) -> float:
-    """The slope of log(time) against log(size): 1 is linear."""
-    import numpy as np
-
-    return float(np.polyfit(np.log(sizes), np.log(times), 1)[0])
-
-
 def make_runs(ops: Any, experiment: str, start: int, stop: int) -> None:
     """Runs ``start``..``stop`` of ``experiment``: 5 params and 5 metrics each, ended."""
     tracking = ops.tracking
@@ -743,6 +736,8 @@ def scale_search(quick: bool) -> None:
         print(f"  {size:>8,} runs  {fmt_time(t):>9}  ({t / size * 1e6:.2f} µs a run; numpy "
               f"loaded before: {fmt_time(t_loaded)}; {count} returned, as a scan gives "
               f"them: {ok})")
+    from scaling import growth_exponent
+
     exponent = growth_exponent([c[0] for c in colds], [c[1] for c in colds])
     largest = colds[-1]
     if largest[0] < 50000:
