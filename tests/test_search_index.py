@@ -385,3 +385,14 @@ def test_an_index_replaced_between_two_reads_is_read_again_without_a_warning(
         warnings.simplefilter("error", StoreWarning)
         assert _search(root) == ["late", *EXPECTED]
     assert len(loads) == 2  # the old header's columns did not check out: loaded again
+
+
+def test_a_log_removed_after_the_index_read_it_is_not_trusted_past_its_end(searched_store):
+    root, _ = searched_store
+    [log] = list(root.glob("experiments/*/summaries.log"))
+    log.unlink()  # the index read it to its end; writers begin a new one
+    ops = modelops.connect(root)
+    with ops.tracking.start_run(experiment="e", name="late") as run:
+        run.log_metric("m", 100.0)
+        run.log_param("p", "1")
+    assert _search(root) == ["late", *EXPECTED]

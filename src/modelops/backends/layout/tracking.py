@@ -862,6 +862,13 @@ class LayoutTrackingStore(TrackingStore):
             data = self.storage.read_range(rel, start)
         except FileNotFoundError:
             data = b""
+        if start and not data:
+            signature = self.storage.signature(rel)
+            if signature is None or signature[2] < start:
+                # The log is shorter than what the index read of it (removed, or cut short
+                # and begun again): read every summary once, then follow the log again.
+                size = 0 if signature is None else signature[2]
+                return self._revalidate(experiment_id, index, token, log=size)
         end = data.rfind(b"\n") + 1  # a line being appended is read next time
         lines = data[:end].split(b"\n")[:-1]
         if index.log is None:
