@@ -10,8 +10,9 @@ Layout of the file::
 
     MOSI1\\n                  magic
     <8 bytes, little-endian>  length of the header
-    <header>                  JSON: run count, change token, statuses, and for every column
-                              where its blob lies: [offset, length, crc32]
+    <header>                  JSON: run count, the change token and the offset of the
+                              summary log it reflects, statuses, and for every column where
+                              its blob lies: [offset, length, crc32]
     <blobs>                   numpy arrays (little-endian) and JSON lists of strings
 
 Columns: ``run_id`` (strings), ``start_time``, ``end_time`` and its presence, ``status``
