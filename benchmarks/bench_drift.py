@@ -885,6 +885,88 @@ def wide(quick: bool) -> int:
     return 0
 
 
+FIT_WORKER = r"""
+import json, resource, sys, tempfile, time
+from collections import Counter
+import numpy as np
+rows, what = int(sys.argv[1]), sys.argv[2]
+rng = np.random.default_rng(20261207)
+colours = np.array(["red", "green", "blue", "amber", "violet"], dtype=object)
+shops = np.array([f"shop-{i}" for i in range(200)], dtype=object)
+frame = {f"x{i}": rng.normal(i, 1 + i, rows) for i in range(3)}
+frame["count"] = rng.poisson(20, rows)
+frame["colour"] = colours[rng.integers(0, len(colours), rows)]   # object arrays, as pandas
+frame["shop"] = shops[rng.integers(0, len(shops), rows)]
+small = {k: v[:1000] for k, v in frame.items()}
+if what == "modelops":
+    import modelops
+    ops = modelops.connect(tempfile.mkdtemp(prefix="modelops-bench-fit-"))
+    fit = lambda data: ops.drift.fit_reference("fit", data, categorical=["colour", "shop"])
+else:
+    # The floor of a profile: one numpy pass per numeric column (mean, std, min, max and a
+    # 100-bin histogram) and a count per category.
+    def fit(data):
+        out = {}
+        for col, values in data.items():
+            if values.dtype == object:
+                out[col] = Counter(values.tolist())
+            else:
+                x = values.astype(np.float64)
+                out[col] = (x.mean(), x.std(), x.min(), x.max(), np.histogram(x, 100))
+        return out
+fit(small)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+times = []
+for _ in range(3):  # the best of three: the machine is shared
+    t0 = time.perf_counter()
+    fit(frame)
+    times.append(time.perf_counter() - t0)
+seconds = min(times)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+if what == "modelops":
+    import shutil
+    ops.close()
+    shutil.rmtree(ops.tracking.store.storage.root, ignore_errors=True)
+print(json.dumps({"s": seconds, "peak_mb": peak / 1024, "extra_mb": (peak - before) / 1024,
+                  "frame_mb": sum(v.nbytes for v in frame.values()) / 2**20}))
+"""
+
+
+def fit_scaling(quick: bool) -> None:
+    """``fit_reference`` by rows (``--scale``): time and peak memory in a fresh process per
+    size, against a floor of one numpy pass per column, with growth exponents."""
+    sizes = [10_000, 100_000, 1_000_000] if quick else [10_000, 100_000, 1_000_000,
+                                                       10_000_000]
+    print(f"[scale] fit_reference on 3 normal columns, 1 count column and 2 categorical ones "
+          f"(5 and 200 levels, object arrays), {sizes[0]:,} to {sizes[-1]:,} rows ...",
+          flush=True)
+    rows = []
+    for n in sizes:
+        got = {}
+        for what in ("modelops", "floor"):
+            out = subprocess.run([sys.executable, "-c", FIT_WORKER, str(n), what],
+                                 capture_output=True, text=True, check=True).stdout
+            got[what] = json.loads(out.strip().splitlines()[-1])
+        rows.append((n, got))
+    print("\nfit_reference by rows (a fresh process each, the best of 3 fits; memory beyond "
+          "the frame: peak RSS over what the process held before fitting):")
+    print(f"  {'rows':>11} | {'frame':>8} | {'modelops':>9} | {'beyond frame':>12} | "
+          f"{'floor':>9} | modelops / floor")
+    for n, got in rows:
+        mo, fl = got["modelops"], got["floor"]
+        print(f"  {n:>11,} | {mo['frame_mb']:>5.0f} MB | {fmt_time(mo['s']):>9} | "
+              f"{mo['extra_mb']:>9.0f} MB | {fmt_time(fl['s']):>9} | {mo['s'] / fl['s']:.1f}x")
+    from scaling import growth_exponent
+
+    sizes_ = [n for n, _ in rows]
+    slope = growth_exponent(sizes_[1:], [g["modelops"]["s"] for _, g in rows[1:]])
+    floor_slope = growth_exponent(sizes_[1:], [g["floor"]["s"] for _, g in rows[1:]])
+    extra = [g["modelops"]["extra_mb"] for _, g in rows]
+    print(f"  growth exponent from {sizes_[1]:,} rows: modelops {slope:.2f}, floor "
+          f"{floor_slope:.2f} (target <= 1.1: {'PASS' if slope <= 1.1 else 'FAIL'}); memory "
+          f"beyond the frame at most {max(extra):.0f} MB")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="smoke run: 10,000 rows")
@@ -911,10 +993,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="further seeds, detection only (modelops and scipy), at the "
                              "smallest size (default 10, 3 with --quick)")
     parser.add_argument("--scale", action="store_true",
-                        help="only the wide frame: 10,000 rows x 1,000 numeric columns, "
-                        "modelops' check against the scipy loop")
+                        help="only the scaling figures: fit_reference from 10,000 to "
+                        "10,000,000 rows (time, peak memory), and the wide frame: 10,000 rows "
+                        "x 1,000 numeric columns, modelops' check against the scipy loop")
     args = parser.parse_args(argv)
     if args.scale:
+        fit_scaling(args.quick)
         return wide(args.quick)
 
     if args.sizes:

@@ -72,7 +72,7 @@ def test_a_search_succeeds_when_its_cache_cannot_be_written(tmp_path, monkeypatc
     real_replace = LocalStorage.replace
 
     def full_disk(self, rel, data):
-        if rel.endswith("index.json"):
+        if rel.endswith("search-index"):
             raise StoreError(f"writing {rel} failed: No space left on device")
         return real_replace(self, rel, data)
 

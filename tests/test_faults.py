@@ -12,6 +12,7 @@ from conftest import python_env
 
 import modelops
 from modelops import RunStatus
+from modelops.backends.layout import search_index
 
 pytestmark = pytest.mark.slow
 
@@ -66,7 +67,15 @@ def _all_json_parses(root):
             continue
         for name in files:
             with open(os.path.join(dirpath, name), "rb") as f:
-                json.loads(f.read())
+                data = f.read()
+            if name == "summaries.log":  # JSON lines, each appended whole in one write
+                assert data.endswith(b"\n")
+                for line in data.splitlines():
+                    json.loads(line)
+            elif name == "search-index":
+                search_index.Table.of_bytes(data).run_ids()
+            else:
+                json.loads(data)
 
 
 @pytest.mark.parametrize("delay", [0.0, 0.013, 0.037])

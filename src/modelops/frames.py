@@ -78,8 +78,11 @@ def column_kind(values: np.ndarray, name: str) -> str:
     if kind == "O":
         # Decide from the set of types (one C-speed pass); only a column holding both
         # strings and numbers needs a look at the values (NaN there may just mean missing).
-        types = {t for t in set(map(type, values.tolist()))
-                 if t is not type(None) and t.__name__ != "NAType"}
+        # By chunks of a million: the list of a chunk is all that is made beside the column.
+        seen: set[type] = set()
+        for start in range(0, len(values), 1 << 20):
+            seen.update(map(type, values[start:start + (1 << 20)].tolist()))
+        types = {t for t in seen if t is not type(None) and t.__name__ != "NAType"}
         has_str = any(issubclass(t, str) for t in types)
         has_num = any(issubclass(t, _NUMBERS) for t in types)
         if has_str and has_num:

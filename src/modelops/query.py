@@ -137,7 +137,8 @@ _NUMBER = re.compile(
     re.IGNORECASE,
 )
 
-_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+#: The function of each numeric operator (they work on numpy arrays too).
+COMPARE: dict[str, Callable[[Any, Any], Any]] = {
     "=": operator.eq,
     "!=": operator.ne,
     "<": operator.lt,
@@ -354,7 +355,8 @@ def _like(pattern: str, ignore_case: bool) -> Callable[[str], Any]:
     return re.compile("".join(parts), flags).fullmatch
 
 
-def _string_test(op: str, value: Value) -> Callable[[str], Any]:
+def string_test(op: str, value: Value) -> Callable[[str], Any]:
+    """The test a string operator applies to one value (truthy when it matches)."""
     if op == "=":
         return value.__eq__
     if op == "!=":
@@ -377,7 +379,7 @@ def _attribute_getter(key: str) -> Callable[[RunInfo], Any]:
 def _compile(kind: str, key: str, op: str, value: Any) -> _Predicate:
     """Turn one clause into a closure doing only dict/attribute lookups per run."""
     if kind == "metrics":
-        compare = _COMPARE[op]
+        compare = COMPARE[op]
 
         def metric(run: Run) -> bool:
             point = run.data.latest.get(key)
@@ -387,21 +389,21 @@ def _compile(kind: str, key: str, op: str, value: Any) -> _Predicate:
     if kind == "attributes":
         get = _attribute_getter(key)
         if key in _NUMERIC_ATTRIBUTES:
-            compare = _COMPARE[op]
+            compare = COMPARE[op]
 
             def numeric_attribute(run: Run) -> bool:
                 v = get(run.info)
                 return v is not None and compare(v, value)
 
             return numeric_attribute
-        test = _string_test(op, value)
+        test = string_test(op, value)
 
         def string_attribute(run: Run) -> bool:
             v = get(run.info)
             return v is not None and bool(test(v))
 
         return string_attribute
-    test = _string_test(op, value)
+    test = string_test(op, value)
     if kind == "params":
 
         def param(run: Run) -> bool:

@@ -190,3 +190,53 @@ def test_kept_samples_are_stored_packed_and_old_lists_still_read():
         broken["columns"]["x"]["sample_f64"] = bad
         with pytest.raises(InvalidInput, match=match):
             profile_from_data(broken)
+
+
+# -- profiling by chunks (a frame of any length in bounded memory) --------------------------
+
+
+@pytest.mark.parametrize("kind", ["normal", "with_missing", "mostly_missing", "integers"])
+def test_a_column_profiled_by_chunks_equals_it_profiled_whole(monkeypatch, kind):
+    from modelops.drift import profile as profile_module
+
+    rng = np.random.default_rng(7)
+    x = rng.normal(3, 2, 12_345)
+    if kind == "with_missing":
+        x[rng.random(len(x)) < 0.1] = np.nan
+        x[:3] = [np.inf, -np.inf, np.inf]
+    elif kind == "mostly_missing":  # few enough finite values to keep them all
+        x[rng.random(len(x)) < 0.9] = np.nan
+    elif kind == "integers":
+        x = rng.poisson(4, len(x))
+    whole = profile_numeric(x)
+    monkeypatch.setattr(profile_module, "CHUNK_ROWS", 1000)
+    chunked = profile_numeric(x)
+    for field in ("count", "missing", "infinite", "min", "max", "binary", "integer",
+                  "buckets", "sample"):
+        assert getattr(chunked, field) == getattr(whole, field), field
+    for field in ("mean", "m2", "m3", "m4"):
+        assert getattr(chunked, field) == pytest.approx(getattr(whole, field), rel=1e-9,
+                                                        abs=1e-9), field
+    assert chunked.spec.center == pytest.approx(whole.spec.center, rel=1e-12)
+    assert chunked.spec.scale == pytest.approx(whole.spec.scale, rel=1e-12)
+    # And against numpy and scipy directly.
+    finite = np.asarray(x, dtype=float)[np.isfinite(np.asarray(x, dtype=float))]
+    assert chunked.mean == pytest.approx(finite.mean(), rel=1e-12)
+    assert chunked.std == pytest.approx(finite.std(ddof=1), rel=1e-9)
+    if len(finite) > 2 and finite.std() > 0:
+        assert chunked.skewness == pytest.approx(scipy.stats.skew(finite), rel=1e-6, abs=1e-9)
+
+
+def test_categories_counted_by_chunks_equal_a_whole_count(monkeypatch):
+    from modelops.drift import profile as profile_module
+
+    rng = np.random.default_rng(8)
+    levels = np.array(["a", "b", None, "c", float("nan")], dtype=object)
+    values = levels[rng.integers(0, len(levels), 5_000)]
+    whole = profile_categorical(values)
+    monkeypatch.setattr(profile_module, "CHUNK_ROWS", 700)
+    chunked = profile_categorical(values)
+    assert chunked == whole
+    assert sum(chunked.frequencies.values()) + chunked.missing == len(values)
+    fixed = profile_categorical(values[values != None].astype(str))  # noqa: E711
+    assert sum(fixed.frequencies.values()) == int((values != None).sum())  # noqa: E711

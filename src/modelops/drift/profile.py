@@ -89,34 +89,86 @@ def spec_for(values: np.ndarray) -> BucketSpec:
 
 # -- profiling -------------------------------------------------------------------------------
 
-def profile_numeric(values: np.ndarray, spec: BucketSpec | None = None) -> NumericProfile:
-    """Profile one numeric column (float64 array; NaN is missing, ±inf counted apart)."""
-    values = np.asarray(values, dtype=np.float64)
-    nan = np.isnan(values)
-    inf = np.isinf(values)
-    finite = values[~(nan | inf)]
-    spec = spec or spec_for(finite)
-    n = len(finite)
-    if n:
-        mean = float(finite.mean())
-        d = finite - mean
-        d2 = d * d
-        m2, m3, m4 = float(d2.sum()), float((d2 * d).sum()), float((d2 * d2).sum())
-        lo, hi = float(finite.min()), float(finite.max())
-        binary = bool(np.all((finite == 0) | (finite == 1)))
-        integer = bool(np.all(finite == np.round(finite)))
-    else:
-        mean = m2 = m3 = m4 = 0.0
-        lo, hi = math.inf, -math.inf
+#: Rows a numeric column is profiled by at a time: what profiling holds beyond the frame is
+#: a few float arrays of this many values, whatever the number of rows.
+CHUNK_ROWS = 1 << 20
+
+
+def _chunks(values: np.ndarray) -> list[np.ndarray]:
+    return [values[i:i + CHUNK_ROWS] for i in range(0, len(values), CHUNK_ROWS)] or [values]
+
+
+def profile_numeric(values: np.ndarray, spec: BucketSpec | None = None,
+                    column: str = "value") -> NumericProfile:
+    """Profile one numeric column (NaN is missing, ±inf counted apart), ``CHUNK_ROWS`` rows
+    at a time: three passes (count and mean; central moments; buckets), each linear in the
+    rows and holding one chunk's temporaries. A column of one chunk gives the figures a
+    whole-array computation gives, bit for bit; a longer one the same up to float rounding
+    in the sums."""
+    values = np.asarray(values)
+    chunks = [_finite_of(_as_float(c, column)) for c in _chunks(values)] \
+        if len(values) <= CHUNK_ROWS else None
+    n = missing = infinite = 0
+    total = 0.0
+    lo, hi = math.inf, -math.inf
+    binary = integer = True
+    for finite, nan, inf in chunks or (_finite_of(_as_float(c, column))
+                                       for c in _chunks(values)):
+        n += len(finite)
+        missing += nan
+        infinite += inf
+        if len(finite):
+            total += float(finite.sum())
+            lo, hi = min(lo, float(finite.min())), max(hi, float(finite.max()))
+            binary = binary and bool(np.all((finite == 0) | (finite == 1)))
+            integer = integer and bool(np.all(finite == np.round(finite)))
+    mean = total / n if n else 0.0
+    m2 = m3 = m4 = 0.0
+    for finite, _, _ in chunks or (_finite_of(_as_float(c, column))
+                                   for c in _chunks(values)):
+        if n and len(finite):
+            d = finite - mean
+            d2 = d * d
+            m2 += float(d2.sum())
+            d2 *= d
+            m3 += float(d2.sum())
+            d2 *= d
+            m4 += float(d2.sum())
+    if spec is None:
+        scale = math.sqrt(m2 / n) if n else 1.0
+        if not n:
+            spec = BucketSpec(0.0, 1.0)
+        else:
+            if not math.isfinite(scale) or scale <= 0:
+                scale = max(abs(mean), 1.0)
+            spec = BucketSpec(mean, scale)
+    buckets: dict[int, int] = {}
+    kept: list[np.ndarray] = []
+    for finite, _, _ in chunks or (_finite_of(_as_float(c, column))
+                                   for c in _chunks(values)):
+        keys, counts = count_buckets(finite, spec)
+        for k, c in zip(keys.tolist(), counts.tolist()):
+            buckets[k] = buckets.get(k, 0) + c
+        if n <= EXACT_LIMIT:
+            kept.append(finite)
+    sample = tuple(np.sort(np.concatenate(kept)).tolist()) if n <= EXACT_LIMIT else None
+    if not n:
+        mean = 0.0
         binary = integer = False
-    keys, counts = count_buckets(finite, spec)
     return NumericProfile(
-        count=n, missing=int(nan.sum()), infinite=int(inf.sum()), mean=mean, m2=m2, m3=m3,
+        count=n, missing=missing, infinite=infinite, mean=mean, m2=m2, m3=m3,
         m4=m4, min=lo, max=hi, binary=binary, spec=spec,
-        buckets=dict(zip(keys.tolist(), counts.tolist())),
-        sample=tuple(np.sort(finite).tolist()) if n <= EXACT_LIMIT else None,
-        integer=integer,
+        buckets=dict(sorted(buckets.items())), sample=sample, integer=integer,
     )
+
+
+def _finite_of(values: np.ndarray) -> tuple[np.ndarray, int, int]:
+    """The finite values of a float chunk, and how many were NaN and ±inf."""
+    finite_mask = np.isfinite(values)
+    if finite_mask.all():
+        return values, 0, 0
+    nan = int(np.isnan(values).sum())
+    return values[finite_mask], nan, len(values) - int(finite_mask.sum()) - nan
 
 
 def profile_categorical(values: np.ndarray) -> CategoricalProfile:
@@ -127,14 +179,24 @@ def profile_categorical(values: np.ndarray) -> CategoricalProfile:
 
 
 def category_counts(values: np.ndarray) -> tuple[list[str], np.ndarray, int]:
-    """Levels (as strings, sorted), their counts, and the number of missing values."""
+    """Levels (as strings, sorted), their counts, and the number of missing values; counted
+    ``CHUNK_ROWS`` values at a time."""
     if values.dtype.kind in "US":
-        keys, counts = np.unique(values, return_counts=True)
-        return [str(k) for k in keys.tolist()], counts, 0
-    # Counting with a dict (C code in Counter) beats sorting strings.
+        merged_counts: dict[str, int] = {}
+        for chunk in _chunks(values):
+            keys, counts = np.unique(chunk, return_counts=True)
+            for key, count in zip(keys.tolist(), counts.tolist()):
+                merged_counts[str(key)] = merged_counts.get(str(key), 0) + count
+        levels = sorted(merged_counts)
+        return levels, np.array([merged_counts[k] for k in levels], dtype=np.int64), 0
+    # Counting with a dict (C code in Counter) beats sorting strings; by chunk, so the list
+    # of a chunk's values is all that is made beside the column.
+    counter: Counter[Any] = Counter()
+    for chunk in _chunks(values):
+        counter.update(chunk.tolist())
     merged: dict[str, int] = {}
     missing = 0
-    for key, count in Counter(values.tolist()).items():
+    for key, count in counter.items():
         if key is None or (isinstance(key, float) and key != key) or \
                 type(key).__name__ == "NAType":
             missing += count
@@ -160,7 +222,7 @@ def profile_frame(name: str, frame: Any, *, categorical: Sequence[str] | None = 
     out: dict[str, Any] = {}
     for col, values in data.items():
         if kinds[col] == NUMERIC:
-            out[col] = profile_numeric(_as_float(values, col), specs.get(col))
+            out[col] = profile_numeric(values, specs.get(col), col)
         else:
             out[col] = profile_categorical(values)
     rows = len(next(iter(data.values()))) if data else 0
@@ -179,7 +241,7 @@ def _row_sample(data: Mapping[str, np.ndarray], profiles: Mapping[str, Any],
     out: dict[str, np.ndarray] = {}
     for col, values in data.items():
         if profiles[col].kind == NUMERIC:
-            out[col] = _as_float(values, col)[pick]
+            out[col] = _as_float(values[pick], col)
         else:
             out[col] = categorical(np.asarray(values)[pick])
     return out

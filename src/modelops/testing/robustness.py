@@ -23,7 +23,7 @@ fixture the subclass provides (a store and the space around it)::
   replaced by valid JSON of another shape or by garbage, deleted, replaced by a link to a
   file outside the store) and every read runs: each ends in its result, a ``ModelOpsError``
   or a warning — never in another error, never in a byte from outside the root, never in a
-  write (the one derived cache a search may refresh, ``index.json``, aside).
+  write (the one derived cache a search may refresh, ``search-index``, aside).
 - ``FaultSuite``: a workload runs while the storage fails its n-th write with ``ENOSPC``,
   ``EIO`` or ``EROFS``, for every n the workload has: afterwards the store reads, everything
   the workload was told was stored is there, and no temporary file is left.
@@ -334,7 +334,7 @@ def _settings(examples: int) -> settings:
 
 def _without_caches(world: dict[str, Any]) -> dict[str, Any]:
     # A search may refresh its derived index (and only that) when it reads.
-    return {k: v for k, v in world.items() if not k.endswith("/index.json")}
+    return {k: v for k, v in world.items() if not k.endswith("/search-index")}
 
 
 # -- bad input ------------------------------------------------------------------------------

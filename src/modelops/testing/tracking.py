@@ -1013,6 +1013,87 @@ class SearchTests(TrackingStoreTests):
         expected = sorted(runs, key=lambda r: (-r.info.start_time, r.info.run_id))
         assert _ids(store.search_runs([experiment.experiment_id]).items) == _ids(expected)
 
+    def test_search_equals_a_scan_of_every_run(self, store: TrackingStore) -> None:
+        """Random filters and orders over runs with missing keys, NaN, ±inf, ties, deleted
+        and changed runs: a search (paged) gives what filtering and sorting every run read
+        back alone gives (``modelops.query.search`` over ``get_run``)."""
+        import random
+
+        from modelops import query
+
+        rng = random.Random(20261207)
+        numbers = [0.0, 1.0, 2.5, -3.0, math.nan, math.inf, -math.inf]
+        strings = ["a", "b", "ab", "A", ""]
+        exps = [store.create_experiment(f"scan-{i}") for i in range(2)]
+        run_ids = []
+        for i in range(14):
+            exp = exps[i % 5 == 0]
+            run = store.create_run(exp.experiment_id, run_name=rng.choice(["x", "y", "xy"]),
+                                   start_time=rng.choice([1, 2, 2**53 + 1]),
+                                   tags={"t": rng.choice(strings)} if rng.random() < .7 else {},
+                                   user=rng.choice(strings))
+            run_ids.append(run.info.run_id)
+            metrics = [MetricSeries(k, [0], [rng.choice(numbers)], [T0])
+                       for k in ("m0", "m1") if rng.random() < .7]
+            params = {k: rng.choice(strings) for k in ("p0", "p1") if rng.random() < .6}
+            if metrics or params:
+                store.log_batch(run.info.run_id, metrics, params=params)
+            if rng.random() < .5:
+                store.update_run(run.info.run_id, status=rng.choice(["FINISHED", "FAILED"]),
+                                 end_time=rng.choice([3, 4]))
+        ids = [e.experiment_id for e in exps]
+
+        def clause() -> query.Comparison:
+            kind = rng.choice(query.KINDS)
+            if kind == "metrics":
+                return query.Comparison(kind, rng.choice(["m0", "m1"]),
+                                        rng.choice(["=", "!=", "<", "<=", ">", ">="]),
+                                        rng.choice(numbers))
+            if kind == "attributes" and rng.random() < .4:
+                return query.Comparison(kind, rng.choice(["start_time", "end_time"]),
+                                        rng.choice(["=", "!=", "<", ">="]),
+                                        rng.choice([1.0, 2.5, 4.0, 2.0**53]))
+            key = rng.choice({"params": ["p0", "p1"], "tags": ["t"],
+                              "attributes": ["run_name", "status", "user",
+                                             "lifecycle_stage", "run_id"]}[kind])
+            op = rng.choice(["=", "!=", "LIKE", "ILIKE", "IN", "NOT IN"])
+            value: Any = (tuple(rng.sample([*strings, "x", "FINISHED", "active"], 2))
+                          if op in ("IN", "NOT IN") else rng.choice(
+                              [*strings, "x%", "%b", "_", "FINISHED", "deleted"]))
+            return query.Comparison(kind, key, op, value)
+
+        def check() -> None:
+            every = [store.get_run(r) for r in run_ids]
+            for _ in range(25):
+                clauses = [clause() for _ in range(rng.randint(0, 2))]
+                flt = query.Filter(clauses) if clauses else None
+                order = tuple(query.OrderBy(k, rng.choice(
+                    {"metrics": ["m0", "m1"], "params": ["p0"], "tags": ["t"],
+                     "attributes": ["end_time", "run_name", "status"]}[k]), rng.random() < .5)
+                    for k in rng.sample(query.KINDS, rng.randint(0, 2)))
+                view = rng.choice(list(ViewType))
+                want = query.search([r for r in every if view.admits(r.info.lifecycle_stage)],
+                                    flt, order, query.MAX_RESULTS, None).items
+                got, token = [], None
+                while True:
+                    page = store.search_runs(ids, flt, order, max_results=4, page_token=token,
+                                             view=view)
+                    got += list(page.items)
+                    token = page.token
+                    if token is None:
+                        break
+                assert _ids(got) == _ids(want), (str(flt), order, view)
+                assert list(got) == list(want)
+
+        check()
+        for run_id in rng.sample(run_ids, 4):
+            store.set_run_lifecycle(run_id, True)
+        for run_id in rng.sample(run_ids, 4):
+            with contextlib.suppress(Conflict):
+                store.log_batch(run_id, [MetricSeries("m1", [5], [rng.choice(numbers)], [T0])],
+                                tags={"t": rng.choice(strings)})
+        check()
+
     def test_search_results_equal_get_run(self, store: TrackingStore) -> None:
         """Each run a search returns equals what ``get_run`` returns for it."""
         exp, runs = self._search_fixture(store)

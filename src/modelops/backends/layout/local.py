@@ -257,6 +257,13 @@ class LocalStorage(Storage):
         finally:
             os.close(fd)
 
+    def read_ranges(self, rel: str, ranges: list[tuple[int, int]]) -> list[bytes]:
+        fd, path, _ = self._open(rel, os.O_RDONLY)
+        try:
+            return [read_at(fd, path, start, end) for start, end in ranges]
+        finally:
+            os.close(fd)
+
     @contextlib.contextmanager
     def locked(self, rel: str) -> Iterator[LockedFile]:
         path = self._abs(rel)

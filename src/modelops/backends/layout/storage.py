@@ -75,6 +75,12 @@ class Storage:
         file is shorter. ``FileNotFoundError`` if it does not exist."""
         return self.read_bytes(rel)[start:end]
 
+    def read_ranges(self, rel: str, ranges: list[tuple[int, int]]) -> list[bytes]:
+        """The bytes of each ``(start, end)`` range of one file, read as one version of it
+        where the storage can (local disk: one open file). ``FileNotFoundError`` if it does
+        not exist."""
+        return [self.read_range(rel, start, end) for start, end in ranges]
+
     def create(self, rel: str, data: bytes) -> None:
         """Write a new file; ``FileExistsError`` if it exists, also under races."""
         raise NotImplementedError

@@ -12,7 +12,11 @@ Layout under the root::
     experiments/<exp>/runs/<run>/summary.json        the run's state folded from its segments,
                                                      replaced atomically after each segment
     experiments/<exp>/runs/<run>/artifacts/...
-    experiments/<exp>/index.json                     a cache of summaries for search; derived
+    experiments/<exp>/summaries.log                  every summary as it is written, one a
+                                                     line, and runs purged (where the storage
+                                                     appends): what keeps the index current
+    experiments/<exp>/search-index                   a columnar cache of the summaries for
+                                                     search (``search_index``); derived
 
 Every record read back is checked for the shape written before it is used: an experiment,
 a name claim or a run record that is not is a ``StoreError`` naming the file when it is
@@ -68,10 +72,21 @@ from modelops.errors import (
 from modelops.stores import TrackingStore
 
 if TYPE_CHECKING:
+    from modelops.backends.layout import search_index
     from modelops.query import Filter, OrderBy
 
-#: Rewrite the persisted search index once a search had to read this many changed summaries.
+
+def _search_index() -> Any:
+    # numpy, which the index is made of, loads at the first search, not at connect().
+    from modelops.backends.layout import search_index
+
+    return search_index
+
+
+#: Rewrite the stored search index once this many of an experiment's runs changed since it
+#: was written (and at least this share of them): fewer are re-read by each cold search.
 _INDEX_REWRITE_THRESHOLD = 16
+_INDEX_REWRITE_SHARE = 0.02
 
 
 def _exp_dir(experiment_id: str) -> str:
@@ -247,96 +262,90 @@ def _run_from_summary(s: dict[str, Any], deleted: bool) -> Run:
     return Run(info, RunData(latest=latest, params=s["params"], tags=s["tags"]))
 
 
-class _Point:
-    __slots__ = ("value",)
-
-    def __init__(self, value: float) -> None:
-        self.value = value
-
-
-class _Latest:
-    __slots__ = ("_metrics",)
-
-    def __init__(self, metrics: dict[str, list[Any]]) -> None:
-        self._metrics = metrics
-
-    def get(self, key: str) -> _Point | None:
-        point = self._metrics.get(key)
-        return None if point is None else _Point(point[0])
-
-
-def _summary_field(key: str) -> property:
-    return property(lambda self: self.summary[key])
-
-
-class _RunView:
-    """A run as search sees it: the attributes ``modelops.query`` reads, straight from a
-    summary dict. Building a validated Run for each of thousands of candidates would cost
-    more than the search; only the returned page becomes Runs."""
-
-    __slots__ = ("deleted", "summary")
-
-    def __init__(self, summary: dict[str, Any], deleted: bool) -> None:
-        self.summary = summary
-        self.deleted = deleted
-
-    info = property(lambda self: self)
-    data = property(lambda self: self)
-    run_id = _summary_field("run_id")
-    experiment_id = _summary_field("experiment_id")
-    run_name = _summary_field("run_name")
-    start_time = _summary_field("start_time")
-    end_time = _summary_field("end_time")
-    user = _summary_field("user")
-    parent_run_id = _summary_field("parent_run_id")
-    artifact_uri = _summary_field("artifact_uri")
-    params = _summary_field("params")
-    tags = _summary_field("tags")
-    status = property(lambda self: RunStatus(self.summary["status"]))
-    lifecycle_stage = property(lambda self: LifecycleStage.DELETED if self.deleted
-                               else LifecycleStage.ACTIVE)
-    latest = property(lambda self: _Latest(self.summary["metrics"]))
-
-    def to_run(self) -> Run:
-        return _run_from_summary(self.summary, self.deleted)
-
-
-class _IndexEntry:
-    __slots__ = ("signature", "summary", "view")
-
-    def __init__(self, signature: Signature, summary: dict[str, Any]) -> None:
-        self.signature = signature
-        self.summary = summary
-        self.view: _RunView | None = None
-
-
-# Summary fields the persisted index leaves out because they can be rebuilt.
-_DERIVED = ("run_id", "experiment_id", "artifact_uri", "last_segment")
-
-
 class _ExperimentIndex:
-    """An experiment's summaries for search, valid for the change token it was built at."""
+    """An experiment's runs for search: a columnar table (read from the stored index, or
+    built) and the summaries that changed since it was made, valid for a change token."""
 
-    def __init__(self) -> None:
-        self.token: bytes | None = None
-        self.entries: dict[str, _IndexEntry] = {}
+    def __init__(self, table: search_index.Table | None = None) -> None:
+        self.table = table
+        self.token: bytes | None = (table.token.encode() if table is not None
+                                    and table.token is not None else None)
+        #: How far into the experiment's summary log this index reflects (None: unknown).
+        self.log: int | None = table.log if table is not None else None
+        #: run id -> (signature, summary, its JSON or None) of runs the table lacks or holds
+        #: an older state of.
+        self.changed: dict[str, tuple[Signature, dict[str, Any], bytes | None]] = {}
+        #: runs of the table since purged.
+        self.gone: set[str] = set()
+        self._row_of: dict[str, int] | None = None
+        self._changed_table: search_index.Table | None = None
 
-    def to_data(self) -> dict[str, Any]:
-        runs = {run_id: [list(e.signature) if e.signature else None,
-                         {k: v for k, v in e.summary.items() if k not in _DERIVED}]
-                for run_id, e in self.entries.items()}
-        return {"token": self.token.decode() if self.token else None, "runs": runs}
+    def row_of(self) -> dict[str, int]:
+        if self._row_of is None:
+            ids = self.table.run_ids() if self.table is not None else []
+            self._row_of = {run_id: i for i, run_id in enumerate(ids)}
+        return self._row_of
 
-    @classmethod
-    def from_data(cls, data: dict[str, Any], experiment_id: str,
-                  runs_uri: str) -> _ExperimentIndex:
-        index = cls()
-        index.token = data["token"].encode() if data.get("token") else None
-        for run_id, (sig, summary) in data["runs"].items():
-            summary.update(run_id=run_id, experiment_id=experiment_id, last_segment=None,
-                           artifact_uri=f"{runs_uri}/{run_id}/artifacts")
-            index.entries[run_id] = _IndexEntry(tuple(sig) if sig else None, summary)
-        return index
+    def change(self, run_id: str, signature: Signature, summary: dict[str, Any],
+               raw: bytes | None = None) -> None:
+        self.changed[run_id] = (signature, summary, raw)
+        self.gone.discard(run_id)
+        self._changed_table = None
+
+    def remove(self, run_id: str) -> None:
+        if self.changed.pop(run_id, None) is not None:
+            self._changed_table = None
+        if run_id in self.row_of():
+            self.gone.add(run_id)
+
+    def changed_table(self) -> search_index.Table:
+        search_index = _search_index()
+        if self._changed_table is None:
+            entries = [(run_id, summary, sig, raw) for run_id, (sig, summary, raw)
+                       in self.changed.items()]
+            self._changed_table = search_index.Table.of_bytes(search_index.build(entries, None))
+        return self._changed_table
+
+    def parts(self, experiment_id: str, runs_uri: str, deleted: dict[str, bool],
+              view: ViewType) -> list[search_index.Part]:
+        """The rows a search looks at: the table's that are still current, and the changed
+        runs', each admitted by ``view``."""
+        import numpy as np
+
+        search_index = _search_index()
+        out = []
+        for table, hidden in ((self.table, set(self.changed) | self.gone),
+                              (self.changed_table() if self.changed else None, set())):
+            if table is None or not table.n:
+                continue
+            keep = np.ones(table.n, dtype=bool)
+            if hidden:
+                row_of = self.row_of()
+                keep[[row_of[r] for r in hidden if r in row_of]] = False
+            is_deleted = np.zeros(table.n, dtype=bool)
+            if any(deleted.values()):
+                is_deleted = np.fromiter((deleted.get(r, False) for r in table.run_ids()),
+                                         dtype=bool, count=table.n)
+            if view is ViewType.ACTIVE_ONLY:
+                keep &= ~is_deleted
+            elif view is ViewType.DELETED_ONLY:
+                keep &= is_deleted
+            out.append(search_index.Part(table, keep, is_deleted, experiment_id, runs_uri))
+        return out
+
+    def entries(self) -> list[tuple[str, dict[str, Any], Signature, bytes | None]]:
+        """Every current run as ``(run_id, summary, signature, JSON)``, to build a table."""
+        out = []
+        if self.table is not None and self.table.n:
+            hidden = set(self.changed) | self.gone
+            rows = [i for i, r in enumerate(self.table.run_ids()) if r not in hidden]
+            sigs = self.table.signatures()
+            ids = self.table.run_ids()
+            out += [(ids[i], summary, sigs[i], None)
+                    for i, summary in zip(rows, self.table.summaries(rows))]
+        out += [(run_id, summary, sig, raw) for run_id, (sig, summary, raw)
+                in self.changed.items()]
+        return out
 
 
 class _RunState:
@@ -381,6 +390,8 @@ class LayoutTrackingStore(TrackingStore):
                   "artifact_location": exp.artifact_location}
         self.storage.create(f"{_exp_dir(experiment_id)}/experiment.json", dumps(record))
         try:
+            # The summary log starts with the experiment: a search may trust it for every run.
+            self._log(experiment_id, dumps({"experiment": experiment_id}))
             self.storage.create(f"experiment-names/{path_name(name)}.json",
                                 dumps({"experiment_id": experiment_id, "name": name}))
         except FileExistsError:
@@ -625,13 +636,15 @@ class LayoutTrackingStore(TrackingStore):
     def _write_summary(self, state: _RunState) -> None:
         s = state.summary
         rel = f"{_run_dir(s['experiment_id'], s['run_id'])}/summary.json"
-        self.storage.replace(rel, dumps(s))
+        data = dumps(s)
+        # The log first: a search that follows it then never misses a summary written.
+        self._log(s["experiment_id"], data)
+        self.storage.replace(rel, data)
         index = self._index.get(s["experiment_id"])
         if index is not None:
             # Keep this process's search index fresh without re-reading what it just wrote.
             with self._lock:
-                index.entries[s["run_id"]] = _IndexEntry(self.storage.signature(rel),
-                                                         _copy_summary(s))
+                index.change(s["run_id"], self.storage.signature(rel), _copy_summary(s))
         self._mark_changed(s["experiment_id"])
 
     def update_run(self, run_id: str, *, status: RunStatus | str | None = None,
@@ -662,12 +675,13 @@ class LayoutTrackingStore(TrackingStore):
     def purge_run(self, run_id: str) -> None:
         exp = self._experiment_of(run_id)
         self.storage.remove_tree(_run_dir(exp, run_id))
+        self._log(exp, dumps({"purged": run_id}))
         with self._lock:
             self._writers.pop(run_id, None)
             self._run_experiment.pop(run_id, None)
             index = self._index.get(exp)
             if index is not None:
-                index.entries.pop(run_id, None)
+                index.remove(run_id)
         self._mark_changed(exp)
 
     def log_batch(self, run_id: str, metrics: Sequence[MetricSeries] = (),
@@ -732,27 +746,76 @@ class LayoutTrackingStore(TrackingStore):
                     order_by: Sequence[OrderBy] = (), max_results: int = 1000,
                     page_token: str | None = None,
                     view: ViewType = ViewType.ACTIVE_ONLY) -> Page:
+        search_index = _search_index()
         view = ViewType(view)
-        candidates: list[_RunView] = []
+        order = tuple(order_by or ())
+        offset = query.check_page(max_results, page_token, filter, order)
         for experiment_id in experiment_ids:
             self.get_experiment(experiment_id)
-            candidates.extend(self._runs_of(experiment_id, view))
-        # Filter and sort cheap views of the summaries; build Runs only for the page.
-        page = query.search(candidates, filter, order_by, max_results, page_token)
-        runs = []
-        for view in page.items:
+        for attempt in range(3):
             try:
-                runs.append(view.to_run())
+                return self._search(experiment_ids, filter, order, offset, max_results, view)
+            except search_index.DamagedIndex as exc:
+                # A derived cache. Read again once: another process may have replaced it
+                # between two reads of this one. Then dropped and rebuilt.
+                for experiment_id in experiment_ids:
+                    index = self._index.get(experiment_id)
+                    if index is None or index.table is None or not index.table.damaged:
+                        continue
+                    if attempt:
+                        skipped(StoreError(f"{self.storage.uri_of(_index_rel(experiment_id))}"
+                                           f": not a search index ({exc}); rebuilt"))
+                    with self._lock:
+                        self._index[experiment_id] = _ExperimentIndex() if attempt else \
+                            self._load_index(experiment_id)
+        raise AssertionError("unreachable: a rebuilt index is whole")
+
+    def _search(self, experiment_ids: Sequence[str], filter: Filter | None,
+                order: tuple[OrderBy, ...], offset: int, max_results: int,
+                view: ViewType) -> Page:
+        """Filter and sort the experiments' columns; decode the summaries of the page only."""
+        search_index = _search_index()
+        parts: list[search_index.Part] = []
+        for experiment_id in experiment_ids:
+            parts += self._parts_of(experiment_id, view)
+        picked = [search_index.select(part, filter) for part in parts]
+        ranked = search_index.order(parts, picked, order)
+        end = offset + max_results
+        token = query.encode_page_token(end, query.query_fingerprint(filter, order)) \
+            if end < len(ranked) else None
+        page = ranked[offset:end]
+        by_part: dict[int, list[int]] = {}
+        for i, row in page:
+            by_part.setdefault(i, []).append(row)
+        summaries: dict[tuple[int, int], dict[str, Any]] = {}
+        for i, rows in by_part.items():
+            part = parts[i]
+            run_ids = part.table.run_ids()
+            for row, summary in zip(rows, part.table.summaries(rows)):
+                if isinstance(summary, dict):
+                    run_id = run_ids[row]
+                    summary.update(run_id=run_id, experiment_id=part.experiment_id,
+                                   last_segment=None,
+                                   artifact_uri=f"{part.runs_uri}/{run_id}/artifacts")
+                summaries[i, row] = summary
+        runs = []
+        for i, row in page:
+            summary, part = summaries[i, row], parts[i]
+            run_id = part.table.run_ids()[row]
+            try:
+                if not _is_summary(summary, run_id):
+                    raise InvalidInput("a summary of the wrong shape in the search index")
+                runs.append(_run_from_summary(summary, bool(part.deleted[row])))
             except InvalidInput as exc:  # a summary whose names do not check out
-                skipped(StoreError(f"the summary of run {view.summary.get('run_id')!r} in "
-                                   f"{self.uri}: {exc}"))
-        return Page(tuple(runs), page.token)
+                skipped(StoreError(f"the summary of run {run_id!r} in {self.uri}: {exc}"))
+        return Page(tuple(runs), token)
 
-    def _runs_of(self, experiment_id: str, view: ViewType) -> list[_RunView]:
-        """Every run of an experiment, read through the search index.
+    def _parts_of(self, experiment_id: str, view: ViewType) -> list[search_index.Part]:
+        """An experiment's runs as the search index holds them, brought up to date.
 
-        An unchanged experiment (same change token) costs one small read; a changed one is
-        revalidated run by run with file signatures, re-reading only changed summaries.
+        An unchanged experiment (same change token) costs a small read and the columns the
+        query names; a changed one is revalidated run by run with file signatures, re-reading
+        only changed summaries.
         """
         token = self._change_token(experiment_id)
         deleted = self._deleted_runs(f"{_exp_dir(experiment_id)}/run-lifecycle")
@@ -760,18 +823,12 @@ class LayoutTrackingStore(TrackingStore):
             index = self._index.get(experiment_id)
             if index is None:
                 index = self._index[experiment_id] = self._load_index(experiment_id)
-            if token is None or token != index.token:
-                self._revalidate(experiment_id, index, token)
-            out = []
-            for entry in index.entries.values():
-                is_deleted = deleted.get(entry.summary["run_id"], False)
-                if not view.admits(LifecycleStage.DELETED if is_deleted
-                                   else LifecycleStage.ACTIVE):
-                    continue
-                if entry.view is None or entry.view.deleted != is_deleted:
-                    entry.view = _RunView(entry.summary, is_deleted)
-                out.append(entry.view)
-            return out
+            if self.storage.appends:
+                index = self._follow_log(experiment_id, index, token)
+            elif token is None or token != index.token:
+                index = self._revalidate(experiment_id, index, token)
+            runs_uri = self.storage.uri_of(f"{_exp_dir(experiment_id)}/runs")
+            return index.parts(experiment_id, runs_uri, deleted, view)
 
     def _change_token(self, experiment_id: str) -> bytes | None:
         try:
@@ -784,46 +841,124 @@ class LayoutTrackingStore(TrackingStore):
         # the new token also sees the new summary.
         self.storage.replace(f"{_exp_dir(experiment_id)}/changed", dumps(new_id()))
 
-    def _revalidate(self, experiment_id: str, index: _ExperimentIndex,
-                    token: bytes | None) -> None:
-        signatures = self.storage.signatures(f"{_exp_dir(experiment_id)}/runs", "summary.json")
-        stale = 0
-        for run_id, sig in signatures.items():
-            entry = index.entries.get(run_id)
-            if entry is None or sig is None or entry.signature != sig:
-                summary = self._read_summary(experiment_id, run_id)
-                if summary is None:
-                    continue  # a run being created: no run.json yet
-                index.entries[run_id] = _IndexEntry(sig, summary)
-                stale += 1
-        for run_id in set(index.entries) - set(signatures):
-            del index.entries[run_id]  # purged
+    def _log(self, experiment_id: str, data: bytes) -> None:
+        """Add a line to the experiment's summary log (where the storage appends)."""
+        if self.storage.appends:
+            with self.storage.locked(_log_rel(experiment_id)) as log:
+                log.append(data + b"\n")
+
+    def _follow_log(self, experiment_id: str, index: _ExperimentIndex,
+                    token: bytes | None) -> _ExperimentIndex:
+        """Bring an index up to date from the summary log: every summary written since it
+        was made, in order (the newest of a run wins), and the runs purged.
+
+        A log that does not start with its experiment (one made before the log was) is
+        followed from its end after the summaries were read once.
+        """
+        search_index = _search_index()
+        rel = _log_rel(experiment_id)
+        start = index.log or 0
+        try:
+            data = self.storage.read_range(rel, start)
+        except FileNotFoundError:
+            data = b""
+        if start and not data:
+            signature = self.storage.signature(rel)
+            if signature is None or signature[2] < start:
+                # The log is shorter than what the index read of it (removed, or cut short
+                # and begun again): read every summary once, then follow the log again.
+                size = 0 if signature is None else signature[2]
+                return self._revalidate(experiment_id, index, token, log=size)
+        end = data.rfind(b"\n") + 1  # a line being appended is read next time
+        lines = data[:end].split(b"\n")[:-1]
+        if index.log is None:
+            first = search_index.parse_line(lines[0]) if lines else None
+            if first != {"experiment": experiment_id}:
+                return self._revalidate(experiment_id, index, token, log=len(data))
+            lines = lines[1:]
+        lines = search_index.newest_lines(lines)
+        for line, record in zip(lines, search_index.parse_lines(lines)):
+            if isinstance(record, dict) and set(record) == {"purged"}:
+                index.remove(str(record["purged"]))
+                continue
+            run_id = record.get("run_id") if isinstance(record, dict) else None
+            if not (type(run_id) is str and _is_summary(record, run_id)
+                    and search_index.indexable(record)):
+                skipped(StoreError(f"{self.storage.uri_of(rel)}: a line that is not a run "
+                                   "summary"))
+                continue
+            index.change(run_id, None, record, line)
+        index.log = start + end
         index.token = token
-        if token is not None and stale >= _INDEX_REWRITE_THRESHOLD \
-                and any(s is not None for s in signatures.values()):
-            # A derived cache: last writer wins, and readers check its token, so a stale or
-            # lost index only costs re-reading summaries. A read never fails for it: a full
-            # disk or a read-only store only means the next cold search reads them again.
-            with contextlib.suppress(StoreError):
-                self.storage.replace(f"{_exp_dir(experiment_id)}/index.json",
-                                     dumps(index.to_data()))
+        return self._rewritten(experiment_id, index)
+
+    def _rewritten(self, experiment_id: str, index: _ExperimentIndex) -> _ExperimentIndex:
+        """The index, or a new table of it stored when enough runs changed since its
+        table was made."""
+        search_index = _search_index()
+        stale = len(index.changed) + len(index.gone)
+        total = (index.table.n if index.table is not None else 0) + len(index.changed)
+        if stale < max(_INDEX_REWRITE_THRESHOLD, _INDEX_REWRITE_SHARE * total):
+            return index
+        token = index.token.decode() if index.token is not None else None
+        data = search_index.build(index.entries(), token, index.log)
+        fresh = _ExperimentIndex(search_index.Table.of_bytes(data))
+        fresh.token = index.token
+        self._index[experiment_id] = fresh
+        # A derived cache: last writer wins, and readers check its token or log offset, so
+        # a stale or lost index only costs re-reading summaries. A read never fails for it:
+        # a full disk or a read-only store only means the next cold search reads them again.
+        with contextlib.suppress(StoreError):
+            self.storage.replace(_index_rel(experiment_id), data)
+        return fresh
+
+    def _revalidate(self, experiment_id: str, index: _ExperimentIndex,
+                    token: bytes | None, log: int | None = None) -> _ExperimentIndex:
+        """Bring an index up to ``token``: re-read the summaries whose files changed; write
+        a new stored index once enough did. Returns the index to use."""
+        search_index = _search_index()
+        signatures = self.storage.signatures(f"{_exp_dir(experiment_id)}/runs", "summary.json")
+        row_of = index.row_of()
+        stored = index.table.signatures() if index.table is not None else []
+        for run_id, sig in signatures.items():
+            changed = index.changed.get(run_id)
+            if changed is not None:
+                if sig is not None and changed[0] == sig:
+                    continue
+            elif sig is not None and run_id in row_of and run_id not in index.gone \
+                    and stored[row_of[run_id]] == sig:
+                continue
+            summary = self._read_summary(experiment_id, run_id)
+            if summary is None:
+                continue  # a run being created: no run.json yet
+            if not search_index.indexable(summary):
+                skipped(StoreError(f"the summary of run {run_id!r} in {self.uri}: a time or "
+                                   "a metric value beyond 64 bits"))
+                continue
+            index.change(run_id, sig, summary)
+        for run_id in (set(row_of) | set(index.changed)) - set(signatures):
+            index.remove(run_id)  # purged
+        index.token = token
+        index.log = log
+        if token is None or not any(s is not None for s in signatures.values()):
+            return index  # nothing to check a stored index against
+        return self._rewritten(experiment_id, index)
 
     def _load_index(self, experiment_id: str) -> _ExperimentIndex:
-        rel = f"{_exp_dir(experiment_id)}/index.json"
-        data = self.storage.read_json(rel)
-        if data is None:
-            return _ExperimentIndex()
-        runs_uri = self.storage.uri_of(f"{_exp_dir(experiment_id)}/runs")
+        search_index = _search_index()
+        rel = _index_rel(experiment_id)
         try:
-            index = _ExperimentIndex.from_data(data, experiment_id, runs_uri)
-        except (TypeError, ValueError, KeyError, AttributeError):
-            index = None
-        if index is None or not all(_is_summary(e.summary, run_id)
-                                    for run_id, e in index.entries.items()):
-            # A derived cache: dropped and rebuilt from the summaries.
-            skipped(StoreError(f"{self.storage.uri_of(rel)}: not a search index; rebuilt"))
+            table = search_index.Table(
+                lambda start, end: self.storage.read_range(rel, start, end),
+                lambda ranges: self.storage.read_ranges(rel, ranges))
+        except FileNotFoundError:
             return _ExperimentIndex()
-        return index
+        except search_index.DamagedIndex as exc:
+            # A derived cache: dropped and rebuilt from the summaries.
+            skipped(StoreError(f"{self.storage.uri_of(rel)}: not a search index ({exc}); "
+                               "rebuilt"))
+            return _ExperimentIndex()
+        return _ExperimentIndex(table)
 
     def _read_summary(self, experiment_id: str, run_id: str) -> dict[str, Any] | None:
         rdir = _run_dir(experiment_id, run_id)
@@ -872,6 +1007,14 @@ class LayoutTrackingStore(TrackingStore):
         local = os.path.join(dst_dir, *rel.split("/")) if rel else dst_dir
         self.storage.get(src, local)
         return local
+
+
+def _index_rel(experiment_id: str) -> str:
+    return f"{_exp_dir(experiment_id)}/search-index"
+
+
+def _log_rel(experiment_id: str) -> str:
+    return f"{_exp_dir(experiment_id)}/summaries.log"
 
 
 def _copy_summary(s: dict[str, Any]) -> dict[str, Any]:
