@@ -29,6 +29,7 @@ from modelops.entities import (
 )
 from modelops.entities import display as _display
 from modelops.entities import drift as _drift_entities
+from modelops.entities.datasets import Dataset
 from modelops.entities.drift import ColumnDrift, DatasetProfile, DriftReport
 from modelops.entities.registry import (
     Decision,
@@ -67,6 +68,7 @@ from modelops.fluent import (
     log_artifacts,
     log_dict,
     log_figure,
+    log_input,
     log_metric,
     log_metrics,
     log_param,
@@ -142,6 +144,7 @@ __all__ = [
     "ColumnQuality",
     "ColumnSchema",
     "Conflict",
+    "Dataset",
     "DatasetProfile",
     "Decision",
     "DriftReport",
@@ -208,6 +211,7 @@ __all__ = [
     "log_artifacts",
     "log_dict",
     "log_figure",
+    "log_input",
     "log_metric",
     "log_metrics",
     "log_param",

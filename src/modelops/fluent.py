@@ -180,6 +180,12 @@ def log_figure(figure: Any, artifact_file: str) -> None:
     _require().log_figure(figure, artifact_file)
 
 
+def log_input(frame: Any, name: str = "dataset", source: str | None = None,
+              context: str = "training", **kwargs: Any) -> Any:
+    """``log_input`` on the active run (see ``ActiveRun.log_input``)."""
+    return _require().log_input(frame, name, source, context, **kwargs)
+
+
 def load_model(uri: str, trusted: bool = True, *, enforce_signature: bool = False) -> Any:
     """Load a model by URI (``models:/fraud@production``, ``models:/fraud/1.2.0``) from the
     default client's registry (see this module's doc for which store that is: the most

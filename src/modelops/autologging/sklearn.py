@@ -146,6 +146,8 @@ def _after_fit(settings: Any, run: Any, estimator: Any, X: Any, y: Any) -> None:
     if settings.log_training_metrics and y is not None:
         _attempt(settings, "log training metrics",
                  lambda: run.log_metrics(training_metrics(estimator, X, y)))
+    if settings.log_datasets and hasattr(X, "columns"):
+        _attempt(settings, "log the training data", lambda: log_training_data(run, X, y))
     example = None
     if settings.log_input_examples and X is not None:
         try:
@@ -171,6 +173,42 @@ def _after_fit(settings: Any, run: Any, estimator: Any, X: Any, y: Any) -> None:
         else:
             _attempt(settings, f"register the model as {name!r}",
                      lambda: run.log_model(estimator, name, **described))
+
+
+def training_frame(X: Any, y: Any) -> tuple[dict[str, Any], str | None]:
+    """``X``'s columns and ``y`` (as ``y``'s name, else ``target``) as one frame, and the
+    target's column (None when ``y`` is absent or not one value per row)."""
+    from modelops.frames import to_columns
+
+    columns = to_columns(X)
+    if y is None:
+        return columns, None
+    import numpy as np
+
+    values = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
+    if values.ndim != 1 or len(values) != len(next(iter(columns.values()), ())):
+        return columns, None
+    name = str(getattr(y, "name", None) or "target")
+    while name in columns:
+        name = f"{name}_"
+    return {**columns, name: values}, name
+
+
+def log_training_data(run: Any, X: Any, y: Any, name: str = "training") -> Any:
+    """Log ``X`` and ``y`` as the run's dataset ``name`` (also its context: ``training``,
+    ``evaluation``); another frame already logged under that name in this run leaves it be,
+    and this one is ``<name>-<digest>``."""
+    from modelops.errors import Conflict
+
+    frame, target = training_frame(X, y)
+    try:
+        return run.log_input(frame, name, context=name, target=target)
+    except Conflict:
+        from modelops.frames import to_columns
+        from modelops.tracking.datasets import digest
+
+        return run.log_input(frame, f"{name}-{digest(to_columns(frame))[:8]}",
+                             context=name, target=target)
 
 
 def training_metrics(estimator: Any, X: Any, y: Any) -> dict[str, float]:

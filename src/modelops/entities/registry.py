@@ -16,6 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 import attrs
 
 from modelops.entities._frozen import FrozenDict, freeze
+from modelops.entities.datasets import Dataset, check_schema, dataset_from_data
 from modelops.entities.display import html_of
 from modelops.entities.validators import (
     MAX_TAG_VALUE_LENGTH,
@@ -242,6 +243,18 @@ class ArtifactFile:
     size: int = 0
 
 
+def _datasets(value: Any) -> tuple[Dataset, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, (list, tuple)):
+        raise InvalidInput(f"expected a list of datasets, got {type(value).__name__}",
+                           field="lineage.datasets")
+    try:
+        return tuple(dataset_from_data(d).link() for d in value)
+    except TypeError as exc:
+        raise InvalidInput(str(exc), field="lineage.datasets") from None
+
+
 @attrs.frozen(kw_only=True)
 class Lineage:
     """Where a version came from."""
@@ -249,9 +262,10 @@ class Lineage:
     parent_version: str | None = None
     training_data: str | None = None   # a digest or a URI of the training data
     notes: str = ""
+    #: The datasets the version's run logged (``run.log_input``), without their schemas.
+    datasets: tuple[Dataset, ...] = attrs.field(default=(), converter=_datasets)
 
 
-_SIGNATURE_KINDS = ("numeric", "categorical")
 #: Rows of an input example kept with a version: enough to show a request, small to store.
 MAX_EXAMPLE_ROWS = 5
 
@@ -261,26 +275,7 @@ def _freeze_signature(value: Any) -> Any:
 
 
 def _valid_signature(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    """A signature is the plain form of ``modelops.validation.Schema``: checked here for the
-    shape every reader relies on (names, kinds, dtypes, nullability), as stored records are."""
-    if value is None:
-        return
-    columns = value.get("columns")
-    if not isinstance(columns, (list, tuple)) or not columns:
-        raise InvalidInput("expected a non-empty list of columns", field="signature.columns")
-    names = set()
-    for i, col in enumerate(columns):
-        where = f"signature.columns[{i}]"
-        if not isinstance(col, dict):
-            raise InvalidInput(f"expected a mapping, got {col!r}", field=where)
-        name = col.get("name")
-        if not isinstance(name, str) or not name or name in names:
-            raise InvalidInput(f"expected a new non-empty column name, got {name!r}", field=where)
-        names.add(name)
-        if col.get("kind") not in _SIGNATURE_KINDS or not isinstance(col.get("dtype"), str) \
-                or not isinstance(col.get("nullable", False), bool):
-            raise InvalidInput("needs a kind (numeric or categorical), a dtype and a boolean "
-                               "nullable", field=where)
+    check_schema(value, "signature")
 
 
 def _freeze_example(value: Any) -> tuple[FrozenDict[str, Any], ...]:

@@ -198,10 +198,10 @@ def _lineage(value: Lineage | Mapping[str, Any] | None) -> Lineage:
     if isinstance(value, Lineage):
         return value
     if isinstance(value, Mapping):
-        unknown = set(value) - {"parent_version", "training_data", "notes"}
+        unknown = set(value) - {"parent_version", "training_data", "notes", "datasets"}
         if unknown:
             raise InvalidInput(f"unknown key {sorted(unknown)[0]!r}; expected parent_version, "
-                               "training_data, notes", field="lineage")
+                               "training_data, notes, datasets", field="lineage")
         return Lineage(**value)
     raise InvalidInput(f"expected a mapping or Lineage, got {type(value).__name__}",
                        field="lineage")
@@ -454,7 +454,7 @@ class Registry:
             raise InvalidInput("expected a string", field="description")
         fields = {"run_id": run_id, "metrics": checked_metrics, "params": checked_params,
                   "description": description or "", "tags": checked_tags,
-                  "lineage": _lineage(lineage),
+                  "lineage": self._with_datasets(_lineage(lineage), run_id),
                   **signature_fields(signature, input_example)}
         if isinstance(model, SavedModel):
             # Digest what is on disk now: the files may have changed since save().
@@ -487,6 +487,16 @@ class Registry:
             raise InvalidInput(f"expected a run, a run id or an ActiveRun, got "
                                f"{type(run).__name__}", field="run")
         return run.run_id, dict(run.data.metrics), dict(run.data.params)
+
+    def _with_datasets(self, lineage: Lineage, run_id: str | None) -> Lineage:
+        """The lineage with the datasets the run logged (``run.log_input``), unless it names
+        datasets itself."""
+        if run_id is None or lineage.datasets or self._client is None:
+            return lineage
+        from modelops.tracking.datasets import read_inputs
+
+        found = read_inputs(self._client.tracking.store, run_id)
+        return attrs.evolve(lineage, datasets=found) if found else lineage
 
     def register_from_run(self, run_id: str, path: str, name: str, version: str | None = None,
                           **register_kwargs: Any) -> ModelVersion:

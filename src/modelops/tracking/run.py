@@ -318,6 +318,32 @@ class ActiveRun:
                 return path
             return registry.register(name, saved, run=self, **register_kwargs)
 
+    # -- datasets ---------------------------------------------------------------------------
+
+    def log_input(self, frame: Any, name: str = "dataset", source: str | None = None,
+                  context: str = "training", *, target: str | None = None,
+                  categorical: Any = None) -> Any:
+        """Record a dataset this run used: its digest, ``source`` (a URI or path, as given),
+        ``context`` (``"training"``, ``"evaluation"`` …), schema, rows and drift profile.
+        Returns the ``Dataset``; ``run.inputs`` lists them, and a model version registered
+        from this run links to them. ``target`` names the label column and ``categorical``
+        columns to treat as categories, as ``ops.drift.fit_reference`` takes them.
+
+        A name is logged once per run: the same frame again returns its record, another
+        is a ``Conflict``. See ``modelops.tracking.datasets`` for the digest."""
+        from modelops.tracking import datasets
+
+        self._check_open()
+        return datasets.log_input(self, self._store, frame, name=name, source=source,
+                                  context=context, target=target, categorical=categorical)
+
+    @property
+    def inputs(self) -> list[Any]:
+        """The datasets this run logged (``log_input``), as stored."""
+        from modelops.tracking import datasets
+
+        return datasets.read_inputs(self._store, self.run_id)
+
     # -- flushing and ending ----------------------------------------------------------------
 
     def flush(self) -> None:

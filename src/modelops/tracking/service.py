@@ -9,7 +9,7 @@ import getpass
 import os
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelops import query
 from modelops._ids import now_ms
@@ -29,6 +29,10 @@ from modelops.stores import TrackingStore
 from modelops.tracking.names import random_run_name
 from modelops.tracking.results import RunComparison, RunList, check_output
 from modelops.tracking.run import DEFAULT_MAX_BUFFERED, ActiveRun
+
+if TYPE_CHECKING:
+    from modelops.entities.datasets import Dataset
+    from modelops.entities.drift import DatasetProfile
 
 DEFAULT_EXPERIMENT = "Default"
 
@@ -309,3 +313,29 @@ class Tracking:
         except UnicodeDecodeError as exc:
             raise InvalidInput(f"artifact {path!r} is not UTF-8 text ({exc})",
                                field="path") from None
+
+    # -- datasets ---------------------------------------------------------------------------
+
+    def list_inputs(self, run_id: str) -> list[Dataset]:
+        """The datasets run ``run_id`` logged with ``log_input``, in the order logged."""
+        from modelops.tracking import datasets
+
+        self.get_run(run_id)  # NotFound names the run
+        return datasets.read_inputs(self.store, run_id)
+
+    def get_input(self, run_id: str, name: str | None = None) -> Dataset:
+        """One logged dataset: by run id and name, or by its URI
+        (``runs:/<run_id>/datasets/<name>``, ``Dataset.uri``) alone."""
+        from modelops.tracking import datasets
+
+        if name is None:
+            run_id, name = datasets.parse_uri(run_id)
+        self.get_run(run_id)
+        return datasets.read_record(self.store, run_id, name)
+
+    def input_profile(self, run_id: str, name: str | None = None) -> DatasetProfile:
+        """The drift profile logged with a dataset (what ``ops.drift.fit_reference(name,
+        dataset=...)`` starts from); arguments as ``get_input``."""
+        from modelops.tracking import datasets
+
+        return datasets.read_profile(self.store, self.get_input(run_id, name))
