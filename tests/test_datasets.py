@@ -15,8 +15,8 @@ import modelops
 from modelops import Dataset
 from modelops.drift.profile import profile_frame
 from modelops.errors import Conflict, IntegrityError, InvalidInput, NotFound
-from modelops.tracking.datasets import FOLDER, PROFILE, RECORD, digest
 from modelops.frames import to_columns
+from modelops.tracking.datasets import FOLDER, PROFILE, RECORD, digest
 
 
 @pytest.fixture(scope="module")
