@@ -27,6 +27,8 @@ EQUIVALENTS = {
     "get_metric_history": "ops.tracking.get_metric_history",
     "infer_signature": "modelops.infer_signature",
     "mlflow.log_input": "modelops.log_input",
+    "mlflow.source.git.commit": "modelops.git.commit",
+    "pip_requirements": "version.requirements",
 }
 
 

@@ -296,6 +296,35 @@ def _freeze_example(value: Any) -> tuple[FrozenDict[str, Any], ...]:
     return tuple(rows)
 
 
+_DISTRIBUTION = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,98}[A-Za-z0-9])?$")
+_REQUIREMENT_VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+!_-]{0,99}$")
+#: Distributions a version may list as needed to load it.
+MAX_REQUIREMENTS = 100
+
+
+def check_requirements(value: Any) -> dict[str, str]:
+    """``{distribution: version}``: names and versions as pip writes them, nothing a
+    ``requirements.txt`` line could smuggle (spaces, ``;``, newlines, URLs)."""
+    if not isinstance(value, dict):
+        raise InvalidInput(f"expected a mapping of distribution to version, got "
+                           f"{type(value).__name__}", field="requirements")
+    if len(value) > MAX_REQUIREMENTS:
+        raise InvalidInput(f"lists {len(value)} distributions, more than {MAX_REQUIREMENTS}",
+                           field="requirements")
+    for name, version in value.items():
+        if not isinstance(name, str) or not _DISTRIBUTION.match(name):
+            raise InvalidInput(f"expected a distribution name, got {name!r}",
+                               field="requirements")
+        if not isinstance(version, str) or not _REQUIREMENT_VERSION.match(version):
+            raise InvalidInput(f"expected a version, got {version!r}",
+                               field=f"requirements[{name!r}]")
+    return dict(value)
+
+
+def _valid_requirements(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    check_requirements(value)
+
+
 @attrs.frozen(kw_only=True)
 class ModelVersion:
     """A registered version. Its record never changes; ``stage``, ``aliases``, ``tags`` and
@@ -305,6 +334,10 @@ class ModelVersion:
     ``modelops.validation.Schema``: column names in order, kinds, dtypes, nullability,
     categories seen — inferred from the training frame at registration when one is known
     (None for versions registered without one). ``input_example`` holds a few input rows.
+
+    ``requirements`` is what loading it needs: ``{distribution: version}`` as installed
+    where the model was saved, and ``python`` (see ``modelops.environment``);
+    ``pip_requirements`` writes it as ``requirements.txt`` lines.
     """
 
     name: str = attrs.field(validator=_valid_name)
@@ -329,6 +362,13 @@ class ModelVersion:
         default=None, converter=_freeze_signature, validator=_valid_signature)
     input_example: tuple[FrozenDict[str, Any], ...] = attrs.field(default=(),
                                                                   converter=_freeze_example)
+    requirements: FrozenDict[str, str] = attrs.field(factory=FrozenDict, converter=freeze,
+                                                     validator=_valid_requirements)
+
+    @property
+    def pip_requirements(self) -> list[str]:
+        """``requirements`` as pip pins (``scikit-learn==1.5.2``), Python left out."""
+        return [f"{k}=={v}" for k, v in self.requirements.items() if k != "python"]
 
     @property
     def semver(self) -> SemVer:

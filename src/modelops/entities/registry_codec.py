@@ -49,6 +49,7 @@ def _version_data(v: ModelVersion) -> dict[str, Any]:
         "aliases": list(v.aliases),
         "signature": None if v.signature is None else to_plain(v.signature),
         "input_example": [dict(row) for row in v.input_example],
+        "requirements": dict(v.requirements),
     }
 
 

@@ -27,6 +27,10 @@ def version_html(v: ModelVersion) -> str:
         if values:
             parts.append(_html.table([{"key": k, "value": x} for k, x in sorted(values.items())],
                                      caption=title))
+    if v.requirements:
+        parts.append(_html.table([{"distribution": k, "version": x}
+                                  for k, x in v.requirements.items()],
+                                 caption="requirements (to load it)"))
     if v.lineage.datasets:
         parts.append(_html.table([dataset_row(d) for d in v.lineage.datasets],
                                  caption="trained on"))

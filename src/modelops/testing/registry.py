@@ -371,8 +371,8 @@ class RegistryStoreSuite(StoreSuite):
                                                     model: RegisteredModel,
                                                     tmp_path: Path) -> None:
         """Metrics, params, framework, flavor, files with digests, size, times, creator,
-        lineage (its datasets too), flavor metadata (nested), description and tags come back
-        unchanged."""
+        lineage (its datasets too), flavor metadata (nested), description, tags and
+        requirements come back unchanged."""
         contents = {"model.joblib": b"\x80\x04pickle", "meta/info.json": b"{}"}
         record = self.new_version(
             "fraud", "2.1.0-rc.1", contents,
@@ -390,6 +390,7 @@ class RegistryStoreSuite(StoreSuite):
             flavor_meta={"file": "model.joblib", "class": "sklearn.X",
                          "nested": {"k": [1, 2.5, None, True, "s"]}, "n": 3},
             description="candidate — better recall", tags={"team": "ml", "modelops.build": "7"},
+            requirements={"python": "3.11.7", "scikit-learn": "1.5.2", "numpy": "2.0.0rc1"},
         )
         stored = store.create_version(record, write_files(tmp_path, contents))
         got = store.get_version("fraud", "2.1.0-rc.1")

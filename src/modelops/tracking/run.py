@@ -276,7 +276,9 @@ class ActiveRun:
         artifact path (``run.log_model(model, "model", register=False)``, as MLflow's
         ``log_model``); ``ops.registry.register_from_run(run_id, path, name)`` registers it
         later, with the ``signature`` and ``input_example`` given here, if any, kept beside
-        it. Returns the ModelVersion, or the artifact path when not registering.
+        it. The manifest beside the model records ``requirements``: the distributions
+        loading it needs, at the versions installed here (``modelops.environment``).
+        Returns the ModelVersion, or the artifact path when not registering.
         """
         from modelops.entities.validators import check_bool
         from modelops.tracking.model_manifest import DESCRIBED, MANIFEST, manifest_text
@@ -308,8 +310,10 @@ class ActiveRun:
                                field="artifact_path")
         with tempfile.TemporaryDirectory(prefix="modelops-model-") as tmp:
             saved = registry.save(model, tmp, flavor, framework)
-            described = None if register else registry._signature_fields(
+            described = {} if register else registry._signature_fields(
                 register_kwargs.get("signature"), register_kwargs.get("input_example"))
+            described["requirements"] = registry._requirements(
+                saved, register_kwargs.get("requirements"))
             manifest = manifest_text(saved.flavor, saved.framework, saved.meta, saved.files,
                                      described)
             self.log_artifacts(tmp, path)

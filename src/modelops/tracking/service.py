@@ -144,7 +144,9 @@ class Tracking:
 
         The experiment (default ``"Default"``) is created on first use. On leaving the
         ``with`` block the run ends FINISHED, FAILED on an exception (which is re-raised), or
-        KILLED on KeyboardInterrupt.
+        KILLED on KeyboardInterrupt. A new run is tagged with its environment (Python,
+        platform, git commit and dirty state: ``modelops.environment``); ``tags`` given here
+        win over those.
         """
         parent_active = parent if isinstance(parent, ActiveRun) else None
         if run_id is not None:
@@ -164,9 +166,11 @@ class Tracking:
                                   "experiment")
             experiment_id = self._experiment_ids.get(exp_name) \
                 or self.get_or_create_experiment(exp_name).experiment_id
+        from modelops.environment import run_tags
+
         run = self.store.create_run(
             experiment_id, run_name=run_name, start_time=now_ms(),
-            tags=tags, parent_run_id=parent_id, user=_user(),
+            tags={**run_tags(), **tags}, parent_run_id=parent_id, user=_user(),
         )
         return ActiveRun(self.store, run, client=self.client, parent=parent_active,
                          max_buffered=max_buffered)
