@@ -361,6 +361,7 @@ def test_version_and_run_pages_show_datasets_and_a_damaged_record(ops) -> None: 
     client = TestClient(app(ops))
     page = client.get("/models/fraud/versions/1.0.0").text
     assert "train&lt;x&gt;" in page and "<script>" not in page and "Trained on" in page
+    assert '<table class="grid" id="requirements">' in page and "<td>joblib</td>" in page
     assert 'id="datasets"' in page
     ops.registry.register("plain", {"w": 1}, flavor="joblib")
     assert "No datasets recorded" in client.get("/models/plain/versions/1.0.0").text
