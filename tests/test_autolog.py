@@ -301,3 +301,18 @@ def test_arrays_and_log_datasets_false_log_no_dataset(data):
     LogisticRegression().fit(pd.DataFrame(X, columns=["a", "b", "c"]), y)
     tracking = modelops.get_client().tracking
     assert [tracking.list_inputs(r.run_id) for r in _runs()] == [[], []]
+
+
+def test_a_one_column_target_frame_gets_its_training_metrics(data):
+    """MLflow's wine tutorial fits on ``train[["quality"]]``: a one-column frame."""
+    X, _ = data
+    frame = pd.DataFrame(X, columns=["a", "b", "c"])
+    target = pd.DataFrame({"quality": 2.0 * X[:, 0] + 1.0})
+    modelops.autolog(log_models=False)
+    with modelops.start_run() as run:
+        LinearRegression().fit(frame, target)
+    stored = modelops.get_run(run.run_id)
+    assert stored.metrics["training_r2"] == pytest.approx(1.0)
+    assert stored.metrics["training_rmse"] == pytest.approx(0.0, abs=1e-9)
+    profile = modelops.get_client().tracking.input_profile(run.run_id, "training")
+    assert profile.target == "quality" and list(profile.columns)[-1] == "quality"

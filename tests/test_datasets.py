@@ -251,3 +251,19 @@ def test_fluent_log_input_logs_to_the_active_run(tmp_path, frame):
         assert run.inputs == [logged]
     finally:
         modelops.set_uri(None)
+
+
+def test_a_nested_run_links_its_parents_datasets(ops, frame):
+    """A sweep logs its data once, on the parent; a trial's version links it."""
+    model = LogisticRegression().fit(frame[["age"]], frame["churned"])
+    with ops.tracking.start_run(name="sweep") as parent:
+        logged = parent.log_input(frame, name="train")
+        with ops.tracking.start_run(name="trial", parent=parent) as trial:
+            trial.log_model(model, "model", register=False)
+        with ops.tracking.start_run(name="own", parent=parent) as own:
+            mine = own.log_input(frame.head(100), name="subset")
+            own.log_model(model, "model", register=False)
+    version = ops.registry.register_from_run(trial.run_id, "model", "churn")
+    assert version.lineage.datasets == (logged.link(),)
+    assert ops.registry.register_from_run(own.run_id, "model", "churn").lineage.datasets == \
+        (mine.link(),)                                  # its own, not its parent's

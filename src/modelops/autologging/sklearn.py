@@ -183,12 +183,11 @@ def training_frame(X: Any, y: Any) -> tuple[dict[str, Any], str | None]:
     columns = to_columns(X)
     if y is None:
         return columns, None
-    import numpy as np
-
-    values = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
+    values = _one_column(y)
     if values.ndim != 1 or len(values) != len(next(iter(columns.values()), ())):
         return columns, None
-    name = str(getattr(y, "name", None) or "target")
+    named = list(y.columns) if hasattr(y, "columns") else None   # a one-column frame
+    name = str(named[0] if named else getattr(y, "name", None) or "target")
     while name in columns:
         name = f"{name}_"
     return {**columns, name: values}, name
@@ -222,7 +221,9 @@ def training_metrics(estimator: Any, X: Any, y: Any) -> dict[str, float]:
 
     if not hasattr(estimator, "predict"):  # a transformer, or a search without refit
         return {}
-    predicted = estimator.predict(X)
+    y, predicted = _one_column(y), _one_column(estimator.predict(X))
+    if y.ndim != 1 or predicted.ndim != 1:   # several outputs: no single-target metric
+        return {}
     if base.is_classifier(estimator):
         labels, true, pred = grouped.encode_labels(np.asarray(y), np.asarray(predicted))
         positive = grouped.default_positive(labels)
@@ -235,6 +236,15 @@ def training_metrics(estimator: Any, X: Any, y: Any) -> dict[str, float]:
     else:
         return {}
     return {k: float(v) for k, v in out.items() if np.isfinite(v)}
+
+
+def _one_column(values: Any) -> Any:
+    """``values`` as an array; a one-column frame or matrix (``train[["quality"]]``, as
+    MLflow's wine tutorial fits on) as its column."""
+    import numpy as np
+
+    array = np.asarray(values.to_numpy() if hasattr(values, "to_numpy") else values)
+    return array[:, 0] if array.ndim == 2 and array.shape[1] == 1 else array
 
 
 def input_example(X: Any) -> dict[str, Any]:

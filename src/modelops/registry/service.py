@@ -208,6 +208,10 @@ def _lineage(value: Lineage | Mapping[str, Any] | None) -> Lineage:
                        field="lineage")
 
 
+#: How far up a nested run's parents registering looks for the datasets it was trained on.
+_MAX_ANCESTORS = 8
+
+
 class Registry:
     """The model registry on one RegistryStore: ``ops.registry``."""
 
@@ -508,14 +512,23 @@ class Registry:
                             tuple(getattr(flavor, "packages", ())))
 
     def _with_datasets(self, lineage: Lineage, run_id: str | None) -> Lineage:
-        """The lineage with the datasets the run logged (``run.log_input``), unless it names
-        datasets itself."""
+        """The lineage with the datasets the run logged (``run.log_input``) — or, for a
+        nested run that logged none, its nearest ancestor's (a sweep logs its data once, on
+        the parent) — unless it names datasets itself."""
         if run_id is None or lineage.datasets or self._client is None:
             return lineage
         from modelops.tracking.datasets import read_inputs
 
-        found = read_inputs(self._client.tracking.store, run_id)
-        return attrs.evolve(lineage, datasets=found) if found else lineage
+        store = self._client.tracking.store
+        for _ in range(_MAX_ANCESTORS):
+            found = read_inputs(store, run_id)
+            if found:
+                return attrs.evolve(lineage, datasets=found)
+            parent = store.get_run(run_id).info.parent_run_id
+            if parent is None:
+                break
+            run_id = parent
+        return lineage
 
     def register_from_run(self, run_id: str, path: str, name: str, version: str | None = None,
                           **register_kwargs: Any) -> ModelVersion:
