@@ -85,17 +85,20 @@ def main(store: str) -> dict[str, object]:
     train, test = train_test_split(data, random_state=40)     # (0.75, 0.25), as train.py
     train_x, test_x = train.drop(["quality"], axis=1), test.drop(["quality"], axis=1)
     train_y, test_y = train[["quality"]], test[["quality"]]
-    signature = modelops.infer_signature(train_x)             # mlflow: mlflow.models.infer_signature
+    # mlflow: mlflow.models.infer_signature
+    signature = modelops.infer_signature(train_x)
 
     print(f"\nsweeping {len(ALPHAS) * len(L1_RATIOS)} ElasticNet fits in nested runs")
     with modelops.start_run(name="sweep") as parent:          # mlflow: mlflow.start_run
-        modelops.log_input(train, name="wine-quality-red",    # mlflow: mlflow.log_input
-                           source="synthetic:wine-quality-red?seed=40",  # mlflow: mlflow.data.from_pandas
+        # mlflow: mlflow.log_input of mlflow.data.from_pandas
+        modelops.log_input(train, name="wine-quality-red",
+                           source="synthetic:wine-quality-red?seed=40",
                            context="training", target="quality")
         best = None
         for alpha, l1_ratio in itertools.product(ALPHAS, L1_RATIOS):
+            # mlflow: mlflow.start_run(nested=True)
             with modelops.start_run(name=f"alpha={alpha},l1={l1_ratio}",
-                                    nested=True) as trial:    # mlflow: mlflow.start_run(nested=True)
+                                    nested=True) as trial:
                 lr = ElasticNet(alpha=alpha, l1_ratio=l1_ratio, random_state=42)
                 lr.fit(train_x, train_y)
                 rmse, mae, r2 = eval_metrics(test_y, lr.predict(test_x))
@@ -145,7 +148,8 @@ def main(store: str) -> dict[str, object]:
     print(f"champion's predictions for 5 wines: {np.round(predictions, 2).tolist()}")
 
     # The tutorial's one-line variant: autologging instead of the log calls.
-    modelops.sklearn.autolog(registered_model_name=f"{MODEL}-autolog")  # mlflow: mlflow.sklearn.autolog
+    # mlflow: mlflow.sklearn.autolog
+    modelops.sklearn.autolog(registered_model_name=f"{MODEL}-autolog")
     with modelops.start_run(name="autologged"):
         ElasticNet(alpha=best[1], l1_ratio=best[2], random_state=42).fit(train_x, train_y)
     modelops.sklearn.autolog(disable=True)

@@ -18,7 +18,10 @@ import modelops
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "wine_quality.py"
 GUIDE = (ROOT / "docs" / "migrating-from-mlflow.md").read_text()
-CALLS = sorted(set(re.findall(r"# mlflow: ([\w.()=]+)", EXAMPLE.read_text())))
+#: The MLflow calls the port replaces: its ``# mlflow: call`` (or ``call of call``) comments.
+CALLS = sorted({call for found in re.findall(r"# mlflow: ([\w.()=]+)(?: of ([\w.()=]+))?",
+                                              EXAMPLE.read_text())
+                for call in found if call})
 
 
 def _tutorial_table() -> dict[str, str]:
