@@ -113,7 +113,10 @@ _VALIDATION = ("ClassBalance", "ColumnQuality", "ColumnSchema", "InputMismatch",
 _LAZY = {"RetrainDecision": "modelops.lifecycle", "RetrainPolicy": "modelops.lifecycle",
          "Router": "modelops.lifecycle", "run_cycle": "modelops.lifecycle",
          "TrainingResult": "modelops.training", "train": "modelops.training",
-         "copy_store": "modelops.copy", "autolog": "modelops.autologging"}
+         "copy_store": "modelops.copy", "autolog": "modelops.autologging",
+         "enable_system_metrics_logging": "modelops.tracking.system_metrics",
+         "disable_system_metrics_logging": "modelops.tracking.system_metrics",
+         "set_system_metrics_sampling_interval": "modelops.tracking.system_metrics"}
 _SUBMODULES = ("lifecycle", "training", "sklearn")
 
 
@@ -198,6 +201,8 @@ __all__ = [
     "check_split",
     "connect",
     "copy_store",
+    "disable_system_metrics_logging",
+    "enable_system_metrics_logging",
     "end_run",
     "errors",
     "get_client",
@@ -220,6 +225,7 @@ __all__ = [
     "run_cycle",
     "search_runs",
     "set_experiment",
+    "set_system_metrics_sampling_interval",
     "set_tag",
     "set_tags",
     "set_uri",

@@ -63,6 +63,7 @@ class ActiveRun:
         self._valid_keys: set[str] = set()
         self._ended = False
         self._on_end: list[Any] = []
+        self._monitor: Any = None   # a SystemMetricsMonitor while system metrics are logged
         flusher.register(self)
 
     # -- identity ---------------------------------------------------------------------------
@@ -385,6 +386,9 @@ class ActiveRun:
         status = RunStatus.parse(status)
         if self._ended:
             return
+        monitor, self._monitor = self._monitor, None
+        if monitor is not None:
+            monitor.stop()          # its last sample is in the buffer before the last flush
         try:
             self.flush()
         finally:
@@ -400,6 +404,7 @@ class ActiveRun:
             emit("modelops_run_finished", run=final, store_uri=self._store.uri)
 
     def _forget_after_fork(self) -> None:
+        self._monitor = None        # its thread is not in the child
         with self._lock:
             self._metrics, self._params, self._tags, self._pending = {}, {}, {}, 0
             self._ended = True

@@ -139,7 +139,8 @@ class Tracking:
     def start_run(self, experiment: str | Experiment | None = None, name: str | None = None,
                   tags: Mapping[str, Any] | None = None,
                   parent: ActiveRun | Run | str | None = None, run_id: str | None = None,
-                  max_buffered: int = DEFAULT_MAX_BUFFERED) -> ActiveRun:
+                  max_buffered: int = DEFAULT_MAX_BUFFERED,
+                  log_system_metrics: bool | None = None) -> ActiveRun:
         """Start a run (or resume one by ``run_id``); use it as a context manager.
 
         The experiment (default ``"Default"``) is created on first use. On leaving the
@@ -147,10 +148,18 @@ class Tracking:
         KILLED on KeyboardInterrupt. A new run is tagged with its environment (Python,
         platform, git commit and dirty state: ``modelops.environment``); ``tags`` given here
         win over those.
+
+        ``log_system_metrics=True`` samples CPU, memory, disk, network and GPU use into the
+        run's ``system/…`` metrics from a background thread until it ends; None (the
+        default) follows ``modelops.enable_system_metrics_logging()``, off unless called
+        (``modelops.tracking.system_metrics``).
         """
+        from modelops.tracking import system_metrics
+
+        interval = system_metrics.wanted(log_system_metrics)  # before anything is written
         parent_active = parent if isinstance(parent, ActiveRun) else None
         if run_id is not None:
-            return self._resume(run_id, parent_active, max_buffered)
+            return self._monitored(self._resume(run_id, parent_active, max_buffered), interval)
         # Everything is checked before the experiment may be created: a bad run name must
         # not leave a new experiment behind.
         unnamed = name is None or (isinstance(name, str) and not name)
@@ -172,8 +181,17 @@ class Tracking:
             experiment_id, run_name=run_name, start_time=now_ms(),
             tags={**run_tags(), **tags}, parent_run_id=parent_id, user=_user(),
         )
-        return ActiveRun(self.store, run, client=self.client, parent=parent_active,
-                         max_buffered=max_buffered)
+        return self._monitored(ActiveRun(self.store, run, client=self.client,
+                                         parent=parent_active, max_buffered=max_buffered),
+                               interval)
+
+    @staticmethod
+    def _monitored(run: ActiveRun, interval: float | None) -> ActiveRun:
+        if interval is not None:
+            from modelops.tracking.system_metrics import SystemMetricsMonitor
+
+            run._monitor = SystemMetricsMonitor(run, interval).start()
+        return run
 
     def _resume(self, run_id: str, parent: ActiveRun | None, max_buffered: int) -> ActiveRun:
         run = self.store.get_run(run_id)
