@@ -86,9 +86,9 @@ class Dataset:
     context: str = attrs.field(default="training",
                                validator=lambda i, a, v: check_key(v, "context"))
     source: str | None = attrs.field(default=None, validator=_valid_source)
-    schema: FrozenDict[str, Any] | None = attrs.field(
+    schema: FrozenDict[str, Any] | None = attrs.field(   # long: left out of the repr
         default=None, converter=lambda v: None if v is None else freeze(v),
-        validator=_valid_schema)
+        validator=_valid_schema, repr=False)
     run_id: str | None = attrs.field(default=None, validator=_valid_run_id)
     logged_time: int = attrs.field(default=0, validator=attrs.validators.instance_of(int))
 
