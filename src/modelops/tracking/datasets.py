@@ -24,8 +24,11 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
+import tempfile
 from typing import Any
 
+import attrs
 import numpy as np
 
 from modelops._ids import now_ms
@@ -103,8 +106,6 @@ def log_input(run: Any, store: Any, frame: Any, *, name: str, source: str | None
         raise Conflict(f"run {run.run_id} already logged a dataset {name!r} (digest "
                        f"{known.digest[:12]}…, context {known.context!r}); log this one "
                        "under another name")
-    import attrs
-
     record = attrs.evolve(record, run_id=run.run_id, logged_time=now_ms())
     folder = f"{FOLDER}/{name}"
     store.write_artifact(run.run_id, json.dumps(profile_to_data(profile)).encode(),
@@ -116,9 +117,6 @@ def log_input(run: Any, store: Any, frame: Any, *, name: str, source: str | None
 
 
 def _read_json(store: Any, run_id: str, path: str) -> Any:
-    import os
-    import tempfile
-
     with tempfile.TemporaryDirectory(prefix="modelops-dataset-") as tmp:
         local = store.download_artifact(run_id, path, tmp)
         if not os.path.isfile(local):
