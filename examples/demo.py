@@ -115,6 +115,8 @@ def track_training(ops: modelops.Client, demo_run: str) -> dict[str, object]:
                 "demo_run": demo_run}
         with ops.tracking.start_run(experiment=EXPERIMENT, name=name, tags=tags) as run:
             run.log_params({"model": estimator_class.__name__, **params})
+            run.log_input({**dict(zip(feature_names(), x_train.T)), "benign": y_train},
+                          name="training", source="sklearn:breast_cancer", target="benign")
             model = make_pipeline(StandardScaler(), estimator_class(**params))
             started = time.perf_counter()
             model.fit(x_train, y_train)
@@ -382,7 +384,8 @@ def main(argv: list[str] | None = None) -> None:
 
     print("\n5. Watching the model's inputs for drift")
     names = feature_names()
-    ops.drift.fit_reference(MODEL, dict(zip(names, x_train.T)))
+    # the reference: the features of the data the version was trained on, as its run logged
+    ops.drift.fit_reference(MODEL, dataset=version.lineage.datasets[0], columns=names)
     calm = ops.drift.check(MODEL, dict(zip(names, x_test.T)))
     print(f"  held-out sample: {len(calm.drifted_columns)} of {len(calm.columns)} features "
           f"drifted -> dataset drifted: {calm.drifted}")

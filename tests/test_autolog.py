@@ -273,3 +273,46 @@ def test_boosters_through_their_sklearn_api(data, package, cls):
     [run] = _runs()
     assert run.data.params["n_estimators"] == "5"
     assert "training_accuracy" in run.data.metrics
+
+
+def test_a_frame_fitted_on_is_logged_as_the_training_dataset(data):
+    X, y = data
+    frame = pd.DataFrame(X, columns=["a", "b", "c"])
+    label = pd.Series(y, name="label")
+    modelops.autolog(registered_model_name="clf")
+    with modelops.start_run() as run:
+        LogisticRegression().fit(frame, label)
+        LogisticRegression().fit(frame.head(60), label.head(60))  # other data, one run
+    tracking = modelops.get_client().tracking
+    first, second = tracking.list_inputs(run.run_id)
+    assert (first.name, first.context, first.rows) == ("training", "training", 120)
+    assert first.columns == ["a", "b", "c", "label"]
+    assert second.name == f"training-{second.digest[:8]}" and second.rows == 60
+    assert tracking.input_profile(run.run_id, "training").target == "label"
+    version = modelops.get_client().registry.get_version("clf", "1.0.0")
+    assert [d.name for d in version.lineage.datasets] == ["training"]
+
+
+def test_arrays_and_log_datasets_false_log_no_dataset(data):
+    X, y = data
+    modelops.autolog(log_models=False)
+    LogisticRegression().fit(X, y)                       # no column names
+    modelops.autolog(log_models=False, log_datasets=False)
+    LogisticRegression().fit(pd.DataFrame(X, columns=["a", "b", "c"]), y)
+    tracking = modelops.get_client().tracking
+    assert [tracking.list_inputs(r.run_id) for r in _runs()] == [[], []]
+
+
+def test_a_one_column_target_frame_gets_its_training_metrics(data):
+    """MLflow's wine tutorial fits on ``train[["quality"]]``: a one-column frame."""
+    X, _ = data
+    frame = pd.DataFrame(X, columns=["a", "b", "c"])
+    target = pd.DataFrame({"quality": 2.0 * X[:, 0] + 1.0})
+    modelops.autolog(log_models=False)
+    with modelops.start_run() as run:
+        LinearRegression().fit(frame, target)
+    stored = modelops.get_run(run.run_id)
+    assert stored.metrics["training_r2"] == pytest.approx(1.0)
+    assert stored.metrics["training_rmse"] == pytest.approx(0.0, abs=1e-9)
+    profile = modelops.get_client().tracking.input_profile(run.run_id, "training")
+    assert profile.target == "quality" and list(profile.columns)[-1] == "quality"

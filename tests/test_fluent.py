@@ -23,7 +23,9 @@ def test_fluent_api_like_mlflow(tmp_path):
     stored = modelops.get_run(run.run_id)
     assert stored.params == {"alpha": "0.5", "beta": "1"}
     assert stored.metrics == {"loss": 0.3, "acc": 0.9}
-    assert stored.tags == {"k": "v", "k2": "v2"}
+    assert {k: v for k, v in stored.tags.items() if not k.startswith("modelops.")} == \
+        {"k": "v", "k2": "v2"}
+    assert "modelops.python" in stored.tags            # and its environment
     assert [r.run_id for r in modelops.search_runs()] == [run.run_id]
 
 

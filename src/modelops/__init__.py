@@ -29,6 +29,7 @@ from modelops.entities import (
 )
 from modelops.entities import display as _display
 from modelops.entities import drift as _drift_entities
+from modelops.entities.datasets import Dataset
 from modelops.entities.drift import ColumnDrift, DatasetProfile, DriftReport
 from modelops.entities.registry import (
     Decision,
@@ -67,6 +68,7 @@ from modelops.fluent import (
     log_artifacts,
     log_dict,
     log_figure,
+    log_input,
     log_metric,
     log_metrics,
     log_param,
@@ -111,7 +113,10 @@ _VALIDATION = ("ClassBalance", "ColumnQuality", "ColumnSchema", "InputMismatch",
 _LAZY = {"RetrainDecision": "modelops.lifecycle", "RetrainPolicy": "modelops.lifecycle",
          "Router": "modelops.lifecycle", "run_cycle": "modelops.lifecycle",
          "TrainingResult": "modelops.training", "train": "modelops.training",
-         "copy_store": "modelops.copy", "autolog": "modelops.autologging"}
+         "copy_store": "modelops.copy", "autolog": "modelops.autologging",
+         "enable_system_metrics_logging": "modelops.tracking.system_metrics",
+         "disable_system_metrics_logging": "modelops.tracking.system_metrics",
+         "set_system_metrics_sampling_interval": "modelops.tracking.system_metrics"}
 _SUBMODULES = ("lifecycle", "training", "sklearn")
 
 
@@ -142,6 +147,7 @@ __all__ = [
     "ColumnQuality",
     "ColumnSchema",
     "Conflict",
+    "Dataset",
     "DatasetProfile",
     "Decision",
     "DriftReport",
@@ -195,6 +201,8 @@ __all__ = [
     "check_split",
     "connect",
     "copy_store",
+    "disable_system_metrics_logging",
+    "enable_system_metrics_logging",
     "end_run",
     "errors",
     "get_client",
@@ -208,6 +216,7 @@ __all__ = [
     "log_artifacts",
     "log_dict",
     "log_figure",
+    "log_input",
     "log_metric",
     "log_metrics",
     "log_param",
@@ -216,6 +225,7 @@ __all__ = [
     "run_cycle",
     "search_runs",
     "set_experiment",
+    "set_system_metrics_sampling_interval",
     "set_tag",
     "set_tags",
     "set_uri",

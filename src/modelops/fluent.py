@@ -81,10 +81,13 @@ def set_experiment(name: str) -> None:
 
 def start_run(name: str | None = None, *, experiment: str | None = None,
               tags: Mapping[str, Any] | None = None, nested: bool = False,
-              run_id: str | None = None) -> ActiveRun:
+              run_id: str | None = None,
+              log_system_metrics: bool | None = None) -> ActiveRun:
     """Start (or resume, with ``run_id``) the active run of this thread.
 
     While a run is active, another ``start_run`` needs ``nested=True`` and makes a child run.
+    ``log_system_metrics=True`` samples the machine's CPU, memory, disk, network and GPU use
+    into the run while it is active (``modelops.tracking.system_metrics``).
     """
     stack = _stack()
     if stack and not nested:
@@ -93,6 +96,7 @@ def start_run(name: str | None = None, *, experiment: str | None = None,
     run = get_client().tracking.start_run(
         experiment=experiment or _experiment, name=name, tags=tags,
         parent=stack[-1] if stack and nested else None, run_id=run_id,
+        log_system_metrics=log_system_metrics,
     )
     stack.append(run)
     run._on_end.append(_pop)
@@ -178,6 +182,12 @@ def log_text(text: str, artifact_file: str) -> None:
 def log_figure(figure: Any, artifact_file: str) -> None:
     """Save a matplotlib figure as an image artifact of the active run."""
     _require().log_figure(figure, artifact_file)
+
+
+def log_input(frame: Any, name: str = "dataset", source: str | None = None,
+              context: str = "training", **kwargs: Any) -> Any:
+    """``log_input`` on the active run (see ``ActiveRun.log_input``)."""
+    return _require().log_input(frame, name, source, context, **kwargs)
 
 
 def load_model(uri: str, trusted: bool = True, *, enforce_signature: bool = False) -> Any:

@@ -417,6 +417,15 @@ def train(ops: Any, name: str, estimator: Any, X: Any, y: Any, *, X_test: Any = 
             cv_metrics = _cross_validate(clone(estimator), x_train, y_train, cv, task,
                                          positive)
         model.fit(x_train, y_train)
+        if names is not None or hasattr(x_train, "columns"):
+            # the data as the run's datasets, which the version links to (an array names no
+            # columns a drift check could match: not logged)
+            from modelops.autologging.sklearn import log_training_data
+
+            for part, x_part, y_part in (("training", x_train, y_train),
+                                         ("evaluation", x_test, y_test)):
+                frame = x_part if names is None else dict(zip(names, x_part.T))
+                log_training_data(active, frame, y_part, part)
         if hasattr(model, "cv_results_") and hasattr(model, "best_params_"):
             _log_search(ops, model, active)
         if task == "classification":

@@ -19,3 +19,22 @@ def test_log_model_then_register_from_run(s3_uri):
     version = ops.registry.register_from_run(run.run_id, "clf", "churn")
     assert version.run_id == run.run_id and version.metrics == {"f1": 0.8}
     np.testing.assert_array_equal(ops.registry.load("churn").coef_, model.coef_)
+
+
+def test_logged_datasets_link_versions_and_start_references(s3_uri):
+    uri = s3_uri
+    ops = modelops.connect(uri)
+    rng = np.random.default_rng(1)
+    frame = {"x": rng.normal(size=200), "label": (rng.normal(size=200) > 0).astype(int)}
+    model = LogisticRegression().fit(frame["x"].reshape(-1, 1), frame["label"])
+    with ops.tracking.start_run(experiment="train") as run:
+        logged = run.log_input(frame, name="train", source="s3://lake/t.parquet",
+                               target="label")
+        run.log_model(model, "clf", register=False)
+    again = modelops.connect(uri)
+    assert again.tracking.list_inputs(run.run_id) == [logged]
+    version = again.registry.register_from_run(run.run_id, "clf", "churn")
+    assert again.registry.get_version("churn").lineage.datasets == (logged.link(),)
+    reference = again.drift.fit_reference("churn", dataset=version.lineage.datasets[0])
+    assert reference.rows == 200 and reference.target == "label"
+    assert not again.drift.check("churn", frame).drifted

@@ -46,7 +46,7 @@ def test_click_through_a_models_life(demo_server: Server, page) -> None:  # type
     page.locator("#runs td.name a").first.click()
     assert page.locator("#metrics tbody tr").count() >= 3
     assert page.locator("#params tbody tr").count() >= 1
-    assert page.locator("#artifact-list tbody tr").count() == 2
+    assert page.locator("#artifact-list tbody tr").count() == 3    # and modelops-datasets/
     # compare three runs
     page.go_back()
     boxes = page.locator("#runs input[type=checkbox]")
@@ -97,6 +97,22 @@ def test_a_run_page_draws_histories_and_lineage(demo_server: Server, page) -> No
     # an artifact preview shows text as text
     page.locator("#artifact-list a", has_text="classification_report.txt").click()
     assert "precision" in page.locator("pre.preview-text").inner_text()
+
+
+def test_a_version_page_shows_the_datasets_it_was_trained_on(demo_server: Server, page) -> None:  # type: ignore[no-untyped-def]
+    ops = modelops.connect(demo_server.store)
+    version = ops.registry.get_version("breast-cancer", "1.0.0")
+    [logged] = version.lineage.datasets
+    page.goto(f"{demo_server.url}/models/breast-cancer/versions/1.0.0")
+    cells = page.locator("#datasets tbody tr").first.locator("td").all_inner_texts()
+    assert cells[:3] == ["training", "training", "398"]
+    assert cells[3] == logged.digest[:12] and cells[4] == "sklearn:breast_cancer"
+    assert page.locator("#datasets code").get_attribute("title") == logged.digest
+    # its run lists the dataset with its columns
+    page.locator("#datasets a").click()
+    assert page.url.endswith(f"/runs/{version.run_id}")
+    row = page.locator("#datasets tbody tr").first.locator("td").all_inner_texts()
+    assert row[0] == "training" and row[3].startswith("mean_radius, mean_texture")
 
 
 def test_a_filter_error_shows_the_caret(demo_server: Server, page) -> None:  # type: ignore[no-untyped-def]

@@ -351,3 +351,23 @@ def test_the_monitoring_page_shows_the_routers_test_of_the_challenger(ops) -> No
     table = page.split('id="ab-test"')[1].split("</table>")[0]
     assert "<td>accuracy</td>" in table and "1.0.0" in page and "1.0.1" in page
     assert 'class="verdict worse"' in table       # the challenger was fitted on swapped columns
+
+
+def test_version_and_run_pages_show_datasets_and_a_damaged_record(ops) -> None:  # type: ignore[no-untyped-def]
+    frame = {"amount": [12.5, 80.0, 3.0], "city": ["paris", "oslo", XSS]}
+    with ops.tracking.start_run() as run:
+        run.log_input(frame, name="train<x>", source=XSS)
+        ops.registry.register("fraud", {"w": 1}, flavor="joblib", run=run)
+    client = TestClient(app(ops))
+    page = client.get("/models/fraud/versions/1.0.0").text
+    assert "train&lt;x&gt;" in page and "<script>" not in page and "Trained on" in page
+    assert '<table class="grid" id="requirements">' in page and "<td>joblib</td>" in page
+    assert 'id="datasets"' in page
+    ops.registry.register("plain", {"w": 1}, flavor="joblib")
+    assert "No datasets recorded" in client.get("/models/plain/versions/1.0.0").text
+    run_page = client.get(f"/runs/{run.run_id}").text
+    assert "amount, city" in run_page and "<script>" not in run_page
+    ops.tracking.store.write_artifact(run.run_id, b"[]",
+                                      "modelops-datasets/train<x>/dataset.json")
+    damaged = client.get(f"/runs/{run.run_id}")
+    assert damaged.status_code == 200 and "could not be read" in damaged.text

@@ -12,6 +12,10 @@ run of its own started for the fit:
 - the fitted model, stored with the run under ``model/`` (``register_from_run`` registers it
   later) and registered only when ``registered_model_name`` is given;
 - an input example: the first rows of ``X`` as ``input_example.json``;
+- the training data as the run's dataset ``training`` (``run.log_input``: digest, schema,
+  drift profile), ``X``'s columns and ``y`` as the target, when ``X`` is a frame with column
+  names (an array names no columns a later drift check could match, so it is not logged);
+  a second fit on other data in one run logs ``training-<digest>``;
 - for a search: the best params (``best_<param>``) and cross-validated score on the run, and
   one child run per candidate with its params and scores.
 
@@ -44,6 +48,7 @@ class AutologSettings:
     registered_model_name: str | None = None
     log_input_examples: bool = True
     log_training_metrics: bool = True
+    log_datasets: bool = True
     silent: bool = False
 
 
@@ -58,7 +63,7 @@ def settings(framework: str) -> AutologSettings | None:
 
 def autolog(disable: bool = False, *, log_models: bool = True,
             registered_model_name: str | None = None, log_input_examples: bool = True,
-            log_training_metrics: bool = True, silent: bool = False,
+            log_training_metrics: bool = True, log_datasets: bool = True, silent: bool = False,
             frameworks: tuple[str, ...] = FRAMEWORKS) -> None:
     """Turn on autologging of scikit-learn fits (and XGBoost's and LightGBM's scikit-learn
     estimators where installed); ``disable=True`` turns it off and restores every patched
@@ -66,12 +71,14 @@ def autolog(disable: bool = False, *, log_models: bool = True,
 
     ``log_models``: store each fitted model with its run; ``registered_model_name``: also
     register it as a version of that model; ``log_input_examples``: the first rows of ``X``;
-    ``log_training_metrics``: metrics on the training data; ``silent``: no warnings when
+    ``log_training_metrics``: metrics on the training data; ``log_datasets``: the training
+    frame as the run's input (``run.log_input``); ``silent``: no warnings when
     logging fails (the fit goes on either way).
     """
     for flag, field in ((disable, "disable"), (log_models, "log_models"),
                         (log_input_examples, "log_input_examples"),
-                        (log_training_metrics, "log_training_metrics"), (silent, "silent")):
+                        (log_training_metrics, "log_training_metrics"),
+                        (log_datasets, "log_datasets"), (silent, "silent")):
         check_bool(flag, field)
     if registered_model_name is not None:
         from modelops.entities.registry import RegisteredModel
@@ -89,7 +96,8 @@ def autolog(disable: bool = False, *, log_models: bool = True,
         new = AutologSettings(log_models=log_models,
                               registered_model_name=registered_model_name,
                               log_input_examples=log_input_examples,
-                              log_training_metrics=log_training_metrics, silent=silent)
+                              log_training_metrics=log_training_metrics,
+                              log_datasets=log_datasets, silent=silent)
         for framework in chosen:
             if flavor.install(framework):
                 _settings[framework] = new

@@ -1,4 +1,4 @@
-"""``modelops models``: list, show, promote, rollback, history."""
+"""``modelops models``: list, show, version, promote, rollback, history."""
 
 from __future__ import annotations
 
@@ -18,6 +18,17 @@ def add_parser(groups: Any) -> None:
     show = commands.add_parser("show", help="a model's versions, stages and aliases")
     show.add_argument("name", help="the registered model")
     show.set_defaults(handler=_show, reads=True)
+
+    version = commands.add_parser(
+        "version", help="one version: what it is, what loading it needs, what it was "
+        "trained on")
+    version.add_argument("name", help="the registered model")
+    version.add_argument("version", nargs="?", help="e.g. 1.2.0 (default: the latest)")
+    version.add_argument("--alias", help="the version holding this alias instead")
+    version.add_argument("--requirements", action="store_true",
+                         help="print only its pip requirements, one per line (for "
+                         "requirements.txt)")
+    version.set_defaults(handler=_version, reads=True)
 
     promote = commands.add_parser("promote", help="move a version to a stage or alias")
     promote.add_argument("name", help="the registered model")
@@ -69,6 +80,26 @@ def _show(args: argparse.Namespace) -> None:
                   "metrics": ", ".join(f"{k}={x:.4g}" for k, x in sorted(v.metrics.items()))
                   or None, "run_id": v.run_id}
                  for v in reg.list_versions(args.name)])
+
+
+def _version(args: argparse.Namespace) -> None:
+    v = _registry(args).get_version(args.name, args.version, alias=args.alias)
+    if args.requirements:
+        print("\n".join(v.pip_requirements))
+        return
+    print_table([{"field": k, "value": x} for k, x in (
+        ("model", v.name), ("version", v.version), ("stage", v.stage.value),
+        ("aliases", ", ".join(v.aliases) or None), ("flavor", v.flavor),
+        ("framework", v.framework), ("run_id", v.run_id), ("created_time", v.created_time),
+        ("creator", v.creator), ("size", v.size), ("python", v.requirements.get("python")),
+        ("description", v.description or None))], columns=["field", "value"])
+    print("\nrequirements (to load it)")
+    print_table([{"distribution": k, "version": x}
+                 for k, x in v.requirements.items() if k != "python"])
+    print("\ntrained on")
+    print_table([{"dataset": d.name, "context": d.context, "rows": d.rows,
+                  "digest": d.digest[:12], "source": d.source, "run_id": d.run_id}
+                 for d in v.lineage.datasets])
 
 
 def _promote(args: argparse.Namespace) -> None:

@@ -14,7 +14,7 @@ from modelops.drift.methods import DEFAULT_CORRECTION, DEFAULT_DRIFT_SHARE, DEFA
 from modelops.drift.profile import profile_frame
 from modelops.entities.drift import DatasetProfile, DriftReport
 from modelops.entities.validators import check_bool, check_name
-from modelops.errors import InvalidInput
+from modelops.errors import Conflict, InvalidInput
 from modelops.stores import DriftStore
 
 
@@ -25,21 +25,53 @@ class Drift:
         self.store = store
         self._client = client
 
-    def fit_reference(self, name: str, frame: Any, *, categorical: Sequence[str] | None = None,
-                      target: str | None = None, prediction: str | None = None,
-                      columns: Sequence[str] | None = None) -> DatasetProfile:
+    def fit_reference(self, name: str, frame: Any = None, *,
+                      categorical: Sequence[str] | None = None, target: str | None = None,
+                      prediction: str | None = None, columns: Sequence[str] | None = None,
+                      dataset: Any = None) -> DatasetProfile:
         """Profile a reference dataset for ``name`` (usually a model) and store it.
 
         Later checks compare against the newest reference. ``categorical`` forces columns to
         be categorical (strings are anyway); ``target`` and ``prediction`` name the columns
         whose drift is reported apart from the features'.
+
+        ``dataset`` starts from a dataset a run logged instead of a frame: a ``Dataset``
+        (``run.inputs``, ``version.lineage.datasets``) or its URI
+        (``runs:/<run_id>/datasets/<name>``). Its profile, made when it was logged, becomes
+        the reference as it is: ``columns`` may pick some of its columns and ``target`` and
+        ``prediction`` name roles, but ``categorical`` was decided when it was logged.
         """
         check_name(name, "name")
+        if dataset is not None:
+            if frame is not None:
+                raise InvalidInput("give a frame or a dataset, not both", field="dataset")
+            if categorical is not None:
+                raise InvalidInput("a logged dataset was profiled when it was logged: pass "
+                                   "categorical= to log_input", field="categorical")
+            logged = self._logged_profile(dataset)
+            return self.save_reference(_narrowed(logged, name, columns, target, prediction))
+        if frame is None:
+            raise InvalidInput("expected a frame (or dataset=)", field="frame")
         profile = profile_frame(name, frame, categorical=categorical, target=target,
                                 prediction=prediction, columns=columns)
         if profile.rows == 0:
             raise InvalidInput("the reference frame has no rows", field="frame")
         return self.save_reference(profile)
+
+    def _logged_profile(self, dataset: Any) -> DatasetProfile:
+        from modelops.entities.datasets import Dataset
+        from modelops.tracking.datasets import parse_uri
+
+        if isinstance(dataset, Dataset):
+            if dataset.run_id is None:
+                raise InvalidInput("this Dataset names no run", field="dataset")
+            run_id, dataset_name = dataset.run_id, dataset.name
+        else:
+            run_id, dataset_name = parse_uri(dataset)
+        if self._client is None:
+            raise Conflict("fit_reference(dataset=) needs ops.drift from a Client with "
+                           "tracking")
+        return self._client.tracking.input_profile(run_id, dataset_name)
 
     def save_reference(self, profile: DatasetProfile) -> DatasetProfile:
         """Store a profile made elsewhere (e.g. merged from partitions) as the reference."""
@@ -123,3 +155,24 @@ class Drift:
         """One stored report."""
         return self.store.get_report(check_name(name, "name"),
                                      check_name(report_id, "report_id"))
+
+
+def _narrowed(profile: DatasetProfile, name: str, columns: Sequence[str] | None,
+              target: str | None, prediction: str | None) -> DatasetProfile:
+    """A logged dataset's profile as the reference of ``name``: some of its columns, and the
+    roles asked for (its own target, when it is still among them, by default)."""
+    keep = list(profile.columns) if columns is None else [str(c) for c in columns]
+    missing = [c for c in keep if c not in profile.columns]
+    if missing or not keep:
+        raise InvalidInput(f"the logged dataset has no column {missing[0]!r}" if missing
+                           else "expected some columns", field="columns")
+    for role, column in (("target", target), ("prediction", prediction)):
+        if column is not None and column not in keep:
+            raise InvalidInput(f"no column {column!r} in the dataset's profile", field=role)
+    if target is None and profile.target in keep:
+        target = profile.target
+    if prediction is None and profile.prediction in keep:
+        prediction = profile.prediction
+    sample = None if profile.sample is None else {c: profile.sample[c] for c in keep}
+    return attrs.evolve(profile, name=name, columns={c: profile.columns[c] for c in keep},
+                        target=target, prediction=prediction, sample=sample)

@@ -16,6 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 import attrs
 
 from modelops.entities._frozen import FrozenDict, freeze
+from modelops.entities.datasets import Dataset, check_schema, dataset_from_data
 from modelops.entities.display import html_of
 from modelops.entities.validators import (
     MAX_TAG_VALUE_LENGTH,
@@ -242,6 +243,18 @@ class ArtifactFile:
     size: int = 0
 
 
+def _datasets(value: Any) -> tuple[Dataset, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, (list, tuple)):
+        raise InvalidInput(f"expected a list of datasets, got {type(value).__name__}",
+                           field="lineage.datasets")
+    try:
+        return tuple(dataset_from_data(d).link() for d in value)
+    except TypeError as exc:
+        raise InvalidInput(str(exc), field="lineage.datasets") from None
+
+
 @attrs.frozen(kw_only=True)
 class Lineage:
     """Where a version came from."""
@@ -249,9 +262,10 @@ class Lineage:
     parent_version: str | None = None
     training_data: str | None = None   # a digest or a URI of the training data
     notes: str = ""
+    #: The datasets the version's run logged (``run.log_input``), without their schemas.
+    datasets: tuple[Dataset, ...] = attrs.field(default=(), converter=_datasets)
 
 
-_SIGNATURE_KINDS = ("numeric", "categorical")
 #: Rows of an input example kept with a version: enough to show a request, small to store.
 MAX_EXAMPLE_ROWS = 5
 
@@ -261,26 +275,7 @@ def _freeze_signature(value: Any) -> Any:
 
 
 def _valid_signature(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    """A signature is the plain form of ``modelops.validation.Schema``: checked here for the
-    shape every reader relies on (names, kinds, dtypes, nullability), as stored records are."""
-    if value is None:
-        return
-    columns = value.get("columns")
-    if not isinstance(columns, (list, tuple)) or not columns:
-        raise InvalidInput("expected a non-empty list of columns", field="signature.columns")
-    names = set()
-    for i, col in enumerate(columns):
-        where = f"signature.columns[{i}]"
-        if not isinstance(col, dict):
-            raise InvalidInput(f"expected a mapping, got {col!r}", field=where)
-        name = col.get("name")
-        if not isinstance(name, str) or not name or name in names:
-            raise InvalidInput(f"expected a new non-empty column name, got {name!r}", field=where)
-        names.add(name)
-        if col.get("kind") not in _SIGNATURE_KINDS or not isinstance(col.get("dtype"), str) \
-                or not isinstance(col.get("nullable", False), bool):
-            raise InvalidInput("needs a kind (numeric or categorical), a dtype and a boolean "
-                               "nullable", field=where)
+    check_schema(value, "signature")
 
 
 def _freeze_example(value: Any) -> tuple[FrozenDict[str, Any], ...]:
@@ -301,6 +296,35 @@ def _freeze_example(value: Any) -> tuple[FrozenDict[str, Any], ...]:
     return tuple(rows)
 
 
+_DISTRIBUTION = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,98}[A-Za-z0-9])?$")
+_REQUIREMENT_VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+!_-]{0,99}$")
+#: Distributions a version may list as needed to load it.
+MAX_REQUIREMENTS = 100
+
+
+def check_requirements(value: Any) -> dict[str, str]:
+    """``{distribution: version}``: names and versions as pip writes them, nothing a
+    ``requirements.txt`` line could smuggle (spaces, ``;``, newlines, URLs)."""
+    if not isinstance(value, dict):
+        raise InvalidInput(f"expected a mapping of distribution to version, got "
+                           f"{type(value).__name__}", field="requirements")
+    if len(value) > MAX_REQUIREMENTS:
+        raise InvalidInput(f"lists {len(value)} distributions, more than {MAX_REQUIREMENTS}",
+                           field="requirements")
+    for name, version in value.items():
+        if not isinstance(name, str) or not _DISTRIBUTION.match(name):
+            raise InvalidInput(f"expected a distribution name, got {name!r}",
+                               field="requirements")
+        if not isinstance(version, str) or not _REQUIREMENT_VERSION.match(version):
+            raise InvalidInput(f"expected a version, got {version!r}",
+                               field=f"requirements[{name!r}]")
+    return dict(value)
+
+
+def _valid_requirements(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    check_requirements(value)
+
+
 @attrs.frozen(kw_only=True)
 class ModelVersion:
     """A registered version. Its record never changes; ``stage``, ``aliases``, ``tags`` and
@@ -310,6 +334,10 @@ class ModelVersion:
     ``modelops.validation.Schema``: column names in order, kinds, dtypes, nullability,
     categories seen — inferred from the training frame at registration when one is known
     (None for versions registered without one). ``input_example`` holds a few input rows.
+
+    ``requirements`` is what loading it needs: ``{distribution: version}`` as installed
+    where the model was saved, and ``python`` (see ``modelops.environment``);
+    ``pip_requirements`` writes it as ``requirements.txt`` lines.
     """
 
     name: str = attrs.field(validator=_valid_name)
@@ -334,6 +362,13 @@ class ModelVersion:
         default=None, converter=_freeze_signature, validator=_valid_signature)
     input_example: tuple[FrozenDict[str, Any], ...] = attrs.field(default=(),
                                                                   converter=_freeze_example)
+    requirements: FrozenDict[str, str] = attrs.field(factory=FrozenDict, converter=freeze,
+                                                     validator=_valid_requirements)
+
+    @property
+    def pip_requirements(self) -> list[str]:
+        """``requirements`` as pip pins (``scikit-learn==1.5.2``), Python left out."""
+        return [f"{k}=={v}" for k, v in self.requirements.items() if k != "python"]
 
     @property
     def semver(self) -> SemVer:

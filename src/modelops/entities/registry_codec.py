@@ -10,6 +10,7 @@ from typing import Any
 
 import attrs
 
+from modelops.entities.datasets import dataset_to_data
 from modelops.entities.plain import to_plain
 from modelops.entities.registry import (
     ArtifactFile,
@@ -41,12 +42,14 @@ def _version_data(v: ModelVersion) -> dict[str, Any]:
         "files": [{"path": f.path, "sha256": f.sha256, "size": f.size} for f in v.files],
         "size": v.size, "created_time": v.created_time, "creator": v.creator,
         "lineage": {"parent_version": lineage.parent_version,
-                    "training_data": lineage.training_data, "notes": lineage.notes},
+                    "training_data": lineage.training_data, "notes": lineage.notes,
+                    "datasets": [dataset_to_data(d) for d in lineage.datasets]},
         "flavor_meta": to_plain(v.flavor_meta), "artifact_location": v.artifact_location,
         "description": v.description, "tags": dict(v.tags), "stage": to_plain(v.stage),
         "aliases": list(v.aliases),
         "signature": None if v.signature is None else to_plain(v.signature),
         "input_example": [dict(row) for row in v.input_example],
+        "requirements": dict(v.requirements),
     }
 
 

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from modelops import _html
+from modelops.entities.datasets import Dataset
 from modelops.entities.registry import ModelVersion, RegistryEvent
 
 _TIMES = {"created": _html.utc_time, "time": _html.utc_time}
@@ -26,7 +27,20 @@ def version_html(v: ModelVersion) -> str:
         if values:
             parts.append(_html.table([{"key": k, "value": x} for k, x in sorted(values.items())],
                                      caption=title))
+    if v.requirements:
+        parts.append(_html.table([{"distribution": k, "version": x}
+                                  for k, x in v.requirements.items()],
+                                 caption="requirements (to load it)"))
+    if v.lineage.datasets:
+        parts.append(_html.table([dataset_row(d) for d in v.lineage.datasets],
+                                 caption="trained on"))
     return "".join(parts)
+
+
+def dataset_row(d: Dataset) -> dict[str, Any]:
+    """A dataset as one row of a table: what it was for, what it is, where it came from."""
+    return {"name": d.name, "context": d.context, "rows": d.rows, "digest": d.digest[:12],
+            "source": d.source, "run": d.run_id}
 
 
 def _version_row(v: ModelVersion) -> dict[str, Any]:

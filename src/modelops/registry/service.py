@@ -32,6 +32,7 @@ from modelops.entities.registry import (
     Stage,
     check_alias,
     check_metrics,
+    check_requirements,
 )
 from modelops.entities.validators import (
     MAX_PARAM_VALUE_LENGTH,
@@ -198,13 +199,17 @@ def _lineage(value: Lineage | Mapping[str, Any] | None) -> Lineage:
     if isinstance(value, Lineage):
         return value
     if isinstance(value, Mapping):
-        unknown = set(value) - {"parent_version", "training_data", "notes"}
+        unknown = set(value) - {"parent_version", "training_data", "notes", "datasets"}
         if unknown:
             raise InvalidInput(f"unknown key {sorted(unknown)[0]!r}; expected parent_version, "
-                               "training_data, notes", field="lineage")
+                               "training_data, notes, datasets", field="lineage")
         return Lineage(**value)
     raise InvalidInput(f"expected a mapping or Lineage, got {type(value).__name__}",
                        field="lineage")
+
+
+#: How far up a nested run's parents registering looks for the datasets it was trained on.
+_MAX_ANCESTORS = 8
 
 
 class Registry:
@@ -423,7 +428,8 @@ class Registry:
                  description: str | None = None, tags: Mapping[str, Any] | None = None,
                  lineage: Lineage | Mapping[str, Any] | None = None,
                  flavor: str | None = None, allow_nonfinite: bool = False,
-                 signature: Any = None, input_example: Any = None) -> ModelVersion:
+                 signature: Any = None, input_example: Any = None,
+                 requirements: Mapping[str, str] | None = None) -> ModelVersion:
         """Register a model object (or a file/directory path, or a ``SavedModel``) as a new
         version of ``name``.
 
@@ -437,6 +443,10 @@ class Registry:
         from ``modelops.infer_signature(X_train)``, or its ``to_dict()``); ``input_example``
         a frame of a few input rows, kept with the version (its first rows) and, when no
         signature is given, the frame the signature is inferred from.
+
+        ``requirements`` (``{distribution: version}``) is what loading the version needs;
+        by default the versions installed here of what its flavor and framework need, and
+        Python's (``modelops.environment.requirements``).
         """
         if type(name) is not str or name not in self._known_models:  # those were checked
             self._check_model_name(name)
@@ -454,7 +464,9 @@ class Registry:
             raise InvalidInput("expected a string", field="description")
         fields = {"run_id": run_id, "metrics": checked_metrics, "params": checked_params,
                   "description": description or "", "tags": checked_tags,
-                  "lineage": _lineage(lineage),
+                  "lineage": self._with_datasets(_lineage(lineage), run_id),
+                  "requirements": None if requirements is None
+                  else check_requirements(dict(requirements)),
                   **signature_fields(signature, input_example)}
         if isinstance(model, SavedModel):
             # Digest what is on disk now: the files may have changed since save().
@@ -488,6 +500,36 @@ class Registry:
                                f"{type(run).__name__}", field="run")
         return run.run_id, dict(run.data.metrics), dict(run.data.params)
 
+    @staticmethod
+    def _requirements(saved: SavedModel, given: Mapping[str, str] | None) -> dict[str, str]:
+        """What loading a saved model needs: ``given``, else what is installed here."""
+        if given is not None:
+            return check_requirements(dict(given))
+        from modelops.environment import requirements
+
+        flavor = available_flavors().get(saved.flavor)
+        return requirements(saved.flavor, saved.framework,
+                            tuple(getattr(flavor, "packages", ())))
+
+    def _with_datasets(self, lineage: Lineage, run_id: str | None) -> Lineage:
+        """The lineage with the datasets the run logged (``run.log_input``) — or, for a
+        nested run that logged none, its nearest ancestor's (a sweep logs its data once, on
+        the parent) — unless it names datasets itself."""
+        if run_id is None or lineage.datasets or self._client is None:
+            return lineage
+        from modelops.tracking.datasets import read_inputs
+
+        store = self._client.tracking.store
+        for _ in range(_MAX_ANCESTORS):
+            found = read_inputs(store, run_id)
+            if found:
+                return attrs.evolve(lineage, datasets=found)
+            parent = store.get_run(run_id).info.parent_run_id
+            if parent is None:
+                break
+            run_id = parent
+        return lineage
+
     def register_from_run(self, run_id: str, path: str, name: str, version: str | None = None,
                           **register_kwargs: Any) -> ModelVersion:
         """Register the model ``run.log_model`` stored under ``path`` of run ``run_id`` as a
@@ -519,13 +561,15 @@ class Registry:
             if flavor not in available_flavors():
                 raise IntegrityError(f"{where}: unknown flavor {flavor!r} in {MANIFEST}")
             saved = SavedModel(local, flavor, framework, meta, found)
-            if described:                           # log_model's signature and example
+            if described:             # log_model's signature, example and requirements
                 try:
                     kept = signature_fields(described.get("signature"),
                                             described.get("input_example"))
+                    if "requirements" in described:
+                        kept["requirements"] = check_requirements(described["requirements"])
                 except InvalidInput as exc:
-                    raise IntegrityError(f"{where}: {MANIFEST} holds a malformed signature "
-                                         f"or input example ({exc})") from exc
+                    raise IntegrityError(f"{where}: {MANIFEST} holds a malformed signature, "
+                                         f"input example or requirements ({exc})") from exc
                 for key in described:
                     register_kwargs.setdefault(key, kept[key])
             return self.register(name, saved, version, run=run_id, **register_kwargs)
@@ -545,6 +589,7 @@ class Registry:
             # Refused before any file is stored (the claim below still settles a race).
             raise AlreadyExists(f"model {name!r} already has version {wanted.core}")
         tags = dict(fields.pop("tags"))
+        fields["requirements"] = self._requirements(saved, fields.get("requirements"))
         for attempt in range(_MAX_CLAIM_ATTEMPTS):
             semver = wanted if wanted is not None else self._next_version(name, bump, attempt)
             if semver.build:

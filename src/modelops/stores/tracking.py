@@ -17,6 +17,7 @@ from modelops.entities import (
 )
 
 if TYPE_CHECKING:
+    from modelops.entities.datasets import Dataset
     from modelops.query import Filter, OrderBy
 
 
@@ -126,6 +127,14 @@ class TrackingStore(abc.ABC):
     @abc.abstractmethod
     def download_artifact(self, run_id: str, path: str, dst_dir: str) -> str:
         """Copy an artifact file or directory into ``dst_dir``; returns the local path."""
+
+    # -- datasets (optional) --------------------------------------------------------------
+
+    def mirror_dataset(self, run_id: str, dataset: Dataset) -> None:  # noqa: B027
+        """Optional: record a dataset ``run.log_input`` logged in the backend's own form too
+        (MLflow's run inputs, say), so its own tools show it. modelops reads datasets from
+        the artifacts it writes beside (``modelops.tracking.datasets``), on every store; the
+        default records nothing more."""
 
     # -- lifecycle of the store object ----------------------------------------------------
 

@@ -48,6 +48,7 @@ from typing import Any
 import attrs
 import pytest
 
+from modelops.entities.datasets import Dataset
 from modelops.entities.registry import (
     ArtifactFile,
     Change,
@@ -370,7 +371,8 @@ class RegistryStoreSuite(StoreSuite):
                                                     model: RegisteredModel,
                                                     tmp_path: Path) -> None:
         """Metrics, params, framework, flavor, files with digests, size, times, creator,
-        lineage, flavor metadata (nested), description and tags come back unchanged."""
+        lineage (its datasets too), flavor metadata (nested), description, tags and
+        requirements come back unchanged."""
         contents = {"model.joblib": b"\x80\x04pickle", "meta/info.json": b"{}"}
         record = self.new_version(
             "fraud", "2.1.0-rc.1", contents,
@@ -379,10 +381,16 @@ class RegistryStoreSuite(StoreSuite):
             params={"C": "1.0", "note": "multi\nline é 😀", "empty": ""},
             framework="sklearn", flavor="joblib", created_time=T0 + 7, creator="Zoë",
             lineage=Lineage(parent_version="2.0.0", training_data="s3://lake/x.parquet",
-                            notes="retrained"),
+                            notes="retrained", datasets=[
+                                Dataset(name="training", digest="ab" * 32, rows=1_000,
+                                        source="s3://lake/x.parquet", run_id="r1",
+                                        logged_time=T0),
+                                Dataset(name="holdout é", digest="cd" * 32, rows=0,
+                                        context="evaluation")]),
             flavor_meta={"file": "model.joblib", "class": "sklearn.X",
                          "nested": {"k": [1, 2.5, None, True, "s"]}, "n": 3},
             description="candidate — better recall", tags={"team": "ml", "modelops.build": "7"},
+            requirements={"python": "3.11.7", "scikit-learn": "1.5.2", "numpy": "2.0.0rc1"},
         )
         stored = store.create_version(record, write_files(tmp_path, contents))
         got = store.get_version("fraud", "2.1.0-rc.1")

@@ -23,8 +23,9 @@ MANIFEST = "modelops-model.json"
 _FORMAT = 1
 
 
-#: What a manifest may also keep for the version it will become (``signature_fields``).
-DESCRIBED = ("signature", "input_example")
+#: What a manifest may also keep for the version it will become: its signature and input
+#: example (``signature_fields``) and what loading it needs (``modelops.environment``).
+DESCRIBED = ("signature", "input_example", "requirements")
 
 
 def manifest_text(flavor: str, framework: str, meta: Mapping[str, Any],
@@ -38,7 +39,7 @@ def manifest_text(flavor: str, framework: str, meta: Mapping[str, Any],
         "flavor_meta": to_plain(dict(meta)),
         "files": [{"path": f.path, "sha256": f.sha256, "size": f.size} for f in files],
         **{k: to_plain(v) for k, v in (described or {}).items()
-           if k in DESCRIBED and v not in (None, ())},
+           if k in DESCRIBED and v not in (None, (), {})},
     }, indent=1, sort_keys=True)
 
 

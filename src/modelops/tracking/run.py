@@ -63,6 +63,7 @@ class ActiveRun:
         self._valid_keys: set[str] = set()
         self._ended = False
         self._on_end: list[Any] = []
+        self._monitor: Any = None   # a SystemMetricsMonitor while system metrics are logged
         flusher.register(self)
 
     # -- identity ---------------------------------------------------------------------------
@@ -276,7 +277,9 @@ class ActiveRun:
         artifact path (``run.log_model(model, "model", register=False)``, as MLflow's
         ``log_model``); ``ops.registry.register_from_run(run_id, path, name)`` registers it
         later, with the ``signature`` and ``input_example`` given here, if any, kept beside
-        it. Returns the ModelVersion, or the artifact path when not registering.
+        it. The manifest beside the model records ``requirements``: the distributions
+        loading it needs, at the versions installed here (``modelops.environment``).
+        Returns the ModelVersion, or the artifact path when not registering.
         """
         from modelops.entities.validators import check_bool
         from modelops.tracking.model_manifest import DESCRIBED, MANIFEST, manifest_text
@@ -308,8 +311,10 @@ class ActiveRun:
                                field="artifact_path")
         with tempfile.TemporaryDirectory(prefix="modelops-model-") as tmp:
             saved = registry.save(model, tmp, flavor, framework)
-            described = None if register else registry._signature_fields(
+            described = {} if register else registry._signature_fields(
                 register_kwargs.get("signature"), register_kwargs.get("input_example"))
+            described["requirements"] = registry._requirements(
+                saved, register_kwargs.get("requirements"))
             manifest = manifest_text(saved.flavor, saved.framework, saved.meta, saved.files,
                                      described)
             self.log_artifacts(tmp, path)
@@ -317,6 +322,32 @@ class ActiveRun:
             if not register:
                 return path
             return registry.register(name, saved, run=self, **register_kwargs)
+
+    # -- datasets ---------------------------------------------------------------------------
+
+    def log_input(self, frame: Any, name: str = "dataset", source: str | None = None,
+                  context: str = "training", *, target: str | None = None,
+                  categorical: Any = None) -> Any:
+        """Record a dataset this run used: its digest, ``source`` (a URI or path, as given),
+        ``context`` (``"training"``, ``"evaluation"`` …), schema, rows and drift profile.
+        Returns the ``Dataset``; ``run.inputs`` lists them, and a model version registered
+        from this run links to them. ``target`` names the label column and ``categorical``
+        columns to treat as categories, as ``ops.drift.fit_reference`` takes them.
+
+        A name is logged once per run: the same frame again returns its record, another
+        is a ``Conflict``. See ``modelops.tracking.datasets`` for the digest."""
+        from modelops.tracking import datasets
+
+        self._check_open()
+        return datasets.log_input(self, self._store, frame, name=name, source=source,
+                                  context=context, target=target, categorical=categorical)
+
+    @property
+    def inputs(self) -> list[Any]:
+        """The datasets this run logged (``log_input``), as stored."""
+        from modelops.tracking import datasets
+
+        return datasets.read_inputs(self._store, self.run_id)
 
     # -- flushing and ending ----------------------------------------------------------------
 
@@ -355,6 +386,9 @@ class ActiveRun:
         status = RunStatus.parse(status)
         if self._ended:
             return
+        monitor, self._monitor = self._monitor, None
+        if monitor is not None:
+            monitor.stop()          # its last sample is in the buffer before the last flush
         try:
             self.flush()
         finally:
@@ -370,6 +404,7 @@ class ActiveRun:
             emit("modelops_run_finished", run=final, store_uri=self._store.uri)
 
     def _forget_after_fork(self) -> None:
+        self._monitor = None        # its thread is not in the child
         with self._lock:
             self._metrics, self._params, self._tags, self._pending = {}, {}, {}, 0
             self._ended = True

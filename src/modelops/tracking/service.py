@@ -9,7 +9,7 @@ import getpass
 import os
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelops import query
 from modelops._ids import now_ms
@@ -29,6 +29,10 @@ from modelops.stores import TrackingStore
 from modelops.tracking.names import random_run_name
 from modelops.tracking.results import RunComparison, RunList, check_output
 from modelops.tracking.run import DEFAULT_MAX_BUFFERED, ActiveRun
+
+if TYPE_CHECKING:
+    from modelops.entities.datasets import Dataset
+    from modelops.entities.drift import DatasetProfile
 
 DEFAULT_EXPERIMENT = "Default"
 
@@ -135,16 +139,27 @@ class Tracking:
     def start_run(self, experiment: str | Experiment | None = None, name: str | None = None,
                   tags: Mapping[str, Any] | None = None,
                   parent: ActiveRun | Run | str | None = None, run_id: str | None = None,
-                  max_buffered: int = DEFAULT_MAX_BUFFERED) -> ActiveRun:
+                  max_buffered: int = DEFAULT_MAX_BUFFERED,
+                  log_system_metrics: bool | None = None) -> ActiveRun:
         """Start a run (or resume one by ``run_id``); use it as a context manager.
 
         The experiment (default ``"Default"``) is created on first use. On leaving the
         ``with`` block the run ends FINISHED, FAILED on an exception (which is re-raised), or
-        KILLED on KeyboardInterrupt.
+        KILLED on KeyboardInterrupt. A new run is tagged with its environment (Python,
+        platform, git commit and dirty state: ``modelops.environment``); ``tags`` given here
+        win over those.
+
+        ``log_system_metrics=True`` samples CPU, memory, disk, network and GPU use into the
+        run's ``system/…`` metrics from a background thread until it ends; None (the
+        default) follows ``modelops.enable_system_metrics_logging()``, off unless called
+        (``modelops.tracking.system_metrics``).
         """
+        from modelops.tracking import system_metrics
+
+        interval = system_metrics.wanted(log_system_metrics)  # before anything is written
         parent_active = parent if isinstance(parent, ActiveRun) else None
         if run_id is not None:
-            return self._resume(run_id, parent_active, max_buffered)
+            return self._monitored(self._resume(run_id, parent_active, max_buffered), interval)
         # Everything is checked before the experiment may be created: a bad run name must
         # not leave a new experiment behind.
         unnamed = name is None or (isinstance(name, str) and not name)
@@ -160,12 +175,23 @@ class Tracking:
                                   "experiment")
             experiment_id = self._experiment_ids.get(exp_name) \
                 or self.get_or_create_experiment(exp_name).experiment_id
+        from modelops.environment import run_tags
+
         run = self.store.create_run(
             experiment_id, run_name=run_name, start_time=now_ms(),
-            tags=tags, parent_run_id=parent_id, user=_user(),
+            tags={**run_tags(), **tags}, parent_run_id=parent_id, user=_user(),
         )
-        return ActiveRun(self.store, run, client=self.client, parent=parent_active,
-                         max_buffered=max_buffered)
+        return self._monitored(ActiveRun(self.store, run, client=self.client,
+                                         parent=parent_active, max_buffered=max_buffered),
+                               interval)
+
+    @staticmethod
+    def _monitored(run: ActiveRun, interval: float | None) -> ActiveRun:
+        if interval is not None:
+            from modelops.tracking.system_metrics import SystemMetricsMonitor
+
+            run._monitor = SystemMetricsMonitor(run, interval).start()
+        return run
 
     def _resume(self, run_id: str, parent: ActiveRun | None, max_buffered: int) -> ActiveRun:
         run = self.store.get_run(run_id)
@@ -309,3 +335,29 @@ class Tracking:
         except UnicodeDecodeError as exc:
             raise InvalidInput(f"artifact {path!r} is not UTF-8 text ({exc})",
                                field="path") from None
+
+    # -- datasets ---------------------------------------------------------------------------
+
+    def list_inputs(self, run_id: str) -> list[Dataset]:
+        """The datasets run ``run_id`` logged with ``log_input``, in the order logged."""
+        from modelops.tracking import datasets
+
+        self.get_run(run_id)  # NotFound names the run
+        return datasets.read_inputs(self.store, run_id)
+
+    def get_input(self, run_id: str, name: str | None = None) -> Dataset:
+        """One logged dataset: by run id and name, or by its URI
+        (``runs:/<run_id>/datasets/<name>``, ``Dataset.uri``) alone."""
+        from modelops.tracking import datasets
+
+        if name is None:
+            run_id, name = datasets.parse_uri(run_id)
+        self.get_run(run_id)
+        return datasets.read_record(self.store, run_id, name)
+
+    def input_profile(self, run_id: str, name: str | None = None) -> DatasetProfile:
+        """The drift profile logged with a dataset (what ``ops.drift.fit_reference(name,
+        dataset=...)`` starts from); arguments as ``get_input``."""
+        from modelops.tracking import datasets
+
+        return datasets.read_profile(self.store, self.get_input(run_id, name))

@@ -575,7 +575,10 @@ class MlflowRegistryStore(RegistryStore):
         for i, chunk in enumerate(_chunks(packed)):
             tags[FILES_TAG if i == 0 else f"{FILES_TAG}.{i + 1}"] = chunk
         for key, value in lineage.items():
-            if value not in (None, ""):
+            if key == "datasets" and value:
+                # a list: JSON in its tag (a newer reader's field, ignored by older ones)
+                value = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+            if value not in (None, "", []):
                 tags[LINEAGE_PREFIX + key] = value
         if len(tags[RECORD_TAG]) > _TAG_LIMIT:
             raise InvalidInput(f"the version's metrics, params and flavor metadata take "
@@ -595,8 +598,12 @@ class MlflowRegistryStore(RegistryStore):
             parts.append(tags[f"{FILES_TAG}.{i}"])
             i += 1
         files = tuple(ArtifactFile(p, s, n) for p, s, n in json.loads("".join(parts)))
-        lineage = Lineage(**{k[len(LINEAGE_PREFIX):]: v for k, v in tags.items()
-                             if k.startswith(LINEAGE_PREFIX)})
+        lineage = {k[len(LINEAGE_PREFIX):]: v for k, v in tags.items()
+                   if k.startswith(LINEAGE_PREFIX)}
+        if "datasets" in lineage:
+            lineage["datasets"] = json.loads(lineage["datasets"])
+        lineage = Lineage(**{k: v for k, v in lineage.items()
+                             if k in ("parent_version", "training_data", "notes", "datasets")})
         user_tags = {k: v for k, v in tags.items() if not _internal_version_tag(k)}
         return ModelVersion(name=name, version=listed.semver, files=files, lineage=lineage,
                             tags=user_tags, artifact_location=mv.source or "", **data)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import json
 import math
 import os
 import shutil
@@ -473,6 +474,23 @@ class MlflowTrackingStore(TrackingStore):
             make(target)
             with mlflow_errors(f"logging artifact {rel!r} to run {run_id} in {self.uri}"):
                 self.client.log_artifact(run_id, target, directory or None)
+
+    def mirror_dataset(self, run_id: str, dataset: Any) -> None:
+        """The dataset as an MLflow run input too (what ``mlflow.log_input`` records), so
+        MLflow's UI and ``run.inputs`` show it: its name, the first 32 hex digits of its
+        digest (MLflow keeps 36 characters), its source, its rows as MLflow's profile and
+        its context as the ``mlflow.data.context`` tag."""
+        from mlflow.entities import Dataset as MlflowDataset
+        from mlflow.entities import DatasetInput, InputTag
+
+        run_id = check_id(run_id, "run id")
+        mirrored = MlflowDataset(
+            name=dataset.name, digest=dataset.digest[:32], source_type="modelops",
+            source=json.dumps({"uri": dataset.source}),
+            profile=json.dumps({"num_rows": dataset.rows}))
+        with mlflow_errors(f"logging dataset {dataset.name!r} to run {run_id} in {self.uri}"):
+            self.client.log_inputs(run_id, [DatasetInput(
+                mirrored, [InputTag("mlflow.data.context", dataset.context)])])
 
     def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
         run_id = check_id(run_id, "run id")

@@ -30,7 +30,14 @@ from starlette.staticfiles import StaticFiles
 import modelops
 from modelops.entities.plain import to_plain
 from modelops.entities.validators import check_key
-from modelops.errors import Conflict, FilterSyntaxError, InvalidInput, ModelOpsError, NotFound
+from modelops.errors import (
+    Conflict,
+    FilterSyntaxError,
+    InvalidInput,
+    ModelOpsError,
+    NotFound,
+    StoreError,
+)
 from modelops.registry import MetricImprovement
 from modelops.uri import hide_password
 from modelops_ui import charts, security
@@ -285,8 +292,14 @@ class _UI:
         parent = self._optional(lambda: tracking.get_run(run.info.parent_run_id)) \
             if run.info.parent_run_id else None
         experiment = tracking.get_experiment(run.info.experiment_id)
+        inputs, inputs_error = [], None
+        try:
+            inputs = tracking.list_inputs(run_id)
+        except StoreError as exc:   # a damaged record: the rest of the run still shows
+            inputs_error = f"Its datasets could not be read: {exc}"
         return self.render(
             request, "run.html", title=run.info.run_name, run=run, experiment=experiment,
+            inputs=inputs, inputs_error=inputs_error,
             histories=[(k, Markup(svg)) for k, svg in histories], x_axis=x_axis,
             artifacts=artifacts, path=path, parent_path=_parent(path), children=children,
             parent=parent, versions=self._versions_of(run_id),
