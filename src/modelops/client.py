@@ -9,24 +9,13 @@ from modelops.errors import NotFound
 from modelops.stores import STORE_KINDS
 from modelops.uri import StoreURI, default_uri, hide_password, parse_uri
 
-_FACTORY_HOOKS = {
-    "tracking": "modelops_tracking_store",
-    "registry": "modelops_registry_store",
-    "drift": "modelops_drift_store",
-    "predictions": "modelops_prediction_store",
-}
-
 
 def open_store(kind: str, uri: StoreURI) -> Any | None:
     """Ask the plugins for a store of ``kind`` at ``uri``; None if the scheme is served but
     not for this kind. ``UnknownScheme`` if no plugin serves the scheme at all."""
     from modelops import plugins
 
-    hook = getattr(plugins.store_plugin_manager(uri.scheme).hook, _FACTORY_HOOKS[kind])
-    store = hook(uri=uri)
-    if store is None and not plugins.serves(uri.scheme):
-        raise plugins.unknown_scheme(uri.scheme)
-    return store
+    return plugins.open_store(kind, uri)
 
 
 class Client:

@@ -21,12 +21,15 @@ import threading
 import warnings
 from collections.abc import Iterable
 from importlib.metadata import EntryPoint, entry_points
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from modelops import hookspecs
 from modelops.errors import UnknownScheme
+
+if TYPE_CHECKING:
+    from modelops.uri import StoreURI
 
 ENV_PLUGINS = "MODELOPS_PLUGINS"
 ENTRY_POINT_GROUP = "modelops"
@@ -149,6 +152,24 @@ def _serving(scheme: str, declared: str) -> bool:
     its variants naming a driver, SQLAlchemy's way (``mlflow+postgresql`` also serves
     ``mlflow+postgresql+psycopg``)."""
     return scheme == declared or scheme.startswith(declared + "+")
+
+
+_FACTORY_HOOKS = {
+    "tracking": "modelops_tracking_store",
+    "registry": "modelops_registry_store",
+    "drift": "modelops_drift_store",
+    "predictions": "modelops_prediction_store",
+}
+
+
+def open_store(kind: str, uri: StoreURI) -> Any | None:
+    """Ask the plugins for a store of ``kind`` at ``uri``; None if the scheme is served but
+    not for this kind. ``UnknownScheme`` if no plugin serves the scheme at all."""
+    hook = getattr(store_plugin_manager(uri.scheme).hook, _FACTORY_HOOKS[kind])
+    store = hook(uri=uri)
+    if store is None and not serves(uri.scheme):
+        raise unknown_scheme(uri.scheme)
+    return store
 
 
 def unknown_scheme(scheme: str) -> UnknownScheme:

@@ -420,7 +420,7 @@ def train(ops: Any, name: str, estimator: Any, X: Any, y: Any, *, X_test: Any = 
         if names is not None or hasattr(x_train, "columns"):
             # the data as the run's datasets, which the version links to (an array names no
             # columns a drift check could match: not logged)
-            from modelops.autologging.sklearn import log_training_data
+            from modelops.tracking.datasets import log_training_data
 
             for part, x_part, y_part in (("training", x_train, y_train),
                                          ("evaluation", x_test, y_test)):

@@ -147,6 +147,8 @@ def _after_fit(settings: Any, run: Any, estimator: Any, X: Any, y: Any) -> None:
         _attempt(settings, "log training metrics",
                  lambda: run.log_metrics(training_metrics(estimator, X, y)))
     if settings.log_datasets and hasattr(X, "columns"):
+        from modelops.tracking.datasets import log_training_data
+
         _attempt(settings, "log the training data", lambda: log_training_data(run, X, y))
     example = None
     if settings.log_input_examples and X is not None:
@@ -175,41 +177,6 @@ def _after_fit(settings: Any, run: Any, estimator: Any, X: Any, y: Any) -> None:
                      lambda: run.log_model(estimator, name, **described))
 
 
-def training_frame(X: Any, y: Any) -> tuple[dict[str, Any], str | None]:
-    """``X``'s columns and ``y`` (as ``y``'s name, else ``target``) as one frame, and the
-    target's column (None when ``y`` is absent or not one value per row)."""
-    from modelops.frames import to_columns
-
-    columns = to_columns(X)
-    if y is None:
-        return columns, None
-    values = _one_column(y)
-    if values.ndim != 1 or len(values) != len(next(iter(columns.values()), ())):
-        return columns, None
-    named = list(y.columns) if hasattr(y, "columns") else None   # a one-column frame
-    name = str(named[0] if named else getattr(y, "name", None) or "target")
-    while name in columns:
-        name = f"{name}_"
-    return {**columns, name: values}, name
-
-
-def log_training_data(run: Any, X: Any, y: Any, name: str = "training") -> Any:
-    """Log ``X`` and ``y`` as the run's dataset ``name`` (also its context: ``training``,
-    ``evaluation``); another frame already logged under that name in this run leaves it be,
-    and this one is ``<name>-<digest>``."""
-    from modelops.errors import Conflict
-
-    frame, target = training_frame(X, y)
-    try:
-        return run.log_input(frame, name, context=name, target=target)
-    except Conflict:
-        from modelops.frames import to_columns
-        from modelops.tracking.datasets import digest
-
-        return run.log_input(frame, f"{name}-{digest(to_columns(frame))[:8]}",
-                             context=name, target=target)
-
-
 def training_metrics(estimator: Any, X: Any, y: Any) -> dict[str, float]:
     """Metrics of a fitted classifier or regressor on the data it was fitted on, by the
     metric table's kernels (scikit-learn's defaults: a binary task's positive class, else
@@ -218,10 +185,11 @@ def training_metrics(estimator: Any, X: Any, y: Any) -> dict[str, float]:
     from sklearn import base
 
     from modelops.metrics import builtin, grouped
+    from modelops.tracking.datasets import one_column
 
     if not hasattr(estimator, "predict"):  # a transformer, or a search without refit
         return {}
-    y, predicted = _one_column(y), _one_column(estimator.predict(X))
+    y, predicted = one_column(y), one_column(estimator.predict(X))
     if y.ndim != 1 or predicted.ndim != 1:   # several outputs: no single-target metric
         return {}
     if base.is_classifier(estimator):
@@ -236,15 +204,6 @@ def training_metrics(estimator: Any, X: Any, y: Any) -> dict[str, float]:
     else:
         return {}
     return {k: float(v) for k, v in out.items() if np.isfinite(v)}
-
-
-def _one_column(values: Any) -> Any:
-    """``values`` as an array; a one-column frame or matrix (``train[["quality"]]``, as
-    MLflow's wine tutorial fits on) as its column."""
-    import numpy as np
-
-    array = np.asarray(values.to_numpy() if hasattr(values, "to_numpy") else values)
-    return array[:, 0] if array.ndim == 2 and array.shape[1] == 1 else array
 
 
 def input_example(X: Any) -> dict[str, Any]:

@@ -59,8 +59,7 @@ class Drift:
         return self.save_reference(profile)
 
     def _logged_profile(self, dataset: Any) -> DatasetProfile:
-        from modelops.entities.datasets import Dataset
-        from modelops.tracking.datasets import parse_uri
+        from modelops.entities.datasets import Dataset, parse_uri
 
         if isinstance(dataset, Dataset):
             if dataset.run_id is None:

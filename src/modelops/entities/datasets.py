@@ -125,3 +125,12 @@ def dataset_to_data(dataset: Dataset) -> dict[str, Any]:
             "schema": None if dataset.schema is None else to_plain(dataset.schema),
             "run_id": dataset.run_id, "logged_time": dataset.logged_time}
 
+
+def parse_uri(uri: Any) -> tuple[str, str]:
+    """The run id and name in a logged dataset's URI, ``runs:/<run_id>/datasets/<name>``."""
+    parts = uri.split("/") if isinstance(uri, str) else []
+    if len(parts) != 4 or parts[0] != "runs:" or parts[2] != "datasets":
+        raise InvalidInput(f"expected runs:/<run_id>/datasets/<name>, got {uri!r}",
+                           field="dataset")
+    return check_name(parts[1], "run_id"), check_name(parts[3], "name")
+

@@ -49,9 +49,10 @@ def _store(uri: str) -> PredictionStore:
     """The prediction store at ``uri``, opened once per process (on a worker)."""
     with _lock:
         if uri not in _stores:
-            import modelops
+            from modelops.plugins import open_store
+            from modelops.uri import parse_uri
 
-            _stores[uri] = modelops.connect(uri).predictions.store
+            _stores[uri] = open_store("predictions", parse_uri(uri))
         return _stores[uri]
 
 

@@ -32,7 +32,12 @@ import attrs
 import numpy as np
 
 from modelops._ids import now_ms
-from modelops.entities.datasets import Dataset, dataset_from_data, dataset_to_data
+from modelops.entities.datasets import (  # noqa: F401 - parse_uri is this module's too
+    Dataset,
+    dataset_from_data,
+    dataset_to_data,
+    parse_uri,
+)
 from modelops.entities.validators import check_key, check_name
 from modelops.errors import Conflict, IntegrityError, InvalidInput, NotFound
 
@@ -193,10 +198,40 @@ def read_profile(store: Any, record: Dataset) -> Any:
     return profile
 
 
-def parse_uri(uri: Any) -> tuple[str, str]:
-    """The run id and name in ``runs:/<run_id>/datasets/<name>``."""
-    parts = uri.split("/") if isinstance(uri, str) else []
-    if len(parts) != 4 or parts[0] != "runs:" or parts[2] != "datasets":
-        raise InvalidInput(f"expected runs:/<run_id>/datasets/<name>, got {uri!r}",
-                           field="dataset")
-    return check_name(parts[1], "run_id"), check_name(parts[3], "name")
+def one_column(values: Any) -> Any:
+    """``values`` as an array; a one-column frame or matrix (``train[["quality"]]``, as
+    MLflow's wine tutorial fits on) as its column."""
+    array = np.asarray(values.to_numpy() if hasattr(values, "to_numpy") else values)
+    return array[:, 0] if array.ndim == 2 and array.shape[1] == 1 else array
+
+
+def training_frame(X: Any, y: Any) -> tuple[dict[str, Any], str | None]:
+    """``X``'s columns and ``y`` (as ``y``'s name, else ``target``) as one frame, and the
+    target's column (None when ``y`` is absent or not one value per row)."""
+    from modelops.frames import to_columns
+
+    columns = to_columns(X)
+    if y is None:
+        return columns, None
+    values = one_column(y)
+    if values.ndim != 1 or len(values) != len(next(iter(columns.values()), ())):
+        return columns, None
+    named = list(y.columns) if hasattr(y, "columns") else None   # a one-column frame
+    name = str(named[0] if named else getattr(y, "name", None) or "target")
+    while name in columns:
+        name = f"{name}_"
+    return {**columns, name: values}, name
+
+
+def log_training_data(run: Any, X: Any, y: Any, name: str = "training") -> Any:
+    """Log ``X`` and ``y`` as the run's dataset ``name`` (also its context: ``training``,
+    ``evaluation``); another frame already logged under that name in this run leaves it be,
+    and this one is ``<name>-<digest>``."""
+    from modelops.frames import to_columns
+
+    frame, target = training_frame(X, y)
+    try:
+        return run.log_input(frame, name, context=name, target=target)
+    except Conflict:
+        return run.log_input(frame, f"{name}-{digest(to_columns(frame))[:8]}",
+                             context=name, target=target)
