@@ -308,7 +308,9 @@ def serve_over_http(ops: modelops.Client, patients: Patients, n: int) -> None:
               f"more: {sum(p['prediction'] for p in batch['predictions'])} predicted "
               f"malignant")
         status, refused = call("/predict", {"features": dict(zip(names[:-1], x[0].tolist()))})
-        print(f"  a request lacking {names[-1]!r}: {status} — {refused['error'][:70]}…")
+        problem = refused.get("fields", [{}])[0]
+        print(f"  a request lacking {names[-1]!r}: {status} — {refused['error']}: "
+              f"{problem.get('field')} {problem.get('problem')}")
         metrics = call("/metrics")[1]
         accuracy = next(line for line in metrics.splitlines()
                         if line.startswith("modelops_serve_live_accuracy"))
@@ -367,9 +369,13 @@ def main(argv: list[str] | None = None) -> None:
           f"{[a.path for a in ops.tracking.list_artifacts(best.run_id)]}")
 
     print("\n4. Registering the best model and promoting it through a rule")
+    # The input contract the server checks requests against (the model was fitted on arrays
+    # of these columns, in this order; retrained versions taking the same columns keep it).
+    signature = modelops.infer_signature(dict(zip(feature_names(), split()[0].T)))
     version = ops.registry.register(MODEL, models[best.run_id], run=best,
                                     description=f"{best.name} from demo run {demo_run}",
-                                    lineage={"training_data": "sklearn:breast_cancer"})
+                                    lineage={"training_data": "sklearn:breast_cancer"},
+                                    signature=signature)
     print(f"  registered {MODEL} {version.version} ({version.framework}, {version.flavor}, "
           f"sha256 {version.files[0].sha256[:12]}…)")
     gate = AllOf(Floors({"accuracy": 0.90, "f1": 0.90, "roc_auc": 0.95}),

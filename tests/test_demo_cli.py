@@ -47,7 +47,8 @@ def test_the_demo_tells_the_whole_story(tmp_path):
         assert "install plugins/modelops-serve to serve over HTTP" in out
     else:
         assert "200 requests answered and logged (queued), feedback posted" in out
-        assert "a request lacking 'worst_fractal_dimension': 422" in out
+        assert ("a request lacking 'worst_fractal_dimension': 422 — the input does not match "
+                "the model's signature: worst_fractal_dimension is missing") in out
         assert "the server logged 220 predictions, 220 with feedback" in out
     for report in ("drift.html", "monitoring.html"):
         assert "<svg" in (tmp_path / report).read_text(encoding="utf-8")

@@ -515,3 +515,35 @@ def test_data_rules_gate_the_cycle(ops):
             rules.row("a label", lambda f: np.isin(f["actual"].astype(int), [0, 1]))]
     report = run_cycle(ops, "fraud", quick, now=now, data_rules=kept)
     assert report.status == "registered" and report.validation.passed
+
+
+def test_a_retrained_version_keeps_production_input_signature_when_it_takes_the_same_columns(
+        ops):
+    """Production was registered with a signature; a model retrained on ``labelled()``'s
+    arrays of exactly those features, in that order, keeps it (so a served model keeps its
+    input contract); one trained on other columns gets none."""
+    pytest.importorskip("sklearn")
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    frame = {f: rng.normal(0, 1, 200) for f in FEATURES}
+    signature = modelops.infer_signature(frame)
+    version = ops.registry.register("fraud", {"weights": [0.5, -1.0]}, flavor="joblib",
+                                    signature=signature)
+    ops.registry.promote("fraud", version.version)
+    ops.drift.fit_reference("fraud", frame)
+    now = now_hour()
+    traffic(ops, now)
+
+    def other_columns(context):
+        x, y = context.labelled(features=list(FEATURES[:3]))
+        return LogisticRegression().fit(x, y.astype(int)), {"accuracy": 0.97}
+
+    for train_fn, kept in ((fit, True), (other_columns, False)):
+        report = run_cycle(ops, "fraud", train_fn, force=True, now=now)
+        stored = ops.registry.get_version("fraud", report.version.version)
+        from modelops.validation import signature_of
+
+        assert (signature_of(stored) == signature) is kept, train_fn.__name__
+        if not kept:
+            assert stored.signature is None

@@ -494,9 +494,31 @@ def _train_and_register(ops: Any, model: str, train_fn: Callable[[TrainContext],
                   + "; ".join(decision.reasons))
         version = ops.registry.register(
             model, fitted, run=run, metrics=metrics, lineage=lineage, tags=tags,
+            signature=_carried_signature(context, fitted),
             description=f"retrained ({triggers})"
                         + (f", replacing {replaced}" if replaced else ""))
         return version, run.run_id, comparison
+
+
+def _carried_signature(context: TrainContext, fitted: Any) -> Any:
+    """The production version's input signature, for a new model that takes the same
+    columns in the same order — fitted on a frame of those names, or on the arrays
+    ``labelled()`` gave for exactly those features — so a served model keeps its input
+    contract across retraining; else None (a version never claims a contract it may not
+    keep)."""
+    from modelops.lifecycle.scoring import feature_names
+    from modelops.validation import signature_of
+
+    signature = None if context.production is None else signature_of(context.production)
+    if signature is None:
+        return None
+    wanted = list(signature.names)
+    names = feature_names(fitted)
+    if names is not None:
+        return signature if list(names) == wanted else None
+    if context.requested == wanted and getattr(fitted, "n_features_in_", None) == len(wanted):
+        return signature
+    return None
 
 
 def _hold_out(table: Any, share: float) -> Any:
