@@ -1,14 +1,14 @@
-"""Real MLflow for the plugin's tests: sqlite databases, a PostgreSQL server, and `mlflow
-server` processes.
+"""Real MLflow for the plugin's tests: sqlite databases, PostgreSQL and MariaDB servers,
+and `mlflow server` processes.
 
 A fresh MLflow database runs MLflow's migrations (about two seconds), so a test run makes
-one migrated, empty database and each test copies it: a sqlite file, or a PostgreSQL
-database made with ``CREATE DATABASE … TEMPLATE``. The PostgreSQL server
-(``modelops_mlflow.testing.LocalPostgres``: initdb into a temporary directory, trust auth,
-127.0.0.1 and a free port) and the MLflow servers (plain MLflow, and MLflow with modelops'
-app) are started once per test run (per xdist worker), and stopped at the end. Without
-PostgreSQL's server binaries the PostgreSQL tests are skipped, saying how to get them;
-on CI (``CI`` set) they fail instead, so CI never passes without them.
+one migrated, empty database and each test copies it: a sqlite file, or, on a server, a
+database of a pool (``_DatabasePool``) emptied again between tests. The database servers
+(``modelops_mlflow.testing.LocalPostgres`` and ``LocalMariaDB``: a data directory in a
+temporary directory, 127.0.0.1 and a free port) and the MLflow servers (plain MLflow, and
+MLflow with modelops' app) are started once per test run (per xdist worker), and stopped at
+the end. Without a server's binaries its tests are skipped, saying how to get them; on CI
+(``CI`` set) they fail instead, so CI never passes without them.
 """
 
 from __future__ import annotations
@@ -163,21 +163,54 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
 
 
+# -- database servers ------------------------------------------------------------------------
+
+class _DatabasePool:
+    """Migrated, empty MLflow databases on a database server of the test run, each emptied
+    again (by ``_empty``: its rows gone, a fresh database's rows put back) when a later test
+    takes it. MLflow opening a database it has not seen costs it a third of a second (an
+    engine, schema checks), which once per test would add minutes, and it keeps an engine
+    per database it opened; emptying one it has open takes 0.1 s."""
+
+    #: The migrated, empty database the others are copies of.
+    TEMPLATE = "mlflow_template"
+
+    def __init__(self, server: Any) -> None:
+        self.server = server
+        self._free: list[str] = []
+        self._used: list[str] = []
+
+    def take(self) -> str:
+        """The ``mlflow+`` URI of an empty database for this test."""
+        if self._free:
+            name = self._free.pop()
+            self._empty(name)
+        else:
+            name = f"t_{uuid.uuid4().hex[:12]}"
+            self.server.create_database(name, self.TEMPLATE)
+        self._used.append(name)
+        return "mlflow+" + self.server.uri(name)
+
+    def _empty(self, name: str) -> None:
+        raise NotImplementedError
+
+    def release(self) -> None:
+        """The databases taken since the last release are free again."""
+        self._free.extend(self._used)
+        self._used.clear()
+
+
 # -- PostgreSQL ------------------------------------------------------------------------------
 
-class _PostgresDatabases:
-    """Migrated, empty MLflow databases on the test run's PostgreSQL server, each emptied
-    again (TRUNCATE, and the rows of a fresh database put back) when a later test takes it.
-    MLflow opening a database it has not seen costs it a third of a second (an engine,
-    schema checks), which once per test would add minutes; emptying one it has open, 0.1 s."""
-
-    TEMPLATE = "mlflow_template"
+class _PostgresDatabases(_DatabasePool):
+    """The pool on the test run's PostgreSQL server: a copy is ``CREATE DATABASE …
+    TEMPLATE``, emptying is TRUNCATE."""
 
     def __init__(self, server: Any) -> None:
         import psycopg
         from mlflow.tracking import MlflowClient
 
-        self.server = server
+        super().__init__(server)
         uri = server.create_database(self.TEMPLATE)
         MlflowClient(tracking_uri=uri, registry_uri=uri).search_registered_models()
         server.disconnect(self.TEMPLATE)  # a template must have no sessions to be copied
@@ -199,25 +232,12 @@ class _PostgresDatabases:
                         psycopg.sql.SQL(", ").join(map(psycopg.sql.Identifier, columns)),
                         psycopg.sql.SQL(", ").join(psycopg.sql.Placeholder() * len(columns))),
                         rows))
-        self._free: list[str] = []
-        self._used: list[str] = []
 
     def _connect(self, database: str) -> Any:
         import psycopg
 
         return psycopg.connect(host="127.0.0.1", port=self.server.port, user="postgres",
                                dbname=database, autocommit=True)
-
-    def take(self) -> str:
-        """The ``mlflow+postgresql://`` URI of an empty database for this test."""
-        if self._free:
-            name = self._free.pop()
-            self._empty(name)
-        else:
-            name = f"t_{uuid.uuid4().hex[:12]}"
-            self.server.create_database(name, self.TEMPLATE)
-        self._used.append(name)
-        return "mlflow+" + self.server.uri(name)
 
     def _empty(self, name: str) -> None:
         import psycopg
@@ -235,11 +255,6 @@ class _PostgresDatabases:
                     raise
                 # A session a test left inside a transaction holds a table: end it.
                 self.server.disconnect(name)
-
-    def release(self) -> None:
-        """The databases taken since the last release are free again."""
-        self._free.extend(self._used)
-        self._used.clear()
 
 
 @pytest.fixture(scope="session")
@@ -292,9 +307,8 @@ def mlflow_app_server_on_postgres(postgres_databases, tmp_path_factory: pytest.T
 
 @pytest.fixture(scope="session")
 def mariadb() -> Iterator[Any]:
-    """A MariaDB server of this test run (``LocalMariaDB``) with an empty, migrated MLflow
-    database to copy; stopped and removed at the end. Skipped without the server binaries or
-    PyMySQL (failed on CI)."""
+    """A MariaDB server of this test run (``LocalMariaDB``); stopped and removed at the end.
+    Skipped without the server binaries or PyMySQL (failed on CI)."""
     from modelops_mlflow.testing import HOW_TO_GET_MARIADB, LocalMariaDB, find_mariadb
 
     missing = None
@@ -309,26 +323,21 @@ def mariadb() -> Iterator[Any]:
         if os.environ.get("CI"):
             pytest.fail(missing)
         pytest.skip(missing)
-    from mlflow.tracking import MlflowClient
-
     with LocalMariaDB() as server:
-        uri = server.create_database(MYSQL_TEMPLATE)
-        MlflowClient(tracking_uri=uri, registry_uri=uri).search_registered_models()
         yield server
 
 
-MYSQL_TEMPLATE = "mlflow_template"
-
-
-class _MysqlDatabases:
-    """Migrated MLflow databases on the test run's MariaDB server, each emptied again (rows
-    deleted, a fresh database's rows put back) when a later test takes it: MLflow keeps an
-    engine per database it has opened, so a new database per test would pile up
-    connections, and opening one costs MLflow a third of a second."""
+class _MysqlDatabases(_DatabasePool):
+    """The pool on the test run's MariaDB server: a copy is the template's tables and rows
+    (MariaDB has no template databases), emptying is DELETE."""
 
     def __init__(self, server: Any) -> None:
-        self.server = server
-        with self._connect(MYSQL_TEMPLATE) as conn:
+        from mlflow.tracking import MlflowClient
+
+        super().__init__(server)
+        uri = server.create_database(self.TEMPLATE)
+        MlflowClient(tracking_uri=uri, registry_uri=uri).search_registered_models()
+        with server.connect(self.TEMPLATE) as conn:
             cursor = conn.cursor()
             cursor.execute("SELECT table_name FROM information_schema.tables WHERE"
                            " table_schema = DATABASE() AND table_type = 'BASE TABLE'"
@@ -341,28 +350,9 @@ class _MysqlDatabases:
                 if rows:
                     self._rows.append((f"INSERT INTO `{table}` VALUES "
                                        f"({', '.join(['%s'] * len(rows[0]))})", rows))
-        self._free: list[str] = []
-        self._used: list[str] = []
-
-    def _connect(self, database: str) -> Any:
-        import pymysql
-
-        return pymysql.connect(host="127.0.0.1", port=self.server.port, user="root",
-                               database=database, autocommit=True)
-
-    def take(self) -> str:
-        """The ``mlflow+mysql+pymysql://`` URI of an empty database for this test."""
-        if self._free:
-            name = self._free.pop()
-            self._empty(name)
-        else:
-            name = f"t_{uuid.uuid4().hex[:12]}"
-            self.server.create_database(name, MYSQL_TEMPLATE)
-        self._used.append(name)
-        return "mlflow+" + self.server.uri(name)
 
     def _empty(self, name: str) -> None:
-        with self._connect(name) as conn:
+        with self.server.connect(name) as conn:
             cursor = conn.cursor()
             # A session a test left inside a transaction would hold rows: end those first.
             cursor.execute("SELECT p.id FROM information_schema.innodb_trx t JOIN"
@@ -380,11 +370,6 @@ class _MysqlDatabases:
                 cursor.executemany(insert, rows)
             cursor.execute("COMMIT")
 
-    def release(self) -> None:
-        """The databases taken since the last release are free again."""
-        self._free.extend(self._used)
-        self._used.clear()
-
 
 @pytest.fixture(scope="session")
 def mysql_databases(mariadb) -> _MysqlDatabases:
@@ -399,24 +384,26 @@ def mysql_uri(mysql_databases) -> Iterator[Callable[[], str]]:
 
 
 @pytest.fixture
-def mysql_own_database(mariadb) -> Callable[[], tuple[str, str]]:
+def mysql_own_database(mysql_databases) -> Callable[[], tuple[str, str]]:
     """A factory of migrated MLflow databases that no other test takes (for a test that
     changes the schema): each call gives a new one's name and ``mlflow+`` URI."""
 
     def make() -> tuple[str, str]:
         name = f"own_{uuid.uuid4().hex[:8]}"
-        return name, "mlflow+" + mariadb.create_database(name, MYSQL_TEMPLATE)
+        return name, "mlflow+" + mysql_databases.server.create_database(
+            name, mysql_databases.TEMPLATE)
 
     return make
 
 
 @pytest.fixture(scope="session")
-def mlflow_app_server_on_mysql(mariadb, tmp_path_factory: pytest.TempPathFactory
+def mlflow_app_server_on_mysql(mysql_databases, tmp_path_factory: pytest.TempPathFactory
                                ) -> Iterator[tuple[str, str]]:
     """``mlflow server --app-name modelops`` on a MariaDB database of its own; yields its
     URL and the database's ``mlflow+mysql+pymysql`` URI."""
     folder = tmp_path_factory.mktemp("mlflow-app-server-mysql")
-    uri = mariadb.create_database(f"server_{uuid.uuid4().hex[:8]}", MYSQL_TEMPLATE)
+    uri = mysql_databases.server.create_database(f"server_{uuid.uuid4().hex[:8]}",
+                                                 mysql_databases.TEMPLATE)
     for url in _serve(Path(), folder, "--app-name", "modelops", backend=uri):
         yield url, f"mlflow+{uri}"
 

@@ -85,11 +85,8 @@ def test_used_on_mysql_unless_turned_off(mysql_uri):
 def test_an_unexpected_schema_goes_through_the_client(mariadb, mysql_own_database, model):
     """A database whose keys are not the ones the upserts name is left to MLflow's client,
     which still does everything."""
-    import pymysql
-
     name, uri = mysql_own_database()
-    with pymysql.connect(host="127.0.0.1", port=mariadb.port, user="root", database=name,
-                         autocommit=True) as conn:
+    with mariadb.connect(name) as conn:
         conn.cursor().execute("ALTER TABLE model_version_tags DROP PRIMARY KEY,"
                               " ADD PRIMARY KEY (`key`, name, version, workspace, value(64))")
     assert Database.open(mlflow_client(uri)) is None

@@ -309,6 +309,9 @@ class ServerDatabase(Database):
     #: The statements that begin a write transaction, and a read in one snapshot.
     BEGIN_WRITE: tuple[str, ...] = ()
     BEGIN_SNAPSHOT: tuple[str, ...] = ()
+    #: The names of a table's columns, and of its primary key's columns.
+    COLUMNS_SQL = ""
+    KEYS_SQL = ""
 
     def __init__(self, url: Any, workspace: str | None = None) -> None:
         super().__init__(workspace)
@@ -336,10 +339,6 @@ class ServerDatabase(Database):
                 columns[table] = {row[0] for row in execute(self.COLUMNS_SQL, (table,))}
                 keys[table] = {row[0] for row in execute(self.KEYS_SQL, (table,))}
         return columns, keys
-
-    #: The names of a table's columns, and of its primary key's columns.
-    COLUMNS_SQL = ""
-    KEYS_SQL = ""
 
     @contextlib.contextmanager
     def _transaction(self, write: bool, snapshot: bool = True

@@ -159,49 +159,48 @@ def _schema_lock(uri: str) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _advisory_lock(uri: str) -> Iterator[None]:
-    """PostgreSQL's advisory lock ``ADVISORY_KEY`` in the database ``uri``, on a connection
-    of its own (closing it releases the lock, also when this process dies)."""
+def _own_connection(uri: str) -> Iterator[Any]:
+    """A connection of its own (autocommit) to the database ``uri``: a session-level lock
+    taken on it is released when it closes, also when this process dies."""
     import sqlalchemy
     from sqlalchemy.pool import NullPool
 
     engine = sqlalchemy.create_engine(uri, poolclass=NullPool, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
-            conn.exec_driver_sql(f"SELECT pg_advisory_lock({ADVISORY_KEY})")
-            try:
-                yield
-            finally:
-                with contextlib.suppress(Exception):
-                    conn.exec_driver_sql(f"SELECT pg_advisory_unlock({ADVISORY_KEY})")
+            yield conn
     finally:
         engine.dispose()
 
 
 @contextlib.contextmanager
+def _advisory_lock(uri: str) -> Iterator[None]:
+    """PostgreSQL's advisory lock ``ADVISORY_KEY`` in the database ``uri``."""
+    with _own_connection(uri) as conn:
+        conn.exec_driver_sql(f"SELECT pg_advisory_lock({ADVISORY_KEY})")
+        try:
+            yield
+        finally:
+            with contextlib.suppress(Exception):
+                conn.exec_driver_sql(f"SELECT pg_advisory_unlock({ADVISORY_KEY})")
+
+
+@contextlib.contextmanager
 def _named_lock(uri: str) -> Iterator[None]:
     """MySQL's named lock for the database of ``uri`` (names are server-wide, so the
-    database's name is in it), on a connection of its own (closing it releases the lock,
-    also when this process dies)."""
-    import sqlalchemy
-    from sqlalchemy.pool import NullPool
-
-    engine = sqlalchemy.create_engine(uri, poolclass=NullPool, isolation_level="AUTOCOMMIT")
-    name = f"modelops-schema.{engine.url.database}"[:64]  # MySQL's limit for a lock's name
-    try:
-        with engine.connect() as conn:
-            got = conn.exec_driver_sql("SELECT GET_LOCK(%s, %s)",
-                                       (name, MYSQL_LOCK_TIMEOUT)).scalar()
-            if got != 1:
-                raise StoreError(f"MLflow database {hide_password(uri)}: another process "
-                                 f"held the schema lock for {MYSQL_LOCK_TIMEOUT} s")
-            try:
-                yield
-            finally:
-                with contextlib.suppress(Exception):
-                    conn.exec_driver_sql("SELECT RELEASE_LOCK(%s)", (name,))
-    finally:
-        engine.dispose()
+    database's name is in it)."""
+    with _own_connection(uri) as conn:
+        name = f"modelops-schema.{conn.engine.url.database}"[:64]  # MySQL's limit for a name
+        got = conn.exec_driver_sql("SELECT GET_LOCK(%s, %s)",
+                                   (name, MYSQL_LOCK_TIMEOUT)).scalar()
+        if got != 1:
+            raise StoreError(f"MLflow database {hide_password(uri)}: another process held "
+                             f"the schema lock for {MYSQL_LOCK_TIMEOUT} s")
+        try:
+            yield
+        finally:
+            with contextlib.suppress(Exception):
+                conn.exec_driver_sql("SELECT RELEASE_LOCK(%s)", (name,))
 
 
 @contextlib.contextmanager

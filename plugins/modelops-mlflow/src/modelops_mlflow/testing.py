@@ -49,7 +49,7 @@ HOW_TO_GET_MARIADB = ("MariaDB's server binaries (mariadb-install-db, mariadbd) 
                       "found; on Debian or Ubuntu: apt-get install -y mariadb-server-core "
                       "mariadb-client-core")
 _SUPERUSER = "postgres"
-_live: weakref.WeakSet[LocalPostgres | LocalMariaDB] = weakref.WeakSet()
+_live: weakref.WeakSet[_LocalServer] = weakref.WeakSet()
 
 
 def find_binaries() -> str | None:
@@ -79,7 +79,35 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class LocalPostgres:
+class _LocalServer:
+    """What the local servers share: a ``with`` block runs one, ``running`` says whether it
+    does (``start`` and ``stop`` are each server's own)."""
+
+    port: int | None
+    root: str | None
+
+    def start(self) -> Any:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    @property
+    def running(self) -> bool:
+        return self.root is not None
+
+    def __enter__(self) -> Any:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return (f"<{type(self).__name__} 127.0.0.1:{self.port} "
+                f"{'running' if self.running else 'stopped'}>")
+
+
+class LocalPostgres(_LocalServer):
     """A PostgreSQL server of its own on ``127.0.0.1:port``, its data in a temporary
     directory. ``durable=False`` (the default, for tests) turns fsync off: the data is
     thrown away anyway; a benchmark wants ``durable=True``, as in production."""
@@ -187,10 +215,6 @@ class LocalPostgres:
         except OSError:
             return ""
 
-    @property
-    def running(self) -> bool:
-        return self.root is not None
-
     # -- databases --------------------------------------------------------------------------
 
     def uri(self, database: str = "postgres") -> str:
@@ -234,15 +258,6 @@ class LocalPostgres:
                     raise StoreError(f"sessions on {database!r} did not end")
                 time.sleep(0.02)
 
-    def __enter__(self) -> LocalPostgres:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def __repr__(self) -> str:
-        return f"<LocalPostgres 127.0.0.1:{self.port} {'running' if self.running else 'stopped'}>"
-
 
 def find_mariadb() -> tuple[str, str] | None:
     """The paths of ``mariadb-install-db`` and ``mariadbd`` (on PATH, or where Debian puts
@@ -252,7 +267,7 @@ def find_mariadb() -> tuple[str, str] | None:
     return (install, server) if install and server else None
 
 
-class LocalMariaDB:
+class LocalMariaDB(_LocalServer):
     """A MariaDB server of its own on ``127.0.0.1:port``, its data in a temporary directory
     (durability off, as for ``LocalPostgres(durable=False)``: the data is thrown away)."""
 
@@ -308,14 +323,15 @@ class LocalMariaDB:
         deadline = time.monotonic() + self.start_timeout
         while self._proc.poll() is None and time.monotonic() < deadline:
             try:
-                self._connect().close()
+                self.connect().close()
                 return True
             except Exception:
                 time.sleep(0.1)
         self._kill()
         return False
 
-    def _connect(self, database: str | None = None) -> Any:
+    def connect(self, database: str | None = None) -> Any:
+        """A PyMySQL connection (autocommit) as ``root`` to ``database`` (or to none)."""
         try:
             import pymysql
         except ImportError as exc:
@@ -344,10 +360,6 @@ class LocalMariaDB:
         except OSError:
             return ""
 
-    @property
-    def running(self) -> bool:
-        return self.root is not None
-
     def uri(self, database: str) -> str:
         """The SQLAlchemy URI (MLflow's backend store URI) of ``database``, through PyMySQL."""
         if self.port is None or self.root is None:
@@ -357,7 +369,7 @@ class LocalMariaDB:
     def create_database(self, name: str, template: str | None = None) -> str:
         """Create the database ``name`` (with the tables and rows of the database
         ``template`` when given: MariaDB has no templates, so they are copied); its URI."""
-        conn = self._connect()
+        conn = self.connect()
         try:
             cursor = conn.cursor()
             cursor.execute(f"CREATE DATABASE `{name}`")
@@ -381,15 +393,6 @@ class LocalMariaDB:
         finally:
             conn.close()
         return self.uri(name)
-
-    def __enter__(self) -> LocalMariaDB:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def __repr__(self) -> str:
-        return f"<LocalMariaDB 127.0.0.1:{self.port} {'running' if self.running else 'stopped'}>"
 
 
 @atexit.register
