@@ -188,6 +188,9 @@ def test_production_is_held_by_one_version_and_rollback_walks_back(reg, model):
     assert [v for v, s in stages(reg, "m").items() if s == "production"] == ["1.0.0"]
     with pytest.raises(Conflict, match="roll back"):
         reg.rollback("m")
+    with pytest.raises(InvalidInput, match="expected a string") as caught:
+        reg.rollback("m", alias=None, reason=object)   # refused before anything is written
+    assert caught.value.field == "reason"
     history = reg.history("m")
     assert [e.action for e in history] == ["promote"] * 4 + ["rollback"] * 2
     assert [e.seq for e in history] == list(range(1, 7))

@@ -77,6 +77,12 @@ CHECKPOINT_EVERY = 50
 _IN_MEMORY_BYTES = 256 << 20
 
 
+def _check_reason(reason: Any) -> None:
+    """A change's ``reason``: None or a string (it is stored as the event's text)."""
+    if reason is not None and not isinstance(reason, str):
+        raise InvalidInput(f"expected a string, got {reason!r}", field="reason")
+
+
 def _user() -> str:
     from modelops.tracking.service import _user as user
 
@@ -849,8 +855,7 @@ class Registry:
         """
         target = _target(stage, alias)
         check_bool(archive_previous, "archive_previous")
-        if reason is not None and not isinstance(reason, str):
-            raise InvalidInput(f"expected a string, got {reason!r}", field="reason")
+        _check_reason(reason)
         candidate, state = self._version(name, version, None, None)
         v = candidate.version
 
@@ -921,6 +926,7 @@ class Registry:
         Repeated rollbacks keep going back (C → B → A). The version rolled back from is
         archived (for production) or loses the alias.
         """
+        _check_reason(reason)
         target = _target(stage, alias)
         if Stage.is_stage(target) and target != Stage.PRODUCTION.value:
             raise InvalidInput(f"only production and aliases are held by one version; "
