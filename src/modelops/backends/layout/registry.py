@@ -598,11 +598,18 @@ class LayoutRegistryStore(RegistryStore):
     def _read_event(self, name: str, seq: int) -> RegistryEvent | None:
         """The stored event ``seq``: None if there is no such file, ``StoreError`` naming
         the file if it does not read as that event."""
-        path = _event_path(name, seq)
         try:
-            data = loads(self.storage.read_bytes(path))
+            raw = self.storage.read_bytes(_event_path(name, seq))
         except FileNotFoundError:
             return None
+        return self._decoded_event(name, seq, raw)
+
+    def _decoded_event(self, name: str, seq: int, raw: bytes) -> RegistryEvent:
+        """The bytes of the stored event ``seq`` as that event; ``StoreError`` naming the file
+        if they are not."""
+        path = _event_path(name, seq)
+        try:
+            data = loads(raw)
         except (ValueError, UnicodeDecodeError):
             raise StoreError(f"{self.storage.uri_of(path)}: not JSON (cut short by a crash, "
                              "or damaged)") from None
@@ -623,6 +630,11 @@ class LayoutRegistryStore(RegistryStore):
             data = self.storage.read_bytes(path)
         except FileNotFoundError:
             return
+        try:   # another writer may have put its marker in place since this one looked
+            self._events[path] = self._decoded_event(name, seq, data)
+            return
+        except StoreError:
+            pass
         kept = f"{_model_dir(name)}/quarantine/events-{seq:0{_SEQ_WIDTH}d}-" \
                f"{hashlib.sha256(data).hexdigest()[:16]}.json"
         with contextlib.suppress(FileExistsError):  # another writer did a moment ago
