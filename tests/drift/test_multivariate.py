@@ -82,6 +82,30 @@ def test_windows_larger_than_the_reference_raise_no_false_alarms():
     assert shifted.drifted
 
 
+def test_a_frame_beyond_the_row_limit_is_checked_on_a_fixed_uniform_sample(ops,
+                                                                            monkeypatch):
+    from modelops.drift import multivariate
+
+    monkeypatch.setattr(multivariate, "CURRENT_ROWS", 2_000)
+    profile = ops.drift.reference("m")
+    rng = np.random.default_rng(5)
+    clean, flipped = rows(rng, 20_000, 0.9), rows(rng, 20_000, -0.9)
+    first = multivariate.check_multivariate(profile, clean, "reconstruction")[0]
+    assert first.n_current == 2_000 and not first.drifted
+    # the same rows every time: a frame always gets the same answer
+    assert multivariate.check_multivariate(profile, clean, "reconstruction") == (first,)
+    # which are a sample of the whole frame, not its first rows: a shift in its last
+    # tenth is seen
+    tail = {c: np.concatenate((v[:18_000], flipped[c][18_000:])) for c, v in clean.items()}
+    whole = multivariate.check_multivariate(profile, tail, "reconstruction")[0]
+    assert whole.statistic != first.statistic
+    monkeypatch.setattr(multivariate, "CURRENT_ROWS", 10**9)
+    every = multivariate.check_multivariate(profile, clean, "reconstruction")[0]
+    assert every.n_current == 20_000
+    # the sample's mean error estimates every row's: within the sample's standard error
+    assert abs(first.statistic - every.statistic) < 4 * (first.upper - first.expected) / 3
+
+
 def test_delong_matches_sklearn_and_the_bootstrap():
     rng = np.random.default_rng(3)
     y = rng.random(600) < 0.4

@@ -23,6 +23,11 @@ gives the p-value; drift when p < ``threshold`` (alpha, 0.05) and the AUC reache
 :data:`MIN_AUC` (0.55), so that huge samples do not flag differences no model would notice.
 The explanation ranks the columns by how much shuffling each in the held-out rows lowers the
 AUC. Each side uses at most 5,000 rows.
+
+A current frame of more than :data:`CURRENT_ROWS` (100,000) rows is checked on a uniform sample
+of that many (seeded: a frame always gets the same answer). The reference side holds at most
+5,000 rows, so the band's width hardly depends on the current rows beyond that: at 100,000
+against 5,000 it is 2.2 % wider than with a million, for a tenth of the time and memory.
 """
 
 from __future__ import annotations
@@ -36,8 +41,8 @@ import numpy as np
 from modelops.entities.drift import MultivariateDrift
 from modelops.errors import InvalidInput, MissingDependency
 
-__all__ = ["MIN_AUC", "VARIANCE", "check_multivariate", "delong_auc", "domain_classifier",
-           "reconstruction"]
+__all__ = ["CURRENT_ROWS", "MIN_AUC", "VARIANCE", "check_multivariate", "delong_auc",
+           "domain_classifier", "reconstruction"]
 
 #: Reconstruction keeps the principal components that explain this share of the variance.
 VARIANCE = 0.65
@@ -48,6 +53,8 @@ MIN_AUC = 0.55
 ALPHA = 0.05
 FOLDS = 3
 MAX_ROWS = 5_000
+#: The current rows a check uses at most (a uniform sample of a bigger frame).
+CURRENT_ROWS = 100_000
 
 
 def _numeric_columns(reference: Mapping[str, np.ndarray]) -> list[str]:
@@ -243,7 +250,7 @@ def check_multivariate(profile: Any, data: Mapping[str, np.ndarray],
                        threshold: float | None = None) -> tuple[MultivariateDrift, ...]:
     """Run the multivariate methods ``multivariate`` names (True: every one in the table) on
     the feature columns of ``data`` (a mapping of column to array) against the profile's row
-    sample."""
+    sample; of a frame of more than :data:`CURRENT_ROWS` rows, on a uniform sample of them."""
     from modelops.drift.methods import multivariate_table
     from modelops.frames import categorical, numeric
 
@@ -263,15 +270,18 @@ def check_multivariate(profile: Any, data: Mapping[str, np.ndarray],
     if not columns:
         raise InvalidInput("the frame shares no feature column with the reference",
                            field="multivariate")
+    n = len(data[columns[0]])
+    rows = slice(None) if n <= CURRENT_ROWS else \
+        np.sort(np.random.default_rng(0).choice(n, CURRENT_ROWS, replace=False))
     reference: dict[str, np.ndarray] = {}
     current: dict[str, np.ndarray] = {}
     for c in columns:
         if profile.columns[c].kind == "numeric":
             reference[c] = np.asarray(profile.sample[c], dtype=np.float64)
-            current[c] = numeric(np.asarray(data[c]), c)
+            current[c] = numeric(np.asarray(data[c])[rows], c)
         else:
             reference[c] = np.array(profile.sample[c], dtype=object)
-            current[c] = categorical(np.asarray(data[c]))
+            current[c] = categorical(np.asarray(data[c])[rows])
     out = []
     for name in names:
         found = table[name].compute(reference, current, threshold)
