@@ -14,7 +14,7 @@ import pytest
 from conftest import python_env
 
 import modelops
-from modelops import Conflict, InvalidInput, StoreError
+from modelops import Conflict, InvalidInput, StoreError, StoreWarning
 from modelops.predictions.reader import read_predictions
 
 DAY = 86_400_000
@@ -399,3 +399,36 @@ def test_values_that_change_type_are_read_as_objects(tmp_path):
     table = ops.predictions.read("m")
     assert table.features["f"].tolist() == [1, "s"]
     assert [m["error"] for m in table.metadata] == ["timeout", False]
+
+
+def test_parts_parsed_together_read_as_each_part_alone(tmp_path):
+    # Parts of JSON lines are handed to Arrow a few at a time; parts that do not parse as
+    # one input (a value's type changing from part to part, a torn line) fall back on their
+    # own, and every row comes back once, in its part's order.
+    pytest.importorskip("pyarrow")
+    ops = modelops.connect(tmp_path)
+    store = ops.predictions.store
+
+    def part(first, rows, value, extra=b""):
+        lines = "".join(json.dumps({"id": f"r{i:05d}", "ts": T0 + i, "prediction": value(i),
+                                    "features": {"x": i}}) + "\n"
+                        for i in range(first, first + rows)).encode()
+        store.write_part("m", "predictions", "2026-09-21", lines + extra)
+
+    part(0, 300, lambda i: i)
+    part(300, 300, lambda i: i * 0.5)                    # ints, then floats
+    part(600, 300, lambda i: None)
+    part(900, 300, lambda i: i, extra=b'{"id": "torn", "ts": ')
+    part(1200, 300, lambda i: i)
+    with pytest.warns(StoreWarning, match="skipped 1 unreadable"):
+        arrow = read_predictions(store, "m", engine="arrow", with_feedback=False)
+    with pytest.warns(StoreWarning, match="skipped 1 unreadable"):
+        python = read_predictions(store, "m", engine="python", with_feedback=False)
+    assert sorted(arrow.ids.tolist()) == [f"r{i:05d}" for i in range(1500)]
+    order = np.argsort(arrow.timestamps, kind="stable")
+    assert (order == np.arange(1500)).all()               # each part's rows in order
+    assert arrow.ids.tolist() == python.ids.tolist()
+    assert np.array_equal(arrow.features["x"], python.features["x"])
+    got = arrow.predictions.tolist()
+    assert got[:300] == list(range(300)) and got[300:600] == [i * 0.5 for i in range(300, 600)]
+    assert all(v is None or v != v for v in got[600:900])
