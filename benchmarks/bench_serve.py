@@ -2,8 +2,10 @@
 
 One scikit-learn model (a ``StandardScaler`` + ``LogisticRegression`` pipeline fitted on a
 DataFrame of 8 named numeric columns) is registered in a fresh modelops store and saved as an
-MLflow model (``mlflow.sklearn.save_model``, same object). Each server runs alone, one worker,
-on 127.0.0.1, and ``wrk -t2 -c8 -d<seconds>s --latency`` posts the same request at it:
+MLflow model (``mlflow.sklearn.save_model``, same object). The three servers below run side by
+side, one worker each, on 127.0.0.1, and take turns: ``wrk -t2 -c8 -d<seconds>s --latency``
+posts the same request at one while the others idle, in ``--rounds`` rounds (the medians are
+reported, and every round's rate):
 
 - ``modelops serve models:/bench@production --workers 1`` — every prediction logged through
   the prediction logger (the default), body ``{"features": {...}}`` or, for 100 records,
@@ -19,13 +21,15 @@ runs the server is stopped (SIGINT: its loggers flush) and the store is read bac
 of logged predictions is printed beside wrk's count of answered requests × records.
 
 The in-process figures: ``model.predict`` on a one-row DataFrame, and the server's own
-handling of a request without HTTP (``ModelServer.predict``: parse, check the signature,
-predict + predict_proba, log), medians over 2,000 calls.
+handling of a request without HTTP (``ModelServer.predict``: shape the records, check the
+signature, one ``predict_proba`` pass — by the model's array twin, which this model of float
+columns gets — and log), and the twin's ``predict_proba`` on the same row as an array; medians
+over 2,000 calls.
 
 Usage::
 
-    python benchmarks/bench_serve.py              # 20 s per wrk run
-    python benchmarks/bench_serve.py --quick      # 5 s per wrk run
+    python benchmarks/bench_serve.py              # 3 rounds of 10 s per wrk run (5 minutes)
+    python benchmarks/bench_serve.py --quick      # 1 round of 5 s
     python benchmarks/bench_serve.py --json out.json
 
 ``wrk`` is the Debian package ``wrk`` (``apt-get install -y wrk``); without it the script says
@@ -195,9 +199,14 @@ def in_process(model: Any, x: Any, store: str) -> dict[str, float]:
     ops = modelops.connect(store)
     server = app(ops, "bench").state.server
     body = {"features": row.to_dict(orient="records")[0]}
+    twin = server.deployment.lineup.champion.twin
+    values = row.to_numpy()
     out = {"model.predict (1 row), us": median_us(lambda: model.predict(row)),
            "model.predict + predict_proba (1 row), us":
                median_us(lambda: (model.predict(row), model.predict_proba(row))),
+           "array twin's predict_proba (1 row), us":
+               median_us(lambda: twin.predict_proba(values)) if twin is not None else
+               float("nan"),
            "server.predict without HTTP (1 record, logged), us":
                median_us(lambda: server.predict(body, None))}
     server.close()
@@ -205,10 +214,44 @@ def in_process(model: Any, x: Any, store: str) -> dict[str, float]:
     return out
 
 
+SERVERS = ("modelops", "modelops --no-log", "mlflow")
+
+
+def start(name: str, store: str, mlflow_dir: str) -> tuple[subprocess.Popen, str]:
+    """A server started and ready; its prediction URL."""
+    port = free_port()
+    if name == "mlflow":
+        process = start_mlflow(mlflow_dir, port)
+        ready, url = f"http://127.0.0.1:{port}/ping", f"http://127.0.0.1:{port}/invocations"
+    else:
+        process = start_modelops(store, port, log=name == "modelops")
+        ready, url = f"http://127.0.0.1:{port}/ready", f"http://127.0.0.1:{port}/predict"
+    try:
+        wait_ready(ready, process)
+    except BaseException:
+        stop(process)
+        raise
+    return process, url
+
+
+def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The rounds of one server and payload: medians of the rates and latencies, every
+    request and error summed."""
+    return {"rps": statistics.median(r["rps"] for r in runs),
+            "p50_ms": statistics.median(r["p50_ms"] for r in runs),
+            "p99_ms": statistics.median(r["p99_ms"] for r in runs),
+            "requests": sum(r["requests"] for r in runs),
+            "non_2xx": sum(r["non_2xx"] for r in runs),
+            "socket_errors": "; ".join(r["socket_errors"] for r in runs if r["socket_errors"]),
+            "rounds": [r["rps"] for r in runs]}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="5 s per wrk run")
-    parser.add_argument("--seconds", type=int, help="seconds per wrk run (default 20)")
+    parser.add_argument("--quick", action="store_true", help="5 s per wrk run, one round")
+    parser.add_argument("--seconds", type=int, help="seconds per wrk run (default 10)")
+    parser.add_argument("--rounds", type=int,
+                        help="rounds in which the servers take turns (default 3)")
     parser.add_argument("--json", help="write every figure to this file")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     add_scale_option(parser)
@@ -218,31 +261,32 @@ def main() -> int:
     if shutil.which("wrk") is None:
         print("bench_serve: wrk is not installed (Debian: apt-get install -y wrk); skipped")
         return 0
-    seconds = args.seconds or (5 if args.quick else 20)
+    seconds = args.seconds or (5 if args.quick else 10)
+    rounds = args.rounds or (1 if args.quick else 3)
     workdir = tempfile.mkdtemp(prefix="bench-serve-")
-    results: dict[str, Any] = {"seconds": seconds}
+    results: dict[str, Any] = {"seconds": seconds, "rounds": rounds}
+    processes: dict[str, subprocess.Popen] = {}
     try:
         model, x, store, mlflow_dir = make_model(workdir)
         results["in_process"] = in_process(model, x, store)
         payloads = bodies(x)
-        for name in ("modelops", "modelops --no-log", "mlflow"):
-            port = free_port()
-            if name == "mlflow":
-                process = start_mlflow(mlflow_dir, port)
-                ready = f"http://127.0.0.1:{port}/ping"
-            else:
-                process = start_modelops(store, port, log=name == "modelops")
-                ready = f"http://127.0.0.1:{port}/ready"
-            try:
-                wait_ready(ready, process)
-                url = f"http://127.0.0.1:{port}/invocations" if name == "mlflow" else \
-                    f"http://127.0.0.1:{port}/predict"
-                side = "mlflow" if name == "mlflow" else "modelops"
-                for size, body in payloads.items():
-                    run_wrk(url, body[side], 2, workdir)          # warm-up
-                    results[f"{name} | {size}"] = run_wrk(url, body[side], seconds, workdir)
-            finally:
-                stop(process)
+        urls = {}
+        for name in SERVERS:
+            processes[name], urls[name] = start(name, store, mlflow_dir)
+        runs: dict[str, list[dict[str, Any]]] = {}
+        # The servers take turns, round after round: a slow moment of the shared machine
+        # falls on one round of each, not on one server.
+        for round_ in range(rounds):
+            for size, body in payloads.items():
+                for name in SERVERS:
+                    side = "mlflow" if name == "mlflow" else "modelops"
+                    if round_ == 0:
+                        run_wrk(urls[name], body[side], 2, workdir)          # warm-up
+                    runs.setdefault(f"{name} | {size}", []).append(
+                        run_wrk(urls[name], body[side], seconds, workdir))
+        for key, measured in runs.items():
+            results[key] = median_run(measured)
+        stop(processes.pop("modelops"))   # SIGINT: its loggers flush
         import modelops
 
         logged = len(modelops.connect(store).predictions.read("bench"))
@@ -252,6 +296,8 @@ def main() -> int:
         results["logged predictions"] = logged
         results["answered predictions (wrk, timed runs)"] = answered
     finally:
+        for process in processes.values():
+            stop(process)
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
     report(results)
@@ -263,13 +309,15 @@ def main() -> int:
 
 def report(results: dict[str, Any]) -> None:
     print(f"\nmodelops serve vs mlflow models serve: wrk -t2 -c8 -d{results['seconds']}s, "
-          "one worker each, 127.0.0.1\n")
-    print(f"{'server':<20}{'payload':<14}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}")
+          f"one worker each, 127.0.0.1; medians of {results['rounds']} rounds taken in turn\n")
+    print(f"{'server':<20}{'payload':<14}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}"
+          "   req/s by round")
     for key, value in results.items():
         if " | " in key:
             server, size = key.split(" | ")
             print(f"{server:<20}{size:<14}{value['rps']:>9.0f}{value['p50_ms']:>9.2f}"
-                  f"{value['p99_ms']:>9.2f}{value['non_2xx']:>9}")
+                  f"{value['p99_ms']:>9.2f}{value['non_2xx']:>9}   "
+                  + " ".join(f"{r:.0f}" for r in value["rounds"]))
     print()
     for size in ("1 record", "100 records"):
         ours, bare, theirs = (results[f"{n} | {size}"] for n in

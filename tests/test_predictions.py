@@ -432,3 +432,67 @@ def test_parts_parsed_together_read_as_each_part_alone(tmp_path):
     got = arrow.predictions.tolist()
     assert got[:300] == list(range(300)) and got[300:600] == [i * 0.5 for i in range(300, 600)]
     assert all(v is None or v != v for v in got[600:900])
+
+
+def _stored_lines(root) -> list[dict]:
+    lines = []
+    for d, _, files in sorted(os.walk(root / "predictions")):
+        for name in sorted(files):
+            with open(os.path.join(d, name), "rb") as f:
+                data = f.read()
+            assert data.isascii()       # the buffer counts characters as bytes
+            lines += [json.loads(line, parse_constant=lambda c: pytest.fail(c))
+                      for line in data.splitlines()]
+    return lines
+
+
+def test_log_records_writes_what_log_writes_for_each_record(tmp_path):
+    records = [{"amount": 12.5, "city": "Zürich", "n": 3, "ok": True},
+               {"amount": float("nan"), "city": "b\"\\\n", "n": 2 ** 70, "ok": None},
+               {"amount": np.float64(1e-7), "city": "c", "n": np.int64(4), "ok": False},
+               {3: "a key that is not a string"}]
+    predictions = [1, "high", True, 0.25]
+    probabilities = [0.9, np.float32(0.5), None, float("inf")]
+    metadata = {"request": "r1", "trace": [{"id": "x"}, {"id": "y"}]}
+    one, many = tmp_path / "one", tmp_path / "many"
+    with modelops.connect(one).predictions.logger("m", version="2") as log:
+        for record, prediction, probability in zip(records, predictions, probabilities):
+            log.log(record, prediction, probability, latency_ms=1.5, metadata=metadata)
+    with modelops.connect(many).predictions.logger("m", version="2") as log:
+        ids = log.log_records(records, predictions, probabilities, latency_ms=1.5,
+                              metadata=metadata)
+    alone, together = _stored_lines(one), _stored_lines(many)
+    assert [line["id"] for line in together] == ids == sorted(ids)
+    assert len(set(ids)) == 4 and len({line["ts"] for line in together}) == 1
+    for line in alone + together:
+        del line["id"], line["ts"]
+    assert together == alone
+    assert together[1]["features"]["amount"] is None and together[1]["features"]["n"] == 2 ** 70
+    read = modelops.connect(many).predictions.read("m")
+    assert read.ids.tolist() == ids and read.latency_ms.tolist() == [1.5] * 4
+
+
+def test_log_records_checks_every_record_before_logging_any(tmp_path):
+    ops = modelops.connect(tmp_path)
+    with ops.predictions.logger("m") as log:
+        good = [{"x": 1.0}, {"x": 2.0}]
+        for args, field in ((([{"x": 1.0}, [1, 2]], [0, 1]), "features"),
+                            ((good, [0, 1], [0.5, "high"]), "probability"),
+                            ((good, [0]), "features"),
+                            ((good, [0, 1], [0.5]), "probabilities")):
+            with pytest.raises(InvalidInput) as raised:
+                log.log_records(*args)
+            assert raised.value.field == field
+        with pytest.raises(InvalidInput, match="metadata"):
+            log.log_records(good, [0, 1], metadata=["not", "a", "mapping"])
+        assert log.stats.logged == 0
+        assert log.log_records([], []) == []
+    assert len(ops.predictions.read("m")) == 0
+
+
+def test_ids_made_together_are_unique_and_in_order_past_the_per_millisecond_counter():
+    from modelops._ids import new_id, new_ids
+
+    ids = [new_id(), *new_ids(10_000), new_id(), *new_ids(3)]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    assert all(len(i) == 32 and i[12] == "7" and i[16] in "89ab" for i in ids)

@@ -22,23 +22,29 @@ _random = random.Random(os.urandom(16))
 
 def new_id() -> str:
     """A new time-ordered id (32 hex digits, UUIDv7 layout)."""
+    return new_ids(1)[0]
+
+
+def new_ids(n: int) -> list[str]:
+    """``n`` new time-ordered ids, in the order they were made (one hold of the lock)."""
     global _last_ms, _counter
+    stamps = []
     with _lock:
-        ms = time.time_ns() // 1_000_000
-        if ms <= _last_ms:
-            # Same (or a backwards-stepping) clock tick: keep order with a counter.
-            ms = _last_ms
-            _counter += 1
-            if _counter > 0xFFF:
-                ms += 1
-                _counter = 0
-        else:
-            _counter = 0
-        _last_ms = ms
-        counter = _counter
-    rand = _random.getrandbits(64)
-    value = (ms & 0xFFFFFFFFFFFF) << 80 | 0x7 << 76 | counter << 64 | 0b10 << 62 | rand >> 2
-    return f"{value:032x}"
+        now = time.time_ns() // 1_000_000
+        for _ in range(n):
+            if now <= _last_ms:
+                # Same (or a backwards-stepping) clock tick: keep order with a counter.
+                _counter += 1
+                if _counter > 0xFFF:
+                    _last_ms += 1
+                    _counter = 0
+            else:
+                _last_ms, _counter = now, 0
+            stamps.append((_last_ms & 0xFFFFFFFFFFFF) << 80 | _counter << 64)
+    # One draw for the lot: ids made together already differ by their time and counter; the
+    # random bits tell them from other processes' ids of the same millisecond and counter.
+    tail = 0x7 << 76 | 0b10 << 62 | _random.getrandbits(62)
+    return [f"{stamp | tail:032x}" for stamp in stamps]
 
 
 def now_ms() -> int:

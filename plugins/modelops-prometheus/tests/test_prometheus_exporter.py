@@ -195,3 +195,28 @@ def test_records_are_read_like_json_whatever_they_hold(exporter):
                                                      bool(meta.get("error"))))
         assert _scan(line) == expected, line
     assert _scan('{"latency_ms": 4, "prediction": null}') == (4.0, True)   # another shape
+
+
+def test_a_run_of_equal_latencies_is_counted_as_one_observe_per_record_would():
+    """Served batches share a latency: observed at once, the exposition is what one
+    observe() per record gives — bucket edges, NaN and a value past the last bound too."""
+    from modelops_prometheus.exporter import _observe
+    from prometheus_client import Histogram, generate_latest
+
+    values = [0.0005] * 7 + [0.003] * 40 + [0.01] + [0.25] * 3 + [float("nan")] * 2 + \
+        [60.0] * 5 + [0.003] * 2
+    registries = CollectorRegistry(), CollectorRegistry()
+    bulk, single = (Histogram("lat", "latency", registry=r, buckets=LATENCY_BUCKETS)
+                    for r in registries)
+    for v in values:
+        single.observe(v)
+    start = 0
+    for i in range(1, len(values) + 1):
+        if i == len(values) or values[i] != values[start] or values[i] != values[i]:
+            _observe(bulk, values[start], i - start)
+            start = i
+    got, expected = (scrape(generate_latest(r).decode()) for r in registries)
+    assert set(got) == set(expected)
+    for key, number in expected.items():
+        assert got[key] == pytest.approx(number, nan_ok=True) or \
+            (np.isnan(number) and np.isnan(got[key])), key

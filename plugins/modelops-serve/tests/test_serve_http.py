@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import httpx
 import numpy as np
+import pandas as pd
 import pytest
 from modelops_serve import app
 from openapi_spec_validator import validate
 from serve_support import frame, register, serving
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
@@ -277,3 +281,28 @@ def test_the_command_refuses_a_model_it_cannot_serve_in_one_line(store, capsys):
     assert main(["--uri", store.uri, "serve", "models:/nope@production"]) == 1
     err = capsys.readouterr().err
     assert "nope" in err and "Traceback" not in err
+
+
+def test_a_model_of_float_columns_is_served_by_its_array_twin_with_the_same_answers(tmp_path):
+    ops = modelops.connect(str(tmp_path / "store"))
+    x, y = frame(300)
+    numbers = x[["amount"]].assign(ratio=x["amount"] / x["items"])
+    model = make_pipeline(StandardScaler(), LogisticRegression()).fit(numbers, y)
+    version = ops.registry.register("floats", model, input_example=numbers.head(3))
+    ops.registry.promote("floats", version.version, stage="production")
+    application = app(ops, "floats")
+    champion = application.state.server.deployment.lineup.champion
+    assert champion.twin is not None and champion.twin_columns == ("amount", "ratio")
+    fresh = numbers.sample(50, random_state=1)
+    with serving(application) as url, httpx.Client(base_url=url) as client:
+        batch = client.post("/predict", json=fresh.to_dict(orient="records")).json()
+        one = client.post("/predict", json={"features": {"ratio": 3.5, "amount": 61.0}}).json()
+        bad = client.post("/predict", json={"features": {"amount": 61.0}})
+    assert [p["prediction"] for p in batch["predictions"]] == model.predict(fresh).tolist()
+    # Equal up to the order BLAS sums in, which follows the frame's memory layout.
+    np.testing.assert_allclose([p["probability"] for p in batch["predictions"]],
+                               model.predict_proba(fresh)[:, 1], rtol=1e-12)
+    alone = pd.DataFrame({"amount": [61.0], "ratio": [3.5]})
+    assert one["probability"] == pytest.approx(model.predict_proba(alone)[0, 1], rel=1e-12)
+    assert bad.status_code == 422 and bad.json()["fields"][0]["field"] == "ratio"
+    ops.close()

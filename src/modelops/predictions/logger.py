@@ -28,8 +28,10 @@ from __future__ import annotations
 import atexit
 import collections
 import datetime as dt
+import itertools
 import json
 import math
+import operator
 import os
 import threading
 import time
@@ -38,7 +40,7 @@ import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from modelops._ids import new_id, now_ms
+from modelops._ids import new_id, new_ids, now_ms
 from modelops._time import utc_day
 from modelops.entities.plain import finite_or_none
 from modelops.entities.predictions import LoggerStats
@@ -84,6 +86,12 @@ def encode(record: Any, field: str = "record") -> str:
         return _SAFE_ENCODER.encode(finite_or_none(record))
     except TypeError as exc:
         raise InvalidInput(f"cannot be stored as JSON: {exc}", field=field) from None
+
+
+try:   # an optional extra: encodes a record of features about five times faster
+    from orjson import dumps as _orjson_dumps
+except ImportError:   # pragma: no cover - exercised where orjson is not installed
+    _orjson_dumps = None
 
 
 def _number(value: Any, field: str) -> str:
@@ -262,6 +270,61 @@ class PredictionLogger:
             self._push("predictions", day, line)
         return [rid for rid, _, _ in lines]
 
+    def log_records(self, features: Sequence[Mapping[str, Any]], predictions: Sequence[Any],
+                    probabilities: Sequence[float | None] | None = None,
+                    latency_ms: float | None = None,
+                    metadata: Mapping[str, Any] | None = None) -> list[str]:
+        """Log predictions made together — a served request's records: one feature mapping
+        and one prediction (and probability) each, one latency and metadata for all, one
+        timestamp. Returns their ids, in order. Every record is checked before any is
+        logged. What ``log()`` would write for each, at a fraction of the cost per record
+        (ids made together, the shared fields encoded once, features by orjson when
+        installed)."""
+        preds = check_sequence(predictions, "predictions")
+        n = len(preds)
+        if len(features) != n:
+            raise InvalidInput(f"has {len(features)} records for {n} predictions",
+                               field="features")
+        probs = [None] * n if probabilities is None else \
+            check_sequence(probabilities, "probabilities")
+        if len(probs) != n:
+            raise InvalidInput(f"has {len(probs)} values for {n} predictions",
+                               field="probabilities")
+        if metadata is not None and not isinstance(metadata, Mapping):
+            raise InvalidInput(f"expected a mapping, got {type(metadata).__name__}",
+                               field="metadata")
+        latency = None if latency_ms is None else float(_number(latency_ms, "latency_ms"))
+        meta = "null" if metadata is None else encode(metadata, "metadata")
+        ts = now_ms()
+        ids = new_ids(n)
+        lines = []
+        for rid, record, prediction, probability in zip(ids, features, preds, probs):
+            line = None
+            if _orjson_dumps is not None and record.__class__ is dict \
+                    and (probability is None or probability.__class__ is float):
+                # The fields in log()'s order: readers of the lines (the exporter) rely on it.
+                try:
+                    out = _orjson_dumps({"id": rid, "ts": ts, "version": self.version,
+                                         "prediction": prediction, "probability": probability,
+                                         "latency_ms": latency, "features": record,
+                                         "metadata": metadata})
+                except TypeError:   # what orjson writes otherwise than encode(): numpy, ...
+                    pass
+                else:
+                    line = out.decode() if out.isascii() else None
+            if line is None:
+                if not isinstance(record, Mapping):
+                    raise InvalidInput(f"expected a mapping of feature to value, got "
+                                       f"{type(record).__name__}", field="features")
+                line = (f'{{"id":"{rid}","ts":{ts},"version":{self._version_json},'
+                        f'"prediction":{encode(prediction, "prediction")},'
+                        f'"probability":{_number(probability, "probability")},'
+                        f'"latency_ms":{_number(latency, "latency_ms")},'
+                        f'"features":{encode(record, "features")},"metadata":{meta}}}')
+            lines.append(line)
+        self._push_all("predictions", self._days.of(ts), lines)
+        return ids
+
     def feedback(self, id: str, actual: Any, timestamp: int | None = None) -> None:
         """Record the ground truth for a logged prediction (the latest feedback wins)."""
         day, line = self._feedback(id, actual, timestamp)
@@ -285,37 +348,53 @@ class PredictionLogger:
             self._push("feedback", day, line)
 
     def _push(self, kind: str, day: str, line: str) -> None:
-        size = len(line)  # JSON lines are ASCII: characters are bytes
-        if size > self.max_buffer_bytes:
-            raise InvalidInput(f"is a record of {size} bytes, more than max_buffer_bytes "
-                               f"({self.max_buffer_bytes})", field="features")
+        self._push_all(kind, day, (line,))
+
+    def _push_all(self, kind: str, day: str, lines: Sequence[str]) -> None:
+        """Buffer ``lines`` in order, under one hold of the lock (each by the drop policy)."""
+        for line in lines:
+            if len(line) > self.max_buffer_bytes:  # JSON lines are ASCII: characters are bytes
+                raise InvalidInput(f"is a record of {len(line)} bytes, more than "
+                                   f"max_buffer_bytes ({self.max_buffer_bytes})",
+                                   field="features")
         with self._lock:
             if self._closed:
                 from modelops.errors import Conflict
 
                 raise Conflict(f"the prediction logger of {self.model!r} is closed")
-            if not self._has_room(size):
-                if self.drop_policy == "block":
-                    self._start()
-                    self._wake.set()
-                    while not self._has_room(size) and not self._closed:
-                        self._room.wait(0.1)
-                elif self.drop_policy == "newest":
-                    self._drop(1, line=True)
-                    return
-                else:
-                    dropped = 0
-                    while self._buffer and not self._has_room(size):
-                        self._bytes -= len(self._buffer.popleft()[2])
-                        dropped += 1
-                    if not self._has_room(size):  # all of it is being written right now
-                        self._drop(dropped + 1, line=True)
-                        return
-                    self._drop(dropped)
-            self._buffer.append((kind, day, line))
-            self._bytes += size
-            self._logged += 1
-            self._counts[kind] += 1
+            total = sum(map(len, lines))
+            if len(self._buffer) + len(lines) <= self.max_buffer \
+                    and self._bytes + total <= self.max_buffer_bytes:
+                # Room for all of them (the usual case): buffered in one go.
+                self._buffer.extend(zip(itertools.repeat(kind), itertools.repeat(day), lines))
+                self._bytes += total
+                self._logged += len(lines)
+                self._counts[kind] += len(lines)
+                lines = ()
+            for line in lines:
+                size = len(line)
+                if not self._has_room(size):
+                    if self.drop_policy == "block":
+                        self._start()
+                        self._wake.set()
+                        while not self._has_room(size) and not self._closed:
+                            self._room.wait(0.1)
+                    elif self.drop_policy == "newest":
+                        self._drop(1, line=True)
+                        continue
+                    else:
+                        dropped = 0
+                        while self._buffer and not self._has_room(size):
+                            self._bytes -= len(self._buffer.popleft()[2])
+                            dropped += 1
+                        if not self._has_room(size):  # all of it is being written now
+                            self._drop(dropped + 1, line=True)
+                            continue
+                        self._drop(dropped)
+                self._buffer.append((kind, day, line))
+                self._bytes += size
+                self._logged += 1
+                self._counts[kind] += 1
             full = len(self._buffer) >= self.batch_size
             if self._thread is None:
                 self._start()
@@ -403,11 +482,18 @@ class PredictionLogger:
                 if n == 0:
                     self._idle.notify_all()
                     return True
-                batch = [self._buffer.popleft() for _ in range(n)]
+                if n == len(self._buffer):
+                    batch = list(self._buffer)
+                    self._buffer.clear()
+                else:
+                    batch = [self._buffer.popleft() for _ in range(n)]
                 self._in_flight = n
             groups: dict[tuple[str, str], list[str]] = {}
-            for kind, day, line in batch:
-                groups.setdefault((kind, day), []).append(line)
+            if batch[0][:2] == batch[-1][:2] and len(set(map(_kind_and_day, batch))) == 1:
+                groups[batch[0][:2]] = list(map(_line, batch))   # one day's predictions
+            else:
+                for kind, day, line in batch:
+                    groups.setdefault((kind, day), []).append(line)
             done: set[tuple[str, str]] = set()
             try:
                 for (kind, day), lines in groups.items():
@@ -525,6 +611,10 @@ class PredictionLogger:
     def _after_fork_in_child(self) -> None:
         # The buffered records belong to the parent, which writes them.
         self._init_state()
+
+
+_kind_and_day = operator.itemgetter(0, 1)
+_line = operator.itemgetter(2)
 
 
 def _announce(logger: PredictionLogger, kind: str, lines: list[str]) -> None:

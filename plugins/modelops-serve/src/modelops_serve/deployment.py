@@ -25,6 +25,8 @@ import attrs
 
 from modelops.errors import InvalidInput
 from modelops.lifecycle import Router
+from modelops.lifecycle.array_twin import array_twin
+from modelops.lifecycle.scoring import feature_names
 from modelops.registry.uri import parse_model_uri
 from modelops.validation import Schema, signature_of
 
@@ -35,13 +37,17 @@ __all__ = ["Deployment", "Served", "model_uri"]
 
 @attrs.frozen
 class Served:
-    """One loaded version: its record, model, signature (None: registered without one) and
-    the digest of its files."""
+    """One loaded version: its record, model, signature (None: registered without one), the
+    digest of its files, and the model's array twin (``modelops.lifecycle.array_twin``: None
+    unless every column of the signature is a float one and the twin was verified on the
+    version's input example) with the training columns it takes, in order."""
 
     record: Any
     model: Any
     signature: Schema | None
     digest: str
+    twin: Any = None
+    twin_columns: tuple[str, ...] = ()
 
     @property
     def version(self) -> str:
@@ -56,6 +62,18 @@ class Lineup:
     champion: Served
     challenger: Served | None
     router: Router | None
+
+
+def _twin(model: Any, signature: Schema | None, example: Any) -> tuple[Any, tuple[str, ...]]:
+    """The model's array twin and its columns, when requests can be given to it: a
+    signature of float columns only (so the checked columns are float64 arrays) that holds
+    every training column."""
+    names = feature_names(model)
+    if signature is None or names is None or not set(names) <= set(signature.names) \
+            or any(column.dtype != "float" for column in signature.columns):
+        return None, ()
+    twin = array_twin(model, [dict(row) for row in example])
+    return (None, ()) if twin is None else (twin, tuple(names))
 
 
 def model_uri(model: str, at: str | None = None) -> str:
@@ -133,7 +151,9 @@ class Deployment:
         if held is not None:
             return held
         model = self.ops.registry.load(record.name, record.version, trusted=self.trusted)
-        served = Served(record, model, signature_of(record), _digest(record))
+        signature = signature_of(record)
+        twin, columns = _twin(model, signature, record.input_example)
+        served = Served(record, model, signature, _digest(record), twin, columns)
         self._loaded[record.version] = served
         return served
 

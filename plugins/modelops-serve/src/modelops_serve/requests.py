@@ -19,6 +19,7 @@ import attrs
 
 #: Values a feature may hold in a request (JSON scalars).
 _SCALARS = (str, int, float, bool, type(None))
+_EXACT = frozenset(_SCALARS)
 
 
 class BadRequest(Exception):
@@ -47,11 +48,23 @@ def _bad(field: str, problem: str) -> BadRequest:
     return BadRequest(422, f"{field}: {problem}", [{"field": field, "problem": problem}])
 
 
+def _plain(rows: list[Any], kind: type) -> bool:
+    """Whether every row is exactly a ``kind`` (dict or list, as JSON gives them) of JSON
+    scalars: the common case, checked in bulk before the row-by-row checks that name what
+    is wrong."""
+    if not all(row.__class__ is kind for row in rows):
+        return False
+    values = (v for row in rows for v in row.values()) if kind is dict else \
+        (v for row in rows for v in row)
+    return set(map(type, values)) <= _EXACT
+
+
 def _records(rows: Any, field: str) -> list[dict[str, Any]]:
     if not isinstance(rows, list) or not rows:
         raise _bad(field, "expected a non-empty list of records")
-    for i, row in enumerate(rows):
-        _record(row, f"{field}[{i}]")
+    if not _plain(rows, dict):
+        for i, row in enumerate(rows):
+            _record(row, f"{field}[{i}]")
     return rows
 
 
@@ -75,6 +88,9 @@ def _split(body: Any, field: str) -> list[dict[str, Any]]:
         raise _bad(f"{field}.columns", "expected a list of distinct column names")
     if not isinstance(data, list) or not data:
         raise _bad(f"{field}.data", "expected a non-empty list of rows")
+    width = len(columns)
+    if _plain(data, list) and all(len(values) == width for values in data):
+        return [dict(zip(columns, values)) for values in data]
     rows = []
     for i, values in enumerate(data):
         if not isinstance(values, list) or len(values) != len(columns):

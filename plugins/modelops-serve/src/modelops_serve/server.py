@@ -30,12 +30,14 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from modelops._ids import new_id
+from modelops._ids import new_ids
 from modelops.errors import InvalidInput, ModelOpsError
 from modelops.lifecycle.scoring import column_values, model_input, predict_scores
 from modelops.predictions.logger import encode
@@ -53,7 +55,11 @@ _JSON = "application/json"
 
 
 def _response(content: Any, status: int = 200) -> Response:
-    return Response(encode(content), status_code=status, media_type=_JSON)
+    try:    # NaN and ±inf as null, as ``encode`` writes them
+        body = orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY)
+    except TypeError:   # what orjson refuses (an integer beyond 64 bits): the plain encoder
+        body = encode(content).encode()
+    return Response(body, status_code=status, media_type=_JSON)
 
 
 def _positive_number(value: Any, field: str, integer: bool = False) -> Any:
@@ -135,10 +141,10 @@ class ModelServer:
         request = predict_request(body, self.key_field)
         key = request.key if request.key is not None else header_key
         served, route, metadata = self.deployment.pick(key)
-        x = self._input(served, request.records)
+        model, x = self._input(served, request.records)
         started = time.perf_counter()
         try:
-            predictions, score, proba = predict_scores(served.model, x, self._positive)
+            predictions, score, proba = predict_scores(model, x, self._positive)
         except (ValueError, TypeError, KeyError) as exc:   # input the model cannot take
             raise BadRequest(422, f"the model refused the input: {type(exc).__name__}: "
                                   f"{exc}") from None
@@ -155,7 +161,7 @@ class ModelServer:
             ids, logged = self._log(logger, request.records, values, probabilities,
                                     latency_ms, metadata)
         else:
-            logger, ids, logged = None, [new_id() for _ in values], "off"
+            logger, ids, logged = None, new_ids(len(values)), "off"
         self.metrics.served(served.version, route, ids, values,
                             hasattr(served.model, "classes_"))
         rows = [{"id": i, "prediction": p, "probability": q}
@@ -165,11 +171,17 @@ class ModelServer:
         content = {**rows[0], **head} if request.single else {**head, "predictions": rows}
         return content, logger if logged == "queued" else None, ids
 
-    def _input(self, served: Served, records: list[dict[str, Any]]) -> Any:
+    def _input(self, served: Served, records: list[dict[str, Any]]) -> tuple[Any, Any]:
+        """The model to call and its input: the records checked by the signature, as a
+        float array for the model's twin, else as the model takes them."""
         try:
             if served.signature is not None:
                 columns = conform(served.signature, records, unknown=self.unknown)
-                return model_input(served.model, columns, served.signature.names)
+                if served.twin is not None:
+                    return served.twin, np.column_stack([columns[name] for name
+                                                         in served.twin_columns])
+                return served.model, model_input(served.model, columns,
+                                                 served.signature.names)
             names = list(records[0])
             for i, row in enumerate(records):
                 if list(row) != names and set(row) != set(names):
@@ -177,7 +189,7 @@ class ModelServer:
                                      [{"field": f"records[{i}]",
                                        "problem": "has other columns than records[0]"}])
             columns = {n: column_values([row[n] for row in records]) for n in names}
-            return model_input(served.model, columns, names)
+            return served.model, model_input(served.model, columns, names)
         except InputMismatch as exc:
             raise BadRequest(422, "the input does not match the model's signature",
                              exc.problems) from None
@@ -188,18 +200,14 @@ class ModelServer:
     def _log(self, logger: Any, records: list[dict[str, Any]], values: list[Any],
              probabilities: list[Any], latency_ms: float,
              metadata: Mapping[str, Any] | None) -> tuple[list[str], str]:
-        ids: list[str] = []
         try:
-            for record, value, probability in zip(records, values, probabilities):
-                ids.append(logger.log(record, value, probability, latency_ms,
-                                      metadata=metadata))
-            return ids, "queued"
+            return logger.log_records(records, values, probabilities, latency_ms,
+                                      metadata), "queued"
         except Exception as exc:   # a full buffer, a closed logger: the request still answers
-            self.metrics.log_failures.labels(self.name).inc(len(values) - len(ids))
+            self.metrics.log_failures.labels(self.name).inc(len(values))
             log.warning("modelops serve: %d predictions of %s not logged: %s",
-                        len(values) - len(ids), self.name, exc)
-            ids.extend(new_id() for _ in range(len(values) - len(ids)))
-            return ids, "failed"
+                        len(values), self.name, exc)
+            return new_ids(len(values)), "failed"
 
     def feedback(self, body: Any) -> dict[str, Any]:
         pairs = feedback_request(body)
@@ -280,8 +288,13 @@ async def _read(request: Request, limit: int) -> Any:
         if size > limit:
             raise BadRequest(413, f"the body is more than the limit of {limit} bytes")
         chunks.append(chunk)
+    body = b"".join(chunks)
     try:
-        return json.loads(b"".join(chunks))
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        pass    # what orjson refuses and Python's json takes (NaN, integers beyond 64 bits)
+    try:
+        return json.loads(body)
     except (ValueError, RecursionError) as exc:   # UnicodeDecodeError is a ValueError
         raise BadRequest(400, f"the body is not valid JSON: {exc}") from None
 
