@@ -105,7 +105,7 @@ class Client:
                                "signature; register it with input_example= or signature=",
                                field="enforce_signature")
         model = self.registry.load(record.name, record.version, trusted=trusted)
-        return SignedModel(model, signature)
+        return SignedModel(model, signature, example=record.input_example)
 
     def monitor(self, model: str, version: str | None = None, **options: Any):  # type: ignore[no-untyped-def]
         """Production monitoring of ``model`` (``modelops.monitoring.Monitor``): performance,

@@ -167,3 +167,23 @@ def test_one_pass_predictions_equal_predict_for_argmax_classifiers(n_classes):
         assert _predicts_argmax(model)
         predictions, _, _ = predict_scores(model, x[400:])
         assert predictions.tolist() == model.predict(x[400:]).tolist()
+
+
+def test_load_model_enforcing_the_signature_calls_a_float_model_through_its_twin(tmp_path):
+    from sklearn.preprocessing import StandardScaler
+
+    ops = modelops.connect(tmp_path / "s")
+    rng = np.random.default_rng(3)
+    x = pd.DataFrame(rng.normal(size=(300, 3)), columns=["a", "b", "c"])
+    y = (x["a"] - x["c"] > 0).astype(int).to_numpy()
+    pipe = make_pipeline(StandardScaler(), LogisticRegression()).fit(x, y)
+    v = ops.registry.register("f", pipe, input_example=x.head(3))
+    model = ops.load_model(v.uri, enforce_signature=True)
+    assert model._twin is not None and model._twin_columns == ("a", "b", "c")
+    # Whatever order or shape the input comes in, the answers are the model's.
+    np.testing.assert_allclose(model.predict_proba(x[["c", "a", "b"]]), pipe.predict_proba(x),
+                               rtol=1e-12)
+    assert model.predict(x.to_dict(orient="records")).tolist() == pipe.predict(x).tolist()
+    with pytest.raises(InputMismatch):
+        model.predict({"a": 1.0, "b": "two", "c": 3.0})
+    assert isinstance(model.prepare(x), pd.DataFrame)   # prepare still gives the model's input

@@ -27,7 +27,7 @@ from typing import Any
 
 from modelops.lifecycle.scoring import feature_names, model_input
 
-__all__ = ["array_twin"]
+__all__ = ["array_twin", "signature_twin"]
 
 #: scikit-learn steps that select or hand on columns by name: a twin would change them.
 _USES_NAMES = frozenset({"ColumnTransformer", "FunctionTransformer"})
@@ -70,6 +70,20 @@ def array_twin(model: Any, example: Sequence[Mapping[str, Any]]) -> Any | None:
                 or not np.array_equal(got, expected, equal_nan=got.dtype.kind in "fc"):
             return None
     return twin
+
+
+def signature_twin(model: Any, signature: Any, example: Sequence[Mapping[str, Any]]
+                   ) -> tuple[Any | None, tuple[str, ...]]:
+    """The model's twin and the training columns it takes in order, when input checked by
+    ``signature`` (a :class:`~modelops.validation.Schema`) can be given to it: every column
+    of the signature a float one (so the checked columns are float64 arrays), every training
+    column in the signature. Else ``(None, ())``."""
+    names = feature_names(model)
+    if signature is None or names is None or not set(names) <= set(signature.names) \
+            or any(column.dtype != "float" for column in signature.columns):
+        return None, ()
+    twin = array_twin(model, [dict(row) for row in example])
+    return (None, ()) if twin is None else (twin, tuple(names))
 
 
 def _without_names(estimator: Any) -> Any | None:

@@ -4,7 +4,10 @@
 through one: the same :func:`modelops.validation.conform` checks in a notebook and behind
 HTTP. The checked columns are then given to the model as :func:`model_input` does — a
 DataFrame of its training columns in training order when it was fitted on named columns,
-else a 2-D array in the signature's column order.
+else a 2-D array in the signature's column order. Given the version's input example, a
+model of float columns is called through its array twin (:mod:`modelops.lifecycle.array_twin`),
+as the server calls it: the same outputs without scikit-learn's per-call check of the
+DataFrame's names, which the signature has checked already.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from modelops.errors import InvalidInput
+from modelops.lifecycle.array_twin import signature_twin
 from modelops.lifecycle.scoring import model_input
 from modelops.validation import UNKNOWN_POLICIES, Schema, conform, conform_frame
 
@@ -27,7 +31,8 @@ class SignedModel:
     the signature does not know instead of refusing them. Other attributes are the model's.
     """
 
-    def __init__(self, model: Any, signature: Schema, *, unknown: str = "reject") -> None:
+    def __init__(self, model: Any, signature: Schema, *, unknown: str = "reject",
+                 example: Sequence[Mapping[str, Any]] = ()) -> None:
         if not isinstance(signature, Schema):
             raise InvalidInput(f"expected a Schema, got {type(signature).__name__}",
                                field="signature")
@@ -37,9 +42,13 @@ class SignedModel:
             raise InvalidInput(f"expected one of {', '.join(UNKNOWN_POLICIES)}, got "
                                f"{unknown!r}", field="unknown")
         self.unknown = unknown
+        self._twin, self._twin_columns = signature_twin(model, signature, example)
 
     def prepare(self, data: Any) -> Any:
         """``data`` checked and coerced, as the model takes it."""
+        return model_input(self.model, self._checked(data), self.signature.names)
+
+    def _checked(self, data: Any) -> dict[str, Any]:
         if isinstance(data, Mapping) and not _is_columns(data):
             columns = conform(self.signature, [data], unknown=self.unknown)
         elif isinstance(data, Sequence) and not isinstance(data, (str, bytes)) \
@@ -47,15 +56,25 @@ class SignedModel:
             columns = conform(self.signature, data, unknown=self.unknown)
         else:
             columns = conform_frame(self.signature, data, unknown=self.unknown)
-        return model_input(self.model, columns, self.signature.names)
+        return columns
+
+    def _call(self, method: str, data: Any) -> Any:
+        columns = self._checked(data)
+        if self._twin is not None:
+            import numpy as np
+
+            return getattr(self._twin, method)(
+                np.column_stack([columns[name] for name in self._twin_columns]))
+        return getattr(self.model, method)(model_input(self.model, columns,
+                                                       self.signature.names))
 
     def predict(self, data: Any) -> Any:
         """The model's predictions for the checked input."""
-        return self.model.predict(self.prepare(data))
+        return self._call("predict", data)
 
     def predict_proba(self, data: Any) -> Any:
         """The model's class probabilities for the checked input."""
-        return self.model.predict_proba(self.prepare(data))
+        return self._call("predict_proba", data)
 
     def __getattr__(self, name: str) -> Any:
         if name == "model":   # not set yet (unpickling): no recursion

@@ -25,8 +25,7 @@ import attrs
 
 from modelops.errors import InvalidInput
 from modelops.lifecycle import Router
-from modelops.lifecycle.array_twin import array_twin
-from modelops.lifecycle.scoring import feature_names
+from modelops.lifecycle.array_twin import signature_twin
 from modelops.registry.uri import parse_model_uri
 from modelops.validation import Schema, signature_of
 
@@ -62,18 +61,6 @@ class Lineup:
     champion: Served
     challenger: Served | None
     router: Router | None
-
-
-def _twin(model: Any, signature: Schema | None, example: Any) -> tuple[Any, tuple[str, ...]]:
-    """The model's array twin and its columns, when requests can be given to it: a
-    signature of float columns only (so the checked columns are float64 arrays) that holds
-    every training column."""
-    names = feature_names(model)
-    if signature is None or names is None or not set(names) <= set(signature.names) \
-            or any(column.dtype != "float" for column in signature.columns):
-        return None, ()
-    twin = array_twin(model, [dict(row) for row in example])
-    return (None, ()) if twin is None else (twin, tuple(names))
 
 
 def model_uri(model: str, at: str | None = None) -> str:
@@ -152,7 +139,7 @@ class Deployment:
             return held
         model = self.ops.registry.load(record.name, record.version, trusted=self.trusted)
         signature = signature_of(record)
-        twin, columns = _twin(model, signature, record.input_example)
+        twin, columns = signature_twin(model, signature, record.input_example)
         served = Served(record, model, signature, _digest(record), twin, columns)
         self._loaded[record.version] = served
         return served
