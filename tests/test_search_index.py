@@ -136,7 +136,7 @@ def open_local(root, appends):
     return store
 
 
-@settings(max_examples=30, deadline=None, database=None,
+@settings(max_examples=40, deadline=None, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(first=st.lists(runs(), max_size=7), later=st.lists(runs(), max_size=4),
        changes=st.lists(st.tuples(st.integers(0, 10), st.sampled_from(
@@ -144,12 +144,17 @@ def open_local(root, appends):
        queries=st.lists(st.tuples(st.lists(clauses(), max_size=3), order_bys(),
                                   st.sampled_from(tuple(ViewType)), st.integers(1, 4)),
                         min_size=1, max_size=4),
-       threshold=st.sampled_from((1, 3, 1000)), appends=st.booleans())
+       threshold=st.sampled_from((1, 3, 1000)), appends=st.booleans(), plain=st.booleans())
 def test_search_equals_an_exhaustive_scan(first, later, changes, queries, threshold,
-                                          appends):
+                                          appends, plain):
+    """The columnar search, and (``plain``) the search of small experiments from their
+    summary logs that a process without numpy makes, give what a scan gives."""
     root = tempfile.mkdtemp(prefix="modelops-search-index-")
-    saved = tracking._INDEX_REWRITE_THRESHOLD, tracking._INDEX_REWRITE_SHARE
+    saved = tracking._INDEX_REWRITE_THRESHOLD, tracking._INDEX_REWRITE_SHARE, \
+        tracking._numpy_loaded
     tracking._INDEX_REWRITE_THRESHOLD, tracking._INDEX_REWRITE_SHARE = threshold, 0.0
+    if plain:
+        tracking._numpy_loaded = lambda: False
     try:
         store = open_local(root, appends)
         exp = store.create_experiment("e").experiment_id
@@ -194,7 +199,8 @@ def test_search_equals_an_exhaustive_scan(first, later, changes, queries, thresh
             check(warm)                       # an index brought up to date
             check(open_local(root, appends))  # a cold one after the changes
     finally:
-        tracking._INDEX_REWRITE_THRESHOLD, tracking._INDEX_REWRITE_SHARE = saved
+        tracking._INDEX_REWRITE_THRESHOLD, tracking._INDEX_REWRITE_SHARE, \
+            tracking._numpy_loaded = saved
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -396,3 +402,32 @@ def test_a_log_removed_after_the_index_read_it_is_not_trusted_past_its_end(searc
         run.log_metric("m", 100.0)
         run.log_param("p", "1")
     assert _search(root) == ["late", *EXPECTED]
+
+
+SEARCH_WITHOUT_NUMPY = r"""
+import json, sys
+import modelops
+ops = modelops.connect(sys.argv[1])
+runs = ops.tracking.search_runs("e", filter="params.p = '1'", order_by=["metrics.m DESC"])
+print(json.dumps({"names": [r.name for r in runs], "numpy": "numpy" in sys.modules,
+                  "index": __import__("os").path.exists(sys.argv[2])}))
+"""
+
+
+def test_a_process_without_numpy_searches_a_small_experiment_from_its_log(searched_store):
+    import json
+    import subprocess
+    import sys
+
+    from conftest import python_env
+
+    root, index = searched_store
+    index.unlink()       # a first-ever search: no stored index to read
+    with modelops.connect(root).tracking.start_run(experiment="e", name="r40") as run:
+        run.log_metric("m", 40)
+        run.log_param("p", "1")
+    out = subprocess.run([sys.executable, "-c", SEARCH_WITHOUT_NUMPY, str(root), str(index)],
+                         capture_output=True, text=True, env=python_env(), check=True)
+    got = json.loads(out.stdout)
+    assert got == {"names": ["r40", *EXPECTED], "numpy": False, "index": False}
+    assert _search(root) == ["r40", *EXPECTED]     # the columnar search, numpy loaded here

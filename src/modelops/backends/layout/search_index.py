@@ -78,19 +78,6 @@ class _Strings:
         self.codes.append(self.values.setdefault(value, len(self.values)))
 
 
-def indexable(summary: dict[str, Any]) -> bool:
-    """Whether a summary (of the shape ``_is_summary`` checks) fits the table: its times are
-    64-bit integers and its metric values floats."""
-    end = summary["end_time"]
-    try:
-        for point in summary["metrics"].values():
-            float(point[0])
-    except OverflowError:
-        return False
-    return _INT64_MIN <= summary["start_time"] <= _INT64_MAX and (
-        end is None or _INT64_MIN <= end <= _INT64_MAX)
-
-
 def build(entries: Sequence[tuple[str, dict[str, Any], Any, bytes | None]],
           token: str | None, log: int | None = None) -> bytes:
     """The bytes of a table of ``(run_id, summary, signature, its JSON or None)`` entries
@@ -179,48 +166,6 @@ class _Writer:
         return {"rows": self.array(np.asarray(column.rows, dtype="<i4")),
                 "codes": self.array(np.asarray(column.codes, dtype="<i4")),
                 "values": self.strings(list(column.values))}
-
-
-def parse_line(line: bytes) -> Any:
-    """One line of a summary log as JSON; None if it is not."""
-    try:
-        return json.loads(line)
-    except ValueError:
-        return None
-
-
-_RUN_PREFIXES = (b'{"run_id":"', b'{"purged":"')
-
-
-def newest_lines(lines: list[bytes]) -> list[bytes]:
-    """The lines that matter of a stretch of a summary log: of each run, its newest line
-    (a summary or its purge), in log order; lines of another shape are all kept."""
-    newest: dict[bytes, int] = {}
-    keep = []
-    for i, line in enumerate(lines):
-        if line.startswith(_RUN_PREFIXES):
-            end = line.find(b'"', 11)
-            if end > 11 and b"\\" not in line[11:end]:  # an escaped quote: not a whole id
-                newest[line[11:end]] = i
-                continue
-        keep.append(i)
-    keep.extend(newest.values())
-    keep.sort()
-    return [lines[i] for i in keep]
-
-
-def parse_lines(lines: list[bytes]) -> list[Any]:
-    """Lines of a summary log as JSON (None for a line that is not): in one call while all
-    of them are."""
-    if not lines:
-        return []
-    try:
-        records = json.loads(b"[" + b",".join(lines) + b"]")
-        if len(records) == len(lines):
-            return records
-    except ValueError:
-        pass
-    return [parse_line(line) for line in lines]
 
 
 # -- reading --------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ time; many processes write different runs of one experiment freely.
 from __future__ import annotations
 
 import contextlib
+import sys
 import threading
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -41,6 +42,7 @@ from modelops import query
 from modelops._crash import crash_point
 from modelops._files import path_name
 from modelops._ids import new_id, now_ms
+from modelops.backends.layout import summary_log
 from modelops.backends.layout.storage import Signature, Storage, dumps, skipped
 from modelops.entities import (
     Experiment,
@@ -83,6 +85,14 @@ def _search_index() -> Any:
     return search_index
 
 
+def _numpy_loaded() -> bool:
+    return "numpy" in sys.modules
+
+
+#: An experiment whose summary log is at most this long (about 2,000 runs) is searched
+#: from the log in plain Python by a process that has not loaded numpy: a first search would
+#: otherwise spend more on importing numpy than on the runs.
+_PLAIN_LOG_BYTES = 1 << 20
 #: Rewrite the stored search index once this many of an experiment's runs changed since it
 #: was written (and at least this share of them): fewer are re-read by each cold search.
 _INDEX_REWRITE_THRESHOLD = 16
@@ -746,12 +756,16 @@ class LayoutTrackingStore(TrackingStore):
                     order_by: Sequence[OrderBy] = (), max_results: int = 1000,
                     page_token: str | None = None,
                     view: ViewType = ViewType.ACTIVE_ONLY) -> Page:
-        search_index = _search_index()
         view = ViewType(view)
         order = tuple(order_by or ())
         offset = query.check_page(max_results, page_token, filter, order)
         for experiment_id in experiment_ids:
             self.get_experiment(experiment_id)
+        if not _numpy_loaded():
+            runs = self._logged_runs(experiment_ids, view)
+            if runs is not None:
+                return query.search(runs, filter, order, max_results, page_token)
+        search_index = _search_index()
         for attempt in range(3):
             try:
                 return self._search(experiment_ids, filter, order, offset, max_results, view)
@@ -769,6 +783,50 @@ class LayoutTrackingStore(TrackingStore):
                         self._index[experiment_id] = _ExperimentIndex() if attempt else \
                             self._load_index(experiment_id)
         raise AssertionError("unreachable: a rebuilt index is whole")
+
+    def _logged_runs(self, experiment_ids: Sequence[str], view: ViewType) -> list[Run] | None:
+        """Every run of small experiments that ``view`` admits, read from their summary logs
+        alone; None when one is larger than ``_PLAIN_LOG_BYTES``, has no whole log, or the
+        storage keeps none. What the columnar search finds, without loading numpy for it
+        (about 0.1 s on a process's first search)."""
+        if not self.storage.appends:
+            return None
+        out = []
+        for experiment_id in experiment_ids:
+            rel = _log_rel(experiment_id)
+            signature = self.storage.signature(rel)
+            if signature is None or signature[2] > _PLAIN_LOG_BYTES:
+                return None
+            try:
+                data = self.storage.read_bytes(rel)
+            except FileNotFoundError:
+                return None
+            lines = data[:data.rfind(b"\n") + 1].split(b"\n")[:-1]
+            if not lines or summary_log.parse_line(lines[0]) != {"experiment": experiment_id}:
+                return None     # a log begun after its experiment: the index knows more
+            deleted = self._deleted_runs(f"{_exp_dir(experiment_id)}/run-lifecycle")
+            runs_uri = self.storage.uri_of(f"{_exp_dir(experiment_id)}/runs")
+            lines = summary_log.newest_lines(lines[1:])
+            for record in summary_log.parse_lines(lines):
+                if isinstance(record, dict) and set(record) == {"purged"}:
+                    continue
+                run_id = record.get("run_id") if isinstance(record, dict) else None
+                if not (type(run_id) is str and _is_summary(record, run_id)
+                        and summary_log.indexable(record)):
+                    skipped(StoreError(f"{self.storage.uri_of(rel)}: a line that is not a "
+                                       "run summary"))
+                    continue
+                is_deleted = deleted.get(run_id, False)
+                if (view is ViewType.ACTIVE_ONLY and is_deleted) or \
+                        (view is ViewType.DELETED_ONLY and not is_deleted):
+                    continue
+                record.update(experiment_id=experiment_id, last_segment=None,
+                              artifact_uri=f"{runs_uri}/{run_id}/artifacts")
+                try:
+                    out.append(_run_from_summary(record, is_deleted))
+                except InvalidInput as exc:  # a summary whose names do not check out
+                    skipped(StoreError(f"the summary of run {run_id!r} in {self.uri}: {exc}"))
+        return out
 
     def _search(self, experiment_ids: Sequence[str], filter: Filter | None,
                 order: tuple[OrderBy, ...], offset: int, max_results: int,
@@ -855,7 +913,6 @@ class LayoutTrackingStore(TrackingStore):
         A log that does not start with its experiment (one made before the log was) is
         followed from its end after the summaries were read once.
         """
-        search_index = _search_index()
         rel = _log_rel(experiment_id)
         start = index.log or 0
         try:
@@ -872,18 +929,18 @@ class LayoutTrackingStore(TrackingStore):
         end = data.rfind(b"\n") + 1  # a line being appended is read next time
         lines = data[:end].split(b"\n")[:-1]
         if index.log is None:
-            first = search_index.parse_line(lines[0]) if lines else None
+            first = summary_log.parse_line(lines[0]) if lines else None
             if first != {"experiment": experiment_id}:
                 return self._revalidate(experiment_id, index, token, log=len(data))
             lines = lines[1:]
-        lines = search_index.newest_lines(lines)
-        for line, record in zip(lines, search_index.parse_lines(lines)):
+        lines = summary_log.newest_lines(lines)
+        for line, record in zip(lines, summary_log.parse_lines(lines)):
             if isinstance(record, dict) and set(record) == {"purged"}:
                 index.remove(str(record["purged"]))
                 continue
             run_id = record.get("run_id") if isinstance(record, dict) else None
             if not (type(run_id) is str and _is_summary(record, run_id)
-                    and search_index.indexable(record)):
+                    and summary_log.indexable(record)):
                 skipped(StoreError(f"{self.storage.uri_of(rel)}: a line that is not a run "
                                    "summary"))
                 continue
@@ -916,7 +973,6 @@ class LayoutTrackingStore(TrackingStore):
                     token: bytes | None, log: int | None = None) -> _ExperimentIndex:
         """Bring an index up to ``token``: re-read the summaries whose files changed; write
         a new stored index once enough did. Returns the index to use."""
-        search_index = _search_index()
         signatures = self.storage.signatures(f"{_exp_dir(experiment_id)}/runs", "summary.json")
         row_of = index.row_of()
         stored = index.table.signatures() if index.table is not None else []
@@ -931,7 +987,7 @@ class LayoutTrackingStore(TrackingStore):
             summary = self._read_summary(experiment_id, run_id)
             if summary is None:
                 continue  # a run being created: no run.json yet
-            if not search_index.indexable(summary):
+            if not summary_log.indexable(summary):
                 skipped(StoreError(f"the summary of run {run_id!r} in {self.uri}: a time or "
                                    "a metric value beyond 64 bits"))
                 continue
