@@ -93,6 +93,8 @@ def _numpy_loaded() -> bool:
 #: from the log in plain Python by a process that has not loaded numpy: a first search would
 #: otherwise spend more on importing numpy than on the runs.
 _PLAIN_LOG_BYTES = 1 << 20
+#: How many such experiments a store keeps parsed.
+_LOGGED_KEPT = 16
 #: Rewrite the stored search index once this many of an experiment's runs changed since it
 #: was written (and at least this share of them): fewer are re-read by each cold search.
 _INDEX_REWRITE_THRESHOLD = 16
@@ -272,6 +274,16 @@ def _run_from_summary(s: dict[str, Any], deleted: bool) -> Run:
     return Run(info, RunData(latest=latest, params=s["params"], tags=s["tags"]))
 
 
+class _LoggedExperiment:
+    """A small experiment's runs as its summary log holds them at ``signature``: the newest
+    summary of each, in log order, and the Runs made of them so far (by run and deleted)."""
+
+    def __init__(self, signature: Signature, records: list[tuple[str, dict[str, Any]]]) -> None:
+        self.signature = signature
+        self.records = records
+        self.runs: dict[tuple[str, bool], Run] = {}
+
+
 class _ExperimentIndex:
     """An experiment's runs for search: a columnar table (read from the stored index, or
     built) and the summaries that changed since it was made, valid for a change token."""
@@ -380,6 +392,8 @@ class LayoutTrackingStore(TrackingStore):
         self._run_experiment: dict[str, str] = {}
         self._writers: dict[str, _RunState] = {}
         self._index: dict[str, _ExperimentIndex] = {}
+        #: Small experiments' runs as their summary logs held them (searches without numpy).
+        self._logged: dict[str, _LoggedExperiment] = {}
         # Lifecycle events are immutable: cache their content by path.
         self._events: dict[str, bool] = {}
 
@@ -788,45 +802,71 @@ class LayoutTrackingStore(TrackingStore):
         """Every run of small experiments that ``view`` admits, read from their summary logs
         alone; None when one is larger than ``_PLAIN_LOG_BYTES``, has no whole log, or the
         storage keeps none. What the columnar search finds, without loading numpy for it
-        (about 0.1 s on a process's first search)."""
+        (about 0.1 s on a process's first search). A log is parsed again only once it grew."""
         if not self.storage.appends:
             return None
         out = []
         for experiment_id in experiment_ids:
-            rel = _log_rel(experiment_id)
-            signature = self.storage.signature(rel)
-            if signature is None or signature[2] > _PLAIN_LOG_BYTES:
+            logged = self._logged_experiment(experiment_id)
+            if logged is None:
                 return None
-            try:
-                data = self.storage.read_bytes(rel)
-            except FileNotFoundError:
-                return None
-            lines = data[:data.rfind(b"\n") + 1].split(b"\n")[:-1]
-            if not lines or summary_log.parse_line(lines[0]) != {"experiment": experiment_id}:
-                return None     # a log begun after its experiment: the index knows more
             deleted = self._deleted_runs(f"{_exp_dir(experiment_id)}/run-lifecycle")
-            runs_uri = self.storage.uri_of(f"{_exp_dir(experiment_id)}/runs")
-            lines = summary_log.newest_lines(lines[1:])
-            for record in summary_log.parse_lines(lines):
-                if isinstance(record, dict) and set(record) == {"purged"}:
-                    continue
-                run_id = record.get("run_id") if isinstance(record, dict) else None
-                if not (type(run_id) is str and _is_summary(record, run_id)
-                        and summary_log.indexable(record)):
-                    skipped(StoreError(f"{self.storage.uri_of(rel)}: a line that is not a "
-                                       "run summary"))
-                    continue
+            for run_id, record in logged.records:
                 is_deleted = deleted.get(run_id, False)
                 if (view is ViewType.ACTIVE_ONLY and is_deleted) or \
                         (view is ViewType.DELETED_ONLY and not is_deleted):
                     continue
-                record.update(experiment_id=experiment_id, last_segment=None,
-                              artifact_uri=f"{runs_uri}/{run_id}/artifacts")
-                try:
-                    out.append(_run_from_summary(record, is_deleted))
-                except InvalidInput as exc:  # a summary whose names do not check out
-                    skipped(StoreError(f"the summary of run {run_id!r} in {self.uri}: {exc}"))
+                run = logged.runs.get((run_id, is_deleted))
+                if run is None:
+                    try:
+                        run = logged.runs[run_id, is_deleted] = _run_from_summary(
+                            record, is_deleted)
+                    except InvalidInput as exc:  # a summary whose names do not check out
+                        skipped(StoreError(f"the summary of run {run_id!r} in {self.uri}: "
+                                           f"{exc}"))
+                        continue
+                out.append(run)
         return out
+
+    def _logged_experiment(self, experiment_id: str) -> _LoggedExperiment | None:
+        """The runs of an experiment's summary log, parsed at its current size; None when
+        the log is missing, larger than ``_PLAIN_LOG_BYTES`` or begun after its experiment
+        (the stored index knows more)."""
+        rel = _log_rel(experiment_id)
+        signature = self.storage.signature(rel)
+        if signature is None or signature[2] > _PLAIN_LOG_BYTES:
+            return None
+        held = self._logged.get(experiment_id)
+        if held is not None and held.signature == signature:
+            return held
+        try:
+            data = self.storage.read_bytes(rel)
+        except FileNotFoundError:
+            return None
+        lines = data[:data.rfind(b"\n") + 1].split(b"\n")[:-1]
+        if not lines or summary_log.parse_line(lines[0]) != {"experiment": experiment_id}:
+            return None
+        runs_uri = self.storage.uri_of(f"{_exp_dir(experiment_id)}/runs")
+        records = []
+        lines = summary_log.newest_lines(lines[1:])
+        for record in summary_log.parse_lines(lines):
+            if isinstance(record, dict) and set(record) == {"purged"}:
+                continue
+            run_id = record.get("run_id") if isinstance(record, dict) else None
+            if not (type(run_id) is str and _is_summary(record, run_id)
+                    and summary_log.indexable(record)):
+                skipped(StoreError(f"{self.storage.uri_of(rel)}: a line that is not a run "
+                                   "summary"))
+                continue
+            record.update(experiment_id=experiment_id, last_segment=None,
+                          artifact_uri=f"{runs_uri}/{run_id}/artifacts")
+            records.append((run_id, record))
+        logged = _LoggedExperiment(signature, records)
+        with self._lock:
+            if len(self._logged) >= _LOGGED_KEPT:
+                self._logged.pop(next(iter(self._logged)))
+            self._logged[experiment_id] = logged
+        return logged
 
     def _search(self, experiment_ids: Sequence[str], filter: Filter | None,
                 order: tuple[OrderBy, ...], offset: int, max_results: int,
