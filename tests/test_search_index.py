@@ -273,7 +273,10 @@ def test_a_damaged_column_found_mid_search_rebuilds_the_table(searched_store):
         assert _search(root) == EXPECTED
 
 
-def test_a_damaged_log_line_is_skipped_with_a_warning(searched_store):
+@pytest.mark.parametrize("plain", [False, True], ids=["columnar", "from the log"])
+def test_a_damaged_log_line_is_skipped_with_a_warning(searched_store, plain, monkeypatch):
+    if plain:
+        monkeypatch.setattr(tracking, "_numpy_loaded", lambda: False)
     root, index = searched_store
     index.unlink()
     [log] = list(root.glob("experiments/*/summaries.log"))
@@ -286,7 +289,11 @@ def test_a_damaged_log_line_is_skipped_with_a_warning(searched_store):
         assert _search(root) == EXPECTED
 
 
-def test_an_experiment_older_than_its_log_is_read_once_then_followed(searched_store):
+@pytest.mark.parametrize("plain", [False, True], ids=["columnar", "from the log"])
+def test_an_experiment_older_than_its_log_is_read_once_then_followed(searched_store, plain,
+                                                                      monkeypatch):
+    if plain:    # a log begun after its experiment: the columnar search answers
+        monkeypatch.setattr(tracking, "_numpy_loaded", lambda: False)
     root, index = searched_store
     index.unlink()
     [log] = list(root.glob("experiments/*/summaries.log"))

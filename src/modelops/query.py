@@ -824,6 +824,12 @@ def check_page(max_results: Any, page_token: Any, filter: Filter | None,
     return decode_page_token(page_token, query_fingerprint(filter, tuple(order_by or ())))
 
 
+def rank(runs: Iterable[Any], filter: Filter | None, order_by: Sequence[OrderBy]) -> list[Any]:
+    """The runs that match ``filter``, in ``order_by``'s order (see :func:`sort_runs`). A
+    "run" is anything with a Run's ``info`` and ``data`` attributes."""
+    return sort_runs(list(runs) if filter is None else filter.select(runs), order_by)
+
+
 def search(
     runs: Iterable[Run],
     filter: Filter | None,
@@ -839,8 +845,7 @@ def search(
     order = tuple(order_by or ())
     offset = check_page(max_results, page_token, filter, order)
     fingerprint = query_fingerprint(filter, order)
-    matched = list(runs) if filter is None else filter.select(runs)
-    ordered = sort_runs(matched, order)
+    ordered = rank(runs, filter, order)
     end = offset + max_results
     token = encode_page_token(end, fingerprint) if end < len(ordered) else None
     return Page(ordered[offset:end], token)

@@ -92,7 +92,7 @@ def _numpy_loaded() -> bool:
 #: An experiment whose summary log is at most this long (about 2,000 runs) is searched
 #: from the log in plain Python by a process that has not loaded numpy: a first search would
 #: otherwise spend more on importing numpy than on the runs.
-_PLAIN_LOG_BYTES = 1 << 20
+_PLAIN_LOG_BYTES = 4 << 20
 #: How many such experiments a store keeps parsed.
 _LOGGED_KEPT = 16
 #: Rewrite the stored search index once this many of an experiment's runs changed since it
@@ -276,12 +276,51 @@ def _run_from_summary(s: dict[str, Any], deleted: bool) -> Run:
 
 class _LoggedExperiment:
     """A small experiment's runs as its summary log holds them at ``signature``: the newest
-    summary of each, in log order, and the Runs made of them so far (by run and deleted)."""
+    summary of each, in log order, and the drafts made of them so far (by run and deleted)."""
 
     def __init__(self, signature: Signature, records: list[tuple[str, dict[str, Any]]]) -> None:
         self.signature = signature
         self.records = records
-        self.runs: dict[tuple[str, bool], Run] = {}
+        self.drafts: dict[tuple[str, bool], _Draft] = {}
+
+
+class _Point:
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+class _DraftData:
+    __slots__ = ("latest", "params", "tags")
+
+    def __init__(self, s: dict[str, Any]) -> None:
+        self.latest = {k: _Point(v[0]) for k, v in s["metrics"].items()}
+        self.params, self.tags = s["params"], s["tags"]
+
+
+class _DraftInfo:
+    __slots__ = ("artifact_uri", "end_time", "experiment_id", "lifecycle_stage",
+                 "parent_run_id", "run_id", "run_name", "start_time", "status", "user")
+
+    def __init__(self, s: dict[str, Any], deleted: bool) -> None:
+        for name in ("artifact_uri", "end_time", "experiment_id", "parent_run_id", "run_id",
+                     "run_name", "start_time", "user"):
+            setattr(self, name, s[name])
+        self.status = RunStatus.parse(s["status"])
+        self.lifecycle_stage = LifecycleStage.DELETED if deleted else LifecycleStage.ACTIVE
+
+
+class _Draft:
+    """A run of a summary, as filters and orders read a Run (``info``, ``data``), made
+    without checking its names: only the runs of a page become Runs, checked."""
+
+    __slots__ = ("data", "deleted", "info", "record", "run")
+
+    def __init__(self, record: dict[str, Any], deleted: bool) -> None:
+        self.record, self.deleted, self.run = record, deleted, None
+        self.info = _DraftInfo(record, deleted)
+        self.data = _DraftData(record)
 
 
 class _ExperimentIndex:
@@ -776,9 +815,14 @@ class LayoutTrackingStore(TrackingStore):
         for experiment_id in experiment_ids:
             self.get_experiment(experiment_id)
         if not _numpy_loaded():
-            runs = self._logged_runs(experiment_ids, view)
-            if runs is not None:
-                return query.search(runs, filter, order, max_results, page_token)
+            drafts = self._logged_drafts(experiment_ids, view)
+            if drafts is not None:
+                ranked = query.rank(drafts, filter, order)
+                end = offset + max_results
+                token = query.encode_page_token(end, query.query_fingerprint(filter, order)) \
+                    if end < len(ranked) else None
+                runs = (self._logged_run(draft) for draft in ranked[offset:end])
+                return Page(tuple(run for run in runs if run is not None), token)
         search_index = _search_index()
         for attempt in range(3):
             try:
@@ -798,11 +842,14 @@ class LayoutTrackingStore(TrackingStore):
                             self._load_index(experiment_id)
         raise AssertionError("unreachable: a rebuilt index is whole")
 
-    def _logged_runs(self, experiment_ids: Sequence[str], view: ViewType) -> list[Run] | None:
-        """Every run of small experiments that ``view`` admits, read from their summary logs
-        alone; None when one is larger than ``_PLAIN_LOG_BYTES``, has no whole log, or the
-        storage keeps none. What the columnar search finds, without loading numpy for it
-        (about 0.1 s on a process's first search). A log is parsed again only once it grew."""
+    def _logged_drafts(self, experiment_ids: Sequence[str], view: ViewType
+                       ) -> list[_Draft] | None:
+        """Every run of small experiments that ``view`` admits, as drafts read from their
+        summary logs alone; None when one is larger than ``_PLAIN_LOG_BYTES``, has no whole
+        log, or the storage keeps none. A filter and an order work on drafts as on Runs;
+        only the page's become Runs (checked, as the columnar search checks its page's).
+        What the columnar search finds, without loading numpy for it (about 0.1 s on a
+        process's first search). A log is parsed again only once it grew."""
         if not self.storage.appends:
             return None
         out = []
@@ -816,17 +863,20 @@ class LayoutTrackingStore(TrackingStore):
                 if (view is ViewType.ACTIVE_ONLY and is_deleted) or \
                         (view is ViewType.DELETED_ONLY and not is_deleted):
                     continue
-                run = logged.runs.get((run_id, is_deleted))
-                if run is None:
-                    try:
-                        run = logged.runs[run_id, is_deleted] = _run_from_summary(
-                            record, is_deleted)
-                    except InvalidInput as exc:  # a summary whose names do not check out
-                        skipped(StoreError(f"the summary of run {run_id!r} in {self.uri}: "
-                                           f"{exc}"))
-                        continue
-                out.append(run)
+                draft = logged.drafts.get((run_id, is_deleted))
+                if draft is None:
+                    draft = logged.drafts[run_id, is_deleted] = _Draft(record, is_deleted)
+                out.append(draft)
         return out
+
+    def _logged_run(self, draft: _Draft) -> Run | None:
+        if draft.run is None:
+            try:
+                draft.run = _run_from_summary(draft.record, draft.deleted)
+            except InvalidInput as exc:  # a summary whose names do not check out
+                skipped(StoreError(f"the summary of run {draft.record['run_id']!r} in "
+                                   f"{self.uri}: {exc}"))
+        return draft.run
 
     def _logged_experiment(self, experiment_id: str) -> _LoggedExperiment | None:
         """The runs of an experiment's summary log, parsed at its current size; None when
