@@ -89,9 +89,10 @@ def _numpy_loaded() -> bool:
     return "numpy" in sys.modules
 
 
-#: An experiment whose summary log is at most this long (about 2,000 runs) is searched
-#: from the log in plain Python by a process that has not loaded numpy: a first search would
-#: otherwise spend more on importing numpy than on the runs.
+#: An experiment whose summary log is at most this long (a run writes a summary per change:
+#: 1,000 to 2,000 runs) is searched from the log in plain Python by a process that has not
+#: loaded numpy: a first search would otherwise spend more on importing numpy than on the
+#: runs.
 _PLAIN_LOG_BYTES = 4 << 20
 #: How many such experiments a store keeps parsed.
 _LOGGED_KEPT = 16
