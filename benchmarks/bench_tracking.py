@@ -729,7 +729,8 @@ def scale_search(quick: bool) -> None:
         ml = statistics.median(r["search"] for r in ml_colds)
         print(f"\nfirst-ever search over {sizes[0]:,} runs ({flt!r}, {len(expected)} match, "
               f"ordered by {ORDER_BY[0]}), fresh processes, median of {repeats}; modelops: no "
-              "stored index (the summary log read, the index written):")
+              "stored index (the summary log read; with numpy loaded, the index built and "
+              "written; without, this small experiment searched from the log alone):")
         for what, t in (("numpy loaded by the search", first),
                         ("numpy loaded before", loaded)):
             print(f"  modelops, {what}: {fmt_time(t)} | MLflow cold {fmt_time(ml)} | "
@@ -758,7 +759,8 @@ def scale_search(quick: bool) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"\ncold filtered search ({flt!r}, ordered by {ORDER_BY[0]}, up to 1,000 returned), "
           f"a fresh process with the stored index, median of {repeats}; the search loads "
-          "numpy (its columns' engine) unless the process had loaded it already:")
+          "numpy (its columns' engine) unless the process had loaded it already, or the "
+          "experiment is small enough to be searched from its summary log without it:")
     for size, t, ok, count, t_loaded in colds:
         print(f"  {size:>8,} runs  {fmt_time(t):>9}  ({t / size * 1e6:.2f} µs a run; numpy "
               f"loaded before: {fmt_time(t_loaded)}; {count} returned, as a scan gives "
