@@ -94,8 +94,8 @@ def _numpy_loaded() -> bool:
 #: loaded numpy: a first search would otherwise spend more on importing numpy than on the
 #: runs.
 _PLAIN_LOG_BYTES = 4 << 20
-#: How many such experiments a store keeps parsed.
-_LOGGED_KEPT = 16
+#: How many such experiments a store keeps parsed (each up to about 10 MB of objects).
+_LOGGED_KEPT = 4
 #: Rewrite the stored search index once this many of an experiment's runs changed since it
 #: was written (and at least this share of them): fewer are re-read by each cold search.
 _INDEX_REWRITE_THRESHOLD = 16
