@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import math
 import shutil
+import subprocess
+import sys
 import tempfile
 import warnings
 
 import numpy as np
 import pytest
+from conftest import python_env
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -422,12 +426,6 @@ print(json.dumps({"names": [r.name for r in runs], "numpy": "numpy" in sys.modul
 
 
 def test_a_process_without_numpy_searches_a_small_experiment_from_its_log(searched_store):
-    import json
-    import subprocess
-    import sys
-
-    from conftest import python_env
-
     root, index = searched_store
     index.unlink()       # a first-ever search: no stored index to read
     with modelops.connect(root).tracking.start_run(experiment="e", name="r40") as run:
