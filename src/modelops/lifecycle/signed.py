@@ -50,13 +50,11 @@ class SignedModel:
 
     def _checked(self, data: Any) -> dict[str, Any]:
         if isinstance(data, Mapping) and not _is_columns(data):
-            columns = conform(self.signature, [data], unknown=self.unknown)
-        elif isinstance(data, Sequence) and not isinstance(data, (str, bytes)) \
+            return conform(self.signature, [data], unknown=self.unknown)
+        if isinstance(data, Sequence) and not isinstance(data, (str, bytes)) \
                 and all(isinstance(r, Mapping) for r in data):
-            columns = conform(self.signature, data, unknown=self.unknown)
-        else:
-            columns = conform_frame(self.signature, data, unknown=self.unknown)
-        return columns
+            return conform(self.signature, data, unknown=self.unknown)
+        return conform_frame(self.signature, data, unknown=self.unknown)
 
     def _call(self, method: str, data: Any) -> Any:
         columns = self._checked(data)
