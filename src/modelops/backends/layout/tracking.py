@@ -35,7 +35,7 @@ from __future__ import annotations
 import contextlib
 import sys
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from modelops import query
@@ -899,16 +899,9 @@ class LayoutTrackingStore(TrackingStore):
             return None
         runs_uri = self.storage.uri_of(f"{_exp_dir(experiment_id)}/runs")
         records = []
-        lines = summary_log.newest_lines(lines[1:])
-        for record in summary_log.parse_lines(lines):
-            if isinstance(record, dict) and set(record) == {"purged"}:
-                continue
-            run_id = record.get("run_id") if isinstance(record, dict) else None
-            if not (type(run_id) is str and _is_summary(record, run_id)
-                    and summary_log.indexable(record)):
-                skipped(StoreError(f"{self.storage.uri_of(rel)}: a line that is not a run "
-                                   "summary"))
-                continue
+        for _, run_id, record in self._log_entries(rel, lines[1:]):
+            if record is None:
+                continue    # purged
             record.update(experiment_id=experiment_id, last_segment=None,
                           artifact_uri=f"{runs_uri}/{run_id}/artifacts")
             records.append((run_id, record))
@@ -1024,10 +1017,24 @@ class LayoutTrackingStore(TrackingStore):
             if first != {"experiment": experiment_id}:
                 return self._revalidate(experiment_id, index, token, log=len(data))
             lines = lines[1:]
+        for line, run_id, record in self._log_entries(rel, lines):
+            if record is None:
+                index.remove(run_id)
+            else:
+                index.change(run_id, None, record, line)
+        index.log = start + end
+        index.token = token
+        return self._rewritten(experiment_id, index)
+
+    def _log_entries(self, rel: str, lines: list[bytes]
+                     ) -> Iterator[tuple[bytes, str, dict[str, Any] | None]]:
+        """Of a stretch of the summary log at ``rel`` (header excluded), each run's newest
+        line as ``(line, run_id, summary)``, in log order; the summary is None where the run
+        was purged. A line that is neither is skipped with a warning."""
         lines = summary_log.newest_lines(lines)
         for line, record in zip(lines, summary_log.parse_lines(lines)):
             if isinstance(record, dict) and set(record) == {"purged"}:
-                index.remove(str(record["purged"]))
+                yield line, str(record["purged"]), None
                 continue
             run_id = record.get("run_id") if isinstance(record, dict) else None
             if not (type(run_id) is str and _is_summary(record, run_id)
@@ -1035,10 +1042,7 @@ class LayoutTrackingStore(TrackingStore):
                 skipped(StoreError(f"{self.storage.uri_of(rel)}: a line that is not a run "
                                    "summary"))
                 continue
-            index.change(run_id, None, record, line)
-        index.log = start + end
-        index.token = token
-        return self._rewritten(experiment_id, index)
+            yield line, run_id, record
 
     def _rewritten(self, experiment_id: str, index: _ExperimentIndex) -> _ExperimentIndex:
         """The index, or a new table of it stored when enough runs changed since its
