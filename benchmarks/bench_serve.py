@@ -205,7 +205,7 @@ def in_process(model: Any, x: Any, store: str) -> dict[str, float]:
            "model.predict + predict_proba (1 row), us":
                median_us(lambda: (model.predict(row), model.predict_proba(row))),
            "array twin's predict_proba (1 row), us":
-               median_us(lambda: twin.predict_proba(values)) if twin is not None else
+               median_us(lambda: twin.model.predict_proba(values)) if twin is not None else
                float("nan"),
            "server.predict without HTTP (1 record, logged), us":
                median_us(lambda: server.predict(body, None))}

@@ -179,7 +179,7 @@ def test_load_model_enforcing_the_signature_calls_a_float_model_through_its_twin
     pipe = make_pipeline(StandardScaler(), LogisticRegression()).fit(x, y)
     v = ops.registry.register("f", pipe, input_example=x.head(3))
     model = ops.load_model(v.uri, enforce_signature=True)
-    assert model._twin is not None and model._twin_columns == ("a", "b", "c")
+    assert model._twin is not None and model._twin.columns == ("a", "b", "c")
     # Whatever order or shape the input comes in, the answers are the model's.
     np.testing.assert_allclose(model.predict_proba(x[["c", "a", "b"]]), pipe.predict_proba(x),
                                rtol=1e-12)

@@ -292,7 +292,7 @@ def test_a_model_of_float_columns_is_served_by_its_array_twin_with_the_same_answ
     ops.registry.promote("floats", version.version, stage="production")
     application = app(ops, "floats")
     champion = application.state.server.deployment.lineup.champion
-    assert champion.twin is not None and champion.twin_columns == ("amount", "ratio")
+    assert champion.twin is not None and champion.twin.columns == ("amount", "ratio")
     fresh = numbers.sample(50, random_state=1)
     with serving(application) as url, httpx.Client(base_url=url) as client:
         batch = client.post("/predict", json=fresh.to_dict(orient="records")).json()

@@ -25,9 +25,11 @@ import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import attrs
+
 from modelops.lifecycle.scoring import feature_names, model_input
 
-__all__ = ["array_twin", "signature_twin"]
+__all__ = ["ArrayTwin", "array_twin", "signature_twin"]
 
 #: scikit-learn steps that select or hand on columns by name: a twin would change them.
 _USES_NAMES = frozenset({"ColumnTransformer", "FunctionTransformer"})
@@ -72,18 +74,33 @@ def array_twin(model: Any, example: Sequence[Mapping[str, Any]]) -> Any | None:
     return twin
 
 
+@attrs.frozen
+class ArrayTwin:
+    """A model's twin and the training columns it takes, in order."""
+
+    model: Any
+    columns: tuple[str, ...]
+
+    def input(self, checked: Mapping[str, Any]) -> Any:
+        """Columns checked by the signature (name -> float64 array, as ``conform`` gives
+        them) as the twin takes them: one 2-D array in training order."""
+        import numpy as np
+
+        return np.column_stack([checked[name] for name in self.columns])
+
+
 def signature_twin(model: Any, signature: Any, example: Sequence[Mapping[str, Any]]
-                   ) -> tuple[Any | None, tuple[str, ...]]:
-    """The model's twin and the training columns it takes in order, when input checked by
-    ``signature`` (a :class:`~modelops.validation.Schema`) can be given to it: every column
-    of the signature a float one (so the checked columns are float64 arrays), every training
-    column in the signature. Else ``(None, ())``."""
+                   ) -> ArrayTwin | None:
+    """The model's twin, when input checked by ``signature`` (a
+    :class:`~modelops.validation.Schema`) can be given to it: every column of the signature
+    a float one (so the checked columns are float64 arrays), every training column in the
+    signature. Else None."""
     names = feature_names(model)
     if signature is None or names is None or not set(names) <= set(signature.names) \
             or any(column.dtype != "float" for column in signature.columns):
-        return None, ()
+        return None
     twin = array_twin(model, [dict(row) for row in example])
-    return (None, ()) if twin is None else (twin, tuple(names))
+    return None if twin is None else ArrayTwin(twin, tuple(names))
 
 
 def _without_names(estimator: Any) -> Any | None:

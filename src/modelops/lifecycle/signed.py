@@ -42,7 +42,7 @@ class SignedModel:
             raise InvalidInput(f"expected one of {', '.join(UNKNOWN_POLICIES)}, got "
                                f"{unknown!r}", field="unknown")
         self.unknown = unknown
-        self._twin, self._twin_columns = signature_twin(model, signature, example)
+        self._twin = signature_twin(model, signature, example)
 
     def prepare(self, data: Any) -> Any:
         """``data`` checked and coerced, as the model takes it."""
@@ -59,10 +59,7 @@ class SignedModel:
     def _call(self, method: str, data: Any) -> Any:
         columns = self._checked(data)
         if self._twin is not None:
-            import numpy as np
-
-            return getattr(self._twin, method)(
-                np.column_stack([columns[name] for name in self._twin_columns]))
+            return getattr(self._twin.model, method)(self._twin.input(columns))
         return getattr(self.model, method)(model_input(self.model, columns,
                                                        self.signature.names))
 

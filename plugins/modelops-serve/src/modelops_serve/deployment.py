@@ -25,7 +25,7 @@ import attrs
 
 from modelops.errors import InvalidInput
 from modelops.lifecycle import Router
-from modelops.lifecycle.array_twin import signature_twin
+from modelops.lifecycle.array_twin import ArrayTwin, signature_twin
 from modelops.registry.uri import parse_model_uri
 from modelops.validation import Schema, signature_of
 
@@ -39,14 +39,13 @@ class Served:
     """One loaded version: its record, model, signature (None: registered without one), the
     digest of its files, and the model's array twin (``modelops.lifecycle.array_twin``: None
     unless every column of the signature is a float one and the twin was verified on the
-    version's input example) with the training columns it takes, in order."""
+    version's input example)."""
 
     record: Any
     model: Any
     signature: Schema | None
     digest: str
-    twin: Any = None
-    twin_columns: tuple[str, ...] = ()
+    twin: ArrayTwin | None = None
 
     @property
     def version(self) -> str:
@@ -139,8 +138,8 @@ class Deployment:
             return held
         model = self.ops.registry.load(record.name, record.version, trusted=self.trusted)
         signature = signature_of(record)
-        twin, columns = signature_twin(model, signature, record.input_example)
-        served = Served(record, model, signature, _digest(record), twin, columns)
+        served = Served(record, model, signature, _digest(record),
+                        signature_twin(model, signature, record.input_example))
         self._loaded[record.version] = served
         return served
 

@@ -30,7 +30,6 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
 import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -178,8 +177,7 @@ class ModelServer:
             if served.signature is not None:
                 columns = conform(served.signature, records, unknown=self.unknown)
                 if served.twin is not None:
-                    return served.twin, np.column_stack([columns[name] for name
-                                                         in served.twin_columns])
+                    return served.twin.model, served.twin.input(columns)
                 return served.model, model_input(served.model, columns,
                                                  served.signature.names)
             names = list(records[0])
