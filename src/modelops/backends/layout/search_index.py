@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from modelops import query
+from modelops.backends.layout.summary_log import INT64_MAX, INT64_MIN
 from modelops.entities import RunStatus
 
 MAGIC = b"MOSI1\n"
@@ -50,7 +51,6 @@ _FIRST_READ = 1 << 16
 _GAP = 4096
 _STATUSES = tuple(s.value for s in RunStatus)
 _STATUS_CODE = {s: i for i, s in enumerate(_STATUSES)}
-_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 #: Summary fields the table leaves out of its stored summaries because they are rebuilt.
 DERIVED = ("run_id", "experiment_id", "artifact_uri", "last_segment")
 
@@ -433,14 +433,14 @@ def _numeric_mask(values: np.ndarray, op: str, value: float) -> np.ndarray:
         return np.full(len(values), true)
     lo, hi = math.floor(value), math.ceil(value)
     if op in ("=", "!="):
-        if lo != hi or not _INT64_MIN <= lo <= _INT64_MAX:
+        if lo != hi or not INT64_MIN <= lo <= INT64_MAX:
             return np.full(len(values), op == "!=")
         return values == lo if op == "=" else values != lo
     bound = {">": lo, ">=": hi, "<": hi, "<=": lo}[op]
-    bound = min(max(bound, _INT64_MIN - 1), _INT64_MAX + 1)
-    if bound < _INT64_MIN:
+    bound = min(max(bound, INT64_MIN - 1), INT64_MAX + 1)
+    if bound < INT64_MIN:
         return np.full(len(values), op in (">", ">="))
-    if bound > _INT64_MAX:
+    if bound > INT64_MAX:
         return np.full(len(values), op in ("<", "<="))
     return query.COMPARE[op](values, np.int64(bound))
 

@@ -15,7 +15,8 @@ from typing import Any
 
 __all__ = ["indexable", "newest_lines", "parse_line", "parse_lines"]
 
-_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+#: The range of the index's 64-bit integer columns.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
 def indexable(summary: dict[str, Any]) -> bool:
@@ -27,8 +28,8 @@ def indexable(summary: dict[str, Any]) -> bool:
             float(point[0])
     except OverflowError:
         return False
-    return _INT64_MIN <= summary["start_time"] <= _INT64_MAX and (
-        end is None or _INT64_MIN <= end <= _INT64_MAX)
+    return INT64_MIN <= summary["start_time"] <= INT64_MAX and (
+        end is None or INT64_MIN <= end <= INT64_MAX)
 
 
 def parse_line(line: bytes) -> Any:
