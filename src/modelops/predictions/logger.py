@@ -294,7 +294,8 @@ class PredictionLogger:
             raise InvalidInput(f"expected a mapping, got {type(metadata).__name__}",
                                field="metadata")
         latency = None if latency_ms is None else float(_number(latency_ms, "latency_ms"))
-        meta = "null" if metadata is None else encode(metadata, "metadata")
+        if metadata is not None:
+            encode(metadata, "metadata")    # what cannot be stored is refused before any line
         ts = now_ms()
         ids = new_ids(n)
         lines = []
@@ -312,15 +313,9 @@ class PredictionLogger:
                     pass
                 else:
                     line = out.decode() if out.isascii() else None
-            if line is None:
-                if not isinstance(record, Mapping):
-                    raise InvalidInput(f"expected a mapping of feature to value, got "
-                                       f"{type(record).__name__}", field="features")
-                line = (f'{{"id":"{rid}","ts":{ts},"version":{self._version_json},'
-                        f'"prediction":{encode(prediction, "prediction")},'
-                        f'"probability":{_number(probability, "probability")},'
-                        f'"latency_ms":{_number(latency, "latency_ms")},'
-                        f'"features":{encode(record, "features")},"metadata":{meta}}}')
+            if line is None:    # log()'s own encoding, every field checked
+                _, _, line = self._prediction(record, prediction, probability, latency, rid,
+                                              ts, metadata)
             lines.append(line)
         self._push_all("predictions", self._days.of(ts), lines)
         return ids
