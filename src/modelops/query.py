@@ -830,6 +830,16 @@ def rank(runs: Iterable[Any], filter: Filter | None, order_by: Sequence[OrderBy]
     return sort_runs(list(runs) if filter is None else filter.select(runs), order_by)
 
 
+def page_of(ranked: Sequence[Any], offset: int, max_results: int, filter: Filter | None,
+            order_by: Sequence[OrderBy]) -> tuple[Sequence[Any], str | None]:
+    """The page of ``ranked`` (matches in order) from ``offset``, and the token of the next
+    page (None after the last)."""
+    end = offset + max_results
+    token = encode_page_token(end, query_fingerprint(filter, tuple(order_by or ()))) \
+        if end < len(ranked) else None
+    return ranked[offset:end], token
+
+
 def search(
     runs: Iterable[Run],
     filter: Filter | None,
@@ -844,8 +854,5 @@ def search(
     """
     order = tuple(order_by or ())
     offset = check_page(max_results, page_token, filter, order)
-    fingerprint = query_fingerprint(filter, order)
-    ordered = rank(runs, filter, order)
-    end = offset + max_results
-    token = encode_page_token(end, fingerprint) if end < len(ordered) else None
-    return Page(ordered[offset:end], token)
+    items, token = page_of(rank(runs, filter, order), offset, max_results, filter, order)
+    return Page(items, token)

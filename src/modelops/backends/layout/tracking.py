@@ -818,11 +818,9 @@ class LayoutTrackingStore(TrackingStore):
         if not _numpy_loaded():
             drafts = self._logged_drafts(experiment_ids, view)
             if drafts is not None:
-                ranked = query.rank(drafts, filter, order)
-                end = offset + max_results
-                token = query.encode_page_token(end, query.query_fingerprint(filter, order)) \
-                    if end < len(ranked) else None
-                runs = (self._logged_run(draft) for draft in ranked[offset:end])
+                page, token = query.page_of(query.rank(drafts, filter, order), offset,
+                                            max_results, filter, order)
+                runs = (self._logged_run(draft) for draft in page)
                 return Page(tuple(run for run in runs if run is not None), token)
         search_index = _search_index()
         for attempt in range(3):
@@ -921,11 +919,8 @@ class LayoutTrackingStore(TrackingStore):
         for experiment_id in experiment_ids:
             parts += self._parts_of(experiment_id, view)
         picked = [search_index.select(part, filter) for part in parts]
-        ranked = search_index.order(parts, picked, order)
-        end = offset + max_results
-        token = query.encode_page_token(end, query.query_fingerprint(filter, order)) \
-            if end < len(ranked) else None
-        page = ranked[offset:end]
+        page, token = query.page_of(search_index.order(parts, picked, order), offset,
+                                    max_results, filter, order)
         by_part: dict[int, list[int]] = {}
         for i, row in page:
             by_part.setdefault(i, []).append(row)
