@@ -59,6 +59,37 @@ def test_log_feedback_and_read_back(ops):
     assert ops.predictions.models() == ["fraud"]
 
 
+def test_feedback_joins_alike_in_every_engine_and_batch(tmp_path):
+    """Each row gets its id's newest feedback — of equal times the one logged last — in
+    Arrow batches of any size as line by line: ids logged twice, feedback out of order, tied,
+    for ids never predicted, in another batch than its prediction."""
+    ops = modelops.connect(tmp_path / "store")
+    rng = np.random.default_rng(7)
+    with ops.predictions.logger("m", version="v1", batch_size=50) as log:
+        ids = [log.log({"x": float(i)}, "A", timestamp=T0 + i, id=f"p{i % 150}")
+               for i in range(200)]                          # p0..p49 twice
+        for i in rng.permutation(150):
+            if i % 3:
+                log.feedback(f"p{i}", f"a{i}", timestamp=T0 + 1_000 + int(i) % 7)
+        for i in range(0, 150, 4):                           # a tie: logged last, so it wins
+            log.feedback(f"p{i}", f"b{i}", timestamp=T0 + 1_000 + i % 7)
+        log.feedback("never-predicted", "z", timestamp=T0 + 1_000)
+    want = {}
+    for i in range(150):
+        if i % 4 == 0:
+            want[f"p{i}"] = (f"b{i}", T0 + 1_000 + i % 7)
+        elif i % 3:
+            want[f"p{i}"] = (f"a{i}", T0 + 1_000 + i % 7)
+    tables = [read_predictions(ops.predictions.store, "m", engine="python")] + [
+        read_predictions(ops.predictions.store, "m", engine="arrow", batch_bytes=size)
+        for size in (1, 2_000, 1 << 20)]
+    for table in tables:
+        assert table.ids.tolist() == ids
+        assert table.actuals.tolist() == [want.get(i, (None,))[0] for i in ids]
+        assert [None if np.isnan(t) else int(t) for t in table.feedback_timestamps] == \
+            [want.get(i, (None, None))[1] for i in ids]
+
+
 def test_log_batch_and_feedback_batch(ops):
     features = {"x": np.arange(5.0), "k": np.array(list("abcde"))}
     with ops.predictions.logger("m") as log:

@@ -7,7 +7,7 @@ import pytest
 from conftest import python_env
 
 import modelops
-from modelops import InvalidInput, UnknownScheme
+from modelops import InvalidInput, UnknownScheme, plugins
 from modelops.uri import parse_uri
 
 
@@ -47,8 +47,6 @@ def test_memory_stores_are_private_unless_named():
 
 def test_unknown_scheme_lists_available_and_names_the_plugin(monkeypatch):
     # Only the built-in backends: the plugins installed beside the core serve s3://, mlflow+.
-    from modelops import plugins
-
     monkeypatch.setenv("MODELOPS_PLUGINS", "none")
     plugins.reset()
     try:
@@ -78,7 +76,6 @@ def test_per_store_overrides(tmp_path):
 
 
 def test_a_missing_store_kind_is_a_clear_error():
-    from modelops import plugins
     from modelops.backends.layout.plugin import modelops_tracking_store as builtin
     from modelops.uri import StoreURI
 
@@ -105,7 +102,6 @@ def test_a_missing_store_kind_is_a_clear_error():
 
 
 def test_a_registered_plugin_can_serve_a_new_scheme():
-    from modelops import plugins
     from modelops.backends.layout.plugin import modelops_tracking_store as builtin
     from modelops.uri import StoreURI
 
@@ -265,3 +261,79 @@ def test_a_declared_scheme_also_serves_its_variants_naming_a_driver(lazy_plugins
                          text=True, check=True).stdout.strip()
     assert out == "['fakeplugin']"
 
+
+@pytest.fixture
+def hook_plugins(lazy_plugins):
+    """Beside the fake backend and the listener (which declare no hooks): a listener that
+    declares the hook it implements, and one that declares another."""
+    for name, hook, first in (("fakedeclared", "modelops_stage_changed", "event"),
+                              ("fakeother", "modelops_run_finished", "run")):
+        (lazy_plugins / f"{name}.py").write_text(textwrap.dedent(f"""
+            import modelops
+
+            heard = []
+
+            @modelops.hookimpl
+            def {hook}({first}, store_uri):
+                heard.append({first})
+        """))
+    dist = lazy_plugins / "fakeplugin-0.1.dist-info"
+    (dist / "entry_points.txt").write_text(
+        "[modelops]\nfake = fakeplugin\nlistener = fakelistener\n"
+        "declared = fakedeclared\nother = fakeother\n\n"
+        "[modelops.schemes]\nfake = fakeplugin\n\n"
+        "[modelops.hooks]\nmodelops_stage_changed = fakedeclared\n"
+        "modelops_run_finished = fakeother\n")
+    return lazy_plugins
+
+
+def test_a_hook_imports_only_the_plugins_that_declare_it(hook_plugins, tmp_path):
+    """An event imports the plugins declaring its hook in ``modelops.hooks`` and those that
+    declare no hooks, never one declaring only others; ``plugin_manager()`` loads them all."""
+    env = python_env()
+    env["PYTHONPATH"] = f"{hook_plugins}{os.pathsep}{env['PYTHONPATH']}"
+    env.pop("MODELOPS_PLUGINS", None)
+    code = textwrap.dedent(f"""
+        import sys, modelops
+        names = ("fakeplugin", "fakelistener", "fakedeclared", "fakeother")
+        def loaded():
+            return [m for m in names if m in sys.modules]
+        ops = modelops.connect({str(tmp_path / "store")!r})
+        src = {str(tmp_path / "m.bin")!r}
+        open(src, "wb").write(b"w")
+        ops.registry.register("m", src, flavor="path")
+        ops.registry.promote("m", "1.0.0", stage="production")
+        print(loaded(), len(sys.modules["fakedeclared"].heard))
+        modelops.plugins.plugin_manager()
+        print(loaded())
+    """)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, check=True).stdout.strip().splitlines()
+    assert out == ["['fakeplugin', 'fakelistener', 'fakedeclared'] 1",
+                   "['fakeplugin', 'fakelistener', 'fakedeclared', 'fakeother']"]
+
+
+OUR_PLUGINS = ("mlflow", "s3", "prometheus", "serve", "ui")
+
+
+@pytest.mark.parametrize("name", OUR_PLUGINS)
+def test_each_plugin_declares_exactly_the_hooks_it_implements(name):
+    """A hook a plugin implements but does not declare would never import it; one it
+    declares but does not implement would import it for nothing."""
+    from importlib.metadata import entry_points
+
+    import pluggy
+
+    from modelops import hookspecs
+
+    found = [ep for ep in entry_points(group=plugins.ENTRY_POINT_GROUP) if ep.name == name]
+    if not found:
+        pytest.skip(f"the {name} plugin is not installed")
+    value = found[0].value
+    declared = {ep.name for ep in entry_points(group=plugins.HOOKS_GROUP) if ep.value == value}
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    plugin = found[0].load()
+    pm.register(plugin)
+    implemented = {caller.name for caller in pm.get_hookcallers(plugin)}
+    assert declared == implemented

@@ -6,6 +6,11 @@ A plugin is a module or object with functions named like these hooks and marked 
     [project.entry-points.modelops]
     myplugin = "my_package.modelops_plugin"
 
+    # the hooks it implements: only they import it (one that declares none is imported by
+    # any hook)
+    [project.entry-points."modelops.hooks"]
+    modelops_run_finished = "my_package.modelops_plugin"
+
 modelops's own backends are plugins registered the same way (see ``modelops.plugins``).
 Hooks are called with keyword arguments; an implementation may accept fewer arguments than
 the spec names. ``docs/plugins.md`` has a runnable example of each hook.

@@ -3,10 +3,12 @@
 Entry-point plugins load when they are first needed, never at ``import modelops``. A plugin
 that serves URI schemes says which in the ``modelops.schemes`` entry-point group (each entry
 named by a scheme, its value the plugin's own entry-point value), so ``connect()`` imports
-only the plugin of the scheme it opens. Everything else — an event emitted, a table of drift
-methods, flavors, metrics or health checks looked up, the schemes listed — asks
-``plugin_manager()``, which loads every selected plugin first. A plugin that declares no
-schemes is loaded by ``connect()`` only when no built-in or declared plugin serves the scheme.
+only the plugin of the scheme it opens. A plugin says which hooks it implements the same way,
+in the ``modelops.hooks`` group, so an event emitted or a table of drift methods, flavors,
+metrics or health checks looked up (``hook(name)``) imports only the plugins implementing that
+hook. A plugin that declares no schemes is loaded by ``connect()`` only when no built-in or
+declared plugin serves the scheme; one that declares no hooks may implement any, and is
+loaded by every hook. ``plugin_manager()`` loads every selected plugin (the CLI's list).
 
 The ``MODELOPS_PLUGINS`` environment variable chooses which entry-point plugins load, so a
 test run is deterministic: unset loads all; empty (or ``none``) loads none; ``a,b`` loads only
@@ -35,6 +37,8 @@ ENV_PLUGINS = "MODELOPS_PLUGINS"
 ENTRY_POINT_GROUP = "modelops"
 #: Entry points named by a scheme, valued as the plugin that serves it.
 SCHEMES_GROUP = "modelops.schemes"
+#: Entry points named by a hook, valued as the plugin that implements it.
+HOOKS_GROUP = "modelops.hooks"
 
 #: Built-in plugins, registered exactly like third-party ones.
 BUILTIN_PLUGINS = ("modelops.backends.layout.plugin", "modelops.registry.flavors",
@@ -54,6 +58,8 @@ _manager: pluggy.PluginManager | None = None
 _pending: dict[str, EntryPoint] = {}
 #: Scheme -> the values of the entry points declared to serve it.
 _declared: dict[str, set[str]] = {}
+#: Hook name -> the values of the entry points declared to implement it.
+_implementing: dict[str, set[str]] = {}
 _builtin_schemes: frozenset[str] = frozenset()
 
 
@@ -70,11 +76,19 @@ def _base() -> pluggy.PluginManager:
         found = entry_points()  # one scan of the installed packages for both groups
         _pending.clear()
         _pending.update((ep.name, ep) for ep in _selected(found.select(group=ENTRY_POINT_GROUP)))
-        _declared.clear()
-        for ep in found.select(group=SCHEMES_GROUP):
-            _declared.setdefault(ep.name, set()).add(ep.value)
+        for table, group in ((_declared, SCHEMES_GROUP), (_implementing, HOOKS_GROUP)):
+            table.clear()
+            for ep in found.select(group=group):
+                table.setdefault(ep.name, set()).add(ep.value)
         _manager = pm
     return _manager
+
+
+def manager() -> pluggy.PluginManager:
+    """The process's plugin manager as it stands: the built-ins and the entry-point plugins
+    loaded so far (for registering a plugin object without loading the others)."""
+    with _lock:
+        return _base()
 
 
 def plugin_manager() -> pluggy.PluginManager:
@@ -86,10 +100,24 @@ def plugin_manager() -> pluggy.PluginManager:
         return pm
 
 
+def hook(name: str) -> pluggy.HookCaller:
+    """The hook ``name`` (one of ``hookspecs``) with the plugins that may implement it loaded:
+    those declaring it in the ``modelops.hooks`` group, and those that declare no hooks.
+    Plugins declaring other hooks only stay unimported."""
+    with _lock:
+        pm = _base()
+        if _pending:
+            declaring = set().union(*_implementing.values()) if _implementing else set()
+            wanted = _implementing.get(name, set())
+            _load(pm, [ep for ep in _pending.values()
+                       if ep.value in wanted or ep.value not in declaring])
+        return getattr(pm.hook, name)
+
+
 def store_plugin_manager(scheme: str) -> pluggy.PluginManager:
     """The plugin manager with what serves ``scheme`` loaded: the built-ins and the plugins
     declared to serve it (else those that declare no schemes); other plugins wait until
-    something asks ``plugin_manager()``."""
+    one of their hooks is used."""
     with _lock:
         pm = _base()
         if _pending:
@@ -135,7 +163,7 @@ def _load(pm: pluggy.PluginManager, eps: list[EntryPoint]) -> None:
 def available_schemes() -> list[str]:
     """Every scheme the loaded plugins serve, sorted."""
     schemes: set[str] = set()
-    for found in plugin_manager().hook.modelops_schemes():
+    for found in hook("modelops_schemes")():
         schemes.update(found or ())
     return sorted(schemes)
 
@@ -165,8 +193,8 @@ _FACTORY_HOOKS = {
 def open_store(kind: str, uri: StoreURI) -> Any | None:
     """Ask the plugins for a store of ``kind`` at ``uri``; None if the scheme is served but
     not for this kind. ``UnknownScheme`` if no plugin serves the scheme at all."""
-    hook = getattr(store_plugin_manager(uri.scheme).hook, _FACTORY_HOOKS[kind])
-    store = hook(uri=uri)
+    factory = getattr(store_plugin_manager(uri.scheme).hook, _FACTORY_HOOKS[kind])
+    store = factory(uri=uri)
     if store is None and not serves(uri.scheme):
         raise unknown_scheme(uri.scheme)
     return store
@@ -186,8 +214,7 @@ def unknown_scheme(scheme: str) -> UnknownScheme:
 
 def emit(hook_name: str, /, **kwargs: Any) -> None:
     """Call an event hook on every plugin; a failing plugin is reported, not raised."""
-    hook = getattr(plugin_manager().hook, hook_name)
-    for impl in reversed(hook.get_hookimpls()):
+    for impl in reversed(hook(hook_name).get_hookimpls()):
         try:
             impl.function(**{k: v for k, v in kwargs.items() if k in impl.argnames})
         except Exception as exc:

@@ -22,15 +22,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--utc", action="store_true",
                         help="print times in UTC (default: ISO 8601 in local time)")
     groups = parser.add_subparsers(dest="group", required=True, metavar="GROUP")
+    from modelops import plugins
     from modelops.cli import builtin
-    from modelops.plugins import plugin_manager
 
     # The built-in groups are a plugin like any other, registered here rather than with the
     # other built-ins so that connect() does not import the command line.
-    pm = plugin_manager()
+    add_commands = plugins.hook("modelops_cli_commands")
+    pm = plugins.manager()
     if not pm.is_registered(builtin):
         pm.register(builtin, name="modelops.cli.builtin")
-    pm.hook.modelops_cli_commands(groups=groups)
+    add_commands(groups=groups)
     for command in commands(parser):
         options = {a.dest: a.option_strings[-1] for a in command._actions
                    if a.option_strings and a.dest != "help"}

@@ -205,10 +205,10 @@ def modelops_drift_methods() -> list[DriftMethod | MultivariateMethod]:
 
 
 def _table(kind: type) -> dict[str, Any]:
-    from modelops.plugins import plugin_manager
+    from modelops.plugins import hook
 
     out: dict[str, Any] = {}
-    for found in plugin_manager().hook.modelops_drift_methods():
+    for found in hook("modelops_drift_methods")():
         for method in found or ():
             if isinstance(method, kind):
                 out.setdefault(method.name, method)

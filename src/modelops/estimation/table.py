@@ -14,10 +14,10 @@ DEFAULT_ESTIMATORS = {"classification": "cbpe", "regression": "dle"}
 def estimator_table() -> dict[str, Estimator]:
     """Every estimator the loaded plugins offer (the built-in ones included), by name; one of
     a plugin registered later wins over one of the same name registered earlier."""
-    from modelops.plugins import plugin_manager
+    from modelops.plugins import hook
 
     out: dict[str, Estimator] = {}
-    for found in plugin_manager().hook.modelops_estimators():
+    for found in hook("modelops_estimators")():
         for estimator in found or ():
             out.setdefault(estimator.name, estimator)
     return out

@@ -37,9 +37,9 @@ def _tables() -> tuple[dict[str, MetricSpec], dict[str, str]]:
     """(canonical name -> spec, lower-cased name or alias -> canonical name), rebuilt only
     when the registered plugins change."""
     global _cache
-    from modelops.plugins import plugin_manager
+    from modelops import plugins
 
-    hook = plugin_manager().hook.modelops_metrics
+    hook = plugins.hook("modelops_metrics")
     key = tuple(id(impl.plugin) for impl in hook.get_hookimpls())
     found = _cache
     if found is not None and found[0] == key:

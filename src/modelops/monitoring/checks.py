@@ -309,8 +309,8 @@ BUILTIN_CHECKS: tuple[HealthCheck, ...] = (no_data, volume, error_rate, latency,
 def health_checks() -> tuple[HealthCheck, ...]:
     """The built-in checks, then those of plugins (``modelops_health_checks``), in the order
     the plugins were registered."""
-    from modelops.plugins import plugin_manager
+    from modelops.plugins import hook
 
-    extra = [check for found in reversed(plugin_manager().hook.modelops_health_checks())
+    extra = [check for found in reversed(hook("modelops_health_checks")())
              for check in found or ()]
     return (*BUILTIN_CHECKS, *extra)

@@ -617,7 +617,7 @@ def _announce(logger: PredictionLogger, kind: str, lines: list[str]) -> None:
     a failing listener is reported by ``emit``, never retried as a failed write)."""
     from modelops import plugins
 
-    if plugins.plugin_manager().hook.modelops_predictions_written.get_hookimpls():
+    if plugins.hook("modelops_predictions_written").get_hookimpls():
         plugins.emit("modelops_predictions_written", model=logger.model,
                      version=logger.version, kind=kind, records=lines,
                      store_uri=getattr(logger.store, "uri", ""))

@@ -170,10 +170,10 @@ def modelops_model_flavors() -> list[Flavor]:
 
 def available_flavors() -> dict[str, Flavor]:
     """Every flavor the loaded plugins offer, by name; later plugins first."""
-    from modelops.plugins import plugin_manager
+    from modelops.plugins import hook
 
     out: dict[str, Flavor] = {}
-    for found in plugin_manager().hook.modelops_model_flavors():
+    for found in hook("modelops_model_flavors")():
         for flavor in found or ():
             out.setdefault(flavor.name, flavor)
     return out
