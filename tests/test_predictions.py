@@ -247,6 +247,33 @@ def test_block_policy_waits_for_room(tmp_path):
     assert log.stats.dropped == 0
 
 
+def test_the_writer_keeps_its_pace_beside_a_busy_caller(tmp_path):
+    """A caller that keeps the GIL but lets go of it for moments — a scikit-learn model
+    called with a DataFrame, in a loop — left the writer waiting for the GIL without end:
+    nothing written for as long as the loop ran, then the buffer full and records dropped.
+    The writer now writes on its schedule, and the buffer stays bounded by it."""
+    pd = pytest.importorskip("pandas")
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(200, 4)), columns=list("abcd"))
+    model = make_pipeline(StandardScaler(), LogisticRegression()).fit(frame, frame["a"] > 0)
+    row = frame.head(1)
+    ops = modelops.connect(tmp_path / "store")
+    with ops.predictions.logger("m", flush_every=0.1) as log:
+        start = time.monotonic()
+        first_write = None
+        while time.monotonic() - start < 1.5:
+            log.log(row.iloc[0].to_dict(), int(model.predict_proba(row)[0].argmax()))
+            if first_write is None and log.stats.written:
+                first_write = time.monotonic() - start
+        logged = log.stats.logged
+    assert first_write is not None and first_write < 1.0, first_write
+    assert log.stats.dropped == 0 and len(ops.predictions.read("m")) == logged
+
+
 def test_many_threads_log_without_loss(tmp_path):
     ops = modelops.connect(tmp_path)
     log = ops.predictions.logger("m", batch_size=500, flush_every=0.05)

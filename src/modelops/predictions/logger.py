@@ -7,6 +7,10 @@ so callers are not stalled behind it. The buffer is written when it holds ``batc
 records, every ``flush_every`` seconds, on ``flush()``, on ``close()`` and at interpreter
 exit.
 
+A busy caller never keeps the writer from its turn: a logging call that finds the writer
+late hands it the GIL (a sleep of 0.1 ms, at most once per 10 ms), so the buffer is written on
+schedule even beside a loop that only lets go of the GIL for moments.
+
 When storage fails, the records stay buffered and the write is retried with exponential
 backoff (0.1 s doubling up to ``max_retry_delay``); a caller waiting in ``flush()`` waits for
 the next try, it never hurries it. The buffer is bounded by ``max_buffer`` records and
@@ -59,6 +63,11 @@ UNWRITTEN_POLICIES = ("spill", "drop")
 #: The first retry comes this long after a failed write; each next one twice as long.
 _FIRST_RETRY = 0.1
 _DAY_MS = 86_400_000
+#: A writer this late (or with a full batch waiting) is handed the GIL by the next logging
+#: call, at most once per _NUDGE_EVERY, with a sleep of _NUDGE_SLEEP (seconds).
+_LATE = 0.05
+_NUDGE_EVERY = 0.01
+_NUDGE_SLEEP = 0.0001
 
 
 def _default(value: Any) -> Any:
@@ -191,6 +200,8 @@ class PredictionLogger:
         self._last_error: str | None = None
         self._counts = {"predictions": 0, "feedback": 0}
         self._warned_drop = False
+        self._due = math.inf          # when the writer should be back (see _push_all)
+        self._nudged = 0.0
         self._spills = _spill.pending(self.spill_dir, getattr(self.store, "uri", ""),
                                       self.model)
         if self._spills:
@@ -393,8 +404,18 @@ class PredictionLogger:
             full = len(self._buffer) >= self.batch_size
             if self._thread is None:
                 self._start()
-        if full:
+        if full and not self._wake.is_set():
             self._wake.set()
+        now = time.monotonic()
+        if (full or now > self._due) and now - self._nudged > _NUDGE_EVERY:
+            # The writer is late, or should write now: it is waiting for the GIL, which a
+            # caller that lets go of it only for moments (a scikit-learn model called with a
+            # DataFrame, a busy event loop) takes back first every time — CPython asks the
+            # holder to drop it only after 5 ms without any switch — so it could wait for
+            # as long as the caller kept busy, the buffer filling up. A short sleep hands
+            # the GIL over; the writer writes, then sleeps until its next turn.
+            self._nudged = now
+            time.sleep(_NUDGE_SLEEP)
 
     def _has_room(self, size: int) -> bool:
         return len(self._buffer) < self.max_buffer and \
@@ -425,6 +446,9 @@ class PredictionLogger:
     def _run(self) -> None:
         delay = 0.0
         while True:
+            # When the writer should be back at the latest (with a margin): a caller that
+            # finds it later than that hands it the GIL.
+            self._due = time.monotonic() + (delay or self.flush_every) + _LATE
             if delay:
                 # Backoff: neither flush() nor a full buffer hurries the next try; close()
                 # ends the wait, and the writer with it.
