@@ -3,6 +3,7 @@ import math
 import os
 import time
 
+import numpy as np
 import pytest
 
 import modelops
@@ -349,6 +350,34 @@ def test_background_flush_makes_data_visible_before_the_run_ends(tmp_path, monke
         assert time.time() < deadline, "the background flusher never wrote the metric"
         time.sleep(0.05)
     run.end()
+
+
+def test_the_flusher_keeps_its_pace_beside_a_busy_training_loop(tmp_path, monkeypatch):
+    """A loop that keeps the GIL but lets go of it for moments (a scikit-learn model called
+    with a DataFrame) left the flusher waiting for the GIL as long as it ran: nothing stored
+    while the run lived, so a crash lost it all. Its logging calls now hand the flusher the
+    GIL when it is late."""
+    pd = pytest.importorskip("pandas")
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from modelops.tracking import flusher
+
+    monkeypatch.setenv("MODELOPS_FLUSH_INTERVAL", "0.1")
+    monkeypatch.setattr(flusher, "_flusher", flusher._Flusher())
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(200, 4)), columns=list("abcd"))
+    model = make_pipeline(StandardScaler(), LogisticRegression()).fit(frame, frame["a"] > 0)
+    row = frame.head(1)
+    ops, other = modelops.connect(tmp_path), modelops.connect(tmp_path)
+    with ops.tracking.start_run(experiment="e") as run:
+        start, step = time.monotonic(), 0
+        while time.monotonic() - start < 1.5:
+            run.log_metric("score", float(model.predict_proba(row)[0, 1]), step=step)
+            step += 1
+        stored = len(other.tracking.store.get_metric_history(run.run_id, "score"))
+    assert stored > step // 3, (stored, step)
 
 
 def test_buffer_writes_itself_when_full(ops):

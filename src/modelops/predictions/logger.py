@@ -45,6 +45,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from modelops._ids import new_id, new_ids, now_ms
+from modelops._pacing import Pace
 from modelops._time import utc_day
 from modelops.entities.plain import finite_or_none
 from modelops.entities.predictions import LoggerStats
@@ -63,11 +64,6 @@ UNWRITTEN_POLICIES = ("spill", "drop")
 #: The first retry comes this long after a failed write; each next one twice as long.
 _FIRST_RETRY = 0.1
 _DAY_MS = 86_400_000
-#: A writer this late (or with a full batch waiting) is handed the GIL by the next logging
-#: call, at most once per _NUDGE_EVERY, with a sleep of _NUDGE_SLEEP (seconds).
-_LATE = 0.05
-_NUDGE_EVERY = 0.01
-_NUDGE_SLEEP = 0.0001
 
 
 def _default(value: Any) -> Any:
@@ -200,8 +196,7 @@ class PredictionLogger:
         self._last_error: str | None = None
         self._counts = {"predictions": 0, "feedback": 0}
         self._warned_drop = False
-        self._due = math.inf          # when the writer should be back (see _push_all)
-        self._nudged = 0.0
+        self._pace = Pace()   # when the writer is due back (a late one is handed the GIL)
         self._spills = _spill.pending(self.spill_dir, getattr(self.store, "uri", ""),
                                       self.model)
         if self._spills:
@@ -406,16 +401,7 @@ class PredictionLogger:
                 self._start()
         if full and not self._wake.is_set():
             self._wake.set()
-        now = time.monotonic()
-        if (full or now > self._due) and now - self._nudged > _NUDGE_EVERY:
-            # The writer is late, or should write now: it is waiting for the GIL, which a
-            # caller that lets go of it only for moments (a scikit-learn model called with a
-            # DataFrame, a busy event loop) takes back first every time — CPython asks the
-            # holder to drop it only after 5 ms without any switch — so it could wait for
-            # as long as the caller kept busy, the buffer filling up. A short sleep hands
-            # the GIL over; the writer writes, then sleeps until its next turn.
-            self._nudged = now
-            time.sleep(_NUDGE_SLEEP)
+        self._pace.nudge(full)
 
     def _has_room(self, size: int) -> bool:
         return len(self._buffer) < self.max_buffer and \
@@ -446,9 +432,7 @@ class PredictionLogger:
     def _run(self) -> None:
         delay = 0.0
         while True:
-            # When the writer should be back at the latest (with a margin): a caller that
-            # finds it later than that hands it the GIL.
-            self._due = time.monotonic() + (delay or self.flush_every) + _LATE
+            self._pace.expect(delay or self.flush_every)
             if delay:
                 # Backoff: neither flush() nor a full buffer hurries the next try; close()
                 # ends the wait, and the writer with it.
@@ -463,6 +447,7 @@ class PredictionLogger:
                 if not (self._closed and (not self._buffer or not ok or self._stop.is_set())):
                     continue
                 self._thread = None
+                self._pace.stop()
                 # A write that was under way when close() gave up and failed after it:
                 # its records are set aside like the rest.
                 left = list(self._buffer) if self._stop.is_set() else []

@@ -1,7 +1,9 @@
 """Flushing live runs in the background and at interpreter exit.
 
 One daemon thread per process wakes every ``MODELOPS_FLUSH_INTERVAL`` seconds (default 2) and
-flushes every live run, so a crash loses at most that much. At exit, live runs are flushed and
+flushes every live run, so a crash loses at most that much. A run's logging calls hand it the
+GIL when it is late (``modelops._pacing``): beside a training loop that lets go of the GIL only
+for moments it could otherwise wait for as long as the loop ran. At exit, live runs are flushed and
 ended: FAILED if the interpreter is exiting on an uncaught exception, else FINISHED.
 """
 
@@ -14,6 +16,8 @@ import threading
 import warnings
 import weakref
 from typing import Any, Protocol
+
+from modelops._pacing import Pace
 
 
 class ActiveRun(Protocol):
@@ -47,6 +51,7 @@ class _Flusher:
         self.lock = threading.Lock()
         self.thread: threading.Thread | None = None
         self.stop = threading.Event()
+        self.pace = Pace()
 
     def add(self, run: ActiveRun) -> None:
         with self.lock:
@@ -67,7 +72,11 @@ class _Flusher:
 
     def _loop(self) -> None:
         interval = flush_interval()
-        while not self.stop.wait(interval):
+        while True:
+            self.pace.expect(interval)
+            if self.stop.wait(interval):
+                self.pace.stop()
+                return
             for run in self.live():
                 try:
                     run.flush()
@@ -89,6 +98,11 @@ def unregister(run: ActiveRun) -> None:
 
 def live_runs() -> list[ActiveRun]:
     return _flusher.live()
+
+
+def nudge() -> None:
+    """Called after buffering: hand the flusher the GIL if it is late."""
+    _flusher.pace.nudge()
 
 
 @atexit.register

@@ -135,6 +135,8 @@ class ActiveRun:
             full = self._pending >= self._max_buffered
         if full:
             self.flush()
+        else:
+            flusher.nudge()
 
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None,
                     timestamp: int | None = None) -> None:
@@ -175,6 +177,7 @@ class ActiveRun:
                     self._known_params[key] = value
                     self._params[key] = value
                     self._pending += 1
+        flusher.nudge()
 
     def set_tag(self, key: str, value: Any) -> None:
         """Set a tag (tags, unlike params, may change)."""
@@ -191,6 +194,7 @@ class ActiveRun:
             self._check_open()
             self._tags.update(checked)
             self._pending += len(checked)
+        flusher.nudge()
 
     def log_batch(self, metrics: list[Metric] | tuple[Metric, ...] = (),
                   params: Mapping[str, Any] | None = None,
