@@ -70,6 +70,29 @@ def test_samples_are_spaced_by_the_interval(ops):
     assert 2 <= len(stamps) <= 7 and all(g >= 150 for g in gaps), stamps
 
 
+def test_a_training_loop_that_logs_keeps_the_sampler_on_time(ops):
+    """A loop calling a scikit-learn model with a DataFrame lets go of the GIL only for
+    moments, which kept the sampler waiting for it: one sample in 3 s at a 0.2 s interval.
+    The run's logging calls now hand it the GIL when it is late."""
+    pd = pytest.importorskip("pandas")
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(200, 4)), columns=list("abcd"))
+    model = make_pipeline(StandardScaler(), LogisticRegression()).fit(frame, frame["a"] > 0)
+    row = frame.head(1)
+    system_metrics.set_system_metrics_sampling_interval(0.1)
+    with ops.tracking.start_run(log_system_metrics=True) as run:
+        start, step = time.monotonic(), 0
+        while time.monotonic() - start < 1.5:
+            run.log_metric("score", float(model.predict_proba(row)[0, 1]), step=step)
+            step += 1
+    assert len(ops.tracking.get_metric_history(run.run_id, CPU)) >= 5
+
+
 def test_off_by_default(ops):
     with ops.tracking.start_run() as run:
         assert _monitor_threads() == []

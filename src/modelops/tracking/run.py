@@ -136,7 +136,7 @@ class ActiveRun:
         if full:
             self.flush()
         else:
-            flusher.nudge()
+            self._nudge()
 
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None,
                     timestamp: int | None = None) -> None:
@@ -177,7 +177,7 @@ class ActiveRun:
                     self._known_params[key] = value
                     self._params[key] = value
                     self._pending += 1
-        flusher.nudge()
+        self._nudge()
 
     def set_tag(self, key: str, value: Any) -> None:
         """Set a tag (tags, unlike params, may change)."""
@@ -194,7 +194,7 @@ class ActiveRun:
             self._check_open()
             self._tags.update(checked)
             self._pending += len(checked)
-        flusher.nudge()
+        self._nudge()
 
     def log_batch(self, metrics: list[Metric] | tuple[Metric, ...] = (),
                   params: Mapping[str, Any] | None = None,
@@ -210,6 +210,13 @@ class ActiveRun:
             self.set_tags(tags)
         for m in metrics:
             self.log_metric(m.key, m.value, m.step, m.timestamp)
+
+    def _nudge(self) -> None:
+        """Hand the GIL to the flusher, or to the system metrics' sampler, if one is late."""
+        flusher.nudge()
+        monitor = self._monitor
+        if monitor is not None:
+            monitor.pace.nudge()
 
     def _check_open(self) -> None:
         if self._ended:

@@ -33,6 +33,7 @@ import threading
 import warnings
 from typing import Any
 
+from modelops._pacing import Pace
 from modelops.errors import InvalidInput, MissingDependency
 
 __all__ = ["disable_system_metrics_logging", "enable_system_metrics_logging",
@@ -137,6 +138,9 @@ class SystemMetricsMonitor:
         self.interval = check_interval(interval)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        #: When the sampler is due; the run's logging calls hand it the GIL when it is late
+        #: (``modelops._pacing``), as a training loop could otherwise keep it waiting.
+        self.pace = Pace()
         self._step = 0
         self._gpus: _Gpus | None = None
         self._net_start: Any = None
@@ -179,18 +183,25 @@ class SystemMetricsMonitor:
         return out
 
     def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self._run.log_metrics(self.sample(), step=self._step)
-            except Exception as exc:
-                if self._stop.is_set():              # the run ended while sampling
+        try:
+            while True:
+                self.pace.expect(self.interval)
+                if self._stop.wait(self.interval):
                     return
-                from modelops.errors import StoreWarning
+                try:
+                    self._run.log_metrics(self.sample(), step=self._step)
+                except Exception as exc:
+                    if self._stop.is_set():              # the run ended while sampling
+                        return
+                    from modelops.errors import StoreWarning
 
-                warnings.warn(f"modelops: system metrics of run {self._run.run_id} stopped: "
-                              f"{type(exc).__name__}: {exc}", StoreWarning, stacklevel=1)
-                return
-            self._step += 1
+                    warnings.warn(f"modelops: system metrics of run {self._run.run_id} "
+                                  f"stopped: {type(exc).__name__}: {exc}", StoreWarning,
+                                  stacklevel=1)
+                    return
+                self._step += 1
+        finally:
+            self.pace.stop()
 
     def stop(self) -> None:
         """Stop sampling and wait for the thread (a sample under way finishes first)."""
