@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 import threading
 import time
 
 import httpx
 from modelops_serve import app
-from serve_support import register, serving
+from serve_support import child_env, register, serving
 
 ROW = {"amount": 70.0, "items": 2, "country": "fr"}
 
@@ -83,3 +85,30 @@ def test_a_registry_that_fails_to_answer_keeps_the_loaded_version(store, monkeyp
         response = httpx.post(f"{url}/predict", json={"features": ROW})
     assert response.status_code == 200 and response.json()["version"] == "1.0.0"
     assert "the store is down" in deployment.last_error
+
+
+def test_a_busy_worker_still_follows_a_promotion(store, tmp_path):
+    """A worker kept busy answering requests, without a pause, still follows a promotion
+    within a second: a model called with a DataFrame lets go of the GIL only for moments,
+    which can keep the registry's poller waiting for it, and requests hand it over when the
+    poller is late."""
+    new = register(store, c=0.01, stage=None)
+    # Without logging: the prediction logger's writer hands over the GIL on its own turns.
+    server = app(store, "fraud", poll_interval=0.1, log_predictions=False).state.server
+    server.deployment.start()
+    code = (f"import modelops; modelops.connect({str(tmp_path / 'store')!r}).registry"
+            f".promote('fraud', {new.version!r}, stage='production')")
+    promoter = subprocess.Popen([sys.executable, "-c", code], env=child_env())
+    promoted = switched = None
+    start = time.monotonic()
+    try:
+        while switched is None and time.monotonic() - start < 60:
+            content, _, _ = server.predict({"features": ROW}, None)
+            if promoted is None and promoter.poll() is not None:
+                promoted = time.monotonic()
+            if content["version"] == new.version:
+                switched = time.monotonic()
+    finally:
+        server.close()
+    assert promoter.wait() == 0 and promoted is not None and switched is not None
+    assert switched - promoted < 1.0

@@ -23,6 +23,7 @@ from typing import Any
 
 import attrs
 
+from modelops._pacing import Pace
 from modelops.errors import InvalidInput
 from modelops.lifecycle import Router
 from modelops.lifecycle.array_twin import ArrayTwin, signature_twin
@@ -121,6 +122,9 @@ class Deployment:
         self._switch = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        #: When the poller is due; requests hand it the GIL when it is late
+        #: (``modelops._pacing``), as a busy worker could otherwise keep it waiting.
+        self.pace = Pace()
         self.lineup = self._build(self._resolve())
 
     # -- resolving and loading ------------------------------------------------------------
@@ -189,15 +193,21 @@ class Deployment:
                 self._thread.start()
 
     def _run(self) -> None:
-        while not self._stop.wait(self.poll_interval):
-            try:
-                self.poll()
-                self.last_error = None
-            except Exception as exc:   # the store is down: keep serving what is loaded
-                self.last_error = f"{type(exc).__name__}: {exc}"
-                log.warning("modelops serve: polling the registry for %s failed (%s); "
-                            "still serving %s", self.uri, self.last_error,
-                            self.lineup.champion.version)
+        try:
+            while True:
+                self.pace.expect(self.poll_interval)
+                if self._stop.wait(self.poll_interval):
+                    return
+                try:
+                    self.poll()
+                    self.last_error = None
+                except Exception as exc:   # the store is down: keep serving what is loaded
+                    self.last_error = f"{type(exc).__name__}: {exc}"
+                    log.warning("modelops serve: polling the registry for %s failed (%s); "
+                                "still serving %s", self.uri, self.last_error,
+                                self.lineup.champion.version)
+        finally:
+            self.pace.stop()
 
     def stop(self) -> None:
         self._stop.set()

@@ -168,6 +168,7 @@ class ModelServer:
         head = {"model": self.name, "version": served.version, "route": route,
                 "logged": logged}
         content = {**rows[0], **head} if request.single else {**head, "predictions": rows}
+        self.deployment.pace.nudge()     # the registry's poller, if a busy worker kept it
         return content, logger if logged == "queued" else None, ids
 
     def _input(self, served: Served, records: list[dict[str, Any]]) -> tuple[Any, Any]:
