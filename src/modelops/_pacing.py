@@ -4,8 +4,9 @@ CPython hands the GIL to a waiting thread when the holder lets go of it, or asks
 to let go after 5 ms in which no switch at all happened. A caller that lets go of the GIL for
 moments, many times a millisecond — a scikit-learn model called with a DataFrame, a saturated
 event loop — takes it back first every time and resets those 5 ms, so a background thread
-due to run (the prediction logger's writer, the tracking flusher) could wait for as long as
-the caller stayed busy. The thread says when it will be back (``Pace.expect``); a caller that
+due to run (the prediction logger's writer, the tracking flusher, the system metrics'
+sampler, the serving deployment's registry poller) could wait for as long as the caller
+stayed busy. The thread says when it will be back (``Pace.expect``); a caller that
 finds it late hands it the GIL with a short sleep (``Pace.nudge``).
 """
 

@@ -2,9 +2,10 @@
 
 One daemon thread per process wakes every ``MODELOPS_FLUSH_INTERVAL`` seconds (default 2) and
 flushes every live run, so a crash loses at most that much. A run's logging calls hand it the
-GIL when it is late (``modelops._pacing``): beside a training loop that lets go of the GIL only
-for moments it could otherwise wait for as long as the loop ran. At exit, live runs are flushed and
-ended: FAILED if the interpreter is exiting on an uncaught exception, else FINISHED.
+GIL when it is late (``modelops._pacing``): beside a training loop that lets go of the GIL
+only for moments, it could otherwise wait for as long as the loop ran. At exit, live runs are
+flushed and ended: FAILED if the interpreter is exiting on an uncaught exception, else
+FINISHED.
 """
 
 from __future__ import annotations
