@@ -13,6 +13,7 @@ finds it late hands it the GIL with a short sleep (``Pace.nudge``).
 from __future__ import annotations
 
 import math
+import threading
 import time
 
 #: How late a thread may be before callers nudge it, in seconds.
@@ -39,6 +40,15 @@ class Pace:
     def stop(self) -> None:
         """Called by the thread when it ends: nothing is due any more."""
         self.due = math.inf
+
+    def wait(self, stop: threading.Event, seconds: float) -> bool:
+        """The thread's wait for its next turn: ``stop.wait(seconds)``, due back after it.
+        True when ``stop`` is set, and then nothing is due any more."""
+        self.expect(seconds)
+        stopped = stop.wait(seconds)
+        if stopped:
+            self.stop()
+        return stopped
 
     def nudge(self, now: bool = False) -> None:
         """Called by a caller after buffering work for the thread: when the thread is late,

@@ -73,11 +73,7 @@ class _Flusher:
 
     def _loop(self) -> None:
         interval = flush_interval()
-        while True:
-            self.pace.expect(interval)
-            if self.stop.wait(interval):
-                self.pace.stop()
-                return
+        while not self.pace.wait(self.stop, interval):
             for run in self.live():
                 try:
                     run.flush()

@@ -183,25 +183,19 @@ class SystemMetricsMonitor:
         return out
 
     def _loop(self) -> None:
-        try:
-            while True:
-                self.pace.expect(self.interval)
-                if self._stop.wait(self.interval):
+        while not self.pace.wait(self._stop, self.interval):
+            try:
+                self._run.log_metrics(self.sample(), step=self._step)
+            except Exception as exc:
+                self.pace.stop()
+                if self._stop.is_set():              # the run ended while sampling
                     return
-                try:
-                    self._run.log_metrics(self.sample(), step=self._step)
-                except Exception as exc:
-                    if self._stop.is_set():              # the run ended while sampling
-                        return
-                    from modelops.errors import StoreWarning
+                from modelops.errors import StoreWarning
 
-                    warnings.warn(f"modelops: system metrics of run {self._run.run_id} "
-                                  f"stopped: {type(exc).__name__}: {exc}", StoreWarning,
-                                  stacklevel=1)
-                    return
-                self._step += 1
-        finally:
-            self.pace.stop()
+                warnings.warn(f"modelops: system metrics of run {self._run.run_id} stopped: "
+                              f"{type(exc).__name__}: {exc}", StoreWarning, stacklevel=1)
+                return
+            self._step += 1
 
     def stop(self) -> None:
         """Stop sampling and wait for the thread (a sample under way finishes first)."""

@@ -193,21 +193,15 @@ class Deployment:
                 self._thread.start()
 
     def _run(self) -> None:
-        try:
-            while True:
-                self.pace.expect(self.poll_interval)
-                if self._stop.wait(self.poll_interval):
-                    return
-                try:
-                    self.poll()
-                    self.last_error = None
-                except Exception as exc:   # the store is down: keep serving what is loaded
-                    self.last_error = f"{type(exc).__name__}: {exc}"
-                    log.warning("modelops serve: polling the registry for %s failed (%s); "
-                                "still serving %s", self.uri, self.last_error,
-                                self.lineup.champion.version)
-        finally:
-            self.pace.stop()
+        while not self.pace.wait(self._stop, self.poll_interval):
+            try:
+                self.poll()
+                self.last_error = None
+            except Exception as exc:   # the store is down: keep serving what is loaded
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.warning("modelops serve: polling the registry for %s failed (%s); "
+                            "still serving %s", self.uri, self.last_error,
+                            self.lineup.champion.version)
 
     def stop(self) -> None:
         self._stop.set()
