@@ -135,9 +135,9 @@ def test_a_bad_span_is_refused(ops, span):
 
 def test_compacted_day_is_read_by_row_groups_of_the_window(tmp_path, monkeypatch):
     pytest.importorskip("pyarrow")
-    from modelops.predictions import service
+    from modelops.predictions import columns
 
-    monkeypatch.setattr(service, "PARQUET_ROW_GROUP", 1000)
+    monkeypatch.setattr(columns, "PARQUET_ROW_GROUP", 1000)
     ops = modelops.connect(tmp_path / "store")
     log_hours(ops, per_hour=500)  # 12,000 predictions: 12 row groups of 1,000
     store = ops.predictions.store

@@ -13,6 +13,7 @@ import threading
 import time
 
 _lock = threading.Lock()
+_COUNTER_DIGITS = [f"{c:03x}" for c in range(0x1000)]
 _last_ms = 0
 _counter = 0
 # Seeded from the OS once per process (and again after fork, so parent and child differ):
@@ -28,23 +29,29 @@ def new_id() -> str:
 def new_ids(n: int) -> list[str]:
     """``n`` new time-ordered ids, in the order they were made (one hold of the lock)."""
     global _last_ms, _counter
-    stamps = []
+    runs = []   # (millisecond, first counter, count): ids that differ only by their counter
     with _lock:
         now = time.time_ns() // 1_000_000
-        for _ in range(n):
-            if now <= _last_ms:
-                # Same (or a backwards-stepping) clock tick: keep order with a counter.
-                _counter += 1
-                if _counter > 0xFFF:
-                    _last_ms += 1
-                    _counter = 0
-            else:
-                _last_ms, _counter = now, 0
-            stamps.append((_last_ms & 0xFFFFFFFFFFFF) << 80 | _counter << 64)
+        if now > _last_ms:
+            _last_ms, _counter = now, -1
+        # Same (or a backwards-stepping) clock tick: keep order with the 12-bit counter,
+        # stepping to the next millisecond when it runs out.
+        while n:
+            if _counter >= 0xFFF:
+                _last_ms, _counter = _last_ms + 1, -1
+            count = min(n, 0xFFF - _counter)
+            runs.append((_last_ms, _counter + 1, count))
+            _counter += count
+            n -= count
     # One draw for the lot: ids made together already differ by their time and counter; the
     # random bits tell them from other processes' ids of the same millisecond and counter.
-    tail = 0x7 << 76 | 0b10 << 62 | _random.getrandbits(62)
-    return [f"{stamp | tail:032x}" for stamp in stamps]
+    # Digits: 12 of milliseconds, the version (7), 3 of counter, 16 of variant and randomness.
+    tail = f"{0b10 << 62 | _random.getrandbits(62):016x}"
+    ids = []
+    for ms, first, count in runs:
+        head = f"{ms & 0xFFFFFFFFFFFF:012x}7"
+        ids.extend([head + digits + tail for digits in _COUNTER_DIGITS[first:first + count]])
+    return ids
 
 
 def now_ms() -> int:

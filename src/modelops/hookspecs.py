@@ -33,7 +33,7 @@ does not stop the caller): ``modelops_run_finished``, ``modelops_version_registe
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -258,7 +258,7 @@ def modelops_alert_raised(alert: Alert, store_uri: str) -> None:
 
 @hookspec
 def modelops_predictions_written(model: str, version: str | None, kind: str,
-                                 records: list[str], store_uri: str) -> None:
+                                 records: Sequence[str], table: Any, store_uri: str) -> None:
     """A prediction logger stored a part of records (or ``ops.predictions.feedback`` stored
     one piece of feedback).
 
@@ -269,7 +269,12 @@ def modelops_predictions_written(model: str, version: str | None, kind: str,
     :param records: the records just stored, one JSON object per string, with the fields
         documented in ``docs/predictions.md`` (predictions: ``id``, ``ts``, ``version``,
         ``prediction``, ``probability``, ``latency_ms``, ``features``, ``metadata``;
-        feedback: ``id``, ``ts``, ``actual``). Parse only what you need.
+        feedback: ``id``, ``ts``, ``actual``). Parse only what you need. Of a Parquet part
+        each record is encoded on first use: read ``table`` instead.
+    :param table: the records as a ``pyarrow.Table`` with the same fields (``features`` a
+        struct) when the logger wrote them as a Parquet part — rows it was given as columns
+        (``log_columns``), never encoded as JSON; else None. Compute with Arrow or numpy on
+        its columns rather than a loop over ``records``.
     :param store_uri: the URI of the prediction store.
 
     Called once per part, after it is stored, in the logger's background writer thread (so

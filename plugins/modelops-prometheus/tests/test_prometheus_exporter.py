@@ -220,3 +220,38 @@ def test_a_run_of_equal_latencies_is_counted_as_one_observe_per_record_would():
     for key, number in expected.items():
         assert got[key] == pytest.approx(number, nan_ok=True) or \
             (np.isnan(number) and np.isnan(got[key])), key
+
+
+def test_a_parquet_part_counts_as_its_records_as_json_lines_would(exporter):
+    """Rows logged as columns reach the exporter as one Arrow table: counted, failed and
+    timed exactly as the same records logged one JSON line each."""
+    pytest.importorskip("pyarrow")
+    ops = modelops.connect("memory://")
+    rng = np.random.default_rng(3)
+    calls = []
+    for i in range(12):
+        predictions = [None if (i * 150 + j) % 37 == 0 else j % 2 for j in range(150)]
+        latency = [0.3, 2.0, 45.0, 900.0][i % 4] if i % 5 else None
+        metadata = {"error": "upstream"} if i == 4 else {"route": "a"} if i % 2 else None
+        calls.append((rng.normal(size=150), predictions, latency, metadata))
+    with ops.predictions.logger("cols", version="1") as log:
+        for x, predictions, latency, metadata in calls:
+            log.log_columns({"x": x}, predictions, latency_ms=latency, metadata=metadata)
+    with ops.predictions.logger("lines", version="1") as log:
+        for x, predictions, latency, metadata in calls:
+            log.log_records([{"x": v} for v in x.tolist()], predictions, latency_ms=latency,
+                            metadata=metadata)
+    store = ops.store("predictions")
+    assert [p.fmt for p in store.list_parts("cols", "predictions")] == ["parquet"]
+    assert {p.fmt for p in store.list_parts("lines", "predictions")} == {"jsonl"}
+    samples = scrape(exporter.exposition())
+    of = {model: {(name, tuple(kv for kv in labels if kv[0] != "model")): number
+                  for (name, labels), number in samples.items()
+                  if ("model", model) in labels and not name.endswith("_created")}
+          for model in ("cols", "lines")}
+    assert of["cols"] == pytest.approx(of["lines"]) and len(of["cols"]) > 10
+    assert value(samples, "modelops_predictions_total", model="cols", version="1") == 1_800
+    failed = sum(p is None for _, ps, _, _ in calls for p in ps) + \
+        sum(p is not None for p in calls[4][1])
+    assert value(samples, "modelops_prediction_errors_total", model="cols",
+                 version="1") == failed

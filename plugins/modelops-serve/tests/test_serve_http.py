@@ -42,6 +42,25 @@ def test_a_prediction_is_answered_like_the_model_and_logged(store, server):
     assert len(logged) == 21
 
 
+def test_a_big_batch_is_logged_as_a_parquet_part_that_reads_back_as_it_was_sent(store,
+                                                                               server):
+    pytest.importorskip("pyarrow")
+    url, application = server
+    x, _ = frame(1_500, seed=4)
+    with httpx.Client(base_url=url) as client:
+        answered = client.post("/predict", json=x.to_dict(orient="records")).json()
+    application.state.server.logger("1.0.0").flush()
+    parts = store.store("predictions").list_parts("fraud", "predictions")
+    assert [part.fmt for part in parts] == ["parquet"]
+    logged = store.predictions.read("fraud", version="1.0.0")
+    rows = answered["predictions"]
+    assert logged.ids.tolist() == [row["id"] for row in rows]
+    assert logged.predictions.tolist() == [row["prediction"] for row in rows]
+    np.testing.assert_allclose(logged.probabilities, [row["probability"] for row in rows])
+    for name in ("amount", "items", "country"):
+        assert logged.features[name].tolist() == x[name].tolist(), name
+
+
 def test_split_orient_and_mlflow_bodies_are_batches(server):
     url, _ = server
     split = {"columns": ["amount", "items", "country"], "data": [[70.0, 2, "fr"], [10, 1, "es"]]}

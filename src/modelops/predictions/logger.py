@@ -5,7 +5,8 @@ appends it to an in-memory buffer; a background thread writes the buffer as part
 store. Serialising on the caller keeps the writer's hold on the GIL to a few joins per batch,
 so callers are not stalled behind it. The buffer is written when it holds ``batch_size``
 records, every ``flush_every`` seconds, on ``flush()``, on ``close()`` and at interpreter
-exit.
+exit. ``log_columns()`` buffers a batch as it came, as columns (``Rows``), and the writer
+stores the rows of many calls as one Parquet part (``modelops.predictions.columns``).
 
 A busy caller never keeps the writer from its turn: a logging call that finds the writer
 late hands it the GIL (a sleep of 0.1 ms, at most once per 10 ms), so the buffer is written on
@@ -35,14 +36,15 @@ import datetime as dt
 import itertools
 import json
 import math
-import operator
 import os
 import threading
 import time
 import warnings
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
+
+import numpy as np
 
 from modelops._ids import new_id, new_ids, now_ms
 from modelops._pacing import Pace
@@ -56,7 +58,9 @@ from modelops.entities.validators import (
     check_timestamp,
 )
 from modelops.errors import InvalidInput
+from modelops.predictions import columns as _columns
 from modelops.predictions import spill as _spill
+from modelops.predictions.columns import Rows
 from modelops.stores import PredictionStore
 
 DROP_POLICIES = ("oldest", "newest", "block")
@@ -181,7 +185,9 @@ class PredictionLogger:
         _live.add(self)
 
     def _init_state(self) -> None:
-        self._buffer: collections.deque[tuple[str, str, str]] = collections.deque()
+        # (kind, day, payload): a payload is a JSON line (one record) or Rows (many).
+        self._buffer: collections.deque[tuple[str, str, str | Rows]] = collections.deque()
+        self._records = 0  # in the buffer (those in flight are counted by _in_flight)
         self._lock = threading.Lock()
         self._room = threading.Condition(self._lock)      # a blocked log() waits here
         self._idle = threading.Condition(self._lock)      # flush() waits here
@@ -189,12 +195,14 @@ class PredictionLogger:
         self._stop = threading.Event()                    # close(): no more waiting
         self._thread: threading.Thread | None = None
         self._in_flight = 0
+        self._flushing = 0  # callers waiting in flush(): the writer writes on till it is done
         self._bytes = 0  # of the records buffered and in flight
         self._closed = False
         self._days = _Day()
         self._logged = self._written = self._dropped = self._retries = self._spilled = 0
         self._last_error: str | None = None
         self._counts = {"predictions": 0, "feedback": 0}
+        self._names: set[str] = set()   # feature names log_columns has checked
         self._warned_drop = False
         self._pace = Pace()   # when the writer is due back (a late one is handed the GIL)
         self._spills = _spill.pending(self.spill_dir, getattr(self.store, "uri", ""),
@@ -326,6 +334,89 @@ class PredictionLogger:
         self._push_all("predictions", self._days.of(ts), lines)
         return ids
 
+    def log_columns(self, features: Mapping[str, Any], predictions: Sequence[Any],
+                    probabilities: Sequence[float | None] | None = None,
+                    latency_ms: float | None = None,
+                    metadata: Mapping[str, Any] | None = None) -> list[str]:
+        """Log predictions made together, given as columns: ``features`` maps each column
+        name to one value per row (the frame the model was given), with one prediction (and
+        probability) per row, one latency and metadata for all, one timestamp. Returns their
+        ids, in order. Every value is checked before any is logged.
+
+        The cheapest way to log a batch (about a tenth of ``log_records``' cost per record):
+        the rows stay columns until the writer stores them, with those of other calls, as one
+        Parquet part when pyarrow is installed and it has at least ``PARQUET_MIN_ROWS`` of
+        them (``modelops.predictions.columns``), else as the JSON lines ``log()`` writes.
+        Readers see the same records either way."""
+        if not isinstance(features, Mapping):
+            raise InvalidInput(f"expected a mapping of column to values, got "
+                               f"{type(features).__name__}", field="features")
+        preds = check_sequence(predictions, "predictions")
+        n = len(preds)
+        if not _PLAIN.issuperset(map(type, preds)):
+            # What cannot be stored is refused here, not by the writer; the rest is kept as
+            # the JSON it will be, safe from a caller that changes its objects later.
+            preds = json.loads(encode(preds, "predictions"))
+        columns = {}
+        column_bytes, as_columns = 0, bool(features)
+        for name, values in features.items():
+            if name not in self._names:
+                self._names.add(check_text(name, "features"))
+            column = np.array(values)     # a copy: the caller may reuse its arrays
+            if column.ndim != 1 or len(column) != n:
+                raise InvalidInput(f"expected {n} values, one per prediction, got "
+                                   f"{column.shape}", field=f"features[{name!r}]")
+            kind = column.dtype.kind
+            if kind in "OU":
+                encode(column.tolist(), f"features[{name!r}]")
+            as_columns = as_columns and kind in _columns.COLUMN_KINDS
+            column_bytes += column.nbytes
+            columns[name] = column
+        probs = None
+        if probabilities is not None:
+            probs = check_sequence(probabilities, "probabilities")
+            if len(probs) != n:
+                raise InvalidInput(f"has {len(probs)} values for {n} predictions",
+                                   field="probabilities")
+            if not _NUMBER.issuperset(map(type, probs)):
+                for p in probs:
+                    _number(p, "probabilities")
+        latency = None if latency_ms is None else float(_number(latency_ms, "latency_ms"))
+        per_row = 0
+        if metadata is not None:
+            if not isinstance(metadata, Mapping):
+                raise InvalidInput(f"expected a mapping, got {type(metadata).__name__}",
+                                   field="metadata")
+            stored = encode(metadata, "metadata")
+            per_row, metadata = len(stored), json.loads(stored)
+        if n < _columns.COLUMNS_MIN_ROWS:   # a handful of rows: cheaper as JSON lines
+            names = list(columns)
+            records = [dict(zip(names, row)) for row in zip(*(c.tolist() for c in
+                                                               columns.values()))] \
+                if names else [{} for _ in range(n)]
+            return self.log_records(records, preds, probs, latency, metadata)
+        ts = now_ms()
+        ids = new_ids(n)
+        size = _columns.size_of(column_bytes, n) + per_row * n
+        chunks: list[Any] = [Rows(ids, ts, columns, preds, probs, latency, metadata, size)]
+        if n > self.batch_size:    # a part never takes more than a batch
+            chunks = [Rows(ids[at:at + self.batch_size], ts,
+                           {k: v[at:at + self.batch_size] for k, v in columns.items()},
+                           preds[at:at + self.batch_size],
+                           None if probs is None else probs[at:at + self.batch_size],
+                           latency, metadata, size * min(self.batch_size, n - at) // n)
+                      for at in range(0, n, self.batch_size)]
+        if not as_columns:         # no features, or dates: JSON lines encode them
+            chunks = [line for rows in chunks for line in self._lines(rows)]
+        self._push_all("predictions", self._days.of(ts), chunks)
+        return list(ids)           # the caller's own: the buffered rows keep theirs
+
+    def _lines(self, rows: Rows) -> list[str]:
+        """The JSON lines ``log()`` writes for ``rows``."""
+        return [self._prediction(record, prediction, probability, rows.latency_ms, rid,
+                                 rows.ts, rows.metadata)[2]
+                for rid, record, prediction, probability in rows.records()]
+
     def feedback(self, id: str, actual: Any, timestamp: int | None = None) -> None:
         """Record the ground truth for a logged prediction (the latest feedback wins)."""
         day, line = self._feedback(id, actual, timestamp)
@@ -351,11 +442,12 @@ class PredictionLogger:
     def _push(self, kind: str, day: str, line: str) -> None:
         self._push_all(kind, day, (line,))
 
-    def _push_all(self, kind: str, day: str, lines: Sequence[str]) -> None:
-        """Buffer ``lines`` in order, under one hold of the lock (each by the drop policy)."""
-        for line in lines:
-            if len(line) > self.max_buffer_bytes:  # JSON lines are ASCII: characters are bytes
-                raise InvalidInput(f"is a record of {len(line)} bytes, more than "
+    def _push_all(self, kind: str, day: str, payloads: Sequence[str | Rows]) -> None:
+        """Buffer ``payloads`` (JSON lines, or ``Rows``) in order, under one hold of the lock
+        (each by the drop policy)."""
+        for payload in payloads:
+            if _size(payload) > self.max_buffer_bytes:  # JSON lines are ASCII: chars are bytes
+                raise InvalidInput(f"is a record of {_size(payload)} bytes, more than "
                                    f"max_buffer_bytes ({self.max_buffer_bytes})",
                                    field="features")
         with self._lock:
@@ -363,48 +455,57 @@ class PredictionLogger:
                 from modelops.errors import Conflict
 
                 raise Conflict(f"the prediction logger of {self.model!r} is closed")
-            total = sum(map(len, lines))
-            if len(self._buffer) + len(lines) <= self.max_buffer \
-                    and self._bytes + total <= self.max_buffer_bytes:
+            if self._has_room(sum(map(_count, payloads)), sum(map(_size, payloads))):
                 # Room for all of them (the usual case): buffered in one go.
-                self._buffer.extend(zip(itertools.repeat(kind), itertools.repeat(day), lines))
-                self._bytes += total
-                self._logged += len(lines)
-                self._counts[kind] += len(lines)
-                lines = ()
-            for line in lines:
-                size = len(line)
-                if not self._has_room(size):
+                self._buffer.extend(zip(itertools.repeat(kind), itertools.repeat(day),
+                                        payloads))
+                self._took(kind, payloads)
+                payloads = ()
+            for payload in payloads:
+                count, size = _count(payload), _size(payload)
+                if not self._has_room(count, size):
                     if self.drop_policy == "block":
                         self._start()
                         self._wake.set()
-                        while not self._has_room(size) and not self._closed:
+                        while not self._has_room(count, size) and not self._closed:
                             self._room.wait(0.1)
                     elif self.drop_policy == "newest":
-                        self._drop(1, line=True)
+                        self._drop(count, line=True)
                         continue
                     else:
                         dropped = 0
-                        while self._buffer and not self._has_room(size):
-                            self._bytes -= len(self._buffer.popleft()[2])
-                            dropped += 1
-                        if not self._has_room(size):  # all of it is being written now
-                            self._drop(dropped + 1, line=True)
+                        while self._buffer and not self._has_room(count, size):
+                            dropped += self._forget(self._buffer.popleft()[2])
+                        if not self._has_room(count, size):  # the rest is being written now
+                            self._drop(dropped + count, line=True)
                             continue
                         self._drop(dropped)
-                self._buffer.append((kind, day, line))
-                self._bytes += size
-                self._logged += 1
-                self._counts[kind] += 1
-            full = len(self._buffer) >= self.batch_size
+                self._buffer.append((kind, day, payload))
+                self._took(kind, (payload,))
+            full = self._records >= self.batch_size
             if self._thread is None:
                 self._start()
         if full and not self._wake.is_set():
             self._wake.set()
         self._pace.nudge(full)
 
-    def _has_room(self, size: int) -> bool:
-        return len(self._buffer) < self.max_buffer and \
+    def _took(self, kind: str, payloads: Sequence[str | Rows]) -> None:
+        """Count buffered ``payloads`` (with the lock held)."""
+        count = sum(map(_count, payloads))
+        self._bytes += sum(map(_size, payloads))
+        self._records += count
+        self._logged += count
+        self._counts[kind] += count
+
+    def _forget(self, payload: str | Rows) -> int:
+        """Uncount a payload taken out of the buffer unwritten (lock held); its records."""
+        count = _count(payload)
+        self._bytes -= _size(payload)
+        self._records -= count
+        return count
+
+    def _has_room(self, count: int, size: int) -> bool:
+        return self._records + count <= self.max_buffer and \
             self._bytes + size <= self.max_buffer_bytes
 
     def _drop(self, n: int, line: bool = False) -> None:
@@ -452,7 +553,7 @@ class PredictionLogger:
                 # its records are set aside like the rest.
                 left = list(self._buffer) if self._stop.is_set() else []
                 self._buffer.clear()
-                self._bytes = 0
+                self._bytes = self._records = 0
                 self._idle.notify_all()
             if left:
                 self._set_aside(left)
@@ -479,50 +580,55 @@ class PredictionLogger:
         return True
 
     def _write_some(self) -> bool:
-        """Write everything buffered, batch by batch; False when the store failed."""
+        """Write what is buffered, batch by batch, on while a full batch or a flush() waits;
+        False when the store failed. What is logged meanwhile otherwise waits for the next
+        turn, so a busy logger writes a few big parts rather than many small ones."""
+        first = True
         while True:
             with self._lock:
-                n = min(len(self._buffer), self.batch_size)
-                if n == 0:
+                if not self._buffer:
                     self._idle.notify_all()
                     return True
-                if n == len(self._buffer):
-                    batch = list(self._buffer)
+                if not first and self._records < self.batch_size and not self._flushing:
+                    return True
+                first = False
+                if self._records <= self.batch_size:
+                    batch, n = list(self._buffer), self._records
                     self._buffer.clear()
                 else:
-                    batch = [self._buffer.popleft() for _ in range(n)]
+                    batch, n = [], 0
+                    while self._buffer and n < self.batch_size:
+                        batch.append(self._buffer.popleft())
+                        n += _count(batch[-1][2])
                 self._in_flight = n
-            groups: dict[tuple[str, str], list[str]] = {}
-            if batch[0][:2] == batch[-1][:2] and len(set(map(_kind_and_day, batch))) == 1:
-                groups[batch[0][:2]] = list(map(_line, batch))   # one day's predictions
-            else:
-                for kind, day, line in batch:
-                    groups.setdefault((kind, day), []).append(line)
-            done: set[tuple[str, str]] = set()
+                self._records -= n
+            groups: dict[tuple[str, str], list[int]] = {}
+            for i, entry in enumerate(batch):
+                groups.setdefault(entry[:2], []).append(i)
+            done: set[int] = set()
             try:
-                for (kind, day), lines in groups.items():
-                    self.store.write_part(self.model, kind, day,
-                                          ("\n".join(lines) + "\n").encode(),
-                                          span=_span_of(lines))
-                    done.add((kind, day))
-                    with self._lock:
-                        self._written += len(lines)
-                        self._bytes -= sum(map(len, lines))
-                        self._room.notify_all()
-                    _announce(self, kind, lines)
+                for (kind, day), at in groups.items():
+                    for fmt, data, span, stored, lines, table in self._parts(batch, at):
+                        self.store.write_part(self.model, kind, day, data, span=span, fmt=fmt)
+                        done.update(stored)
+                        with self._lock:
+                            self._written += sum(_count(batch[i][2]) for i in stored)
+                            self._bytes -= sum(_size(batch[i][2]) for i in stored)
+                            self._room.notify_all()
+                        _announce(self, kind, lines, table)
             except Exception as exc:
                 with self._lock:
                     self._retries += 1
                     self._last_error = f"{type(exc).__name__}: {exc}"
                     # Put back what was not written, in order, ahead of newer records.
-                    rest = [e for e in batch if (e[0], e[1]) not in done]
+                    rest = [e for i, e in enumerate(batch) if i not in done]
                     self._buffer.extendleft(reversed(rest))
+                    self._records += sum(_count(e[2]) for e in rest)
                     if self.drop_policy != "block":
                         dropped = 0
-                        while self._buffer and (len(self._buffer) > self.max_buffer
+                        while self._buffer and (self._records > self.max_buffer
                                                 or self._bytes > self.max_buffer_bytes):
-                            self._bytes -= len(self._buffer.popleft()[2])
-                            dropped += 1
+                            dropped += self._forget(self._buffer.popleft()[2])
                         self._drop(dropped)
                     self._in_flight = 0
                     self._idle.notify_all()
@@ -530,6 +636,46 @@ class PredictionLogger:
             finally:
                 with self._lock:
                     self._in_flight = 0
+
+    def _parts(self, batch: list[tuple[str, str, str | Rows]], at: list[int]
+               ) -> Iterator[tuple[str, bytes, tuple[int, int] | None, list[int],
+                                   Sequence[str], Any]]:
+        """The parts that store the entries ``at`` of ``batch`` (one kind and day): (format,
+        bytes, time range, the entries stored, their records as JSON lines, their Arrow table
+        or None). Rows enough for a Parquet part are one, if Arrow takes them; everything
+        else is one part of JSON lines."""
+        rows_at = [i for i in at if batch[i][2].__class__ is Rows]
+        table = self._table([batch[i][2] for i in rows_at])
+        if table is not None:
+            stamps = [batch[i][2].ts for i in rows_at]
+            yield ("parquet", _columns.parquet_bytes(table), (min(stamps), max(stamps)),
+                   rows_at, _columns.Lines(table, encode), table)
+        lines: list[str] = []
+        as_lines: list[int] = []
+        for i in at:
+            payload = batch[i][2]
+            if payload.__class__ is str:
+                lines.append(payload)
+            elif table is None:
+                lines.extend(self._lines(payload))
+            else:
+                continue
+            as_lines.append(i)
+        if lines:
+            yield ("jsonl", ("\n".join(lines) + "\n").encode(), _span_of(lines), as_lines,
+                   lines, None)
+
+    def _table(self, rows: list[Rows]) -> Any:
+        """``rows`` as one Arrow table for a Parquet part; None when they are too few for
+        one, pyarrow is not installed, or Arrow cannot hold their values in one column
+        (predictions of mixed types, say): they are then written as JSON lines."""
+        pa = _columns.arrow() if sum(map(len, rows)) >= _columns.PARQUET_MIN_ROWS else None
+        if pa is None:
+            return None
+        try:
+            return _columns.table(pa, rows, self.version)
+        except _columns.ARROW_ERRORS:
+            return None
 
     def flush(self, timeout: float | None = None) -> bool:
         """Write everything logged so far; True once it is stored. False if ``timeout``
@@ -539,13 +685,17 @@ class PredictionLogger:
         with self._lock:
             if self._thread is None and (self._buffer or self._spills):
                 self._start()
-            while self._buffer or self._in_flight or self._spills:
-                self._wake.set()
-                left = None if deadline is None else deadline - time.monotonic()
-                if left is not None and left <= 0:
-                    return False
-                self._idle.wait(0.05 if left is None else min(0.05, left))
-            return True
+            self._flushing += 1
+            try:
+                while self._buffer or self._in_flight or self._spills:
+                    self._wake.set()
+                    left = None if deadline is None else deadline - time.monotonic()
+                    if left is not None and left <= 0:
+                        return False
+                    self._idle.wait(0.05 if left is None else min(0.05, left))
+                return True
+            finally:
+                self._flushing -= 1
 
     def close(self, timeout: float | None = None) -> bool:
         """Flush and stop the writer; later log() calls raise ``Conflict``. Waits at most
@@ -561,11 +711,11 @@ class PredictionLogger:
         with self._lock:
             self._closed = True
             self._room.notify_all()
-            left: list[tuple[str, str, str]] = []
+            left: list[tuple[str, str, str | Rows]] = []
             if not flushed:
                 left = list(self._buffer)
                 self._buffer.clear()
-                self._bytes = 0
+                self._bytes = self._records = 0
         self._stop.set()
         self._wake.set()
         _live.discard(self)
@@ -573,8 +723,11 @@ class PredictionLogger:
             self._set_aside(left)
         return flushed
 
-    def _set_aside(self, records: list[tuple[str, str, str]]) -> None:
+    def _set_aside(self, entries: list[tuple[str, str, str | Rows]]) -> None:
         """Spill (or drop) what a closing logger could not write, and say so."""
+        records = [(kind, day, line) for kind, day, payload in entries
+                   for line in ((payload,) if payload.__class__ is str
+                                else self._lines(payload))]
         where = None
         if self.unwritten == "spill":
             try:
@@ -599,7 +752,7 @@ class PredictionLogger:
         """Counts of what this logger accepted, wrote, dropped and spilled."""
         with self._lock:
             return LoggerStats(logged=self._logged, written=self._written,
-                               dropped=self._dropped, pending=len(self._buffer) + self._in_flight,
+                               dropped=self._dropped, pending=self._records + self._in_flight,
                                retries=self._retries, last_error=self._last_error,
                                counts=dict(self._counts), spilled=self._spilled)
 
@@ -617,18 +770,29 @@ class PredictionLogger:
         self._init_state()
 
 
-_kind_and_day = operator.itemgetter(0, 1)
-_line = operator.itemgetter(2)
+#: Types of values that JSON, and Arrow, store as they are (NaN and ±inf as null).
+_PLAIN = frozenset((int, float, str, bool, type(None)))
+_NUMBER = frozenset((float, type(None)))
 
 
-def _announce(logger: PredictionLogger, kind: str, lines: list[str]) -> None:
+def _count(payload: str | Rows) -> int:
+    """The records of a buffered payload: a JSON line is one."""
+    return 1 if payload.__class__ is str else len(payload)
+
+
+def _size(payload: str | Rows) -> int:
+    return len(payload) if payload.__class__ is str else payload.nbytes
+
+
+def _announce(logger: PredictionLogger, kind: str, lines: Sequence[str],
+              table: Any = None) -> None:
     """Fire ``modelops_predictions_written`` for a stored part (a no-op without listeners;
     a failing listener is reported by ``emit``, never retried as a failed write)."""
     from modelops import plugins
 
     if plugins.hook("modelops_predictions_written").get_hookimpls():
         plugins.emit("modelops_predictions_written", model=logger.model,
-                     version=logger.version, kind=kind, records=lines,
+                     version=logger.version, kind=kind, records=lines, table=table,
                      store_uri=getattr(logger.store, "uri", ""))
 
 

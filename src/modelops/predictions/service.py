@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 from typing import Any
 
@@ -12,6 +11,7 @@ from modelops._time import utc_day
 from modelops.entities.predictions import PredictionTable
 from modelops.entities.validators import check_name, check_text, check_timestamp
 from modelops.errors import InvalidInput
+from modelops.predictions.columns import parquet_bytes
 from modelops.predictions.logger import PredictionLogger, encode
 from modelops.predictions.reader import (
     arrow_json,
@@ -25,9 +25,6 @@ from modelops.stores import PredictionStore
 #: The engines ``Predictions.read`` reads with.
 ENGINES = ("auto", "arrow", "python", "dask")
 
-#: Rows per row group of a compacted day's Parquet file (about an hour and a half of a
-#: million-a-day model): the granularity at which a read of a window skips rows.
-PARQUET_ROW_GROUP = 65_536
 
 
 class Predictions:
@@ -104,7 +101,7 @@ class Predictions:
         from modelops.plugins import emit
 
         emit("modelops_predictions_written", model=model, version=None, kind="feedback",
-             records=[line], store_uri=self.store.uri)
+             records=[line], table=None, store_uri=self.store.uri)
 
     def models(self) -> list[str]:
         """The models that have logged predictions."""
@@ -184,7 +181,6 @@ def _to_parquet(lines: bytes) -> bytes | None:
     never drops a line."""
     import pyarrow as pa
     import pyarrow.json  # makes pa.json
-    import pyarrow.parquet as pq
 
     if not objects_only(lines):
         return None
@@ -196,6 +192,4 @@ def _to_parquet(lines: bytes) -> bytes | None:
         # In time order, in row groups of PARQUET_ROW_GROUP rows: a read of part of the day
         # reads only the row groups whose ts statistics meet its window.
         table = table.sort_by("ts")
-    sink = io.BytesIO()
-    pq.write_table(table, sink, row_group_size=PARQUET_ROW_GROUP)
-    return sink.getvalue()
+    return parquet_bytes(table)

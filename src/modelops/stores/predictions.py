@@ -16,7 +16,8 @@ KINDS = ("predictions", "feedback")
 @attrs.frozen
 class Part:
     """One stored part: a file of records of one ``kind`` for one ``day`` (``YYYY-MM-DD``).
-    ``fmt`` is ``jsonl`` (one JSON object per line) or ``parquet`` (after compaction).
+    ``fmt`` is ``jsonl`` (one JSON object per line) or ``parquet`` (rows a logger was given
+    as columns, or a compacted day).
     ``first_ts`` and ``last_ts`` (Unix ms), when the part was written with them, bound the
     times of its records: a read of a window skips a part that lies outside it."""
 
@@ -40,8 +41,9 @@ class Part:
 class PredictionStore(abc.ABC):
     """Persists records of predictions and feedback as parts grouped by model and day.
 
-    Records are JSON objects, one per line (their fields are documented in
-    ``docs/predictions.md``); the store moves parts and never parses them. Contract:
+    Records are JSON objects, one per line, or the rows of a Parquet file with the same
+    fields (documented in ``docs/predictions.md``); the store moves parts and never parses
+    them. Contract:
 
     - ``write_part`` stores a whole part or nothing; parts are never appended to or edited.
     - ``replace_parts`` (compaction) makes the new part and the removal of the parts it
@@ -53,8 +55,9 @@ class PredictionStore(abc.ABC):
 
     @abc.abstractmethod
     def write_part(self, model: str, kind: str, day: str, data: bytes, *,
-                   part_id: str | None = None, span: tuple[int, int] | None = None) -> Part:
-        """Store a new part of JSON lines; returns it.
+                   part_id: str | None = None, span: tuple[int, int] | None = None,
+                   fmt: str = "jsonl") -> Part:
+        """Store a new part, of JSON lines or (``fmt="parquet"``) a Parquet file; returns it.
 
         ``span``, the earliest and latest ``ts`` of the part's records (Unix ms), is kept
         with the part (``Part.first_ts``, ``Part.last_ts``) so reads of a window skip the

@@ -33,7 +33,10 @@ import contextlib
 import json
 import math
 import threading
+from collections.abc import Sequence
 from typing import Any
+
+import numpy as np
 
 from modelops.hookspecs import hookimpl
 
@@ -112,6 +115,17 @@ def _scan(line: str) -> tuple[float | None, bool]:
     return (None if text == "null" else float(text)), failed
 
 
+def _failed(table: Any) -> int:
+    """Records of an Arrow table of predictions that failed, as ``_scan`` tells them: a null
+    prediction, or metadata with a truthy ``error``."""
+    failed = table["prediction"].is_null().to_numpy(zero_copy_only=False)
+    metadata = table["metadata"].combine_chunks()
+    if hasattr(metadata.type, "get_field_index") and metadata.type.get_field_index("error") >= 0:
+        flags = metadata.field("error").to_pylist()
+        failed |= np.fromiter((bool(f) for f in flags), bool, len(flags))
+    return int(failed.sum())
+
+
 def _observe(histogram: Any, seconds: float, count: int) -> None:
     """``count`` observations of ``seconds``: one bucket's count raised by ``count``, as
     ``count`` calls of ``observe`` would (they walk the bounds and take a lock each), by the
@@ -185,7 +199,8 @@ class PrometheusExporter:
 
     @hookimpl
     def modelops_predictions_written(self, model: str, version: str | None, kind: str,
-                                     records: list[str], store_uri: str) -> None:
+                                     records: Sequence[str], table: Any,
+                                     store_uri: str) -> None:
         m = self.metrics
         if kind == "feedback":
             m.feedback.labels(model).inc(len(records))
@@ -196,6 +211,12 @@ class PrometheusExporter:
         m.predictions.labels(model, v).inc(len(records))
         errors = m.errors.labels(model, v)
         latency = m.latency.labels(model, v)
+        if table is not None:     # a Parquet part: its columns, never its records as JSON
+            errors.inc(_failed(table))
+            ms = table["latency_ms"].to_numpy()
+            for value, count in zip(*np.unique(ms[~np.isnan(ms)], return_counts=True)):
+                _observe(latency, float(value) / 1000.0, int(count))
+            return
         failed = 0
         run, ms_run = 0, None    # a served batch's records share one latency: observed at once
         for line in records:

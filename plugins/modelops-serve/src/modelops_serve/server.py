@@ -140,7 +140,7 @@ class ModelServer:
         request = predict_request(body, self.key_field)
         key = request.key if request.key is not None else header_key
         served, route, metadata = self.deployment.pick(key)
-        model, x = self._input(served, request.records)
+        model, x, columns = self._input(served, request.records)
         started = time.perf_counter()
         try:
             predictions, score, proba = predict_scores(model, x, self._positive)
@@ -157,8 +157,8 @@ class ModelServer:
             probabilities = [None] * len(values)
         if self.log_predictions:
             logger = self.logger(served.version)
-            ids, logged = self._log(logger, request.records, values, probabilities,
-                                    latency_ms, metadata)
+            ids, logged = self._log(logger, request.records, columns, values,
+                                    probabilities, latency_ms, metadata)
         else:
             logger, ids, logged = None, new_ids(len(values)), "off"
         self.metrics.served(served.version, route, ids, values,
@@ -171,16 +171,19 @@ class ModelServer:
         self.deployment.pace.nudge()     # the registry's poller, if a busy worker kept it
         return content, logger if logged == "queued" else None, ids
 
-    def _input(self, served: Served, records: list[dict[str, Any]]) -> tuple[Any, Any]:
-        """The model to call and its input: the records checked by the signature, as a
-        float array for the model's twin, else as the model takes them."""
+    def _input(self, served: Served, records: list[dict[str, Any]]
+               ) -> tuple[Any, Any, dict[str, Any] | None]:
+        """The model to call, its input (the records checked by the signature, as a float
+        array for the model's twin, else as the model takes them) and the records as the
+        columns to log, or None when the log must keep fields the model was not given."""
         try:
             if served.signature is not None:
                 columns = conform(served.signature, records, unknown=self.unknown)
+                logged = columns if self.unknown == "reject" else None
                 if served.twin is not None:
-                    return served.twin.model, served.twin.input(columns)
+                    return served.twin.model, served.twin.input(columns), logged
                 return served.model, model_input(served.model, columns,
-                                                 served.signature.names)
+                                                 served.signature.names), logged
             names = list(records[0])
             for i, row in enumerate(records):
                 if list(row) != names and set(row) != set(names):
@@ -188,7 +191,9 @@ class ModelServer:
                                      [{"field": f"records[{i}]",
                                        "problem": "has other columns than records[0]"}])
             columns = {n: column_values([row[n] for row in records]) for n in names}
-            return served.model, model_input(served.model, columns, names)
+            flat = all(getattr(c, "ndim", 0) == 1 for c in columns.values())
+            return served.model, model_input(served.model, columns, names), \
+                columns if flat else None
         except InputMismatch as exc:
             raise BadRequest(422, "the input does not match the model's signature",
                              exc.problems) from None
@@ -196,10 +201,13 @@ class ModelServer:
             raise BadRequest(422, str(exc), [{"field": exc.field or "features",
                                               "problem": str(exc)}]) from None
 
-    def _log(self, logger: Any, records: list[dict[str, Any]], values: list[Any],
-             probabilities: list[Any], latency_ms: float,
-             metadata: Mapping[str, Any] | None) -> tuple[list[str], str]:
+    def _log(self, logger: Any, records: list[dict[str, Any]],
+             columns: dict[str, Any] | None, values: list[Any], probabilities: list[Any],
+             latency_ms: float, metadata: Mapping[str, Any] | None) -> tuple[list[str], str]:
         try:
+            if columns is not None:
+                return logger.log_columns(columns, values, probabilities, latency_ms,
+                                          metadata), "queued"
             return logger.log_records(records, values, probabilities, latency_ms,
                                       metadata), "queued"
         except Exception as exc:   # a full buffer, a closed logger: the request still answers

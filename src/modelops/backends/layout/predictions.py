@@ -4,11 +4,14 @@ Layout under the root::
 
     predictions/<model>/date=YYYY-MM-DD/part-<id>.jsonl                predictions, one per line
     predictions/<model>/date=YYYY-MM-DD/part-<id>_<first>-<last>.jsonl  ... with their time range
+    predictions/<model>/date=YYYY-MM-DD/part-<id>_<first>-<last>.parquet  rows logged as columns
     predictions/<model>/feedback/date=YYYY-MM-DD/part-<id>.jsonl       feedback
     .../date=YYYY-MM-DD/compacted-<id>.json                            compaction manifests
 
 DuckDB, Spark and pandas read the parts as they are
-(``read_json('predictions/fraud/*/*.jsonl', hive_partitioning = true)``). A compaction writes
+(``read_json('predictions/fraud/*/*.jsonl', hive_partitioning = true)``, and
+``read_parquet('predictions/fraud/*/*.parquet', hive_partitioning = true)`` for the Parquet
+parts a logger writes of rows it was given as columns). A compaction writes
 ``compact-<id>.parquet`` (or ``.jsonl``), then a manifest naming it and the parts it
 replaces, then removes those; readers take a compacted file only through its manifest and
 skip every part a manifest names, so no record is read twice and an interrupted compaction
@@ -50,6 +53,11 @@ def _suffix(span: tuple[int, int] | None) -> str:
     return f"_{span[0]}-{span[1]}"
 
 
+def _check_format(fmt: str) -> None:
+    if fmt not in ("jsonl", "parquet"):
+        raise InvalidInput(f"expected 'jsonl' or 'parquet', got {fmt!r}", field="fmt")
+
+
 def _part(kind: str, day: str, name: str, size: int | None) -> Part:
     """A listed part, with the time range its name spells (if it spells one exactly)."""
     match = _PART_NAME.fullmatch(name)
@@ -75,12 +83,14 @@ class LayoutPredictionStore(PredictionStore):
         return base if day is None else f"{base}/date={day}"
 
     def write_part(self, model: str, kind: str, day: str, data: bytes, *,
-                   part_id: str | None = None, span: tuple[int, int] | None = None) -> Part:
+                   part_id: str | None = None, span: tuple[int, int] | None = None,
+                   fmt: str = "jsonl") -> Part:
+        _check_format(fmt)
         if part_id is not None and not (isinstance(part_id, str)
                                         and _PART_ID.fullmatch(part_id)):
             raise InvalidInput(f"expected lowercase hex digits and dashes, got {part_id!r}",
                                field="part_id")
-        name = f"part-{part_id or new_id()}{_suffix(span)}.jsonl"
+        name = f"part-{part_id or new_id()}{_suffix(span)}.{fmt}"
         try:
             self.storage.create(f"{self._dir(model, kind, day)}/{name}", data)
         except FileExistsError:
@@ -136,8 +146,7 @@ class LayoutPredictionStore(PredictionStore):
 
     def replace_parts(self, model: str, kind: str, day: str, data: bytes, fmt: str,
                       replaces: Sequence[Part], span: tuple[int, int] | None = None) -> Part:
-        if fmt not in ("jsonl", "parquet"):
-            raise InvalidInput(f"expected 'jsonl' or 'parquet', got {fmt!r}", field="fmt")
+        _check_format(fmt)
         folder = self._dir(model, kind, day)
         part_id = new_id()
         # Readers take a compact- file only once its manifest exists, and from then on skip
