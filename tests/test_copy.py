@@ -50,3 +50,27 @@ def test_prediction_parts_keep_their_time_range_when_copied(tmp_path):
                                           for h in range(3)]
     window = dst.predictions.read("fraud", since=t0 + 3_600_000, until=t0 + 7_200_000)
     assert window.timestamps.tolist() == [t0 + 3_600_000, t0 + 3_600_000 + 5]
+
+
+def test_parquet_parts_are_copied_as_they_are(tmp_path):
+    import pytest
+
+    pytest.importorskip("pyarrow")
+    src_uri, dst_uri = f"file://{tmp_path / 'src'}", f"file://{tmp_path / 'dst'}"
+    src = modelops.connect(src_uri)
+    with src.predictions.logger("fraud", version="1") as log:
+        ids = log.log_columns({"x": np.arange(1_500) * 0.5}, [i % 2 for i in range(1_500)])
+        log.feedback(ids[0], 1)
+    day = src.predictions.store.list_parts("fraud", "predictions")[0].day
+    assert [p.fmt for p in src.predictions.store.list_parts("fraud", "predictions")] == \
+        ["parquet"]
+    assert modelops.copy_store(src_uri, dst_uri, kinds=["predictions"]).copied == {"parts": 2}
+    dst = modelops.connect(dst_uri)
+    parts = dst.predictions.store.list_parts("fraud", "predictions")
+    assert [(p.fmt, p.day) for p in parts] == [("parquet", day)]
+    table = dst.predictions.read("fraud")
+    assert table.ids.tolist() == ids and table.features["x"].tolist() == \
+        (np.arange(1_500) * 0.5).tolist()
+    assert table.actuals[0] == 1
+    # Copying again copies nothing.
+    assert modelops.copy_store(src_uri, dst_uri, kinds=["predictions"]).copied == {}

@@ -423,10 +423,7 @@ def _copy_predictions(src: Any, dst: Any, tally: _Tally, bar: _Progress) -> None
                     # The time range goes with the part, so reads of a window still skip it.
                     span = None if part.first_ts is None or part.last_ts is None \
                         else (part.first_ts, part.last_ts)
-                    if part.fmt == "jsonl":
-                        dst.write_part(model, kind, part.day, data, span=span)
-                    else:
-                        dst.replace_parts(model, kind, part.day, data, part.fmt, (), span)
+                    dst.write_part(model, kind, part.day, data, span=span, fmt=part.fmt)
                     have[part.day].add(digest)
                 tally.add("parts", copied)
                 bar(f"{kind} of {model}", i, len(parts))

@@ -254,10 +254,13 @@ class PredictionLogger:
                   timestamps: Sequence[int] | None = None,
                   metadata: Sequence[Mapping[str, Any] | None] | None = None) -> list[str]:
         """Log many predictions: a frame of features and one value per row elsewhere. All
-        rows are checked before any is logged."""
+        rows are checked before any is logged. Without ids, timestamps, latencies or
+        metadata of their own, the rows are logged as ``log_columns`` logs them."""
         from modelops.frames import to_columns
 
         columns = to_columns(features)
+        if ids is None and timestamps is None and latency_ms is None and metadata is None:
+            return self.log_columns(columns, predictions, probabilities)
         preds = check_sequence(predictions, "predictions")
         n = len(preds)
         for name, values in columns.items():
@@ -363,9 +366,12 @@ class PredictionLogger:
             if name not in self._names:
                 self._names.add(check_text(name, "features"))
             column = np.array(values)     # a copy: the caller may reuse its arrays
-            if column.ndim != 1 or len(column) != n:
-                raise InvalidInput(f"expected {n} values, one per prediction, got "
+            if column.ndim != 1:
+                raise InvalidInput(f"expected one value per row (one dimension), got shape "
                                    f"{column.shape}", field=f"features[{name!r}]")
+            if len(column) != n:
+                raise InvalidInput(f"has {len(column)} rows for {n} predictions",
+                                   field=f"features[{name!r}]")
             kind = column.dtype.kind
             if kind in "OU":
                 encode(column.tolist(), f"features[{name!r}]")
