@@ -274,3 +274,32 @@ def test_what_the_caller_changes_after_the_call_is_not_what_was_logged(tmp_path)
                                                                             range(N)]
     assert _plain(table.features["count"]) == sent["count"].tolist()
     assert table.metadata[0] == {"route": "a", "tags": ["x"]}
+
+
+def test_a_day_of_parquet_and_json_parts_compacts_to_the_same_records(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    from modelops._ids import new_ids
+    from modelops.predictions.columns import Rows, parquet_bytes, table
+
+    ops = modelops.connect(tmp_path)
+    day, t0 = "2026-09-21", 1_789_948_800_000 + 3_600_000
+    frame, (predictions, probabilities) = _frame(), _predictions()
+    # A part as the writer stores rows logged as columns, that day, beside JSON lines.
+    rows = Rows(new_ids(N), t0, frame, predictions, probabilities, 2.0, None, 0)
+    ops.predictions.store.write_part("m", "predictions", day,
+                                     parquet_bytes(table(pa, [rows], "1")),
+                                     span=(t0, t0), fmt="parquet")
+    with ops.predictions.logger("m", version="1") as log:
+        log.log({"amount": 1.0}, 1, timestamp=t0 + 5)
+    before = ops.predictions.read("m")
+    assert len(before) == N + 1
+    ops.predictions.compact("m", day)
+    (part,) = ops.predictions.store.list_parts("m", "predictions")
+    assert part.fmt == "parquet" and part.name.startswith("compact-")
+    after = ops.predictions.read("m")
+    order = np.argsort(before.timestamps, kind="stable")
+    assert after.ids.tolist() == before.ids[order].tolist()
+    for name in ("predictions", "probabilities", "latency_ms"):
+        assert _plain(getattr(after, name)) == _plain(getattr(before, name)[order]), name
+    for name in frame:
+        assert _plain(after.features[name]) == _plain(before.features[name][order]), name
