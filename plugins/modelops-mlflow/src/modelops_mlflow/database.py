@@ -124,6 +124,21 @@ class TrailRow:
     experiment_id: str
 
 
+def _alias_checks() -> tuple[Callable[[str], None], Callable[[str], None]] | None:
+    """MLflow's own checks of an alias name (its characters and length; the reserved names),
+    which a direct write of an alias runs as MLflow's store would; None in an MLflow that has
+    neither name for them (MLflow 3.18 renamed ``_validate_model_alias_name*`` to
+    ``_validate_alias_name*``)."""
+    from mlflow.utils import validation
+
+    for names in (("_validate_alias_name", "_validate_alias_name_reserved"),
+                  ("_validate_model_alias_name", "_validate_model_alias_name_reserved")):
+        found = [getattr(validation, name, None) for name in names]
+        if all(found):
+            return found[0], found[1]
+    return None
+
+
 class Database:
     """One MLflow database, for the registry's reads and its event transactions: a
     :class:`SqliteDatabase`, :class:`PostgresDatabase` or :class:`MysqlDatabase`, made by
@@ -148,11 +163,9 @@ class Database:
                 SqlAlchemyStore as RegistrySql,
             )
             from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore as TrackingSql
-            from mlflow.utils.validation import (  # noqa: F401 - checked to be there
-                _validate_model_alias_name,
-                _validate_model_alias_name_reserved,
-            )
         except ImportError:
+            return None
+        if _alias_checks() is None:
             return None
         registry = client._get_registry_client().store
         tracking = client._tracking_client.store
@@ -650,14 +663,12 @@ class Writer(Reader):
     def set_alias(self, name: str, alias: str, number: int) -> None:
         """Point ``alias`` at a live version; InvalidInput for a name MLflow refuses."""
         from mlflow.exceptions import MlflowException
-        from mlflow.utils.validation import (
-            _validate_model_alias_name,
-            _validate_model_alias_name_reserved,
-        )
 
+        checks = _alias_checks()
+        assert checks is not None   # Database.open found them
         try:
-            _validate_model_alias_name(alias)
-            _validate_model_alias_name_reserved(alias)
+            for check in checks:
+                check(alias)
         except MlflowException as exc:
             raise InvalidInput(exc.message, field="alias") from exc
         self._put("registered_model_aliases", {"name": name, "alias": alias},
