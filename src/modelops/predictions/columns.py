@@ -61,13 +61,30 @@ class Rows:
 
     def records(self) -> Iterator[tuple[str, dict[str, Any], Any, Any]]:
         """(id, features, prediction, probability) of each row, as plain Python values."""
-        names = list(self.features)
-        values = zip(*(self.features[k].tolist() for k in names)) if names else \
-            itertools.repeat(())
         probabilities = self.probabilities or itertools.repeat(None)
-        for rid, row, prediction, probability in zip(self.ids, values, self.predictions,
-                                                     probabilities):
-            yield rid, dict(zip(names, row)), prediction, probability
+        yield from zip(self.ids, feature_records(self.features, len(self)), self.predictions,
+                       probabilities)
+
+    def split(self, size: int) -> list[Rows]:
+        """These rows in pieces of at most ``size`` (themselves when they fit), each counting
+        its share of ``nbytes``."""
+        n = len(self)
+        if n <= size:
+            return [self]
+        return [Rows(self.ids[at:at + size], self.ts,
+                     {k: v[at:at + size] for k, v in self.features.items()},
+                     self.predictions[at:at + size],
+                     None if self.probabilities is None else self.probabilities[at:at + size],
+                     self.latency_ms, self.metadata, self.nbytes * min(size, n - at) // n)
+                for at in range(0, n, size)]
+
+
+def feature_records(features: Mapping[str, np.ndarray], n: int) -> list[dict[str, Any]]:
+    """The ``n`` rows of feature columns as one mapping of plain Python values each."""
+    names = list(features)
+    if not names:
+        return [{} for _ in range(n)]
+    return [dict(zip(names, row)) for row in zip(*(features[k].tolist() for k in names))]
 
 
 def size_of(column_bytes: int, n: int) -> int:

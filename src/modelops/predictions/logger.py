@@ -396,22 +396,13 @@ class PredictionLogger:
             stored = encode(metadata, "metadata")
             per_row, metadata = len(stored), json.loads(stored)
         if n < _columns.COLUMNS_MIN_ROWS:   # a handful of rows: cheaper as JSON lines
-            names = list(columns)
-            records = [dict(zip(names, row)) for row in zip(*(c.tolist() for c in
-                                                               columns.values()))] \
-                if names else [{} for _ in range(n)]
-            return self.log_records(records, preds, probs, latency, metadata)
+            return self.log_records(_columns.feature_records(columns, n), preds, probs,
+                                    latency, metadata)
         ts = now_ms()
         ids = new_ids(n)
-        size = _columns.size_of(column_bytes, n) + per_row * n
-        chunks: list[Any] = [Rows(ids, ts, columns, preds, probs, latency, metadata, size)]
-        if n > self.batch_size:    # a part never takes more than a batch
-            chunks = [Rows(ids[at:at + self.batch_size], ts,
-                           {k: v[at:at + self.batch_size] for k, v in columns.items()},
-                           preds[at:at + self.batch_size],
-                           None if probs is None else probs[at:at + self.batch_size],
-                           latency, metadata, size * min(self.batch_size, n - at) // n)
-                      for at in range(0, n, self.batch_size)]
+        rows = Rows(ids, ts, columns, preds, probs, latency, metadata,
+                    _columns.size_of(column_bytes, n) + per_row * n)
+        chunks: list[Any] = rows.split(self.batch_size)  # a part never takes more than a batch
         if not as_columns:         # no features, or dates: JSON lines encode them
             chunks = [line for rows in chunks for line in self._lines(rows)]
         self._push_all("predictions", self._days.of(ts), chunks)
@@ -461,11 +452,12 @@ class PredictionLogger:
                 from modelops.errors import Conflict
 
                 raise Conflict(f"the prediction logger of {self.model!r} is closed")
-            if self._has_room(sum(map(_count, payloads)), sum(map(_size, payloads))):
+            count, size = sum(map(_count, payloads)), sum(map(_size, payloads))
+            if self._has_room(count, size):
                 # Room for all of them (the usual case): buffered in one go.
                 self._buffer.extend(zip(itertools.repeat(kind), itertools.repeat(day),
                                         payloads))
-                self._took(kind, payloads)
+                self._took(kind, count, size)
                 payloads = ()
             for payload in payloads:
                 count, size = _count(payload), _size(payload)
@@ -487,7 +479,7 @@ class PredictionLogger:
                             continue
                         self._drop(dropped)
                 self._buffer.append((kind, day, payload))
-                self._took(kind, (payload,))
+                self._took(kind, count, size)
             full = self._records >= self.batch_size
             if self._thread is None:
                 self._start()
@@ -495,10 +487,9 @@ class PredictionLogger:
             self._wake.set()
         self._pace.nudge(full)
 
-    def _took(self, kind: str, payloads: Sequence[str | Rows]) -> None:
-        """Count buffered ``payloads`` (with the lock held)."""
-        count = sum(map(_count, payloads))
-        self._bytes += sum(map(_size, payloads))
+    def _took(self, kind: str, count: int, size: int) -> None:
+        """Count ``count`` records of ``size`` bytes just buffered (with the lock held)."""
+        self._bytes += size
         self._records += count
         self._logged += count
         self._counts[kind] += count
