@@ -58,9 +58,17 @@ def _parts(root, fmt: str) -> list[str]:
     return glob.glob(str(root / "predictions" / "m" / "date=*" / f"*.{fmt}"))
 
 
+def _arrays(predictions: list, probabilities: list) -> tuple[np.ndarray, np.ndarray]:
+    """The predictions and probabilities as a served model gives them: numpy arrays, a
+    missing probability as NaN."""
+    return np.array(predictions), np.array(probabilities, dtype=np.float64)
+
+
+@pytest.mark.parametrize("given_as", ["lists", "arrays"])
 @pytest.mark.parametrize("engine", ["arrow", "python"])
 def test_rows_logged_as_columns_read_back_as_the_same_records_logged_as_lines(tmp_path,
-                                                                              engine):
+                                                                              engine,
+                                                                              given_as):
     pytest.importorskip("pyarrow")
     frame, (predictions, probabilities) = _frame(), _predictions()
     metadata = {"route": "champion", "trace": [{"id": "x"}]}
@@ -68,6 +76,8 @@ def test_rows_logged_as_columns_read_back_as_the_same_records_logged_as_lines(tm
     with modelops.connect(as_lines).predictions.logger("m", version="2") as log:
         log.log_records(_as_records(frame), predictions, probabilities, latency_ms=1.5,
                         metadata=metadata)
+    if given_as == "arrays":
+        predictions, probabilities = _arrays(predictions, probabilities)
     with modelops.connect(as_columns).predictions.logger("m", version="2") as log:
         ids = log.log_columns(frame, predictions, probabilities, latency_ms=1.5,
                               metadata=metadata)
@@ -81,6 +91,37 @@ def test_rows_logged_as_columns_read_back_as_the_same_records_logged_as_lines(tm
     assert table.features["amount"][5] != table.features["amount"][5]
     assert math.isnan(table.probabilities[7]) and table.features["city"][0] is None
     assert table.features["city"][3] == "Zürich \"quoted\"\n"
+
+
+def test_calls_of_arrays_and_of_lists_share_a_part_and_read_back_as_lines(tmp_path):
+    """One part from calls that gave numpy arrays (float predictions with NaN and ±inf, int
+    probabilities) and calls that gave lists: the same records as the JSON lines of each."""
+    pytest.importorskip("pyarrow")
+    frame = _frame(500)
+    scores = np.linspace(-1, 1, 500)
+    scores[[3, 4, 5]] = [np.nan, np.inf, -np.inf]
+    calls = [(scores, np.arange(500) % 2), (scores.tolist(), [0.5] * 500),
+             (np.arange(500) > 250, None), (scores, np.arange(500) % 2)]
+    as_lines, as_columns = tmp_path / "lines", tmp_path / "columns"
+    with modelops.connect(as_lines).predictions.logger("m") as log:
+        for predictions, probabilities in calls:
+            log.log_records(_as_records(frame), np.asarray(predictions).tolist(),
+                            None if probabilities is None else
+                            np.asarray(probabilities, dtype=float).tolist())
+    with modelops.connect(as_columns).predictions.logger("m") as log:
+        for predictions, probabilities in calls:
+            log.log_columns(frame, predictions, probabilities)
+    assert len(_parts(as_columns, "parquet")) == 1 and not _parts(as_columns, "jsonl")
+    table = modelops.connect(as_columns).predictions.read("m", engine="python")
+    _same_rows(table, modelops.connect(as_lines).predictions.read("m", engine="python"))
+    assert _plain(table.predictions[3:6]) == [None] * 3
+
+
+@pytest.mark.parametrize("bad", [np.array(["a", "b"]), np.array([True, False])])
+def test_probabilities_given_as_an_array_must_be_numbers(tmp_path, bad):
+    with modelops.connect(tmp_path).predictions.logger("m") as log, \
+            pytest.raises(InvalidInput, match="probabilities"):
+        log.log_columns({"x": np.arange(2.0)}, np.arange(2), bad)
 
 
 def test_feedback_joins_rows_logged_as_columns(tmp_path):
@@ -260,18 +301,21 @@ def test_what_the_caller_changes_after_the_call_is_not_what_was_logged(tmp_path)
     frame, (predictions, probabilities) = _frame(), _predictions()
     sent = {k: v.copy() for k, v in frame.items()}
     metadata = {"route": "a", "tags": ["x"]}
+    predictions, probabilities = _arrays(predictions, probabilities)
     with ops.predictions.logger("m") as log:
         ids = log.log_columns(frame, predictions, probabilities, metadata=metadata)
         first = list(ids)
         # A caller that reuses its buffers, and extends the list of ids it was given:
         for column in frame.values():
             column[:] = column[::-1]
-        predictions[:] = [9] * N
+        predictions[:] = 9
+        probabilities[:] = 0.0
         metadata["tags"].append("changed")
         ids += ["not", "logged"]
     table = ops.predictions.read("m")
     assert table.ids.tolist() == first and table.predictions.tolist() == [i % 2 for i in
                                                                             range(N)]
+    assert table.probabilities[1] == 0.01
     assert _plain(table.features["count"]) == sent["count"].tolist()
     assert table.metadata[0] == {"route": "a", "tags": ["x"]}
 

@@ -148,17 +148,15 @@ class ModelServer:
             raise BadRequest(422, f"the model refused the input: {type(exc).__name__}: "
                                   f"{exc}") from None
         latency_ms = (time.perf_counter() - started) * 1000 / len(request.records)
+        if score is None and proba is not None:
+            score = proba.max(axis=1)
         values = predictions.tolist()
-        if score is not None:
-            probabilities = score.tolist()
-        elif proba is not None:
-            probabilities = proba.max(axis=1).tolist()
-        else:
-            probabilities = [None] * len(values)
+        probabilities = [None] * len(values) if score is None else score.tolist()
         if self.log_predictions:
             logger = self.logger(served.version)
-            ids, logged = self._log(logger, request.records, columns, values,
-                                    probabilities, latency_ms, metadata)
+            ids, logged = self._log(logger, request.records, columns,
+                                    predictions if predictions.ndim == 1 else values, score,
+                                    latency_ms, metadata)
         else:
             logger, ids, logged = None, new_ids(len(values)), "off"
         self.metrics.served(served.version, route, ids, values,
@@ -202,8 +200,10 @@ class ModelServer:
                                               "problem": str(exc)}]) from None
 
     def _log(self, logger: Any, records: list[dict[str, Any]],
-             columns: dict[str, Any] | None, values: list[Any], probabilities: list[Any],
+             columns: dict[str, Any] | None, values: Any, probabilities: Any,
              latency_ms: float, metadata: Mapping[str, Any] | None) -> tuple[list[str], str]:
+        """Log a request's predictions (numpy arrays where they can be: numbers then reach
+        the store without becoming Python objects); their ids and whether they were queued."""
         try:
             if columns is not None:
                 return logger.log_columns(columns, values, probabilities, latency_ms,
