@@ -45,6 +45,17 @@ def test_standard_errors_agree_with_the_textbook_and_scipy_bootstrap():
     assert p == pytest.approx(scipy.stats.norm.sf(0.05 / error))
 
 
+@pytest.mark.parametrize("baseline", [0.0, 0.5, 0.9, 1.0])
+def test_the_binomial_test_is_scipy_stats_to_its_edges(baseline):
+    n = 40
+    truth = [1] * n
+    window = window_of(connect(), "m", truth, truth)
+    for current in (0.0, 0.45, 0.875, 1.0):
+        _error, p = window.drop_test("accuracy", baseline, current)
+        assert p == pytest.approx(scipy.stats.binom.cdf(round(current * n), n, baseline),
+                                  abs=1e-15), (baseline, current)
+
+
 def test_roc_auc_error_is_hanley_and_mcneil_and_matches_simulation():
     # Hanley & McNeil (1982): SE of an AUC of 0.8 on 50 positives and 50 negatives is 0.0445
     from modelops.monitoring.window import _hanley_mcneil
