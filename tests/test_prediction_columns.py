@@ -94,8 +94,9 @@ def test_rows_logged_as_columns_read_back_as_the_same_records_logged_as_lines(tm
 
 
 def test_calls_of_arrays_and_of_lists_share_a_part_and_read_back_as_lines(tmp_path):
-    """One part from calls that gave numpy arrays (float predictions with NaN and ±inf, int
-    probabilities) and calls that gave lists: the same records as the JSON lines of each."""
+    """One part from calls that gave numpy arrays (float predictions with NaN and ±inf,
+    boolean ones, int probabilities) and calls that gave lists: the same records as the JSON
+    lines of each."""
     pytest.importorskip("pyarrow")
     frame = _frame(500)
     scores = np.linspace(-1, 1, 500)
@@ -115,6 +116,15 @@ def test_calls_of_arrays_and_of_lists_share_a_part_and_read_back_as_lines(tmp_pa
     table = modelops.connect(as_columns).predictions.read("m", engine="python")
     _same_rows(table, modelops.connect(as_lines).predictions.read("m", engine="python"))
     assert _plain(table.predictions[3:6]) == [None] * 3
+
+
+@pytest.mark.parametrize("ids", [["a" * 32, "b" * 32], ["a" * 31, "b" * 33],
+                                 ["é" * 32, "b" * 32], ["a" * 31 + "é", "b" * 32]])
+def test_the_id_column_holds_each_id_as_it_was(ids):
+    pa = pytest.importorskip("pyarrow")
+    rows = columns_module.Rows(ids, 0, {"x": np.arange(2.0)}, np.arange(2), None, None, None,
+                               0)
+    assert columns_module.table(pa, [rows], None)["id"].to_pylist() == ids
 
 
 @pytest.mark.parametrize("bad", [np.array(["a", "b"]), np.array([True, False])])

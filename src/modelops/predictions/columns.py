@@ -144,8 +144,10 @@ def _table(pa: Any, group: list[Rows], version: str | None) -> Any:
 def _column(pa: Any, parts: list[list[Any] | np.ndarray], kind: Any = None) -> Any:
     """The values of ``parts`` (numpy arrays, or lists of plain values) as one Arrow column
     of type ``kind`` (else as Arrow infers it), its NaN and ±inf as nulls: with numpy alone
-    when every part is an array, so that no value becomes a Python object."""
-    if all(part.__class__ is np.ndarray for part in parts):
+    when every part is an array of one dtype, so that no value becomes a Python object;
+    else as Arrow converts the values, whatever their types."""
+    if all(part.__class__ is np.ndarray for part in parts) and \
+            len({part.dtype for part in parts}) == 1:
         column = _arrow_array(pa, np.concatenate(parts))
         return column if kind is None else column.cast(kind)
     return _finite(pa, pa.array(list(_CHAIN(map(_plain, parts))), kind, from_pandas=True))
@@ -154,9 +156,11 @@ def _column(pa: Any, parts: list[list[Any] | np.ndarray], kind: Any = None) -> A
 def _ids(pa: Any, ids: list[str]) -> Any:
     """The ids as an Arrow string column: built from one joined buffer when every id has
     the 32 ASCII digits modelops makes (the usual case, four times faster), else by Arrow."""
-    data = "".join(ids).encode()
-    if len(data) != 32 * len(ids):
+    joined = "".join(ids)
+    # 32 n characters in all and none shorter: every id has exactly 32
+    if len(joined) != 32 * len(ids) or not joined.isascii() or min(map(len, ids)) != 32:
         return pa.array(ids, pa.string())
+    data = joined.encode()
     offsets = np.arange(0, len(data) + 1, 32, dtype=np.int32)
     return pa.StringArray.from_buffers(len(ids), pa.py_buffer(offsets), pa.py_buffer(data))
 
