@@ -244,22 +244,28 @@ def test_a_full_buffer_drops_whole_calls_of_rows_and_counts_each_record(tmp_path
     flaky.down.set()
     big = PredictionLogger(flaky, "big", max_buffer=300, batch_size=100, flush_every=0.05,
                            max_retry_delay=0.05)
-    ids = big.log_columns({"i": np.arange(1_000)}, list(range(1_000)))
+    ids = big.log_columns({"i": np.arange(1_000)}, np.arange(1_000))
     assert big.stats.dropped == 700
     flaky.down.clear()
     assert big.close(timeout=10)
-    assert ops.predictions.read("big").ids.tolist() == ids[700:]
+    table = ops.predictions.read("big")
+    assert table.ids.tolist() == ids[700:] and table.predictions.tolist() == list(range(700,
+                                                                                    1_000))
 
 
+@pytest.mark.parametrize("given_as", ["lists", "arrays"])
 def test_rows_a_closing_logger_cannot_write_are_spilled_and_written_by_the_next(tmp_path,
-                                                                                monkeypatch):
+                                                                                monkeypatch,
+                                                                                given_as):
     monkeypatch.setenv("MODELOPS_SPILL_DIR", str(tmp_path / "spill"))
     ops = modelops.connect(tmp_path / "store")
     flaky = FlakyStore(ops.predictions.store)
     flaky.down.set()
     log = PredictionLogger(flaky, "m", version="3", flush_every=0.05, close_timeout=0.3)
     frame, (predictions, probabilities) = _frame(50), _predictions(50)
-    ids = log.log_columns(frame, predictions, probabilities, latency_ms=4.0)
+    given = _arrays(predictions, probabilities) if given_as == "arrays" else \
+        (predictions, probabilities)
+    ids = log.log_columns(frame, *given, latency_ms=4.0)
     with pytest.warns(RuntimeWarning, match=r"50 records of 'm' could not be written.*spill"):
         assert log.close() is False
     assert log.stats.spilled == 50
@@ -270,6 +276,8 @@ def test_rows_a_closing_logger_cannot_write_are_spilled_and_written_by_the_next(
     table = ops.predictions.read("m")
     assert table.ids.tolist() == ids and set(table.versions) == {"3"}
     assert _plain(table.predictions) == predictions
+    assert _plain(table.probabilities) == [p if p is not None and math.isfinite(p) else None
+                                           for p in probabilities]   # ±inf stored as null
     assert _plain(table.features["count"]) == frame["count"].tolist()
     assert not glob.glob(str(tmp_path / "spill" / "**" / "*.jsonl"), recursive=True)
 
