@@ -119,8 +119,7 @@ def _table(pa: Any, group: list[Rows], version: str | None) -> Any:
     n = sum(sizes)
     names = list(group[0].features)
     features = pa.StructArray.from_arrays(
-        [_arrow_array(pa, np.concatenate([rows.features[k] for rows in group]))
-         for k in names], names=names)
+        [_column(pa, [rows.features[k] for rows in group]) for k in names], names=names)
     probabilities = pa.nulls(n, pa.float64()) \
         if all(rows.probabilities is None for rows in group) else \
         _column(pa, [np.full(len(rows), np.nan) if rows.probabilities is None else
@@ -158,7 +157,8 @@ def _ids(pa: Any, ids: list[str]) -> Any:
     the 32 ASCII digits modelops makes (the usual case, four times faster), else by Arrow."""
     joined = "".join(ids)
     # 32 n characters in all and none shorter: every id has exactly 32
-    if len(joined) != 32 * len(ids) or not joined.isascii() or min(map(len, ids)) != 32:
+    if len(joined) != 32 * len(ids) or not joined.isascii() or \
+            min(map(len, ids), default=32) != 32:
         return pa.array(ids, pa.string())
     data = joined.encode()
     offsets = np.arange(0, len(data) + 1, 32, dtype=np.int32)
