@@ -133,3 +133,26 @@ def test_undecodable_bytes_in_an_event_are_skipped(store):
     ops = modelops.connect(store)
     with pytest.warns(StoreWarning, match=r"000000000001\.json"):
         assert [e.seq for e in ops.registry.history("m")] == [2]
+
+
+#: JSON nested deeper than any parser recurses: Python's refuses it with a RecursionError.
+DEEP = b'{"model": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+
+
+def test_an_event_nested_too_deeply_to_parse_is_skipped_as_any_unreadable_one(store):
+    (_events(store) / "000000000001.json").write_bytes(DEEP)
+    ops = modelops.connect(store)
+    with pytest.warns(StoreWarning, match=r"000000000001\.json"):
+        assert [e.seq for e in ops.registry.history("m")] == [2]
+    assert ops.registry.get_version("m", stage="production").version == "1.0.1"
+
+
+def test_a_model_record_nested_too_deeply_to_parse_reads_as_one_that_is_not_json(store):
+    """As a record cut short by a crash: the model reads as absent, the others as they are."""
+    for damaged in (DEEP, b'{"name": "m", "tags": {'):
+        (store / "models" / "m" / "model.json").write_bytes(damaged)
+        ops = modelops.connect(store)
+        assert [m.name for m in ops.registry.list_models()] == ["other"]
+        with pytest.raises(modelops.NotFound, match="'m'"):
+            ops.registry.get_model("m")
+        assert ops.registry.get_model("other").name == "other"

@@ -65,6 +65,7 @@ from typing import Any, NoReturn
 
 import attrs
 
+from modelops._json import loads
 from modelops.entities.tracking import Page, Run, RunInfo
 from modelops.errors import FilterSyntaxError, InvalidInput
 
@@ -796,7 +797,7 @@ def decode_page_token(token: str, fingerprint: str) -> int:
         raise InvalidInput(f"expected a string, got {type(token).__name__}", field="page_token")
     try:
         raw = base64.b64decode(token + "=" * (-len(token) % 4), altchars=b"-_", validate=True)
-        payload = json.loads(raw.decode("utf-8"))
+        payload = loads(raw.decode("utf-8"))
         offset, owner = payload["o"], payload["q"]
     except (ValueError, binascii.Error, UnicodeError, KeyError, TypeError):
         raise InvalidInput(f"malformed page token {token[:40]!r}", field="page_token") from None

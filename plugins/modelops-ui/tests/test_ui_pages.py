@@ -131,6 +131,14 @@ def test_artifacts_never_render_as_pages(ops, tmp_path, monkeypatch) -> None:  #
     assert f'<img class="preview" src="/runs/{run.run_id}/raw?path=pic.png"' in image_page
 
 
+def test_a_json_artifact_nested_too_deeply_to_parse_previews_as_text(ops) -> None:  # type: ignore[no-untyped-def]
+    deep = "[" * 100_000 + "]" * 100_000
+    with ops.tracking.start_run(experiment="a", name="r") as run:
+        run.log_text(deep, "deep.json")
+    page = TestClient(app(ops)).get(f"/runs/{run.run_id}/artifact", params={"path": "deep.json"})
+    assert page.status_code == 200 and "[[[[" in page.text
+
+
 @pytest.mark.parametrize("url", [
     "/runs/..%2F..%2Fetc", "/runs/a%5Cb", "/models/~x", "/models/a%00b",
     "/drift/%2E%2E", "/runs/abc/artifact?path=../../secret", "/runs/abc/raw?path=a//b",

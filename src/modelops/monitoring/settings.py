@@ -24,6 +24,7 @@ from typing import Any
 
 import attrs
 
+from modelops._json import loads
 from modelops.entities._frozen import FrozenDict, freeze
 from modelops.entities.plain import to_plain
 from modelops.errors import InvalidInput, NotFound
@@ -125,7 +126,7 @@ def load_settings(client: Any, model: str) -> MonitorSettings:
     if not text:
         return MonitorSettings()
     try:
-        data = json.loads(text)
+        data = loads(text)
     except ValueError:
         raise InvalidInput(f"the monitoring settings of {model!r} are not JSON",
                            field=SETTINGS_TAG) from None

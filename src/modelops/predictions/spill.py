@@ -25,6 +25,7 @@ from typing import Any
 
 from modelops._files import path_name
 from modelops._ids import new_id
+from modelops._json import loads
 from modelops.errors import StoreError, StoreWarning
 from modelops.stores import PredictionStore
 from modelops.stores.predictions import KINDS
@@ -93,7 +94,7 @@ def pending(directory: str, store_uri: str, model: str) -> list[str]:
 def _header(path: str) -> dict[str, Any] | None:
     try:
         with open(path, encoding="utf-8") as f:
-            header = json.loads(f.readline())
+            header = loads(f.readline())
     except (OSError, ValueError):
         return None
     return header if isinstance(header, dict) and header.get("format") == _FORMAT else None
@@ -107,7 +108,7 @@ def records(path: str) -> Iterator[tuple[str, str, str]]:
         f.readline()  # the header
         for text in f:
             try:
-                kind, day, line = json.loads(text)
+                kind, day, line = loads(text)
             except (ValueError, TypeError):
                 bad += 1
                 continue

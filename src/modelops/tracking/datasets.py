@@ -32,6 +32,7 @@ import attrs
 import numpy as np
 
 from modelops._ids import now_ms
+from modelops._json import loads
 from modelops.entities.datasets import (  # noqa: F401 - parse_uri is this module's too
     Dataset,
     dataset_from_data,
@@ -129,7 +130,7 @@ def _read_json(store: Any, run_id: str, path: str) -> Any:
         with open(local, "rb") as f:
             raw = f.read()
     try:
-        return json.loads(raw)
+        return loads(raw)
     except ValueError as exc:  # bad UTF-8 included
         raise IntegrityError(f"run {run_id}'s artifact {path!r} is not JSON ({exc})") from None
 

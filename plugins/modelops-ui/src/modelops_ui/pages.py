@@ -28,6 +28,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 import modelops
+from modelops._json import loads
 from modelops.entities.plain import to_plain
 from modelops.entities.validators import check_key
 from modelops.errors import (
@@ -330,7 +331,7 @@ class _UI:
             text = data.decode("utf-8", errors="replace")
             if kind == "json":
                 with contextlib.suppress(ValueError):
-                    text = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+                    text = json.dumps(loads(text), indent=2, ensure_ascii=False)
             if kind == "csv":
                 import csv
 

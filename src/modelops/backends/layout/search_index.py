@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from modelops import query
+from modelops._json import loads
 from modelops.backends.layout.summary_log import INT64_MAX, INT64_MIN
 from modelops.entities import RunStatus
 
@@ -200,7 +201,7 @@ class Table:
         if len(head) < size:
             head += read(_HEAD + len(head), _HEAD + size)
         try:
-            self.header = json.loads(head)
+            self.header = loads(head)
             self.n = self.header["n"]
             token, log = self.header["token"], self.header["log"]
             if type(self.n) is not int or self.n < 0 or not (token is None
@@ -245,7 +246,7 @@ class Table:
 
     def _strings(self, where: Any) -> list[str]:
         try:
-            values = json.loads(self._blob(where))
+            values = loads(self._blob(where))
         except ValueError:
             raise DamagedIndex("a list of strings that is not JSON") from None
         if type(values) is not list or not set(map(type, values)) <= {str}:
@@ -380,7 +381,7 @@ class Table:
                 self.damaged = True
                 raise DamagedIndex("a summary whose bytes do not match its checksum")
             try:
-                out.append(json.loads(line))
+                out.append(loads(line))
             except ValueError:
                 self.damaged = True
                 raise DamagedIndex("a summary that is not JSON") from None
@@ -398,7 +399,7 @@ class Table:
     def signatures(self) -> list[Any]:
         def make() -> list[Any]:
             try:
-                sigs = json.loads(self._blob(self.header.get("signatures")))
+                sigs = loads(self._blob(self.header.get("signatures")))
             except ValueError:
                 raise DamagedIndex("signatures that are not JSON") from None
             if type(sigs) is not list or len(sigs) != self.n:

@@ -20,6 +20,7 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
+from modelops._json import loads
 from modelops.errors import StoreError, StoreWarning
 
 #: A file's identity and version, cheap to get without reading it; None when unknown.
@@ -52,10 +53,6 @@ def skipped(error: Exception) -> None:
 def dumps(obj: Any) -> bytes:
     # allow_nan: NaN and ±inf round-trip as NaN/Infinity, which json.loads reads back exactly.
     return json.dumps(obj, separators=(",", ":"), allow_nan=True).encode()
-
-
-def loads(data: bytes) -> Any:
-    return json.loads(data)
 
 
 class Storage:

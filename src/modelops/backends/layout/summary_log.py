@@ -10,8 +10,9 @@ Python, by a process that has not loaded numpy (``LayoutTrackingStore.search_run
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+from modelops._json import loads
 
 __all__ = ["indexable", "newest_lines", "parse_line", "parse_lines"]
 
@@ -35,7 +36,7 @@ def indexable(summary: dict[str, Any]) -> bool:
 def parse_line(line: bytes) -> Any:
     """One line of a summary log as JSON; None if it is not."""
     try:
-        return json.loads(line)
+        return loads(line)
     except ValueError:
         return None
 
@@ -66,7 +67,7 @@ def parse_lines(lines: list[bytes]) -> list[Any]:
     if not lines:
         return []
     try:
-        records = json.loads(b"[" + b",".join(lines) + b"]")
+        records = loads(b"[" + b",".join(lines) + b"]")
         if len(records) == len(lines):
             return records
     except ValueError:
