@@ -15,7 +15,11 @@ import modelops
 from modelops import ModelOpsError, StoreError, StoreWarning
 
 T0 = 1_790_000_000_000
-SHAPES = [b"{}", b"[]", b'"text"', b"null", b'{"name": []}', b"\xff\xfe not text"]
+#: JSON nested deeper than any parser recurses (Python's raises RecursionError; Arrow's
+#: overflows its stack and takes the process with it).
+DEEP = b"[" * 100_000 + b"]" * 100_000
+SHAPES = [b"{}", b"[]", b'"text"', b"null", b'{"name": []}', b"\xff\xfe not text",
+          b'{"name": ' + DEEP + b"}"]
 
 
 @pytest.fixture
@@ -51,8 +55,9 @@ def _reads(ops, run_id):
     }
 
 
-@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: s.decode(errors="replace"))
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: s.decode(errors="replace")[:20])
 @pytest.mark.parametrize("record", ["experiments/*/experiment.json", "experiment-names/exp.json",
+                                    "experiments/*/summaries.log",
                                     "experiments/*/runs/*/summary.json",
                                     "experiments/*/runs/*/run.json",
                                     "experiments/*/runs/*/log/*.json",
@@ -94,7 +99,10 @@ def test_a_summary_of_the_wrong_shape_is_rebuilt_from_the_run_records(store):
 
 
 @pytest.mark.parametrize("line", [b"[]", b"null", b"1", b'"x"', b"{}", b'{"id": 5, "ts": 1}',
-                                  b'{"id": "a", "ts": "soon"}', b"\xff\xfe"])
+                                  b'{"id": "a", "ts": "soon"}', b"\xff\xfe",
+                                  b'{"id": "a", "ts": 1, "prediction": ' + DEEP + b"}",
+                                  b'{"id": "a", "ts": 99999999999999999999999}'],
+                         ids=lambda s: s.decode(errors="replace")[:30])
 def test_a_prediction_line_that_is_no_record_is_skipped_naming_its_part(store, line):
     root, _ = store
     part = _one(root, "predictions/p/date=*/part-*.jsonl")
@@ -109,3 +117,21 @@ def test_a_prediction_line_that_is_no_record_is_skipped_naming_its_part(store, l
         with pytest.warns(StoreWarning, match=os.path.basename(part)):
             table = read_predictions(ops.predictions.store, "p", engine=engine)
         assert table.ids.tolist() == ["id-0", "id-1", "id-2"]
+
+
+@pytest.mark.parametrize("engine", ["auto", "arrow", "python"])
+def test_a_feedback_line_nested_too_deeply_is_skipped_naming_its_part(store, engine):
+    """Arrow's JSON reader would crash the process on a part of that line alone (a stack
+    overflow: no exception to catch)."""
+    root, _ = store
+    ops = modelops.connect(root)
+    ops.predictions.feedback("p", "id-2", "no", timestamp=T0 + 10)
+    part = _one(root, "predictions/p/feedback/date=*/part-*.jsonl")
+    with open(part, "wb") as f:
+        f.write(b'{"id": "id-2", "ts": 1, "actual": ' + DEEP + b"}\n")
+    ops.predictions.feedback("p", "id-1", "yes", timestamp=T0 + 11)
+    from modelops.predictions.reader import read_predictions
+
+    with pytest.warns(StoreWarning, match=os.path.basename(part)):
+        table = read_predictions(ops.predictions.store, "p", engine=engine)
+    assert table.actuals.tolist() == [None, "yes", None]

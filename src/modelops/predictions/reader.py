@@ -24,14 +24,17 @@ Stored parts are data like any other: a line that does not parse, or parses to s
 that is not a prediction (``[]``, ``null``, a record without an id or with a time that is not
 a number) — a torn last line left by a crash outside modelops, a file edited by hand — is
 skipped, counted and reported with a ``StoreWarning`` naming the part; it never breaks a
-read. Arrow is only ever handed parts whose every line is a JSON object (its JSON reader
-crashes the process on a part starting with ``null``).
+read. Arrow is only ever handed parts whose every line is a JSON object and none nested
+deeper than ``ARROW_MAX_NESTING`` (its JSON reader crashes the process on a part starting
+with ``null``, and on a line nested some ten thousand deep); others are read line by line.
+A Parquet part that does not read as one — cut short, overwritten, a page whose checksum
+does not match — is skipped whole with a ``StoreWarning`` naming it; an error of the store
+itself while reading it is a ``StoreError`` naming it.
 """
 
 from __future__ import annotations
 
 import io
-import json
 import os
 import warnings
 from collections.abc import Iterator
@@ -39,9 +42,17 @@ from typing import Any
 
 import numpy as np
 
+from modelops._json import loads
 from modelops._time import utc_day
 from modelops.entities.predictions import PredictionTable
-from modelops.errors import Conflict, InvalidInput, NotFound, StoreError, StoreWarning
+from modelops.errors import (
+    Conflict,
+    InvalidInput,
+    ModelOpsError,
+    NotFound,
+    StoreError,
+    StoreWarning,
+)
 from modelops.stores import PredictionStore
 from modelops.stores.predictions import Part
 
@@ -51,6 +62,11 @@ FEEDBACK_FIELDS = ("id", "ts", "actual")
 
 #: Bytes of parts a read parses at once, unless told otherwise (see the module docstring).
 READ_BATCH_BYTES = 32 << 20
+#: Lines with this many ``[`` and ``{`` (so possibly nested this deep) are parsed line by
+#: line: Arrow's JSON reader overflows its stack, and crashes the process, on lines nested
+#: ten to thirty thousand deep; Python's parser refuses those beyond a thousand.
+ARROW_MAX_NESTING = 1_000
+_INT64 = (-(1 << 63), (1 << 63) - 1)
 
 
 def batch_bytes_setting(value: int | None = None) -> int:
@@ -81,11 +97,57 @@ def _report(bad: int, where: str) -> None:
                       "or not a record)", StoreWarning, stacklevel=4)
 
 
+def parquet_part(model: str, part: Part, data: Any, since: int | None = None,
+                 until: int | None = None) -> Any | None:
+    """A Parquet part — its bytes, or its file opened from the store — as an Arrow table
+    (of the row groups that may hold times in ``[since, until)``; see ``arrow_parquet``);
+    None, reported with a ``StoreWarning`` naming it, when it does not read as Parquet. An
+    error of the store's file itself is a ``StoreError``: that part is not known damaged."""
+    import pyarrow as pa
+
+    source = data if isinstance(data, bytes) else _Watched(data)
+    try:
+        return arrow_parquet(source, since, until)
+    except Exception as exc:
+        if isinstance(source, _Watched) and source.error is exc:
+            if isinstance(exc, ModelOpsError):
+                raise
+            raise StoreError(f"reading {_where(model, part)} failed: {type(exc).__name__}: "
+                             f"{exc}") from exc
+        if not isinstance(exc, (pa.ArrowException, OSError, ValueError)):
+            raise
+        warnings.warn(f"modelops: skipped {_where(model, part)}: it does not read as Parquet "
+                      f"({type(exc).__name__}: {exc})", StoreWarning, stacklevel=2)
+        return None
+
+
+class _Watched:
+    """A file that remembers the error it raised: pyarrow passes a Python file's own
+    exception on as it is, so it can be told from one of Arrow's about the bytes."""
+
+    def __init__(self, file: Any) -> None:
+        self._file = file
+        self.error: BaseException | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        found = getattr(self._file, name)
+        if not callable(found):
+            return found
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return found(*args, **kwargs)
+            except BaseException as exc:
+                self.error = exc
+                raise
+        return call
+
+
 def _is_record(record: Any, kind: str) -> bool:
     """Whether a parsed line has what every reader relies on: an object with a string id
-    and a whole-number time."""
+    and a whole-number time (of 64 bits)."""
     return (isinstance(record, dict) and isinstance(record.get("id"), str)
-            and type(record.get("ts")) is int)
+            and type(record.get("ts")) is int and _INT64[0] <= record["ts"] <= _INT64[1])
 
 
 def parse_lines(data: bytes, where: str, kind: str = "predictions") -> list[dict[str, Any]]:
@@ -96,7 +158,7 @@ def parse_lines(data: bytes, where: str, kind: str = "predictions") -> list[dict
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            record = loads(line)
         except ValueError:  # UnicodeDecodeError included
             bad += 1
             continue
@@ -148,40 +210,55 @@ def use_threads(size: int) -> bool:
 
 
 def arrow_json(pa: Any, data: bytes | bytearray) -> Any:
-    """JSON lines as an Arrow table, in blocks of ``_BLOCK`` bytes. Every line must be a JSON
-    object (``objects_only``): Arrow's reader crashes on some other first lines."""
+    """JSON lines as an Arrow table, in blocks of ``_BLOCK`` bytes. The lines must be what
+    Arrow's reader survives (``arrow_parsable``)."""
     options = pa.json.ReadOptions(block_size=_BLOCK, use_threads=use_threads(len(data)))
     return pa.json.read_json(pa.BufferReader(data), read_options=options,
                              memory_pool=_pool(pa))
 
 
-def objects_only(data: bytes) -> bool:
-    """Whether every line of ``data`` starts a JSON object (no blank line, no ``null``, no
-    ``[]``): what may be handed to Arrow's JSON reader. A vectorized look at the byte after
-    each newline, no parsing."""
+def arrow_parsable(data: bytes | bytearray) -> bool:
+    """Whether ``data`` (lines, each ending with a newline) may be handed to Arrow's JSON
+    reader: every line starts a JSON object (no blank line, no ``null``, no ``[]``), and
+    none has ``ARROW_MAX_NESTING`` brackets and braces. A vectorized look at the byte after
+    each newline, and a count of brackets in only the lines long enough to hold that many;
+    no parsing."""
     if data[:1] != b"{":
         return False
     raw = np.frombuffer(data, dtype=np.uint8)
-    starts = np.flatnonzero(raw[:-1] == 10) + 1
-    return bool((raw[starts] == 123).all())
+    ends = np.flatnonzero(raw == 10)
+    if not len(ends) or ends[-1] != len(raw) - 1:
+        ends = np.append(ends, len(raw))   # the last line, without its newline
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    if not bool((raw[starts[1:]] == 123).all()):
+        return False
+    for line in np.flatnonzero(ends - starts >= ARROW_MAX_NESTING):
+        text = data[starts[line]:ends[line]]
+        opened = text.count(b"[") + text.count(b"{")
+        if opened >= ARROW_MAX_NESTING:
+            return False
+    return True
 
 
 def arrow_parquet(data: Any, since: int | None = None, until: int | None = None) -> Any:
     """A Parquet file (its bytes, or a seekable binary file) as an Arrow table: with
     ``since`` or ``until``, only the row groups whose ``ts`` statistics meet ``[since,
     until)`` (a row group without statistics is read), so from a file only their bytes and
-    the footer are read."""
+    the footer are read. The pages' checksums, where the file has them (``parquet_bytes``
+    writes them), are checked, and the columns' contents validated (UTF-8 strings, offsets):
+    Arrow's errors (``OSError`` and ``pa.ArrowInvalid``) for a damaged file."""
     import pyarrow.parquet as pq
 
     source = io.BytesIO(data) if isinstance(data, bytes) else data
-    file = pq.ParquetFile(source, memory_map=False)
+    file = pq.ParquetFile(source, memory_map=False, page_checksum_verification=True)
     meta = file.metadata
     threads = use_threads(meta.serialized_size + sum(
         meta.row_group(i).total_byte_size for i in range(meta.num_row_groups)))
     groups = _row_groups(meta, since, until)
-    if groups is None:
-        return file.read(use_threads=threads)
-    return file.read_row_groups(groups, use_threads=threads)
+    table = file.read(use_threads=threads) if groups is None else \
+        file.read_row_groups(groups, use_threads=threads)
+    table.validate(full=True)
+    return table
 
 
 def _row_groups(meta: Any, since: int | None, until: int | None) -> list[int] | None:
@@ -226,7 +303,7 @@ def _part_tables(pa: Any, model: str, kind: str, part: Part, data: bytes) -> lis
     if not data.strip():
         return []
     data = _ended(data)
-    if objects_only(data):
+    if arrow_parsable(data):
         try:
             return [arrow_json(pa, data)]
         except pa.ArrowInvalid:
@@ -253,7 +330,7 @@ class _Pending:
         if not data.strip():
             return []
         data = _ended(data)
-        if not objects_only(data):  # after the parts before it: rows keep their order
+        if not arrow_parsable(data):  # after the parts before it: rows keep their order
             return self.parse() + _line_by_line(self.pa, self.model, self.kind, part, data)
         start = len(self.buffer)
         self.buffer += data
@@ -290,11 +367,12 @@ def _batches(pa: Any, store: PredictionStore, model: str, kind: str, parts: list
             tables += pending.parse()
             try:
                 with store.open_part(model, part) as file:
-                    table = arrow_parquet(file, since, until)
+                    table = parquet_part(model, part, file, since, until)
             except NotFound:
                 raise PartsChanged(part.name) from None
-            size += table.nbytes
-            tables.append(table)
+            if table is not None:
+                size += table.nbytes
+                tables.append(table)
         else:
             data = read_part(store, model, part)
             size += len(data)
@@ -330,12 +408,13 @@ def _concat(pa: Any, tables: list[Any]) -> Any:
 
 
 def _checked(pa: Any, table: Any) -> Any:
-    """The table if its id and ts columns are what a record has (strings, whole numbers);
-    else the line-by-line reader, which skips the records that are not, takes over."""
+    """The table if its id and ts columns are what a record has (strings, whole numbers of
+    64 bits or fewer, signed); else the line-by-line reader, which skips the records that are
+    not, takes over."""
     names = table.column_names
     if "id" not in names or "ts" not in names or table["id"].null_count \
             or table["ts"].null_count or not pa.types.is_string(table["id"].type) \
-            or not pa.types.is_integer(table["ts"].type):
+            or not pa.types.is_signed_integer(table["ts"].type):
         raise _Unreadable("a record without a string id or a whole-number time")
     return table
 
@@ -592,7 +671,9 @@ def _records(store: PredictionStore, model: str, kind: str,
         data = read_part(store, model, part)
         if part.fmt == "parquet":
             # Parquet parts exist only where pyarrow did.
-            yield from (r for r in arrow_parquet(data).to_pylist() if _is_record(r, kind))
+            table = parquet_part(model, part, data)
+            if table is not None:
+                yield from (r for r in table.to_pylist() if _is_record(r, kind))
         else:
             yield from parse_lines(data, _where(model, part), kind)
 

@@ -15,9 +15,9 @@ from modelops.predictions.columns import parquet_bytes
 from modelops.predictions.logger import PredictionLogger, encode
 from modelops.predictions.reader import (
     arrow_json,
-    arrow_parquet,
+    arrow_parsable,
     batch_bytes_setting,
-    objects_only,
+    parquet_part,
     read_predictions,
 )
 from modelops.stores import PredictionStore
@@ -119,7 +119,9 @@ class Predictions:
     def compact(self, model: str, day: Any, fmt: str | None = None) -> list[str]:
         """Merge a closed day's parts into one file per kind: Parquet when pyarrow is
         installed (``fmt="parquet"``), else JSON lines. Readers never see a record twice,
-        even if compaction is interrupted. Returns the new parts' names."""
+        even if compaction is interrupted. A day with a Parquet part that does not read as
+        one (reported with a ``StoreWarning``) is left as it is. Returns the new parts'
+        names."""
         check_name(model, "model")
         name = utc_day(_day_ms(day))
         if name >= utc_day(_ms(dt.datetime.now(dt.timezone.utc), "now")):
@@ -137,7 +139,10 @@ class Predictions:
             parts = self.store.list_parts(model, kind, name, name)
             if len(parts) <= 1 and all(p.fmt == fmt for p in parts):
                 continue
-            lines = b"".join(_as_jsonl(self.store.read_part(model, p), p.fmt) for p in parts)
+            pieces = [_as_jsonl(model, p, self.store.read_part(model, p)) for p in parts]
+            if None in pieces:
+                continue  # a damaged part (reported): the day stays as it is, every file kept
+            lines = b"".join(pieces)
             data, kept = lines, "jsonl"
             if fmt == "parquet" and (parquet := _to_parquet(lines)) is not None:
                 data, kept = parquet, "parquet"
@@ -168,11 +173,14 @@ def _check_version(version: Any) -> None:
         check_text(version, "version")
 
 
-def _as_jsonl(data: bytes, fmt: str) -> bytes:
-    if fmt == "jsonl":
+def _as_jsonl(model: str, part: Any, data: bytes) -> bytes | None:
+    """A part's records as JSON lines; None for a Parquet part that does not read as one."""
+    if part.fmt == "jsonl":
         return data if data.endswith(b"\n") or not data else data + b"\n"
-    rows = arrow_parquet(data).to_pylist()
-    return "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in rows).encode()
+    table = parquet_part(model, part, data)
+    if table is None:
+        return None
+    return "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in table.to_pylist()).encode()
 
 
 def _to_parquet(lines: bytes) -> bytes | None:
@@ -182,7 +190,7 @@ def _to_parquet(lines: bytes) -> bytes | None:
     import pyarrow as pa
     import pyarrow.json  # makes pa.json
 
-    if not objects_only(lines):
+    if not arrow_parsable(lines):
         return None
     try:
         table = arrow_json(pa, lines)

@@ -53,12 +53,14 @@ from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
 import attrs
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import modelops
 from modelops.errors import ModelOpsError, NotFound, StoreError, StoreWarning
+from modelops.predictions.columns import PARQUET_MIN_ROWS, arrow
 from modelops.testing import strategies as mst
 
 __all__ = [
@@ -227,7 +229,7 @@ def populate(ops: Any, scratch: str) -> Populated:
     """Fill a store with a little of everything: an experiment with a run (metrics, params,
     tags, artifacts in folders), a model with two versions (a pickle and plain files), a
     production version and an alias, a drift reference and report, predictions with
-    feedback."""
+    feedback (and, with pyarrow, a part of them written as Parquet)."""
     with ops.tracking.start_run(experiment="exp", name="r") as run:
         for step in range(3):
             run.log_metrics({"m": 0.5 + step / 10, "loss": 1.0 / (step + 1)}, step=step)
@@ -252,6 +254,10 @@ def populate(ops: Any, scratch: str) -> Populated:
                     id=f"id-{i}", timestamp=_T0 + i * 1000)
         for i in range(0, 20, 3):
             log.feedback(f"id-{i}", "yes", timestamp=_T0 + 50_000 + i)
+        if arrow() is not None:
+            n = PARQUET_MIN_ROWS
+            log.log_columns({"x": np.arange(n, dtype=float), "c": np.repeat("a", n)},
+                            ["yes", "no"] * (n // 2), np.linspace(0, 1, n))
     return Populated(run.run_id, report.report_id, scratch)
 
 
@@ -606,7 +612,9 @@ class BadInputSuite:
 # -- corruption -----------------------------------------------------------------------------
 
 _SHAPES = (b"{}", b"[]", b'"text"', b"1", b"null", b'{"a": 1}', b"[[]]", b'{"name": []}',
-           b'{"runs": {"x": [1, 2, 3]}, "token": "t"}')
+           b'{"runs": {"x": [1, 2, 3]}, "token": "t"}',
+           # deeper than any JSON parser recurses
+           b'{"id": "a", "ts": 1, "name": ' + b"[" * 100_000 + b"]" * 100_000 + b"}")
 _DAMAGE = ("truncate", "flip", "shape", "delete", "garbage", "link")
 
 
