@@ -186,6 +186,18 @@ def test_cli_drift_fit_and_check(tmp_path, capsys):
     assert "no file" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("name, data", [
+    ("cut.parquet", b"PAR1\x15\x04"), ("random.parquet", bytes(range(256)) * 8),
+    ("latin1.csv", b"city,age\nZ\xfcrich,3\n")])
+def test_cli_drift_names_a_file_that_does_not_read_as_its_format(tmp_path, capsys, name,
+                                                                   data):
+    (tmp_path / name).write_bytes(data)
+    uri = str(tmp_path / "store")
+    assert main(["--uri", uri, "drift", "fit", "churn", str(tmp_path / name)]) == 1
+    err = capsys.readouterr().err
+    assert name in err and "does not read as" in err and "Traceback" not in err
+
+
 def test_cli_column_failures_use_the_corrected_verdict_on_clean_data(tmp_path, capsys):
     # 30 clean columns judged each at alpha 0.05 flag one in 79 % of checks: `--fail-on
     # column` exited 3 on clean data unless --correction bh was passed; now it is the default.

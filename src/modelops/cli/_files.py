@@ -18,16 +18,26 @@ def read_table(path: str) -> dict[str, np.ndarray]:
         raise InvalidInput(f"no file {path!r}", field="path")
     if path.endswith((".parquet", ".pq")):
         try:
+            import pyarrow as pa
             import pyarrow.parquet as pq
         except ImportError:
             raise MissingDependency("reading Parquet files", "pyarrow") from None
         from modelops.predictions.reader import use_threads
 
-        table = pq.read_table(path, use_threads=use_threads(os.path.getsize(path)))
+        try:
+            table = pq.read_table(path, use_threads=use_threads(os.path.getsize(path)))
+            table.validate(full=True)
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            raise InvalidInput(f"{path!r} does not read as Parquet ({exc})", field="path") \
+                from None
         return {name: table.column(name).to_numpy(zero_copy_only=False)
                 for name in table.column_names}
-    with open(path, newline="", encoding="utf-8") as f:
-        rows = list(csv.reader(f))
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = list(csv.reader(f))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise InvalidInput(f"{path!r} does not read as CSV in UTF-8 ({exc})",
+                           field="path") from None
     if not rows:
         raise InvalidInput(f"{path!r} is empty", field="path")
     header, body = rows[0], rows[1:]
