@@ -64,6 +64,7 @@ import tempfile
 import threading
 import time
 import uuid
+import warnings
 import weakref
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -71,6 +72,7 @@ from typing import Any
 import attrs
 
 from modelops._files import sha256_file
+from modelops._json import loads
 from modelops.entities.registry import (
     ArtifactFile,
     Change,
@@ -83,7 +85,14 @@ from modelops.entities.registry import (
     check_alias,
 )
 from modelops.entities.registry_codec import event_from_data, to_data
-from modelops.errors import AlreadyExists, Conflict, InvalidInput, NotFound, StoreError
+from modelops.errors import (
+    AlreadyExists,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    StoreError,
+    StoreWarning,
+)
 from modelops.stores import RegistryStore
 from modelops.uri import hide_password
 from modelops_mlflow.connection import Connection, error_code, mlflow_errors
@@ -113,6 +122,13 @@ _NUMBERING_TRIES = 30  # see _numbered
 _FRESH_LISTING_S = 1.0  # how long a listing of versions serves the early "taken?" check
 _PRODUCTION = Stage.PRODUCTION.value
 _STAGING = Stage.STAGING.value
+#: What decoding a record of the wrong shape raises.
+_DECODE_ERRORS = (TypeError, ValueError, KeyError, AttributeError, IndexError, InvalidInput)
+
+
+def _skipped(error: StoreError) -> None:
+    """Report a record a listing goes on without (the error names it)."""
+    warnings.warn(f"modelops: skipped {error}", StoreWarning, stacklevel=3)
 
 
 def _internal_version_tag(key: str) -> bool:
@@ -284,14 +300,20 @@ class MlflowRegistryStore(RegistryStore):
 
     @staticmethod
     def _to_model(rm: Any) -> RegisteredModel:
+        """The model of MLflow's record; ``StoreError`` naming it when its ``modelops.model``
+        tag (which anyone may edit in MLflow's UI) is not what modelops wrote."""
         tags = dict(rm.tags or {})
-        own = json.loads(tags.pop(MODEL_TAG)) if MODEL_TAG in tags else None
-        tags.pop(TRAIL_TAG, None)
-        if own is None:  # registered by plain MLflow code
-            own = {"created_time": int(rm.creation_timestamp or 0), "creator": ""}
-        return RegisteredModel(name=rm.name, created_time=own["created_time"],
-                               creator=own["creator"], description=rm.description or "",
-                               tags=tags)
+        try:
+            own = loads(tags.pop(MODEL_TAG)) if MODEL_TAG in tags else None
+            tags.pop(TRAIL_TAG, None)
+            if own is None:  # registered by plain MLflow code
+                own = {"created_time": int(rm.creation_timestamp or 0), "creator": ""}
+            return RegisteredModel(name=rm.name, created_time=own["created_time"],
+                                   creator=own["creator"], description=rm.description or "",
+                                   tags=tags)
+        except _DECODE_ERRORS as exc:
+            raise StoreError(f"model {rm.name!r}: its tag {MODEL_TAG} is not a record of "
+                             f"modelops ({type(exc).__name__}: {exc})") from None
 
     def list_models(self) -> list[RegisteredModel]:
         out = []
@@ -308,6 +330,8 @@ class MlflowRegistryStore(RegistryStore):
         for rm in out:
             try:
                 models.append(self._to_model(rm))
+            except StoreError as exc:
+                _skipped(exc)
             except InvalidInput:
                 continue  # a name modelops cannot hold
         return sorted(models, key=lambda m: m.name)
@@ -587,21 +611,34 @@ class MlflowRegistryStore(RegistryStore):
         return tags
 
     def _to_version(self, name: str, listed: _Listed, whole: bool) -> ModelVersion:
+        """The version of MLflow's record; ``StoreError`` naming it when the tags that hold
+        modelops' record of it (which anyone may edit in MLflow's UI) are not what modelops
+        wrote."""
         mv = listed.mv
         tags = dict(mv.tags or {})
         if not listed.tagged:
             return self._plain_version(name, listed, tags, whole)
-        data = json.loads(tags[RECORD_TAG])
+        try:
+            return self._recorded_version(name, listed, tags)
+        except _DECODE_ERRORS as exc:
+            raise StoreError(f"version {listed.semver} of {name!r} (MLflow's version "
+                             f"{listed.number}): its tags are not a record of modelops "
+                             f"({type(exc).__name__}: {exc})") from None
+
+    @staticmethod
+    def _recorded_version(name: str, listed: _Listed, tags: dict[str, str]) -> ModelVersion:
+        mv = listed.mv
+        data = loads(tags[RECORD_TAG])
         parts = [tags[FILES_TAG]]
         i = 2
         while f"{FILES_TAG}.{i}" in tags:
             parts.append(tags[f"{FILES_TAG}.{i}"])
             i += 1
-        files = tuple(ArtifactFile(p, s, n) for p, s, n in json.loads("".join(parts)))
+        files = tuple(ArtifactFile(p, s, n) for p, s, n in loads("".join(parts)))
         lineage = {k[len(LINEAGE_PREFIX):]: v for k, v in tags.items()
                    if k.startswith(LINEAGE_PREFIX)}
         if "datasets" in lineage:
-            lineage["datasets"] = json.loads(lineage["datasets"])
+            lineage["datasets"] = loads(lineage["datasets"])
         lineage = Lineage(**{k: v for k, v in lineage.items()
                              if k in ("parent_version", "training_data", "notes", "datasets")})
         user_tags = {k: v for k, v in tags.items() if not _internal_version_tag(k)}
@@ -692,7 +729,13 @@ class MlflowRegistryStore(RegistryStore):
 
     def list_versions(self, name: str) -> list[ModelVersion]:
         self._registered(name)
-        return [self._to_version(name, listed, whole=False) for listed in self._listed(name)]
+        out = []
+        for listed in self._listed(name):
+            try:
+                out.append(self._to_version(name, listed, whole=False))
+            except StoreError as exc:
+                _skipped(exc)
+        return out
 
     def download_version(self, name: str, version: str, dst_dir: str) -> str:
         listed = self._find(name, version)

@@ -1,0 +1,66 @@
+"""The tags in which modelops keeps its records on MLflow's registry can be edited by anyone
+in MLflow's UI: one edited into something modelops did not write costs that record (a
+StoreError naming it, skipped with a warning by listings), never a raw error, never the
+other versions or models."""
+
+from __future__ import annotations
+
+import pytest
+
+import modelops
+from modelops import StoreError, StoreWarning
+
+#: Deeper than Python's JSON parser recurses, within the 100,000 characters MLflow keeps.
+DEEP = "[" * 40_000 + "]" * 40_000
+
+
+def _mlflow(uri: str):  # type: ignore[no-untyped-def]
+    from mlflow.tracking import MlflowClient
+
+    database = uri.removeprefix("mlflow+")
+    return MlflowClient(tracking_uri=database, registry_uri=database)
+
+
+@pytest.fixture
+def store(sqlite_uri, tmp_path):  # type: ignore[no-untyped-def]
+    uri = sqlite_uri()
+    weights = tmp_path / "weights.bin"
+    weights.write_bytes(b"weights")
+    ops = modelops.connect(uri)
+    for _ in range(2):
+        ops.registry.register("m", str(weights), flavor="path", metrics={"f1": 0.9})
+    ops.registry.register("other", str(weights), flavor="path")
+    ops.registry.promote("m", "1.0.1")
+    return uri
+
+
+def _number(client, version: str) -> str:  # type: ignore[no-untyped-def]
+    (mv,) = [mv for mv in client.search_model_versions("name='m'")
+             if mv.tags.get("modelops.version") == version]
+    return mv.version
+
+
+@pytest.mark.parametrize("tag, value", [
+    ("modelops.record", "not JSON"), ("modelops.record", "[]"), ("modelops.record", '{"x": 1}'),
+    ("modelops.record", DEEP), ("modelops.files", "not JSON"), ("modelops.files", "[[1]]")])
+def test_a_version_whose_record_was_edited_costs_only_that_version(store, tag, value):
+    client = _mlflow(store)
+    client.set_model_version_tag("m", _number(client, "1.0.0"), tag, value)
+    ops = modelops.connect(store)
+    with pytest.raises(StoreError, match=r"version 1\.0\.0 of 'm'"):
+        ops.registry.get_version("m", "1.0.0")
+    with pytest.warns(StoreWarning, match=r"version 1\.0\.0 of 'm'"):
+        assert [v.version for v in ops.registry.list_versions("m")] == ["1.0.1"]
+    assert ops.registry.get_version("m", stage="production").version == "1.0.1"
+    assert ops.registry.get_model("other").name == "other"
+
+
+@pytest.mark.parametrize("value", ["not JSON", "[]", "{}", DEEP])
+def test_a_model_whose_record_was_edited_costs_only_that_model(store, value):
+    _mlflow(store).set_registered_model_tag("m", "modelops.model", value)
+    ops = modelops.connect(store)
+    with pytest.raises(StoreError, match="model 'm'"):
+        ops.registry.get_model("m")
+    with pytest.warns(StoreWarning, match="model 'm'"):
+        assert [m.name for m in ops.registry.list_models()] == ["other"]
+    assert ops.registry.get_version("m", stage="production").version == "1.0.1"
