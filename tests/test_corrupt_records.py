@@ -135,3 +135,24 @@ def test_a_feedback_line_nested_too_deeply_is_skipped_naming_its_part(store, eng
     with pytest.warns(StoreWarning, match=os.path.basename(part)):
         table = read_predictions(ops.predictions.store, "p", engine=engine)
     assert table.actuals.tolist() == [None, "yes", None]
+
+
+def test_integers_beyond_64_bits_never_break_a_read(tmp_path):
+    """JSON keeps them whole, Arrow's columns cannot: Arrow's JSON reader reads them as the
+    nearest float (inf beyond a float's range), the line-by-line reader keeps them whole."""
+    ops = modelops.connect(tmp_path)
+    with ops.predictions.logger("p") as log:
+        log.log({"x": 10 ** 400}, 1, id="big", timestamp=T0)
+        log.log({"x": 2}, 10 ** 30, id="small", timestamp=T0 + 1)
+    ops.predictions.feedback("p", "big", 10 ** 25, timestamp=T0 + 2)
+    from modelops.predictions.reader import read_predictions
+
+    store = ops.predictions.store
+    exact = read_predictions(store, "p", engine="python")
+    assert exact.features["x"].tolist() == [10 ** 400, 2]
+    assert exact.predictions.tolist() == [1, 10 ** 30]
+    assert exact.actuals.tolist() == [10 ** 25, None]
+    nearest = read_predictions(store, "p", engine="auto")
+    assert nearest.features["x"].tolist() == [float("inf"), 2.0]
+    assert nearest.predictions.tolist() == [1.0, 1e30]
+    assert nearest.actuals.tolist() == [1e25, None]

@@ -92,6 +92,67 @@ def test_feedback_is_joined_to_the_logged_prediction(store, server):
     assert 'modelops_serve_feedback_joined_total{model="fraud",version="1.0.0"} 2.0' in metrics
 
 
+def test_a_feedback_batch_with_an_id_the_logger_refuses_logs_none_of_it(store, server):
+    url, application = server
+    with httpx.Client(base_url=url) as client:
+        rid = client.post("/predict", json={"features": ROW}).json()["id"]
+        refused = client.post("/feedback", json=[{"id": rid, "actual": 1},
+                                                 {"id": "two\nlines", "actual": 0}])
+    assert refused.status_code == 422
+    assert [f["field"] for f in refused.json()["fields"]] == ["[1].id"]
+    application.state.server.logger("1.0.0").flush()
+    assert store.predictions.read("fraud").actuals.tolist() == [None]
+
+
+def test_an_integer_beyond_64_bits_as_feedback_never_breaks_a_read(store, server):
+    """Python's JSON keeps it whole, Arrow's columns cannot: the read keeps it as an
+    object, and /health goes on answering."""
+    url, application = server
+    with httpx.Client(base_url=url) as client:
+        rid = client.post("/predict", json={"features": ROW}).json()["id"]
+        big = "1" + "0" * 400
+        body = f'[{{"id": "{rid}", "actual": {big}}}, {{"id": "{rid}", "actual": "x"}}]'
+        assert client.post("/feedback", content=body).status_code == 200
+        application.state.server.logger("1.0.0").flush()
+        assert client.get("/health").status_code == 200
+    assert store.predictions.read("fraud").actuals.tolist() == ["x"]
+
+
+def test_an_integer_beyond_a_float_for_a_model_without_signature_is_a_422(tmp_path):
+    x, y = frame()
+    ops = modelops.connect(tmp_path / "plain")
+    numbers = x[["amount", "items"]].to_numpy()         # no column names: no signature
+    version = ops.registry.register("plain", LogisticRegression().fit(numbers, y)).version
+    ops.registry.promote("plain", version, stage="production")
+    with serving(app(ops, "plain")) as url:
+        body = '{"features": {"0": 1' + "0" * 400 + ', "1": 2}}'
+        response = httpx.post(f"{url}/predict", content=body)
+        assert response.status_code == 422, response.text
+        assert httpx.get(f"{url}/live").status_code == 200
+
+
+@pytest.mark.parametrize("length", [b"\xb2", b"1\xb9", b"-1", b"1e3"])
+def test_a_content_length_that_is_no_ascii_number_is_a_400(store, length):
+    """uvicorn refuses such a header itself; an app mounted elsewhere meets it."""
+    import asyncio
+
+    sent = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"{}", "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "method": "POST", "scheme": "http", "path": "/predict", "raw_path": b"/predict",
+             "query_string": b"", "root_path": "", "server": ("127.0.0.1", 80),
+             "client": ("127.0.0.1", 1), "headers": [(b"content-length", length),
+                                                      (b"content-type", b"application/json")]}
+    asyncio.run(app(store, "fraud")(scope, receive, send))
+    assert sent[0]["status"] == 400
+
+
 @pytest.mark.parametrize(("body", "fields"), [
     ({"features": {"amount": 70.0, "items": 2}}, {"country": "is missing"}),
     ({"features": {**ROW, "colour": "red"}}, {"colour": "not a column"}),

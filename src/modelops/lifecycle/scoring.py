@@ -77,7 +77,7 @@ def column_values(values: Any) -> Any:
         return arr
     try:      # logged numbers come back as objects when some are missing (None)
         return np.asarray([np.nan if v is None else v for v in arr.tolist()], dtype=np.float64)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):   # OverflowError: an int beyond a float
         return arr
 
 

@@ -234,7 +234,7 @@ class PredictionLogger:
         if not isinstance(features, Mapping):
             raise InvalidInput(f"expected a mapping of feature to value, got "
                                f"{type(features).__name__}", field="features")
-        rid = new_id() if id is None else _check_id(id)
+        rid = new_id() if id is None else check_id(id)
         ts = now_ms() if timestamp is None else check_timestamp(timestamp, "timestamp")
         if metadata is not None and not isinstance(metadata, Mapping):
             raise InvalidInput(f"expected a mapping, got {type(metadata).__name__}",
@@ -430,7 +430,7 @@ class PredictionLogger:
         self._push("feedback", day, line)
 
     def _feedback(self, id: Any, actual: Any, timestamp: Any) -> tuple[str, str]:
-        rid = _check_id(id)
+        rid = check_id(id)
         ts = now_ms() if timestamp is None else check_timestamp(timestamp, "timestamp")
         return self._days.of(ts), encode({"id": rid, "ts": ts, "actual": actual}, "actual")
 
@@ -816,7 +816,9 @@ def _span_of(lines: Sequence[str]) -> tuple[int, int] | None:
     return (first, last) if first >= 0 else None
 
 
-def _check_id(value: Any) -> str:
+def check_id(value: Any) -> str:
+    """``value`` if it may be a prediction's id (a non-empty line of text of at most 200
+    characters); else ``InvalidInput`` naming ``id``."""
     if not isinstance(value, str) or not value or len(value) > 200 or "\n" in value:
         raise InvalidInput(f"expected a non-empty string of at most 200 characters, got "
                            f"{value!r}", field="id")

@@ -396,8 +396,8 @@ def _line_by_line(pa: Any, model: str, kind: str, part: Part, data: bytes) -> li
 def _from_records(pa: Any, records: list[dict[str, Any]]) -> Any:
     try:
         return pa.Table.from_pylist(records)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeError) as exc:
-        raise _Unreadable(str(exc)) from None
+    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeError, OverflowError) as exc:
+        raise _Unreadable(str(exc)) from None   # an integer beyond 64 bits, say
 
 
 def _concat(pa: Any, tables: list[Any]) -> Any:
@@ -658,7 +658,10 @@ def _best_array(values: list[Any]) -> np.ndarray:
         return np.array(values, dtype=bool)
     if all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))
            for v in values):
-        return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+        try:
+            return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+        except OverflowError:
+            pass    # an integer beyond a float's range: kept as it is
     out = np.empty(len(values), dtype=object)
     out[:] = values
     return out

@@ -92,11 +92,11 @@ class Predictions:
     def feedback(self, model: str, id: str, actual: Any, timestamp: int | None = None) -> None:
         """Record one ground truth directly (a logger batches many)."""
         from modelops._ids import now_ms
-        from modelops.predictions.logger import _check_id
+        from modelops.predictions.logger import check_id
 
         check_name(model, "model")
         ts = now_ms() if timestamp is None else check_timestamp(timestamp, "timestamp")
-        line = encode({"id": _check_id(id), "ts": ts, "actual": actual})
+        line = encode({"id": check_id(id), "ts": ts, "actual": actual})
         self.store.write_part(model, "feedback", utc_day(ts), (line + "\n").encode())
         from modelops.plugins import emit
 

@@ -17,6 +17,9 @@ from typing import Any
 
 import attrs
 
+from modelops.errors import InvalidInput
+from modelops.predictions.logger import check_id
+
 #: Values a feature may hold in a request (JSON scalars).
 _SCALARS = (str, int, float, bool, type(None))
 _EXACT = frozenset(_SCALARS)
@@ -142,8 +145,11 @@ def feedback_request(body: Any) -> list[tuple[str, Any]]:
         if not isinstance(item, dict):
             raise _bad(where or "body", "expected an object {\"id\": ..., \"actual\": ...}")
         rid, actual = item.get("id"), item.get("actual", _ABSENT)
-        if not isinstance(rid, str) or not rid:
-            raise _bad(f"{where}.id" if where else "id", "expected a prediction id (a string)")
+        try:
+            check_id(rid)
+        except InvalidInput as exc:    # every id checked before any feedback is logged
+            raise _bad(f"{where}.id" if where else "id",
+                       str(exc).removeprefix(f"{exc.field}: ")) from None
         if actual is _ABSENT:
             raise _bad(f"{where}.actual" if where else "actual", "is missing")
         if not isinstance(actual, _SCALARS):

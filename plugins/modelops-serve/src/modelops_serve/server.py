@@ -144,7 +144,7 @@ class ModelServer:
         started = time.perf_counter()
         try:
             predictions, score, proba = predict_scores(model, x, self._positive)
-        except (ValueError, TypeError, KeyError) as exc:   # input the model cannot take
+        except (ValueError, TypeError, KeyError, OverflowError) as exc:  # input it cannot take
             raise BadRequest(422, f"the model refused the input: {type(exc).__name__}: "
                                   f"{exc}") from None
         latency_ms = (time.perf_counter() - started) * 1000 / len(request.records)
@@ -284,7 +284,7 @@ async def _read(request: Request, limit: int) -> Any:
     streams), 400 when it is not JSON."""
     length = request.headers.get("content-length")
     if length is not None:
-        if not length.isdigit():
+        if not (length.isascii() and length.isdigit()):   # "²".isdigit() is true
             raise BadRequest(400, "Content-Length is not a number")
         if int(length) > limit:
             raise BadRequest(413, f"the body has {length} bytes, more than the limit of "
