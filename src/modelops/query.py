@@ -342,18 +342,45 @@ def _subject(kind: str, key: str) -> str:
 
 
 def _like(pattern: str, ignore_case: bool) -> Callable[[str], Any]:
-    parts: list[str] = []
+    """The test of a ``LIKE`` pattern (``%`` any run of characters, ``_`` any one, ``\\``
+    escaping the next), in time linear in the value's length times the pattern's. The pieces
+    between ``%`` match a fixed number of characters each, so each is found at its leftmost
+    place after the one before (what any match can be moved to); one regex with a ``.*`` per
+    ``%`` would backtrack exponentially on a pattern such as ``%x%x%x…y``."""
+    pieces: list[list[str]] = [[]]
     i, n = 0, len(pattern)
     while i < n:
         c = pattern[i]
         if c == "\\" and i + 1 < n:
-            parts.append(re.escape(pattern[i + 1]))
+            pieces[-1].append(re.escape(pattern[i + 1]))
             i += 2
             continue
-        parts.append(".*" if c == "%" else "." if c == "_" else re.escape(c))
+        if c == "%":
+            pieces.append([])
+        else:
+            pieces[-1].append("." if c == "_" else re.escape(c))
         i += 1
     flags = re.DOTALL | (re.IGNORECASE if ignore_case else 0)
-    return re.compile("".join(parts), flags).fullmatch
+    # Case-insensitive matching in re is character for character: each piece keeps its length.
+    compiled = [(re.compile("".join(p), flags), len(p)) for p in pieces]
+    if len(compiled) == 1:                  # no %: the whole value, character for character
+        return compiled[0][0].fullmatch
+    first, last = compiled[0], compiled[-1]
+    middle = [(piece, size) for piece, size in compiled[1:-1] if size]
+
+    def test(value: str) -> Any:
+        end = len(value) - last[1]
+        if end < first[1] or not first[0].match(value):
+            return None
+        at = first[1]
+        for piece, _size in middle:
+            found = piece.search(value, at, end)
+            if found is None:
+                return None
+            at = found.end()
+        return last[0].fullmatch(value, end)
+
+    return test
 
 
 def string_test(op: str, value: Value) -> Callable[[str], Any]:
