@@ -117,6 +117,11 @@ def fit_dle(reference: EstimationData) -> DLE:
     if not np.isfinite(errors).all():
         raise InvalidInput("every reference row needs a finite actual and prediction",
                            field="reference")
+    with np.errstate(over="ignore"):
+        squared_errors = errors ** 2
+    if not np.isfinite(squared_errors).all():   # errors beyond about 1e154
+        raise InvalidInput("the reference's errors are too large to square in floats",
+                           field="reference")
     columns = dict(reference.features)
     columns[_PREDICTION] = _numbers(reference.predictions, "predictions")
     encoding = MatrixEncoding(columns)
@@ -125,5 +130,5 @@ def fit_dle(reference: EstimationData) -> DLE:
     settings = dict(NANNY, categorical_features=mask if mask.any() else None)
     with one_thread():
         absolute = HistGradientBoostingRegressor(**settings).fit(x, np.abs(errors))
-        squared = HistGradientBoostingRegressor(**settings).fit(x, errors ** 2)
+        squared = HistGradientBoostingRegressor(**settings).fit(x, squared_errors)
     return DLE(encoding, absolute, squared, errors, n)

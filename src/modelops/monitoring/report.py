@@ -654,8 +654,9 @@ def _xy_chart(series: list[tuple[Any, Any, str, str]], x_label: str, y_label: st
     if scatter and xs:
         lo = min(min(xs), min(ys))
         hi = max(max(xs), max(ys))
-        if hi <= lo:
-            lo, hi = lo - 1, hi + 1
+        if hi <= lo:    # one value: a unit either side of it, or of its size beyond 2**53
+            pad = max(1.0, abs(lo) * 1e-6)
+            lo, hi = lo - pad, hi + pad
     else:
         lo, hi = 0.0, 1.0
     width, height = left + size + right, top_pad + size + bottom

@@ -366,7 +366,8 @@ class Window:
         """The baseline metrics and where they came from (``"given"``,
         ``"registry:fraud/1.2.0"``), or (None, why there are none): the monitor's
         ``baseline``, else the metrics registered with its version (the production version
-        when it monitors every version)."""
+        when it monitors every version). A registered metric that is not a finite number (a
+        version registered with ``allow_nonfinite=True``) is no baseline."""
         monitor = self.monitor
         if monitor.baseline is not None:
             return dict(monitor.baseline), "given"
@@ -380,10 +381,11 @@ class Window:
             return None, str(exc)
         except InvalidInput as exc:        # a version string that is not semver
             return None, str(exc)
-        metrics = {canonical_metric(k): float(v) for k, v in mv.metrics.items()}
+        metrics = {canonical_metric(k): float(v) for k, v in mv.metrics.items()
+                   if math.isfinite(float(v))}
         if not metrics:
             return None, (f"version {mv.version} of {monitor.model!r} was registered without "
-                          "metrics")
+                          "finite metrics")
         return metrics, f"registry:{mv.name}/{mv.version}"
 
     def degradation(self, rules: HealthRules | None = None) -> Degradation | None:
@@ -574,7 +576,8 @@ def compare_to_baseline(performance: Performance, baseline: Mapping[str, float],
     significant when its p-value times the number of metrics tested (Bonferroni) is below
     ``degradation_alpha`` — five metrics of one window each at 0.01 would call a clean model
     degraded several times as often. A metric the window cannot test (too few of the class
-    it counts) is then not judged."""
+    it counts) is then not judged; one infinitely worse (errors beyond a float's range) is
+    degraded whatever its test."""
     alpha = rules.degradation_alpha
     found = []
     for name, current in performance.metrics.items():
@@ -588,7 +591,9 @@ def compare_to_baseline(performance: Performance, baseline: Mapping[str, float],
     changes = []
     for name, base, current, worse, error, pvalue in found:
         limit = rules.threshold_of(name)
-        significant = alpha is None or (pvalue is not None and pvalue * tested < alpha)
+        # Infinitely worse (errors beyond a float's range) is no chance of the sample.
+        significant = alpha is None or worse == math.inf or \
+            (pvalue is not None and pvalue * tested < alpha)
         changes.append(MetricChange(metric=name, baseline=base, current=current,
                                     worse_by=worse, threshold=limit,
                                     degraded=bool(worse > limit and significant),
