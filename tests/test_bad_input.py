@@ -44,7 +44,29 @@ def _cases(ops, run):
         "cleanup age": lambda: ops.tracking.cleanup("e", older_than=HUGE),
         "cleanup age nan": lambda: ops.tracking.cleanup("e", older_than=float("nan")),
         "drift since": lambda: ops.drift.reports("d", since=AFTER_9999),
+        # nested beyond any encoder's recursion, or numpy's dimensions
+        "prediction features nested": lambda: logger.log({"a": DEEP}, 1),
+        "feedback actual nested": lambda: logger.feedback("x", DEEP),
+        "column nested": lambda: logger.log_columns({"a": [DEEP_LIST] * 10}, [1] * 10),
+        "dict artifact nested": lambda: run.log_dict({"a": DEEP}, "d.json"),
+        "dict artifact keys": lambda: run.log_dict({("a", 1): 1}, "d.json"),
+        # what cannot be a float, or a category
+        "drift reference huge": lambda: ops.drift.fit_reference("d", {"x": [HUGE] * 10}),
+        "drift reference unhashable": lambda: ops.drift.fit_reference("d",
+                                                                      {"c": [{"k": 1}] * 10}),
+        "drift check method": lambda: ops.drift.check("kept", {"x": [1.0] * 200}, method=None),
+        "drift check unhashable": lambda: ops.drift.check("kept-c", {"c": [{1}] * 200}),
     }
+
+
+def _nested(depth, leaf):
+    for _ in range(depth):
+        leaf = [leaf]
+    return leaf
+
+
+DEEP = _nested(5_000, 1)
+DEEP_LIST = _nested(100, [])
 
 
 @pytest.mark.parametrize("case", list(_cases(modelops.connect("memory://"),
@@ -54,6 +76,8 @@ def test_bad_input_is_an_invalid_input_naming_it_and_writes_nothing(any_ops, cas
     with ops.tracking.start_run(experiment="e") as run:
         run.log_metric("m", 1.0)
         ops.registry.register("kept", {"a": 1}, flavor="joblib")
+        ops.drift.fit_reference("kept", {"x": np.arange(200.0)})
+        ops.drift.fit_reference("kept-c", {"c": ["a", "b"] * 100})
         before = _snapshot(ops)
         with pytest.raises(InvalidInput) as caught:
             _cases(ops, run)[case]()
@@ -92,3 +116,21 @@ def test_a_version_whose_flavor_does_not_match_its_files_is_a_store_error(tmp_pa
     with pytest.raises(modelops.StoreError, match=r"1\.0\.1"):
         modelops.connect(f"memory://mislabelled-{relabel}").registry.load(
             "m", "1.0.1", dst_dir=str(tmp_path / "dl") if relabel == "path" else None)
+
+
+def test_a_latency_that_is_not_finite_is_logged_as_none_by_every_call(tmp_path):
+    ops = modelops.connect(tmp_path)
+    with ops.predictions.logger("p") as log:
+        log.log({"a": 1.0}, 1, latency_ms=float("inf"), timestamp=1_790_000_000_000)
+        log.log_records([{"a": 1.0}], [1], latency_ms=float("nan"))
+        log.log_columns({"a": np.arange(10.0)}, np.zeros(10), latency_ms=float("-inf"))
+    latency = ops.predictions.read("p").latency_ms
+    assert len(latency) == 12 and np.isnan(latency).all()
+
+
+def test_a_window_may_start_at_the_last_millisecond_of_the_year_9999(tmp_path):
+    """A datetime's timestamp() is a float: the last millisecond rounded into the year 10000."""
+    import datetime as dt
+
+    ops = modelops.connect(tmp_path)
+    assert len(ops.predictions.read("p", since=dt.datetime.max)) == 0

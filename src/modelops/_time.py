@@ -58,7 +58,9 @@ def to_ms(value: Any, field: str) -> int | None:
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=dt.timezone.utc)
-        return int(value.timestamp() * 1000)
+        # In whole milliseconds: timestamp() is a float, 0.001 ms off at the year 9999.
+        return _dated((value - _EPOCH.replace(tzinfo=dt.timezone.utc))
+                      // dt.timedelta(milliseconds=1), field)
     raise InvalidInput(f"expected a time, got {type(value).__name__}", field=field)
 
 
@@ -112,9 +114,11 @@ def format_duration(ms: int) -> str:
 
 def utc_day(ms: int) -> str:
     """The UTC day of Unix milliseconds, ``"YYYY-MM-DD"``: the Hive partition of a record."""
-    return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).strftime("%Y-%m-%d")
+    return utc_time(ms, "%Y-%m-%d")
 
 
 def utc_time(ms: int, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
-    """Unix milliseconds as a UTC time, formatted with ``fmt`` (``strftime``)."""
-    return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).strftime(fmt)
+    """Unix milliseconds as a UTC time, formatted with ``fmt`` (``strftime``). In whole
+    milliseconds: ``ms / 1000`` as a float rounds the last millisecond of the year 9999 into
+    the year 10000."""
+    return (_EPOCH + dt.timedelta(milliseconds=ms)).strftime(fmt)

@@ -117,12 +117,13 @@ def numeric(values: np.ndarray, name: str) -> np.ndarray:
             out = np.full(len(values), np.nan)
             out[present] = values[present].astype(np.float64)
             return out
-        except (TypeError, ValueError):  # pandas' NA, or values that are not numbers
+        except (TypeError, ValueError, OverflowError):  # pandas' NA, not numbers, 10**400
             values = np.array([np.nan if _missing(v) else v for v in values], dtype=object)
     try:
         return np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise InvalidInput("holds values that are not numbers", field=f"column {name!r}") \
+    except (TypeError, ValueError, OverflowError):
+        raise InvalidInput("holds values that are not numbers of 64-bit floating point",
+                           field=f"column {name!r}") \
             from None
 
 

@@ -234,9 +234,10 @@ class CategoricalColumn:
         """The column of ``values`` against ``ref``: the one being checked, if it is."""
         return _reuse(cls, ref, values)
 
-    def __init__(self, ref: CategoricalProfile, values: np.ndarray) -> None:
+    def __init__(self, ref: CategoricalProfile, values: np.ndarray,
+                 column: str = "value") -> None:
         self.ref = ref
-        self.levels, self.counts, self.missing = category_counts(values)
+        self.levels, self.counts, self.missing = category_counts(values, column)
         self.n = int(self.counts.sum())
         self.categories = sorted(set(ref.frequencies) | set(self.levels))
         current = dict(zip(self.levels, self.counts.tolist()))

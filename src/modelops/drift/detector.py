@@ -150,6 +150,9 @@ def check_profile(profile: DatasetProfile, frame: Any, *, method: str | Mapping[
     rows = len(next(iter(data.values()))) if data else 0
     if rows == 0:
         raise InvalidInput("the frame has no rows", field="frame")
+    if not isinstance(method, (str, Mapping)):
+        raise InvalidInput(f"expected a method's name or a mapping of column to method's "
+                           f"name, got {type(method).__name__}", field="method")
     names = {method} if isinstance(method, str) else set(method.values())
     table = method_table() if names - {"auto"} else {}
     methods = _methods_by_column(method, profile, table)
@@ -348,7 +351,7 @@ def _check_numeric(col: str, role: str, ref: NumericProfile, values: np.ndarray,
 def _check_categorical(col: str, role: str, ref: CategoricalProfile, values: np.ndarray,
                        method: DriftMethod | None, threshold: float | None,
                        gates: dict[str, float], min_rows: int) -> ColumnDrift:
-    col_data = CategoricalColumn(ref, values)
+    col_data = CategoricalColumn(ref, values, col)
     n_cur, missing = col_data.n, col_data.missing
     missing_share = missing / len(values) if len(values) else 0.0
     union, cur_map, r, c = col_data.categories, col_data.current, col_data.r, col_data.c

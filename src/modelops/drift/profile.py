@@ -171,16 +171,18 @@ def _finite_of(values: np.ndarray) -> tuple[np.ndarray, int, int]:
     return values[finite_mask], nan, len(values) - int(finite_mask.sum()) - nan
 
 
-def profile_categorical(values: np.ndarray) -> CategoricalProfile:
+def profile_categorical(values: np.ndarray, column: str = "value") -> CategoricalProfile:
     """Profile one categorical column (missing: None or NaN)."""
-    levels, counts, missing = category_counts(values)
+    levels, counts, missing = category_counts(values, column)
     return CategoricalProfile(count=int(counts.sum()), missing=missing,
                               frequencies=dict(zip(levels, counts.tolist())))
 
 
-def category_counts(values: np.ndarray) -> tuple[list[str], np.ndarray, int]:
+def category_counts(values: np.ndarray, column: str = "value"
+                    ) -> tuple[list[str], np.ndarray, int]:
     """Levels (as strings, sorted), their counts, and the number of missing values; counted
-    ``CHUNK_ROWS`` values at a time."""
+    ``CHUNK_ROWS`` values at a time. ``InvalidInput`` naming ``column`` for values that
+    cannot be categories (lists, dicts, sets)."""
     if values.dtype.kind in "US":
         merged_counts: dict[str, int] = {}
         for chunk in _chunks(values):
@@ -193,7 +195,11 @@ def category_counts(values: np.ndarray) -> tuple[list[str], np.ndarray, int]:
     # of a chunk's values is all that is made beside the column.
     counter: Counter[Any] = Counter()
     for chunk in _chunks(values):
-        counter.update(chunk.tolist())
+        try:
+            counter.update(chunk.tolist())
+        except TypeError:     # unhashable: a list, a dict, a set
+            raise InvalidInput("holds values that cannot be categories (lists, dicts or "
+                               "sets)", field=f"column {column!r}") from None
     merged: dict[str, int] = {}
     missing = 0
     for key, count in counter.items():
@@ -224,7 +230,7 @@ def profile_frame(name: str, frame: Any, *, categorical: Sequence[str] | None = 
         if kinds[col] == NUMERIC:
             out[col] = profile_numeric(values, specs.get(col), col)
         else:
-            out[col] = profile_categorical(values)
+            out[col] = profile_categorical(values, col)
     rows = len(next(iter(data.values()))) if data else 0
     return DatasetProfile(name=name, columns=out, rows=rows, target=target,
                           prediction=prediction, sample=_row_sample(data, out, rows))

@@ -90,11 +90,14 @@ _SAFE_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False,
 def encode(record: Any, field: str = "record") -> str:
     """A value as strict JSON (NaN and ±inf as null)."""
     try:
-        return _ENCODER.encode(record)
-    except ValueError:
-        return _SAFE_ENCODER.encode(finite_or_none(record))
+        try:
+            return _ENCODER.encode(record)
+        except ValueError:
+            return _SAFE_ENCODER.encode(finite_or_none(record))
     except TypeError as exc:
         raise InvalidInput(f"cannot be stored as JSON: {exc}", field=field) from None
+    except RecursionError:
+        raise InvalidInput("is nested too deeply to be stored as JSON", field=field) from None
 
 
 try:   # an optional extra (modelops[orjson]): a whole line in one call of C
@@ -106,6 +109,14 @@ except ImportError:   # pragma: no cover - exercised where orjson is not install
 def _numeric(values: Any, kinds: str) -> bool:
     """Whether ``values`` is a 1-D numpy array of one of the dtype ``kinds``."""
     return values.__class__ is np.ndarray and values.ndim == 1 and values.dtype.kind in kinds
+
+
+def _latency(value: Any) -> float | None:
+    """A call's latency as a float; None for none, and for NaN and ±inf (stored as null)."""
+    if value is None:
+        return None
+    text = _number(value, "latency_ms")
+    return None if text == "null" else float(text)
 
 
 def _number(value: Any, field: str) -> str:
@@ -315,7 +326,7 @@ class PredictionLogger:
         if metadata is not None and not isinstance(metadata, Mapping):
             raise InvalidInput(f"expected a mapping, got {type(metadata).__name__}",
                                field="metadata")
-        latency = None if latency_ms is None else float(_number(latency_ms, "latency_ms"))
+        latency = _latency(latency_ms)
         if metadata is not None:
             encode(metadata, "metadata")    # what cannot be stored is refused before any line
         ts = now_ms()
@@ -374,7 +385,11 @@ class PredictionLogger:
         for name, values in features.items():
             if name not in self._names:
                 self._names.add(check_text(name, "features"))
-            column = np.array(values)     # a copy: the caller may reuse its arrays
+            try:
+                column = np.array(values)     # a copy: the caller may reuse its arrays
+            except ValueError as exc:         # ragged, or nested beyond numpy's dimensions
+                raise InvalidInput(f"is not a column of values: {exc}",
+                                   field=f"features[{name!r}]") from None
             if column.ndim != 1:
                 raise InvalidInput(f"expected one value per row (one dimension), got shape "
                                    f"{column.shape}", field=f"features[{name!r}]")
@@ -397,7 +412,7 @@ class PredictionLogger:
             if probs.__class__ is list and not _NUMBER.issuperset(map(type, probs)):
                 for p in probs:
                     _number(p, "probabilities")
-        latency = None if latency_ms is None else float(_number(latency_ms, "latency_ms"))
+        latency = _latency(latency_ms)
         per_row = 0
         if metadata is not None:
             if not isinstance(metadata, Mapping):

@@ -254,16 +254,22 @@ class ActiveRun:
 
     def log_dict(self, dictionary: Mapping[str, Any], artifact_file: str) -> None:
         """Write a mapping as JSON (or YAML for ``.yaml``/``.yml`` when PyYAML is installed)."""
-        if _path(artifact_file, "artifact_file").endswith((".yaml", ".yml")):
+        as_yaml = _path(artifact_file, "artifact_file").endswith((".yaml", ".yml"))
+        refused: tuple[type[BaseException], ...] = (TypeError, ValueError, RecursionError)
+        if as_yaml:
             try:
                 import yaml
             except ImportError:
                 from modelops.errors import MissingDependency
 
                 raise MissingDependency("log_dict to YAML", "pyyaml") from None
-            data = yaml.safe_dump(dict(dictionary), sort_keys=False)
-        else:
-            data = json.dumps(dictionary, indent=2, default=str)
+            refused += (yaml.YAMLError,)
+        try:
+            data = yaml.safe_dump(dict(dictionary), sort_keys=False) if as_yaml else \
+                json.dumps(dictionary, indent=2, default=str)
+        except refused as exc:     # keys JSON cannot hold, nesting too deep for the encoder
+            raise InvalidInput(f"cannot be written as {artifact_file!r}: "
+                               f"{type(exc).__name__}: {exc}", field="dictionary") from None
         self.log_text(data, artifact_file)
 
     def log_figure(self, figure: Any, artifact_file: str, **savefig_kwargs: Any) -> None:
