@@ -36,6 +36,49 @@ def test_health_of_an_unknown_model_is_an_error_naming_it(tmp_path, capsys):
     assert exit_.value.code == 5 and "no predictions logged" in capsys.readouterr().out
 
 
+def test_a_lifecycle_check_of_an_unknown_model_is_an_error_not_a_retraining(tmp_path, capsys):
+    uri = str(tmp_path / "store")
+    modelops.connect(uri).registry.register("fraud", {"w": 1}, flavor="joblib")
+    assert main(["--uri", uri, "lifecycle", "check", "frad"]) == 1
+    assert "no model 'frad' in the store" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("spec", ["../../etc:passwd", ".relative:train", "no_such_module:f"])
+def test_a_training_function_that_does_not_import_is_named(tmp_path, capsys, spec):
+    uri = str(tmp_path / "store")
+    modelops.connect(uri).registry.register("fraud", {"w": 1}, flavor="joblib")
+    assert main(["--uri", uri, "lifecycle", "run", "fraud", "--train", spec]) == 1
+    err = capsys.readouterr().err
+    assert "--train: cannot import" in err and "Traceback" not in err
+
+
+def test_a_store_copy_needs_a_source_and_two_places(tmp_path, capsys):
+    uri = str(tmp_path / "store")
+    modelops.connect(uri).tracking.create_experiment("e")
+    assert main(["store", "copy", str(tmp_path / "nowhere"), "memory://"]) == 1
+    assert "no store at" in capsys.readouterr().err
+    assert main(["store", "copy", uri, str(tmp_path / "store" / "inside")]) == 1
+    assert "one store is inside the other" in capsys.readouterr().err
+    assert not (tmp_path / "store" / "inside").exists()
+
+
+def test_a_report_with_too_many_trend_periods_is_refused_at_once(tmp_path, capsys):
+    uri = str(tmp_path / "store")
+    modelops.connect(uri).registry.register("fraud", {"w": 1}, flavor="joblib")
+    assert main(["--uri", uri, "monitor", "report", "fraud", "--trend-window", "1ms"]) == 1
+    assert "--trend-window: the window 1d holds 86,400,000 of 1ms, more than 1,440" in \
+        capsys.readouterr().err
+
+
+def test_a_page_that_cannot_be_written_is_an_error_naming_the_path(tmp_path, capsys):
+    uri = str(tmp_path / "store")
+    modelops.connect(uri).registry.register("fraud", {"w": 1}, flavor="joblib")
+    page = tmp_path / "no-folder" / "report.html"
+    assert main(["--uri", uri, "monitor", "report", "fraud", "--html", str(page)]) == 1
+    assert "cannot write the page to" in capsys.readouterr().err
+    assert not page.parent.exists()
+
+
 def test_a_missing_store_is_an_error_not_an_empty_answer(tmp_path, capsys, monkeypatch):
     missing = str(tmp_path / "nowhere")
     for argv in (["models", "list"], ["runs", "search"], ["experiments", "list"],

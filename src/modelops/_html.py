@@ -125,3 +125,27 @@ def fields(pairs: Sequence[tuple[str, Any]], *, caption: str | None = None,
         for k, v in pairs)
     title = f"<caption>{escape(caption)}</caption>" if caption else ""
     return f'<table class="modelops">{title}<tbody>{body}</tbody></table>'
+
+
+def write_page(path: Any, text: str) -> None:
+    """Write a page to ``path`` whole or not at all (a temporary file beside it, renamed);
+    ``InvalidInput`` naming ``path`` when it cannot be written there."""
+    import os
+    import tempfile
+
+    from modelops.errors import InvalidInput
+
+    target = os.fspath(path)
+    try:
+        fd, temporary = tempfile.mkstemp(prefix=".modelops-", suffix=".html",
+                                         dir=os.path.dirname(os.path.abspath(target)))
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+            os.replace(temporary, target)
+        except BaseException:
+            os.unlink(temporary)
+            raise
+    except OSError as exc:
+        raise InvalidInput(f"cannot write the page to {target!r}: {exc.strerror or exc}",
+                           field="path") from None

@@ -112,6 +112,25 @@ class _Tally:
         return CopyResult(dict(self.copied), dict(self.skipped), tuple(self.notes))
 
 
+def _check_places(src_uri: Any, dst_uri: Any) -> None:
+    """``NotFound`` for a local source that is no directory (it would read as an empty store
+    and copy nothing); ``InvalidInput`` for local stores one inside the other (the copy would
+    land among what it copies)."""
+    from modelops.uri import parse_uri
+
+    src, dst = parse_uri(src_uri), parse_uri(dst_uri)
+    if src.scheme != "file":
+        return
+    source = os.path.realpath(src.path)
+    if not os.path.isdir(source):
+        raise NotFound(f"no store at {src.path}: not a directory")
+    if dst.scheme == "file":
+        target = os.path.realpath(dst.path)
+        if os.path.commonpath((source, target)) in (source, target) and source != target:
+            raise InvalidInput(f"one store is inside the other ({src.path}, {dst.path})",
+                               field="dst_uri")
+
+
 def copy_store(src_uri: str | os.PathLike[str], dst_uri: str | os.PathLike[str], *,
                kinds: Sequence[str] = KINDS, progress: bool | None = None,
                src_options: dict[str, Any] | None = None,
@@ -132,6 +151,7 @@ def copy_store(src_uri: str | os.PathLike[str], dst_uri: str | os.PathLike[str],
     if unknown or not wanted:
         raise InvalidInput(f"expected some of {', '.join(KINDS)}, got {list(wanted)!r}",
                            field="kinds")
+    _check_places(src_uri, dst_uri)
     src = open_client(src_uri, storage_options=src_options)
     dst = open_client(dst_uri, storage_options=dst_options)
     if src.uri == dst.uri:

@@ -61,3 +61,16 @@ def test_a_registered_metric_that_is_not_finite_is_no_baseline():
     health = monitor(ops, "m", task="classification").health("1h", alert=False)
     [issue] = [i for i in health.issues if i.kind == "no_baseline"]
     assert "without finite metrics" in issue.message
+
+
+def test_a_series_of_more_periods_than_a_day_by_the_minute_is_refused_at_once():
+    """Each period is checked on its own: a ten-day window in seconds held 864,000 of them
+    (minutes of work, or a 64 GiB allocation, before any answer)."""
+    ops = connect()
+    log_rows(ops, "m", spread(100, NOW - H, NOW), [0, 1] * 50, actuals=[0, 1] * 50)
+    watch = monitor(ops, "m")
+    with pytest.raises(InvalidInput, match="trend_window: the window 10d holds 864,000 of 1s"):
+        watch.report("10d", trend_window="1s")
+    with pytest.raises(InvalidInput, match=r"every: .* more than 1,440"):
+        watch.estimated_performance("2d", every="1m")
+    assert len(watch.report("1d", trend_window="1m").trend["volume"]) == 1_440

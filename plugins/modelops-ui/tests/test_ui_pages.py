@@ -379,3 +379,13 @@ def test_version_and_run_pages_show_datasets_and_a_damaged_record(ops) -> None: 
                                       "modelops-datasets/train<x>/dataset.json")
     damaged = client.get(f"/runs/{run.run_id}")
     assert damaged.status_code == 200 and "could not be read" in damaged.text
+
+
+@pytest.mark.parametrize("size", ["²", "٣", "-1", "x"])
+def test_a_page_size_that_is_no_number_is_the_default(ops, size) -> None:  # type: ignore[no-untyped-def]
+    """``"²".isdigit()`` is true, and ``int("²")`` raised: a 500."""
+    with ops.tracking.start_run(experiment="a", name="r"):
+        pass
+    client = TestClient(app(ops))
+    page = client.get(_experiment_url(client, "a"), params={"size": size})
+    assert page.status_code == 200

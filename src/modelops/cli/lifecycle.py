@@ -11,6 +11,7 @@ import sys
 from typing import Any
 
 import modelops
+from modelops.cli.monitor import known
 from modelops.errors import InvalidInput
 
 #: Exit status of ``modelops lifecycle check`` when retraining is due (0 when not).
@@ -90,7 +91,7 @@ def load_function(spec: str) -> Any:
         sys.path.insert(0, os.getcwd())
     try:
         target: Any = importlib.import_module(module_name)
-    except ImportError as exc:
+    except (ImportError, TypeError, ValueError) as exc:   # TypeError: a relative name (".x")
         raise InvalidInput(f"cannot import {module_name!r}: {exc}", field="--train") from None
     for part in attribute.split("."):
         try:
@@ -147,6 +148,7 @@ def _check(args: argparse.Namespace) -> None:
     from modelops.lifecycle.policy import production_version
 
     ops = modelops.connect(args.uri)
+    known(ops, args.model)      # a typo is no model to retrain
     production = production_version(ops.registry, args.model)
     monitor = ops.monitor(args.model, None if production is None else production.version)
     decision = _policy(args).evaluate(monitor)

@@ -84,7 +84,7 @@ def _compare(args: argparse.Namespace) -> None:
 
 
 def _cleanup(args: argparse.Namespace) -> None:
-    older_than: Any = float(args.older_than) if args.older_than.replace(".", "", 1).isdigit() \
+    older_than: Any = float(args.older_than) if args.older_than.replace(".", "", 1).isdecimal() \
         else args.older_than
     ids = modelops.connect(args.uri).tracking.cleanup(
         args.experiment, older_than=older_than, permanently=args.permanently,

@@ -58,6 +58,7 @@ from modelops._html import nice_axis as _nice_axis
 from modelops._html import num as _num
 from modelops._html import pct as _pct
 from modelops._html import utc_time as _time
+from modelops._html import write_page
 from modelops.entities.drift import ColumnDrift, DriftReport, Histogram
 from modelops.entities.drift_codec import report_from_dict, report_to_dict, report_to_json
 from modelops.errors import InvalidInput
@@ -137,7 +138,7 @@ def report_to_html(report: DriftReport, path: str | Path | None = None,
     else:
         text = body
     if path is not None:
-        Path(path).write_text(text, encoding="utf-8")
+        write_page(path, text)
     return text
 
 

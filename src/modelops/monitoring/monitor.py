@@ -51,6 +51,10 @@ _SERIES_EXTRA = ("volume", "error_rate", "drift_share",
                  *(f"latency_p{q}" for q in LATENCY_PERCENTILES))
 
 
+#: The most periods a report's trend or a series of estimates holds: a day by the minute.
+MAX_SERIES_PERIODS = 1_440
+
+
 def _now_ms() -> int:
     from modelops._ids import now_ms
 
@@ -335,11 +339,9 @@ class Monitor:
 
         width = parse_window(window)
         step = parse_window(every, "every")
-        if step > width or width % step:
-            raise InvalidInput(f"the window {format_window(width)} is not a whole multiple of "
-                               f"{format_window(step)}", field="every")
+        periods = _series_periods(width, step, "every")
         rows = self.window(window)
-        return estimate_windows(self, rows.table, rows.until, step, width // step,
+        return estimate_windows(self, rows.table, rows.until, step, periods,
                                 reference=reference, estimator=estimator,
                                 window_label=window_label(window),
                                 every_label=window_label(every))
@@ -376,10 +378,7 @@ class Monitor:
 
         width = parse_window(window)
         step = parse_window(trend_window, "trend_window")
-        if step > width or width % step:
-            raise InvalidInput(f"the window {format_window(width)} is not a whole multiple of "
-                               f"{format_window(step)}", field="trend_window")
-        periods = width // step
+        periods = _series_periods(width, step, "trend_window")
         rows = self.window(window)
         assessment = assess(rows)
         metric = self._trend_metric(rows, None)
@@ -416,6 +415,21 @@ class Monitor:
 
 
 # -- helpers ----------------------------------------------------------------------------------
+
+
+def _series_periods(width: int, step: int, field: str) -> int:
+    """How many ``step``s a window of ``width`` ms holds for a series of a report or of
+    estimates: a whole number, at most ``MAX_SERIES_PERIODS`` (each is checked on its own;
+    a window of ten days in seconds would be 864,000 of them)."""
+    if step > width or width % step:
+        raise InvalidInput(f"the window {format_window(width)} is not a whole multiple of "
+                           f"{format_window(step)}", field=field)
+    periods = width // step
+    if periods > MAX_SERIES_PERIODS:
+        raise InvalidInput(f"the window {format_window(width)} holds {periods:,} of "
+                           f"{format_window(step)}, more than {MAX_SERIES_PERIODS:,}: choose a "
+                           "longer one", field=field)
+    return periods
 
 
 def _check_periods(value: Any, field: str = "periods") -> int:

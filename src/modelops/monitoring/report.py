@@ -19,6 +19,7 @@ from modelops import _html
 from modelops._html import escape as _e
 from modelops._html import nice_axis as _nice_axis
 from modelops._html import utc_time as _time
+from modelops._html import write_page
 from modelops.entities import FrozenDict, freeze
 from modelops.entities.plain import finite_or_none, to_plain
 from modelops.metrics import higher_is_better
@@ -146,7 +147,7 @@ class MonitoringReport:
         else:
             text = body
         if path is not None:
-            Path(path).write_text(text, encoding="utf-8")
+            write_page(path, text)
         return text
 
     def _repr_html_(self) -> str:

@@ -523,7 +523,7 @@ class MlflowRegistryStore(RegistryStore):
         if self._tagged(name, core) is not None:
             return True
         major = core[:-len(".0.0")]
-        if core.endswith(".0.0") and major.isdigit() and str(int(major)) == major:
+        if core.endswith(".0.0") and major.isdecimal() and str(int(major)) == major:
             mv = self._version(name, int(major))
             if mv is not None and VERSION_TAG not in (mv.tags or {}):
                 return True

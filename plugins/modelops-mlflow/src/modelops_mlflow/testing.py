@@ -68,7 +68,7 @@ def find_binaries() -> str | None:
 
 
 def _version_key(text: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in text.split(".") if part.isdigit())
+    return tuple(int(part) for part in text.split(".") if part.isdecimal())
 
 
 def _free_port() -> int:

@@ -94,7 +94,7 @@ def check_id(value: Any, what: str) -> str:
     """An MLflow id: a valid name, and a number in canonical form if it is all digits
     (``0001`` would reach experiment 1 in a SQL store)."""
     text = check_name(value, what)
-    if text.isdigit() and text != str(int(text)):
+    if text.isdecimal() and text != str(int(text)):
         raise NotFound(f"no {what.split()[0]} with id {text!r}")
     return text
 

@@ -226,7 +226,7 @@ class _UI:
         q = request.query_params
         text = q.get("filter", "").strip()
         order = q.get("order", "").strip() or "start_time DESC"
-        size = int(q["size"]) if q.get("size", "").isdigit() else 50
+        size = int(q["size"]) if q.get("size", "").isdecimal() else 50
         size = size if size in PAGE_SIZES else 50
         token = q.get("token") or None
         error = caret = None
