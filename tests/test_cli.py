@@ -36,13 +36,6 @@ def test_health_of_an_unknown_model_is_an_error_naming_it(tmp_path, capsys):
     assert exit_.value.code == 5 and "no predictions logged" in capsys.readouterr().out
 
 
-def test_a_lifecycle_check_of_an_unknown_model_is_an_error_not_a_retraining(tmp_path, capsys):
-    uri = str(tmp_path / "store")
-    modelops.connect(uri).registry.register("fraud", {"w": 1}, flavor="joblib")
-    assert main(["--uri", uri, "lifecycle", "check", "frad"]) == 1
-    assert "no model 'frad' in the store" in capsys.readouterr().err
-
-
 @pytest.mark.parametrize("spec", ["../../etc:passwd", ".relative:train", "no_such_module:f"])
 def test_a_training_function_that_does_not_import_is_named(tmp_path, capsys, spec):
     uri = str(tmp_path / "store")

@@ -122,13 +122,14 @@ def _check_places(src_uri: Any, dst_uri: Any) -> None:
     if src.scheme != "file":
         return
     source = os.path.realpath(src.path)
+    target = os.path.realpath(dst.path) if dst.scheme == "file" else None
+    if target == source:
+        return      # the same store: refused once both are open
     if not os.path.isdir(source):
         raise NotFound(f"no store at {src.path}: not a directory")
-    if dst.scheme == "file":
-        target = os.path.realpath(dst.path)
-        if os.path.commonpath((source, target)) in (source, target) and source != target:
-            raise InvalidInput(f"one store is inside the other ({src.path}, {dst.path})",
-                               field="dst_uri")
+    if target is not None and os.path.commonpath((source, target)) in (source, target):
+        raise InvalidInput(f"one store is inside the other ({src.path}, {dst.path})",
+                           field="dst_uri")
 
 
 def copy_store(src_uri: str | os.PathLike[str], dst_uri: str | os.PathLike[str], *,

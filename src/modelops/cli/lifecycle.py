@@ -11,7 +11,6 @@ import sys
 from typing import Any
 
 import modelops
-from modelops.cli.monitor import known
 from modelops.errors import InvalidInput
 
 #: Exit status of ``modelops lifecycle check`` when retraining is due (0 when not).
@@ -148,7 +147,6 @@ def _check(args: argparse.Namespace) -> None:
     from modelops.lifecycle.policy import production_version
 
     ops = modelops.connect(args.uri)
-    known(ops, args.model)      # a typo is no model to retrain
     production = production_version(ops.registry, args.model)
     monitor = ops.monitor(args.model, None if production is None else production.version)
     decision = _policy(args).evaluate(monitor)
