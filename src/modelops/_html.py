@@ -142,6 +142,7 @@ def write_page(path: Any, text: str) -> None:
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 f.write(text)
+            os.chmod(temporary, 0o644)   # a page to share, not mkstemp's owner-only 0600
             os.replace(temporary, target)
         except BaseException:
             os.unlink(temporary)
