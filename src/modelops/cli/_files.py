@@ -19,14 +19,14 @@ def read_table(path: str) -> dict[str, np.ndarray]:
     if path.endswith((".parquet", ".pq")):
         try:
             import pyarrow as pa
-            import pyarrow.parquet as pq
+            import pyarrow.parquet
         except ImportError:
             raise MissingDependency("reading Parquet files", "pyarrow") from None
-        from modelops.predictions.reader import use_threads
+        from modelops.predictions.reader import arrow_parquet
 
         try:
-            table = pq.read_table(path, use_threads=use_threads(os.path.getsize(path)))
-            table.validate(full=True)
+            with open(path, "rb") as f:
+                table = arrow_parquet(f)    # checksums and contents checked as for parts
         except (pa.ArrowException, OSError, ValueError) as exc:
             raise InvalidInput(f"{path!r} does not read as Parquet ({exc})", field="path") \
                 from None

@@ -23,7 +23,6 @@ predictions — ``queued`` (in the logger's buffer, written within ``flush_every
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import math
 import time
@@ -37,6 +36,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from modelops._ids import new_ids
+from modelops._json import loads
 from modelops.errors import InvalidInput, ModelOpsError
 from modelops.lifecycle.scoring import column_values, model_input, predict_scores
 from modelops.predictions.logger import encode
@@ -301,8 +301,8 @@ async def _read(request: Request, limit: int) -> Any:
     except orjson.JSONDecodeError:
         pass    # what orjson refuses and Python's json takes (NaN, integers beyond 64 bits)
     try:
-        return json.loads(body)
-    except (ValueError, RecursionError) as exc:   # UnicodeDecodeError is a ValueError
+        return loads(body)
+    except ValueError as exc:   # UnicodeDecodeError, and nesting too deep, included
         raise BadRequest(400, f"the body is not valid JSON: {exc}") from None
 
 
