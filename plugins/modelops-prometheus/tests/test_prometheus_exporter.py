@@ -222,6 +222,29 @@ def test_a_run_of_equal_latencies_is_counted_as_one_observe_per_record_would():
             (np.isnan(number) and np.isnan(got[key])), key
 
 
+def test_a_parts_latencies_observed_at_once_are_what_one_observe_per_value_gives():
+    """A Parquet part's latencies go into the histogram in one pass (one searchsorted, each
+    bucket raised once): the exposition equals one observe() per value, bucket edges, values
+    past the last bound and ±inf included."""
+    from modelops_prometheus.exporter import _observe_all
+    from prometheus_client import Histogram, generate_latest
+
+    edges = [b for b in LATENCY_BUCKETS if np.isfinite(b)]
+    values = np.array(edges * 3 + [0.0, -1.0, 1e-9, 60.0, 1e6, np.inf, -np.inf] +
+                      list(np.random.default_rng(5).lognormal(-4, 2, 5_000)))
+    registries = CollectorRegistry(), CollectorRegistry()
+    bulk, single = (Histogram("lat", "latency", registry=r, buckets=LATENCY_BUCKETS)
+                    for r in registries)
+    for v in values.tolist():
+        single.observe(v)
+    _observe_all(bulk, values)
+    got, expected = (scrape(generate_latest(r).decode()) for r in registries)
+    assert set(got) == set(expected)
+    for key, number in expected.items():
+        assert got[key] == pytest.approx(number, nan_ok=True) or \
+            (np.isnan(number) and np.isnan(got[key])), key
+
+
 def test_a_parquet_part_counts_as_its_records_as_json_lines_would(exporter):
     """Rows logged as columns reach the exporter as one Arrow table: counted, failed and
     timed exactly as the same records logged one JSON line each."""

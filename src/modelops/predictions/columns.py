@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import operator
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -37,6 +38,7 @@ PARQUET_ROW_GROUP = 65_536
 #: What Arrow raises for values it cannot hold in one column (its errors subclass these).
 ARROW_ERRORS = (ValueError, TypeError, NotImplementedError, OverflowError)
 _CHAIN = itertools.chain.from_iterable
+_DTYPE = operator.attrgetter("dtype")
 
 
 @attrs.frozen(eq=False)
@@ -103,9 +105,10 @@ def table(pa: Any, batch: Sequence[Rows], version: str | None) -> Any:
     """The rows of ``batch`` as one Arrow table with the fields of a prediction record.
     Raises Arrow's errors (``pa.ArrowInvalid`` and its kin) for values Arrow cannot hold in
     one column (predictions of mixed types, say)."""
-    shapes: dict[tuple[tuple[str, str], ...], list[Rows]] = {}
+    shapes: dict[tuple[tuple[str, ...], tuple[np.dtype, ...]], list[Rows]] = {}
     for rows in batch:
-        shape = tuple((name, column.dtype.str) for name, column in rows.features.items())
+        features = rows.features
+        shape = tuple(features), tuple(map(_DTYPE, features.values()))
         shapes.setdefault(shape, []).append(rows)
     tables = [_table(pa, group, version) for group in shapes.values()]
     return tables[0] if len(tables) == 1 else \
@@ -118,8 +121,10 @@ def _table(pa: Any, group: list[Rows], version: str | None) -> Any:
     sizes = [len(rows) for rows in group]
     n = sum(sizes)
     names = list(group[0].features)
+    # One dtype per name in a group: each feature is one concatenation of arrays.
     features = pa.StructArray.from_arrays(
-        [_column(pa, [rows.features[k] for rows in group]) for k in names], names=names)
+        [_arrow_array(pa, np.concatenate([rows.features[k] for rows in group]))
+         for k in names], names=names)
     probabilities = pa.nulls(n, pa.float64()) \
         if all(rows.probabilities is None for rows in group) else \
         _column(pa, [np.full(len(rows), np.nan) if rows.probabilities is None else
