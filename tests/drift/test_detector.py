@@ -382,3 +382,41 @@ def test_a_rare_binary_column_is_judged_by_fishers_exact_test():
         alarms += check_profile(profile, cur, threshold=0.0025, correction="none",
                                 min_effect=0.0).column("rare").pvalue < 0.0025
     assert alarms <= 2_000 * 0.0025 * 1.5
+
+
+@pytest.mark.parametrize("rows", [2_000, 20_000])   # exact, and on the reference's buckets
+def test_a_reference_beyond_the_range_of_its_moments_is_refused_naming_its_column(ops, rows):
+    """A column with values near a float's limit made the profile's moment sums overflow:
+    its std became infinite, every shift measured in it zero, and a shift of three standard
+    deviations was judged "not drifted". Such a reference is now refused, and nothing is
+    stored."""
+    rng = np.random.default_rng(1)
+    with pytest.raises(InvalidInput, match=r"column 'x'.*as large as .*rescale"):
+        ops.drift.fit_reference("m", {"x": rng.normal(size=rows) * 1e300,
+                                      "y": rng.normal(size=rows)})
+    with pytest.raises(NotFound):
+        ops.drift.reference("m")
+
+
+def test_a_stored_reference_beyond_that_range_is_refused_at_check(ops, monkeypatch):
+    from modelops.drift import profile
+
+    rng = np.random.default_rng(2)
+    monkeypatch.setattr(profile, "MAX_MAGNITUDE", float("inf"))   # an older modelops's fit
+    ops.drift.fit_reference("m", {"x": rng.normal(size=2_000) * 1e300})
+    monkeypatch.undo()
+    with pytest.raises(InvalidInput, match="column 'x': has a reference with values as large"):
+        ops.drift.check("m", {"x": (rng.normal(size=2_000) + 3) * 1e300})
+
+
+@pytest.mark.parametrize("rows", [2_000, 20_000])
+def test_verdicts_hold_up_to_that_range_and_for_a_huge_current_outlier(ops, rows):
+    rng = np.random.default_rng(3)
+    ops.drift.fit_reference("m", {"x": rng.normal(size=rows) * 1e69})
+    shifted = ops.drift.check("m", {"x": (rng.normal(size=rows) + 3) * 1e69}).column("x")
+    same = ops.drift.check("m", {"x": rng.normal(size=rows) * 1e69}).column("x")
+    assert shifted.drifted and not same.drifted
+    ops.drift.fit_reference("n", {"x": rng.normal(size=rows)})
+    with np.errstate(over="ignore"):
+        outlier = ops.drift.check("n", {"x": np.r_[rng.normal(size=rows - 1), 1e300]})
+    assert outlier.column("x").judged and not outlier.column("x").drifted

@@ -58,7 +58,7 @@ from modelops.drift.methods import (
     method_table,
 )
 from modelops.drift.multivariate import check_multivariate
-from modelops.drift.profile import summary
+from modelops.drift.profile import check_magnitude, summary
 from modelops.entities.drift import (
     CategoricalProfile,
     ColumnDrift,
@@ -291,6 +291,8 @@ def _check_numeric(col: str, role: str, ref: NumericProfile, values: np.ndarray,
                    method: DriftMethod | None, threshold: float | None,
                    gates: dict[str, float], min_rows: int, scale: str) -> ColumnDrift:
     nan_share = float(np.isnan(values).mean()) if len(values) else 0.0
+    if ref.count:     # a reference stored before its values' range was checked
+        check_magnitude(ref.min, ref.max, col, "has a reference with")
     col_data = NumericColumn(ref, values)
     cur = col_data.values
     kind = "binary" if ref.binary and bool(np.all((cur == 0) | (cur == 1))) else "numeric"

@@ -30,6 +30,21 @@ from modelops.frames import CATEGORICAL, NUMERIC, column_kind, to_columns
 EXACT_LIMIT = 5_000
 #: Whole rows a profile keeps for the multivariate methods (all of them up to this many).
 SAMPLE_ROWS = 5_000
+#: The largest magnitude of a finite value in a numeric column: a profile keeps sums of the
+#: deviations' fourth powers, which overflow a float past about 1e77 (the std, and every
+#: effect measured in it, would then be infinite and judge any shift as none). 1e70 keeps
+#: them finite up to 10^10 rows.
+MAX_MAGNITUDE = 1e70
+
+
+def check_magnitude(lo: float, hi: float, column: str, what: str = "holds") -> None:
+    """``InvalidInput`` naming ``column`` when its finite values, from ``lo`` to ``hi``,
+    reach beyond ±``MAX_MAGNITUDE``."""
+    largest = max(-lo, hi)
+    if largest > MAX_MAGNITUDE:
+        raise InvalidInput(f"{what} values as large as {largest:.3g}: beyond the ±"
+                           f"{MAX_MAGNITUDE:g} a drift profile keeps moments of (they would "
+                           "overflow); rescale the column", field=f"column {column!r}")
 
 
 # -- buckets ---------------------------------------------------------------------------------
@@ -122,6 +137,8 @@ def profile_numeric(values: np.ndarray, spec: BucketSpec | None = None,
             lo, hi = min(lo, float(finite.min())), max(hi, float(finite.max()))
             binary = binary and bool(np.all((finite == 0) | (finite == 1)))
             integer = integer and bool(np.all(finite == np.round(finite)))
+    if n:
+        check_magnitude(lo, hi, column)
     mean = total / n if n else 0.0
     m2 = m3 = m4 = 0.0
     for finite, _, _ in chunks or (_finite_of(_as_float(c, column))
