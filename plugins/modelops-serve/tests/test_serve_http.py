@@ -363,6 +363,17 @@ def test_the_command_refuses_a_model_it_cannot_serve_in_one_line(store, capsys):
     assert "nope" in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize("port", ["-1", "65536", "99999"])
+def test_the_command_refuses_a_port_out_of_range_before_serving(store, capsys, port):
+    """uvicorn took --port 99999 as 34463 (modulo 65536) while the command named 99999."""
+    from modelops.cli import main
+
+    assert main(["--uri", store.uri, "serve", "models:/fraud@production", "--port",
+                 port]) == 1
+    err = capsys.readouterr().err
+    assert f"--port: expected a port from 0 to 65535, got {port}" in err, err
+
+
 def test_a_model_of_float_columns_is_served_by_its_array_twin_with_the_same_answers(tmp_path):
     ops = modelops.connect(str(tmp_path / "store"))
     x, y = frame(300)

@@ -256,6 +256,17 @@ def test_actions_go_through_the_registrys_rules_as_the_proxys_user(ops) -> None:
     assert ops.registry.get_version("fraud", "1.2.0").stage.value == "archived"
 
 
+@pytest.mark.parametrize("port", ["-1", "65536", "99999"])
+def test_the_command_refuses_a_port_out_of_range(tmp_path, capsys, port) -> None:  # type: ignore[no-untyped-def]
+    """uvicorn took --port 99999 as 34463 (modulo 65536) while the command named 99999."""
+    from modelops.cli import main
+
+    modelops.connect(str(tmp_path / "store")).tracking.create_experiment("e")
+    assert main(["ui", "--uri", str(tmp_path / "store"), "--port", port]) == 1
+    err = capsys.readouterr().err
+    assert f"--port: expected a port from 0 to 65535, got {port}" in err, err
+
+
 @pytest.mark.slow
 def test_the_command_binds_loopback_and_warns_otherwise(tmp_path) -> None:  # type: ignore[no-untyped-def]
     store = tmp_path / "store"

@@ -55,6 +55,8 @@ def _serve(args: Any) -> int:
 
     if args.workers < 1:
         raise InvalidInput(f"expected at least 1, got {args.workers}", field="--workers")
+    if not 0 <= args.port <= 65535:   # else uvicorn listens on the port modulo 65536
+        raise InvalidInput(f"expected a port from 0 to 65535, got {args.port}", field="--port")
     options = {"uri": args.uri, "model": args.model, "challenger": args.challenger,
                "share": args.share, "poll_interval": args.poll_interval,
                "max_body_bytes": args.max_body_bytes, "unknown": args.unknown,

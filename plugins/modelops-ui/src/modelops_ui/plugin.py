@@ -37,8 +37,11 @@ def serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     import modelops
+    from modelops.errors import InvalidInput
     from modelops_ui.pages import app
 
+    if not 0 <= args.port <= 65535:   # else uvicorn listens on the port modulo 65536
+        raise InvalidInput(f"expected a port from 0 to 65535, got {args.port}", field="--port")
     if args.host not in LOOPBACK:
         print(f"warning: listening on {args.host}, not only this machine: anyone who can "
               f"reach port {args.port} can read this store"
