@@ -7,6 +7,7 @@ import argparse
 import datetime as dt
 import json
 
+import numpy as np
 import pytest
 
 import modelops
@@ -70,6 +71,24 @@ def test_a_page_that_cannot_be_written_is_an_error_naming_the_path(tmp_path, cap
     assert main(["--uri", uri, "monitor", "report", "fraud", "--html", str(page)]) == 1
     assert "cannot write the page to" in capsys.readouterr().err
     assert not page.parent.exists()
+
+
+@pytest.mark.parametrize("where", ["no-folder/report.html", "."])
+def test_a_drift_check_whose_page_cannot_be_written_stores_no_report(tmp_path, capsys, where):
+    """The check ran, and stored its report, before the page failed: the command said it
+    failed while its report stood in the store. The page's place is now asked first."""
+    uri = str(tmp_path / "store")
+    ops = modelops.connect(uri)
+    rng = np.random.default_rng(0)
+    ops.drift.fit_reference("fraud", {"amount": rng.normal(size=500)})
+    data = tmp_path / "current.csv"
+    data.write_text("amount\n" + "\n".join(map(str, rng.normal(size=500) + 1)) + "\n")
+    page = tmp_path / where
+    assert main(["--uri", uri, "drift", "check", "fraud", str(data), "--html",
+                 str(page)]) == 1
+    assert f"cannot write the page to {str(page)!r}" in capsys.readouterr().err
+    assert ops.drift.reports("fraud") == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["current.csv", "store"]
 
 
 def test_a_missing_store_is_an_error_not_an_empty_answer(tmp_path, capsys, monkeypatch):

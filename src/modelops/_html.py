@@ -133,8 +133,6 @@ def write_page(path: Any, text: str) -> None:
     import os
     import tempfile
 
-    from modelops.errors import InvalidInput
-
     target = os.fspath(path)
     try:
         fd, temporary = tempfile.mkstemp(prefix=".modelops-", suffix=".html",
@@ -148,5 +146,31 @@ def write_page(path: Any, text: str) -> None:
             os.unlink(temporary)
             raise
     except OSError as exc:
-        raise InvalidInput(f"cannot write the page to {target!r}: {exc.strerror or exc}",
-                           field="path") from None
+        raise _unwritable(target, exc) from None
+
+
+def check_page_path(path: Any) -> None:
+    """``InvalidInput`` naming ``path`` when ``write_page`` could not write there (its folder
+    missing or closed to us, or ``path`` a folder): asked before the work the page shows,
+    so that a command which cannot write its page has stored nothing either."""
+    import errno
+    import os
+    import tempfile
+
+    target = os.fspath(path)
+    try:
+        if os.path.isdir(target):
+            raise IsADirectoryError(errno.EISDIR, "Is a directory")
+        fd, temporary = tempfile.mkstemp(prefix=".modelops-", suffix=".html",
+                                         dir=os.path.dirname(os.path.abspath(target)))
+        os.close(fd)
+        os.unlink(temporary)
+    except OSError as exc:
+        raise _unwritable(target, exc) from None
+
+
+def _unwritable(target: str, exc: OSError) -> Exception:
+    from modelops.errors import InvalidInput
+
+    return InvalidInput(f"cannot write the page to {target!r}: {exc.strerror or exc}",
+                        field="path")

@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 import modelops
+from modelops._html import check_page_path
 from modelops.cli._files import read_table
 from modelops.cli._output import print_table
 from modelops.drift.methods import (
@@ -81,6 +82,8 @@ def _fit(args: argparse.Namespace) -> None:
 
 
 def _check(args: argparse.Namespace) -> None:
+    if args.html:
+        check_page_path(args.html)
     report = modelops.connect(args.uri).drift.check(
         args.name, read_table(args.path), method=args.method, threshold=args.threshold,
         correction=args.correction, drift_share=args.drift_share, min_rows=args.min_rows,

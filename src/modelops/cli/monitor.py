@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 import modelops
+from modelops._html import check_page_path
 from modelops.cli._output import print_table
 from modelops.errors import InvalidInput
 
@@ -194,6 +195,8 @@ def _health(args: argparse.Namespace) -> None:
 
 
 def _report(args: argparse.Namespace) -> None:
+    if args.html:
+        check_page_path(args.html)
     report = _monitor(args).report(args.window, args.trend_window)
     if args.html:
         report.to_html(args.html)
