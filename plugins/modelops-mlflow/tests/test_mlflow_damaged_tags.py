@@ -1,7 +1,8 @@
 """The tags in which modelops keeps its records on MLflow's registry can be edited by anyone
 in MLflow's UI: one edited into something modelops did not write costs that record (a
 StoreError naming it, skipped with a warning by listings), never a raw error, never the
-other versions or models."""
+other versions or models. The trail run's event params cannot be edited, but anyone can log
+one more: one that does not read as its event is set aside, and the history moves on."""
 
 from __future__ import annotations
 
@@ -64,3 +65,42 @@ def test_a_model_whose_record_was_edited_costs_only_that_model(store, value):
     with pytest.warns(StoreWarning, match="model 'm'"):
         assert [m.name for m in ops.registry.list_models()] == ["other"]
     assert ops.registry.get_version("m", stage="production").version == "1.0.1"
+
+
+def _trail(client) -> str:  # type: ignore[no-untyped-def]
+    return client.get_registered_model("m").tags["modelops.trail"]
+
+
+@pytest.mark.parametrize("value", ["not JSON", "[]", '{"seq": 2}', DEEP,
+                                   '{"$artifact": "events/missing.json"}',
+                                   '{"model": "m", "seq": 7, "action": "promote", "changes": [],'
+                                   ' "actor": "x", "timestamp": 1}'])
+def test_an_event_param_logged_by_someone_else_is_set_aside_and_the_history_moves_on(
+        store, value):
+    """The registry's events are params of a trail run, and anyone can log one more. One
+    that does not read as its event raised raw errors (ValueError, TypeError,
+    RecursionError) from history, stage lookups and every later promotion; its number is
+    now a ``quarantined`` marker, as the local store writes for an unreadable event file,
+    and the next event takes the number after it."""
+    client = _mlflow(store)
+    client.log_param(_trail(client), "event.000000000002", value)
+    ops = modelops.connect(store)
+    with pytest.warns(StoreWarning, match="event 2 .*could not be read"):
+        history = ops.registry.history("m")
+    assert [(e.seq, e.action) for e in history] == [(1, "promote"), (2, "quarantined")]
+    assert ops.registry.get_version("m", stage="production").version == "1.0.1"
+    with pytest.warns(StoreWarning):
+        promoted = modelops.connect(store).registry.promote("m", "1.0.0")
+    assert promoted.seq == 3
+    assert modelops.connect(store).registry.get_version("m", stage="production").version \
+        == "1.0.0"
+
+
+@pytest.mark.parametrize("key", ["event.x", "event.2", "event.000000000002x", "event.-1"])
+def test_a_param_named_like_no_event_modelops_writes_is_not_an_event(store, key, recwarn):
+    client = _mlflow(store)
+    client.log_param(_trail(client), key, "{}")
+    ops = modelops.connect(store)
+    assert [(e.seq, e.action) for e in ops.registry.history("m")] == [(1, "promote")]
+    assert ops.registry.promote("m", "1.0.0").seq == 2
+    assert not [w for w in recwarn if issubclass(w.category, StoreWarning)]

@@ -59,6 +59,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import shutil
 import tempfile
 import threading
@@ -188,6 +189,15 @@ def event_text(event: RegistryEvent, claim: str) -> str:
 
 def _event_key(seq: int) -> str:
     return f"{_EVENT_PREFIX}{seq:0{_SEQ_WIDTH}d}"
+
+
+_EVENT_KEY = re.compile(rf"{re.escape(_EVENT_PREFIX)}([0-9]{{{_SEQ_WIDTH}}})")
+
+
+def _event_seq(key: str) -> int | None:
+    """The sequence number of the event param ``key``; None for a param of another name."""
+    found = _EVENT_KEY.fullmatch(key)
+    return None if found is None else int(found.group(1))
 
 
 def _semver_core(text: str) -> str | None:
@@ -856,7 +866,7 @@ class MlflowRegistryStore(RegistryStore):
                 # Events never change: only those after the last one cached are read.
                 row = reader.trail(trail, _event_key(cache.last) if cache.loaded else "",
                                    MIRRORED_TAG)
-            self._take(trail, cache, row.params, row.mirrored, row.experiment_id)
+            self._take(name, trail, cache, row.params, row.mirrored, row.experiment_id)
             return cache
         store = self.client._tracking_client.store
         with mlflow_errors(f"reading the history of {name!r} in {self.uri}"):
@@ -871,45 +881,64 @@ class MlflowRegistryStore(RegistryStore):
                 if not found:
                     return cache
                 run = found[0]
-        self._take_run(trail, cache, run)
+        self._take_run(name, trail, cache, run)
         return cache
 
-    def _take_run(self, trail: str, cache: _TrailCache, run: Any) -> None:
-        self._take(trail, cache, run.data.params, int(run.data.tags.get(MIRRORED_TAG, "0")),
-                   run.info.experiment_id)
+    def _take_run(self, name: str, trail: str, cache: _TrailCache, run: Any) -> None:
+        self._take(name, trail, cache, run.data.params,
+                   int(run.data.tags.get(MIRRORED_TAG, "0")), run.info.experiment_id)
 
-    def _take(self, trail: str, cache: _TrailCache, params: Mapping[str, str], mirrored: int,
-              experiment_id: str) -> None:
-        """Fold what was read of the trail run into its cache (events never change, so only
-        new ones are decoded)."""
-        fresh = self._decode_events(trail, params, cache.events)
+    def _take(self, name: str, trail: str, cache: _TrailCache, params: Mapping[str, str],
+              mirrored: int, experiment_id: str) -> None:
+        """Fold what was read of the trail run of model ``name`` into its cache (events never
+        change, so only new ones are decoded)."""
+        fresh = self._decode_events(name, trail, params, cache.events)
         with self._lock:
             cache.events.update(fresh)
             cache.mirrored = mirrored
             cache.experiment_id = experiment_id
             cache.loaded = True
 
-    def _decode_events(self, trail: str, params: Mapping[str, str],
+    def _decode_events(self, name: str, trail: str, params: Mapping[str, str],
                        known: Mapping[int, RegistryEvent]) -> dict[int, RegistryEvent]:
-        """The events among a trail run's ``params`` that are not in ``known``."""
+        """The events among a trail run's ``params`` that are not in ``known``. A param named
+        like no event modelops writes (one logged by hand) is not an event; one that does
+        not read as its event is a ``quarantined`` marker in its place."""
         fresh = {}
         for key, value in params.items():
-            if key.startswith(_EVENT_PREFIX):
-                seq = int(key[len(_EVENT_PREFIX):])
-                if seq not in known:
-                    fresh[seq] = self._decode_event(trail, value)
+            seq = _event_seq(key)
+            if seq is not None and seq not in known:
+                fresh[seq] = self._decode_event(name, trail, seq, value)
         return fresh
 
-    def _decode_event(self, trail: str, value: str) -> RegistryEvent:
-        data = json.loads(value)
-        if "$artifact" in data:
-            with tempfile.TemporaryDirectory() as tmp:
-                with mlflow_errors(f"reading event {data['$artifact']} of trail {trail}"):
-                    local = self._event_file(trail, data["$artifact"], tmp)
-                with open(local, encoding="utf-8") as f:
-                    data = json.load(f)
-        data.pop(_CLAIM_KEY, None)
-        return event_from_data(data)
+    def _decode_event(self, name: str, trail: str, seq: int, value: str) -> RegistryEvent:
+        """The event the param of ``seq`` holds; where it does not read as that event (its
+        params can be logged to by anyone, never changed or removed), a ``quarantined``
+        marker, as the local store writes in place of an unreadable event file, so that the
+        history reads on and moves past its number."""
+        try:
+            data = loads(value)
+            if isinstance(data, dict) and "$artifact" in data:
+                with tempfile.TemporaryDirectory() as tmp:
+                    with mlflow_errors(f"reading event {data['$artifact']} of trail {trail}"):
+                        local = self._event_file(trail, str(data["$artifact"]), tmp)
+                    with open(local, "rb") as f:
+                        data = loads(f.read())
+            if not isinstance(data, dict):
+                raise ValueError("not a JSON object")
+            data.pop(_CLAIM_KEY, None)
+            event = event_from_data(data)
+            if event.seq != seq:
+                raise ValueError(f"it is event {event.seq}")
+            return event
+        except (*_DECODE_ERRORS, NotFound) as exc:   # NotFound: its file is not there
+            marker = RegistryEvent(
+                model=name, seq=seq, action="quarantined", actor="modelops", timestamp=0,
+                reason=f"event {seq} (param {_event_key(seq)} of trail run {trail}) could not "
+                       f"be read ({exc}); it was left in place")
+        warnings.warn(f"modelops: {marker.reason}; the history moves on past it",
+                      StoreWarning, stacklevel=2)
+        return marker
 
     def _event_file(self, trail: str, path: str, dst: str) -> str:
         """Download the artifact ``path`` of the trail run into ``dst``; its local path."""
@@ -998,10 +1027,10 @@ class MlflowRegistryStore(RegistryStore):
             ours = {event.seq: event for event, _ in claims}
             row = tx.trail(trail, after, MIRRORED_TAG)
             others = {k: v for k, v in row.params.items()
-                      if k.startswith(_EVENT_PREFIX) and int(k[len(_EVENT_PREFIX):]) not in ours}
+                      if (seq := _event_seq(k)) is not None and seq not in ours}
             with self._lock:
                 cached = dict(cache.events)
-            fresh = {**self._decode_events(trail, others, cached), **ours}
+            fresh = {**self._decode_events(name, trail, others, cached), **ours}
             known = {**cached, **fresh}
             todo = [known[seq] for seq in sorted(known) if seq > row.mirrored]
             numbers = self._numbers_for(name, todo)  # read inside this transaction
@@ -1041,7 +1070,7 @@ class MlflowRegistryStore(RegistryStore):
         except (InvalidInput, StoreError) as exc:
             # MLflow refuses another value for a param ("Changing param values is not
             # allowed"), or, when two inserts race, the database's unique key does.
-            if self._param(trail, key) is None:
+            if self._param(event.model, trail, key) is None:
                 raise
             raise Conflict(f"event {event.seq} of model {event.model!r} was written by "
                            "someone else first") from exc
@@ -1051,10 +1080,10 @@ class MlflowRegistryStore(RegistryStore):
         with self._lock:
             cache.events[event.seq] = event
 
-    def _param(self, trail: str, key: str) -> str | None:
+    def _param(self, name: str, trail: str, key: str) -> str | None:
         with mlflow_errors(f"reading trail run {trail}"):
             run = self.client._tracking_client.store.get_run(trail)
-        self._take_run(trail, self._cache(trail), run)
+        self._take_run(name, trail, self._cache(trail), run)
         return run.data.params.get(key)
 
     # -- stages and aliases mirrored onto MLflow aliases ------------------------------------
