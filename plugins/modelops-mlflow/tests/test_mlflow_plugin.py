@@ -10,7 +10,7 @@ from modelops_mlflow.connection import Connection
 
 import modelops
 from modelops import plugins
-from modelops.errors import InvalidInput, NotFound, UnknownScheme
+from modelops.errors import InvalidInput, NotFound, StoreError, UnknownScheme
 from modelops.uri import parse_uri
 
 
@@ -96,3 +96,35 @@ def test_import_modelops_loads_no_mlflow():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "False"
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_server_that_is_not_there_is_named_at_once(monkeypatch):
+    """MLflow's client retries a request to a server nobody listens at for minutes (a
+    wrong port, a server not started yet): connecting says so at once."""
+    import time
+
+    for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    port = _closed_port()
+    started = time.monotonic()
+    with pytest.raises(StoreError, match=rf"cannot reach the MLflow server at "
+                                         rf"http://u:\*\*\*@127\.0\.0\.1:{port}"):
+        modelops.connect(f"mlflow+http://u:secret@127.0.0.1:{port}").registry.list_models()
+    assert time.monotonic() - started < 30
+
+
+def test_through_a_proxy_the_proxy_answers_for_the_server(monkeypatch):
+    from modelops_mlflow.connection import check_reachable
+
+    monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    check_reachable(f"http://127.0.0.1:{_closed_port()}")   # not tried: no error

@@ -74,11 +74,16 @@ def test_a_server_that_does_not_answer_is_asked_again(monkeypatch, url):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    store = open_store("registry", parse_uri(f"mlflow+http://127.0.0.1:{port}"))
+    from mlflow.tracking import MlflowClient
+
+    store = open_store("registry", parse_uri(f"mlflow+{url}"))
+    up = store.client
+    down = f"http://127.0.0.1:{port}"   # (a store opened there is refused at once)
+    store.client = MlflowClient(tracking_uri=down, registry_uri=down)     # it went down
     with pytest.raises(StoreError, match=str(port)):
         store.list_events("m")
     assert store._remote is True  # still to be asked
-    store.client = open_store("registry", parse_uri(f"mlflow+{url}")).client  # it is back
+    store.client = up  # it is back
     with pytest.raises(NotFound, match="'m'"):
         store.list_events("m")
     assert store._app is not None

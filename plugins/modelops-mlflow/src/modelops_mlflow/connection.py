@@ -104,6 +104,8 @@ class Connection:
             raise MissingDependency("mlflow+ store URIs", "mlflow") from None
         from modelops_mlflow.schema import open_client
 
+        for uri in dict.fromkeys((self.tracking_uri, self.registry_uri)):
+            check_reachable(uri)
         return open_client(lambda: MlflowClient(tracking_uri=self.tracking_uri,
                                                 registry_uri=self.registry_uri),
                            self.tracking_uri, self.registry_uri)
@@ -113,6 +115,34 @@ class Connection:
         if self.artifact_root is None:
             return None
         return f"{self.artifact_root.rstrip('/')}/{folder}"
+
+
+#: Seconds a server gets to accept a connection before its store is said to be unreachable.
+REACH_TIMEOUT = 10.0
+
+
+def check_reachable(uri: str) -> None:
+    """``StoreError`` naming the server of an ``http(s)://`` MLflow URI when nothing accepts a
+    connection at its address: MLflow's client would retry for minutes before failing a
+    request to a server that is not there (a wrong port, one not started). Only a direct
+    connection is tried; through a proxy, the proxy answers for the server."""
+    import socket
+    import urllib.request
+
+    from modelops.uri import hide_password
+
+    parts = urllib.parse.urlsplit(uri)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return
+    if parts.scheme in urllib.request.getproxies() and \
+            not urllib.request.proxy_bypass(parts.hostname):
+        return
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        socket.create_connection((parts.hostname, port), timeout=REACH_TIMEOUT).close()
+    except (OSError, ValueError) as exc:   # ValueError: a port out of range
+        raise StoreError(f"cannot reach the MLflow server at {hide_password(uri)}: "
+                         f"{exc}") from None
 
 
 def _default_artifact_root(tracking_uri: str) -> str | None:
