@@ -78,9 +78,16 @@ def welch(a: np.ndarray, b: np.ndarray) -> Significance:
     va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
     se2 = va + vb
     if se2 == 0:
-        same = float(a.mean()) == float(b.mean())
-        return Significance(test="Welch's t-test", statistic=0.0 if same else math.copysign(
-            math.inf, float(b.mean() - a.mean())), pvalue=1.0 if same else 0.0)
+        # Each group one value: no spread for t to measure the difference by (it would be
+        # infinite from two rows a side). The exact permutation test's p-value instead, two-
+        # sided as scipy's (twice the one-sided): of the C(n_a + n_b, n_a) splits of the
+        # rows only the observed one is as extreme — 1/3 for two rows a side, 0.008 for five.
+        diff = float(b.mean() - a.mean())
+        if diff == 0:
+            return Significance(test="Welch's t-test", statistic=0.0, pvalue=1.0)
+        return Significance(test="exact permutation test (no spread within either group)",
+                            statistic=diff,
+                            pvalue=min(1.0, 2 / math.comb(len(a) + len(b), len(a))))
     t = float((b.mean() - a.mean()) / math.sqrt(se2))
     df = se2 ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
     return Significance(test="Welch's t-test", statistic=t,
@@ -129,9 +136,13 @@ def delong(positive_a: np.ndarray, scores_a: np.ndarray, positive_b: np.ndarray,
     auc_b, var_b = _auc_variance(positive_b, scores_b)
     se = math.sqrt(var_a + var_b)
     if se == 0:
+        # Every placement alike on both sides (each side's classes apart, or all tied): no
+        # variance to judge a difference by, however few the rows — no p-value.
         same = auc_a == auc_b
-        return (Significance(test="DeLong's test", statistic=0.0 if same else math.copysign(
-            math.inf, auc_b - auc_a), pvalue=1.0 if same else 0.0), var_a, var_b)
+        return (Significance(test="DeLong's test" if same else
+                             "DeLong's test (no variance on either side)",
+                             statistic=0.0 if same else auc_b - auc_a,
+                             pvalue=1.0 if same else math.nan), var_a, var_b)
     z = (auc_b - auc_a) / se
     return (Significance(test="DeLong's test", statistic=z,
                          pvalue=float(2 * stats.norm.sf(abs(z)))), var_a, var_b)

@@ -71,6 +71,12 @@ class MetricComparison:
     resamples: int = 2_000
     seed: int = 0
 
+    @property
+    def needs_score(self) -> bool:
+        """Whether the metric is measured on the positive class's scores (roc_auc,
+        log_loss): rows without one cannot be compared."""
+        return self.kind == "auc" or self.name == "log_loss"
+
     # -- the metric on each side ------------------------------------------------------------
 
     def _is_pos(self, values: np.ndarray) -> np.ndarray:

@@ -17,6 +17,7 @@ import attrs
 
 from modelops.entities import FrozenDict, freeze
 from modelops.errors import InvalidInput, NotFound
+from modelops.metrics import exceeds
 
 #: The triggers a decision can name.
 TRIGGERS = ("no_production", "input_drift", "degradation", "volume_drop", "max_age", "forced")
@@ -256,9 +257,18 @@ class RetrainPolicy:
             shown = ", ".join(f"{c.metric} {c.current:.3f} vs {c.baseline:.3f}" for c in worst)
             fired.append(f"degradation: {shown} (worse by more than {self.degradation:g}) on "
                          f"{found.n} predictions with feedback")
-        else:
+            return
+        beyond = [c for c in found.changes if exceeds(c.worse_by, c.threshold)]
+        if not beyond:
             calm.append(f"metrics within {self.degradation:g} of the baseline on {found.n} "
                         "predictions with feedback")
+            return
+        shown = ", ".join(f"{c.metric} {c.current:.3f} vs {c.baseline:.3f} ("
+                          + ("not testable" if c.pvalue is None else f"p={c.pvalue:.3g}") + ")"
+                          for c in beyond)
+        calm.append(f"degradation not shown: {shown} worse by more than {self.degradation:g}, "
+                    f"but not beyond chance (alpha {found.alpha:g}, over {found.tests} "
+                    f"metrics) on {found.n} predictions with feedback")
 
     def _check_volume(self, monitor: Any, triggers: list[str], fired: list[str],
                       calm: list[str], details: dict[str, Any]) -> None:

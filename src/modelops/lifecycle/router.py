@@ -372,6 +372,11 @@ class Router:
             labels=labels if len(labels) <= 2 else (), higher_is_better=higher_is_better,
             resamples=resamples, seed=seed)
         a, b = roles == 0, roles == 1
+        if comparison.needs_score:   # rows logged without a probability say nothing of it
+            import numpy as np
+
+            unscored = np.isnan(np.asarray(scores, dtype=np.float64))
+            a, b = a & ~unscored, b & ~unscored
         groups = Groups(predictions[a], actuals[a], scores[a], predictions[b], actuals[b],
                         scores[b])
         ratio = (1 - self.share) / self.share if 0 < self.share < 1 else 1.0
@@ -417,6 +422,16 @@ class Router:
                         f"predictions with feedback" + self._need_text(needed, effect),
                 **base)
         result = comparison.test(groups)
+        if math.isnan(result.pvalue):
+            needed, effect = self._plan(comparison, groups, diff, min_effect, alpha, power,
+                                        ratio)
+            return Evaluation(
+                test=result.test, statistic=result.statistic, pvalue=math.nan,
+                verdict="unknown", planned_effect=effect, needed=needed,
+                needed_requests=self._requests(needed),
+                message=f"not known yet: {metric} {m2:.4g} vs {m1:.4g} ({diff:+.4g}), "
+                        f"{result.test} gives no p-value on {n2} vs {n1} predictions with "
+                        "feedback" + self._need_text(needed, effect), **base)
         if result.pvalue < alpha:
             verdict = "better" if (diff > 0) == higher else "worse"
             needed: int | None = 0

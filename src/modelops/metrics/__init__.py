@@ -20,14 +20,15 @@ higher-is-better.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Mapping
 from typing import Any
 
 from modelops.entities.metrics import MetricSpec
 
-__all__ = ["MetricSpec", "canonical_metric", "find_metric", "higher_is_better",
-           "metric_table", "metrics_of_task"]
+__all__ = ["MetricSpec", "canonical_metric", "exceeds", "find_metric", "higher_is_better",
+           "metric_table", "metrics_of_task", "reaches"]
 
 _lock = threading.Lock()
 _cache: tuple[tuple[int, ...], dict[str, MetricSpec], dict[str, str]] | None = None
@@ -74,6 +75,26 @@ def higher_is_better(name: str) -> bool:
     """Whether a higher value of the metric ``name`` is better (True for unknown names)."""
     spec = _tables()[0].get(canonical_metric(name))
     return True if spec is None else spec.higher_is_better
+
+
+def exceeds(difference: float, limit: float) -> bool:
+    """Whether a difference of metric values is more than ``limit``, one within float
+    rounding of it counting as equal: 0.90 - 0.85 is 0.050000000000000044, which is no more
+    than the 0.05 a user wrote."""
+    return difference > limit and not _rounding_apart(difference, limit)
+
+
+def reaches(difference: float, limit: float) -> bool:
+    """Whether a difference of metric values is at least ``limit``, one within float rounding
+    of it counting as equal: 0.85 - 0.80 is 0.04999999999999993, which is the 0.05 a user
+    wrote."""
+    return difference >= limit or _rounding_apart(difference, limit)
+
+
+def _rounding_apart(a: float, b: float) -> bool:
+    # Subtraction leaves an error of a few ulps of its operands; a relative 1e-9 is far
+    # beyond that and far below any difference a threshold means.
+    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
 
 
 def find_metric(metrics: Mapping[str, Any], name: str) -> tuple[str, Any] | None:

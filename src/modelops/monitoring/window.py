@@ -21,7 +21,7 @@ import numpy as np
 
 from modelops.entities.predictions import PredictionTable
 from modelops.errors import InvalidInput, NotFound
-from modelops.metrics import canonical_metric, higher_is_better, metrics_of_task
+from modelops.metrics import canonical_metric, exceeds, higher_is_better, metrics_of_task
 from modelops.metrics import grouped as M
 from modelops.monitoring.values import (
     Degradation,
@@ -282,9 +282,13 @@ class Window:
                     else self.bootstrap_errors.get(metric)
             else:
                 error = self.bootstrap_errors.get(metric)
-        # a spread of 0 (every resample alike, as when no prediction is right) says nothing
-        if error is None or not math.isfinite(error) or error <= 0:
+        if error is None or not math.isfinite(error) or error < 0:
             return None, None
+        if error == 0:
+            # No spread (every error alike; every resample's f1 0, as when no prediction is
+            # right): the window's value is no chance of its sample, so a drop is certain.
+            # Its rows are enough to be judged: min_feedback and MIN_CLASS_ROWS saw to that.
+            return 0.0, 0.0 if worse > 0 else 1.0
         return error, float(stats.norm.sf(worse / error))
 
     @cached_property
@@ -596,7 +600,7 @@ def compare_to_baseline(performance: Performance, baseline: Mapping[str, float],
             (pvalue is not None and pvalue * tested < alpha)
         changes.append(MetricChange(metric=name, baseline=base, current=current,
                                     worse_by=worse, threshold=limit,
-                                    degraded=bool(worse > limit and significant),
+                                    degraded=bool(exceeds(worse, limit) and significant),
                                     standard_error=error, pvalue=pvalue))
     return Degradation(degraded=any(c.degraded for c in changes), changes=changes,
                        baseline_source=source, n=performance.n, since=performance.since,

@@ -15,7 +15,7 @@ import attrs
 from modelops.entities.registry import Decision, ModelVersion
 from modelops.entities.validators import check_bool, check_finite, check_key
 from modelops.errors import InvalidInput
-from modelops.metrics import find_metric, higher_is_better
+from modelops.metrics import find_metric, higher_is_better, reaches
 
 Rule = Callable[[ModelVersion, ModelVersion | None], Decision | bool]
 
@@ -57,7 +57,7 @@ class MetricImprovement:
         before = _metric(incumbent, self.metric, "incumbent")
         delta = value - before
         gain = delta if self.higher_is_better else -delta
-        ok = gain >= self.min_improvement
+        ok = reaches(gain, self.min_improvement)
         direction = "higher" if self.higher_is_better else "lower"
         reason = (f"{self.metric} {value:.6g} vs {before:.6g} ({delta:+.6g}); needs "
                   f"{self.min_improvement:g} {direction}: "
