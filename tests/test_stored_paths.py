@@ -139,3 +139,47 @@ def test_a_link_in_a_model_folder_is_not_followed(tmp_path, outside):
     os.symlink(outside / "secret.txt", pack)
     with pytest.raises(ModelOpsError):
         modelops.connect(tmp_path / "store").registry.load("m", "1.0.0")
+
+
+def _edit_record(tmp_path, version: str, edit) -> None:  # type: ignore[no-untyped-def]
+    """Rewrite ``version``'s line of the versions log through ``edit(record)``, its checksum
+    right, as a malicious store would hold it."""
+    log = tmp_path / "store" / "models" / "m" / "versions.log"
+    lines = []
+    for line in log.read_bytes().split(b"\n"):
+        if not line:
+            continue
+        name, body, _ = line.split(b"\t")
+        record = json.loads(body)
+        if name.decode() == version:
+            edit(record)
+        lines.append(_log_line(name.decode(), json.dumps(record).encode()))
+    log.write_bytes(b"".join(lines))
+
+
+@pytest.mark.parametrize("where", ["absolute", "../up", "./model.joblib/../x", "a\\b", 5, None,
+                                   "missing.joblib"])
+@pytest.mark.parametrize("flavor", ["joblib", "path"])
+def test_a_model_file_named_by_a_crafted_record_is_one_of_the_versions(tmp_path, outside,
+                                                                      where, flavor):
+    """The record's flavor metadata names the file a flavor loads. Joined unchecked to the
+    folder the verified files were placed in, an absolute or ``..`` path unpickled a file
+    nobody verified, from anywhere."""
+    import joblib
+
+    ops = modelops.connect(tmp_path / "store")
+    source = tmp_path / "weights.bin"
+    source.write_bytes(b"real weights")
+    ops.registry.register("m", {"real": 1} if flavor == "joblib" else str(source),
+                          flavor=flavor)
+    joblib.dump({"planted": True}, outside / "evil.joblib")
+    named = {"absolute": str(outside / "evil.joblib"),
+             "../up": "../outside/evil.joblib"}.get(where, where)
+    key = "file" if flavor == "joblib" else "root"
+    _edit_record(tmp_path, "1.0.0", lambda r: r["flavor_meta"].update({key: named}))
+    fresh = modelops.connect(tmp_path / "store")
+    with pytest.raises(StoreError, match=r"m 1\.0\.0: .*not a path inside|none of the"):
+        fresh.registry.load("m", "1.0.0", dst_dir=tmp_path / "dl", trusted=True)
+    if flavor == "path":   # loaded through a temporary folder of modelops' own
+        with pytest.raises(StoreError, match=r"m 1\.0\.0"):
+            fresh.registry.load("m", "1.0.0")

@@ -56,7 +56,7 @@ class JoblibFlavor:
         return meta
 
     def load(self, directory: str, meta: dict[str, Any], trusted: bool) -> Any:
-        with open(os.path.join(directory, meta.get("file", self.filename)), "rb") as f:
+        with open(_version_file(directory, meta.get("file", self.filename)), "rb") as f:
             return self.load_bytes(f.read(), meta, trusted)
 
     def load_bytes(self, data: bytes, meta: dict[str, Any], trusted: bool) -> Any:
@@ -106,13 +106,8 @@ class PathFlavor:
         return meta
 
     def load(self, directory: str, meta: dict[str, Any], trusted: bool) -> Any:
-        # The root comes from the stored record: it must name one of the verified files (or
-        # their folder) inside ``directory``, never a path elsewhere.
         root = meta.get("root")
-        if not isinstance(root, str) or any(p in ("", ".", "..") for p in root.split("/")) \
-                or "\\" in root:
-            raise ValueError(f"the record's root {root!r} is not a path inside the version")
-        path = os.path.join(directory, *root.split("/"))
+        path = _version_path(directory, root, "root")
         if not os.path.exists(path):
             if meta.get("kind") != "directory":
                 raise ValueError(f"the record's root {root!r} is none of the version's files")
@@ -135,7 +130,7 @@ class SkopsFlavor:
         return {"file": self.filename, "class": _qualname(obj)}
 
     def load(self, directory: str, meta: dict[str, Any], trusted: bool) -> Any:
-        with open(os.path.join(directory, meta.get("file", self.filename)), "rb") as f:
+        with open(_version_file(directory, meta.get("file", self.filename)), "rb") as f:
             return self.load_bytes(f.read(), meta, trusted)
 
     def load_bytes(self, data: bytes, meta: dict[str, Any], trusted: bool) -> Any:
@@ -145,6 +140,25 @@ class SkopsFlavor:
             raise UntrustedModel(f"the skops file holds types skops does not trust by default: "
                                  f"{', '.join(untrusted)}; pass trusted=True to allow them")
         return sio.loads(data, trusted=untrusted or None)
+
+
+def _version_path(directory: str, relative: Any, field: str = "file") -> str:
+    """``relative``, from the stored record's metadata, as a path inside ``directory`` (where
+    the version's verified files were placed); ``ValueError`` when it is not a plain
+    relative path: a record is untrusted input, and a path elsewhere would load a file
+    nobody verified (unpickling it runs its code)."""
+    if not isinstance(relative, str) or "\\" in relative or "\0" in relative or \
+            any(part in ("", ".", "..") for part in relative.split("/")):
+        raise ValueError(f"the record's {field} {relative!r} is not a path inside the version")
+    return os.path.join(directory, *relative.split("/"))
+
+
+def _version_file(directory: str, relative: Any) -> str:
+    """``_version_path`` of one of the version's files: a regular file, not a link."""
+    path = _version_path(directory, relative)
+    if os.path.islink(path) or not os.path.isfile(path):
+        raise ValueError(f"the record's file {relative!r} is none of the version's files")
+    return path
 
 
 def _qualname(obj: Any) -> str:
