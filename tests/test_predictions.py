@@ -341,6 +341,34 @@ def test_interrupted_compaction_never_double_counts(tmp_path):
     assert sorted(ops.predictions.read("m").predictions.tolist()) == list(range(20))
 
 
+@pytest.mark.parametrize("manifest", [
+    {"part": "my-notes.jsonl", "replaces": []},           # a file modelops never wrote
+    {"part": "compact-99.jsonl", "replaces": []},         # another compaction's part
+    {"part": "x"}, [1, 2], {"replaces": 5, "part": "x"}, {"replaces": [], "part": ["a"]},
+    {"part": "compact-abc.jsonl", "replaces": ["../../elsewhere.jsonl"]}])
+def test_a_compaction_manifest_modelops_did_not_write_is_skipped_and_removes_nothing(
+        tmp_path, manifest):
+    """A manifest names the part that replaces others. Trusted as it was, one naming a file
+    of yours in the day's folder made compact() read it in and remove it; one of another
+    shape raised KeyError or TypeError from every read of the day."""
+    ops = modelops.connect(tmp_path)
+    with ops.predictions.logger("m") as log:
+        for i in range(3):
+            log.log({"x": i}, i, timestamp=T0 + i)
+    folder = tmp_path / "predictions" / "m" / "date=2026-09-21"
+    (folder / "my-notes.jsonl").write_text('{"note": "keep me"}\n')
+    (folder / "part-notes.txt").write_text("mine too\n")
+    (folder / "compacted-abc.json").write_text(json.dumps(manifest))
+    with pytest.warns(StoreWarning, match="compacted-abc.json: not a compaction manifest"):
+        assert sorted(ops.predictions.read("m").predictions.tolist()) == [0, 1, 2]
+    with pytest.warns(StoreWarning):
+        ops.predictions.compact("m", "2026-09-21")
+    assert (folder / "my-notes.jsonl").read_text() == '{"note": "keep me"}\n'
+    assert (folder / "part-notes.txt").read_text() == "mine too\n"
+    with pytest.warns(StoreWarning):
+        assert sorted(ops.predictions.read("m").predictions.tolist()) == [0, 1, 2]
+
+
 def test_a_torn_last_line_is_skipped_with_a_warning(tmp_path):
     ops = modelops.connect(tmp_path)
     with ops.predictions.logger("m") as log:

@@ -32,8 +32,8 @@ from typing import Any, BinaryIO
 
 from modelops._files import path_name
 from modelops._ids import new_id
-from modelops.backends.layout.storage import Storage, dumps
-from modelops.errors import InvalidInput, NotFound
+from modelops.backends.layout.storage import Storage, dumps, skipped
+from modelops.errors import InvalidInput, NotFound, StoreError
 from modelops.stores import PredictionStore
 from modelops.stores.predictions import KINDS, Part
 
@@ -41,6 +41,9 @@ _PART_ID = re.compile(r"[0-9a-f][0-9a-f-]{0,99}")
 #: A part's name: its kind of file, id, optional time range (Unix ms) and format.
 _PART_NAME = re.compile(r"(?:part|compact)-[0-9a-f][0-9a-f-]{0,99}"
                         r"(?:_(0|[1-9][0-9]{0,15})-(0|[1-9][0-9]{0,15}))?\.(?:jsonl|parquet)")
+
+
+_FORMATS = (".jsonl", ".parquet")
 
 
 def _suffix(span: tuple[int, int] | None) -> str:
@@ -56,6 +59,24 @@ def _suffix(span: tuple[int, int] | None) -> str:
 def _check_format(fmt: str) -> None:
     if fmt not in ("jsonl", "parquet"):
         raise InvalidInput(f"expected 'jsonl' or 'parquet', got {fmt!r}", field="fmt")
+
+
+def _manifest(data: Any, name: str) -> tuple[str, list[str]]:
+    """The part a compaction manifest ``name`` (``compacted-<id>.json``) names, and the parts
+    it replaces; ``ValueError`` saying what is wrong when it is not the shape modelops writes:
+    a manifest is untrusted, and the names in it decide what is read and what a compaction
+    removes."""
+    if not isinstance(data, dict):
+        raise ValueError("not a JSON object")
+    part, replaces = data.get("part"), data.get("replaces")
+    own = f"compact-{name[len('compacted-'):-len('.json')]}"
+    if not (isinstance(part, str) and _PART_NAME.fullmatch(part)
+            and part.rsplit(".", 1)[0].split("_", 1)[0] == own):
+        raise ValueError(f"its part {part!r} is not {own}…")
+    if not (isinstance(replaces, list) and all(
+            isinstance(p, str) and _PART_NAME.fullmatch(p) for p in replaces)):
+        raise ValueError("its replaced parts are not a list of part names")
+    return part, replaces
 
 
 def _part(kind: str, day: str, name: str, size: int | None) -> Part:
@@ -119,12 +140,23 @@ class LayoutPredictionStore(PredictionStore):
         for name, _, _ in entries:
             if name.startswith("compacted-") and name.endswith(".json"):
                 manifest = self.storage.read_json(f"{folder}/{name}")
-                if manifest is not None:
-                    replaced.update(manifest["replaces"])
-                    compacted.add(manifest["part"])
+                if manifest is None:
+                    continue
+                try:
+                    part, replaces = _manifest(manifest, name)
+                except ValueError as exc:
+                    skipped(StoreError(f"{self.storage.uri_of(f'{folder}/{name}')}: not a "
+                                       f"compaction manifest modelops wrote ({exc})"))
+                    continue
+                replaced.update(replaces)
+                compacted.add(part)
         parts = []
         for name, is_dir, size in sorted(entries, key=lambda e: e[0].split("-", 1)[-1]):
-            live = (name.startswith("part-") and name not in replaced) or name in compacted
+            # A part- file of a part's format (written by hand too), or a compaction's part
+            # its manifest names: another file in a day's folder is never read, nor merged
+            # and removed by a compaction.
+            live = (name.startswith("part-") and name.endswith(_FORMATS)
+                    and name not in replaced) or name in compacted
             if live and not is_dir:
                 parts.append(_part(kind, day, name, size))
         return parts
