@@ -183,3 +183,26 @@ def test_a_model_file_named_by_a_crafted_record_is_one_of_the_versions(tmp_path,
     if flavor == "path":   # loaded through a temporary folder of modelops' own
         with pytest.raises(StoreError, match=r"m 1\.0\.0"):
             fresh.registry.load("m", "1.0.0")
+
+
+@pytest.mark.parametrize("also_files", [False, True])
+def test_a_crafted_pack_range_never_allocates_past_the_pack(tmp_path, also_files):
+    """A version's pack map gives where its file lies in the model's pack. A crafted size of
+    10**15 made every load and download ask pread for that many bytes: a raw MemoryError.
+    A size other than the file's is refused; one the crafted record also gives the file is
+    read to the pack's end, and the digest refuses it."""
+    ops = modelops.connect(tmp_path / "store")
+    ops.registry.register("m", {"real": 1}, flavor="joblib")
+
+    def huge(record):  # type: ignore[no-untyped-def]
+        (path, (start, _)), = record["packed"].items()
+        record["packed"] = {path: [start, 10**15]}
+        if also_files:
+            record["files"][0]["size"] = record["size"] = 10**15
+
+    _edit_record(tmp_path, "1.0.0", huge)
+    fresh = modelops.connect(tmp_path / "store")
+    with pytest.raises(StoreError, match=r"1\.0\.0"):
+        fresh.registry.load("m", "1.0.0")
+    with pytest.raises(StoreError, match=r"1\.0\.0"):
+        fresh.registry.download("m", "1.0.0", str(tmp_path / "dl"))

@@ -174,14 +174,17 @@ def _stored_version(data: Any, name: str, version: str, where: str
         record = version_from_data(data)
         if record.name != name or record.version != version:
             raise ValueError(f"it is the record of {record.name!r} {record.version}")
-        paths = {f.path for f in record.files}
+        sizes = {f.path: f.size for f in record.files}
+        paths = sizes.keys()
         for path, digest in blobs.items():
             if path not in paths or not isinstance(digest, str) or not _DIGEST.fullmatch(digest):
                 raise ValueError(f"its blob map names {path!r} -> {digest!r}")
         checked: dict[str, tuple[int, int]] = {}
         for path, where_in_pack in packed.items():
             start, size = where_in_pack
-            if path not in paths or not all(type(n) is int and n >= 0 for n in (start, size)):
+            # The size is the file's own: a read allocates it before the digest is checked.
+            if path not in paths or not all(type(n) is int and n >= 0 for n in (start, size)) \
+                    or size != sizes[path]:
                 raise ValueError(f"its pack map names {path!r} -> {where_in_pack!r}")
             checked[path] = (start, size)
     except DECODE_ERRORS as exc:

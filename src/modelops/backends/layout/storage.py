@@ -179,8 +179,10 @@ def store_error(exc: OSError, what: str, where: str) -> StoreError:
 def read_at(fd: int, path: str, start: int, end: int | None) -> bytes:
     """Bytes ``start`` to ``end`` (the file's end when None) of an open file."""
     try:
-        if end is None:
-            end = os.fstat(fd).st_size
+        # Never past the file's end: pread allocates what it is asked for, and a range from
+        # a stored record is untrusted (10**15 bytes would be a MemoryError).
+        size = os.fstat(fd).st_size
+        end = size if end is None else min(end, size)
         parts = []
         while start < end and (part := os.pread(fd, end - start, start)):
             parts.append(part)
