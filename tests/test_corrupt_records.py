@@ -156,3 +156,46 @@ def test_integers_beyond_64_bits_never_break_a_read(tmp_path):
     assert nearest.features["x"].tolist() == [float("inf"), 2.0]
     assert nearest.predictions.tolist() == [1.0, 1e30]
     assert nearest.actuals.tolist() == [1e25, None]
+
+
+@pytest.mark.parametrize("record, field, value", [
+    ("experiments/*/experiment.json", "tags", [[1]]),
+    ("experiments/*/runs/*/log/*.json", "status", ["x"]),
+    ("drift/d/profiles/*.json", "name", None),
+    ("drift/d/profiles/*.json", "name", ["x"]),
+    ("drift/d/profiles/*.json", "name", "other")])
+def test_a_field_of_the_wrong_type_in_a_valid_record_is_no_raw_error(store, record, field,
+                                                                     value):
+    """Each once raised ValueError, TypeError or AttributeError from the reads below; a
+    profile naming another model filed the reports of its checks under that model."""
+    root, run_id = store
+    path = _one(root, record)
+    data = json.loads(pathlib.Path(path).read_bytes())
+    data[field] = value
+    pathlib.Path(path).write_text(json.dumps(data))
+    ops = modelops.connect(root)
+    reads = {**_reads(ops, run_id), "check": lambda: ops.drift.check("d", {"x": np.arange(50.)})}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StoreWarning)
+        for name, read in reads.items():
+            try:
+                read()
+            except ModelOpsError as exc:
+                assert not isinstance(exc, StoreError) or os.path.basename(path) in str(exc), \
+                    (name, exc)
+    assert ops.drift.names() == ["d"]
+
+
+def test_a_version_record_whose_metric_is_no_number_is_a_store_error(tmp_path):
+    from modelops.backends.layout.registry import _log_line
+
+    ops = modelops.connect(tmp_path)
+    ops.registry.register("m", {"w": 1}, flavor="joblib", metrics={"f1": 0.9})
+    log = tmp_path / "models" / "m" / "versions.log"
+    (line,) = [x for x in log.read_bytes().split(b"\n") if x]
+    record = json.loads(line.split(b"\t")[1])
+    record["metrics"] = {"f1": "x"}
+    log.write_bytes(_log_line("1.0.0", json.dumps(record).encode()))
+    fresh = modelops.connect(tmp_path)
+    with pytest.raises(StoreError, match="metric 'f1' is 'x', not a number"):
+        fresh.registry.compare("m", "1.0.0", "1.0.0")

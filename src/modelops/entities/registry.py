@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import functools
 import math
+import numbers
 import re
 from typing import Any, Protocol, runtime_checkable
 
@@ -325,6 +326,14 @@ def _valid_requirements(inst: Any, attribute: attrs.Attribute[Any], value: Any) 
     check_requirements(value)
 
 
+def _valid_metrics(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    # A record read back from storage is untrusted: every reader of metrics does arithmetic.
+    for key, number in value.items():
+        if not isinstance(key, str) or isinstance(number, bool) or \
+                not isinstance(number, numbers.Real):
+            raise InvalidInput(f"metric {key!r} is {number!r}, not a number", field="metrics")
+
+
 @attrs.frozen(kw_only=True)
 class ModelVersion:
     """A registered version. Its record never changes; ``stage``, ``aliases``, ``tags`` and
@@ -343,7 +352,8 @@ class ModelVersion:
     name: str = attrs.field(validator=_valid_name)
     version: str
     run_id: str | None = None
-    metrics: FrozenDict[str, float] = attrs.field(factory=FrozenDict, converter=freeze)
+    metrics: FrozenDict[str, float] = attrs.field(factory=FrozenDict, converter=freeze,
+                                                  validator=_valid_metrics)
     params: FrozenDict[str, str] = attrs.field(factory=FrozenDict, converter=freeze)
     framework: str = ""
     flavor: str = ""

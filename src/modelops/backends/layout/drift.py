@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 from modelops._files import path_name
@@ -100,7 +101,8 @@ class LayoutDriftStore(DriftStore):
             if kept is not None and kept[0] == profile_id:
                 self._profiles.move_to_end(name)
                 return kept[1]
-        profile = self._decode(f"{folder}/{profile_id}.json", profile_from_data, "profile")
+        profile = self._decode(f"{folder}/{profile_id}.json", _of(name, profile_from_data),
+                               "profile")
         if profile is None:
             raise NotFound(f"no profile {profile_id!r} for {name!r}")
         self._keep(name, profile_id, profile)
@@ -136,7 +138,8 @@ class LayoutDriftStore(DriftStore):
         folder = f"{self._dir(name)}/profiles"
         out = []
         for entry in self.storage.listdir(folder):
-            profile = self._listed(f"{folder}/{entry}", profile_from_data, "profile")
+            profile = self._listed(f"{folder}/{entry}", _of(name, profile_from_data),
+                                   "profile")
             if profile is not None:
                 out.append(profile)
         return out
@@ -150,8 +153,8 @@ class LayoutDriftStore(DriftStore):
     def get_report(self, name: str, report_id: str) -> DriftReport:
         folder = f"{self._dir(name)}/reports"
         for day in reversed(self.storage.listdir(folder)):
-            report = self._decode(f"{folder}/{day}/{report_id}.json", report_from_dict,
-                                  "report")
+            report = self._decode(f"{folder}/{day}/{report_id}.json",
+                                  _of(name, report_from_dict), "report")
             if report is not None:
                 return report
         raise NotFound(f"no drift report {report_id!r} for {name!r}")
@@ -166,10 +169,23 @@ class LayoutDriftStore(DriftStore):
             if (first and day < first) or (last and day > last):
                 continue
             for entry in self.storage.listdir(f"{folder}/{day}"):
-                report = self._listed(f"{folder}/{day}/{entry}", report_from_dict, "report")
+                report = self._listed(f"{folder}/{day}/{entry}", _of(name, report_from_dict),
+                                      "report")
                 if report is None:
                     continue
                 if (since is None or report.created_time >= since) and \
                         (until is None or report.created_time < until):
                     out.append(report)
         return sorted(out, key=lambda r: (r.created_time, r.report_id))
+
+
+def _of(name: str, decode: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``decode``, refusing (``ValueError``) a record that is not of ``name``: the folder a
+    record lies in says whose it is, and a check saves its report under the profile's own
+    name, so a profile naming another model (or no string at all) would file it there."""
+    def checked(data: Any) -> Any:
+        found = decode(data)
+        if found.name != name:
+            raise ValueError(f"it is of {found.name!r}, in the folder of {name!r}")
+        return found
+    return checked

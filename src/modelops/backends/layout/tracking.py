@@ -43,7 +43,7 @@ from modelops._crash import crash_point
 from modelops._files import path_name
 from modelops._ids import new_id, now_ms
 from modelops.backends.layout import summary_log
-from modelops.backends.layout.storage import Signature, Storage, dumps, skipped
+from modelops.backends.layout.storage import DECODE_ERRORS, Signature, Storage, dumps, skipped
 from modelops.entities import (
     Experiment,
     FileInfo,
@@ -204,7 +204,8 @@ def _is_segment(segment: Any) -> bool:
         if not isinstance(segment.get(field) or {}, dict) or \
                 not _strings(segment.get(field) or {}):
             return False
-    if "status" in segment and segment["status"] not in _STATUSES:
+    if "status" in segment and not (isinstance(segment["status"], str)
+                                    and segment["status"] in _STATUSES):
         return False
     if not isinstance(segment.get("end_time"), _OPTIONAL_INT) or \
             not isinstance(segment.get("run_name", ""), str):
@@ -482,7 +483,7 @@ class LayoutTrackingStore(TrackingStore):
                 artifact_location=record.get("artifact_location", ""),
                 lifecycle_stage=LifecycleStage.DELETED if stage else LifecycleStage.ACTIVE,
             )
-        except (InvalidInput, TypeError) as exc:
+        except DECODE_ERRORS as exc:   # InvalidInput is a ValueError
             raise StoreError(f"{self.storage.uri_of(rel)}: not an experiment record "
                              f"({exc})") from None
 
