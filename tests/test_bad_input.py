@@ -56,6 +56,13 @@ def _cases(ops, run):
                                                                       {"c": [{"k": 1}] * 10}),
         "drift check method": lambda: ops.drift.check("kept", {"x": [1.0] * 200}, method=None),
         "drift check unhashable": lambda: ops.drift.check("kept-c", {"c": [{1}] * 200}),
+        # local paths the operating system cannot take
+        "download to NUL": lambda: ops.registry.download("kept", "1.0.0", "a\x00b"),
+        "download to None": lambda: ops.registry.download("kept", "1.0.0", None),
+        "load into a surrogate": lambda: ops.registry.load("kept", "1.0.0", dst_dir="\ud800"),
+        "artifacts to NUL": lambda: ops.tracking.download_artifacts(run.run_id, "", "a\x00b"),
+        "path model None": lambda: ops.registry.register("p", None, flavor="path"),
+        "store a surrogate": lambda: modelops.connect("\ud800"),
     }
 
 

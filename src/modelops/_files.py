@@ -1,5 +1,6 @@
 """Reading local files whole or for digests, with as few system calls as the OS allows; the
-file or folder name a (validated) name is stored under (``path_name``).
+file or folder name a (validated) name is stored under (``path_name``); a local path a caller
+gave, checked (``check_local_path``).
 
 Registering a version reads every artifact file once or twice; Python's buffered ``open``
 adds an fstat, an ioctl and a seek to each, which for a model of a few KB costs more than
@@ -13,6 +14,9 @@ import functools
 import hashlib
 import os
 from collections.abc import Iterator
+from typing import Any
+
+from modelops.errors import InvalidInput
 
 _BLOCK = 1 << 20
 _FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0)
@@ -84,3 +88,21 @@ def read_open(fd: int, limit: int | None = None, size: int | None = None) -> byt
         return None
     data = b"".join(_chunks(fd, size))
     return data if limit is None or len(data) <= limit else None
+
+
+def check_local_path(value: Any, field: str) -> str:
+    """A path on this machine (a string or ``os.PathLike``) the operating system can take:
+    no NUL, no character without a file-system encoding (a lone surrogate)."""
+    try:
+        path = os.fspath(value)
+    except TypeError:
+        raise InvalidInput(f"expected a path, got {type(value).__name__} {value!r}",
+                           field=field) from None
+    if isinstance(path, bytes) or "\0" in path:
+        raise InvalidInput(f"expected a path as text without NUL, got {path!r}", field=field)
+    try:
+        os.fsencode(path)
+    except UnicodeEncodeError:
+        raise InvalidInput(f"is not a path this system can encode, got {path!r}",
+                           field=field) from None
+    return path

@@ -19,7 +19,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Mapping
 
-from modelops._files import sha256_file
+from modelops._files import check_local_path, sha256_file
 from modelops.errors import InvalidInput, StoreError
 
 _STAGING_PREFIX = ".modelops-staging-"
@@ -98,7 +98,8 @@ def _link(staged: str, target: str) -> bool:
 
 
 def place_into(dst_dir: str, fill: Callable[[str], None],
-               expected: Mapping[str, tuple[str, int]] | None = None) -> list[str]:
+               expected: Mapping[str, tuple[str, int]] | None = None,
+               field: str = "dst_dir") -> list[str]:
     """Fill a private folder with ``fill(folder)``, then put what it holds into ``dst_dir``.
 
     ``expected`` (relative path -> sha256 and size), when the files are known in advance,
@@ -106,7 +107,7 @@ def place_into(dst_dir: str, fill: Callable[[str], None],
     placed. ``InvalidInput`` (field ``dst_dir``) when a file of the caller's is in the way;
     on any failure, what this call created is removed and nothing else.
     """
-    dst_dir = os.path.abspath(os.fspath(dst_dir))
+    dst_dir = os.path.abspath(check_local_path(dst_dir, field))
     if expected:
         for rel in sorted(expected):
             _refuse_if_taken(dst_dir, rel, expected[rel])

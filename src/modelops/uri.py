@@ -56,6 +56,12 @@ def parse_uri(uri: str | os.PathLike[str], options: dict[str, Any] | None = None
         raise InvalidInput(f"expected a URI or a path, got {uri!r}", field="uri")
     if "\x00" in uri:
         raise InvalidInput("must not contain NUL", field="uri")
+    if not uri.isascii():
+        try:
+            uri.encode()
+        except UnicodeEncodeError:   # a lone surrogate: no path, no URL has it
+            raise InvalidInput(f"is not valid Unicode (a lone surrogate?), got {uri!r}",
+                               field="uri") from None
     bare = _BARE_MLFLOW.match(uri)
     if bare is not None:
         return StoreURI(uri, bare.group(1).lower(), "", options or {})

@@ -19,6 +19,7 @@ import os
 import shutil
 from typing import Any
 
+from modelops._files import check_local_path
 from modelops.entities.registry import Flavor
 from modelops.errors import InvalidInput, MissingDependency, UntrustedModel
 from modelops.hookspecs import hookimpl
@@ -83,7 +84,7 @@ class PathFlavor:
         """What ``save`` would return and write, without writing it: the metadata, and each
         file's path in the version mapped to the local file it copies. Registering reads
         the files where they are instead of staging a copy."""
-        src = os.fspath(obj)
+        src = check_local_path(obj, "model")
         if os.path.isfile(src):
             name = os.path.basename(src)
             return {"kind": "file", "root": f"data/{name}"}, {f"data/{name}": src}

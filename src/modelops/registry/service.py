@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from modelops._files import sha256_file
+from modelops._files import check_local_path, sha256_file
 from modelops._ids import now_ms
 from modelops.entities import Run
 from modelops.entities.registry import (
@@ -812,8 +812,8 @@ class Registry:
 
     def _load(self, record: ModelVersion, trusted: bool, dst_dir: str | None) -> Any:
         check_bool(trusted, "trusted")
-        if dst_dir is not None and not isinstance(dst_dir, (str, os.PathLike)):
-            raise InvalidInput(f"expected a local directory, got {dst_dir!r}", field="dst_dir")
+        if dst_dir is not None:
+            dst_dir = check_local_path(dst_dir, "dst_dir")
         # ``record`` was just resolved through _model, which refuses a deleted model.
         flavor: Flavor | None = available_flavors().get(record.flavor)
         if flavor is None:

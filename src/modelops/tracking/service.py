@@ -318,7 +318,7 @@ class Tracking:
             got = self.store.download_artifact(run_id, path, staging)
             local.append(os.path.relpath(got, staging))
 
-        place_into(dst_path, fill)
+        place_into(dst_path, fill, field="dst_path")
         return os.path.normpath(os.path.join(os.path.abspath(os.fspath(dst_path)), local[0]))
 
     def read_text(self, run_id: str, path: str) -> str:
