@@ -161,3 +161,19 @@ def test_a_row_logged_without_a_probability_is_left_out_of_auc_and_log_loss():
     for metric, evaluation in found.items():
         assert evaluation.verdict == "better" and evaluation.pvalue < 1e-50, metric
         assert evaluation.n_champion + evaluation.n_challenger == 1_999, metric
+
+
+def test_an_evaluation_counts_what_was_logged_in_its_own_millisecond(monkeypatch):
+    """A window ending at now_ms() (exclusive) missed predictions logged in that same
+    millisecond: an evaluation right after logging counted 1 and 0 of 2 and 2."""
+    import modelops._ids
+
+    ops = modelops.connect("memory://")
+    _two_versions(ops)
+    monkeypatch.setattr(modelops._ids, "now_ms", lambda: NOW)
+    with ops.router("m", share=0.5) as router:
+        for i in range(40):
+            pid = router.log(router.assign(f"k{i}"), {"x": 1.0}, 1, timestamp=NOW)
+            router.feedback(pid, 1, timestamp=NOW)
+        found = router.evaluate()
+    assert found.n_champion + found.n_challenger == 40

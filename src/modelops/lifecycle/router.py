@@ -357,7 +357,9 @@ class Router:
         if now is None:
             from modelops._ids import now_ms
 
-            now = now_ms()
+            # The window ends after this millisecond: what was logged in it counts (an
+            # evaluation right after logging would otherwise miss the last predictions).
+            now = now_ms() + 1
         since = int(now) - width
         table = self.client.predictions.read(self.model, since=since, until=int(now))
         roles = self._roles(table)
