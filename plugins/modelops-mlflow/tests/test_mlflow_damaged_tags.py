@@ -2,9 +2,13 @@
 in MLflow's UI: one edited into something modelops did not write costs that record (a
 StoreError naming it, skipped with a warning by listings), never a raw error, never the
 other versions or models. The trail run's event params cannot be edited, but anyone can log
-one more: one that does not read as its event is set aside, and the history moves on."""
+one more: one that does not read as its event is set aside, and the history moves on. A
+drift profile or report is a run's artifact, which anyone who can log to the run can replace:
+one that does not read as its own is a StoreError naming it."""
 
 from __future__ import annotations
+
+import pathlib
 
 import pytest
 
@@ -104,3 +108,33 @@ def test_a_param_named_like_no_event_modelops_writes_is_not_an_event(store, key,
     assert [(e.seq, e.action) for e in ops.registry.history("m")] == [(1, "promote")]
     assert ops.registry.promote("m", "1.0.0").seq == 2
     assert not [w for w in recwarn if issubclass(w.category, StoreWarning)]
+
+
+@pytest.mark.parametrize("content", ["not JSON", "[]", '{"name": "d"}', DEEP,
+                                     "PROFILE_OF_ANOTHER"])
+def test_a_drift_profile_artifact_replaced_by_someone_else_is_a_store_error(sqlite_uri,
+                                                                          tmp_path, content):
+    """A reference profile is an artifact of an MLflow run, which anyone who can log to the
+    run can replace: one that does not read as a profile of its name raised raw JSON and
+    key errors from every check. It is a StoreError naming it; listings skip it."""
+    import numpy as np
+
+    uri = sqlite_uri()
+    ops = modelops.connect(uri)
+    ops.drift.fit_reference("d", {"x": np.arange(200.0)})
+    ops.drift.fit_reference("e", {"x": np.arange(200.0)})
+    if content == "PROFILE_OF_ANOTHER":   # a valid profile, of "e"
+        (other,) = ops.drift.store._runs("e", "profile")
+        content = pathlib.Path(_mlflow(uri).download_artifacts(
+            other.info.run_id, "profile.json", str(tmp_path))).read_text()
+    (run,) = ops.drift.store._runs("d", "profile")
+    replaced = tmp_path / "profile.json"
+    replaced.write_text(content)
+    _mlflow(uri).log_artifact(run.info.run_id, str(replaced))
+    fresh = modelops.connect(uri)
+    with pytest.raises(StoreError, match=r"profile\.json of run .*not a drift profile of 'd'"):
+        fresh.drift.check("d", {"x": np.arange(200.0)})
+    with pytest.warns(StoreWarning, match="not a drift profile of 'd'"):
+        assert fresh.drift.store.list_profiles("d") == []
+    assert fresh.drift.reference("e").name == "e"
+

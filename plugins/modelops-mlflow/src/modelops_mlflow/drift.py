@@ -25,8 +25,10 @@ import re
 import tempfile
 import threading
 import uuid
+import warnings
 from typing import Any
 
+from modelops._json import loads
 from modelops.entities.drift import DatasetProfile, DriftReport
 from modelops.entities.drift_codec import (
     profile_from_data,
@@ -34,11 +36,17 @@ from modelops.entities.drift_codec import (
     report_from_dict,
     report_to_json,
 )
-from modelops.errors import NotFound
+from modelops.errors import NotFound, StoreError, StoreWarning
 from modelops.stores import DriftStore
 from modelops.uri import hide_password
 from modelops_mlflow.connection import Connection, error_code, mlflow_errors
 from modelops_mlflow.tracking import INTERNAL_TAG
+
+#: What decoding a record of the wrong shape raises (InvalidInput is a ValueError).
+_DECODE_ERRORS = (TypeError, ValueError, KeyError, AttributeError, IndexError)
+#: Each kind of record: its artifact's path in its run, and its decoder.
+_RECORDS = {"profile": ("profile.json", profile_from_data),
+            "report": ("report.json", report_from_dict)}
 
 KIND_TAG = "modelops.kind"
 PROFILE_TAG = "modelops.profile_id"
@@ -184,12 +192,35 @@ class MlflowDriftStore(DriftStore):
                 if not token:
                     return out
 
-    def _artifact_json(self, run: Any, path: str) -> Any:
+    def _record(self, run: Any, name: str, what: str) -> Any:
+        """The profile or report (``what``) of ``name`` kept as an artifact of ``run``;
+        ``StoreError`` naming them when it does not decode as one. Anyone who can log to a
+        run can replace its artifacts: what is read back is checked like a stored file."""
+        path, decode = _RECORDS[what]
+        where = f"{path} of run {run.info.run_id} in {self.uri}"
         with tempfile.TemporaryDirectory(prefix="modelops-mlflow-drift-") as tmp:
-            with mlflow_errors(f"reading {path} of run {run.info.run_id} in {self.uri}"):
+            with mlflow_errors(f"reading {where}"):
                 local = self.client.download_artifacts(run.info.run_id, path, tmp)
-            with open(local, encoding="utf-8") as f:
-                return json.load(f)
+            with open(local, "rb") as f:
+                raw = f.read()
+        try:
+            found = decode(loads(raw))
+            if found.name != name:
+                raise ValueError(f"it is of {found.name!r}")
+        except _DECODE_ERRORS as exc:
+            raise StoreError(f"{where}: not a drift {what} of {name!r} "
+                             f"({type(exc).__name__}: {exc})") from None
+        return found
+
+    def _records(self, runs: list[Any], name: str, what: str) -> list[Any]:
+        """The records of ``runs``, skipping (with a warning) those that do not decode."""
+        out = []
+        for run in runs:
+            try:
+                out.append(self._record(run, name, what))
+            except StoreError as exc:
+                warnings.warn(f"modelops: skipped {exc}", StoreWarning, stacklevel=3)
+        return out
 
     def get_profile(self, name: str, profile_id: str | None = None) -> DatasetProfile:
         if profile_id is None:
@@ -204,17 +235,17 @@ class MlflowDriftStore(DriftStore):
                 raise NotFound(f"no profile {profile_id!r} for {name!r}")
         newest = max(runs, key=lambda r: (r.info.start_time,
                                           r.data.tags.get(PROFILE_TAG, "")))
-        return profile_from_data(self._artifact_json(newest, "profile.json"))
+        return self._record(newest, name, "profile")
 
     def list_profiles(self, name: str) -> list[DatasetProfile]:
         runs = sorted(self._runs(name, "profile"),
                       key=lambda r: (r.info.start_time, r.data.tags.get(PROFILE_TAG, "")))
-        return [profile_from_data(self._artifact_json(r, "profile.json")) for r in runs]
+        return self._records(runs, name, "profile")
 
     def get_report(self, name: str, report_id: str) -> DriftReport:
         for run in self._runs(name, "report"):
             if run.data.tags.get(REPORT_TAG) == report_id:
-                return report_from_dict(self._artifact_json(run, "report.json"))
+                return self._record(run, name, "report")
         raise NotFound(f"no drift report {report_id!r} for {name!r}")
 
     def list_reports(self, name: str, since: int | None = None,
@@ -226,4 +257,4 @@ class MlflowDriftStore(DriftStore):
             extra += f" and attributes.start_time < {int(until)}"
         runs = sorted(self._runs(name, "report", extra),
                       key=lambda r: (r.info.start_time, r.data.tags.get(REPORT_TAG, "")))
-        return [report_from_dict(self._artifact_json(r, "report.json")) for r in runs]
+        return self._records(runs, name, "report")
