@@ -162,6 +162,16 @@ def test_folder_markers_made_by_other_tools_are_ignored(storage, raw):
     assert storage.list_detail("") == [("models", True, None)]
 
 
+@pytest.mark.parametrize("key", ["art/../x.bin", "art/./x.bin", "art//x.bin", "art/a\\b"])
+def test_keys_no_read_could_address_are_not_listed(storage, raw, key):
+    """An object another tool (or a crafted writer) put at a key with a ``.``, ``..`` or
+    empty segment is refused by every read: listings showed ``.`` and ``..`` as folders."""
+    raw.call_s3("put_object", Bucket=BUCKET, Key=f"{storage.prefix}/{key}", Body=b"x")
+    storage.create("art/ok.bin", b"ok")
+    assert storage.listdir("art") == ["ok.bin"]
+    assert list(storage.walk_files("art")) == [("ok.bin", 2)]
+
+
 def test_uris(s3_server):
     storage = open_storage("s3a", f"{BUCKET}/team/mlops/", s3_server.storage_options())
     assert storage.uri == f"s3a://{BUCKET}/team/mlops"

@@ -162,11 +162,11 @@ class S3Storage(Storage):
         for page in self._pages(rel, delimiter=True):
             for p in page.get("CommonPrefixes", ()):
                 name = p["Prefix"][start:].rstrip("/")
-                if name:
+                if _addressable(name):
                     out.append((name, True, None))
             for obj in page.get("Contents", ()):
                 name = obj["Key"][start:]
-                if name and "/" not in name:  # "folder/" markers made by other tools
+                if "/" not in name and _addressable(name):  # not "folder/" markers of others
                     out.append((name, False, int(obj["Size"])))
         return sorted(out)
 
@@ -179,7 +179,7 @@ class S3Storage(Storage):
         for page in self._pages(rel, delimiter=False):
             for obj in page.get("Contents", ()):
                 name = obj["Key"][start:]
-                if name and not name.endswith("/"):
+                if not name.endswith("/") and _addressable(name):
                     yield name, int(obj["Size"])
 
     def is_dir(self, rel: str) -> bool:
@@ -324,3 +324,16 @@ def _describe(exc: BaseException) -> str:
         text += (" (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or pass "
                  "storage_options={'anon': True} for a public bucket)")
     return f"{code}: {text}" if code and code not in text else text
+
+
+def _addressable(name: str) -> bool:
+    """Whether a listed key below a folder is a path the store can read: keys with ``.`` or
+    ``..`` segments (another tool's, or a crafted one's) are refused by every read, so they
+    are not listed either."""
+    if not name:
+        return False
+    try:
+        confined(name)
+    except StoreError:
+        return False
+    return True
