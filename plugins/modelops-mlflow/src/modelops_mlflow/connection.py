@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import os
 import urllib.parse
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -40,6 +41,7 @@ from modelops.errors import (
     MissingDependency,
     NotFound,
     StoreError,
+    StoreWarning,
 )
 from modelops.uri import StoreURI
 
@@ -200,3 +202,15 @@ def mlflow_errors(what: str) -> Iterator[None]:
                 ("requests", "urllib3", "sqlalchemy")):
             raise StoreError(f"{what}: {exc}") from exc
         raise
+
+
+# -- records that do not read back ------------------------------------------------------
+
+#: What decoding a record of the wrong shape raises (InvalidInput is a ValueError): the
+#: tags, params and artifacts modelops keeps in MLflow can be edited by anyone.
+DECODE_ERRORS = (TypeError, ValueError, KeyError, AttributeError, IndexError)
+
+
+def skipped(error: StoreError) -> None:
+    """Report a record a listing goes on without (the error names it)."""
+    warnings.warn(f"modelops: skipped {error}", StoreWarning, stacklevel=3)

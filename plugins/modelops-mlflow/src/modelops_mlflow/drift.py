@@ -25,7 +25,6 @@ import re
 import tempfile
 import threading
 import uuid
-import warnings
 from typing import Any
 
 from modelops._json import loads
@@ -36,14 +35,18 @@ from modelops.entities.drift_codec import (
     report_from_dict,
     report_to_json,
 )
-from modelops.errors import NotFound, StoreError, StoreWarning
+from modelops.errors import NotFound, StoreError
 from modelops.stores import DriftStore
 from modelops.uri import hide_password
-from modelops_mlflow.connection import Connection, error_code, mlflow_errors
+from modelops_mlflow.connection import (
+    DECODE_ERRORS,
+    Connection,
+    error_code,
+    mlflow_errors,
+    skipped,
+)
 from modelops_mlflow.tracking import INTERNAL_TAG
 
-#: What decoding a record of the wrong shape raises (InvalidInput is a ValueError).
-_DECODE_ERRORS = (TypeError, ValueError, KeyError, AttributeError, IndexError)
 #: Each kind of record: its artifact's path in its run, and its decoder.
 _RECORDS = {"profile": ("profile.json", profile_from_data),
             "report": ("report.json", report_from_dict)}
@@ -207,7 +210,7 @@ class MlflowDriftStore(DriftStore):
             found = decode(loads(raw))
             if found.name != name:
                 raise ValueError(f"it is of {found.name!r}")
-        except _DECODE_ERRORS as exc:
+        except DECODE_ERRORS as exc:
             raise StoreError(f"{where}: not a drift {what} of {name!r} "
                              f"({type(exc).__name__}: {exc})") from None
         return found
@@ -219,7 +222,7 @@ class MlflowDriftStore(DriftStore):
             try:
                 out.append(self._record(run, name, what))
             except StoreError as exc:
-                warnings.warn(f"modelops: skipped {exc}", StoreWarning, stacklevel=3)
+                skipped(exc)
         return out
 
     def get_profile(self, name: str, profile_id: str | None = None) -> DatasetProfile:

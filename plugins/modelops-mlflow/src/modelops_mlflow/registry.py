@@ -96,7 +96,13 @@ from modelops.errors import (
 )
 from modelops.stores import RegistryStore
 from modelops.uri import hide_password
-from modelops_mlflow.connection import Connection, error_code, mlflow_errors
+from modelops_mlflow.connection import (
+    DECODE_ERRORS,
+    Connection,
+    error_code,
+    mlflow_errors,
+    skipped,
+)
 from modelops_mlflow.database import Database, Reader, Writer
 from modelops_mlflow.remote import Remote
 from modelops_mlflow.tracking import INTERNAL_TAG
@@ -123,14 +129,6 @@ _NUMBERING_TRIES = 30  # see _numbered
 _FRESH_LISTING_S = 1.0  # how long a listing of versions serves the early "taken?" check
 _PRODUCTION = Stage.PRODUCTION.value
 _STAGING = Stage.STAGING.value
-#: What decoding a record of the wrong shape raises.
-_DECODE_ERRORS = (TypeError, ValueError, KeyError, AttributeError, IndexError, InvalidInput)
-
-
-def _skipped(error: StoreError) -> None:
-    """Report a record a listing goes on without (the error names it)."""
-    warnings.warn(f"modelops: skipped {error}", StoreWarning, stacklevel=3)
-
 
 def _internal_version_tag(key: str) -> bool:
     return key in (VERSION_TAG, RECORD_TAG, STAGE_TAG) or key == FILES_TAG \
@@ -321,7 +319,7 @@ class MlflowRegistryStore(RegistryStore):
             return RegisteredModel(name=rm.name, created_time=own["created_time"],
                                    creator=own["creator"], description=rm.description or "",
                                    tags=tags)
-        except _DECODE_ERRORS as exc:
+        except DECODE_ERRORS as exc:
             raise StoreError(f"model {rm.name!r}: its tag {MODEL_TAG} is not a record of "
                              f"modelops ({type(exc).__name__}: {exc})") from None
 
@@ -341,7 +339,7 @@ class MlflowRegistryStore(RegistryStore):
             try:
                 models.append(self._to_model(rm))
             except StoreError as exc:
-                _skipped(exc)
+                skipped(exc)
             except InvalidInput:
                 continue  # a name modelops cannot hold
         return sorted(models, key=lambda m: m.name)
@@ -630,7 +628,7 @@ class MlflowRegistryStore(RegistryStore):
             return self._plain_version(name, listed, tags, whole)
         try:
             return self._recorded_version(name, listed, tags)
-        except _DECODE_ERRORS as exc:
+        except DECODE_ERRORS as exc:
             raise StoreError(f"version {listed.semver} of {name!r} (MLflow's version "
                              f"{listed.number}): its tags are not a record of modelops "
                              f"({type(exc).__name__}: {exc})") from None
@@ -744,7 +742,7 @@ class MlflowRegistryStore(RegistryStore):
             try:
                 out.append(self._to_version(name, listed, whole=False))
             except StoreError as exc:
-                _skipped(exc)
+                skipped(exc)
         return out
 
     def download_version(self, name: str, version: str, dst_dir: str) -> str:
@@ -931,7 +929,7 @@ class MlflowRegistryStore(RegistryStore):
             if event.seq != seq:
                 raise ValueError(f"it is event {event.seq}")
             return event
-        except (*_DECODE_ERRORS, NotFound) as exc:   # NotFound: its file is not there
+        except (*DECODE_ERRORS, NotFound) as exc:   # NotFound: its file is not there
             marker = RegistryEvent(
                 model=name, seq=seq, action="quarantined", actor="modelops", timestamp=0,
                 reason=f"event {seq} (param {_event_key(seq)} of trail run {trail}) could not "
